@@ -1,0 +1,268 @@
+/**
+ * The policy file (`kind: PlannerPolicy`), as a zod schema.
+ *
+ * The field names of SPEC section 2 and DESIGN section 6 are a public contract: extend, never rename.
+ * Every default lives here, next to the field it belongs to, and `docs/policy.md` lists them.
+ * Cross-field rules (min <= max, budget >= the sum of minimum GPUs, schedules naming real pools,
+ * the profile existing) are in `validate.ts`, which runs after this schema.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * A duration string such as "60s" or "5m", parsed to seconds. A bare number is a units error.
+ * With `defaultSeconds`, the field may be omitted.
+ */
+export function duration(what: string, defaultSeconds?: number) {
+  return z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) {
+        if (defaultSeconds !== undefined) return defaultSeconds;
+        ctx.addIssue({ code: 'custom', message: `${what} is required, e.g. "60s"` });
+        return z.NEVER;
+      }
+      if (typeof value === 'number') {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected ${what} with a unit such as "${value}s" or "${value}m", got the bare number ${value}`,
+        });
+        return z.NEVER;
+      }
+      const seconds = parseDuration(value);
+      if (seconds === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m", got "${value}"` });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+}
+
+const nonNegInt = z.number().int().nonnegative();
+const positive = z.number().positive();
+
+export const ROLES = ['prefill', 'decode'] as const;
+export type Role = (typeof ROLES)[number];
+export const CAPACITIES = ['spot', 'on-demand'] as const;
+export type Capacity = (typeof CAPACITIES)[number];
+export const POLICY_KINDS = ['sla', 'dynamo', 'load', 'hpa', 'static'] as const;
+export type PolicyKind = (typeof POLICY_KINDS)[number];
+export const FORECASTER_KINDS = ['constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
+export type ForecasterKind = (typeof FORECASTER_KINDS)[number];
+
+const sloTarget = z.strictObject({
+  /** Percentile of requests that must meet `ms`, 50..99.99 (95 means p95). */
+  percentile: z.number().gt(0).lt(100).default(95),
+  ms: positive,
+});
+
+const target = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('DynamoGraphDeployment'),
+    name: z.string().min(1),
+    /** Component (v1beta1) / service (v1alpha1) name; omitted = found by its prefill/decode type. */
+    service: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('DynamoComponentDeployment'),
+    name: z.string().min(1),
+    namespace: z.string().min(1).optional(),
+  }),
+]);
+export type PoolTarget = z.infer<typeof target>;
+
+const pool = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (a DNS label)'),
+  role: z.enum(ROLES),
+  capacity: z.enum(CAPACITIES).default('on-demand'),
+  gpusPerReplica: z.number().int().positive().default(1),
+  minReplicas: nonNegInt.default(1),
+  maxReplicas: nonNegInt.default(16),
+  costPerGpuHour: z.number().nonnegative().default(0),
+  startupSeconds: duration('a startup time', 180),
+  target: target.optional(),
+});
+export type PoolSpec = z.infer<typeof pool>;
+
+const forecaster = z.strictObject({
+  kind: z.enum(FORECASTER_KINDS).default('constant'),
+  /** moving-average: number of intervals averaged. */
+  window: z.number().int().positive().default(5),
+  /** holt: level and trend smoothing. */
+  alpha: z.number().gt(0).lte(1).default(0.5),
+  beta: z.number().gt(0).lte(1).default(0.3),
+  /** seasonal: season length ("24h" daily, "168h" weekly) and how much history to blend. */
+  season: duration('a season length', 86400),
+  /** kalman: process and measurement noise (relative to the level). */
+  processNoise: positive.default(0.05),
+  measurementNoise: positive.default(0.2),
+});
+export type ForecasterSpec = z.infer<typeof forecaster>;
+
+const slaOptions = z.strictObject({
+  /** Use observed/profiled latency ratios (Dynamo's correction factors). */
+  correction: z.boolean().default(true),
+  /** Our improvements over Dynamo's formulas; each switchable so the simulator can show what it buys. */
+  improvements: z
+    .strictObject({
+      /** Size against the SLO percentile (observed pXX) rather than the mean. */
+      percentile: z.boolean().default(true),
+      /** TTFT worse than profiled adds prefill (Dynamo only ever removes: min(1, pCf)). */
+      ttftOvershoot: z.boolean().default(true),
+      /** Provision for the load `startupSeconds` ahead, since new workers take that long to help. */
+      leadTime: z.boolean().default(true),
+      /** Split a GPU-budget shortfall by SLO pressure rather than proportionally. */
+      budgetSplit: z.boolean().default(true),
+      /** Add prefill for the backlog in the queue (queueing-aware TTFT). */
+      queueAware: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Target utilisation of profiled capacity: sizing aims at this fraction of throughput (headroom for bursts). */
+  targetUtilization: z.number().gt(0).lte(1).default(0.85),
+});
+
+const loadOptions = z.strictObject({
+  /** Prefill: queued requests per prefill replica above which we add one, below which we remove one. */
+  prefillQueuePerReplica: z
+    .strictObject({ up: z.number().nonnegative().default(4), down: z.number().nonnegative().default(1) })
+    .prefault({}),
+  /** Decode: mean KV-cache use (0..1) above which we add one, below which we remove one. */
+  decodeKvUsage: z
+    .strictObject({ up: z.number().gt(0).lte(1).default(0.8), down: z.number().gte(0).lt(1).default(0.4) })
+    .prefault({}),
+  /** Replicas added or removed per tick. */
+  step: z.number().int().positive().default(1),
+});
+
+const hpaOptions = z.strictObject({
+  /** The one metric: requests per second per replica (per role), as HPA's AverageValue target. */
+  prefillRequestsPerReplica: positive.default(2),
+  decodeRequestsPerReplica: positive.default(2),
+  tolerance: z.number().nonnegative().lt(1).default(0.1),
+});
+
+const staticOptions = z.strictObject({
+  /** Fixed replicas per pool name; pools not listed stay at minReplicas. */
+  replicas: z.record(z.string(), nonNegInt).default({}),
+});
+
+const spot = z.strictObject({
+  /** Highest share (0..1) of a role's replicas that may run on Spot pools. */
+  maxShare: z.number().min(0).max(1).default(0.7),
+  /** On-demand replicas kept per role whatever the Spot pools hold. */
+  onDemandFloor: nonNegInt.default(1),
+  /** Expected evictions per Spot replica per hour (Poisson); drives the headroom. */
+  evictionRatePerHour: z.number().nonnegative().default(0.05),
+  /** Notice given before an eviction (Azure 30 s, AWS 120 s). */
+  noticeSeconds: duration('a notice period', 30),
+  /** Spot replicas pending longer than this count as unavailable and their need moves to on-demand. */
+  pendingGrace: duration('a grace period', 120),
+  /** After an eviction, keep the replacement on on-demand for this long. */
+  evictionCooldown: duration('a cool-down', 600),
+});
+export type SpotSpec = z.infer<typeof spot>;
+
+const schedule = z.strictObject({
+  /** node-cron expression (5 or 6 fields) in the schedule's time zone. */
+  cron: z.string().min(1),
+  duration: duration('a schedule duration'),
+  timezone: z.string().default('UTC'),
+  /** Raised minimum replicas per pool name while the schedule is active. */
+  minReplicas: z.record(z.string(), nonNegInt).default({}),
+});
+export type ScheduleSpec = z.infer<typeof schedule>;
+
+const promQuery = z.string().min(1);
+const sources = z.strictObject({
+  prometheus: z
+    .strictObject({
+      url: z.url(),
+      timeout: duration('a timeout', 10),
+      /** Label filters applied to Dynamo's metrics, e.g. { model: "llama", dynamo_namespace: "ns" }. */
+      labels: z.record(z.string(), z.string()).default({}),
+      /** Override any query; `$window` is replaced by the interval ("60s"), `$labels` by the label filter. */
+      queries: z
+        .strictObject({
+          requests: promQuery.optional(),
+          isl: promQuery.optional(),
+          osl: promQuery.optional(),
+          ttftMean: promQuery.optional(),
+          ttftPercentile: promQuery.optional(),
+          itlMean: promQuery.optional(),
+          itlPercentile: promQuery.optional(),
+          requestDuration: promQuery.optional(),
+          kvUsage: promQuery.optional(),
+        })
+        .default({}),
+    })
+    .optional(),
+  queue: z
+    .strictObject({
+      nats: z.string().regex(/^nats:\/\//, 'expected a nats:// URL'),
+      stream: z.string().min(1),
+      consumer: z.string().min(1).optional(),
+      timeout: duration('a timeout', 5),
+    })
+    .optional(),
+  /** Virtual connector: publish decisions to this NATS KV bucket instead of (or as well as) Kubernetes. */
+  virtual: z
+    .strictObject({ nats: z.string().regex(/^nats:\/\//, 'expected a nats:// URL'), bucket: z.string().min(1).default('pd-planner') })
+    .optional(),
+});
+
+export const policySpec = z.strictObject({
+  interval: duration('an interval', 60),
+  slo: z.strictObject({ ttft: sloTarget, itl: sloTarget }),
+  policy: z.enum(POLICY_KINDS).default('sla'),
+  sla: slaOptions.prefault({}),
+  load: loadOptions.prefault({}),
+  hpa: hpaOptions.prefault({}),
+  static: staticOptions.prefault({}),
+  forecaster: forecaster.prefault({}),
+  /** Profile directory (Dynamo layout: prefill_raw_data.json, decode_raw_data.json), relative to the policy file; "builtin:llama2-70b-h100-tp4" is bundled. */
+  profile: z.string().min(1).default('builtin:llama2-70b-h100-tp4'),
+  budget: z
+    .strictObject({
+      /** Total GPUs across all pools; omitted = no budget. */
+      maxGpus: z.number().int().positive().optional(),
+      /** Optional cost ceiling per hour across all pools. */
+      maxCostPerHour: positive.optional(),
+    })
+    .default({}),
+  limits: z
+    .strictObject({
+      maxStepUp: z.number().int().positive().default(8),
+      maxStepDown: z.number().int().positive().default(2),
+    })
+    .prefault({}),
+  stabilization: z
+    .strictObject({
+      scaleDown: duration('a window', 300),
+      scaleUp: duration('a window', 0),
+    })
+    .prefault({}),
+  spot: spot.prefault({}),
+  pools: z.array(pool).min(1, 'at least one pool is needed'),
+  schedules: z.array(schedule).default([]),
+  sources: sources.default({}),
+  /** Ticks that may fail in a row before /readyz reports not ready. */
+  failureThreshold: z.number().int().positive().default(3),
+  /** Wait for a previous scale-up to become ready before stacking another (Dynamo: 180 x 10 s). */
+  readinessTimeout: duration('a timeout', 1800),
+});
+
+export const policyFile = z.strictObject({
+  apiVersion: z.literal('pd-planner/v1'),
+  kind: z.literal('PlannerPolicy'),
+  metadata: z.strictObject({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }),
+  spec: policySpec,
+});
+
+export type PolicyFile = z.infer<typeof policyFile>;
+export type PolicySpec = z.infer<typeof policySpec>;
+export type SloSpec = PolicySpec['slo'];
+export type SlaOptions = PolicySpec['sla'];
+export type LoadOptions = PolicySpec['load'];
+export type HpaOptions = PolicySpec['hpa'];

@@ -1,0 +1,15 @@
+/**
+ * Errors the user can fix (bad policy, bad observation, bad trace): exit code 2, one line per problem.
+ * Anything else that escapes a CLI command is a runtime failure: exit code 1.
+ */
+export class InputError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    /** One line per problem, each `path.to.field: message` (or `file:line: message`). */
+    readonly problems: string[],
+    summary?: string,
+  ) {
+    super(summary ?? problems.join('\n'));
+    this.name = 'InputError';
+  }
+}

@@ -1,0 +1,25 @@
+/** What the planner carries from one tick to the next. Plain data, so the simulator can snapshot it. */
+export interface HistoryPoint {
+  /** Epoch ms at the end of the window. */
+  time: number;
+  requests?: number;
+  isl?: number;
+  osl?: number;
+}
+
+export interface PlannerState {
+  /** Per-interval history for the forecasters, oldest first, bounded (see decide.ts). */
+  history: HistoryPoint[];
+  /** Correction factors from the last tick that could compute them (start at 1). */
+  correction: { pCf: number; dCf: number };
+  /** Recommendations per tick (before step limits), for the stabilization windows. */
+  recommendations: { time: number; desired: Record<string, number> }[];
+  /** Last decided desired replicas per pool; a hold returns these. */
+  last?: Record<string, number>;
+  /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */
+  lastEviction: Record<string, number>;
+}
+
+export function initialState(): PlannerState {
+  return { history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {} };
+}

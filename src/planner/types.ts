@@ -1,0 +1,129 @@
+/**
+ * The data that flows through one planner tick: Observation in, Decision out.
+ * Shared by the decision core, the in-cluster service and the simulator.
+ */
+import type { Capacity, Role } from '../config/schema.js';
+
+/** Latency summary over one window, in milliseconds. Keys: mean, p50, p90, p95, p99 (any pXX is allowed). */
+export type LatencySummary = Partial<Record<'mean' | `p${number}`, number>>;
+
+/** What we saw of one pool over the window. Every field may be missing. */
+export interface PoolObservation {
+  /** spec.replicas as the cluster holds it now. */
+  desired?: number;
+  /** Ready (or available) replicas. */
+  ready?: number;
+  /** Pods Pending / unschedulable for this pool. */
+  pending?: number;
+  /** Pods evicted (or lost with their Spot node) since the last tick. */
+  evicted?: number;
+  /** Eviction notices seen since the last tick (Spot node drain / taint). */
+  evictionNotices?: number;
+  /** Seconds the oldest pending pod of this pool has been pending. */
+  pendingSeconds?: number;
+}
+
+/** One tick's view of the world. Any field may be missing: the core says what it did about it. */
+export interface Observation {
+  /** ISO 8601 time at the end of the window. */
+  time: string;
+  windowSeconds?: number;
+  /** Requests that arrived in the window (a count, as Dynamo uses it). */
+  requests?: number;
+  /** Mean input / output sequence length (tokens). */
+  isl?: number;
+  osl?: number;
+  /** Optional percentiles of ISL/OSL, same keys as latencies. */
+  islPercentiles?: LatencySummary;
+  oslPercentiles?: LatencySummary;
+  ttftMs?: LatencySummary;
+  itlMs?: LatencySummary;
+  /** Mean end-to-end request duration (s), for Little's law. */
+  requestDurationSeconds?: number;
+  /** Prefill queue depth (requests waiting), e.g. NATS JetStream pending messages. */
+  queueDepth?: number;
+  /** Mean decode KV-cache usage 0..1. */
+  kvUsage?: number;
+  pools?: Record<string, PoolObservation>;
+  /** Why a source could not give a value: field -> reason (e.g. "ttftMs": "prometheus timeout after 10s"). */
+  errors?: Record<string, string>;
+}
+
+/** One forecast value and how it was made. */
+export interface ForecastValue {
+  value: number;
+  method: string;
+  /** Set when the forecaster fell back (cold start, bad data). */
+  note?: string;
+}
+
+export interface Forecast {
+  /** Requests expected in the next interval (count per interval). */
+  requests: ForecastValue;
+  isl: ForecastValue;
+  osl: ForecastValue;
+}
+
+/** What one constraint did to one pool. */
+export interface ConstraintEffect {
+  constraint:
+    | 'min'
+    | 'max'
+    | 'budget'
+    | 'step-up'
+    | 'step-down'
+    | 'stabilization'
+    | 'spot-cap'
+    | 'on-demand-floor'
+    | 'eviction-headroom'
+    | 'spot-unavailable'
+    | 'schedule'
+    | 'hold'
+    | 'readiness';
+  pool?: string;
+  role?: Role;
+  from: number;
+  to: number;
+  detail: string;
+}
+
+/** A policy's raw need for one role, before any constraint. */
+export interface RoleNeed {
+  /** Replicas of this role needed (in units of the role's replica size). */
+  replicas: number;
+  /** How it was computed: formula inputs with numbers, for the explanation. */
+  detail: Record<string, number | string | boolean>;
+}
+
+export interface PoolDecision {
+  desired: number;
+  role: Role;
+  capacity: Capacity;
+  /** desired x gpusPerReplica. */
+  gpus: number;
+  /** What the cluster had (spec replicas) when we decided, if known. */
+  current?: number;
+  /** Constraints that changed this pool's number, in order. */
+  boundBy: string[];
+}
+
+export interface Explanation {
+  policy: string;
+  /** True when the decision holds the previous counts (missing metrics, invalid state). */
+  held: boolean;
+  holdReason?: string;
+  forecast?: Forecast;
+  correction?: { pCf: number; dCf: number };
+  need: Partial<Record<Role, RoleNeed>>;
+  constraints: ConstraintEffect[];
+  budget?: { maxGpus?: number; usedGpus: number; shortfallGpus: number };
+  warnings: string[];
+  /** Observation fields that were missing, and what was done instead. */
+  missing: Record<string, string>;
+}
+
+export interface Decision {
+  time: string;
+  pools: Record<string, PoolDecision>;
+  explanation: Explanation;
+}
