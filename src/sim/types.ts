@@ -17,3 +17,64 @@ export interface Trace {
   /** Lines that could not be used: count and the first few line numbers with reasons. */
   skipped: { count: number; examples: { line: number; reason: string }[] };
 }
+
+/** Percentiles of a latency over a set of requests, in ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** One planner interval of one simulated run, for the report's plots. */
+export interface IntervalRecord {
+  /** Seconds from trace start at the end of the interval. */
+  t: number;
+  /** Requests that arrived in the interval. */
+  requests: number;
+  /** What the planner forecast for this interval (requests), when it forecast one. */
+  forecastRequests?: number;
+  /** Desired and ready replicas per pool at the end of the interval. */
+  desired: Record<string, number>;
+  ready: Record<string, number>;
+  /** TTFT / ITL percentiles of requests that completed in the interval (ms); undefined when none did. */
+  ttftMs?: Percentiles;
+  itlMs?: Percentiles;
+  /** Share of completed requests in the interval that met both SLOs. */
+  attainment?: number;
+  /** GPUs provisioned (ready or starting) at the end of the interval, and cost per hour. */
+  gpus: number;
+  costPerHour: number;
+  evictions: number;
+  queueDepth: number;
+}
+
+/** One policy's simulated run: the fields of SPEC section 8 plus the series behind the plots. */
+export interface RunResult {
+  /** "policy" for the policy file's own policy; the baseline's name otherwise. */
+  policy: string;
+  /** The policy kind actually run (sla, dynamo, hpa, static, oracle). */
+  kind: string;
+  sloAttainment: { ttft: number; itl: number; both: number };
+  ttftMs: Percentiles;
+  itlMs: Percentiles;
+  gpuHours: { total: number; spot: number; onDemand: number };
+  cost: number;
+  evictions: number;
+  /** Requests re-queued because their replica was evicted (they still finish or are dropped). */
+  requeued: number;
+  droppedRequests: number;
+  completedRequests: number;
+  /** Number of planner decisions taken. */
+  decisions: number;
+  intervals: IntervalRecord[];
+  warnings: string[];
+}
+
+export interface SimReport {
+  generatedAt: string;
+  policyName: string;
+  trace: { name: string; format: string; requests: number; durationSeconds: number; rateScale: number; skippedLines: number; skippedExamples: { line: number; reason: string }[] };
+  slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
+  runs: RunResult[];
+  sim: { wallSeconds: number; requestsPerSecond: number; seed: number };
+}
