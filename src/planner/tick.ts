@@ -1,0 +1,62 @@
+/**
+ * One planner step, shared by the in-cluster service and the simulator:
+ * observe -> decide (forecast, policy, constraints, explanation) -> apply.
+ *
+ * The shells differ only in the Clock, the MetricSource and the Connector they pass in.
+ * A source that throws is treated like a source that returned nothing: decide() then holds
+ * the last replica counts (it never scales down because a metric is missing).
+ */
+import type { PolicySpec } from '../config/schema.js';
+import type { PerformanceProfile } from '../profiles/types.js';
+import { decide } from './decide.js';
+import type { ApplyResult, Clock, Connector, MetricSource } from './ports.js';
+import type { PlannerState } from './state.js';
+import type { Decision, Forecast, Observation } from './types.js';
+
+export interface TickContext {
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  state: PlannerState;
+}
+
+export interface TickPorts {
+  clock: Clock;
+  source: MetricSource;
+  connector: Connector;
+}
+
+export interface TickOptions {
+  /** Perfect-foresight forecast (the simulator's oracle baseline). */
+  forecastOverride?: { next: Forecast; lead?: Forecast };
+}
+
+export interface TickResult {
+  observation: Observation;
+  decision: Decision;
+  state: PlannerState;
+  apply: ApplyResult;
+}
+
+export async function runTick(ctx: TickContext, ports: TickPorts, options: TickOptions = {}): Promise<TickResult> {
+  const now = ports.clock.now();
+  const observation = await observeSafely(ports.source, now, ctx.spec);
+  const { decision, state } = decide({
+    spec: ctx.spec,
+    profile: ctx.profile,
+    observation,
+    state: ctx.state,
+    now,
+    forecastOverride: options.forecastOverride,
+  });
+  const apply = await ports.connector.apply(decision, ctx.spec);
+  return { observation, decision, state, apply };
+}
+
+async function observeSafely(source: MetricSource, now: number, spec: PolicySpec): Promise<Observation> {
+  try {
+    return await source.observe(now, spec.interval, spec);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { time: new Date(now).toISOString(), windowSeconds: spec.interval, errors: { source: reason } };
+  }
+}
