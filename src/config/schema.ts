@@ -14,8 +14,10 @@ import { parseDuration } from './duration.js';
  * With `defaultSeconds`, the field may be omitted.
  */
 export function duration(what: string, defaultSeconds?: number) {
+  // z.unknown() rather than a string|number union: a wrong type (`interval: true`) then gets the same
+  // "expected an interval such as ..." message instead of zod's generic "invalid union".
   return z
-    .union([z.string(), z.number()])
+    .unknown()
     .optional()
     .transform((value, ctx) => {
       if (value === undefined) {
@@ -28,6 +30,10 @@ export function duration(what: string, defaultSeconds?: number) {
           code: 'custom',
           message: `expected ${what} with a unit such as "${value}s" or "${value}m", got the bare number ${value}`,
         });
+        return z.NEVER;
+      }
+      if (typeof value !== 'string') {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m", got ${value === null ? 'null' : typeof value}` });
         return z.NEVER;
       }
       const seconds = parseDuration(value);
@@ -178,7 +184,7 @@ const promQuery = z.string().min(1);
 const sources = z.strictObject({
   prometheus: z
     .strictObject({
-      url: z.url(),
+      url: z.url({ protocol: /^https?$/ }),
       timeout: duration('a timeout', 10),
       /** Label filters applied to Dynamo's metrics, e.g. { model: "llama", dynamo_namespace: "ns" }. */
       labels: z.record(z.string(), z.string()).default({}),
