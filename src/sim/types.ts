@@ -16,6 +16,13 @@ export interface Trace {
   durationSeconds: number;
   /** Lines that could not be used: count and the first few line numbers with reasons. */
   skipped: { count: number; examples: { line: number; reason: string }[] };
+  /**
+   * Well-formed requests left out of the load on purpose, per reason (e.g. BurstGPT rows with
+   * `Response tokens` 0 are failed requests): not bad lines, but never dropped silently.
+   */
+  excluded?: { count: number; reason: string }[];
+  /** Things the reader changed or noticed that the user should know (e.g. "file was not sorted; sorted by arrival"). */
+  warnings?: string[];
 }
 
 /** Percentiles of a latency over a set of requests, in ms. */

@@ -1,0 +1,51 @@
+import { headerColumns, locateColumns, splitCsv } from './csv.js';
+import { parseCount, parseDateTime, quote } from '../fields.js';
+import type { RowParser } from './row.js';
+
+/**
+ * Azure LLM inference trace (AzurePublicDataset, 2023 and 2024 releases): a header
+ * `TIMESTAMP,ContextTokens,GeneratedTokens`, then one request per line.
+ * - 2023: `2023-11-16 18:17:03.9799600,4808,10` (naive time, 7 fractional digits)
+ * - 2024: `2024-05-10 00:00:00.009930+00:00,2048,30` (UTC offset, 6 digits)
+ * Naive times are taken as UTC; only differences matter.
+ */
+export const AZURE_COLUMNS = ['timestamp', 'contexttokens', 'generatedtokens'] as const;
+
+export function isAzureHeader(columns: string[]): boolean {
+  return locateColumns(columns, AZURE_COLUMNS).missing.length === 0;
+}
+
+/** A parser for the data lines under `headerLine`, or the reason the header does not fit. */
+export function azureParser(headerLine: string): RowParser | string {
+  const columns = headerColumns(headerLine);
+  const { index, missing } = locateColumns(columns, AZURE_COLUMNS);
+  if (missing.length > 0) {
+    return `header ${quote(headerLine)} lacks Azure column(s) ${missing.join(', ')}; expected TIMESTAMP,ContextTokens,GeneratedTokens`;
+  }
+  const tsAt = index.timestamp;
+  const islAt = index.contexttokens;
+  const oslAt = index.generatedtokens;
+  const needed = Math.max(tsAt, islAt, oslAt) + 1;
+  const when = { days: 0, seconds: 0 };
+  let baseDays = NaN;
+  const row = { time: 0, isl: 0, osl: 0 };
+  return {
+    format: 'azure',
+    row,
+    parse(line: string) {
+      const fields = splitCsv(line);
+      if (fields.length < needed) return `expected ${columns.length} comma-separated fields, found ${fields.length}`;
+      const ts = fields[tsAt] as string;
+      if (!parseDateTime(ts, when)) return `TIMESTAMP ${quote(ts)} is not a date-time like 2023-11-16 18:17:03.9799600`;
+      const isl = parseCount(fields[islAt] as string);
+      if (Number.isNaN(isl)) return `ContextTokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
+      const osl = parseCount(fields[oslAt] as string);
+      if (Number.isNaN(osl)) return `GeneratedTokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
+      if (Number.isNaN(baseDays)) baseDays = when.days;
+      row.time = (when.days - baseDays) * 86400 + when.seconds;
+      row.isl = isl;
+      row.osl = osl;
+      return null;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { headerColumns, locateColumns, splitCsv } from './csv.js';
+import { parseCount, parseNumber, quote } from '../fields.js';
+import type { Exclusion, RowParser } from './row.js';
+
+/**
+ * BurstGPT trace (github.com/HPMLL/BurstGPT): header
+ * `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type` (newer files add
+ * `Session ID`, `Elapsed time`); `Timestamp` is seconds from the trace start.
+ *
+ * Failed requests: the BurstGPT_N.csv files keep requests that failed, recognisable by
+ * `Response tokens` = 0 (BurstGPT_1.csv: 25,443 of 1,429,737 rows; most also have 0 request tokens).
+ * They are well-formed lines, not bad ones, but they produced no work on the GPUs, so we leave them
+ * out of the load and count them as an exclusion (reported in trace.excluded and trace.warnings).
+ * The `*_without_fails_*.csv` files give the same load with nothing excluded.
+ */
+export const BURSTGPT_COLUMNS = ['timestamp', 'request tokens', 'response tokens'] as const;
+
+export const FAILED_REQUEST: Exclusion = { exclude: 'failed requests (Response tokens = 0)' };
+
+export function isBurstGptHeader(columns: string[]): boolean {
+  return locateColumns(columns, BURSTGPT_COLUMNS).missing.length === 0;
+}
+
+export function burstGptParser(headerLine: string): RowParser | string {
+  const columns = headerColumns(headerLine);
+  const { index, missing } = locateColumns(columns, BURSTGPT_COLUMNS);
+  if (missing.length > 0) {
+    return `header ${quote(headerLine)} lacks BurstGPT column(s) ${missing.join(', ')}; expected Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type`;
+  }
+  const tsAt = index.timestamp;
+  const islAt = index['request tokens'];
+  const oslAt = index['response tokens'];
+  const needed = Math.max(tsAt, islAt, oslAt) + 1;
+  const row = { time: 0, isl: 0, osl: 0 };
+  return {
+    format: 'burstgpt',
+    row,
+    parse(line: string) {
+      const fields = splitCsv(line);
+      if (fields.length < needed) return `expected ${columns.length} comma-separated fields, found ${fields.length}`;
+      const time = parseNumber(fields[tsAt] as string);
+      if (Number.isNaN(time) || time < 0) return `Timestamp ${quote(fields[tsAt] as string)} is not a non-negative number of seconds`;
+      const isl = parseCount(fields[islAt] as string);
+      if (Number.isNaN(isl)) return `Request tokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
+      const osl = parseCount(fields[oslAt] as string);
+      if (Number.isNaN(osl)) return `Response tokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
+      if (osl === 0) return FAILED_REQUEST;
+      row.time = time;
+      row.isl = isl;
+      row.osl = osl;
+      return null;
+    },
+  };
+}

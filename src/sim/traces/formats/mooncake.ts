@@ -1,0 +1,50 @@
+import { MAX_TOKENS } from '../fields.js';
+import type { RowParser } from './row.js';
+
+/**
+ * Mooncake trace (github.com/kvcache-ai/Mooncake, FAST'25 release): JSON Lines, one object per
+ * request: `{"timestamp": 27482, "input_length": 6955, "output_length": 52, "hash_ids": [...]}`.
+ * `timestamp` is milliseconds from the trace start. `hash_ids` (prefix-cache block ids) and any other
+ * key are allowed and ignored.
+ */
+export function looksLikeMooncake(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'timestamp' in value &&
+    'input_length' in value &&
+    'output_length' in value
+  );
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKENS;
+}
+
+export function mooncakeParser(): RowParser {
+  const row = { time: 0, isl: 0, osl: 0 };
+  return {
+    format: 'mooncake',
+    row,
+    parse(line: string) {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        return `not valid JSON (${(error as Error).message})`;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected a JSON object';
+      const record = value as Record<string, unknown>;
+      const { timestamp, input_length: isl, output_length: osl } = record;
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
+        return `timestamp ${JSON.stringify(timestamp) ?? 'missing'} is not a non-negative number of milliseconds`;
+      }
+      if (!isCount(isl)) return `input_length ${JSON.stringify(isl) ?? 'missing'} is not a non-negative integer`;
+      if (!isCount(osl)) return `output_length ${JSON.stringify(osl) ?? 'missing'} is not a non-negative integer`;
+      row.time = timestamp / 1000;
+      row.isl = isl;
+      row.osl = osl;
+      return null;
+    },
+  };
+}

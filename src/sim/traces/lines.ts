@@ -1,0 +1,95 @@
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+
+/** A single line longer than this is not a trace line (a 1,000-block Mooncake line is ~8 KB). */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+/** Bytes inspected for the binary-file check. */
+const SNIFF_BYTES = 1024;
+
+/**
+ * Why the first bytes of a file do not look like text, or undefined when they do:
+ * a NUL byte, or bytes that are not valid UTF-8 (an incomplete character cut at the 1 KB edge is fine).
+ * Example: a gzip file starts 1f 8b 08 00 → "NUL byte at offset 3".
+ */
+export function binaryReason(head: Uint8Array): string | undefined {
+  const bytes = head.subarray(0, SNIFF_BYTES);
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return `NUL byte at offset ${nul}`;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+  } catch {
+    return 'bytes that are not valid UTF-8 in the first 1 KB';
+  }
+  return undefined;
+}
+
+/** Thrown when one line exceeds MAX_LINE_CHARS (a binary or one-line file that passed the 1 KB sniff). */
+export class LineTooLongError extends Error {
+  constructor(readonly lineNumber: number) {
+    super(`line ${lineNumber} is longer than ${MAX_LINE_CHARS / (1024 * 1024)} MB characters; not a trace line`);
+    this.name = 'LineTooLongError';
+  }
+}
+
+export interface StreamLinesResult {
+  /** Lines seen, blank ones included (the last line may lack a newline). */
+  lines: number;
+  bytes: number;
+}
+
+/**
+ * Stream a text file line by line without ever holding it whole: 1 MB chunks are decoded (UTF-8,
+ * split characters carried over) and cut at '\n'; a trailing '\r' is removed; line numbers start at 1.
+ * `onLine` may throw to stop reading (the stream is closed). `onBinary` is called, and reading
+ * stops, when the first 1 KB is not text.
+ */
+export async function streamLines(
+  path: string,
+  onLine: (line: string, lineNumber: number) => void,
+  options: {
+    totalBytes?: number;
+    onProgress?: (bytesRead: number, totalBytes: number) => void;
+    onBinary?: (reason: string) => never;
+  } = {},
+): Promise<StreamLinesResult> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let lineNumber = 0;
+  let bytes = 0;
+  let first = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (first) {
+        first = false;
+        const reason = binaryReason(chunk);
+        if (reason !== undefined && options.onBinary) options.onBinary(reason);
+      }
+      bytes += chunk.length;
+      const text = carry + decoder.write(chunk);
+      let start = 0;
+      for (;;) {
+        const newline = text.indexOf('\n', start);
+        if (newline === -1) break;
+        const end = newline > start && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
+        lineNumber++;
+        onLine(text.slice(start, end), lineNumber);
+        start = newline + 1;
+      }
+      carry = start === 0 ? text : text.slice(start);
+      if (carry.length > MAX_LINE_CHARS) {
+        throw new LineTooLongError(lineNumber + 1);
+      }
+      options.onProgress?.(bytes, options.totalBytes ?? bytes);
+    }
+    const rest = carry + decoder.end();
+    if (rest.length > 0) {
+      lineNumber++;
+      onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNumber);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return { lines: lineNumber, bytes };
+}

@@ -1,0 +1,292 @@
+import { parseDuration } from '../../config/duration.js';
+import { InputError } from '../../errors.js';
+import { createRng, exponential, lognormal, type Rng } from '../random.js';
+import type { Trace } from '../types.js';
+import { TraceBuilder } from './builder.js';
+import { MAX_TOKENS } from './fields.js';
+
+/**
+ * Synthetic load, written as a spec string so the CLI can take it where a trace path goes:
+ *
+ *   synthetic:poisson?rate=5&duration=600&isl=3000&osl=150
+ *   synthetic:diurnal?rate=10&amplitude=0.6&period=24h&peak=14h&duration=2d
+ *   synthetic:burst?rate=2&height=5&length=60&every=10m&duration=1h
+ *   synthetic:step?steps=0:2,10m:8,20m:4&duration=30m&isl=lognormal:3000:0.8
+ *
+ * Rates are requests per second. Times are seconds (a bare number) or durations ("10m", "1h30m").
+ * ISL/OSL: a number (every request the same) or `lognormal:MEAN[:SIGMA]` (sigma in log space,
+ * default 1). Defaults: isl=3000, osl=150. `seed=N` overrides the run's seed. Unknown parameters are
+ * an error, so a typo is never silently ignored.
+ */
+
+export type LengthDistribution =
+  | { kind: 'fixed'; value: number }
+  | { kind: 'lognormal'; mean: number; sigma: number };
+
+export type ArrivalShape =
+  /** Constant rate. */
+  | { kind: 'poisson'; rate: number }
+  /** rate(t) = rate · (1 + amplitude · cos(2π (t − peak) / period)); the mean over a period is `rate`. */
+  | { kind: 'diurnal'; rate: number; amplitude: number; period: number; peak: number }
+  /** `rate`, and `rate · height` for `length` seconds every `every` seconds from `start`. */
+  | { kind: 'burst'; rate: number; height: number; length: number; every: number; start: number }
+  /** Piecewise constant: steps[i].rate from steps[i].at until the next step; steps[0].at is 0. */
+  | { kind: 'step'; steps: { at: number; rate: number }[] };
+
+export interface SyntheticSpec {
+  /** The spec string as given (the trace's name). */
+  text: string;
+  shape: ArrivalShape;
+  durationSeconds: number;
+  isl: LengthDistribution;
+  osl: LengthDistribution;
+  seed?: number;
+}
+
+export const SYNTHETIC_PREFIX = 'synthetic:';
+
+const DEFAULT_ISL = 3000;
+const DEFAULT_OSL = 150;
+const DEFAULT_SIGMA = 1;
+
+const SHAPE_PARAMS: Record<ArrivalShape['kind'], readonly string[]> = {
+  poisson: ['rate'],
+  diurnal: ['rate', 'amplitude', 'period', 'peak'],
+  burst: ['rate', 'height', 'length', 'every', 'start'],
+  step: ['steps'],
+};
+const COMMON_PARAMS = ['duration', 'isl', 'osl', 'seed'];
+
+export function isSyntheticSpec(text: string): boolean {
+  return text.startsWith(SYNTHETIC_PREFIX);
+}
+
+/** Parse `synthetic:KIND?key=value&...`; every problem found is listed in one InputError. */
+export function parseSyntheticSpec(text: string): SyntheticSpec {
+  const problems: string[] = [];
+  const where = `synthetic spec ${JSON.stringify(text)}`;
+  const fail = (message: string): never => {
+    throw new InputError([`${where}: ${message}`]);
+  };
+  if (!isSyntheticSpec(text)) fail(`must start with "${SYNTHETIC_PREFIX}"`);
+  const body = text.slice(SYNTHETIC_PREFIX.length);
+  const question = body.indexOf('?');
+  const kind = (question === -1 ? body : body.slice(0, question)).trim();
+  if (!(kind in SHAPE_PARAMS)) fail(`unknown shape ${JSON.stringify(kind)}; expected poisson, diurnal, burst or step`);
+  const shapeKind = kind as ArrivalShape['kind'];
+  const params = new URLSearchParams(question === -1 ? '' : body.slice(question + 1));
+  const allowed = [...SHAPE_PARAMS[shapeKind], ...COMMON_PARAMS];
+  for (const key of new Set(params.keys())) {
+    if (!allowed.includes(key)) problems.push(`${where}: unknown parameter "${key}" for ${shapeKind}; allowed: ${allowed.join(', ')}`);
+    else if (params.getAll(key).length > 1) problems.push(`${where}: parameter "${key}" is given more than once`);
+  }
+
+  const number = (key: string, check: (v: number) => boolean, expectation: string, fallback?: number): number => {
+    const raw = params.get(key);
+    if (raw === null) {
+      if (fallback === undefined) {
+        problems.push(`${where}: ${key} is required (${expectation})`);
+        return NaN;
+      }
+      return fallback;
+    }
+    const value = raw.trim() === '' ? NaN : Number(raw);
+    if (!Number.isFinite(value) || !check(value)) {
+      problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}`);
+      return NaN;
+    }
+    return value;
+  };
+  const seconds = (key: string, check: (v: number) => boolean, expectation: string, fallback?: number): number => {
+    const raw = params.get(key);
+    if (raw === null) {
+      if (fallback === undefined) {
+        problems.push(`${where}: ${key} is required (${expectation})`);
+        return NaN;
+      }
+      return fallback;
+    }
+    const value = parseSeconds(raw);
+    if (value === undefined || !check(value)) {
+      problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}`);
+      return NaN;
+    }
+    return value;
+  };
+  const positive = (v: number) => v > 0;
+  const nonNegative = (v: number) => v >= 0;
+
+  const durationSeconds = seconds('duration', positive, 'a positive time (seconds, or "10m", "2h", "1d")');
+  let shape: ArrivalShape;
+  switch (shapeKind) {
+    case 'poisson':
+      shape = { kind: 'poisson', rate: number('rate', positive, 'a positive rate in requests/s') };
+      break;
+    case 'diurnal': {
+      const period = seconds('period', positive, 'a positive time', 86400);
+      shape = {
+        kind: 'diurnal',
+        rate: number('rate', positive, 'a positive mean rate in requests/s'),
+        amplitude: number('amplitude', (v) => v >= 0 && v <= 1, 'a number from 0 to 1', 0.5),
+        period,
+        peak: seconds('peak', nonNegative, 'a non-negative time', Number.isNaN(period) ? 0 : period / 2),
+      };
+      break;
+    }
+    case 'burst': {
+      const every = seconds('every', positive, 'a positive time', 600);
+      const length = seconds('length', positive, 'a positive time', 60);
+      if (every > 0 && length > every) problems.push(`${where}: burst length ${length} s is longer than the period every=${every} s`);
+      shape = {
+        kind: 'burst',
+        rate: number('rate', positive, 'a positive base rate in requests/s'),
+        height: number('height', nonNegative, 'a non-negative multiplier of the base rate', 4),
+        length,
+        every,
+        start: seconds('start', nonNegative, 'a non-negative time', Number.isNaN(every) ? 0 : every / 2),
+      };
+      break;
+    }
+    case 'step':
+      shape = { kind: 'step', steps: parseSteps(params.get('steps'), where, problems) };
+      break;
+  }
+  const isl = parseLength(params.get('isl'), DEFAULT_ISL, 'isl', where, problems);
+  const osl = parseLength(params.get('osl'), DEFAULT_OSL, 'osl', where, problems);
+  const seedText = params.get('seed');
+  const seed = seedText === null ? undefined : number('seed', Number.isInteger, 'an integer');
+  if (problems.length > 0) throw new InputError(problems);
+  return { text, shape, durationSeconds, isl, osl, ...(seed === undefined ? {} : { seed }) };
+}
+
+/** Seconds from "600", "2.5", "10m", "1h30m"; undefined when neither. */
+function parseSeconds(raw: string): number | undefined {
+  const trimmed = raw.trim();
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  return parseDuration(trimmed);
+}
+
+function parseSteps(raw: string | null, where: string, problems: string[]): { at: number; rate: number }[] {
+  const example = 'like steps=0:2,10m:8,20m:4 (time:rate, from time 0)';
+  if (raw === null) {
+    problems.push(`${where}: steps is required, ${example}`);
+    return [];
+  }
+  const steps: { at: number; rate: number }[] = [];
+  for (const part of raw.split(',')) {
+    const colon = part.lastIndexOf(':');
+    const at = colon === -1 ? undefined : parseSeconds(part.slice(0, colon));
+    const rate = colon === -1 ? NaN : Number(part.slice(colon + 1));
+    if (at === undefined || !Number.isFinite(rate) || rate < 0 || part.slice(colon + 1).trim() === '') {
+      problems.push(`${where}: step ${JSON.stringify(part)} is not time:rate, ${example}`);
+      return [];
+    }
+    steps.push({ at, rate });
+  }
+  for (let i = 1; i < steps.length; i++) {
+    if ((steps[i] as { at: number }).at <= (steps[i - 1] as { at: number }).at) {
+      problems.push(`${where}: step times must increase, ${example}`);
+      return [];
+    }
+  }
+  if ((steps[0] as { at: number }).at !== 0) problems.push(`${where}: the first step must be at time 0, ${example}`);
+  if (!steps.some((s) => s.rate > 0)) problems.push(`${where}: every step has rate 0; no request would arrive`);
+  return steps;
+}
+
+function parseLength(raw: string | null, fallback: number, key: string, where: string, problems: string[]): LengthDistribution {
+  if (raw === null) return { kind: 'fixed', value: fallback };
+  const text = raw.trim();
+  const expectation = `a token count (e.g. ${fallback}) or lognormal:MEAN[:SIGMA] (e.g. lognormal:${fallback}:0.8)`;
+  if (/^\d+$/.test(text) && Number(text) <= MAX_TOKENS) return { kind: 'fixed', value: Number(text) };
+  const parts = text.split(':');
+  if (parts[0] === 'lognormal' && (parts.length === 2 || parts.length === 3)) {
+    const mean = Number(parts[1]);
+    const sigma = parts.length === 3 ? Number(parts[2]) : DEFAULT_SIGMA;
+    if (Number.isFinite(mean) && mean >= 1 && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
+      return { kind: 'lognormal', mean, sigma };
+    }
+  }
+  problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}; mean >= 1, 0 <= sigma <= 4`);
+  return { kind: 'fixed', value: fallback };
+}
+
+/**
+ * The arrival rate (requests/s) of a shape at time t.
+ * Example: diurnal rate 10, amplitude 0.5, period 86400, peak 43200 → 5/s at t = 0, 15/s at t = 43200.
+ */
+export function rateAt(shape: ArrivalShape, t: number): number {
+  switch (shape.kind) {
+    case 'poisson':
+      return shape.rate;
+    case 'diurnal':
+      return shape.rate * (1 + shape.amplitude * Math.cos((2 * Math.PI * (t - shape.peak)) / shape.period));
+    case 'burst': {
+      if (t < shape.start) return shape.rate;
+      const phase = (t - shape.start) % shape.every;
+      return phase < shape.length ? shape.rate * shape.height : shape.rate;
+    }
+    case 'step': {
+      let rate = 0;
+      for (const step of shape.steps) {
+        if (step.at > t) break;
+        rate = step.rate;
+      }
+      return rate;
+    }
+  }
+}
+
+/** An upper bound of rateAt over all t (the thinning envelope). */
+export function peakRate(shape: ArrivalShape): number {
+  switch (shape.kind) {
+    case 'poisson':
+      return shape.rate;
+    case 'diurnal':
+      return shape.rate * (1 + shape.amplitude);
+    case 'burst':
+      return shape.rate * Math.max(1, shape.height);
+    case 'step':
+      return Math.max(...shape.steps.map((s) => s.rate));
+  }
+}
+
+function drawLength(dist: LengthDistribution, rng: Rng): number {
+  if (dist.kind === 'fixed') return dist.value;
+  // Rounded and kept >= 1 token: shifts the mean by < 0.5 token for means above ~50.
+  return Math.min(MAX_TOKENS, Math.max(1, Math.round(lognormal(rng, dist.mean, dist.sigma))));
+}
+
+/**
+ * Generate the requests of a spec: a non-homogeneous Poisson process by thinning (Lewis–Shedler):
+ * candidates at the peak rate λmax, each kept with probability rate(t)/λmax.
+ * Example: burst base 2/s, height 5 → λmax 10/s; outside bursts 1 candidate in 5 is kept.
+ * Arrival times and lengths use separate random streams, so changing isl/osl never moves arrivals.
+ * The trace starts at 0 and lasts `duration` seconds (durationSeconds is the spec's, not the last arrival).
+ */
+export function generateSynthetic(spec: SyntheticSpec, seed: number): Trace {
+  const effectiveSeed = spec.seed ?? seed;
+  const arrivals = createRng(effectiveSeed);
+  const lengths = createRng(effectiveSeed ^ 0x5bd1e995);
+  const lambdaMax = peakRate(spec.shape);
+  const constant = spec.shape.kind === 'poisson';
+  const builder = new TraceBuilder(Math.min(1 << 24, lambdaMax * spec.durationSeconds * 1.1 + 16));
+  let t = 0;
+  for (;;) {
+    t += exponential(arrivals, lambdaMax);
+    if (t >= spec.durationSeconds) break;
+    if (!constant && arrivals() * lambdaMax >= rateAt(spec.shape, t)) continue;
+    builder.push(t, drawLength(spec.isl, lengths), drawLength(spec.osl, lengths));
+  }
+  const n = builder.length;
+  return {
+    name: spec.text,
+    format: 'synthetic',
+    arrival: builder.arrival.slice(0, n),
+    isl: builder.isl.slice(0, n),
+    osl: builder.osl.slice(0, n),
+    durationSeconds: spec.durationSeconds,
+    skipped: { count: 0, examples: [] },
+    warnings: n === 0 ? [`${spec.text}: generated no request (rate too low for the duration)`] : [],
+  };
+}
