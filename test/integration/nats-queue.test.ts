@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createNatsQueueSource } from '../../src/metrics/nats-queue.js';
+import { freePort, haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
+import { testSpec } from '../unit/metrics/spec-fixture.js';
+
+const NOW = Date.parse('2026-11-25T10:00:00Z');
+
+describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`NATS queue depth against a real nats-server (${NATS_SERVER_BIN})`, () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'prefill', subjects: ['prefill.>'] });
+    await jsm.consumers.add('prefill', { durable_name: 'workers', ack_policy: AckPolicy.Explicit });
+    const js = jetstream(nc);
+    for (let i = 0; i < 5; i += 1) await js.publish('prefill.req', `request ${i}`);
+    // Two requests are taken by a worker: 5 published - 2 delivered = 3 pending for the consumer.
+    const consumer = await js.consumers.get('prefill', 'workers');
+    const batch = await consumer.fetch({ max_messages: 2, expires: 2000 });
+    for await (const m of batch) m.ack();
+    await nc.flush();
+    await nc.close();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const spec = (queue: Record<string, unknown>) => testSpec({ sources: { queue: { nats: server.url, stream: 'prefill', timeout: '1s', ...queue } } });
+
+  it('reads num_pending of the consumer and the message count of the stream', async () => {
+    const source = createNatsQueueSource();
+    try {
+      expect(await source.observe(NOW, 60, spec({ consumer: 'workers' }))).toEqual({ queueDepth: 3 });
+      // Without a consumer: the stream still holds all 5 (limits retention keeps acked messages).
+      expect(await source.observe(NOW, 60, spec({}))).toEqual({ queueDepth: 5 });
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('a missing consumer or stream is an error naming it, not a crash', async () => {
+    const source = createNatsQueueSource();
+    try {
+      const noConsumer = await source.observe(NOW, 60, spec({ consumer: 'nobody' }));
+      expect(noConsumer.queueDepth).toBeUndefined();
+      expect(noConsumer.errors?.queueDepth).toContain(`nats ${server.url} stream "prefill" consumer "nobody": consumer not found`);
+      const noStream = await source.observe(NOW, 60, spec({ stream: 'nostream' }));
+      expect(noStream.errors?.queueDepth).toContain('stream not found');
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('no server at the URL: connection refused, reported', async () => {
+    const source = createNatsQueueSource();
+    const url = `nats://127.0.0.1:${await freePort()}`;
+    try {
+      const part = await source.observe(NOW, 60, testSpec({ sources: { queue: { nats: url, stream: 'prefill', timeout: '1s' } } }));
+      expect(part.queueDepth).toBeUndefined();
+      expect(part.errors?.queueDepth).toContain(`nats ${url} stream "prefill"`);
+      expect(part.errors?.queueDepth).toMatch(/refused/i);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('keeps working after NATS goes down and comes back, without a restart', async () => {
+    const source = createNatsQueueSource({ reconnectTimeWaitMs: 200 });
+    try {
+      expect((await source.observe(NOW, 60, spec({ consumer: 'workers' }))).queueDepth).toBe(3);
+      await server.stop();
+      const down = await source.observe(NOW, 60, spec({ consumer: 'workers' }));
+      expect(down.queueDepth).toBeUndefined();
+      expect(down.errors?.queueDepth).toContain(`nats ${server.url} stream "prefill" consumer "workers": timed out after 1s (disconnected from NATS`);
+      await server.start();
+      // The store survived: the same 3 pending come back once the client has reconnected by itself.
+      await waitFor(async () => (await source.observe(NOW, 60, spec({ consumer: 'workers' }))).queueDepth === 3, 15_000, 'queue depth after restart');
+    } finally {
+      await source.close();
+    }
+  });
+});
