@@ -181,6 +181,9 @@ const schedule = z.strictObject({
 export type ScheduleSpec = z.infer<typeof schedule>;
 
 const promQuery = z.string().min(1);
+const natsUrl = z.string().regex(/^nats:\/\//, {
+  error: (issue) => `expected a nats:// URL such as "nats://nats:4222", got ${JSON.stringify(issue.input)}`,
+});
 const sources = z.strictObject({
   prometheus: z
     .strictObject({
@@ -206,7 +209,7 @@ const sources = z.strictObject({
     .optional(),
   queue: z
     .strictObject({
-      nats: z.string().regex(/^nats:\/\//, 'expected a nats:// URL'),
+      nats: natsUrl,
       stream: z.string().min(1),
       consumer: z.string().min(1).optional(),
       timeout: duration('a timeout', 5),
@@ -214,7 +217,7 @@ const sources = z.strictObject({
     .optional(),
   /** Virtual connector: publish decisions to this NATS KV bucket instead of (or as well as) Kubernetes. */
   virtual: z
-    .strictObject({ nats: z.string().regex(/^nats:\/\//, 'expected a nats:// URL'), bucket: z.string().min(1).default('pd-planner') })
+    .strictObject({ nats: natsUrl, bucket: z.string().min(1).default('pd-planner') })
     .optional(),
 });
 

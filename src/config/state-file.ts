@@ -1,0 +1,35 @@
+/**
+ * The planner state `decide --state FILE` reads and `--state-out FILE` writes, so a user can chain ticks
+ * by hand (forecaster history, correction factors, stabilization window, last decision).
+ *
+ * Unlike the policy and the observation, this file is written by pd-planner itself, so fields we do not
+ * know are kept (a newer version may add some) while the fields we use are type-checked.
+ */
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import type { PlannerState } from '../planner/state.js';
+import { errorMap, formatIssues } from './issues.js';
+import { parseJson, readInputFile } from './read.js';
+
+const finite = z.number();
+const replicas = z.record(z.string(), z.number().int().nonnegative());
+
+export const plannerStateSchema = z.looseObject({
+  history: z.array(
+    z.looseObject({ time: finite, requests: finite.optional(), isl: finite.optional(), osl: finite.optional() }),
+  ),
+  correction: z.looseObject({ pCf: z.number().positive(), dCf: z.number().positive() }),
+  recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),
+  last: replicas.optional(),
+  lastEviction: z.record(z.string(), finite),
+});
+
+export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {
+  const parsed = plannerStateSchema.safeParse(data, { error: errorMap });
+  if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues, prefix), `${prefix}: invalid planner state`);
+  return parsed.data as PlannerState;
+}
+
+export function loadStateFile(path: string): PlannerState {
+  return parsePlannerState(parseJson(readInputFile(path), path));
+}
