@@ -7,7 +7,7 @@ import { testSpec } from '../unit/metrics/spec-fixture.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`NATS queue depth against a real nats-server (${NATS_SERVER_BIN})`, () => {
+describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`NATS queue depth against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
   let server: NatsServerHandle;
   beforeAll(async () => {
     server = await startNatsServer();
