@@ -31,7 +31,7 @@ export type ArrivalShape =
   /** `rate`, and `rate · height` for `length` seconds every `every` seconds from `start`. */
   | { kind: 'burst'; rate: number; height: number; length: number; every: number; start: number }
   /** Piecewise constant: steps[i].rate from steps[i].at until the next step; steps[0].at is 0. */
-  | { kind: 'step'; steps: { at: number; rate: number }[] };
+  | { kind: 'step'; steps: readonly { at: number; rate: number }[] };
 
 export interface SyntheticSpec {
   /** The spec string as given (the trace's name). */
