@@ -1,0 +1,61 @@
+/**
+ * Small helpers every policy shares: replica sizes per role, forecast sanity, holding on missing data.
+ */
+import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
+import type { Forecast, RoleNeed } from '../planner/types.js';
+
+/** Dynamo's floor for each role (`min_endpoint`). */
+export const MIN_ENDPOINT = 1;
+
+/**
+ * GPUs per replica of each role = the `gpusPerReplica` of its pools. Pools of one role that differ are not
+ * comparable replica units: we use the first pool's size and warn. A role without pools reports `hasPool` false.
+ */
+export function roleReplicaGpus(spec: PolicySpec, warnings: string[]): { gpus: Record<Role, number>; hasPool: Record<Role, boolean> } {
+  const gpus = { prefill: 1, decode: 1 } as Record<Role, number>;
+  const hasPool = { prefill: false, decode: false } as Record<Role, boolean>;
+  for (const role of ROLES) {
+    const pools = spec.pools.filter((p) => p.role === role);
+    const first = pools[0];
+    if (!first) continue;
+    hasPool[role] = true;
+    gpus[role] = first.gpusPerReplica;
+    const odd = pools.filter((p) => p.gpusPerReplica !== first.gpusPerReplica);
+    if (odd.length > 0) {
+      warnings.push(
+        `${role} pools differ in gpusPerReplica (${pools.map((p) => `${p.name}: ${p.gpusPerReplica}`).join(', ')}); ` +
+          `sized in replicas of ${first.gpusPerReplica} GPUs (pool ${first.name})`,
+      );
+    }
+  }
+  return { gpus, hasPool };
+}
+
+/** A need that keeps the current count, for when the inputs to compute one are missing (never 0 for that reason). */
+export function holdNeed(current: number, reason: string): RoleNeed {
+  const replicas = Math.max(current, MIN_ENDPOINT);
+  return { replicas, detail: { held: true, reason, current, replicas } };
+}
+
+export function isUsable(x: number | undefined): x is number {
+  return x !== undefined && Number.isFinite(x);
+}
+
+/** The forecast fields a formula needs, or the name of the first one that is unusable. */
+export function checkForecast(f: Forecast | undefined, label = 'forecast'): { ok: true } | { ok: false; field: string } {
+  if (!f) return { ok: false, field: label };
+  if (!isUsable(f.requests.value) || f.requests.value < 0) return { ok: false, field: `${label}.requests` };
+  if (!isUsable(f.isl.value) || f.isl.value < 0) return { ok: false, field: `${label}.isl` };
+  if (!isUsable(f.osl.value) || f.osl.value < 0) return { ok: false, field: `${label}.osl` };
+  return { ok: true };
+}
+
+/** Round for display in `detail` (keeps the numbers readable; the exact value is recomputable). */
+export function r4(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+/** The window a count of requests covers: the observation's window, else the planner interval. */
+export function windowSeconds(observationWindow: number | undefined, interval: number): number {
+  return isUsable(observationWindow) && observationWindow > 0 ? observationWindow : interval;
+}
