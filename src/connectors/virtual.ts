@@ -1,0 +1,189 @@
+/**
+ * Virtual connector: publishes each decision to a NATS KV bucket instead of patching Kubernetes, like Dynamo's
+ * VirtualConnector (which writes (num_prefill, num_decode, decision_id) for an external system to act on).
+ *
+ * One key per pool, JSON value { pool, role, desired, reason, decidedAt, revision }. `revision` counts the
+ * changes published for that pool (1, 2, 3, ...), read back from the bucket so it keeps counting across
+ * restarts. Writes use the KV entry's sequence as a compare-and-set (`update(key, value, lastSeq)`), so two
+ * planners that both think they lead cannot silently overwrite each other: the loser gets an error.
+ * A pool whose desired count did not change is not rewritten ("unchanged"), so watchers see only real changes.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { PolicySpec, Role } from '../config/schema.js';
+import type { ApplyResult, Connector } from '../planner/ports.js';
+import type { Decision, PoolDecision } from '../planner/types.js';
+
+export interface VirtualDecision {
+  pool: string;
+  role: Role;
+  desired: number;
+  /** Why: "held: <reason>", or the policy and the constraints that bound this pool. */
+  reason: string;
+  /** ISO time of the decision. */
+  decidedAt: string;
+  /** 1 for the first decision published for this pool, +1 for each change. */
+  revision: number;
+}
+
+export interface VirtualConnectorOptions {
+  /** nats:// URL; default spec.sources.virtual.nats. */
+  nats?: string;
+  /** Bucket; default spec.sources.virtual.bucket ("pd-planner"). */
+  bucket?: string;
+  /** Leader guard: when it returns false nothing is written. */
+  canAct?: () => boolean;
+  /** Per-request timeout (ms); default 5000. */
+  timeoutMs?: number;
+}
+
+export interface VirtualConnector extends Connector {
+  close(): Promise<void>;
+}
+
+/** "held: <why>" for a hold; otherwise "<policy>" plus the constraints that changed this pool. */
+export function decisionReason(decision: Decision, pool: PoolDecision): string {
+  const e = decision.explanation;
+  if (e.held) return `held: ${e.holdReason ?? 'missing metrics'}`;
+  return pool.boundBy.length > 0 ? `${e.policy}; bound by ${pool.boundBy.join(', ')}` : e.policy;
+}
+
+function target(spec: PolicySpec, options: { nats?: string; bucket?: string }): { nats: string; bucket: string } {
+  const nats = options.nats ?? spec.sources.virtual?.nats;
+  if (!nats) throw new Error('no NATS URL; set spec.sources.virtual.nats (e.g. nats://nats:4222)');
+  return { nats, bucket: options.bucket ?? spec.sources.virtual?.bucket ?? 'pd-planner' };
+}
+
+/** Keeps one NATS connection and one opened bucket; dials again when the URL changes or the connection closed. */
+function bucketHandle(timeoutMs: number) {
+  let current: { url: string; bucket: string; nc: NatsConnection; kv: KV } | undefined;
+  return {
+    async open(url: string, bucket: string, create: boolean): Promise<KV> {
+      if (current && current.url === url && current.bucket === bucket && !current.nc.isClosed()) return current.kv;
+      await this.close();
+      const nc = await connect({ servers: url, name: 'pd-planner', timeout: timeoutMs, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+      try {
+        const kvm = new Kvm(nc);
+        const kv = create ? await kvm.create(bucket, { history: 10, timeout: timeoutMs }) : await kvm.open(bucket, { timeout: timeoutMs });
+        current = { url, bucket, nc, kv };
+        return kv;
+      } catch (error) {
+        await nc.close().catch(() => undefined);
+        throw error;
+      }
+    },
+    async close() {
+      const old = current;
+      current = undefined;
+      if (old && !old.nc.isClosed()) await old.nc.close().catch(() => undefined);
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createVirtualConnector(options: VirtualConnectorOptions = {}): VirtualConnector {
+  const handle = bucketHandle(options.timeoutMs ?? 5000);
+  return {
+    async apply(decision, spec): Promise<ApplyResult> {
+      const result: ApplyResult = { pools: {}, errors: {} };
+      if (options.canAct && !options.canAct()) {
+        for (const pool of Object.keys(decision.pools)) result.pools[pool] = 'skipped: not the leader';
+        return result;
+      }
+      let where: { nats: string; bucket: string } | undefined;
+      let kv: KV;
+      try {
+        where = target(spec, options);
+        kv = await handle.open(where.nats, where.bucket, true);
+      } catch (error) {
+        const at = where ? `nats ${where.nats} bucket "${where.bucket}": ` : '';
+        const reason = `virtual connector: ${at}${messageOf(error)}`;
+        for (const pool of Object.keys(decision.pools)) result.errors[pool] = reason;
+        return result;
+      }
+      for (const [pool, d] of Object.entries(decision.pools)) {
+        // Leadership may be lost between two pools: check again before every write.
+        if (options.canAct && !options.canAct()) {
+          result.pools[pool] = 'skipped: not the leader';
+          continue;
+        }
+        try {
+          const entry = await kv.get(pool);
+          const previous = entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<VirtualDecision>() : undefined;
+          if (previous && previous.desired === d.desired) {
+            result.pools[pool] = 'unchanged';
+            continue;
+          }
+          const value: VirtualDecision = {
+            pool,
+            role: d.role,
+            desired: d.desired,
+            reason: decisionReason(decision, d),
+            decidedAt: decision.time,
+            revision: (previous?.revision ?? 0) + 1,
+          };
+          const body = JSON.stringify(value);
+          // Compare-and-set on the entry we read: a concurrent writer makes this fail rather than be overwritten.
+          if (entry) await kv.update(pool, body, entry.revision);
+          else await kv.create(pool, body);
+          result.pools[pool] = `published ${previous?.desired ?? '-'}->${d.desired} (revision ${value.revision}) to ${where.bucket}`;
+        } catch (error) {
+          result.errors[pool] = `virtual connector: nats ${where.nats} bucket "${where.bucket}" key "${pool}": ${messageOf(error)}`;
+        }
+      }
+      return result;
+    },
+    close: () => handle.close(),
+  };
+}
+
+// ------------------------------------------------------------------------------------------- reader
+
+export interface VirtualReader {
+  /** The latest decision for one pool, or undefined when none was published. */
+  get(pool: string): Promise<VirtualDecision | undefined>;
+  /** The latest decision of every pool. */
+  all(): Promise<Record<string, VirtualDecision>>;
+  /** Calls `onDecision` for every new decision (and, first, the current one of each pool). Returns a stop function. */
+  watch(onDecision: (decision: VirtualDecision) => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/** For other tools (an external scaler, a dashboard) that act on what the planner published. */
+export async function createVirtualReader(options: { nats: string; bucket?: string; timeoutMs?: number }): Promise<VirtualReader> {
+  const handle = bucketHandle(options.timeoutMs ?? 5000);
+  const bucket = options.bucket ?? 'pd-planner';
+  const kv = await handle.open(options.nats, bucket, false);
+  const decode = (entry: { operation: string; length: number; json<T>(): T } | null): VirtualDecision | undefined =>
+    entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<VirtualDecision>() : undefined;
+  return {
+    async get(pool) {
+      return decode(await kv.get(pool));
+    },
+    async all() {
+      const out: Record<string, VirtualDecision> = {};
+      const keys: string[] = [];
+      for await (const key of await kv.keys()) keys.push(key);
+      for (const key of keys.sort()) {
+        const value = decode(await kv.get(key));
+        if (value) out[key] = value;
+      }
+      return out;
+    },
+    async watch(onDecision) {
+      const iterator = await kv.watch();
+      void (async () => {
+        for await (const entry of iterator) {
+          const value = decode(entry);
+          if (value) onDecision(value);
+        }
+      })().catch(() => undefined);
+      return () => iterator.stop();
+    },
+    close: () => handle.close(),
+  };
+}

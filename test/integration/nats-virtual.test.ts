@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
+import type { Decision } from '../../src/planner/types.js';
+import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
+import { testSpec } from '../unit/metrics/spec-fixture.js';
+
+function decision(time: string, prefill: number, decode: number, held = false): Decision {
+  return {
+    time,
+    pools: {
+      'prefill-od': { desired: prefill, role: 'prefill', capacity: 'on-demand', gpus: prefill * 4, boundBy: ['max'] },
+      'decode-od': { desired: decode, role: 'decode', capacity: 'on-demand', gpus: decode * 4, boundBy: [] },
+    },
+    explanation: { policy: 'sla', held, ...(held ? { holdReason: 'requests unknown' } : {}), need: {}, constraints: [], warnings: [], missing: {} },
+  };
+}
+
+describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`virtual connector against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('publishes one key per pool, counts revisions per change, and survives a planner restart', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-a' } } });
+    const first = createVirtualConnector();
+    const r1 = await first.apply(decision('2026-11-25T10:00:00Z', 1, 2), spec);
+    expect(r1.errors).toEqual({});
+    expect(r1.pools).toEqual({
+      'prefill-od': 'published -->1 (revision 1) to planner-a',
+      'decode-od': 'published -->2 (revision 1) to planner-a',
+    });
+
+    const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-a' });
+    const seen: VirtualDecision[] = [];
+    const stop = await reader.watch((d) => seen.push(d));
+    try {
+      expect(await reader.all()).toEqual({
+        'decode-od': { pool: 'decode-od', role: 'decode', desired: 2, reason: 'sla', decidedAt: '2026-11-25T10:00:00Z', revision: 1 },
+        'prefill-od': { pool: 'prefill-od', role: 'prefill', desired: 1, reason: 'sla; bound by max', decidedAt: '2026-11-25T10:00:00Z', revision: 1 },
+      });
+
+      // Prefill 1 -> 5, decode stays 2: only prefill is rewritten.
+      const r2 = await first.apply(decision('2026-11-25T10:01:00Z', 5, 2), spec);
+      expect(r2.pools).toEqual({ 'prefill-od': 'published 1->5 (revision 2) to planner-a', 'decode-od': 'unchanged' });
+      await first.close();
+
+      // A new planner process keeps counting from what the bucket holds.
+      const second = createVirtualConnector();
+      const r3 = await second.apply(decision('2026-11-25T10:02:00Z', 0, 0, true), spec);
+      expect(r3.pools['decode-od']).toBe('published 2->0 (revision 2) to planner-a');
+      expect(r3.pools['prefill-od']).toBe('published 5->0 (revision 3) to planner-a');
+      await second.close();
+
+      expect(await reader.get('prefill-od')).toEqual({
+        pool: 'prefill-od',
+        role: 'prefill',
+        desired: 0,
+        reason: 'held: requests unknown',
+        decidedAt: '2026-11-25T10:02:00Z',
+        revision: 3,
+      });
+      // The watcher saw the initial values and then every change, in order.
+      await waitFor(() => seen.length >= 5, 5000, 'five watched decisions');
+      expect(seen.filter((d) => d.pool === 'prefill-od').map((d) => [d.desired, d.revision])).toEqual([
+        [1, 1],
+        [5, 2],
+        [0, 3],
+      ]);
+    } finally {
+      stop();
+      await reader.close();
+    }
+  });
+
+  it('writes nothing when it is not the leader', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-b' } } });
+    let leader = false;
+    const connector = createVirtualConnector({ canAct: () => leader });
+    try {
+      const result = await connector.apply(decision('2026-11-25T10:00:00Z', 3, 3), spec);
+      expect(result.pools).toEqual({ 'prefill-od': 'skipped: not the leader', 'decode-od': 'skipped: not the leader' });
+      leader = true;
+      await connector.apply(decision('2026-11-25T10:01:00Z', 4, 4), spec);
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-b' });
+      expect((await reader.get('prefill-od'))?.desired).toBe(4);
+      expect((await reader.get('prefill-od'))?.revision).toBe(1);
+      await reader.close();
+    } finally {
+      await connector.close();
+    }
+  });
+
+  it('NATS unreachable or unset: errors per pool, never a throw', async () => {
+    const connector = createVirtualConnector({ timeoutMs: 500 });
+    try {
+      const down = await connector.apply(decision('2026-11-25T10:00:00Z', 1, 1), testSpec({ sources: { virtual: { nats: 'nats://127.0.0.1:1' } } }));
+      expect(down.errors['prefill-od']).toMatch(/^virtual connector: .*(refused|ECONNREFUSED)/i);
+      const unset = await connector.apply(decision('2026-11-25T10:00:00Z', 1, 1), testSpec());
+      expect(unset.errors['decode-od']).toBe('virtual connector: no NATS URL; set spec.sources.virtual.nats (e.g. nats://nats:4222)');
+    } finally {
+      await connector.close();
+    }
+  });
+});
