@@ -1,0 +1,24 @@
+/**
+ * One colour per run, the same in every plot and in the HTML table, so "the blue line" means the
+ * policy everywhere. Known run names get fixed colours (Tableau 10); others take the next free one.
+ */
+const FIXED: Record<string, string> = {
+  policy: '#1f77b4', // blue: the policy file's own policy, the one the report is about
+  dynamo: '#ff7f0e', // orange
+  hpa: '#2ca02c', // green
+  static: '#9467bd', // purple
+  oracle: '#4d4d4d', // dark grey: the reference floor
+};
+const SPARE = ['#d62728', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+/** Colour per run name, in the given order. Example: ["policy","static","x"] -> ["#1f77b4","#9467bd","#d62728"]. */
+export function runColours(runs: readonly string[]): string[] {
+  let spare = 0;
+  return runs.map((name) => FIXED[name] ?? SPARE[spare++ % SPARE.length]!);
+}
+
+/** Colours for pools or other categories that are not runs. */
+export const CATEGORY_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+/** The SLO line in latency plots. */
+export const SLO_COLOUR = '#d62728';

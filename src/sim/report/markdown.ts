@@ -1,0 +1,122 @@
+/** report.md: the summary table with enough context (trace, SLO, how to read it) to stand on its own. */
+import type { SimReport } from '../types.js';
+import {
+  fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtRatio,
+} from './format.js';
+import { markdownTable, type Align } from './table.js';
+import { latencyHeader, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
+
+/** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
+export function latencyCell(l: LatencyVsSlo): string {
+  return `${fmtMs(l.value)} ${l.ok ? '✓' : '✗'}`;
+}
+
+/** Column headers and cells shared by report.md and report.html. */
+export function summaryTableCells(report: SimReport): { headers: string[]; rows: string[][]; align: Align[] } {
+  const headers = [
+    'run', 'kind', 'SLO met (both)', 'TTFT met', 'ITL met',
+    latencyHeader('TTFT', report.slo.ttft), latencyHeader('ITL', report.slo.itl),
+    'GPU-hours', 'spot / on-demand', 'vs oracle', 'vs policy', 'cost', 'evictions (requeued)', 'dropped',
+  ];
+  const align: Align[] = [
+    'left', 'left', 'right', 'right', 'right', 'right', 'right',
+    'right', 'right', 'right', 'right', 'right', 'right', 'right',
+  ];
+  const rows = summaryRows(report).map((r) => [
+    r.policy,
+    r.kind,
+    fmtPct(r.attainment.both),
+    fmtPct(r.attainment.ttft),
+    fmtPct(r.attainment.itl),
+    latencyCell(r.ttft),
+    latencyCell(r.itl),
+    fmtGpuHours(r.gpuHours.total),
+    `${fmtGpuHours(r.gpuHours.spot)} / ${fmtGpuHours(r.gpuHours.onDemand)}`,
+    fmtRatio(r.vsOracle),
+    fmtRatio(r.vsPolicy),
+    fmtMoney(r.cost),
+    `${fmtInt(r.evictions)} (${fmtInt(r.requeued)})`,
+    fmtInt(r.dropped),
+  ]);
+  return { headers, rows, align };
+}
+
+/** "azure-code.csv (azure), 123,456 requests over 1h 00m, rate scale ×1; 3 lines skipped (line 17: ...)". */
+export function traceLine(report: SimReport): string {
+  const t = report.trace;
+  const parts = [`${t.name} (${t.format}), ${fmtInt(t.requests)} requests over ${fmtDuration(t.durationSeconds)}, rate scale ×${t.rateScale}`];
+  if (t.skippedLines > 0) {
+    const examples = t.skippedExamples.map((e) => `line ${e.line}: ${e.reason}`).join('; ');
+    const more = t.skippedLines > t.skippedExamples.length ? '; …' : '';
+    parts.push(`${fmtInt(t.skippedLines)} ${t.skippedLines === 1 ? 'line' : 'lines'} skipped${examples ? ` (${examples}${more})` : ''}`);
+  } else {
+    parts.push('no lines skipped');
+  }
+  for (const e of traceExtras(report).excluded ?? []) parts.push(`${fmtInt(e.count)} requests excluded: ${e.reason}`);
+  return parts.join('; ');
+}
+
+export function sloLine(report: SimReport): string {
+  const { ttft, itl } = report.slo;
+  return `TTFT p${sloPercent(ttft.percentile)} ≤ ${ttft.ms} ms, ITL p${sloPercent(itl.percentile)} ≤ ${itl.ms} ms`;
+}
+
+export function simLine(report: SimReport): string {
+  const { sim } = report;
+  const runs = report.runs.length;
+  return `${runs} ${runs === 1 ? 'run' : 'runs'} in ${fmtDuration(sim.wallSeconds)} (${fmtRate(sim.requestsPerSecond)} requests/s), seed ${sim.seed}`;
+}
+
+/** The "how to read this" notes, shared by report.md and report.html. */
+export function howToRead(report: SimReport): string[] {
+  const { ttft, itl } = report.slo;
+  return [
+    `**SLO met** is the share of requests that met the target: TTFT ≤ ${ttft.ms} ms, ITL ≤ ${itl.ms} ms, and **both**. ` +
+      `An SLO on p${sloPercent(ttft.percentile)} is kept when at least ${sloPercent(ttft.percentile)}% of requests meet it.`,
+    '**TTFT / ITL** columns give the percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
+    '**GPU-hours** count every GPU provisioned, starting or ready; **cost** prices them per pool (Spot is cheaper).',
+    '**vs oracle** divides a run\'s GPU-hours by the oracle\'s: the oracle knows each interval\'s load in advance, so ' +
+      '1.00× is the floor for this SLO and 1.25× means 25% more GPU-hours than needed. **vs policy** compares with the policy file\'s own policy.',
+    '**evictions** are Spot replicas taken away; their in-flight requests were requeued. **dropped** requests never completed.',
+    'A run that is cheaper than the oracle has missed the SLO: compare attainment before cost.',
+  ];
+}
+
+/** Per-run warnings (and the trace's), so nothing the simulator noticed is lost. */
+export function warningSections(report: SimReport): { title: string; items: string[] }[] {
+  const out: { title: string; items: string[] }[] = [];
+  const traceWarnings = traceExtras(report).warnings ?? [];
+  if (traceWarnings.length > 0) out.push({ title: 'trace', items: traceWarnings });
+  for (const run of report.runs) if (run.warnings.length > 0) out.push({ title: run.policy, items: run.warnings });
+  return out;
+}
+
+export function reportMarkdown(report: SimReport): string {
+  const { headers, rows, align } = summaryTableCells(report);
+  const lines = [
+    `# Simulation report: ${report.policyName}`,
+    '',
+    `- **Trace**: ${traceLine(report)}`,
+    `- **SLO**: ${sloLine(report)}`,
+    `- **Simulated**: ${simLine(report)}`,
+    `- **Generated**: ${report.generatedAt}`,
+    '',
+    '## Summary',
+    '',
+    markdownTable(headers, rows, align),
+    '',
+    '## How to read this',
+    '',
+    ...howToRead(report).map((s) => `- ${s}`),
+    '',
+  ];
+  const warnings = warningSections(report);
+  if (warnings.length > 0) {
+    lines.push('## Warnings', '');
+    for (const w of warnings) {
+      lines.push(`### ${w.title}`, '', ...w.items.map((i) => `- ${i}`), '');
+    }
+  }
+  lines.push('Plots: see `report.html` next to this file. Full numbers: `report.json`.', '');
+  return lines.join('\n');
+}

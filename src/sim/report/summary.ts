@@ -1,0 +1,120 @@
+/**
+ * The figures every report view shows per run, computed once: which latency percentile to hold
+ * against the SLO, whether it met it, and each run's GPU-hours relative to the oracle and to the
+ * policy file's own policy.
+ */
+import type { Percentiles, RunResult, SimReport } from '../types.js';
+
+export type PercentileKey = keyof Percentiles;
+
+/** The run name SPEC section 8 gives the policy file's own policy, and the oracle baseline's. */
+export const POLICY_RUN = 'policy';
+export const ORACLE_RUN = 'oracle';
+
+/** SLO percentiles arrive as 95 (the policy file's form) or 0.95; both mean p95. */
+export function sloPercent(percentile: number): number {
+  return percentile <= 1 ? percentile * 100 : percentile;
+}
+
+/**
+ * The reported percentile to compare with an SLO on percentile `p`: the nearest of p50/p95/p99.
+ * Example: an SLO on p95 -> "p95"; on p90 -> "p95" (|90-95| = 5 < |90-50| = 40), and the header
+ * then says "SLO on p90" so nobody mistakes one for the other.
+ */
+export function percentileKeyFor(percentile: number): PercentileKey {
+  const p = sloPercent(percentile);
+  const candidates: [PercentileKey, number][] = [['p50', 50], ['p95', 95], ['p99', 99]];
+  let best = candidates[0]!;
+  for (const c of candidates) if (Math.abs(c[1] - p) < Math.abs(best[1] - p)) best = c;
+  return best[0];
+}
+
+export interface LatencyVsSlo {
+  key: PercentileKey;
+  value: number;
+  sloMs: number;
+  /** The SLO is on this percentile (e.g. 95); `key` is what we compare it with. */
+  sloPercent: number;
+  ok: boolean;
+}
+
+export interface SummaryRow {
+  policy: string;
+  kind: string;
+  attainment: RunResult['sloAttainment'];
+  ttft: LatencyVsSlo;
+  itl: LatencyVsSlo;
+  gpuHours: RunResult['gpuHours'];
+  /** GPU-hours / the oracle's GPU-hours; undefined without an oracle run (or if it used none). */
+  vsOracle?: number;
+  /** GPU-hours / the policy file's policy's GPU-hours; undefined without that run. */
+  vsPolicy?: number;
+  cost: number;
+  evictions: number;
+  requeued: number;
+  dropped: number;
+  completed: number;
+  decisions: number;
+}
+
+function ratio(value: number, reference: number | undefined): number | undefined {
+  if (reference === undefined || !(reference > 0)) return undefined;
+  return value / reference;
+}
+
+export function findRun(report: SimReport, name: string): RunResult | undefined {
+  return report.runs.find((r) => r.policy === name);
+}
+
+function vsSlo(p: Percentiles, slo: { percentile: number; ms: number }): LatencyVsSlo {
+  const key = percentileKeyFor(slo.percentile);
+  const value = p[key];
+  return { key, value, sloMs: slo.ms, sloPercent: sloPercent(slo.percentile), ok: value <= slo.ms };
+}
+
+/**
+ * One row per run, in the report's run order.
+ * Example: policy 41.50 GPU-h, oracle 33.25 GPU-h -> policy.vsOracle = 41.50 / 33.25 = 1.248 ("1.25×").
+ */
+export function summaryRows(report: SimReport): SummaryRow[] {
+  const oracleHours = findRun(report, ORACLE_RUN)?.gpuHours.total;
+  const policyHours = findRun(report, POLICY_RUN)?.gpuHours.total;
+  return report.runs.map((run) => ({
+    policy: run.policy,
+    kind: run.kind,
+    attainment: run.sloAttainment,
+    ttft: vsSlo(run.ttftMs, report.slo.ttft),
+    itl: vsSlo(run.itlMs, report.slo.itl),
+    gpuHours: run.gpuHours,
+    vsOracle: ratio(run.gpuHours.total, oracleHours),
+    vsPolicy: ratio(run.gpuHours.total, policyHours),
+    cost: run.cost,
+    evictions: run.evictions,
+    requeued: run.requeued,
+    dropped: run.droppedRequests,
+    completed: run.completedRequests,
+    decisions: run.decisions,
+  }));
+}
+
+/** "TTFT p95 ms (SLO 500)" or, when the SLO is on a percentile we do not report, "TTFT p95 ms (SLO 500 on p90)". */
+export function latencyHeader(name: 'TTFT' | 'ITL', slo: { percentile: number; ms: number }): string {
+  const key = percentileKeyFor(slo.percentile);
+  const p = sloPercent(slo.percentile);
+  const onOther = `p${p}` === key ? '' : ` on p${p}`;
+  return `${name} ${key} ms (SLO ${slo.ms}${onOther})`;
+}
+
+/** Trace fields other helpers may add to `SimReport.trace` (see `Trace` in ../types.ts); shown when present. */
+export interface TraceExtras {
+  excluded?: { count: number; reason: string }[];
+  warnings?: string[];
+}
+
+export function traceExtras(report: SimReport): TraceExtras {
+  const t = report.trace as SimReport['trace'] & TraceExtras;
+  return {
+    excluded: Array.isArray(t.excluded) ? t.excluded : undefined,
+    warnings: Array.isArray(t.warnings) ? t.warnings : undefined,
+  };
+}

@@ -1,0 +1,39 @@
+/** The compact summary `pd-planner simulate` prints: one aligned row per run, plain text. */
+import type { SimReport } from '../types.js';
+import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio } from './format.js';
+import { sloLine, traceLine, simLine } from './markdown.js';
+import { summaryRows, type LatencyVsSlo } from './summary.js';
+import { textTable, type Align } from './table.js';
+
+/** "412" within the SLO, "612!" over it: a plain-ASCII mark that survives any terminal. */
+function latency(l: LatencyVsSlo): string {
+  return `${fmtMs(l.value)}${l.ok ? '' : '!'}`;
+}
+
+export function summaryTable(report: SimReport): string {
+  const rows = summaryRows(report);
+  const ttftKey = rows[0]?.ttft.key ?? 'p95';
+  const itlKey = rows[0]?.itl.key ?? 'p95';
+  const headers = ['run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'vs oracle', 'cost', 'evicted', 'dropped'];
+  const align: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'];
+  const cells = rows.map((r) => [
+    r.policy,
+    r.kind,
+    fmtPct(r.attainment.both),
+    latency(r.ttft),
+    latency(r.itl),
+    fmtGpuHours(r.gpuHours.total),
+    fmtRatio(r.vsOracle).replace('×', 'x'),
+    fmtMoney(r.cost),
+    fmtInt(r.evictions),
+    fmtInt(r.dropped),
+  ]);
+  return [
+    `trace: ${traceLine(report)}`,
+    `SLO:   ${sloLine(report)} (latencies in ms; "!" = over the SLO)`,
+    '',
+    textTable(headers, cells, align),
+    '',
+    `simulated ${simLine(report)}`,
+  ].join('\n');
+}
