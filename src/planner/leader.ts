@@ -1,0 +1,241 @@
+/**
+ * Lease-based leader election on a `coordination.k8s.io/v1` Lease, as client-go's leaderelection does it:
+ *
+ *  - every `retryPeriod` each replica tries to acquire or renew the Lease (create it if missing; otherwise a
+ *    `replace` carrying the resourceVersion it read, so two replicas racing for it cannot both win: one gets 409);
+ *  - a Lease held by someone else is taken over only when it has not changed for `leaseDuration`, measured on
+ *    OUR clock from when we first saw its current renewTime (no trust in the other node's clock);
+ *  - the leader stops acting when it has not renewed for `renewDeadline` (< leaseDuration). `isLeader()` computes
+ *    that from the clock on every call, so it turns false the moment the deadline passes, even while a renew
+ *    request is still hanging: the connector's `canAct` guard stops writes at once.
+ *    Example: leaseDuration 15 s, renewDeadline 10 s, last renew at t=100 s: isLeader() is true until t=110 s
+ *    and false after; another replica may take over from t=115 s (it saw the last change at ~t=100 s). The 5 s
+ *    between the two is the margin that keeps two leaders from ever overlapping.
+ *  - on shutdown the leader releases the Lease by clearing holderIdentity, so a successor needs no wait.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { Clock } from './ports.js';
+
+/** The three CoordinationV1Api calls used (client-node 1.x object-parameter style). */
+export interface LeaseApi {
+  readNamespacedLease(param: { name: string; namespace: string }): Promise<V1Lease>;
+  createNamespacedLease(param: { namespace: string; body: V1Lease }): Promise<V1Lease>;
+  replaceNamespacedLease(param: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease>;
+}
+
+export interface LeaderElectionOptions {
+  api: LeaseApi;
+  namespace: string;
+  /** Lease name, e.g. "pd-planner-llama-70b-disagg". */
+  name: string;
+  /** This replica's identity (pod name); default hostname + random suffix. */
+  identity?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  clock?: Clock;
+  /** Called on every change of leadership, and with `reason` when it is lost. */
+  onChange?: (leader: boolean, reason: string) => void;
+  /** Called with a message when an attempt fails (the loop goes on). */
+  onError?: (message: string) => void;
+}
+
+export interface LeaderElector {
+  readonly identity: string;
+  /** True while we hold the Lease and our last renew is younger than renewDeadline. */
+  isLeader(): boolean;
+  /** One acquire-or-renew attempt; resolves to isLeader() after it. The loop calls this every retryPeriod. */
+  tryAcquireOrRenew(): Promise<boolean>;
+  /** Starts the loop in the background; resolves after the first attempt. */
+  start(): Promise<boolean>;
+  /** Stops the loop and, if we lead, releases the Lease (holderIdentity cleared). */
+  stop(): Promise<void>;
+}
+
+export function defaultIdentity(): string {
+  return process.env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown; statusCode?: unknown } | undefined)?.code ?? (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  const status = statusOf(error);
+  const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
+}
+
+export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const identity = options.identity ?? defaultIdentity();
+  const leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
+  const renewMs = (options.renewDeadlineSeconds ?? 10) * 1000;
+  const retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
+  if (renewMs >= leaseMs) throw new Error(`leader election: renewDeadline (${renewMs / 1000}s) must be shorter than leaseDuration (${leaseMs / 1000}s)`);
+  const { api, namespace, name } = options;
+  const where = `lease ${namespace}/${name}`;
+
+  /** Epoch ms of our last successful acquire/renew while holding; undefined when not holding. */
+  let renewedAt: number | undefined;
+  /** Last record we saw from someone else, and when (our clock) we first saw it. */
+  let observed: { key: string; at: number } | undefined;
+  let reported = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let inFlight: Promise<boolean> | undefined;
+
+  const isLeader = () => renewedAt !== undefined && clock.now() - renewedAt < renewMs;
+
+  const report = (reason: string) => {
+    const now = isLeader();
+    if (now !== reported) {
+      reported = now;
+      options.onChange?.(now, reason);
+    }
+  };
+
+  const leaseBody = (existing: V1Lease | undefined, now: number, acquiring: boolean): V1Lease => {
+    const spec = existing?.spec ?? {};
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace,
+        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        ...(existing?.metadata?.labels ? { labels: existing.metadata.labels } : {}),
+      },
+      spec: {
+        holderIdentity: identity,
+        leaseDurationSeconds: Math.ceil(leaseMs / 1000),
+        acquireTime: acquiring ? new V1MicroTime(now) : (spec.acquireTime ?? new V1MicroTime(now)),
+        renewTime: new V1MicroTime(now),
+        // 0 when created; +1 each time the holder changes.
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (existing && acquiring && spec.holderIdentity !== identity ? 1 : 0),
+      },
+    };
+  };
+
+  const attempt = async (): Promise<boolean> => {
+    const now = clock.now();
+    let existing: V1Lease | undefined;
+    try {
+      existing = await api.readNamespacedLease({ name, namespace });
+    } catch (error) {
+      if (statusOf(error) !== 404) {
+        options.onError?.(`${where}: read failed: ${messageOf(error)}`);
+        report('could not read the lease');
+        return isLeader();
+      }
+    }
+    if (!existing) {
+      try {
+        await api.createNamespacedLease({ namespace, body: leaseBody(undefined, now, true) });
+        renewedAt = now;
+        observed = undefined;
+        report('created the lease');
+      } catch (error) {
+        // 409: another replica created it first. It leads; we observe it on the next attempt.
+        options.onError?.(`${where}: create failed: ${messageOf(error)}`);
+      }
+      return isLeader();
+    }
+
+    const spec = existing.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const ours = holder === identity;
+    if (!ours && holder !== '') {
+      // Someone else holds it: is it still alive? Judge by how long its record has stayed unchanged on our clock.
+      const key = `${holder}|${String(spec.renewTime?.valueOf() ?? '')}|${existing.metadata?.resourceVersion ?? ''}`;
+      if (observed?.key !== key) observed = { key, at: now };
+      const duration = (spec.leaseDurationSeconds ?? leaseMs / 1000) * 1000;
+      renewedAt = undefined;
+      if (now - observed.at < duration) {
+        report(`lease held by ${holder}`);
+        return false;
+      }
+    }
+    try {
+      await api.replaceNamespacedLease({ name, namespace, body: leaseBody(existing, now, !ours) });
+      renewedAt = now;
+      observed = undefined;
+      report(ours ? 'renewed' : holder === '' ? 'acquired a released lease' : `took over an expired lease from ${holder}`);
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409) {
+        // Someone else wrote first (took over, or renewed). If it was our lease, we have lost it.
+        if (ours) renewedAt = undefined;
+        report(ours ? 'lease taken by another replica (409)' : 'another replica acquired the lease first');
+      } else {
+        options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${messageOf(error)}`);
+        report(`renew failing for over ${renewMs / 1000}s`);
+      }
+    }
+    return isLeader();
+  };
+
+  const tryAcquireOrRenew = async (): Promise<boolean> => {
+    // Never two attempts at once (a slow API server must not make them pile up).
+    inFlight ??= attempt().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void tryAcquireOrRenew().finally(schedule);
+    }, retryMs);
+    // The deadline check needs no timer (isLeader reads the clock), but onChange should fire promptly.
+  };
+
+  return {
+    identity,
+    isLeader: () => {
+      const leader = isLeader();
+      if (!leader && reported) report(`no successful renew for ${renewMs / 1000}s`);
+      return leader;
+    },
+    tryAcquireOrRenew,
+    async start() {
+      stopped = false;
+      const first = await tryAcquireOrRenew();
+      schedule();
+      return first;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight?.catch(() => undefined);
+      if (renewedAt === undefined) return;
+      const wasLeader = isLeader();
+      renewedAt = undefined;
+      if (!wasLeader) {
+        report('stopped');
+        return;
+      }
+      try {
+        const existing = await api.readNamespacedLease({ name, namespace });
+        if (existing.spec?.holderIdentity === identity) {
+          await api.replaceNamespacedLease({
+            name,
+            namespace,
+            body: {
+              ...existing,
+              metadata: { name, namespace, resourceVersion: existing.metadata?.resourceVersion },
+              spec: { ...existing.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(clock.now()) },
+            },
+          });
+        }
+      } catch (error) {
+        options.onError?.(`${where}: release failed: ${messageOf(error)}`);
+      }
+      report('released on shutdown');
+    },
+  };
+}

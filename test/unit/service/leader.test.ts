@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Lease } from '@kubernetes/client-node';
+import { createLeaderElector, type LeaseApi } from '../../../src/planner/leader.js';
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An in-memory Lease store with resourceVersion checks, like the API server. */
+function memoryLeaseApi() {
+  let stored: V1Lease | undefined;
+  let version = 0;
+  const state = { failing: false as false | 'error' | 'hang', writes: 0 };
+  const guard = async () => {
+    if (state.failing === 'error') throw new HttpError(500, 'etcdserver: request timed out');
+    if (state.failing === 'hang') await new Promise(() => undefined);
+  };
+  const save = (body: V1Lease): V1Lease => {
+    version += 1;
+    state.writes += 1;
+    stored = JSON.parse(JSON.stringify({ ...body, metadata: { ...body.metadata, resourceVersion: String(version) } })) as V1Lease;
+    return stored;
+  };
+  const api: LeaseApi = {
+    async readNamespacedLease() {
+      await guard();
+      if (!stored) throw new HttpError(404, 'leases "x" not found');
+      return JSON.parse(JSON.stringify(stored)) as V1Lease;
+    },
+    async createNamespacedLease({ body }) {
+      await guard();
+      if (stored) throw new HttpError(409, 'already exists');
+      return save(body);
+    },
+    async replaceNamespacedLease({ body }) {
+      await guard();
+      if (body.metadata?.resourceVersion !== stored?.metadata?.resourceVersion) throw new HttpError(409, 'the object has been modified');
+      return save(body);
+    },
+  };
+  return { api, state, lease: () => stored };
+}
+
+function fakeClock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (seconds: number) => (t += seconds * 1000) };
+}
+
+const timing = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
+
+describe('leader election', () => {
+  it('one of two replicas leads; the other takes over only after the lease has stayed unrenewed for leaseDuration', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    const b = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'b', clock, ...timing });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    expect(store.lease()?.spec?.holderIdentity).toBe('a');
+
+    // a renews every 2 s; b never gets it.
+    for (let i = 0; i < 10; i += 1) {
+      clock.advance(2);
+      expect(await a.tryAcquireOrRenew()).toBe(true);
+      expect(await b.tryAcquireOrRenew()).toBe(false);
+    }
+
+    // a dies at t0 (last renew). b saw that record at t0 too; it must wait the full 15 s.
+    clock.advance(14);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    clock.advance(1.5);
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+    expect(store.lease()?.spec?.holderIdentity).toBe('b');
+    expect(store.lease()?.spec?.leaseTransitions).toBe(1);
+    // a, 15.5 s after its last renew, is long past its 10 s deadline: not leader, and its renew fails (409/other holder).
+    expect(a.isLeader()).toBe(false);
+    expect(await a.tryAcquireOrRenew()).toBe(false);
+  });
+
+  it('isLeader() turns false the moment renewDeadline passes, even while the renew request hangs', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const changes: [boolean, string][] = [];
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing, onChange: (l, r) => changes.push([l, r]) });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    store.state.failing = 'hang';
+    void a.tryAcquireOrRenew();
+    clock.advance(9.9);
+    expect(a.isLeader()).toBe(true);
+    clock.advance(0.2);
+    expect(a.isLeader()).toBe(false);
+    expect(changes).toEqual([
+      [true, 'created the lease'],
+      [false, 'no successful renew for 10s'],
+    ]);
+  });
+
+  it('renew errors past the deadline drop leadership; a later renew (nobody took over) regains it', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const errors: string[] = [];
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing, onError: (m) => errors.push(m) });
+    await a.tryAcquireOrRenew();
+    store.state.failing = 'error';
+    clock.advance(6);
+    expect(await a.tryAcquireOrRenew()).toBe(true); // 6 s < 10 s deadline
+    clock.advance(6);
+    expect(await a.tryAcquireOrRenew()).toBe(false); // 12 s without a renew
+    expect(errors[0]).toBe('lease ns/pd: read failed: HTTP 500: etcdserver: request timed out');
+    store.state.failing = false;
+    clock.advance(2);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+  });
+
+  it('releases the lease on stop so the other replica takes over at once', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    const b = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'b', clock, ...timing });
+    await a.tryAcquireOrRenew();
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    await a.stop();
+    expect(a.isLeader()).toBe(false);
+    expect(store.lease()?.spec?.holderIdentity).toBeUndefined();
+    clock.advance(2);
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+  });
+
+  it('two replicas racing for a free lease: exactly one wins', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    const b = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'b', clock, ...timing });
+    const results = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('rejects renewDeadline >= leaseDuration', () => {
+    expect(() => createLeaderElector({ api: memoryLeaseApi().api, namespace: 'ns', name: 'pd', leaseDurationSeconds: 10, renewDeadlineSeconds: 10 })).toThrow(
+      'renewDeadline (10s) must be shorter than leaseDuration (10s)',
+    );
+  });
+});
