@@ -107,9 +107,8 @@ export interface CorrectionStep {
  */
 export function prefillCorrection(profile: PerformanceProfile, obs: Observation, observedTtftMs: number | undefined, stat: string, last: number): CorrectionStep {
   const field = `ttftMs.${stat}`;
-  if (!isUsable(obs.requests) || obs.requests <= 0) {
-    return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick (no requests in the window)' } };
-  }
+  if (!isUsable(obs.requests)) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick' }, missing: ['requests', `kept prefill correction ${r4(last)} from the last tick`] };
+  if (obs.requests <= 0) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick (no requests in the window)' } };
   if (!isUsable(observedTtftMs) || observedTtftMs <= 0) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick' }, missing: [field, `kept prefill correction ${r4(last)} from the last tick`] };
   if (!isUsable(obs.isl) || obs.isl <= 0) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick' }, missing: ['isl', `kept prefill correction ${r4(last)} from the last tick`] };
   const profiled = profile.prefillTtftMs(obs.isl).value;
@@ -137,9 +136,8 @@ export function decodeCorrection(
     detail: { dCf: r4(last), dCfSource: 'last tick' },
     missing: [field, `kept decode correction ${r4(last)} from the last tick`],
   });
-  if (!isUsable(obs.requests) || obs.requests <= 0) {
-    return { value: last, detail: { dCf: r4(last), dCfSource: 'last tick (no requests in the window)' } };
-  }
+  if (!isUsable(obs.requests)) return keep('requests');
+  if (obs.requests <= 0) return { value: last, detail: { dCf: r4(last), dCfSource: 'last tick (no requests in the window)' } };
   if (!isUsable(observedItlMs) || observedItlMs <= 0) return keep(`itlMs.${stat}`);
   if (!isUsable(obs.isl) || obs.isl <= 0) return keep('isl');
   if (!isUsable(obs.osl) || obs.osl < 0) return keep('osl');
@@ -214,7 +212,7 @@ export const dynamoPolicy: Policy = (input) => {
   if (spec.sla.correction) {
     const p = prefillCorrection(profile, obs, obs.ttftMs?.mean, 'mean', input.correction.pCf);
     const d = decodeCorrection(profile, obs, obs.itlMs?.mean, 'mean', input.current.decode, spec.interval, input.correction.dCf);
-    for (const step of [p, d]) if (step.missing) missing[step.missing[0]] = step.missing[1];
+    for (const step of [p, d]) if (step.missing) addMissing(missing, step.missing);
     pCf = p.value;
     dCf = d.value;
     correction = { pCf, dCf };
@@ -232,9 +230,14 @@ export const dynamoPolicy: Policy = (input) => {
   return { need: { prefill, decode: decodeNeed }, correction, warnings, missing };
 };
 
+/** Record a missing field; a second note on the same field is appended. */
+export function addMissing(missing: Record<string, string>, [field, note]: [string, string]): void {
+  missing[field] = missing[field] === undefined ? note : `${missing[field]}; ${note}`;
+}
+
 /** Correction detail for one role: keys starting with pCf/observedTtft... for prefill, the rest for decode. */
 export function pick(detail: Record<string, number | string>, role: 'p' | 'd'): Record<string, number | string> {
-  const prefillKeys = /^(pCf|observedTtft|profiledTtft|observedIsl|correction)/;
+  const prefillKeys = /^(pCf|observedTtft|profiledTtft|modelledTtft|observedIsl|observedRequests|currentPrefill|correction)/;
   const decodeKeys = /^(dCf|observedItl|profiledItl|concurrency|observedKv|observedCtx|correction)/;
   const re = role === 'p' ? prefillKeys : decodeKeys;
   return Object.fromEntries(Object.entries(detail).filter(([k]) => re.test(k)));

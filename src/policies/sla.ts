@@ -1,5 +1,302 @@
-/** Stub: implemented shortly (helper H1). Falls back to the static policy's numbers. */
-import type { Policy } from './types.js';
-import { staticPolicy } from './static.js';
+/**
+ * The `sla` policy: Dynamo's SLA formulas (see dynamo.ts) plus our improvements, each switchable by
+ * `spec.sla.improvements.*` so the simulator can show what each buys. With every improvement off and
+ * `targetUtilization: 1` it gives exactly the `dynamo` policy's numbers.
+ *
+ * Prefill, the Dynamo core:  ceil(n x isl / I x factor / thptP(isl) / targetUtilization / gpusPerReplica)
+ *   e.g. n = 5400 requests in I = 180 s at isl 3000: 90000 tok/s; thptP(3000) = 22163 tok/s/GPU; factor 1;
+ *   targetUtilization 0.85: 90000 / (22163 x 0.85) = 4.78 -> 5 replicas (4.06 -> 5 at utilisation 1).
+ * Decode, the Dynamo core: kv* = largest kv with itlD(kv, isl + osl/2) <= itlSlo / dCf;
+ *   ceil(n x osl / I / thptD(kv*, ctx) / targetUtilization / gpusPerReplica).
+ *
+ * Improvements:
+ * - `percentile` (the SLO is a percentile, Dynamo sizes for means). Two parts:
+ *   1. Prefill is sized as a queue (queue-model.ts): requests arrive at lambda = n / I, a replica serves
+ *      mu = thptP(isl) x gpus / isl per second, and TTFT = wait + profiled prefill time at the SLO-percentile ISL.
+ *      We take the smallest c whose q-quantile TTFT <= the TTFT target, and the larger of that and the throughput
+ *      count. Worked example: n = 5400 / 180 s -> lambda = 30/s, isl 3000 -> mu = 7.388/s, prefill 135 ms;
+ *      p95 TTFT is 488 ms at 5 replicas, 260 ms at 6. So a p95 500 ms SLO needs 5 (as throughput does), but a
+ *      p95 300 ms SLO needs 6, where Dynamo would stay at 5 and miss it: at rho 0.81, 58% of requests queue.
+ *      The prefill correction becomes observed pXX TTFT / modelled pXX TTFT at the current replicas and observed
+ *      load (the model's error, about 1 when it is right), instead of observed mean / bare profile (which reads
+ *      ordinary queueing as a slow engine).
+ *   2. Decode: dCf uses the observed pXX ITL rather than the mean, so the kv target leaves room for the tail:
+ *      observed p95 15 ms where the profile says 12.43 ms -> dCf 1.207 -> size for 50 / 1.207 = 41.4 ms.
+ *   Where a percentile was not observed, the mean is used and `missing` says so.
+ * - `ttftOvershoot`: factor = min(pCf, 2) instead of min(1, pCf), so TTFT worse than expected adds prefill
+ *   (Dynamo only ever removes). Capped at 2x a tick; step limits bound it further. pCf 1.5 at n 5400: 90000 x 1.5 /
+ *   22163 = 6.09 -> 7 replicas (Dynamo: 5).
+ * - `leadTime`: new replicas help only after `startupSeconds`, so we also size for `leadForecast` (the load expected
+ *   then) and take the larger need per role. Load rising from 5400 to 9000 per interval: 5 -> 7 prefill replicas.
+ * - `queueAware`: a backlog beyond what the queue model expects at the current replicas (Little's law,
+ *   L_q = lambda x W_q) is cleared within the TTFT target: extra = ceil(excess x serviceSeconds / ttftTarget),
+ *   at most the base need (a backlog is a symptom; it clears once capacity arrives). 20 queued at 5 replicas,
+ *   lambda 30/s, L_q = 2.5: excess 17.5 x 0.1354 s / 0.5 s = 4.74 -> 5 extra.
+ * - `targetUtilization`: sizing aims at this fraction of profiled throughput (headroom for bursts), both roles.
+ * TTFT feasibility: when the profiled TTFT at the forecast ISL already exceeds the SLO, no replica count fixes it;
+ * we warn.
+ */
+import type { Role } from '../config/schema.js';
+import type { Forecast, Observation, RoleNeed } from '../planner/types.js';
+import type { PerformanceProfile } from '../profiles/types.js';
+import { checkForecast, isUsable, r4, roleReplicaGpus, windowSeconds } from './common.js';
+import {
+  addMissing,
+  decodeCorrection,
+  decodeReplicas,
+  heldOutput,
+  infeasibleItl,
+  pick,
+  prefillCorrection,
+  prefillReplicas,
+  type CorrectionStep,
+} from './dynamo.js';
+import { expectedQueue, replicasForTtftQuantile, waitMean, waitQuantile } from './queue-model.js';
+import type { Policy, PolicyInput } from './types.js';
 
-export const slaPolicy: Policy = (input) => staticPolicy(input);
+/** Highest prefill correction applied when `ttftOvershoot` is on (at most doubles the prefill need in one tick). */
+export const OVERSHOOT_CAP = 2;
+
+/** `p95` for 95, `p99.9` for 99.9: the key of a LatencySummary. */
+export function percentileKey(percentile: number): `p${number}` {
+  return `p${percentile}`;
+}
+
+/**
+ * The prefill correction against the queue model: observed TTFT (at the SLO percentile if observed, else the mean)
+ * over what the model predicts at the current replicas and the observed load.
+ * Example: 30 req/s at ISL 3000 on 5 replicas: modelled p95 = 135 + 353 = 488 ms; observed p95 610 ms -> pCf 1.25.
+ */
+export function prefillQueueCorrection(
+  profile: PerformanceProfile,
+  obs: Observation,
+  key: `p${number}`,
+  q: number,
+  replicas: number,
+  gpus: number,
+  interval: number,
+  last: number,
+): CorrectionStep & { extraMissing?: [string, string] } {
+  const keep = (why: string, field?: string): CorrectionStep => ({
+    value: last,
+    detail: { pCf: r4(last), pCfSource: `last tick (${why})` },
+    ...(field ? { missing: [field, `kept prefill correction ${r4(last)} from the last tick`] as [string, string] } : {}),
+  });
+  if (!isUsable(obs.requests)) return keep('no request count', 'requests');
+  if (obs.requests <= 0) return keep('no requests in the window');
+  let stat: string = key;
+  let observed = obs.ttftMs?.[key];
+  let extraMissing: [string, string] | undefined;
+  if (!isUsable(observed)) {
+    observed = obs.ttftMs?.mean;
+    stat = 'mean';
+    if (!isUsable(observed)) return keep('no TTFT observed', `ttftMs.${key}`);
+    extraMissing = [`ttftMs.${key}`, 'used the mean TTFT against the modelled mean for the prefill correction'];
+  }
+  if (!(observed > 0)) return keep('observed TTFT is 0', `ttftMs.${stat}`);
+  if (!isUsable(obs.isl) || obs.isl <= 0) return keep('no ISL observed', 'isl');
+  if (!(replicas > 0)) return keep('no prefill replicas running');
+  const lambda = obs.requests / windowSeconds(obs.windowSeconds, interval);
+  const mu = (profile.prefillThptPerGpu(obs.isl).value * gpus) / obs.isl;
+  const latencyIsl = stat === 'mean' ? obs.isl : Math.max(obs.isl, obs.islPercentiles?.[key] ?? obs.isl);
+  const baseMs = profile.prefillTtftMs(latencyIsl).value;
+  const waitS = stat === 'mean' ? waitMean(replicas, lambda, mu) : waitQuantile(replicas, lambda, mu, q);
+  if (!Number.isFinite(waitS)) return keep(`the observed ${r4(lambda)} req/s overloads ${replicas} prefill replicas in the model`);
+  const modelled = baseMs + waitS * 1000;
+  const value = observed / modelled;
+  const step: CorrectionStep & { extraMissing?: [string, string] } = {
+    value,
+    detail: {
+      pCf: r4(value),
+      pCfRule: 'observed TTFT / queue-model TTFT at the current replicas',
+      observedTtftMs: r4(observed),
+      observedTtftStat: stat,
+      modelledTtftMs: r4(modelled),
+      observedIsl: r4(obs.isl),
+      observedRequestsPerSecond: r4(lambda),
+      currentPrefillReplicas: replicas,
+    },
+  };
+  if (extraMissing) step.extraMissing = extraMissing;
+  return step;
+}
+
+interface Sized {
+  prefill: RoleNeed;
+  decode: RoleNeed;
+  decodeFeasible: boolean;
+  queueInfeasible: boolean;
+}
+
+export const slaPolicy: Policy = (input: PolicyInput) => {
+  const { spec, profile, observation: obs } = input;
+  const imp = spec.sla.improvements;
+  const utilization = spec.sla.targetUtilization;
+  const warnings: string[] = [];
+  const missing: Record<string, string> = {};
+  const { gpus } = roleReplicaGpus(spec, warnings);
+  const fc = checkForecast(input.forecast);
+  if (!fc.ok) return heldOutput(input, fc.field, warnings, missing);
+
+  const ttftKey = percentileKey(spec.slo.ttft.percentile);
+  const itlKey = percentileKey(spec.slo.itl.percentile);
+  const q = spec.slo.ttft.percentile / 100;
+  const ttftTargetS = spec.slo.ttft.ms / 1000;
+  const I = spec.interval;
+
+  // --- correction factors
+  let pCf = 1;
+  let dCf = 1;
+  let correction = input.correction;
+  let correctionDetail: Record<string, number | string> = { correction: 'off (spec.sla.correction false)' };
+  if (spec.sla.correction) {
+    let p: CorrectionStep & { extraMissing?: [string, string] };
+    if (imp.percentile) {
+      p = prefillQueueCorrection(profile, obs, ttftKey, q, input.current.prefill, gpus.prefill, I, input.correction.pCf);
+      if (p.extraMissing) missing[p.extraMissing[0]] = p.extraMissing[1];
+    } else {
+      p = prefillCorrection(profile, obs, obs.ttftMs?.mean, 'mean', input.correction.pCf);
+    }
+    let itl = obs.itlMs?.mean;
+    let itlStat = 'mean';
+    if (imp.percentile) {
+      const tail = obs.itlMs?.[itlKey];
+      if (isUsable(tail)) {
+        itl = tail;
+        itlStat = itlKey;
+      } else if (isUsable(itl)) {
+        missing[`itlMs.${itlKey}`] = 'used the mean ITL for the decode correction';
+      }
+    }
+    const d = decodeCorrection(profile, obs, itl, itlStat, input.current.decode, I, input.correction.dCf);
+    for (const step of [p, d]) if (step.missing) addMissing(missing, step.missing);
+    pCf = p.value;
+    dCf = d.value;
+    correction = { pCf, dCf };
+    correctionDetail = { ...p.detail, ...d.detail };
+  }
+  const factor = imp.ttftOvershoot ? Math.min(pCf, OVERSHOOT_CAP) : Math.min(1, pCf);
+  const factorRule = imp.ttftOvershoot ? `min(pCf, ${OVERSHOOT_CAP})` : 'min(1, pCf)';
+  const itlSlo = spec.slo.itl.ms;
+  const itlTarget = dCf > 0 ? itlSlo / dCf : itlSlo;
+  const observedIslTail = imp.percentile ? obs.islPercentiles?.[ttftKey] : undefined;
+  if (imp.percentile && !isUsable(observedIslTail)) missing[`islPercentiles.${ttftKey}`] = 'used the forecast mean ISL for the prefill time in the TTFT percentile';
+
+  // --- sizing for one forecast
+  const size = (f: Forecast): Sized => {
+    const n = f.requests.value;
+    const isl = f.isl.value;
+    const osl = f.osl.value;
+    const prefill = prefillReplicas(profile, n, isl, I, factor, gpus.prefill, utilization);
+    prefill.detail = { ...prefill.detail, pCf: r4(pCf), factorRule };
+    let queueInfeasible = false;
+    if (imp.percentile) {
+      const lambda = n / I;
+      const mu = (profile.prefillThptPerGpu(isl).value * gpus.prefill) / (isl * factor);
+      const latencyIsl = isUsable(observedIslTail) ? Math.max(isl, observedIslTail) : isl;
+      const serviceS = (profile.prefillTtftMs(latencyIsl).value * factor) / 1000;
+      const c = isl > 0 && factor > 0 ? replicasForTtftQuantile(lambda, mu, serviceS, ttftTargetS, q) : 1;
+      prefill.detail.queueModel = `smallest c with ${ttftKey} TTFT (M/M/c wait + prefill time) <= ${spec.slo.ttft.ms} ms`;
+      prefill.detail.arrivalPerSecond = r4(lambda);
+      prefill.detail.servicePerSecondPerReplica = r4(mu);
+      prefill.detail.prefillMsAtPercentileIsl = r4(serviceS * 1000);
+      prefill.detail.percentileIsl = r4(latencyIsl);
+      if (c === undefined) {
+        queueInfeasible = true;
+        prefill.detail.queueReplicas = 'infeasible';
+      } else {
+        prefill.detail.queueReplicas = c;
+        prefill.detail.throughputReplicas = prefill.replicas;
+        if (c > prefill.replicas) prefill.replicas = c;
+        prefill.detail.replicas = prefill.replicas;
+      }
+    }
+    const d = decodeReplicas(profile, n, isl, osl, I, itlTarget, gpus.decode, utilization);
+    const decode: RoleNeed = { replicas: d.replicas, detail: { itlSloMs: itlSlo, dCf: r4(dCf), ...d.detail } };
+    return { prefill, decode, decodeFeasible: d.feasible, queueInfeasible };
+  };
+
+  const next = size(input.forecast);
+  let chosen: Record<Role, RoleNeed> = { prefill: next.prefill, decode: next.decode };
+  let decodeFeasible = next.decodeFeasible;
+  let queueInfeasible = next.queueInfeasible;
+
+  // --- lead time: also size for the load when new replicas would be ready
+  if (imp.leadTime) {
+    const lf = checkForecast(input.leadForecast, 'leadForecast');
+    if (!lf.ok || !input.leadForecast) {
+      missing[lf.ok ? 'leadForecast' : lf.field] = 'no usable lead-time forecast; sized for the next interval only';
+    } else {
+      const lead = size(input.leadForecast);
+      for (const role of ['prefill', 'decode'] as const) {
+        const useLead = lead[role].replicas > next[role].replicas;
+        const base = useLead ? lead[role] : next[role];
+        chosen[role] = {
+          replicas: base.replicas,
+          detail: {
+            ...base.detail,
+            sizedFor: useLead ? 'lead-time forecast' : 'next-interval forecast',
+            nextReplicas: next[role].replicas,
+            leadReplicas: lead[role].replicas,
+            leadRequests: r4(input.leadForecast.requests.value),
+          },
+        };
+      }
+      decodeFeasible = decodeFeasible && lead.decodeFeasible;
+      queueInfeasible = queueInfeasible || lead.queueInfeasible;
+    }
+  }
+
+  // --- queue-aware: clear the unexpected backlog within the TTFT target
+  if (imp.queueAware) {
+    if (!isUsable(obs.queueDepth) || obs.queueDepth < 0) {
+      missing.queueDepth = 'no queue depth; queue-aware prefill skipped';
+    } else {
+      const f = input.forecast;
+      const isl = f.isl.value;
+      const mu = isl > 0 ? (profile.prefillThptPerGpu(isl).value * gpus.prefill) / (isl * factor) : Infinity;
+      const lambda = isUsable(obs.requests) ? obs.requests / windowSeconds(obs.windowSeconds, I) : f.requests.value / I;
+      const c0 = input.current.prefill;
+      const lq = c0 > 0 ? expectedQueue(c0, lambda, mu) : 0;
+      const expected = Number.isFinite(lq) ? lq : 0;
+      const excess = Math.max(0, obs.queueDepth - expected);
+      const serviceS = Number.isFinite(mu) && mu > 0 ? 1 / mu : 0;
+      const base = chosen.prefill.replicas;
+      const extra = Math.min(base, Math.ceil((excess * serviceS) / ttftTargetS));
+      chosen.prefill = {
+        replicas: base + extra,
+        detail: {
+          ...chosen.prefill.detail,
+          queueDepth: obs.queueDepth,
+          expectedQueue: r4(expected),
+          backlogExcess: r4(excess),
+          backlogServiceSeconds: r4(serviceS),
+          backlogExtraReplicas: extra,
+          replicas: base + extra,
+        },
+      };
+    }
+  }
+
+  chosen = {
+    prefill: { replicas: chosen.prefill.replicas, detail: { ...chosen.prefill.detail, ...pick(correctionDetail, 'p') } },
+    decode: { replicas: chosen.decode.replicas, detail: { ...chosen.decode.detail, ...pick(correctionDetail, 'd') } },
+  };
+
+  // --- warnings
+  const islNext = input.forecast.isl.value;
+  const profiledTtft = profile.prefillTtftMs(islNext).value;
+  if (profiledTtft > spec.slo.ttft.ms) {
+    warnings.push(
+      `profiled TTFT at ISL ${r4(islNext)} is ${r4(profiledTtft)} ms, above the TTFT SLO ${spec.slo.ttft.ms} ms: ` +
+        'no prefill replica count meets it (a faster engine or shorter prompts would)',
+    );
+  } else if (queueInfeasible) {
+    warnings.push(
+      `prefill time at the ${ttftKey} ISL times pCf ${r4(pCf)} exceeds the TTFT SLO ${spec.slo.ttft.ms} ms: ` +
+        'no replica count meets the percentile; sized for throughput',
+    );
+  }
+  if (!decodeFeasible) warnings.push(infeasibleItl(itlSlo, dCf, chosen.decode.detail));
+  return { need: chosen, correction, warnings, missing };
+};
