@@ -1,0 +1,259 @@
+/**
+ * Constraints: from the policy's raw need per role to desired replicas per pool.
+ *
+ * SPEC section 3 lists them as min/max, budget, step limits, stabilization, Spot, schedules. Taken
+ * literally that order cannot work: a per-pool min/max needs the role's need split into pools (Spot),
+ * and schedules change the minimums that min/max applies. The order used, in one place:
+ *
+ *   0. schedules          active schedules raise per-pool minimums (nothing changes yet)       schedules.ts
+ *   1. Spot availability  evicted (cool-down) or long-pending Spot pools may not grow         spot.ts
+ *   2. eviction headroom  role total + ceil(expected evictions during startup)                spot.ts
+ *   3. min/max (role)     total within [sum of effective mins, sum of maxReplicas]             bounds.ts
+ *   4. GPU budget (role)  shrink the totals to fit (proportion / SLO pressure / Dynamo rule)   budget.ts
+ *   5. Spot split         role total -> pools: Spot cap, on-demand floor, unavailable -> OD     spot.ts
+ *   6. min/max (pool)     each pool within [effective min, maxReplicas]: the recommendation     bounds.ts
+ *   7. stabilization      scale down to the highest recommendation of the window (HPA)         stabilization.ts
+ *   8. step limits        at most maxStepUp more / maxStepDown fewer than the previous desired step.ts
+ *   9. min/max (pool)     again, as hard bounds: a minimum or schedule that needs a bigger jump
+ *                         than the step limit wins over the step limit                          bounds.ts
+ *  10. GPU budget trim    hard cap after 7-8 kept pools up (budget.ts explains what goes first) budget.ts
+ *
+ * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
+ * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
+ * pods pending), and the on-demand pools of its role may step up by that much more than maxStepUp;
+ * (c) 10 may go below previous - maxStepDown when the previous counts were themselves over budget.
+ *
+ * A held role (metrics missing; the caller passes need undefined) skips 2-5 and 7-8: each pool keeps
+ * its baseline, except that an unavailable Spot pool's replicas move to on-demand; 6, 9 and 10 still
+ * apply, so a schedule or minimum can raise a held pool and only a lowered maxReplicas or budget can
+ * lower one.
+ */
+import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
+import type { PlannerState } from '../planner/state.js';
+import type { ConstraintEffect, Observation } from '../planner/types.js';
+import { clampPool, clampRole } from './bounds.js';
+import { allocateBudget, budgetMode, sloPressure, trimToBudget, type TrimPool } from './budget.js';
+import { poolLayout, replicasToUnits, unitsToReplicas } from './layout.js';
+import { scheduledMins } from './schedules.js';
+import { evictionHeadroom, moveFromUnavailableSpot, splitRole, spotAvailability, spotShare, type SplitInput } from './spot.js';
+import { recentRecommendations, stabilize, type RecommendationEntry } from './stabilization.js';
+import { stepLimit } from './step.js';
+
+export { poolLayout, type PoolLayout, type RoleLayout } from './layout.js';
+export { scheduledMins, scheduleActiveSince } from './schedules.js';
+export { lastFiringWithin } from './cron.js';
+export { allocateBudget, trimToBudget, sloPressure, budgetMode } from './budget.js';
+export { evictionHeadroom, spotShare, splitRole, spotAvailability } from './spot.js';
+export { stabilize } from './stabilization.js';
+export { stepLimit } from './step.js';
+
+/** Stabilization entries kept at most (a guard for very frequent ticks; windows are normally far shorter). */
+const MAX_RECOMMENDATIONS = 1000;
+
+export interface ConstraintInput {
+  spec: PolicySpec;
+  observation: Observation;
+  state: PlannerState;
+  now: number;
+  /** Raw need per role in role units (see RoleLayout.unitGpus); undefined = the role is held. */
+  need: Record<Role, number | undefined>;
+  /** Per pool (spec.pools index): what a held role keeps (last desired, else observed desired, else minReplicas). */
+  baseline: readonly number[];
+  /** Per pool: the previous desired count, undefined on the very first tick (no step limit, no stabilization). */
+  previous: readonly (number | undefined)[];
+}
+
+export interface ConstraintOutput {
+  /** Desired replicas per pool (spec.pools index). */
+  desired: number[];
+  effects: ConstraintEffect[];
+  warnings: string[];
+  budget: { maxGpus?: number; usedGpus: number; shortfallGpus: number };
+  /** For the next state. */
+  recommendations: RecommendationEntry[];
+  lastEviction: Record<string, number>;
+  /** Active schedules, described. */
+  activeSchedules: string[];
+}
+
+export function applyConstraints(input: ConstraintInput): ConstraintOutput {
+  const { spec, observation, state, now, need, baseline, previous } = input;
+  const layout = poolLayout(spec);
+  const pools = spec.pools;
+  const n = pools.length;
+  const effects: ConstraintEffect[] = [];
+  const warnings: string[] = [];
+
+  // 0-1. Schedules and Spot availability.
+  const schedules = scheduledMins(spec, now);
+  warnings.push(...schedules.warnings);
+  const mins = schedules.mins;
+  const availability = spotAvailability(spec, observation, state, now, mins);
+
+  const counts: number[] = new Array<number>(n).fill(0);
+  const moved: Record<Role, number> = { prefill: 0, decode: 0 };
+  const gross: Record<Role, number> = { prefill: 0, decode: 0 };
+  const roleMins: Record<Role, number> = { prefill: 0, decode: 0 };
+  const held: Record<Role, boolean> = { prefill: need.prefill === undefined, decode: need.decode === undefined };
+  const splitInputs = {} as Record<Role, SplitInput>;
+
+  for (const role of ROLES) {
+    const rl = layout.roles[role];
+    const units = (i: number, replicas: number) => replicasToUnits(replicas, rl.unitGpus, pools[i]!.gpusPerReplica);
+    if (rl.all.length === 0) {
+      const asked = need[role];
+      if (asked !== undefined && asked > 0) warnings.push(`the policy asks for ${asked} ${role} replica(s) but no pool has role ${role}`);
+      continue;
+    }
+    if (rl.mixedSizes) warnings.push(`${role} pools differ in gpusPerReplica; counted in replicas of ${rl.unitGpus} GPUs`);
+    const split: SplitInput = { role, layout: rl, pools, spot: spec.spot, mins, caps: availability.caps, unavailable: availability.unavailable };
+    splitInputs[role] = split;
+    let baseMin = 0;
+    let max = 0;
+    for (const i of rl.all) {
+      baseMin += units(i, pools[i]!.minReplicas);
+      roleMins[role] += units(i, mins[i]!);
+      max += units(i, pools[i]!.maxReplicas);
+    }
+    const asked = need[role];
+    if (asked === undefined) {
+      for (const i of rl.all) counts[i] = baseline[i]!;
+      moved[role] = moveFromUnavailableSpot(split, counts, effects);
+      for (const i of rl.all) gross[role] += units(i, counts[i]!);
+      continue;
+    }
+    let total = Math.max(0, Math.ceil(asked));
+    // 2. Eviction headroom, on the Spot part the split would give.
+    if (rl.spot.length > 0) {
+      let spotLo = 0;
+      let spotHi = 0;
+      let startup = 0;
+      for (const i of rl.spot) {
+        spotLo += units(i, mins[i]!);
+        spotHi += units(i, pools[i]!.maxReplicas);
+        startup = Math.max(startup, pools[i]!.startupSeconds);
+      }
+      const spotPart = spotShare(total, spec.spot, spotLo, spotHi, rl.onDemand.length > 0);
+      const headroom = evictionHeadroom(spotPart, spec.spot, startup);
+      if (headroom > 0) {
+        effects.push({
+          constraint: 'eviction-headroom', role, from: total, to: total + headroom,
+          detail: `+${headroom} ${role}: ${spotPart} Spot replica(s) x ${spec.spot.evictionRatePerHour} evictions/h x ${startup}s startup / 3600 = ${((spotPart * spec.spot.evictionRatePerHour * startup) / 3600).toFixed(3)} expected missing, rounded up`,
+        });
+        total += headroom;
+      }
+    }
+    // 3. Role min/max.
+    gross[role] = clampRole(role, total, { baseMin, min: roleMins[role], max }, effects, schedules.active);
+  }
+
+  // 4. GPU budget over the role totals.
+  const maxGpus = spec.budget.maxGpus;
+  const allowance = { ...gross };
+  let shortfallGpus = 0;
+  if (maxGpus !== undefined) {
+    const mode = budgetMode(spec);
+    const allocation = allocateBudget({
+      maxGpus,
+      mode,
+      gross,
+      mins: roleMins,
+      gpus: { prefill: layout.roles.prefill.unitGpus, decode: layout.roles.decode.unitGpus },
+      fixed: held,
+      pressure: mode === 'pressure' ? sloPressure(spec, observation) : undefined,
+    });
+    Object.assign(allowance, allocation.allowance);
+    shortfallGpus = allocation.shortfallGpus;
+    effects.push(...allocation.effects);
+    warnings.push(...allocation.warnings);
+  }
+
+  // 5. Spot split of each (not held) role's total.
+  for (const role of ROLES) {
+    const split = splitInputs[role];
+    if (split === undefined || held[role]) continue;
+    const result = splitRole(split, allowance[role], counts, effects, warnings);
+    moved[role] = result.moved;
+    if (result.placed < allowance[role]) {
+      effects.push({ constraint: 'max', role, from: allowance[role], to: result.placed, detail: `only ${result.placed} ${role} replica(s) fit: Spot pools unavailable and on-demand pools at maxReplicas` });
+    }
+  }
+
+  // 6-9. Per pool: bounds, stabilization, step limits, hard bounds.
+  const recommendation: Record<string, number> = {};
+  const recent = recentRecommendations(state.recommendations, now, Math.max(spec.stabilization.scaleDown, spec.stabilization.scaleUp));
+  const desired: number[] = new Array<number>(n).fill(0);
+  const trimPools: TrimPool[] = [];
+  const silent: ConstraintEffect[] = [];
+  for (let i = 0; i < n; i++) {
+    const pool = pools[i]!;
+    const role = pool.role;
+    const target = clampPool(pool, counts[i]!, mins[i]!, schedules.raisedBy[i], effects);
+    recommendation[pool.name] = target;
+    const prev = previous[i];
+    let value = target;
+    let stepped = target;
+    const shrinkingUnavailable = availability.unavailable[i] !== undefined && prev !== undefined && target < prev;
+    if (prev !== undefined && !held[role] && !shrinkingUnavailable) {
+      const rl = layout.roles[role];
+      const extraUp = pool.capacity === 'on-demand' && moved[role] > 0 ? unitsToReplicas(moved[role], rl.unitGpus, pool.gpusPerReplica) : 0;
+      const { maxStepUp, maxStepDown } = spec.limits;
+      stepped = clampPool(pool, stepLimit(prev, target, maxStepUp, maxStepDown, extraUp).value, mins[i]!, undefined, silent);
+      // 7. Stabilization.
+      const stable = stabilize(pool.name, prev, target, recent, now, spec.stabilization);
+      if (stable.heldBy !== undefined) {
+        const { direction, level } = stable.heldBy;
+        const window = direction === 'down' ? spec.stabilization.scaleDown : spec.stabilization.scaleUp;
+        effects.push({
+          constraint: 'stabilization', pool: pool.name, role, from: target, to: stable.value,
+          detail: direction === 'down'
+            ? `${pool.name}: highest recommendation in the last ${window}s was ${level}; scale-down from ${prev} to ${target} deferred`
+            : `${pool.name}: lowest recommendation in the last ${window}s was ${level}; scale-up from ${prev} to ${target} deferred`,
+        });
+      }
+      // 8. Step limits.
+      const step = stepLimit(prev, stable.value, maxStepUp, maxStepDown, extraUp);
+      if (step.bound !== undefined) {
+        effects.push({
+          constraint: step.bound, pool: pool.name, role, from: stable.value, to: step.value,
+          detail: step.bound === 'step-up'
+            ? `${pool.name}: at most ${maxStepUp}${extraUp > 0 ? ` + ${extraUp} moved from Spot` : ''} more than ${prev} per tick`
+            : `${pool.name}: at most ${maxStepDown} fewer than ${prev} per tick`,
+        });
+      }
+      // 9. Hard bounds.
+      value = clampPool(pool, step.value, mins[i]!, schedules.raisedBy[i], effects);
+    }
+    desired[i] = value;
+    trimPools.push({ name: pool.name, role, gpus: pool.gpusPerReplica, min: mins[i]!, previous: prev, target, stepped });
+  }
+
+  // 10. Budget trim.
+  if (maxGpus !== undefined) {
+    const over = trimToBudget(trimPools, desired, maxGpus, effects);
+    if (over > 0) warnings.push(`budget: ${over} GPU(s) over spec.budget.maxGpus ${maxGpus} because pool minimums (with schedules) do not fit`);
+  }
+
+  let usedGpus = 0;
+  let costPerHour = 0;
+  for (let i = 0; i < n; i++) {
+    usedGpus += desired[i]! * pools[i]!.gpusPerReplica;
+    costPerHour += desired[i]! * pools[i]!.gpusPerReplica * pools[i]!.costPerGpuHour;
+  }
+  const maxCost = spec.budget.maxCostPerHour;
+  if (maxCost !== undefined && costPerHour > maxCost) {
+    warnings.push(`cost ${costPerHour.toFixed(2)}/h is over spec.budget.maxCostPerHour ${maxCost} (the cost ceiling is reported, not enforced)`);
+  }
+
+  const recommendations = [...recent, { time: now, desired: recommendation }];
+  if (recommendations.length > MAX_RECOMMENDATIONS) recommendations.splice(0, recommendations.length - MAX_RECOMMENDATIONS);
+  return {
+    desired,
+    effects,
+    warnings,
+    budget: { maxGpus, usedGpus, shortfallGpus },
+    recommendations,
+    lastEviction: availability.lastEviction,
+    activeSchedules: schedules.active,
+  };
+}

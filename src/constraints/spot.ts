@@ -1,0 +1,247 @@
+/**
+ * Spot rules: how one role's replicas are split between its Spot and on-demand pools.
+ *
+ * 1. Availability. A Spot pool is unavailable when it lost replicas (evictions or eviction notices)
+ *    within `spot.evictionCooldown`, or when its pods have been pending longer than `spot.pendingGrace`.
+ *    An unavailable pool may keep the replicas it has ready but gets no new ones; the rest of its
+ *    share moves to on-demand at once ("eviction storms: need moves to on-demand within one tick").
+ * 2. Eviction headroom. While an evicted Spot replica is being replaced (startupSeconds), the role is
+ *    one short. By Little's law the expected number missing at any moment is
+ *      spotReplicas * evictionRatePerHour * startupSeconds / 3600,
+ *    and we add ceil() of it as extra replicas. Example: 7 Spot replicas, 0.05/h, 240 s ->
+ *    7 * 0.05 * 240 / 3600 = 0.023 -> 1 extra replica; 40 replicas at 0.5/h, 600 s -> 3.33 -> 4.
+ *    The ceil means "N + 1" whenever Spot is used and the rate is not 0: a single eviction is the
+ *    likely event and one spare covers it. The notice (30-120 s) does not shorten the gap: our
+ *    reaction is bound to the next tick and the replacement still has to start. Correlated
+ *    evictions (a whole pool) are not headroom's job; rule 1 handles them.
+ *    The headroom is added to the role's total before the split, so the Spot cap and on-demand
+ *    floor apply to it too, and under a GPU budget it is the first thing given up (it is part of the
+ *    total the budget shrinks).
+ * 3. Split. Spot is preferred (cheaper) up to min(floor(maxShare * total), total - onDemandFloor),
+ *    never below the Spot pools' minimums. Example: total 10, maxShare 0.7, floor 1 -> Spot 7,
+ *    on-demand 3; total 2 -> Spot min(1, 1) = 1, on-demand 1. If the on-demand pools are full the
+ *    excess goes back to Spot (with a warning) rather than being dropped.
+ *    Within Spot the replicas are spread evenly over the pools (separate failure domains, as SkyServe
+ *    does); within on-demand they fill the pools in spec order (the order is the preference).
+ */
+import type { PolicySpec, PoolSpec, Role, SpotSpec } from '../config/schema.js';
+import type { PlannerState } from '../planner/state.js';
+import type { ConstraintEffect, Observation } from '../planner/types.js';
+import { replicasToUnits, unitsToReplicas, type RoleLayout } from './layout.js';
+
+export interface SpotAvailability {
+  /** Per pool (spec index): why it is unavailable, or undefined when it may grow. */
+  unavailable: (string | undefined)[];
+  /** Per pool: the most replicas it may have now (maxReplicas, or its ready count when unavailable, >= min). */
+  caps: number[];
+  /** Updated pool -> last eviction time (epoch ms), entries older than the cool-down dropped. */
+  lastEviction: Record<string, number>;
+}
+
+export function spotAvailability(spec: PolicySpec, observation: Observation, state: PlannerState, now: number, mins: readonly number[]): SpotAvailability {
+  const cooldownMs = spec.spot.evictionCooldown * 1000;
+  const lastEviction: Record<string, number> = {};
+  for (const [name, time] of Object.entries(state.lastEviction)) if (now - time < cooldownMs) lastEviction[name] = time;
+  const unavailable: (string | undefined)[] = [];
+  const caps: number[] = [];
+  spec.pools.forEach((pool, i) => {
+    const seen = observation.pools?.[pool.name];
+    const lost = (finite(seen?.evicted) ?? 0) + (finite(seen?.evictionNotices) ?? 0);
+    if (lost > 0) lastEviction[pool.name] = now;
+    let reason: string | undefined;
+    if (pool.capacity === 'spot') {
+      const evictedAt = lastEviction[pool.name];
+      const pending = finite(seen?.pending) ?? 0;
+      const pendingSeconds = finite(seen?.pendingSeconds) ?? 0;
+      if (lost > 0) {
+        reason = `${lost} eviction(s) or notice(s) this tick`;
+      } else if (evictedAt !== undefined) {
+        reason = `evicted ${Math.round((now - evictedAt) / 1000)}s ago (cool-down ${spec.spot.evictionCooldown}s)`;
+      } else if (pending > 0 && pendingSeconds > spec.spot.pendingGrace) {
+        reason = `${pending} replica(s) pending for ${Math.round(pendingSeconds)}s (grace ${spec.spot.pendingGrace}s)`;
+      }
+    }
+    unavailable.push(reason);
+    const min = mins[i] as number;
+    if (reason === undefined) {
+      caps.push(pool.maxReplicas);
+    } else {
+      const desired = finite(seen?.desired) ?? state.last?.[pool.name] ?? 0;
+      const ready = finite(seen?.ready) ?? Math.max(0, desired - (finite(seen?.pending) ?? 0) - lost);
+      caps.push(Math.max(min, Math.min(ready, pool.maxReplicas)));
+    }
+  });
+  return { unavailable, caps, lastEviction };
+}
+
+function finite(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** Expected Spot replicas missing while replacements start, rounded up (see rule 2 above). */
+export function evictionHeadroom(spotReplicas: number, spot: SpotSpec, startupSeconds: number): number {
+  if (spotReplicas <= 0 || spot.evictionRatePerHour <= 0) return 0;
+  return Math.ceil((spotReplicas * spot.evictionRatePerHour * startupSeconds) / 3600);
+}
+
+/** Spot's share of a role total before availability: min(floor(maxShare * total), total - floor), within the Spot pools' range. */
+export function spotShare(total: number, spot: SpotSpec, spotLo: number, spotHi: number, hasOnDemand: boolean): number {
+  if (!hasOnDemand) return Math.max(spotLo, Math.min(total, spotHi));
+  const byShare = Math.floor(spot.maxShare * total);
+  const byFloor = total - spot.onDemandFloor;
+  return Math.max(spotLo, Math.min(byShare, byFloor, spotHi));
+}
+
+export interface SplitInput {
+  role: Role;
+  layout: RoleLayout;
+  pools: readonly PoolSpec[];
+  spot: SpotSpec;
+  /** Effective minimum / current cap / maxReplicas per pool (spec index). */
+  mins: readonly number[];
+  caps: readonly number[];
+  unavailable: readonly (string | undefined)[];
+}
+
+export interface SplitResult {
+  /** Role units placed (less than asked only when every pool is at its cap). */
+  placed: number;
+  /** Units moved from unavailable Spot pools to on-demand. */
+  moved: number;
+}
+
+/** Role units of pool i at `replicas`. */
+function units(input: SplitInput, i: number, replicas: number): number {
+  return replicasToUnits(replicas, input.layout.unitGpus, (input.pools[i] as PoolSpec).gpusPerReplica);
+}
+
+/** Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas into out. */
+function fill(input: SplitInput, indices: readonly number[], amount: number, useCaps: boolean, spread: boolean, out: number[]): number {
+  const { layout, pools, mins } = input;
+  const hi = (i: number) => (useCaps ? (input.caps[i] as number) : (pools[i] as PoolSpec).maxReplicas);
+  let left = amount;
+  for (const i of indices) {
+    out[i] = mins[i] as number;
+    left -= units(input, i, out[i] as number);
+  }
+  if (spread) {
+    while (left > 0) {
+      let pick = -1;
+      for (const i of indices) {
+        if ((out[i] as number) >= hi(i)) continue;
+        if (pick < 0 || (out[i] as number) < (out[pick] as number)) pick = i;
+      }
+      if (pick < 0) break;
+      out[pick] = (out[pick] as number) + 1;
+      left -= units(input, pick, 1);
+    }
+  } else {
+    for (const i of indices) {
+      if (left <= 0) break;
+      const pool = pools[i] as PoolSpec;
+      const room = hi(i) - (out[i] as number);
+      const add = Math.min(room, unitsToReplicas(left, layout.unitGpus, pool.gpusPerReplica));
+      out[i] = (out[i] as number) + add;
+      left -= units(input, i, add);
+    }
+  }
+  return amount - Math.max(left, 0);
+}
+
+function sumUnits(input: SplitInput, indices: readonly number[], perPool: (i: number) => number): number {
+  let sum = 0;
+  for (const i of indices) sum += units(input, i, perPool(i));
+  return sum;
+}
+
+/**
+ * Split `total` role units over the role's pools (rule 3), writing replicas per pool into `out`.
+ * Effects (spot-cap, on-demand-floor, spot-unavailable) are appended to `effects`.
+ */
+export function splitRole(input: SplitInput, total: number, out: number[], effects: ConstraintEffect[], warnings: string[]): SplitResult {
+  const { layout, pools, spot, role, mins, caps } = input;
+  const spotLo = sumUnits(input, layout.spot, (i) => mins[i] as number);
+  const spotHi = sumUnits(input, layout.spot, (i) => (pools[i] as PoolSpec).maxReplicas);
+  const spotAvail = sumUnits(input, layout.spot, (i) => caps[i] as number);
+  const odHi = sumUnits(input, layout.onDemand, (i) => (pools[i] as PoolSpec).maxReplicas);
+  const hasOnDemand = layout.onDemand.length > 0;
+  const hasSpot = layout.spot.length > 0;
+
+  const spotWanted = hasSpot ? spotShare(total, spot, spotLo, spotHi, hasOnDemand) : 0;
+  if (hasSpot && hasOnDemand) {
+    const uncapped = Math.min(total, spotHi);
+    const byShare = Math.floor(spot.maxShare * total);
+    const byFloor = total - spot.onDemandFloor;
+    if (spotWanted < uncapped) {
+      if (byShare <= byFloor) {
+        effects.push({
+          constraint: 'spot-cap', role, from: uncapped, to: spotWanted,
+          detail: `Spot share capped at ${Math.round(spot.maxShare * 100)}% of ${total} ${role} replicas: ${spotWanted} on Spot, ${total - spotWanted} on on-demand`,
+        });
+      } else {
+        effects.push({
+          constraint: 'on-demand-floor', role, from: uncapped, to: spotWanted,
+          detail: `${spot.onDemandFloor} ${role} replica(s) kept on on-demand whatever Spot holds: ${spotWanted} on Spot`,
+        });
+      }
+    }
+  }
+  let spotGot = Math.min(spotWanted, spotAvail);
+  const moved = spotWanted - spotGot;
+  if (moved > 0) {
+    const reasons = layout.spot.filter((i) => input.unavailable[i] !== undefined).map((i) => `${(pools[i] as PoolSpec).name}: ${input.unavailable[i]}`);
+    const only = layout.spot.filter((i) => input.unavailable[i] !== undefined);
+    effects.push({
+      constraint: 'spot-unavailable', role, pool: only.length === 1 ? (pools[only[0] as number] as PoolSpec).name : undefined,
+      from: spotWanted, to: spotGot,
+      detail: `${moved} ${role} replica(s) moved from Spot to on-demand (${reasons.join('; ')})`,
+    });
+  }
+  let odWanted = total - spotGot;
+  if (odWanted > odHi && hasOnDemand) {
+    const back = Math.min(odWanted - odHi, spotAvail - spotGot);
+    if (back > 0) {
+      spotGot += back;
+      odWanted -= back;
+      warnings.push(`${role}: on-demand pools are full (${odHi}); ${back} replica(s) over the Spot cap placed on Spot`);
+    }
+  }
+  if (!hasOnDemand && hasSpot && spot.maxShare < 1) {
+    warnings.push(`${role}: no on-demand pool, so spot.maxShare ${spot.maxShare} and onDemandFloor cannot apply`);
+  }
+  const placedSpot = hasSpot ? fill(input, layout.spot, spotGot, true, true, out) : 0;
+  const placedOd = hasOnDemand ? fill(input, layout.onDemand, odWanted, false, false, out) : 0;
+  return { placed: placedSpot + placedOd, moved };
+}
+
+/**
+ * For a held role: keep each pool's count, except that an unavailable Spot pool drops to its cap
+ * and the difference goes to the role's on-demand pools (up to their maxReplicas). Writes into `counts`.
+ * Returns the units moved.
+ */
+export function moveFromUnavailableSpot(input: SplitInput, counts: number[], effects: ConstraintEffect[]): number {
+  const { layout, pools, caps, role } = input;
+  let moved = 0;
+  for (const i of layout.spot) {
+    const reason = input.unavailable[i];
+    if (reason === undefined || (counts[i] as number) <= (caps[i] as number)) continue;
+    const from = counts[i] as number;
+    counts[i] = caps[i] as number;
+    const lost = units(input, i, from) - units(input, i, caps[i] as number);
+    let left = lost;
+    for (const j of layout.onDemand) {
+      if (left <= 0) break;
+      const pool = pools[j] as PoolSpec;
+      const add = Math.min(pool.maxReplicas - (counts[j] as number), unitsToReplicas(left, layout.unitGpus, pool.gpusPerReplica));
+      if (add <= 0) continue;
+      counts[j] = (counts[j] as number) + add;
+      left -= units(input, j, add);
+    }
+    moved += lost - Math.max(left, 0);
+    effects.push({
+      constraint: 'spot-unavailable', role, pool: (pools[i] as PoolSpec).name, from, to: counts[i] as number,
+      detail: `held ${role}: ${(pools[i] as PoolSpec).name} ${reason}; ${lost - Math.max(left, 0)} replica(s) moved to on-demand`,
+    });
+  }
+  return moved;
+}

@@ -1,0 +1,211 @@
+/**
+ * decide(): the pure decision core. One call per tick:
+ *
+ *   observation -> history (bounded) -> forecast (next interval; and lead time ahead for `sla`)
+ *   -> policy (raw need per role) -> constraints (src/constraints/index.ts, in its documented order)
+ *   -> Decision with its Explanation, and the next PlannerState.
+ *
+ * No clock, no I/O: `now` comes in. The input state is not modified; the returned state shares
+ * nothing mutable with it except history points, which are never changed once written.
+ *
+ * SAFE HOLD. A policy that sizes on requests (sla, dynamo, hpa) cannot size without them, so when the
+ * request count is missing or not a number (or its forecast is), each pool keeps its last desired
+ * count (else the cluster's, else minReplicas on the very first tick): `held: true` with the reason.
+ * Schedules and minimums may still raise a held pool, and a Spot pool that was just evicted still
+ * hands its replicas to on-demand. A policy may also hold one role (e.g. ISL missing): same treatment,
+ * for that role. Zero traffic (requests = 0, a valid count) is NOT missing: the planner scales down to
+ * the minimums, which Dynamo never did because its NaN check fired on the 0/0 mean ISL. When the
+ * request forecast is 0 and ISL/OSL have never been seen, they are taken as 0 (nothing to size).
+ *
+ * Current replicas per role (the policy's `current`): sum over the role's pools of ready, else the
+ * observed desired, else the last decision, else minReplicas.
+ */
+import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
+import { applyConstraints, poolLayout } from '../constraints/index.js';
+import { replicasToUnits } from '../constraints/layout.js';
+import { forecastNext, historyLimit } from '../forecast/index.js';
+import { policies } from '../policies/index.js';
+import type { PolicyOutput } from '../policies/types.js';
+import type { PerformanceProfile } from '../profiles/types.js';
+import { boundByPool, heldNeed } from './explain.js';
+import type { HistoryPoint, PlannerState } from './state.js';
+import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
+
+export interface DecideInput {
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  observation: Observation;
+  state: PlannerState;
+  /** Epoch ms: the end of the observation window. */
+  now: number;
+  /** Perfect-foresight forecast (the simulator's oracle baseline) instead of the forecaster. */
+  forecastOverride?: { next: Forecast; lead?: Forecast };
+}
+
+export interface DecideResult {
+  decision: Decision;
+  state: PlannerState;
+}
+
+/** Policies that size on the request count. */
+const USES_REQUESTS: Record<PolicySpec['policy'], boolean> = { sla: true, dynamo: true, hpa: true, load: false, static: false };
+
+function count(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** History with this tick's point appended (replacing any point at or after `now`), at most `limit` points. */
+export function recordHistory(history: readonly HistoryPoint[], observation: Observation, now: number, limit: number): HistoryPoint[] {
+  const requests = count(observation.requests);
+  const isl = count(observation.isl);
+  const osl = count(observation.osl);
+  let end = history.length;
+  while (end > 0 && (history[end - 1] as HistoryPoint).time >= now) end--;
+  const hasPoint = requests !== undefined || isl !== undefined || osl !== undefined;
+  const keep = Math.max(0, limit - (hasPoint ? 1 : 0));
+  const out = history.slice(Math.max(0, end - keep), end);
+  if (hasPoint) {
+    const point: HistoryPoint = { time: now };
+    if (requests !== undefined) point.requests = requests;
+    if (isl !== undefined) point.isl = isl;
+    if (osl !== undefined) point.osl = osl;
+    out.push(point);
+  }
+  return out;
+}
+
+/** With no requests forecast, ISL/OSL never seen do not matter: use 0 rather than hold. */
+function zeroTrafficLengths(forecast: Forecast): Forecast {
+  if (forecast.requests.value !== 0) return forecast;
+  const fix = (v: ForecastValue, what: string): ForecastValue =>
+    Number.isFinite(v.value) ? v : { value: 0, method: v.method, note: `no requests forecast, so ${what} is not needed: taken as 0` };
+  return { requests: forecast.requests, isl: fix(forecast.isl, 'ISL'), osl: fix(forecast.osl, 'OSL') };
+}
+
+export function decide(input: DecideInput): DecideResult {
+  const { spec, profile, observation, state, now } = input;
+  const layout = poolLayout(spec);
+  const pools = spec.pools;
+  const warnings: string[] = [];
+  const missing: Record<string, string> = {};
+
+  // History and forecasts.
+  const history = recordHistory(state.history, observation, now, historyLimit(spec.forecaster, spec.interval));
+  const useLead = spec.policy === 'sla' && spec.sla.improvements.leadTime;
+  const leadHorizon = Math.max(1, Math.ceil(layout.maxStartupSeconds / spec.interval));
+  let next: Forecast;
+  let lead: Forecast | undefined;
+  if (input.forecastOverride) {
+    next = input.forecastOverride.next;
+    lead = useLead ? (input.forecastOverride.lead ?? next) : undefined;
+  } else {
+    next = forecastNext(history, spec.forecaster, spec.interval, 1);
+    lead = useLead ? (leadHorizon === 1 ? next : forecastNext(history, spec.forecaster, spec.interval, leadHorizon)) : undefined;
+  }
+  next = zeroTrafficLengths(next);
+  if (lead) lead = zeroTrafficLengths(lead);
+
+  // Previous, baseline and current counts per pool.
+  const previous: (number | undefined)[] = [];
+  const baseline: number[] = [];
+  const current: Record<Role, number> = { prefill: 0, decode: 0 };
+  for (const pool of pools) {
+    const seen = observation.pools?.[pool.name];
+    const last = count(state.last?.[pool.name]);
+    const observedDesired = count(seen?.desired);
+    const prev = last ?? observedDesired;
+    previous.push(prev);
+    baseline.push(prev ?? pool.minReplicas);
+    const present = count(seen?.ready) ?? observedDesired ?? last ?? pool.minReplicas;
+    current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
+  }
+
+  // Hold on missing requests, else run the policy.
+  let holdReason: string | undefined;
+  if (USES_REQUESTS[spec.policy]) {
+    if (!input.forecastOverride && count(observation.requests) === undefined) {
+      const why = observation.errors?.requests ?? (observation.requests === undefined ? 'not in the observation' : `not a count (${observation.requests})`);
+      holdReason = `requests missing (${why}): holding the last replica counts`;
+      missing.requests = 'held the last replica counts';
+    } else if (!Number.isFinite(next.requests.value)) {
+      holdReason = `no request forecast (${next.requests.note ?? 'not a number'}): holding the last replica counts`;
+      missing.requests = 'held the last replica counts';
+    }
+  }
+  let output: PolicyOutput | undefined;
+  if (holdReason === undefined) {
+    try {
+      output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction });
+    } catch (error) {
+      holdReason = `policy ${spec.policy} failed (${error instanceof Error ? error.message : String(error)}): holding the last replica counts`;
+    }
+  }
+  if (output) {
+    warnings.push(...output.warnings);
+    Object.assign(missing, output.missing);
+  }
+
+  const need: Record<Role, number | undefined> = { prefill: undefined, decode: undefined };
+  const explainedNeed: Partial<Record<Role, RoleNeed>> = {};
+  const heldRoles: string[] = [];
+  for (const role of ROLES) {
+    if (layout.roles[role].all.length === 0) continue;
+    const raw = output?.need[role];
+    const usable = raw !== undefined && Number.isFinite(raw.replicas) && raw.replicas >= 0 && raw.detail.held !== true;
+    if (usable) {
+      need[role] = raw.replicas;
+      explainedNeed[role] = raw;
+      continue;
+    }
+    const reason = holdReason ?? (raw?.detail.reason !== undefined ? String(raw.detail.reason) : `policy gave no usable ${role} need (${raw?.replicas ?? 'none'})`);
+    let kept = 0;
+    for (const i of layout.roles[role].all) kept += replicasToUnits(baseline[i] as number, layout.roles[role].unitGpus, pools[i]!.gpusPerReplica);
+    explainedNeed[role] = heldNeed(role, kept, reason);
+    heldRoles.push(role);
+  }
+  const held = heldRoles.length > 0;
+  if (held && holdReason === undefined) holdReason = heldRoles.map((r) => `${r}: ${String(explainedNeed[r as Role]?.detail.reason)}`).join('; ');
+
+  // Constraints.
+  const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous });
+  warnings.push(...constrained.warnings);
+  for (const [field, reason] of Object.entries(observation.errors ?? {})) {
+    if (missing[field] === undefined) missing[field] = reason;
+  }
+
+  const boundBy = boundByPool(spec, constrained.effects);
+  const decidedPools: Record<string, PoolDecision> = {};
+  const last: Record<string, number> = {};
+  pools.forEach((pool, i) => {
+    const desired = constrained.desired[i] as number;
+    last[pool.name] = desired;
+    const decision: PoolDecision = { desired, role: pool.role, capacity: pool.capacity, gpus: desired * pool.gpusPerReplica, boundBy: boundBy[i] as string[] };
+    const observedDesired = count(observation.pools?.[pool.name]?.desired);
+    if (observedDesired !== undefined) decision.current = observedDesired;
+    decidedPools[pool.name] = decision;
+  });
+
+  const correction = output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
+  const decision: Decision = {
+    time: new Date(now).toISOString(),
+    pools: decidedPools,
+    explanation: {
+      policy: spec.policy,
+      held,
+      ...(holdReason !== undefined && held ? { holdReason } : {}),
+      forecast: next,
+      ...(lead ? { leadForecast: { ...lead, horizonIntervals: leadHorizon } } : {}),
+      ...(constrained.activeSchedules.length > 0 ? { activeSchedules: constrained.activeSchedules } : {}),
+      correction,
+      need: explainedNeed,
+      constraints: constrained.effects,
+      budget: constrained.budget,
+      warnings,
+      missing,
+    },
+  };
+  return {
+    decision,
+    state: { history, correction, recommendations: constrained.recommendations, last, lastEviction: constrained.lastEviction },
+  };
+}
