@@ -113,6 +113,10 @@ export interface Explanation {
   held: boolean;
   holdReason?: string;
   forecast?: Forecast;
+  /** Forecast at the lead time (max startupSeconds of the pools ahead), when the policy used one. */
+  leadForecast?: Forecast & { horizonIntervals: number };
+  /** Schedules active at decision time (they raise pool minimums). */
+  activeSchedules?: string[];
   correction?: { pCf: number; dCf: number };
   need: Partial<Record<Role, RoleNeed>>;
   constraints: ConstraintEffect[];
