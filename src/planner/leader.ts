@@ -65,7 +65,7 @@ function statusOf(error: unknown): number | undefined {
 
 function messageOf(error: unknown): string {
   const status = statusOf(error);
-  const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const text = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
   return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
 }
 
