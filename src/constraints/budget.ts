@@ -131,7 +131,8 @@ function byPressure(input: BudgetInput): Record<Role, number> {
     decode: Math.max(mins.decode, Math.floor((gross.decode * gpus.decode - cut.decode) / gpus.decode + 1e-9)),
   };
   // Raising a role to its minimum can overshoot; take it back, from the less pressed role first.
-  const first: Role = pressure.decode > pressure.prefill ? 'decode' : 'prefill';
+  // Leftover GPUs go to the more pressed role first (decode on a tie, as the proportional rule does).
+  const first: Role = pressure.prefill > pressure.decode ? 'prefill' : 'decode';
   const last: Role = first === 'prefill' ? 'decode' : 'prefill';
   for (const role of [last, first]) {
     while (gpusOf(allowance, gpus) > b && allowance[role] > mins[role]) allowance[role]--;

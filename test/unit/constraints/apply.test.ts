@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { applyConstraints, type ConstraintInput } from '../../../src/constraints/index.js';
+import type { PolicySpec } from '../../../src/config/schema.js';
+import { FOUR_POOLS, T0, TWO_POOLS, makeSpec, stateWith } from './helpers.js';
+
+function run(spec: PolicySpec, fields: Partial<ConstraintInput>) {
+  return applyConstraints({
+    spec,
+    observation: { time: '' },
+    state: stateWith({}),
+    now: T0,
+    need: { prefill: 0, decode: 0 },
+    baseline: spec.pools.map((p) => p.minReplicas),
+    previous: spec.pools.map(() => undefined),
+    ...fields,
+  });
+}
+
+describe('applyConstraints', () => {
+  const spec = makeSpec({ pools: FOUR_POOLS });
+
+  it('first tick: headroom, then the Spot split (prefill 10 -> 7 Spot + 4 OD, decode 4 -> 3 + 2)', () => {
+    const r = run(spec, { need: { prefill: 10, decode: 4 } });
+    // prefill: Spot share floor(0.7 x 10) = 7 -> headroom ceil(7 x 0.05 x 180 / 3600) = 1 -> 11 -> Spot floor(7.7) = 7, OD 4.
+    // decode: Spot min(floor(2.8), 4 - 1) = 2 -> headroom 1 -> 5 -> Spot min(floor(3.5), 4) = 3, OD 2.
+    expect(r.desired).toEqual([7, 4, 3, 2]);
+    expect(r.effects.map((e) => `${e.constraint}:${e.role}:${e.from}->${e.to}`)).toEqual([
+      'eviction-headroom:prefill:10->11',
+      'eviction-headroom:decode:4->5',
+      'spot-cap:prefill:11->7',
+      'spot-cap:decode:5->3',
+    ]);
+    expect(r.budget).toEqual({ maxGpus: undefined, usedGpus: 16, shortfallGpus: 0 });
+    expect(r.recommendations).toEqual([{ time: T0, desired: { 'prefill-spot': 7, 'prefill-od': 4, 'decode-spot': 3, 'decode-od': 2 } }]);
+  });
+
+  it('zero need goes to the minimums (0 Spot, 1 on-demand per role), without headroom', () => {
+    const r = run(spec, { need: { prefill: 0, decode: 0 } });
+    expect(r.desired).toEqual([0, 1, 0, 1]);
+    // Raised to the pools' minimums (0 + 1); the Spot cap then keeps that one replica on on-demand.
+    expect(r.effects.map((e) => `${e.constraint}:${e.role}:${e.from}->${e.to}`)).toEqual(['min:prefill:0->1', 'min:decode:0->1', 'spot-cap:prefill:1->0', 'spot-cap:decode:1->0']);
+  });
+
+  it('limits steps from the previous desired and defers scale-down through the window', () => {
+    const plain = makeSpec({ pools: TWO_POOLS, limits: { maxStepUp: 3, maxStepDown: 2 } });
+    const state = stateWith({ recommendations: [{ time: T0 - 120_000, desired: { prefill: 9, decode: 2 } }] });
+    const r = run(plain, { need: { prefill: 3, decode: 12 }, previous: [9, 2], state });
+    // prefill: highest recommendation in 300 s is 9 -> stays 9 (stabilization). decode: 2 + 3 = 5 (step-up).
+    expect(r.desired).toEqual([9, 5]);
+    expect(r.effects.map((e) => `${e.constraint}:${e.pool}:${e.from}->${e.to}`)).toEqual(['stabilization:prefill:3->9', 'step-up:decode:12->5']);
+    // Ten minutes later the 9 has left the window: prefill steps down by 2.
+    const later = run(plain, { need: { prefill: 3, decode: 12 }, previous: [9, 5], state, now: T0 + 600_000 });
+    expect(later.desired).toEqual([7, 8]);
+  });
+
+  it('a schedule raises a minimum beyond the step limit (min wins over step)', () => {
+    const scheduled = makeSpec({
+      pools: TWO_POOLS,
+      limits: { maxStepUp: 2 },
+      schedules: [{ cron: '0 8 * * *', duration: '10h', minReplicas: { prefill: 10 } }],
+    });
+    const r = run(scheduled, { need: { prefill: 2, decode: 2 }, previous: [2, 2], now: Date.UTC(2026, 0, 14, 9) });
+    expect(r.desired).toEqual([10, 2]);
+    expect(r.effects.map((e) => e.constraint)).toEqual(['schedule', 'step-up', 'schedule']);
+    expect(r.activeSchedules).toEqual(['"0 8 * * *" (10h, UTC) since 2026-01-14T08:00:00.000Z']);
+  });
+
+  it('the budget binds last: step-down-held prefill, decode growth held back', () => {
+    const budgeted = makeSpec({ pools: TWO_POOLS, policy: 'static', budget: { maxGpus: 8 }, stabilization: { scaleDown: '0s' } });
+    const r = run(budgeted, { need: { prefill: 2, decode: 6 }, previous: [6, 2] });
+    expect(r.desired).toEqual([4, 4]);
+    expect(r.budget).toEqual({ maxGpus: 8, usedGpus: 8, shortfallGpus: 0 });
+    expect(r.effects.map((e) => `${e.constraint}:${e.pool}:${e.from}->${e.to}`)).toEqual(['step-down:prefill:2->4', 'budget:decode:6->4']);
+  });
+
+  it('an evicted Spot pool hands its replicas to on-demand in the same tick, past the step limit', () => {
+    const limited = makeSpec({ pools: FOUR_POOLS, limits: { maxStepUp: 1 }, spot: { evictionRatePerHour: 0 } });
+    const observation = { time: '', pools: { 'prefill-spot': { desired: 7, ready: 2, evicted: 5 } } };
+    const r = run(limited, { need: { prefill: 10, decode: 2 }, previous: [7, 3, 1, 1], observation });
+    // Spot wanted 7, only 2 ready -> 5 move to OD: 3 + 5 = 8 in one tick (step 1 + 5 moved); Spot drops 7 -> 2 at once.
+    expect(r.desired.slice(0, 2)).toEqual([2, 8]);
+    expect(r.lastEviction).toEqual({ 'prefill-spot': T0 });
+    expect(r.effects.find((e) => e.constraint === 'spot-unavailable')).toMatchObject({ pool: 'prefill-spot', from: 7, to: 2 });
+  });
+
+  it('a held role keeps its counts, moves evicted Spot to on-demand, and can be raised by a minimum', () => {
+    const observation = { time: '', pools: { 'decode-spot': { desired: 6, ready: 4, evictionNotices: 2 } } };
+    const r = run(spec, { need: { prefill: undefined, decode: undefined }, baseline: [5, 0, 6, 2], previous: [5, 0, 6, 2], observation });
+    // prefill-od 0 is below its min 1 -> 1; decode-spot 6 -> 4 ready, 2 to decode-od (2 -> 4).
+    expect(r.desired).toEqual([5, 1, 4, 4]);
+    expect(r.effects.map((e) => `${e.constraint}:${e.pool}:${e.from}->${e.to}`)).toEqual(['spot-unavailable:decode-spot:6->4', 'min:prefill-od:0->1']);
+  });
+
+  it('warns about a cost ceiling it does not enforce', () => {
+    const costly = makeSpec({ pools: [{ name: 'p', role: 'prefill', costPerGpuHour: 3 }, { name: 'd', role: 'decode', costPerGpuHour: 2 }], budget: { maxCostPerHour: 10 } });
+    const r = run(costly, { need: { prefill: 3, decode: 1 } });
+    expect(r.warnings).toContain('cost 11.00/h is over spec.budget.maxCostPerHour 10 (the cost ceiling is reported, not enforced)');
+  });
+});
