@@ -8,11 +8,12 @@ export const MAX_TOKENS = 0xffffffff;
 
 /**
  * A non-negative integer written in plain decimal digits ("4808"; also "4808.0", as some CSV exports
- * write integers as floats). Returns NaN for "", "-3", "1.5", "abc", "1e3" or anything above MAX_TOKENS.
+ * write integers as floats), in text[from, to). Returns NaN for "", "-3", "1.5", "abc", "1e3" or
+ * anything above MAX_TOKENS.
  */
-export function parseCount(text: string): number {
-  let start = 0;
-  let end = text.length;
+export function parseCount(text: string, from = 0, to = text.length): number {
+  let start = from;
+  let end = to;
   while (start < end && text.charCodeAt(start) === 32) start++;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   if (start === end) return NaN;
@@ -32,32 +33,54 @@ export function parseCount(text: string): number {
   return value <= MAX_TOKENS ? value : NaN;
 }
 
-/** A finite decimal number ("12", "0.25", "1.7e9"), NaN otherwise (Number("") is 0, so guard it). */
-export function parseNumber(text: string): number {
-  const trimmed = text.trim();
-  if (trimmed === '') return NaN;
+/**
+ * A finite decimal number in text[from, to) ("12", "0.25", "1.7e9"), NaN otherwise.
+ * Plain "digits[.digits]" is parsed in place (the common case); anything else goes through Number().
+ */
+export function parseNumber(text: string, from = 0, to = text.length): number {
+  let whole = 0;
+  let i = from;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    whole = whole * 10 + c;
+  }
+  if (i === to && i > from && i - from < 16) return whole;
+  if (i > from && i - from < 16 && text.charCodeAt(i) === 46) {
+    let fraction = 0;
+    let scale = 1;
+    let j = i + 1;
+    for (; j < to && scale < 1e15; j++) {
+      const c = text.charCodeAt(j) - 48;
+      if (c < 0 || c > 9) break;
+      fraction = fraction * 10 + c;
+      scale *= 10;
+    }
+    if (j === to) return whole + fraction / scale;
+  }
+  const trimmed = text.slice(from, to).trim();
+  if (trimmed === '') return NaN; // Number("") is 0
   const value = Number(trimmed);
   return Number.isFinite(value) ? value : NaN;
 }
 
 /** Days since 1970-01-01 of a "YYYY-MM-DD" date, memoised on the last date seen (traces repeat it). */
-let lastDateText = '';
+let lastDateKey = -1;
 let lastDateDays = NaN;
 function daysOf(text: string, offset: number): number {
-  const dateText = text.slice(offset, offset + 10);
-  if (dateText === lastDateText) return lastDateDays;
   const y = digits(text, offset, 4);
   const mo = digits(text, offset + 5, 2);
   const d = digits(text, offset + 8, 2);
   if (text.charCodeAt(offset + 4) !== 45 || text.charCodeAt(offset + 7) !== 45) return NaN;
+  const key = y * 10000 + mo * 100 + d; // NaN when a digit is not one
+  if (key === lastDateKey) return lastDateDays;
   if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31)) return NaN;
   const ms = Date.UTC(y, mo - 1, d);
-  const days = ms / 86_400_000;
   // Date.UTC rolls 2023-02-30 over to March 2; reject dates that do not exist.
   if (new Date(ms).getUTCDate() !== d) return NaN;
-  lastDateText = dateText;
-  lastDateDays = days;
-  return days;
+  lastDateKey = key;
+  lastDateDays = ms / 86_400_000;
+  return lastDateDays;
 }
 
 /** Integer value of `count` decimal digits at `offset`, NaN if any is not a digit. */
@@ -80,11 +103,16 @@ function digits(text: string, offset: number, count: number): number {
  * - 2023 trace: "2023-11-16 18:17:03.9799600" → days 19677, seconds 65823.97996.
  * - 2024 trace: "2024-05-10 00:00:00.009930+00:00" → days 19853, seconds 0.00993.
  * An offset is subtracted (10:00:00+02:00 is 08:00:00 UTC), which may leave seconds outside [0, 86400).
- * Returns false when the text is not such a timestamp.
+ * Reads text[from, to). Returns false when it is not such a timestamp.
  */
-export function parseDateTime(text: string, out: { days: number; seconds: number }): boolean {
-  let start = 0;
-  let end = text.length;
+export function parseDateTime(
+  text: string,
+  out: { days: number; seconds: number },
+  from = 0,
+  to = text.length,
+): boolean {
+  let start = from;
+  let end = to;
   while (start < end && text.charCodeAt(start) === 32) start++;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   if (end - start < 19) return false;

@@ -109,7 +109,8 @@ export async function readTraceFile(
 
   const onLine = (raw: string, lineNumber: number): void => {
     const line = parser === undefined && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // UTF-8 BOM
-    if (line.trim() === '') return; // blank lines hold no request
+    // Blank lines hold no request (trim only when the line starts with white space: it is hot code).
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
     if (parser === undefined) {
       parser = chooseParser(path, line, lineNumber, requested);
       if (parser.format !== 'mooncake') return; // CSV header line

@@ -1,4 +1,4 @@
-import { headerColumns, locateColumns, splitCsv } from './csv.js';
+import { headerColumns, locateColumns, locateFields, splitCsv } from './csv.js';
 import { parseCount, parseDateTime, quote } from '../fields.js';
 import type { RowParser } from './row.js';
 
@@ -25,27 +25,50 @@ export function azureParser(headerLine: string): RowParser | string {
   const tsAt = index.timestamp;
   const islAt = index.contexttokens;
   const oslAt = index.generatedtokens;
-  const needed = Math.max(tsAt, islAt, oslAt) + 1;
+  const fieldCount = columns.length;
+  // Start/end offsets of each field of the current line; filled without splitting the string.
+  const starts = new Int32Array(fieldCount);
+  const ends = new Int32Array(fieldCount);
   const when = { days: 0, seconds: 0 };
   let baseDays = NaN;
   const row = { time: 0, isl: 0, osl: 0 };
+  const field = (line: string, i: number) => line.slice(starts[i] as number, ends[i] as number);
   return {
     format: 'azure',
     row,
     parse(line: string) {
-      const fields = splitCsv(line);
-      if (fields.length < needed) return `expected ${columns.length} comma-separated fields, found ${fields.length}`;
-      const ts = fields[tsAt] as string;
-      if (!parseDateTime(ts, when)) return `TIMESTAMP ${quote(ts)} is not a date-time like 2023-11-16 18:17:03.9799600`;
-      const isl = parseCount(fields[islAt] as string);
-      if (Number.isNaN(isl)) return `ContextTokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
-      const osl = parseCount(fields[oslAt] as string);
-      if (Number.isNaN(osl)) return `GeneratedTokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
-      if (Number.isNaN(baseDays)) baseDays = when.days;
-      row.time = (when.days - baseDays) * 86400 + when.seconds;
-      row.isl = isl;
-      row.osl = osl;
-      return null;
+      if (line.indexOf('"') !== -1) return parseQuoted(line);
+      const found = locateFields(line, fieldCount, starts, ends);
+      if (found < fieldCount) return `expected ${fieldCount} comma-separated fields, found ${found}`;
+      if (!parseDateTime(line, when, starts[tsAt], ends[tsAt])) {
+        return `TIMESTAMP ${quote(field(line, tsAt))} is not a date-time like 2023-11-16 18:17:03.9799600`;
+      }
+      const isl = parseCount(line, starts[islAt], ends[islAt]);
+      if (Number.isNaN(isl)) return `ContextTokens ${quote(field(line, islAt))} is not a non-negative integer`;
+      const osl = parseCount(line, starts[oslAt], ends[oslAt]);
+      if (Number.isNaN(osl)) return `GeneratedTokens ${quote(field(line, oslAt))} is not a non-negative integer`;
+      return accept(isl, osl);
     },
   };
+
+  function accept(isl: number, osl: number): null {
+    if (Number.isNaN(baseDays)) baseDays = when.days;
+    row.time = (when.days - baseDays) * 86400 + when.seconds;
+    row.isl = isl;
+    row.osl = osl;
+    return null;
+  }
+
+  /** Slow path for a line with quotes: split properly, then the same checks. */
+  function parseQuoted(line: string): string | null {
+    const fields = splitCsv(line);
+    if (fields.length < fieldCount) return `expected ${fieldCount} comma-separated fields, found ${fields.length}`;
+    const ts = fields[tsAt] as string;
+    if (!parseDateTime(ts, when)) return `TIMESTAMP ${quote(ts)} is not a date-time like 2023-11-16 18:17:03.9799600`;
+    const isl = parseCount(fields[islAt] as string);
+    if (Number.isNaN(isl)) return `ContextTokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
+    const osl = parseCount(fields[oslAt] as string);
+    if (Number.isNaN(osl)) return `GeneratedTokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
+    return accept(isl, osl);
+  }
 }

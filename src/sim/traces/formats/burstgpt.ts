@@ -1,4 +1,4 @@
-import { headerColumns, locateColumns, splitCsv } from './csv.js';
+import { headerColumns, locateColumns, locateFields, splitCsv } from './csv.js';
 import { parseCount, parseNumber, quote } from '../fields.js';
 import type { Exclusion, RowParser } from './row.js';
 
@@ -31,24 +31,53 @@ export function burstGptParser(headerLine: string): RowParser | string {
   const islAt = index['request tokens'];
   const oslAt = index['response tokens'];
   const needed = Math.max(tsAt, islAt, oslAt) + 1;
+  const starts = new Int32Array(needed);
+  const ends = new Int32Array(needed);
   const row = { time: 0, isl: 0, osl: 0 };
+
+  /**
+   * Check the three fields of a line whose field i is line[starts[i], ends[i]) (quoted lines are
+   * split first and passed with their own offsets, so one code path serves both).
+   */
+  const shown = (line: string, starts: ArrayLike<number>, ends: ArrayLike<number>, i: number) =>
+    quote(line.slice(starts[i], ends[i]));
+
+  function check(line: string, starts: ArrayLike<number>, ends: ArrayLike<number>): string | Exclusion | null {
+    const time = parseNumber(line, starts[tsAt], ends[tsAt]);
+    if (Number.isNaN(time) || time < 0) return `Timestamp ${shown(line, starts, ends, tsAt)} is not a non-negative number of seconds`;
+    const isl = parseCount(line, starts[islAt], ends[islAt]);
+    if (Number.isNaN(isl)) return `Request tokens ${shown(line, starts, ends, islAt)} is not a non-negative integer`;
+    const osl = parseCount(line, starts[oslAt], ends[oslAt]);
+    if (Number.isNaN(osl)) return `Response tokens ${shown(line, starts, ends, oslAt)} is not a non-negative integer`;
+    if (osl === 0) return FAILED_REQUEST;
+    row.time = time;
+    row.isl = isl;
+    row.osl = osl;
+    return null;
+  }
+
   return {
     format: 'burstgpt',
     row,
     parse(line: string) {
-      const fields = splitCsv(line);
-      if (fields.length < needed) return `expected ${columns.length} comma-separated fields, found ${fields.length}`;
-      const time = parseNumber(fields[tsAt] as string);
-      if (Number.isNaN(time) || time < 0) return `Timestamp ${quote(fields[tsAt] as string)} is not a non-negative number of seconds`;
-      const isl = parseCount(fields[islAt] as string);
-      if (Number.isNaN(isl)) return `Request tokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
-      const osl = parseCount(fields[oslAt] as string);
-      if (Number.isNaN(osl)) return `Response tokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
-      if (osl === 0) return FAILED_REQUEST;
-      row.time = time;
-      row.isl = isl;
-      row.osl = osl;
-      return null;
+      if (line.indexOf('"') !== -1) {
+        const fields = splitCsv(line);
+        if (fields.length < needed) return `expected ${columns.length} comma-separated fields, found ${fields.length}`;
+        // Re-join the unquoted values with a separator so offsets address them in one string.
+        const joined = fields.join('\u0000');
+        const quotedStarts: number[] = [];
+        const quotedEnds: number[] = [];
+        let offset = 0;
+        for (const field of fields) {
+          quotedStarts.push(offset);
+          quotedEnds.push(offset + field.length);
+          offset += field.length + 1;
+        }
+        return check(joined, quotedStarts, quotedEnds);
+      }
+      const found = locateFields(line, needed, starts, ends);
+      if (found < needed) return `expected ${columns.length} comma-separated fields, found ${found}`;
+      return check(line, starts, ends);
     },
   };
 }

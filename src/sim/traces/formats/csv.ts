@@ -55,3 +55,22 @@ export function locateColumns<K extends string>(
   }
   return { index, missing };
 }
+
+/**
+ * Offsets of the first `count` comma-separated fields of an unquoted line, written into
+ * starts/ends without allocating; returns how many fields were found (fewer when the line is short).
+ * Example: "a,bc,d" → starts [0, 2, 5], ends [1, 4, 6], returns 3.
+ */
+export function locateFields(line: string, count: number, starts: Int32Array, ends: Int32Array): number {
+  let found = 0;
+  let start = 0;
+  while (found < count) {
+    const comma = line.indexOf(',', start);
+    starts[found] = start;
+    ends[found] = comma === -1 ? line.length : comma;
+    found++;
+    if (comma === -1) break;
+    start = comma + 1;
+  }
+  return found;
+}
