@@ -213,10 +213,14 @@ export function profileFromData(prefillJson: unknown, decodeJson: unknown, name:
     return undefined;
   }
   function kvClamp(kv: number, p: RowPair, t: number): string | undefined {
-    const used = t === 0 ? [p.lo] : t === 1 ? [p.hi] : [p.lo, p.hi];
-    for (const row of used) {
-      const top = row.kv[row.kv.length - 1] as number;
-      if (kv > top + KV_CLAMP_TOLERANCE) return `kv ${fmt(kv)} above the measured ${fmt(top)} at context ${fmt(row.ctx)}; used ${fmt(top)}`;
+    // Rows that contribute: the lower unless t = 1, the upper unless t = 0. No allocation on the common path.
+    if (t !== 1) {
+      const top = p.lo.kv[p.lo.kv.length - 1] as number;
+      if (kv > top + KV_CLAMP_TOLERANCE) return `kv ${fmt(kv)} above the measured ${fmt(top)} at context ${fmt(p.lo.ctx)}; used ${fmt(top)}`;
+    }
+    if (t !== 0) {
+      const top = p.hi.kv[p.hi.kv.length - 1] as number;
+      if (kv > top + KV_CLAMP_TOLERANCE) return `kv ${fmt(kv)} above the measured ${fmt(top)} at context ${fmt(p.hi.ctx)}; used ${fmt(top)}`;
     }
     return undefined;
   }
