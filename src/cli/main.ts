@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import { registerValidate } from './validate.js';
 import { registerDecide } from './decide.js';
 import { registerSimulate } from './simulate.js';
+import { registerSweep } from './sweep.js';
 import { registerRun } from './run.js';
 
 const program = new Command();
@@ -19,6 +20,7 @@ program
 registerValidate(program);
 registerDecide(program);
 registerSimulate(program);
+registerSweep(program);
 registerRun(program);
 
 try {

@@ -1,8 +1,111 @@
+/**
+ * `pd-planner simulate`: replay a request trace through the real planner loop against a modelled P/D cluster,
+ * under the policy file's policy and the baselines; print a summary table and write report.json/.md/.html.
+ * With no --policy and no --trace it runs the embedded default on the bundled Azure code trace.
+ */
+import path from 'node:path';
 import type { Command } from 'commander';
+import { loadPolicyFile, parsePolicyText, type LoadedPolicy } from '../config/load.js';
+import { loadProfile } from '../profiles/load.js';
+import { readTrace, defaultTracePath } from '../sim/traces/index.js';
+import { parseBaselines } from '../sim/baselines.js';
+import { buildReport, simulate } from '../sim/run.js';
+import { speedUp } from '../sim/traces/rate-scale.js';
+import { applyWhatIf, type WhatIf } from '../sim/overrides.js';
+import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
+import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
+import { createProgress } from './progress.js';
+import { InputError } from '../errors.js';
+import { numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 
-/** Placeholder until the simulate command lands. */
+export interface SimulateFlags {
+  policy?: string;
+  trace?: string;
+  traceFormat: string;
+  out: string;
+  baselines: string;
+  speedup: string;
+  rateScale: string;
+  seed: string;
+  json?: boolean;
+  [key: string]: unknown;
+}
+
 export function registerSimulate(program: Command): void {
-  program.command('simulate').description('(not implemented yet)').action(() => {
-    throw new Error('simulate is not implemented yet');
+  const command = program
+    .command('simulate')
+    .description('what-if: replay a trace through the planner against a modelled cluster, with baselines')
+    .option('--policy <file>', 'policy file (default: the embedded default policy)')
+    .option('--trace <file>', 'trace file or synthetic:KIND?k=v (default: the bundled Azure LLM code trace)')
+    .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
+    .option('--out <dir>', 'where report.json, report.md and report.html go', 'out/report')
+    .option('--baselines <list>', 'comma-separated: static,hpa,dynamo,oracle (or "none")', 'static,hpa,dynamo,oracle')
+    .option('--speedup <x>', 'replay x times faster (same requests, shorter duration)', '1')
+    .option('--rate-scale <x>', 'multiply the arrival rate, keeping duration and shape', '1')
+    .option('--seed <n>', 'random seed (rate scaling, evictions)', '1')
+    .option('--json', 'print report.json to stdout instead of the table');
+  addWhatIfFlags(command);
+  command.action(async (flags: SimulateFlags) => {
+    const loaded = loadPolicyOrDefault(flags.policy);
+    const whatIf = whatIfOptions(flags);
+    const spec = applyWhatIf(loaded.spec, whatIf);
+    const profile = loadProfile(spec.profile, loaded.baseDir);
+    const seed = numberOption('--seed', flags.seed, { integer: true, min: 0 });
+    const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, { min: 1e-6 });
+    const speedup = numberOption('--speedup', flags.speedup, { min: 1e-6 });
+    const baselines = parseBaselinesOrExit(flags.baselines);
+    const tracePath = flags.trace ?? defaultTracePath();
+    const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';
+    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
+      throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);
+    }
+
+    const readBar = createProgress('reading trace', 1);
+    const trace = speedUp(
+      await readTrace(tracePath, { format, rateScale, seed, onProgress: (done, total) => readBar.update(total > 0 ? done / total : 0) }),
+      speedup,
+    );
+    readBar.done();
+    const runs = 1 + baselines.length;
+    const bar = createProgress(`simulating ${runs} runs`, runs);
+    const result = await simulate({
+      spec,
+      profile,
+      trace,
+      baselines,
+      seed,
+      onProgress: (run, done, total) => bar.update(run + done / total),
+    });
+    bar.done();
+    const report = buildReport({
+      policyName: loaded.file.metadata.name,
+      spec,
+      trace,
+      rateScale,
+      seed,
+      result,
+      generatedAt: new Date().toISOString(),
+    });
+    const outDir = path.resolve(flags.out);
+    const files = await writeReport(report, outDir);
+    if (flags.json) {
+      process.stdout.write(`${reportJson(report)}\n`);
+    } else {
+      process.stdout.write(`${summaryTable(report)}\n`);
+      process.stdout.write(`\nreport: ${path.relative(process.cwd(), files.html) || files.html} (also report.json, report.md)\n`);
+    }
   });
+}
+
+export function loadPolicyOrDefault(policyPath: string | undefined): LoadedPolicy {
+  if (policyPath) return loadPolicyFile(policyPath);
+  return parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
+}
+
+function parseBaselinesOrExit(text: string) {
+  try {
+    return parseBaselines(text);
+  } catch (error) {
+    throw new InputError([(error as Error).message]);
+  }
 }

@@ -1,0 +1,62 @@
+/**
+ * Parameter sweeps: one scenario per value, run in parallel worker threads (one per core, at most one per
+ * scenario), collected in value order into one SweepReport.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InputError } from '../errors.js';
+import type { Scenario } from './scenario.js';
+import type { SimReport } from './types.js';
+
+export interface SweepResult {
+  reports: SimReport[];
+  wallSeconds: number;
+}
+
+export async function runSweep(scenarios: Scenario[], options: { threads?: number; onDone?: (done: number, total: number) => void } = {}): Promise<SweepResult> {
+  const started = performance.now();
+  const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), scenarios.length));
+  const reports: SimReport[] = new Array(scenarios.length);
+  let next = 0;
+  let done = 0;
+  const workers = Array.from({ length: threads }, () => spawnWorker());
+  try {
+    await Promise.all(
+      workers.map(async (worker) => {
+        while (next < scenarios.length) {
+          const id = next++;
+          reports[id] = await runOn(worker, id, scenarios[id] as Scenario);
+          options.onDone?.(++done, scenarios.length);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return { reports, wallSeconds: (performance.now() - started) / 1000 };
+}
+
+function spawnWorker(): Worker {
+  // The worker is TypeScript: load it through tsx, as the CLI itself runs.
+  return new Worker(new URL('./sweep-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+}
+
+function runOn(worker: Worker, id: number, scenario: Scenario): Promise<SimReport> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { id: number; report?: SimReport; error?: string; problems?: string[] }) => {
+      if (message.id !== id) return;
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      if (message.report) resolve(message.report);
+      else if (message.problems) reject(new InputError(message.problems));
+      else reject(new Error(message.error ?? 'sweep worker failed'));
+    };
+    const onError = (error: Error) => {
+      worker.off('message', onMessage);
+      reject(error);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.postMessage({ id, scenario });
+  });
+}
