@@ -98,8 +98,11 @@ export async function readTraceFile(
   path: string,
   opts: Pick<ReadTraceOptions, 'format' | 'onProgress'> = {},
 ): Promise<Trace> {
-  const totalBytes = await fileSize(path);
   const requested = opts.format ?? 'auto';
+  if (!['auto', 'azure', 'burstgpt', 'mooncake'].includes(requested)) {
+    throw new InputError([`trace format ${JSON.stringify(requested)} is not one of auto, azure, burstgpt, mooncake`]);
+  }
+  const totalBytes = await fileSize(path);
   // Pre-size for ~40 bytes per line (an Azure 2023 line is 36); growth doubles if that is short.
   const builder = new TraceBuilder(Math.min(totalBytes / 40 + 16, 1 << 24));
   const skipped: Trace['skipped'] = { count: 0, examples: [] };

@@ -293,3 +293,16 @@ describe('files that cannot be used are InputErrors (exit 2) naming the file', (
     expect(error.message).toBe(`${path}: no usable request in 2 line(s); first bad line ${path}:2: ContextTokens "abc" is not a non-negative integer`);
   });
 });
+
+describe('options', () => {
+  it('an unknown format name is an InputError', async () => {
+    const error = await inputError(readTrace(BUNDLED_TRACES.azureCode2023, { format: 'parquet' as never }));
+    expect(error.problems).toEqual(['trace format "parquet" is not one of auto, azure, burstgpt, mooncake']);
+  });
+
+  it('speedup divides arrivals and duration', async () => {
+    const trace = await readTrace(BUNDLED_TRACES.mooncakeSynthetic, { speedup: 4 });
+    expect(trace.durationSeconds).toBeCloseTo(1022.025 / 4, 9);
+    expect(trace.arrival.length).toBe(3993);
+  });
+});
