@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { IntervalRecord, SimReport } from '../types.js';
-import { CATEGORY_COLOURS, runColours, SLO_COLOUR } from './colours.js';
+import { runColours, SLO_COLOUR } from './colours.js';
 import { fmtGpuHours, fmtMoney, fmtRatio } from './format.js';
 import { findRun, ORACLE_RUN, POLICY_RUN, percentileKeyFor, sloPercent, summaryRows } from './summary.js';
 
@@ -332,7 +332,7 @@ export function costChart(report: SimReport): Chart {
   const labels = rows.map((r) => ({
     run: r.policy,
     total: round(r.gpuHours.total, 4),
-    label: hasOracle ? `${fmtGpuHours(r.gpuHours.total)}  (${fmtRatio(r.vsOracle)} oracle)` : fmtGpuHours(r.gpuHours.total),
+    label: hasOracle ? `${fmtGpuHours(r.gpuHours.total)} (${fmtRatio(r.vsOracle)} oracle)` : fmtGpuHours(r.gpuHours.total),
   }));
   const costs = rows.map((r) => ({ run: r.policy, cost: round(r.cost, 2), label: fmtMoney(r.cost) }));
   const runs = runScale(report);

@@ -17,8 +17,5 @@ export function runColours(runs: readonly string[]): string[] {
   return runs.map((name) => FIXED[name] ?? SPARE[spare++ % SPARE.length]!);
 }
 
-/** Colours for pools or other categories that are not runs. */
-export const CATEGORY_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-
 /** The SLO line in latency plots. */
 export const SLO_COLOUR = '#d62728';

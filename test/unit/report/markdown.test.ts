@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { reportMarkdown } from '../../../src/sim/report/markdown.js';
+import { summaryRows, percentileKeyFor } from '../../../src/sim/report/summary.js';
+import { summaryTable } from '../../../src/sim/report/terminal.js';
+import { sampleReport } from '../../fixtures/sample-report.js';
+
+/** The data rows of the first Markdown table, split into trimmed cells. */
+function tableRows(md: string): string[][] {
+  const lines = md.split('\n').filter((l) => l.startsWith('|'));
+  return lines.slice(2).map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim()));
+}
+
+describe('summaryRows', () => {
+  it('divides GPU-hours by the oracle\'s and by the policy\'s', () => {
+    const rows = summaryRows(sampleReport());
+    const by = Object.fromEntries(rows.map((r) => [r.policy, r]));
+    // 18.8 / 17.0167 = 1.1048; 26 / 17.0167 = 1.5279; 26 / 18.8 = 1.3830
+    expect(by.policy!.vsOracle).toBeCloseTo(1.1048, 4);
+    expect(by.static!.vsOracle).toBeCloseTo(1.5279, 4);
+    expect(by.static!.vsPolicy).toBeCloseTo(1.383, 3);
+    expect(by.oracle!.vsOracle).toBe(1);
+    expect(by.policy!.vsPolicy).toBe(1);
+  });
+
+  it('has no ratio without an oracle run', () => {
+    const r = sampleReport();
+    r.runs = r.runs.filter((run) => run.policy !== 'oracle');
+    expect(summaryRows(r).every((row) => row.vsOracle === undefined)).toBe(true);
+  });
+
+  it('compares the SLO with the nearest reported percentile', () => {
+    expect(percentileKeyFor(95)).toBe('p95');
+    expect(percentileKeyFor(0.99)).toBe('p99');
+    expect(percentileKeyFor(90)).toBe('p95');
+    expect(percentileKeyFor(60)).toBe('p50');
+  });
+});
+
+describe('reportMarkdown', () => {
+  const md = reportMarkdown(sampleReport());
+  const rows = tableRows(md);
+
+  it('has one row per run with attainment, p95s against the SLO, GPU-hours and both ratios', () => {
+    expect(rows.map((r) => r[0])).toEqual(['policy', 'static', 'hpa', 'dynamo', 'oracle']);
+    const [policy, staticRun, hpa, dynamo, oracle] = rows;
+    expect(policy).toEqual([
+      'policy', 'sla', '94.8%', '96.9%', '97.4%', '442 ✓', '46 ✓', '18.80', '8.80 / 10.00', '1.10×', '1.00×', '$54.08', '3 (42)', '0',
+    ]);
+    expect(staticRun!.slice(7, 12)).toEqual(['26.00', '13.00 / 13.00', '1.53×', '1.38×', '$72.80']);
+    expect(hpa![9]).toBe('1.43×'); // 24.3333 / 17.0167
+    expect(dynamo!.slice(5, 7)).toEqual(['567 ✗', '54 ✗']);
+    expect(dynamo![13]).toBe('13');
+    expect(oracle!.slice(9, 11)).toEqual(['1.00×', '0.91×']); // 17.0167 / 18.8
+  });
+
+  it('names the SLO in the latency headers', () => {
+    expect(md).toContain('| TTFT p95 ms (SLO 500) | ITL p95 ms (SLO 50) |');
+  });
+
+  it('states the trace with its skipped lines, and explains how to read the table', () => {
+    expect(md).toContain('azure-conv-2023-11-16-1h.csv (azure), 140,500 requests over 1h 00m, rate scale ×1');
+    expect(md).toContain('3 lines skipped (line 1207: ContextTokens is not a number ("n/a"); line 40211:');
+    expect(md).toContain('## How to read this');
+    expect(md).toContain('**vs oracle**');
+  });
+
+  it('lists every run warning', () => {
+    expect(md).toContain('### dynamo\n\n- 13 requests dropped');
+    expect(md).toContain('### policy\n\n- t=2460s: decode-spot lost 2 replicas');
+  });
+
+  it('escapes pipes in user-given names so the table keeps its columns', () => {
+    const r = sampleReport();
+    r.runs[1]!.policy = 'static|peak';
+    const row = tableRows(reportMarkdown(r))[1]!;
+    expect(row[0]).toBe('static\\|peak');
+  });
+
+  it('says when the trace had no bad lines, and shows excluded requests when the reader reports them', () => {
+    const r = sampleReport();
+    r.trace.skippedLines = 0;
+    r.trace.skippedExamples = [];
+    Object.assign(r.trace, { excluded: [{ count: 12, reason: 'Response tokens 0 (failed requests)' }] });
+    const text = reportMarkdown(r);
+    expect(text).toContain('no lines skipped; 12 requests excluded: Response tokens 0 (failed requests)');
+  });
+});
+
+describe('summaryTable (terminal)', () => {
+  const text = summaryTable(sampleReport());
+  const lines = text.split('\n');
+
+  it('prints one aligned row per run', () => {
+    const header = lines.find((l) => l.startsWith('run '))!;
+    const body = lines.slice(lines.indexOf(header) + 2, lines.indexOf(header) + 7);
+    expect(body.map((l) => l.split(/\s+/)[0])).toEqual(['policy', 'static', 'hpa', 'dynamo', 'oracle']);
+    // Right-aligned numeric columns end at the same column as their header.
+    const costEnd = header.indexOf('cost') + 'cost'.length;
+    for (const l of body) expect(l.slice(0, costEnd)).toMatch(/\$\d[\d,]*\.\d\d$/);
+    expect(body[0]).toMatch(/^policy\s+sla\s+94\.8%\s+442\s+46\s+18\.80\s+1\.10x\s+\$54\.08\s+3\s+0$/);
+    expect(body[3]).toContain('567!');
+  });
+
+  it('is compact enough for a terminal', () => {
+    expect(Math.max(...lines.slice(2).filter((l) => !l.startsWith('simulated')).map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+});
