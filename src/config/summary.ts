@@ -114,7 +114,7 @@ export function summarizePolicy(loaded: LoadedPolicy): string {
   const maxCost = spec.pools.reduce((s, q) => s + q.maxReplicas * q.gpusPerReplica * q.costPerGpuHour, 0);
   const caps = [
     spec.budget.maxGpus !== undefined ? `${spec.budget.maxGpus} GPUs` : 'no GPU cap',
-    spec.budget.maxCostPerHour !== undefined ? `${money(spec.budget.maxCostPerHour)}/h` : 'no cost cap',
+    spec.budget.maxCostPerHour !== undefined ? `${money(spec.budget.maxCostPerHour)}/h (reported, not enforced)` : 'no cost ceiling',
   ];
   field('budget', `${caps.join(', ')}; pools span ${minGpus}-${maxGpus} GPUs, ${money(minCost)}-${money(maxCost)}/h`);
   field(

@@ -27,7 +27,7 @@ describe('pd-planner validate (in-process)', () => {
     expect(lines[0]).toMatch(/spot-mixed\.yaml: valid PlannerPolicy "llama-70b-aks-spot" \(namespace dynamo\)$/);
     expect(result.stdout).toContain('SLO          TTFT p95 <= 800 ms, ITL p95 <= 60 ms');
     expect(result.stdout).toMatch(/prefill-spot\s+prefill\s+spot\s+0-8\s+4\s+0-32\s+2\.10\s+5m\s+DCD llama-disagg-prefill-spot/);
-    expect(result.stdout).toContain('budget       96 GPUs, $400.00/h; pools span 8-128 GPUs, $55.84-$503.04/h');
+    expect(result.stdout).toContain('budget       96 GPUs, $400.00/h (reported, not enforced); pools span 8-128 GPUs, $55.84-$503.04/h');
     expect(result.stdout).toContain('"0 8 * * 1-5" Europe/Amsterdam for 10h: prefill-od >= 2, decode-od >= 2');
     expect(result.stdout).toContain('warnings     none');
   });
