@@ -1,14 +1,21 @@
 /**
  * pd-planner command line. Each command lives in its own module and registers itself here.
  * Exit codes: 0 ok, 2 bad input (policy, observation, trace), 1 anything else.
+ *
+ * Only the module of the command being run is imported: `run` pulls in the Kubernetes client and
+ * `simulate` the chart renderer, and neither should slow down the other (or `validate`).
  */
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { registerValidate } from './validate.js';
-import { registerDecide } from './decide.js';
-import { registerSimulate } from './simulate.js';
-import { registerSweep } from './sweep.js';
-import { registerRun } from './run.js';
+
+type Register = (program: Command) => void;
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  validate: async () => (await import('./validate.js')).registerValidate,
+  decide: async () => (await import('./decide.js')).registerDecide,
+  simulate: async () => (await import('./simulate.js')).registerSimulate,
+  sweep: async () => (await import('./sweep.js')).registerSweep,
+  run: async () => (await import('./run.js')).registerRun,
+};
 
 const program = new Command();
 program
@@ -17,13 +24,10 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-registerValidate(program);
-registerDecide(program);
-registerSimulate(program);
-registerSweep(program);
-registerRun(program);
-
 try {
+  const requested = process.argv[2];
+  const names = requested && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
+  for (const name of names) (await (COMMANDS[name] as () => Promise<Register>)())(program);
   await program.parseAsync(process.argv);
 } catch (error) {
   process.exitCode = exitCodeFor(error);

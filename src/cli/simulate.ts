@@ -10,7 +10,6 @@ import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from '../sim/traces/index.js';
 import { parseBaselines } from '../sim/baselines.js';
 import { buildReport, simulate } from '../sim/run.js';
-import { speedUp } from '../sim/traces/rate-scale.js';
 import { applyWhatIf, type WhatIf } from '../sim/overrides.js';
 import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
@@ -61,10 +60,7 @@ export function registerSimulate(program: Command): void {
     }
 
     const readBar = createProgress('reading trace', 1);
-    const trace = speedUp(
-      await readTrace(tracePath, { format, rateScale, seed, onProgress: (done, total) => readBar.update(total > 0 ? done / total : 0) }),
-      speedup,
-    );
+    const trace = await readTrace(tracePath, { format, rateScale, speedup, seed, onProgress: (done, total) => readBar.update(total > 0 ? done / total : 0) });
     readBar.done();
     const runs = 1 + baselines.length;
     const bar = createProgress(`simulating ${runs} runs`, runs);

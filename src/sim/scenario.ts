@@ -8,7 +8,6 @@ import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from './traces/index.js';
 import { buildReport, simulate } from './run.js';
 import { applyWhatIf, type WhatIf } from './overrides.js';
-import { speedUp } from './traces/rate-scale.js';
 import { DEFAULT_POLICY_YAML } from './default-policy.js';
 import type { Baseline } from './baselines.js';
 import type { SimReport } from './types.js';
@@ -32,7 +31,7 @@ export async function runScenario(scenario: Scenario): Promise<SimReport> {
   const profile = loadProfile(spec.profile, loaded.baseDir);
   const rateScale = scenario.whatIf.rateScale ?? scenario.rateScale;
   const tracePath = scenario.tracePath ? path.resolve(scenario.tracePath) : defaultTracePath();
-  const trace = speedUp(await readTrace(tracePath, { format: scenario.traceFormat, rateScale, seed: scenario.seed }), scenario.speedup);
+  const trace = await readTrace(tracePath, { format: scenario.traceFormat, rateScale, speedup: scenario.speedup, seed: scenario.seed });
   const result = await simulate({ spec, profile, trace, baselines: scenario.baselines, seed: scenario.seed });
   return buildReport({ policyName: loaded.file.metadata.name, spec, trace, rateScale, seed: scenario.seed, result, generatedAt: new Date().toISOString() });
 }

@@ -37,8 +37,8 @@ export async function runSweep(scenarios: Scenario[], options: { threads?: numbe
 }
 
 function spawnWorker(): Worker {
-  // The worker is TypeScript: load it through tsx, as the CLI itself runs.
-  return new Worker(new URL('./sweep-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  // The worker body is TypeScript: a small .mjs boot file registers tsx in the thread first.
+  return new Worker(new URL('./sweep-worker-boot.mjs', import.meta.url));
 }
 
 function runOn(worker: Worker, id: number, scenario: Scenario): Promise<SimReport> {
