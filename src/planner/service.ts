@@ -42,8 +42,10 @@ export const realScheduler: Scheduler = {
 export interface LoadedPlan {
   spec: PolicySpec;
   profile: PerformanceProfile;
-  /** For logs: metadata.name. */
+  /** For logs and the Lease name: metadata.name. */
   name: string;
+  /** metadata.namespace, when the file sets one. */
+  namespace?: string;
   warnings: string[];
 }
 
@@ -390,6 +392,7 @@ export function toLoadedPlan(loaded: LoadedPolicy, loadProfile: (ref: string, ba
     spec: loaded.spec,
     profile: loaded.profile ?? loadProfile(loaded.spec.profile, loaded.baseDir),
     name: loaded.file.metadata.name,
+    ...(loaded.file.metadata.namespace ? { namespace: loaded.file.metadata.namespace } : {}),
     warnings: loaded.warnings,
   };
 }

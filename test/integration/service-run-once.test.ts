@@ -1,0 +1,130 @@
+/**
+ * `pd-planner run --once` end to end, as a real process: fake Prometheus (Dynamo frontend numbers) -> decision ->
+ * Kubernetes connector -> the patch arrives at the fake API server; exit code 0.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
+import { dgdV1beta1, dgdsa } from '../fixtures/fake-kube-api/objects.js';
+import { dynamoAnswers, startFakePrometheus, type FakePrometheus } from '../fixtures/servers.js';
+
+const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
+const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
+
+let api: FakeKubeApi | undefined;
+let prom: FakePrometheus | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await api?.close();
+  await prom?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  api = prom = dir = undefined;
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KUBERNETES_SERVICE_HOST: '', KUBECONFIG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function policy(promUrl: string, body: string): string {
+  return `apiVersion: pd-planner/v1
+kind: PlannerPolicy
+metadata: { name: e2e }
+spec:
+  interval: 60s
+  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
+${body}
+  pools:
+    - { name: prefill-od, role: prefill, gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8, target: { kind: DynamoGraphDeployment, name: llama } }
+    - { name: decode-od, role: decode, gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8, target: { kind: DynamoGraphDeployment, name: llama } }
+  sources:
+    prometheus: { url: ${promUrl}, labels: { model: llama } }
+`;
+}
+
+async function setup(policyBody: string, answers = dynamoAnswers({ requests: 720, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 })) {
+  api = await startFakeKubeApi({
+    objects: [
+      dgdV1beta1({
+        name: 'llama',
+        components: [
+          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
+          { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: stable(3) },
+        ],
+      }),
+      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
+      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
+    ],
+  });
+  prom = await startFakePrometheus(answers);
+  dir = mkdtempSync(join(tmpdir(), 'pd-e2e-'));
+  const path = join(dir, 'policy.yaml');
+  writeFileSync(path, policy(prom.url, policyBody));
+  return path;
+}
+
+const scalePatches = (fake: FakeKubeApi) =>
+  fake.requests.filter((r) => r.method === 'PATCH').map((r) => `${r.path.split('/').slice(-2).join('/')} ${JSON.stringify(r.body)} -> ${r.status}`);
+
+describe('pd-planner run --once', () => {
+  it('decides from the current window and the patch arrives (static policy: prefill 2 -> 4)', async () => {
+    const path = await setup('  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 3 } }');
+    const { code, stdout, stderr } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(scalePatches(api!)).toEqual(['llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200']);
+    // It read the window from Prometheus with the label filter, and logged the decision as JSON.
+    expect(prom!.received.map((r) => r.query)).toContain('sum(increase(dynamo_frontend_requests_total{model="llama"}[60s]))');
+    const tick = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'tick')!;
+    expect(tick.desired).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
+    expect((tick.observation as { requests: number }).requests).toBe(720);
+    // No lease in --once mode.
+    expect(api!.requests.some((r) => r.resource === 'leases')).toBe(false);
+  }, 60_000);
+
+  it('sla policy: the replicas it logs are the replicas that arrive', async () => {
+    const path = await setup('  policy: sla');
+    const { code, stdout } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
+    expect(code).toBe(0);
+    const tick = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'tick')!;
+    const desired = tick.desired as Record<string, number>;
+    // 720 requests/min at ISL 3000 on the bundled H100 profile needs more prefill than the 2 running now.
+    expect(desired['prefill-od']).toBeGreaterThan(2);
+    const graph = api!.get('nvidia.com/v1beta1', 'DynamoGraphDeployment', 'default', 'llama')!;
+    const replicas = Object.fromEntries((graph.spec!.components as { name: string; replicas: number }[]).map((c) => [c.name, c.replicas]));
+    expect(replicas).toEqual({ VllmPrefillWorker: desired['prefill-od'], VllmDecodeWorker: desired['decode-od'] });
+  }, 60_000);
+
+  it('--dry-run sends no patch and exits 0', async () => {
+    const path = await setup('  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 3 } }');
+    const dry = await runCli(['run', '--policy', path, '--once', '--dry-run', '--kubeconfig', api!.kubeconfigPath]);
+    expect(dry.code).toBe(0);
+    expect(scalePatches(api!)).toEqual([]);
+  }, 60_000);
+
+  it('an invalid policy exits 2 with field paths', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pd-e2e-'));
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, policy('http://127.0.0.1:1', '  policy: magic'));
+    const { code, stderr } = await runCli(['run', '--policy', path, '--once']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('spec.policy');
+  }, 60_000);
+});
