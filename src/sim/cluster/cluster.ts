@@ -9,8 +9,9 @@
  *   TTFT = queue wait + prefill + transfer → FCFS decode queue → decode on a decode replica (continuous batching)
  *   → the remaining osl - 1 tokens → done.
  *   Example: isl 2048, osl 128, arriving at 10.000 s to an idle cluster: prefill 200.681 ms, transfer 13.42 ms,
- *   first token at 10.214 s (TTFT 214.1 ms); alone on a decode replica at context 2048 + 64 the ITL is about 29.8 ms,
- *   so the 127 remaining tokens take 3.79 s and the request's ITL is (done - first token) / (osl - 1) = 29.8 ms.
+ *   first token at 10.214 s (TTFT 214.1 ms); alone on a decode replica (kv (2048 + 64) / 450000, context 2112) the
+ *   ITL is 28.84 ms, so the 127 remaining tokens take 3.66 s and the request's ITL = (done - first token) / (osl - 1)
+ *   = 28.84 ms.
  *
  * Modelling choices, each with its reason:
  * - ITL is measured as Dynamo's frontend does: time after the first token / (osl - 1). A one-token output (osl <= 1)
