@@ -20,7 +20,8 @@
  *
  * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
- * pods pending), and the on-demand pools of its role may step up by that much more than maxStepUp;
+ * pods pending) and steps from there, and the on-demand pools of its role may step up by that much
+ * more than maxStepUp;
  * (c) 10 may go below previous - maxStepDown when the previous counts were themselves over budget.
  *
  * A held role (metrics missing; the caller passes need undefined) skips 2-5 and 7-8: each pool keeps
@@ -190,11 +191,19 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     const role = pool.role;
     const target = clampPool(pool, counts[i]!, mins[i]!, schedules.raisedBy[i], effects);
     recommendation[pool.name] = target;
-    const prev = previous[i];
+    let prev = previous[i];
+    const cap = availability.caps[i]!;
+    const reason = availability.unavailable[i];
+    if (reason !== undefined && prev !== undefined && prev > cap) {
+      // The replicas above the cap are not there (evicted or unschedulable): count from what is.
+      if (!effects.some((e) => e.constraint === 'spot-unavailable' && e.pool === pool.name)) {
+        effects.push({ constraint: 'spot-unavailable', pool: pool.name, role, from: prev, to: cap, detail: `${pool.name}: ${reason}; counting from its ${cap} available replica(s), not ${prev}` });
+      }
+      prev = cap;
+    }
     let value = target;
     let stepped = target;
-    const shrinkingUnavailable = availability.unavailable[i] !== undefined && prev !== undefined && target < prev;
-    if (prev !== undefined && !held[role] && !shrinkingUnavailable) {
+    if (prev !== undefined && !held[role]) {
       const rl = layout.roles[role];
       const extraUp = pool.capacity === 'on-demand' && moved[role] > 0 ? unitsToReplicas(moved[role], rl.unitGpus, pool.gpusPerReplica) : 0;
       const { maxStepUp, maxStepDown } = spec.limits;

@@ -1,0 +1,209 @@
+/**
+ * Properties of decide() over random valid policies and random (often broken) observations, run as
+ * tick sequences that carry the state. At every tick:
+ *  1. each pool is within [minReplicas raised by active schedules, maxReplicas], an integer;
+ *  2. total GPUs <= spec.budget.maxGpus whenever the (schedule-raised) minimums fit in it;
+ *  3. relative to the previous desired count, a pool moves at most maxStepUp up and maxStepDown down,
+ *     except (documented in src/constraints/index.ts): up to a minimum that forces it; an on-demand pool
+ *     taking replicas from an unavailable Spot pool of its role; a Spot pool dropping because it is
+ *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit;
+ *  4. no role is at zero while its pools' minimums are above zero;
+ *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { PolicySpec } from '../../../src/config/schema.js';
+import { scheduledMins } from '../../../src/constraints/schedules.js';
+import { decide } from '../../../src/planner/decide.js';
+import { initialState } from '../../../src/planner/state.js';
+import type { Decision, Observation, PoolObservation } from '../../../src/planner/types.js';
+import { loadProfile } from '../../../src/profiles/index.js';
+import { makeSpec, T0 } from '../constraints/helpers.js';
+
+const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+
+const poolArb = (role: 'prefill' | 'decode', index: number) =>
+  fc
+    .record({
+      capacity: fc.constantFrom('spot', 'on-demand'),
+      gpusPerReplica: fc.constantFrom(1, 1, 2, 4),
+      minReplicas: fc.integer({ min: 0, max: 4 }),
+      extra: fc.integer({ min: 0, max: 12 }),
+      startupSeconds: fc.integer({ min: 10, max: 900 }),
+    })
+    .map((p) => ({
+      name: `${role}-${index}`,
+      role,
+      capacity: p.capacity,
+      gpusPerReplica: p.gpusPerReplica,
+      minReplicas: p.minReplicas,
+      maxReplicas: p.minReplicas + p.extra,
+      startupSeconds: `${p.startupSeconds}s`,
+    }));
+
+const rolePools = (role: 'prefill' | 'decode') =>
+  fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => poolArb(role, i))));
+
+const specArb = fc
+  .record({
+    prefill: rolePools('prefill'),
+    decode: rolePools('decode'),
+    policy: fc.constantFrom('sla', 'dynamo', 'load', 'hpa', 'static'),
+    forecaster: fc.constantFrom('constant', 'moving-average', 'holt', 'kalman', 'seasonal'),
+    budgetExtra: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+    maxStepUp: fc.integer({ min: 1, max: 8 }),
+    maxStepDown: fc.integer({ min: 1, max: 4 }),
+    scaleDown: fc.constantFrom(0, 60, 300),
+    maxShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    onDemandFloor: fc.integer({ min: 0, max: 3 }),
+    evictionRatePerHour: fc.constantFrom(0, 0.05, 2),
+    schedule: fc.option(
+      fc.record({ cron: fc.constantFrom('* * * * *', '0 0 1 1 *', '*/2 * * * *'), raise: fc.integer({ min: 0, max: 10 }), which: fc.nat() }),
+      { nil: undefined },
+    ),
+    staticReplicas: fc.integer({ min: 0, max: 20 }),
+    budgetSplit: fc.boolean(),
+  })
+  .map((a): PolicySpec => {
+    const pools = [...a.prefill, ...a.decode];
+    const minGpus = pools.reduce((s, p) => s + p.minReplicas * p.gpusPerReplica, 0);
+    const target = pools[a.schedule ? a.schedule.which % pools.length : 0]!;
+    return makeSpec({
+      pools,
+      policy: a.policy,
+      interval: '60s',
+      forecaster: { kind: a.forecaster, season: '10m' },
+      budget: a.budgetExtra === undefined ? {} : { maxGpus: Math.max(1, minGpus + a.budgetExtra) },
+      limits: { maxStepUp: a.maxStepUp, maxStepDown: a.maxStepDown },
+      stabilization: { scaleDown: `${a.scaleDown}s` },
+      spot: { maxShare: a.maxShare, onDemandFloor: a.onDemandFloor, evictionRatePerHour: a.evictionRatePerHour },
+      schedules: a.schedule ? [{ cron: a.schedule.cron, duration: '1m', minReplicas: { [target.name]: Math.min(target.maxReplicas, target.minReplicas + a.schedule.raise) } }] : [],
+      static: { replicas: { [pools[0]!.name]: a.staticReplicas } },
+      sla: { improvements: { budgetSplit: a.budgetSplit } },
+    });
+  });
+
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 3 });
+const countArb = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 0, max: 50_000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(Number.NaN, -1, Number.POSITIVE_INFINITY) },
+);
+
+const poolObsArb: fc.Arbitrary<PoolObservation> = fc.record(
+  {
+    desired: maybe(fc.integer({ min: 0, max: 20 })),
+    ready: maybe(fc.integer({ min: 0, max: 20 })),
+    pending: maybe(fc.integer({ min: 0, max: 5 })),
+    pendingSeconds: maybe(fc.integer({ min: 0, max: 600 })),
+    evicted: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined, freq: 1 }),
+    evictionNotices: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 1 }),
+  },
+  { requiredKeys: [] },
+);
+
+const observationArb = (names: string[]): fc.Arbitrary<Observation> =>
+  fc.record(
+    {
+      requests: maybe(countArb),
+      isl: maybe(fc.oneof(fc.integer({ min: 0, max: 16_000 }), fc.constant(Number.NaN))),
+      osl: maybe(fc.oneof(fc.integer({ min: 0, max: 4000 }), fc.constant(Number.NaN))),
+      ttftMs: maybe(fc.record({ mean: fc.double({ min: 1, max: 5000, noNaN: true }), p95: fc.double({ min: 1, max: 9000, noNaN: true }) })),
+      itlMs: maybe(fc.record({ mean: fc.double({ min: 1, max: 200, noNaN: true }), p95: fc.double({ min: 1, max: 400, noNaN: true }) })),
+      requestDurationSeconds: maybe(fc.double({ min: 0, max: 60, noNaN: true })),
+      queueDepth: maybe(fc.integer({ min: 0, max: 500 })),
+      kvUsage: maybe(fc.double({ min: 0, max: 1, noNaN: true })),
+      pools: maybe(fc.tuple(...names.map(() => poolObsArb)).map((list) => Object.fromEntries(list.map((o, i) => [names[i], o])))),
+    },
+    { requiredKeys: [] },
+  ).map((o) => ({ time: '', windowSeconds: 60, ...o }));
+
+const scenarioArb = specArb.chain((spec) =>
+  fc.record({
+    spec: fc.constant(spec),
+    start: fc.integer({ min: 0, max: 7 * 24 * 60 }).map((m) => T0 + m * 60_000),
+    ticks: fc.array(observationArb(spec.pools.map((p) => p.name)), { minLength: 1, maxLength: 8 }),
+  }),
+);
+
+function violations(spec: PolicySpec, decision: Decision, previous: Record<string, number> | undefined, now: number): string[] {
+  const out: string[] = [];
+  const { mins } = scheduledMins(spec, now);
+  const effects = decision.explanation.constraints;
+  const heldRoles = new Set((['prefill', 'decode'] as const).filter((r) => decision.explanation.need[r]?.detail.held === true));
+  let gpus = 0;
+  let minGpus = 0;
+  const roleTotal = { prefill: 0, decode: 0 };
+  const roleMin = { prefill: 0, decode: 0 };
+  spec.pools.forEach((pool, i) => {
+    const d = decision.pools[pool.name]?.desired;
+    const min = mins[i]!;
+    if (d === undefined || !Number.isInteger(d)) {
+      out.push(`${pool.name}: desired ${d} is not an integer`);
+      return;
+    }
+    gpus += d * pool.gpusPerReplica;
+    minGpus += min * pool.gpusPerReplica;
+    roleTotal[pool.role] += d;
+    roleMin[pool.role] += min;
+    if (d < min || d > pool.maxReplicas) out.push(`${pool.name}: ${d} outside [${min}, ${pool.maxReplicas}]`);
+    const prev = previous?.[pool.name];
+    if (prev === undefined) return;
+    const budgetCut = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name);
+    const spotGone = effects.some((e) => e.constraint === 'spot-unavailable' && e.role === pool.role);
+    const unavailableSpot = pool.capacity === 'spot' && spotGone;
+    if (d > prev + spec.limits.maxStepUp && d !== min && !(pool.capacity === 'on-demand' && spotGone)) {
+      out.push(`${pool.name}: stepped up ${prev} -> ${d} (max ${spec.limits.maxStepUp})`);
+    }
+    if (d < prev - spec.limits.maxStepDown && !budgetCut && !unavailableSpot) {
+      out.push(`${pool.name}: stepped down ${prev} -> ${d} (max ${spec.limits.maxStepDown})`);
+    }
+    if (heldRoles.has(pool.role) && d < prev && !budgetCut && !unavailableSpot && d !== pool.maxReplicas) {
+      out.push(`${pool.name}: held role shrank ${prev} -> ${d}`);
+    }
+  });
+  const maxGpus = spec.budget.maxGpus;
+  if (maxGpus !== undefined && minGpus <= maxGpus && gpus > maxGpus) out.push(`total ${gpus} GPUs over budget ${maxGpus} (mins ${minGpus})`);
+  for (const role of ['prefill', 'decode'] as const) {
+    if (roleMin[role] > 0 && roleTotal[role] === 0) out.push(`${role} at zero with minimums ${roleMin[role]}`);
+  }
+  return out;
+}
+
+describe('decide: properties over random policies and observations', () => {
+  it('never breaks a bound, a budget that fits, a step limit, or a hold', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ spec, start, ticks }) => {
+        let state = initialState();
+        ticks.forEach((observation, t) => {
+          const now = start + t * 60_000;
+          const previous = state.last;
+          const result = decide({ spec, profile, observation, state, now });
+          const problems = violations(spec, result.decision, previous, now);
+          expect(problems, JSON.stringify({ t, observation, explanation: result.decision.explanation.constraints })).toEqual([]);
+          state = result.state;
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('missing requests never shrink anything (sla, no Spot, no budget pressure)', () => {
+    const spec = makeSpec({
+      policy: 'sla',
+      pools: [
+        { name: 'p', role: 'prefill', minReplicas: 1, maxReplicas: 20 },
+        { name: 'd', role: 'decode', minReplicas: 1, maxReplicas: 20 },
+      ],
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.constantFrom(undefined, Number.NaN, -5), (p, d, requests) => {
+        const state = { ...initialState(), last: { p, d } };
+        const { decision } = decide({ spec, profile, observation: { time: '', requests, isl: 3000, osl: 150 }, state, now: T0 });
+        expect(decision.explanation.held).toBe(true);
+        expect(decision.pools.p?.desired).toBe(p);
+        expect(decision.pools.d?.desired).toBe(d);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { PolicySpec } from '../../../src/config/schema.js';
+import { decide, recordHistory, type DecideInput } from '../../../src/planner/decide.js';
+import { initialState, type PlannerState } from '../../../src/planner/state.js';
+import type { Observation } from '../../../src/planner/types.js';
+import { loadProfile } from '../../../src/profiles/index.js';
+import type { PerformanceProfile } from '../../../src/profiles/types.js';
+import { FOUR_POOLS, T0, TWO_POOLS, makeSpec } from '../constraints/helpers.js';
+
+const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+const dynamoSpec = (extra: Record<string, unknown> = {}) =>
+  makeSpec({ policy: 'dynamo', interval: '180s', budget: { maxGpus: 8 }, pools: TWO_POOLS, ...extra });
+
+function run(spec: PolicySpec, observation: Partial<Observation>, state: PlannerState = initialState(), extra: Partial<DecideInput> = {}) {
+  return decide({ spec, profile, observation: { time: '', ...observation }, state, now: T0, ...extra });
+}
+
+describe('decide: the Dynamo reference rows (DESIGN section 4, budget 8)', () => {
+  it.each([
+    [1800, 3000, 150, 2, 1],
+    [5400, 3000, 150, 5, 1],
+    [18000, 3000, 150, 6, 2],
+    [3600, 8000, 500, 4, 4],
+    [36000, 1024, 1000, 2, 6],
+  ])('n %i, isl %i, osl %i -> (%i, %i)', (requests, isl, osl, p, d) => {
+    const { decision } = run(dynamoSpec(), { requests, isl, osl });
+    expect(decision.pools.prefill?.desired).toBe(p);
+    expect(decision.pools.decode?.desired).toBe(d);
+    expect(decision.explanation.held).toBe(false);
+  });
+  it('explains: policy, forecast, raw need, budget effect and use', () => {
+    const { decision } = run(dynamoSpec(), { requests: 18000, isl: 3000, osl: 150 });
+    const e = decision.explanation;
+    expect(e.policy).toBe('dynamo');
+    expect(e.forecast?.requests).toEqual({ value: 18000, method: 'constant' });
+    expect(e.need.prefill?.replicas).toBe(14);
+    expect(e.need.decode?.replicas).toBe(3);
+    expect(e.budget).toEqual({ maxGpus: 8, usedGpus: 8, shortfallGpus: 9 });
+    expect(decision.pools.prefill).toMatchObject({ desired: 6, gpus: 6, role: 'prefill', capacity: 'on-demand', boundBy: ['budget'] });
+    expect(decision.time).toBe(new Date(T0).toISOString());
+  });
+});
+
+describe('decide: state', () => {
+  it('records history (bounded by the forecaster), the last decision and the correction', () => {
+    let state = initialState();
+    const spec = dynamoSpec({ forecaster: { kind: 'moving-average', window: 3 } });
+    for (let t = 0; t < 30; t++) {
+      state = decide({ spec, profile, observation: { time: '', requests: 1000 + t, isl: 3000, osl: 150 }, state, now: T0 + t * 180_000 }).state;
+    }
+    expect(state.history).toHaveLength(13); // window 3 + 10 slack
+    expect(state.history.at(-1)).toEqual({ time: T0 + 29 * 180_000, requests: 1029, isl: 3000, osl: 150 });
+    expect(state.last).toEqual({ prefill: 1, decode: 1 });
+    expect(state.recommendations.length).toBeLessThanOrEqual(2); // 300 s window at 180 s ticks
+  });
+  it('does not change the input state', () => {
+    const state = initialState();
+    const frozen = JSON.stringify(state);
+    run(dynamoSpec(), { requests: 1800, isl: 3000, osl: 150 }, state);
+    expect(JSON.stringify(state)).toBe(frozen);
+  });
+  it('replaces a history point at the same time instead of duplicating it', () => {
+    const h = recordHistory([{ time: 1, requests: 5 }, { time: 2, requests: 6 }], { time: '', requests: 7 }, 2, 10);
+    expect(h).toEqual([{ time: 1, requests: 5 }, { time: 2, requests: 7 }]);
+    expect(recordHistory(h, { time: '' }, 3, 10)).toEqual(h);
+  });
+});
+
+describe('decide: safe hold', () => {
+  const prev = { ...initialState(), last: { prefill: 5, decode: 3 } };
+  it('holds the last counts when requests are missing, and says why', () => {
+    const { decision } = run(dynamoSpec(), { isl: 3000, osl: 150, errors: { requests: 'prometheus timeout after 10s' } }, prev);
+    expect(decision.explanation.held).toBe(true);
+    expect(decision.explanation.holdReason).toBe('requests missing (prometheus timeout after 10s): holding the last replica counts');
+    expect(decision.pools.prefill?.desired).toBe(5);
+    expect(decision.pools.decode?.desired).toBe(3);
+    expect(decision.explanation.missing.requests).toBe('held the last replica counts');
+  });
+  it('holds on NaN requests too; on the very first tick the observed desired, else minReplicas', () => {
+    const { decision } = run(dynamoSpec(), { requests: Number.NaN, pools: { prefill: { desired: 4 } } });
+    expect(decision.explanation.holdReason).toMatch(/requests missing \(not a count \(NaN\)\)/);
+    expect(decision.pools.prefill?.desired).toBe(4);
+    expect(decision.pools.decode?.desired).toBe(1);
+  });
+  it('zero traffic is not missing: it scales down (to the minimums, by the step limit)', () => {
+    const { decision } = run(dynamoSpec({ stabilization: { scaleDown: '0s' } }), { requests: 0 }, prev);
+    expect(decision.explanation.held).toBe(false);
+    expect(decision.pools.prefill?.desired).toBe(3); // 5 - maxStepDown 2
+    expect(decision.pools.decode?.desired).toBe(1);
+    expect(decision.explanation.forecast?.isl).toMatchObject({ value: 0, note: expect.stringMatching(/no requests forecast/) });
+  });
+  it('a hold still lets a schedule raise a pool', () => {
+    const spec = dynamoSpec({ schedules: [{ cron: '0 8 * * *', duration: '10h', minReplicas: { decode: 6 } }] });
+    const { decision } = run(spec, {}, prev, { now: Date.UTC(2026, 0, 14, 9) });
+    expect(decision.explanation.held).toBe(true);
+    expect(decision.pools.decode?.desired).toBe(6);
+    expect(decision.explanation.activeSchedules).toHaveLength(1);
+  });
+  it('a hold still moves an evicted Spot pool to on-demand', () => {
+    const spec = makeSpec({ policy: 'sla', pools: FOUR_POOLS });
+    const state = { ...initialState(), last: { 'prefill-spot': 6, 'prefill-od': 2, 'decode-spot': 2, 'decode-od': 1 } };
+    const { decision } = run(spec, { pools: { 'prefill-spot': { desired: 6, ready: 3, evicted: 3 } } }, state);
+    expect(decision.explanation.held).toBe(true);
+    expect(decision.pools['prefill-spot']?.desired).toBe(3);
+    expect(decision.pools['prefill-od']?.desired).toBe(5);
+    expect(decision.pools['prefill-spot']?.boundBy).toEqual(['spot-unavailable']);
+  });
+  it('a policy that throws holds instead of crashing', () => {
+    const broken = { ...profile, prefillThptPerGpu: () => { throw new Error('profile exploded'); } } as PerformanceProfile;
+    const { decision } = decide({ spec: dynamoSpec(), profile: broken, observation: { time: '', requests: 10, isl: 10, osl: 10 }, state: prev, now: T0 });
+    expect(decision.explanation.held).toBe(true);
+    expect(decision.explanation.holdReason).toBe('policy dynamo failed (profile exploded): holding the last replica counts');
+    expect(decision.pools.prefill?.desired).toBe(5);
+  });
+  it('a policy that does not use requests (static) does not hold when they are missing', () => {
+    const spec = makeSpec({ policy: 'static', pools: TWO_POOLS, static: { replicas: { prefill: 4 } } });
+    const { decision } = run(spec, {});
+    expect(decision.explanation.held).toBe(false);
+    expect(decision.pools.prefill?.desired).toBe(4);
+  });
+  it('reports observation errors it did not otherwise handle', () => {
+    const { decision } = run(dynamoSpec(), { requests: 1800, isl: 3000, osl: 150, errors: { kvUsage: 'no series' } });
+    expect(decision.explanation.missing.kvUsage).toBe('no series');
+  });
+});
+
+describe('decide: forecasts', () => {
+  it('forecasts the lead time (ceil(max startup / interval) intervals) for sla with leadTime', () => {
+    const spec = makeSpec({ policy: 'sla', interval: '60s', forecaster: { kind: 'holt' }, pools: [{ name: 'p', role: 'prefill', startupSeconds: '240s' }, { name: 'd', role: 'decode' }] });
+    let state = initialState();
+    let last;
+    for (let t = 0; t < 10; t++) {
+      last = decide({ spec, profile, observation: { time: '', requests: 100 + 10 * t, isl: 3000, osl: 150 }, state, now: T0 + t * 60_000 });
+      state = last.state;
+    }
+    expect(last?.decision.explanation.forecast?.requests.value).toBeCloseTo(200, 6);
+    expect(last?.decision.explanation.leadForecast).toMatchObject({ horizonIntervals: 4, requests: { value: expect.closeTo(230, 6) } });
+  });
+  it('uses a forecast override (oracle) as given', () => {
+    const next = { requests: { value: 18000, method: 'oracle' }, isl: { value: 3000, method: 'oracle' }, osl: { value: 150, method: 'oracle' } };
+    const { decision } = run(dynamoSpec(), { requests: 5 }, initialState(), { forecastOverride: { next } });
+    expect(decision.explanation.forecast).toEqual(next);
+    expect(decision.pools.prefill?.desired).toBe(6);
+  });
+});
