@@ -1,0 +1,103 @@
+/**
+ * kube-state against the fake API server: informers over pods, nodes and Dynamo objects; Spot signals per pool.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKubeState, type KubeState } from '../../src/metrics/kube-state.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
+import { dcd, dgdV1beta1, node, pod } from '../fixtures/fake-kube-api/objects.js';
+import { specWith } from '../unit/connectors/helpers.js';
+
+let api: FakeKubeApi | undefined;
+let state: KubeState | undefined;
+afterEach(async () => {
+  state?.stop();
+  await api?.close();
+  api = undefined;
+  state = undefined;
+});
+
+const graph = dgdV1beta1({
+  name: 'llama',
+  components: [
+    { name: 'prefill', type: 'prefill', replicas: 1 },
+    { name: 'decode', type: 'decode', replicas: 2 },
+  ],
+});
+const spec = specWith([
+  { name: 'prefill-od', role: 'prefill', target: { kind: 'DynamoGraphDeployment', name: 'llama' } },
+  { name: 'decode-od', role: 'decode', target: { kind: 'DynamoGraphDeployment', name: 'llama', service: 'decode' } },
+  { name: 'decode-spot', role: 'decode', capacity: 'spot', target: { kind: 'DynamoComponentDeployment', name: 'llama-decode-spot' } },
+]);
+const labels = (component: string) => ({ 'nvidia.com/dynamo-graph-deployment-name': 'llama', 'nvidia.com/dynamo-component': component });
+// A v1beta1 DCD has no status.podSelector: its pods are found by nvidia.com/dynamo-component=<DCD name>.
+const spotLabels = { 'nvidia.com/dynamo-component': 'llama-decode-spot' };
+const T0 = Date.parse('2026-11-25T10:00:00Z');
+
+/** Lets watch events reach the informers (same process, loopback). */
+const settle = () => new Promise((r) => setTimeout(r, 200));
+
+async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('kube-state', () => {
+  it('counts pending pods (oldest age), evictions and eviction notices per pool, each once', async () => {
+    let clock = T0;
+    api = await startFakeKubeApi({
+      objects: [
+        graph,
+        dcd('v1beta1', 'llama-decode-spot', { type: 'decode', replicas: 3 }),
+        node('od-1'),
+        node('spot-1', { spot: true }),
+        node('spot-2', { spot: true }),
+        pod('prefill-a', { labels: labels('prefill'), nodeName: 'od-1' }),
+        pod('decode-a', { labels: labels('decode'), nodeName: 'od-1' }),
+        pod('spot-a', { labels: spotLabels, nodeName: 'spot-1' }),
+        pod('spot-b', { labels: spotLabels, nodeName: 'spot-2' }),
+        pod('spot-c', { labels: spotLabels, phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:58:00Z' }),
+      ],
+    });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => clock });
+    await state.start();
+    expect(state.health()).toEqual({ synced: true, errors: {}, nodes: true });
+    expect(state.spotNodes().sort()).toEqual(['spot-1', 'spot-2']);
+    expect(state.poolObservations(spec, T0)).toEqual({
+      'prefill-od': { pending: 0, evicted: 0, evictionNotices: 0 },
+      'decode-od': { pending: 0, evicted: 0, evictionNotices: 0 },
+      'decode-spot': { pending: 1, pendingSeconds: 120, evicted: 0, evictionNotices: 0 },
+    });
+
+    // Azure evicts spot-1: the autoscaler taints it, then the pod goes with the node; spot-b gets a DisruptionTarget.
+    clock = T0 + 10_000;
+    api.put(node('spot-1', { spot: true, taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1732528800', effect: 'NoSchedule' }] }));
+    api.put(pod('spot-b', { labels: spotLabels, nodeName: 'spot-2', disruptionTarget: true }));
+    await settle();
+    api.delete('v1', 'Pod', 'default', 'spot-a');
+    await settle();
+    const next = state.poolObservations(spec, T0 + 60_000);
+    expect(next['decode-spot']).toEqual({ pending: 1, pendingSeconds: 180, evicted: 2, evictionNotices: 1 });
+    expect(next['decode-od']).toEqual({ pending: 0, evicted: 0, evictionNotices: 0 });
+    // Reported once: the next tick sees nothing new.
+    expect(state.poolObservations(spec, T0 + 120_000)['decode-spot']).toMatchObject({ evicted: 0, evictionNotices: 0 });
+  });
+
+  it('keeps up after a watch drop and after a compaction (410 -> re-list)', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1')] });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    api.dropWatches();
+    api.put(pod('decode-x', { labels: labels('decode'), phase: 'Pending' }));
+    await waitFor(() => state?.poolObservations(spec, T0)['decode-od']?.pending === 1);
+    api.compact();
+    api.dropWatches();
+    api.put(pod('decode-y', { labels: labels('decode'), phase: 'Pending' }));
+    await waitFor(() => state?.poolObservations(spec, T0)['decode-od']?.pending === 2);
+    // Watches resumed from a resourceVersion, not by polling: a handful of lists in total.
+    const lists = api.requests.filter((r) => r.verb === 'list' && r.resource === 'pods');
+    expect(lists.length).toBeLessThanOrEqual(2);
+  });
+});
