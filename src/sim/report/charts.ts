@@ -3,8 +3,9 @@
  * inlined. `svg.ts` renders them; nothing here does I/O.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { IntervalRecord, SimReport } from '../types.js';
+import type { RunResult, SimReport } from '../types.js';
 import { runColours, SLO_COLOUR } from './colours.js';
+import { bucketSize, downsample, type PlotPoint } from './downsample.js';
 import { fmtGpuHours, fmtMoney, fmtRatio } from './format.js';
 import { findRun, ORACLE_RUN, POLICY_RUN, percentileKeyFor, sloPercent, summaryRows } from './summary.js';
 
@@ -73,8 +74,23 @@ function timeX(report: SimReport): Record<string, unknown> {
   return { field: 'time', type: 'quantitative', title: timeScale(report.trace.durationSeconds).title, scale: { nice: false, zero: true } };
 }
 
-function at(report: SimReport, rec: IntervalRecord): number {
+function at(report: SimReport, rec: { t: number }): number {
   return round(rec.t / timeScale(report.trace.durationSeconds).divisor, 4);
+}
+
+/** Intervals per plotted point for this report (1 unless the trace is long; see downsample.ts). */
+function bucketOf(report: SimReport): number {
+  return bucketSize(Math.max(0, ...report.runs.map((r) => r.intervals.length)));
+}
+
+function points(report: SimReport, run: RunResult | undefined): PlotPoint[] {
+  return run ? downsample(run.intervals, bucketOf(report)) : [];
+}
+
+/** " · each point: the mean of 14 intervals" when bucketed, "" otherwise. */
+function bucketNote(report: SimReport, how: string): string {
+  const k = bucketOf(report);
+  return k > 1 ? ` · each point: ${how.replace('K', String(k))}` : '';
 }
 
 /** The run the report is about: the file's policy, or the first run when the driver named none "policy". */
@@ -90,8 +106,8 @@ export function loadChart(report: SimReport): Chart {
   const forecastName = run ? `forecast (${run.policy}, ${run.kind})` : 'forecast';
   const rows: Record<string, unknown>[] = [];
   let forecasts = 0;
-  for (const rec of run?.intervals ?? []) {
-    rows.push({ time: at(report, rec), series: actual, value: rec.requests });
+  for (const rec of points(report, run)) {
+    rows.push({ time: at(report, rec), series: actual, value: round(rec.requests, 2) });
     if (rec.forecastRequests !== undefined) {
       rows.push({ time: at(report, rec), series: forecastName, value: round(rec.forecastRequests, 2) });
       forecasts++;
@@ -108,7 +124,10 @@ export function loadChart(report: SimReport): Chart {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       config: CONFIG,
-      title: { text: 'Load: requests per interval', subtitle: forecasts > 0 ? 'trace vs the policy\'s forecast' : 'the policy made no forecasts' },
+      title: {
+        text: 'Load: requests per interval',
+        subtitle: (forecasts > 0 ? 'trace vs the policy\'s forecast' : 'the policy made no forecasts') + bucketNote(report, 'the mean of K intervals'),
+      },
       width: PLOT_WIDTH,
       height: PLOT_HEIGHT,
       data: { values: rows },
@@ -137,7 +156,7 @@ export function replicasChart(report: SimReport): Chart {
   const run = mainRun(report);
   const rows: Record<string, unknown>[] = [];
   const pools: string[] = [];
-  for (const rec of run?.intervals ?? []) {
+  for (const rec of points(report, run)) {
     for (const pool of Object.keys(rec.desired)) {
       if (!pools.includes(pool)) pools.push(pool);
       rows.push({ time: at(report, rec), pool, state: 'desired', replicas: rec.desired[pool] });
@@ -155,7 +174,10 @@ export function replicasChart(report: SimReport): Chart {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       config: CONFIG,
-      title: { text: `Replicas per pool: ${run?.policy ?? ''} (${run?.kind ?? ''})`, subtitle: 'desired (dashed) vs ready (solid), per pool' },
+      title: {
+        text: `Replicas per pool: ${run?.policy ?? ''} (${run?.kind ?? ''})`,
+        subtitle: `desired (dashed) vs ready (solid), per pool${bucketNote(report, 'the highest desired and lowest ready of K intervals')}`,
+      },
       data: { values: rows },
       facet: {
         row: {
@@ -190,7 +212,7 @@ export function replicasChart(report: SimReport): Chart {
 
 /** (b) Total GPUs provisioned per run over time. */
 export function gpusChart(report: SimReport): Chart {
-  const rows = report.runs.flatMap((run) => run.intervals.map((rec) => ({ time: at(report, rec), run: run.policy, gpus: rec.gpus })));
+  const rows = report.runs.flatMap((run) => points(report, run).map((rec) => ({ time: at(report, rec), run: run.policy, gpus: round(rec.gpus, 2) })));
   return {
     id: 'gpus',
     heading: 'GPUs per run',
@@ -198,7 +220,7 @@ export function gpusChart(report: SimReport): Chart {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       config: CONFIG,
-      title: { text: 'GPUs provisioned per run', subtitle: 'all pools, starting or ready' },
+      title: { text: 'GPUs provisioned per run', subtitle: `all pools, starting or ready${bucketNote(report, 'the mean of K intervals')}` },
       width: PLOT_WIDTH,
       height: PLOT_HEIGHT,
       data: { values: rows },
@@ -247,19 +269,21 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   let lo = slo.ms;
   let hi = slo.ms;
   for (const run of report.runs) {
-    let over = 0;
-    for (const rec of run.intervals) {
+    // Count breaches on the raw intervals, plot the (possibly bucketed) points.
+    overByRun.set(run.policy, run.intervals.filter((rec) => {
+      const p = which === 'ttft' ? rec.ttftMs : rec.itlMs;
+      return p !== undefined && p[key] > slo.ms;
+    }).length);
+    for (const rec of points(report, run)) {
       const p = which === 'ttft' ? rec.ttftMs : rec.itlMs;
       // An interval with no completed request has no percentile: null breaks the line instead of inventing a value.
       const value = p && p[key] > 0 ? round(p[key], 2) : null;
       if (value !== null) {
-        if (value > slo.ms) over++;
         lo = Math.min(lo, value);
         hi = Math.max(hi, value);
       }
       rows.push({ time: at(report, rec), run: run.policy, ms: value, slo: slo.ms });
     }
-    overByRun.set(run.policy, over);
   }
   // Pad the domain a little so the lowest and highest lines do not sit on the panel edges.
   const domain = [round(lo / 1.15, 2), round(hi * 1.15, 2)];
@@ -277,7 +301,7 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
       config: CONFIG,
       title: {
         text: `${name} ${key} per interval vs SLO ${slo.ms} ms${onOther}`,
-        subtitle: `${overTotal} of ${intervals * report.runs.length} run-intervals over the SLO`,
+        subtitle: `${overTotal} of ${intervals * report.runs.length} run-intervals over the SLO${bucketNote(report, 'the worst of K intervals')}`,
       },
       data: { values: rows },
       facet: {

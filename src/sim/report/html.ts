@@ -83,14 +83,14 @@ function chartSection(chart: Chart, svg: string): string {
 }
 
 /** A whole page around pre-rendered parts; shared with the sweep report. */
-export function htmlPage(title: string, body: string): string {
+export function htmlPage(title: string, body: string, extraCss = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
+<style>${CSS}${extraCss}</style>
 </head>
 <body>
 <main>

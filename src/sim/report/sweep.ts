@@ -125,7 +125,7 @@ export function sweepMarkdown(sweep: SweepReport): string {
     `- **Values**: ${sweep.values.map(String).join(', ')}`,
   ];
   if (first) {
-    lines.push(`- **Policy**: ${first.policyName}`, `- **Trace**: ${first.trace.name} (${first.trace.format}), ${first.trace.requests.toLocaleString('en-US')} requests`, `- **SLO** (first scenario): ${sloLine(first)}`);
+    lines.push(`- **Policy**: ${first.policyName}`, `- **Trace**: ${first.trace.name} (${first.trace.format})`, `- **SLO** (first scenario): ${sloLine(first)}`);
   }
   if (missing.length > 0) lines.push(`- **No result for**: ${missing.join(', ')}`);
   lines.push(
@@ -179,7 +179,7 @@ export function sweepChartSpec(sweep: SweepReport): TopLevelSpec {
       background: 'white',
       padding: 8,
       view: { stroke: '#ddd' },
-      title: { fontSize: 15, fontWeight: 600, anchor: 'start', subtitleFontSize: 12, subtitleColor: '#555' },
+      title: { fontSize: 15, fontWeight: 600, anchor: 'start', subtitleFontSize: 12, subtitleColor: '#555', offset: 14 },
       axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
       legend: { labelFontSize: 12, titleFontSize: 12, symbolStrokeWidth: 2.5, symbolSize: 120 },
     },
@@ -224,7 +224,8 @@ export async function sweepHtml(sweep: SweepReport, scenarioLinks = true): Promi
   const first = scenarios.find((s) => s.report)?.report;
   const missing = missingValues(sweep);
   const head = headers.map((h, i) => `<th${align[i] === 'right' ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((cells) => `<tr>${cells.map((c, i) => {
+  // A rule above the first row of each value's group.
+  const body = rows.map((cells, r) => `<tr${r > 0 && cells[0] !== '' ? ' class="group"' : ''}>${cells.map((c, i) => {
     let content = escapeHtml(c);
     if (i === 0 && c !== '' && scenarioLinks && scenarios.some((s) => s.report && String(s.value) === c)) {
       content = `<a href="${escapeHtml(scenarioDirName(sweep.parameter, c))}/report.html">${content}</a>`;
@@ -236,7 +237,7 @@ export async function sweepHtml(sweep: SweepReport, scenarioLinks = true): Promi
     `<dt>Values</dt><dd>${escapeHtml(sweep.values.map(String).join(', '))}</dd>`,
     ...(first ? [
       `<dt>Policy</dt><dd>${escapeHtml(first.policyName)}</dd>`,
-      `<dt>Trace</dt><dd>${escapeHtml(`${first.trace.name} (${first.trace.format}), ${first.trace.requests.toLocaleString('en-US')} requests`)}</dd>`,
+      `<dt>Trace</dt><dd>${escapeHtml(`${first.trace.name} (${first.trace.format})`)}</dd>`,
       `<dt>SLO</dt><dd>${escapeHtml(sloLine(first))} (first scenario)</dd>`,
     ] : []),
     ...(missing.length > 0 ? [`<dt>No result for</dt><dd>${escapeHtml(missing.join(', '))}</dd>`] : []),
@@ -247,7 +248,7 @@ export async function sweepHtml(sweep: SweepReport, scenarioLinks = true): Promi
     `<section class="card" id="plot"><h2>GPU-hours and attainment</h2><p class="caption">Each point is one scenario's run. Look for the value where the policy's line meets the SLO at the fewest GPU-hours.</p><figure>${svg}</figure></section>`,
     `<section class="card" id="comparison"><h2>Comparison</h2><p class="caption">Per value and run. ${scenarioLinks ? 'Click a value for that scenario\'s full report.' : ''}</p><table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></section>`,
   ];
-  return htmlPage(`pd-planner sweep: ${sweep.parameter}`, page.join('\n'));
+  return htmlPage(`pd-planner sweep: ${sweep.parameter}`, page.join('\n'), 'table.summary tr.group td { border-top: 2px solid #b8bec6; }');
 }
 
 export interface SweepWriteOptions {
