@@ -16,6 +16,7 @@ import { createVirtualConnector } from '../connectors/virtual.js';
 import { InputError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createPlannerMetrics } from '../metrics/exporter.js';
+import { createKubeState } from '../metrics/kube-state.js';
 import { createNatsQueueSource } from '../metrics/nats-queue.js';
 import { createPrometheusSource } from '../metrics/prometheus.js';
 import { createClusterMetricSource, type PoolReader } from '../metrics/source.js';
@@ -39,9 +40,7 @@ export interface RunOptions {
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-/** Optional extra readers (kube-state: pending pods, evictions), injected by whoever has them. */
 export interface RunHooks {
-  kubeState?: (kubeConfig: KubeConfig, namespace: string) => PoolReader | undefined;
   logger?: Logger;
   /** Called once the service is started (tests). */
   onStarted?: (service: PlannerService) => void;
@@ -75,6 +74,27 @@ function plannerNamespace(policyNamespace: string | undefined, kc: KubeConfig | 
   if (context?.namespace) return context.namespace;
   if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
   return 'default';
+}
+
+/**
+ * Pending pods, evictions and eviction notices per pool (informers). Started lazily and again after a failed start,
+ * so a planner started while the API server is unreachable recovers by itself.
+ */
+function kubeStateReader(kubeConfig: KubeConfig, namespace: string, spec: LoadedPlan['spec'], logger: Logger): { read: PoolReader; stop: () => void } {
+  const state = createKubeState({ kubeConfig, namespace, spec, logger });
+  let started: Promise<void> | undefined;
+  return {
+    read: async (current, now) => {
+      started ??= state.start().catch((error: unknown) => {
+        started = undefined;
+        state.stop();
+        throw new Error(`could not start the pod/node informers: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      await started;
+      return state.poolObservations(current, now);
+    },
+    stop: () => state.stop(),
+  };
 }
 
 /** --dry-run without Kubernetes: logs what it would publish and writes nothing. */
@@ -139,13 +159,20 @@ export async function runPlanner(options: RunOptions, hooks: RunHooks = {}): Pro
 
   const source = (() => {
     const queue = createNatsQueueSource();
+    const kubeState = kubeConfig ? kubeStateReader(kubeConfig, namespace, initial.spec, logger) : undefined;
     const metricSource = createClusterMetricSource({
       prometheus: createPrometheusSource(),
       queue,
       readTargets: kubernetes ? (spec, now) => kubernetes.readTargets(spec, now) : undefined,
-      kubeState: kubeConfig ? hooks.kubeState?.(kubeConfig, namespace) : undefined,
+      kubeState: kubeState?.read,
     });
-    return { ...metricSource, close: () => queue.close() };
+    return {
+      ...metricSource,
+      close: async () => {
+        kubeState?.stop();
+        await queue.close();
+      },
+    };
   })();
 
   const metrics = createPlannerMetrics();

@@ -90,7 +90,14 @@ describe('pd-planner run --once', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.event === 'tick')!;
     expect(tick.desired).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
-    expect((tick.observation as { requests: number }).requests).toBe(720);
+    const observation = tick.observation as { requests: number; errors?: object; pools?: object };
+    expect(observation.requests).toBe(720);
+    expect(observation.errors).toBeUndefined();
+    // Replicas from the graph (connector) and pods (kube-state) are in the observation.
+    expect(observation.pools).toEqual({
+      'prefill-od': { desired: 2, ready: 2, pending: 0, evicted: 0, evictionNotices: 0 },
+      'decode-od': { desired: 3, ready: 3, pending: 0, evicted: 0, evictionNotices: 0 },
+    });
     // No lease in --once mode.
     expect(api!.requests.some((r) => r.resource === 'leases')).toBe(false);
   }, 60_000);
