@@ -20,8 +20,8 @@
  *   active request since the replica started). Between two batch changes every active request gains one token per
  *   step, and a step takes ITL(kv, ctx) from the profile, so V advances at 1 / ITL. A request admitted when the
  *   clock reads V_a finishes when V reaches V_a + (osl - 1). A per-replica min-heap on that finish value gives the
- *   next completion; its time, now + (V_finish - V) x ITL, goes into the global event heap tagged with a version that
- *   is bumped whenever the batch changes (stale completions are skipped when they surface).
+ *   next completion; its time, now + (V_finish - V) x ITL, is the replica's key in an indexed heap of busy replicas
+ *   (one entry per replica, moved in place whenever its batch changes, so nothing goes stale).
  *   Example: ITL 30 ms, V = 1000; A needs V 1100 and B V 1050 → B completes at now + 50 x 0.030 = 1.5 s; if C joins
  *   at +0.6 s (V = 1020) and the ITL becomes 31 ms, B's time is recomputed: 0.6 + 30 x 0.031 = 1.53 s.
  * - KV usage and context for the ITL lookup use each request's lifetime-average context isl + osl / 2, the definition
@@ -52,14 +52,19 @@
  *   gpu-hours x costPerGpuHour of the pool (so Spot vs on-demand is priced by the pool).
  *   Example: 3 replicas x 4 GPUs for 2 h = 24 GPU-hours; at 2.10 $/GPU-h that is 50.40 $.
  *
- * Speed: events are typed-array heaps, requests are columns (struct of arrays), nothing is allocated per request.
- * Per request: one arrival, one prefill completion, one transfer, two decode batch changes; O(log n) each, plus a
- * scan over the accepting decode replicas to place a request. Ties at one instant: arrivals after heap events.
+ * Speed: three time-ordered sources, merged in the loop: the trace's sorted arrivals (a cursor), the busy replicas'
+ * next completions (an indexed heap over replica slots: a prefill replica's end of prefill, a decode replica's next
+ * finishing request), and an event heap for the rest (KV transfers, startups, eviction notices, evictions; lifecycle
+ * events carry the replica's epoch and are ignored if the slot was retired or reused since). All typed arrays;
+ * requests are columns (struct of arrays); nothing is allocated per request. Per request: one arrival, one prefill
+ * end, one transfer, two decode batch changes, each O(log) plus a scan over the accepting decode replicas to place
+ * the request. Ties at one instant: replica completions, then other events, then arrivals.
  */
 import type { Percentiles, Trace } from '../types.js';
 import { InputError } from '../../errors.js';
 import { createRng, exponential, type Rng } from '../random.js';
 import { EventQueue } from './eventQueue.js';
+import { IndexedMinHeap } from './indexedHeap.js';
 import { IntDeque } from './intDeque.js';
 import { KeyedMinHeap } from './keyedHeap.js';
 import { DecodeItl, PrefillTimes } from './latency.js';
@@ -74,9 +79,7 @@ import type { ClusterOptions, ClusterTotals, PoolWindowStats, WindowStats } from
 export const DEFAULT_KV_TRANSFER_MS_PER_K_TOKEN = 6.5536;
 export const DEFAULT_DRAIN_SECONDS = 600;
 
-const EV_PREFILL_DONE = 1;
 const EV_DECODE_ARRIVE = 2;
-const EV_DECODE_DONE = 3;
 const EV_READY = 4;
 const EV_NOTICE = 5;
 const EV_EVICT = 6;
@@ -132,7 +135,10 @@ export class ClusterSim {
   private readonly noticeSeconds: number;
   private readonly schedule: { t: number; pool: number; count: number }[];
 
+  /** Transfers, replica startups, eviction notices and evictions. */
   private readonly events = new EventQueue(4096);
+  /** Each busy replica's next completion (prefill end, or the next decode completion), keyed by replica slot. */
+  private readonly due = new IndexedMinHeap(64);
   private readonly prefillQueue = new IntDeque(1024);
   private readonly decodeQueue = new IntDeque(1024);
   private now = 0;
@@ -175,7 +181,6 @@ export class ClusterSim {
   private dOcc = new Float64Array(0);
   private dRes = new Float64Array(0);
   private dCount = new Int32Array(0);
-  private dVer = new Int32Array(0);
   private readonly dHeap: KeyedMinHeap[] = [];
   private dDirty = new Int32Array(0);
   private readonly freeSlots: number[] = [];
@@ -432,16 +437,27 @@ export class ClusterSim {
     this.advanceClock(t);
   }
 
-  /** Process arrivals and heap events with time <= limit, in time order (heap events first on a tie). */
+  /**
+   * Process everything due at or before `limit` in time order. On a tie: replica completions first (they free
+   * capacity), then other events, then arrivals.
+   */
   private run(limit: number, stopWhenEmpty: boolean): void {
     const arrival = this.arrival;
     const events = this.events;
+    const due = this.due;
     const n = this.n;
     for (;;) {
       if (stopWhenEmpty && this.inSystem === 0 && this.cursor >= n) return;
       const ta = this.cursor < n ? arrival[this.cursor]! : Infinity;
       const th = events.peekTime();
-      if (th <= ta) {
+      const tr = due.peekKey();
+      if (tr <= th && tr <= ta) {
+        if (tr > limit) return;
+        this.advanceClock(tr);
+        const r = due.peekSlot();
+        if (this.rRole[r] === PREFILL) this.prefillDone(r);
+        else this.decodeDone(r);
+      } else if (th <= ta) {
         if (th > limit) return;
         events.pop();
         this.advanceClock(events.popTime);
@@ -468,14 +484,8 @@ export class ClusterSim {
 
   private handle(kind: number, id: number, tag: number): void {
     switch (kind) {
-      case EV_PREFILL_DONE:
-        if (tag === this.rEpoch[id]) this.prefillDone(id);
-        return;
       case EV_DECODE_ARRIVE:
         this.decodeArrive(id);
-        return;
-      case EV_DECODE_DONE:
-        if (tag === this.dVer[id]) this.decodeDone(id);
         return;
       case EV_READY:
         if (tag === this.rEpoch[id] && this.rAlive[id]) this.becomeReady(id);
@@ -527,12 +537,13 @@ export class ClusterSim {
     this.rCurrent[r] = i;
     this.state[i] = RQ_PREFILL;
     const seconds = this.prefillTimes.ms(this.isl[i]! + this.produced[i]!) / 1000;
-    this.events.push(this.now + seconds, EV_PREFILL_DONE, r, this.rEpoch[r]!);
+    this.due.set(r, this.now + seconds);
   }
 
   private prefillDone(r: number): void {
     const i = this.rCurrent[r]!;
     this.rCurrent[r] = -1;
+    this.due.remove(r);
     this.state[i] = RQ_TRANSFER;
     this.events.push(this.now + (this.isl[i]! + this.produced[i]!) * this.transferSecPerToken, EV_DECODE_ARRIVE, i, 0);
     const leaving = this.rLeaving[r]!;
@@ -613,7 +624,7 @@ export class ClusterSim {
   private decodeDone(r: number): void {
     this.touchDecode(r);
     const heap = this.dHeap[r]!;
-    // The event was scheduled for the top entry: finish it even if rounding left V a hair short.
+    // The replica was due for its top entry: finish it even if rounding left V a hair short.
     this.finishDecode(heap.popId(), r);
     const v = this.dV[r]! + V_EPS;
     while (heap.size > 0 && heap.peekKey() <= v) this.finishDecode(heap.popId(), r);
@@ -668,16 +679,17 @@ export class ClusterSim {
     for (let k = 0; k < this.dirtyN; k++) {
       const r = this.dirty[k]!;
       this.dDirty[r] = 0;
-      const ver = this.dVer[r]! + 1;
-      this.dVer[r] = ver;
       const count = this.dCount[r]!;
-      if (!this.rAlive[r] || count === 0) continue;
+      if (!this.rAlive[r] || count === 0) {
+        this.due.remove(r);
+        continue;
+      }
       const occ = this.dOcc[r]!;
       const itlSec = this.decodeItl.ms(occ / this.maxKv, occ / count) / 1000;
       this.dItlSec[r] = itlSec;
       const heap = this.dHeap[r]!;
       const due = this.dT[r]! + (heap.peekKey() - this.dV[r]!) * itlSec;
-      this.events.push(due > this.now ? due : this.now, EV_DECODE_DONE, r, ver);
+      this.due.set(r, due > this.now ? due : this.now);
     }
     this.dirtyN = 0;
   }
@@ -708,7 +720,6 @@ export class ClusterSim {
     this.dOcc[r] = 0;
     this.dRes[r] = 0;
     this.dCount[r] = 0;
-    this.dVer[r] = this.dVer[r]! + 1;
     this.dHeap[r]!.clear();
 
     this.touchPool(p);
@@ -765,7 +776,7 @@ export class ClusterSim {
     this.rAlive[r] = 0;
     this.rReady[r] = 0;
     this.rEpoch[r] = this.rEpoch[r]! + 1;
-    this.dVer[r] = this.dVer[r]! + 1;
+    this.due.remove(r);
     this.dCount[r] = 0;
     this.dHeap[r]!.clear();
     this.freeSlots.push(r);
@@ -869,7 +880,6 @@ export class ClusterSim {
     this.rListPos = i32(this.rListPos, -1);
     this.rCurrent = i32(this.rCurrent, -1);
     this.dCount = i32(this.dCount);
-    this.dVer = i32(this.dVer);
     this.dDirty = i32(this.dDirty);
     this.prefillIdle = i32(this.prefillIdle);
     this.decodeAcc = i32(this.decodeAcc);

@@ -2,11 +2,11 @@
  * The simulator's future-event list: a binary min-heap on time, stored in typed arrays so that pushing and popping
  * never allocates. Each event is (time, kind, id, tag): `kind` says what happens, `id` names the request or replica,
  * `tag` is a version stamp the handler compares with the replica's current one ("lazy invalidation": instead of
- * deleting an event that became stale, e.g. a decode completion time that moved because the batch changed, we leave
- * it in the heap and ignore it when it surfaces).
+ * deleting an event that became stale, e.g. the startup of a replica that was scaled away, we leave it in the heap
+ * and ignore it when it surfaces).
  *
- * Example: push (2.5 s, DECODE_DONE, replica 3, tag 7), then the replica's batch changes and we push
- * (2.9 s, DECODE_DONE, 3, tag 8). At 2.5 s the first event pops, its tag 7 != 8, and it is dropped unseen.
+ * Example: push (240 s, READY, replica 3, epoch 7); at 100 s the replica is removed (epoch 8) and its slot reused
+ * (epoch 9). At 240 s the event pops, its tag 7 != 9, and it is dropped unseen.
  *
  * Ties on time pop in heap order, which is a pure function of the push/pop sequence, so runs are deterministic.
  */

@@ -23,13 +23,10 @@ function select(a: Float32Array, left: number, right: number, k: number): void {
   while (right > left) {
     // Median of three as the pivot keeps sorted or constant input linear on average.
     const mid = (left + right) >>> 1;
-    let x = a[left]!;
-    let y = a[mid]!;
-    let z = a[right]!;
-    if (x > y) [x, y] = [y, x];
-    if (y > z) [y, z] = [z, y];
-    if (x > y) [x, y] = [y, x];
-    const pivot = y;
+    const x = a[left]!;
+    const y = a[mid]!;
+    const z = a[right]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = left;
     let j = right;
     while (i <= j) {
