@@ -149,7 +149,11 @@ export function decide(input: DecideInput): DecideResult {
   const explainedNeed: Partial<Record<Role, RoleNeed>> = {};
   const heldRoles: string[] = [];
   for (const role of ROLES) {
-    if (layout.roles[role].all.length === 0) continue;
+    if (layout.roles[role].all.length === 0) {
+      const asked = output?.need[role]?.replicas;
+      if (asked !== undefined && Number.isFinite(asked)) need[role] = asked;
+      continue;
+    }
     const raw = output?.need[role];
     const usable = raw !== undefined && Number.isFinite(raw.replicas) && raw.replicas >= 0 && raw.detail.held !== true;
     if (usable) {
@@ -169,6 +173,9 @@ export function decide(input: DecideInput): DecideResult {
   // Constraints.
   const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous });
   warnings.push(...constrained.warnings);
+  if (observation.pools === undefined) {
+    missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
+  }
   for (const [field, reason] of Object.entries(observation.errors ?? {})) {
     if (missing[field] === undefined) missing[field] = reason;
   }
