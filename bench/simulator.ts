@@ -1,0 +1,38 @@
+/**
+ * Simulator speed: requests replayed per second of wall time for one policy (no baselines), on a real trace
+ * (Azure LLM conversation, 19,366 requests in an hour) rate-scaled to at least one million requests.
+ */
+import { readTrace, BUNDLED_TRACES } from '../src/sim/traces/index.js';
+import { parsePolicyText } from '../src/config/load.js';
+import { DEFAULT_POLICY_YAML } from '../src/sim/default-policy.js';
+import { loadProfile } from '../src/profiles/load.js';
+import { simulate } from '../src/sim/run.js';
+
+export interface SimulatorBench {
+  trace: string;
+  rateScale: number;
+  requests: number;
+  wallSeconds: number;
+  requestsPerSecond: number;
+  ratioToTarget: number;
+  peakReplicas: Record<string, number>;
+}
+
+export const SIM_SPEED_TARGET = 1_000_000;
+
+export async function benchSimulator(rateScale = 52): Promise<SimulatorBench> {
+  const loaded = parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
+  // No GPU budget and room to grow: the point is replay speed at a realistic, large replica count.
+  const spec = { ...loaded.spec, budget: {}, pools: loaded.spec.pools.map((p) => ({ ...p, maxReplicas: 400 })) };
+  const profile = loadProfile(spec.profile, loaded.baseDir);
+  const trace = await readTrace(BUNDLED_TRACES.azureConv2023, { rateScale, seed: 7 });
+  const t0 = performance.now();
+  const result = await simulate({ spec, profile, trace, baselines: [], seed: 7 });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const peakReplicas: Record<string, number> = {};
+  for (const record of result.runs[0]!.intervals) {
+    for (const [pool, n] of Object.entries(record.ready)) peakReplicas[pool] = Math.max(peakReplicas[pool] ?? 0, n);
+  }
+  const requestsPerSecond = trace.arrival.length / wallSeconds;
+  return { trace: 'azure-conv-2023', rateScale, requests: trace.arrival.length, wallSeconds, requestsPerSecond, ratioToTarget: requestsPerSecond / SIM_SPEED_TARGET, peakReplicas };
+}
