@@ -7,7 +7,7 @@
  * 2 invalid policy or options, 1 a --once tick that failed to apply or a start-up failure.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadPolicyFile } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
@@ -250,9 +250,11 @@ export function registerRun(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG)')
     .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', port, 9090)
     .option('--connector <kind>', 'kubernetes | virtual (NATS KV bucket from spec.sources.virtual)', 'kubernetes')
-    .option('--lease-duration <duration>', 'leader Lease duration', seconds('--lease-duration'), 15)
-    .option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long', seconds('--renew-deadline'), 10)
-    .option('--retry-period <duration>', 'how often to try to acquire or renew the Lease', seconds('--retry-period'), 2)
+    .addOption(new Option('--lease-duration <duration>', 'leader Lease duration').argParser(seconds('--lease-duration')).default(15, '15s'))
+    .addOption(
+      new Option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long').argParser(seconds('--renew-deadline')).default(10, '10s'),
+    )
+    .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(seconds('--retry-period')).default(2, '2s'))
     .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
     .action(async (opts: RunOptions & { connector: string }) => {
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
