@@ -34,7 +34,7 @@ export class DynamoComponentDeploymentNotFoundError extends Error {
     readonly deployment: string,
     readonly namespace: string,
   ) {
-    super(`DynamoComponentDeployment "${name}" not found in namespace "${namespace}"; check the pool's target.name and target.namespace`);
+    super(`DynamoComponentDeployment "${deployment}" not found in namespace "${namespace}"; check the pool's target.name and target.namespace`);
     this.name = 'DynamoComponentDeploymentNotFoundError';
   }
 }

@@ -1,0 +1,349 @@
+/**
+ * The Kubernetes connector's wire behaviour, against nock: exact paths, content types, bodies and query strings.
+ * Each test names the Dynamo test it matches (see README.md in this folder for the full table).
+ */
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/connectors/kubernetes/index.js';
+import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
+
+const NS = '/apis/nvidia.com/v1beta1/namespaces/default';
+const NS_ALPHA = '/apis/nvidia.com/v1alpha1/namespaces/default';
+const MERGE = 'application/merge-patch+json';
+const JSON_PATCH = 'application/json-patch+json';
+const FM = { fieldManager: 'pd-planner' };
+
+const ready = { state: 'successful', conditions: [{ type: 'Ready', status: 'True' }] };
+const notReady = { state: 'pending', conditions: [{ type: 'Ready', status: 'False', reason: 'rolling_update_in_progress', message: 'Rolling update in progress' }] };
+const counts = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n });
+
+function betaGraph(components: object[], status: object = ready, statusComponents: Record<string, object> = {}) {
+  return { apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoGraphDeployment', metadata: { name: 'test-graph', namespace: 'default' }, spec: { components }, status: { ...status, components: statusComponents } };
+}
+function alphaGraph(services: Record<string, object>, status: object = ready) {
+  return { apiVersion: 'nvidia.com/v1alpha1', kind: 'DynamoGraphDeployment', metadata: { name: 'test-graph', namespace: 'default' }, spec: { services }, status };
+}
+
+const prefillPool = { name: 'prefill', role: 'prefill' as const, target: { kind: 'DynamoGraphDeployment', name: 'test-graph' } };
+const decodePool = { name: 'decode', role: 'decode' as const, target: { kind: 'DynamoGraphDeployment', name: 'test-graph' } };
+
+function connector(extra: Partial<KubernetesConnectorOptions> = {}) {
+  return createKubernetesConnector({ kubeConfig: kubeConfigFor(), namespace: 'default', version: 'v1beta1', sleep: recordingSleep().sleep, ...extra });
+}
+
+const scope = () => nock(SERVER);
+
+beforeEach(() => {
+  nock.disableNetConnect();
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  nock.enableNetConnect();
+  expect(pending, 'every expected request was made').toEqual([]);
+});
+
+describe('API version discovery', () => {
+  it('GET /apis/nvidia.com: prefers v1beta1 when served, else v1alpha1; neither is an error per pool', async () => {
+    scope().get('/apis/nvidia.com').reply(200, { kind: 'APIGroup', name: 'nvidia.com', versions: [{ groupVersion: 'nvidia.com/v1alpha1', version: 'v1alpha1' }, { groupVersion: 'nvidia.com/v1beta1', version: 'v1beta1' }] });
+    expect(await connector({ version: undefined }).apiVersion()).toBe('v1beta1');
+    scope().get('/apis/nvidia.com').reply(200, { kind: 'APIGroup', name: 'nvidia.com', versions: [{ groupVersion: 'nvidia.com/v1alpha1', version: 'v1alpha1' }] });
+    expect(await connector({ version: undefined }).apiVersion()).toBe('v1alpha1');
+    scope().get('/apis/nvidia.com').reply(404, { kind: 'Status', code: 404 });
+    const spec = specWith([decodePool]);
+    const result = await connector({ version: undefined }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.errors.decode).toBe('cannot discover the nvidia.com API version: GET /apis/nvidia.com -> HTTP 404: the API group nvidia.com is not served: are the NVIDIA Dynamo CRDs installed?');
+  });
+});
+
+describe('scaling a graph component', () => {
+  it('uses the DGDSA /scale with the lowercased component name, merge body, field manager; no graph patch (test_update_service_replicas_uses_dgdsa_scale)', async () => {
+    const spec = specWith([{ ...decodePool, target: { kind: 'DynamoGraphDeployment', name: 'test-graph', service: 'Frontend' } }]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'Frontend', type: 'worker', replicas: 1 }]));
+    scope()
+      .patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-frontend/scale`, { spec: { replicas: 3 } })
+      .query(FM)
+      .matchHeader('content-type', MERGE)
+      .reply(200, { kind: 'Scale', spec: { replicas: 3 } });
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result).toEqual({ pools: { decode: 'patched 1->3 (DynamoGraphDeploymentScalingAdapter test-graph-frontend/scale)' }, errors: {} });
+  });
+
+  it('404 on /scale -> v1alpha1 merge patch of spec.services (test_update_service_replicas_fallback_to_dgd, V1A1)', async () => {
+    const spec = specWith([prefillPool]);
+    scope().get(`${NS_ALPHA}/dynamographdeployments/test-graph`).reply(200, alphaGraph({ VllmPrefillWorker: { componentType: 'worker', subComponentType: 'prefill', replicas: 1 } }));
+    scope().patch(`${NS_ALPHA}/dynamographdeploymentscalingadapters/test-graph-vllmprefillworker/scale`).query(FM).reply(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+    scope()
+      .patch(`${NS_ALPHA}/dynamographdeployments/test-graph`, { spec: { services: { VllmPrefillWorker: { replicas: 3 } } } })
+      .query(FM)
+      .matchHeader('content-type', MERGE)
+      .reply(200, {});
+    const result = await connector({ version: 'v1alpha1' }).apply(decisionFor({ prefill: 3 }, spec), spec);
+    expect(result.pools.prefill).toBe('patched 1->3 (DynamoGraphDeployment test-graph component VllmPrefillWorker; no scaling adapter)');
+  });
+
+  it('404 on /scale -> v1beta1 JSON patch: test the name at the index read, add replicas (test_update_service_replicas_fallback_to_dgd, HEAD)', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'Frontend', type: 'frontend', replicas: 1 }, { name: 'VllmDecodeWorker', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-vllmdecodeworker/scale`).query(FM).reply(404, {});
+    scope()
+      .patch(`${NS}/dynamographdeployments/test-graph`, [
+        { op: 'test', path: '/spec/components/1/name', value: 'VllmDecodeWorker' },
+        { op: 'add', path: '/spec/components/1/replicas', value: 3 },
+      ])
+      .query(FM)
+      .matchHeader('content-type', JSON_PATCH)
+      .reply(200, {});
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors).toEqual({});
+  });
+
+  it('403 from /scale propagates: no fallback, no retry (test_update_service_replicas_propagates_other_errors)', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(403, { kind: 'Status', message: 'forbidden: User "system:serviceaccount:default:x" cannot patch resource' });
+    const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.pools.decode).toBe('error');
+    expect(result.errors.decode).toBe(
+      'PATCH /apis/nvidia.com/v1beta1/namespaces/default/dynamographdeploymentscalingadapters/test-graph-d/scale -> HTTP 403: forbidden: User "system:serviceaccount:default:x" cannot patch resource',
+    );
+  });
+
+  it('500 from /scale is retried with bounded backoff, then propagates without a fallback', async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).times(3).reply(500, { kind: 'Status', message: 'etcdserver: request timed out' });
+    const result = await connector({ sleep, retry: { maxAttempts: 3 } }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.errors.decode).toBe(`PATCH ${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale -> HTTP 500: etcdserver: request timed out (gave up after 3 attempts)`);
+    expect(delays).toEqual([250, 500]);
+  });
+
+  it('429 with Retry-After: waits what the server says, then applies once', async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': '2' });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
+    const result = await connector({ sleep }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.pools.decode).toBe('patched 1->2 (DynamoGraphDeploymentScalingAdapter test-graph-d/scale)');
+    expect(delays).toEqual([2000]);
+  });
+
+  it('a request that does not answer in time is retried (absolute counts: a retried PATCH cannot double-apply)', async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).delay(300).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`, { spec: { replicas: 2 } }).query(FM).reply(200, {});
+    const result = await connector({ sleep, requestTimeoutMs: 50 }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.pools.decode).toBe('patched 1->2 (DynamoGraphDeploymentScalingAdapter test-graph-d/scale)');
+    expect(delays).toEqual([250]);
+  });
+
+  it('409: re-reads the graph and retries with what it finds (already there -> no second patch)', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(409, { kind: 'Status', reason: 'Conflict', message: 'the object has been modified' });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 2 }]));
+    const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result).toEqual({ pools: { decode: 'unchanged (2)' }, errors: {} });
+  });
+
+  it('409 every time: gives up after the conflict retries and says so', async () => {
+    const spec = specWith([decodePool]);
+    for (let i = 0; i < 3; i += 1) {
+      scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+      scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(409, { message: 'the object has been modified' });
+    }
+    const result = await connector({ conflictRetries: 2 }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.errors.decode).toBe(`PATCH ${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale -> HTTP 409: the object has been modified`);
+  });
+
+  it('a failed JSON-patch test after a reorder: re-reads and patches the new index', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }, { name: 'P', type: 'prefill' }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(404, {});
+    scope().patch(`${NS}/dynamographdeployments/test-graph`).query(FM).reply(422, { message: 'the server rejected our request: testing value /spec/components/0/name failed' });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'P', type: 'prefill' }, { name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(404, {});
+    scope()
+      .patch(`${NS}/dynamographdeployments/test-graph`, [
+        { op: 'test', path: '/spec/components/1/name', value: 'D' },
+        { op: 'add', path: '/spec/components/1/replicas', value: 2 },
+      ])
+      .query(FM)
+      .reply(200, {});
+    const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.errors).toEqual({});
+  });
+});
+
+describe('which pools are patched (test_set_component_replicas*)', () => {
+  it('one GET per graph for all its pools; only the changed component is patched; prefill by type, decode by name', async () => {
+    const spec = specWith([prefillPool, { ...decodePool, target: { kind: 'DynamoGraphDeployment', name: 'test-graph', service: 'VllmDecodeWorker' } }]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).once().reply(200, betaGraph([{ name: 'P', type: 'prefill', replicas: 1 }, { name: 'VllmDecodeWorker', replicas: 2 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-p/scale`, { spec: { replicas: 2 } }).query(FM).reply(200, {});
+    const result = await connector().apply(decisionFor({ prefill: 2, decode: 2 }, spec), spec);
+    expect(result).toEqual({ pools: { prefill: 'patched 1->2 (DynamoGraphDeploymentScalingAdapter test-graph-p/scale)', decode: 'unchanged (2)' }, errors: {} });
+  });
+
+  it('a missing replicas field counts as 0: desired 1 writes 1, desired 0 writes nothing (test_add_component_with_no_replicas_specified, test_remove_component_with_zero_replicas)', async () => {
+    const spec = specWith([prefillPool, decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'P', type: 'prefill' }, { name: 'D', type: 'decode' }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-p/scale`, { spec: { replicas: 1 } }).query(FM).reply(200, {});
+    const result = await connector().apply(decisionFor({ prefill: 1, decode: 0 }, spec), spec);
+    expect(result.pools).toEqual({ prefill: 'patched 0->1 (DynamoGraphDeploymentScalingAdapter test-graph-p/scale)', decode: 'unchanged (0)' });
+  });
+
+  it('graph not found: an error per pool naming graph and namespace, nothing written (test_set_component_replicas_deployment_not_found)', async () => {
+    const spec = specWith([prefillPool, decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(404, { kind: 'Status', reason: 'NotFound' });
+    const result = await connector().apply(decisionFor({ prefill: 1, decode: 1 }, spec), spec);
+    const message = 'DynamoGraphDeployment "test-graph" not found in namespace "default"; check the pool\'s target.name and target.namespace';
+    expect(result.errors).toEqual({ prefill: message, decode: message });
+  });
+
+  it('a pool whose component cannot be resolved gets the error; the others still scale (test_set_component_replicas_component_not_found)', async () => {
+    const spec = specWith([prefillPool, decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'P', type: 'prefill', replicas: 1 }, { name: 'Frontend', type: 'frontend' }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-p/scale`).query(FM).reply(200, {});
+    const result = await connector().apply(decisionFor({ prefill: 2, decode: 2 }, spec), spec);
+    expect(result.pools.prefill).toMatch(/^patched 1->2/);
+    expect(result.errors.decode).toContain("must contain a component with type 'decode'");
+  });
+
+  it('two pools resolving to one component are refused, not fought over', async () => {
+    const spec = specWith([decodePool, { name: 'decode-2', role: 'decode', target: { kind: 'DynamoGraphDeployment', name: 'test-graph', service: 'D' } }]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    const result = await connector().apply(decisionFor({ decode: 2, 'decode-2': 3 }, spec), spec);
+    expect(result.errors.decode).toBe('pools decode, decode-2 all resolve to component "D" of DynamoGraphDeployment default/test-graph; give each pool its own target.service');
+    expect(result.errors['decode-2']).toBe(result.errors.decode);
+  });
+
+  it('pools without a target or decision make no API call (test_set_component_replicas_empty_target_replicas)', async () => {
+    const spec = specWith([{ name: 'decode', role: 'decode' }]);
+    const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result).toEqual({ pools: { decode: 'no target: nothing to scale' }, errors: {} });
+  });
+
+  it('target.namespace overrides the planner namespace (test_kubernetes_api_init_with_namespace)', async () => {
+    const spec = specWith([{ ...decodePool, target: { kind: 'DynamoGraphDeployment', name: 'test-graph', namespace: 'llm' } }]);
+    scope().get('/apis/nvidia.com/v1beta1/namespaces/llm/dynamographdeployments/test-graph').reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 2 }]));
+    expect((await connector().apply(decisionFor({ decode: 2 }, spec), spec)).pools.decode).toBe('unchanged (2)');
+  });
+});
+
+describe('readiness', () => {
+  it('graph not Ready: skip and say why, no PATCH (test_set_component_replicas_deployment_not_ready); Ready on the next tick: patch', async () => {
+    const spec = specWith([decodePool]);
+    let now = 1_000_000;
+    const c = connector({ now: () => now });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], notReady));
+    const first = await c.apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(first.pools.decode).toBe(
+      'skipped: DynamoGraphDeployment default/test-graph is not Ready (Ready=False, reason rolling_update_in_progress: Rolling update in progress); not scaling for 0s of 1800s',
+    );
+    now += 60_000;
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], ready, { D: counts(1) }));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
+    expect((await c.apply(decisionFor({ decode: 2 }, spec), spec)).pools.decode).toMatch(/^patched 1->2/);
+  });
+
+  it('no conditions at all counts as not Ready; after readinessTimeout it acts and reports "is not ready after" (test_wait_for_graph_deployment_no_conditions / _timeout)', async () => {
+    const spec = specWith([decodePool], { readinessTimeout: '30m' });
+    let now = 0;
+    const c = connector({ now: () => now });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], { state: 'pending' }));
+    expect((await c.apply(decisionFor({ decode: 2 }, spec), spec)).pools.decode).toContain('is not Ready (no Ready condition); not scaling for 0s of 1800s');
+    now = 1_800_000;
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], { state: 'pending' }));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
+    const late = await c.apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(late.pools.decode).toMatch(/^patched 1->2/);
+    expect(late.errors.decode).toBe('DynamoGraphDeployment default/test-graph is not ready after 1800s (no Ready condition); scaling anyway');
+  });
+
+  it('no scale-up stacked on a component still becoming ready; scale-downs go through; timeout after readinessTimeout', async () => {
+    const spec = specWith([decodePool], { readinessTimeout: '10m' });
+    let now = 0;
+    const c = connector({ now: () => now });
+    // 4 wanted, 2 updated, 2 ready: the previous scale-up is still coming up (Dynamo: scale_up_in_progress).
+    const rolling = betaGraph([{ name: 'D', type: 'decode', replicas: 4 }], ready, { D: { replicas: 4, updatedReplicas: 2, readyReplicas: 2 } });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
+    expect((await c.apply(decisionFor({ decode: 6 }, spec), spec)).pools.decode).toBe(
+      'skipped: component D of default/test-graph is still becoming ready (2/4 ready, 2 updated); waited 0s of 600s before adding more',
+    );
+    now = 300_000;
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`, { spec: { replicas: 3 } }).query(FM).reply(200, {});
+    expect((await c.apply(decisionFor({ decode: 3 }, spec), spec)).pools.decode).toMatch(/^patched 4->3/);
+    now = 600_000;
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`, { spec: { replicas: 6 } }).query(FM).reply(200, {});
+    const late = await c.apply(decisionFor({ decode: 6 }, spec), spec);
+    expect(late.pools.decode).toMatch(/^patched 4->6/);
+    expect(late.errors.decode).toBe('component D of default/test-graph is not ready after 600s (2/4 ready); scaling anyway');
+  });
+});
+
+describe('dry-run and leadership', () => {
+  it('dry-run reads, logs the exact patch and writes nothing', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    const logged: unknown[] = [];
+    const logger = { info: (o: unknown) => logged.push(o), warn: () => undefined, debug: () => undefined } as never;
+    const result = await connector({ dryRun: true, logger }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toBe(`dry-run: would PATCH ${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale {"spec":{"replicas":3}} (1->3; on 404 the graph itself)`);
+    expect(logged).toContainEqual({ pool: 'decode', patch: `PATCH ${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale {"spec":{"replicas":3}} (1->3; on 404 the graph itself)` });
+  });
+
+  it('canAct false: no write, "not leader"; leadership lost between the 404 and the fallback: no fallback write', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    const refused = await connector({ canAct: () => false }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(refused.pools.decode).toMatch(/^not leader: no write \(would PATCH /);
+
+    let leader = true;
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope()
+      .patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`)
+      .query(FM)
+      .reply(() => {
+        leader = false;
+        return [404, {}];
+      });
+    const lost = await connector({ canAct: () => leader }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(lost.pools.decode).toMatch(/^not leader: no write/);
+  });
+});
+
+describe('DynamoComponentDeployment targets', () => {
+  const dcdPool = { name: 'decode-spot', role: 'decode' as const, capacity: 'spot' as const, target: { kind: 'DynamoComponentDeployment', name: 'decode-spot' } };
+
+  it('merge patch of spec.replicas with field manager; unchanged when equal', async () => {
+    const spec = specWith([dcdPool]);
+    const dcd = (n: number) => ({ apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'decode-spot' }, spec: { type: 'decode', replicas: n }, status: { component: counts(n) } });
+    scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(200, dcd(2));
+    scope().patch(`${NS}/dynamocomponentdeployments/decode-spot`, { spec: { replicas: 5 } }).query(FM).matchHeader('content-type', MERGE).reply(200, {});
+    expect((await connector().apply(decisionFor({ 'decode-spot': 5 }, spec), spec)).pools['decode-spot']).toBe('patched 2->5 (DynamoComponentDeployment decode-spot)');
+    scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(200, dcd(5));
+    expect((await connector().apply(decisionFor({ 'decode-spot': 5 }, spec), spec)).pools['decode-spot']).toBe('unchanged (5)');
+  });
+
+  it('not found names the DCD and namespace', async () => {
+    const spec = specWith([dcdPool]);
+    scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(404, {});
+    expect((await connector().apply(decisionFor({ 'decode-spot': 1 }, spec), spec)).errors['decode-spot']).toBe(
+      'DynamoComponentDeployment "decode-spot" not found in namespace "default"; check the pool\'s target.name and target.namespace',
+    );
+  });
+
+  it('readTargets: desired and ready per pool from v1alpha1 status.service / v1beta1 status.component', async () => {
+    const spec = specWith([dcdPool, decodePool]);
+    scope().get(`${NS_ALPHA}/dynamocomponentdeployments/decode-spot`).reply(200, { spec: { replicas: 3 }, status: { conditions: [], service: { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 2 } } });
+    scope().get(`${NS_ALPHA}/dynamographdeployments/test-graph`).reply(200, alphaGraph({ VllmDecodeWorker: { replicas: 2 } }));
+    const c = connector({ version: 'v1alpha1' });
+    expect(await c.readTargetsDetailed(spec)).toEqual({ pools: { 'decode-spot': { desired: 3, ready: 2 }, decode: { desired: 2 } }, errors: {} });
+  });
+});
