@@ -189,7 +189,9 @@ export function createKubeState(options: KubeStateOptions): KubeState {
     if (!running) return;
     const old = w.informer;
     const informer = w.build();
+    let failed = false;
     informer.on('error', (err: unknown) => {
+      failed = true;
       const message = err instanceof Error ? err.message : String((err as { body?: unknown })?.body ?? err);
       errors[w.name] = message;
       const status = (err as { code?: number; statusCode?: number })?.code ?? (err as { statusCode?: number })?.statusCode;
@@ -204,10 +206,13 @@ export function createKubeState(options: KubeStateOptions): KubeState {
     informer.on('connect', () => undefined);
     w.informer = informer;
     try {
+      // ListWatch.start() resolves even when its list failed (it reports that through 'error').
       await informer.start();
-      w.synced = true;
-      w.failures = 0;
-      delete errors[w.name];
+      if (!failed) {
+        w.synced = true;
+        w.failures = 0;
+        delete errors[w.name];
+      }
     } catch (error) {
       errors[w.name] = error instanceof Error ? error.message : String(error);
       schedule(w);

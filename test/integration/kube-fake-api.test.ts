@@ -84,6 +84,14 @@ describe('fake kube API', () => {
     expect(api.get('nvidia.com/v1beta1', 'DynamoGraphDeploymentScalingAdapter', 'default', 'llama-vllmdecodeworker')?.status?.replicas).toBe(6);
   });
 
+  it('operator.settle makes a replica change ready at once (status counts = spec, Ready True)', async () => {
+    api = await startFakeKubeApi({ operator: { settle: true }, objects: [graph, dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3)] });
+    await call('PATCH', '/apis/nvidia.com/v1beta1/namespaces/default/dynamographdeploymentscalingadapters/llama-vllmdecodeworker/scale', { spec: { replicas: 5 } });
+    const stored = api.get('nvidia.com/v1beta1', 'DynamoGraphDeployment', 'default', 'llama');
+    expect(stored?.status?.components).toMatchObject({ VllmDecodeWorker: { replicas: 5, updatedReplicas: 5, readyReplicas: 5, availableReplicas: 5 } });
+    expect(stored?.status?.conditions).toMatchObject([{ type: 'Ready', status: 'True' }]);
+  });
+
   it('a v1alpha1 merge patch on a v1beta1-stored graph changes replicas and keeps the rest', async () => {
     api = await startFakeKubeApi({ objects: [graph] });
     const res = await call('PATCH', '/apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeployments/llama', { spec: { services: { VllmDecodeWorker: { replicas: 4 } } } });

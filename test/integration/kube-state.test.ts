@@ -101,3 +101,24 @@ describe('kube-state', () => {
     expect(lists.length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('kube-state with a v1alpha1 operator', () => {
+  it('finds a DCD pool\'s pods through the DCD\'s status.podSelector, and reports an informer that cannot list', async () => {
+    api = await startFakeKubeApi({
+      servedVersions: ['v1alpha1'],
+      objects: [
+        dcd('v1alpha1', 'llama-decode-spot', { type: 'decode', replicas: 2 }),
+        pod('s-1', { labels: { 'nvidia.com/dynamo-component-deployment': 'llama-decode-spot' }, phase: 'Pending', createdAt: '2026-11-25T09:59:00Z' }),
+        pod('s-2', { labels: { 'nvidia.com/dynamo-component-deployment': 'llama-decode-spot' } }),
+      ],
+    });
+    api.inject({ path: '/api/v1/nodes', method: 'GET', fault: 500, times: 1 });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    expect(state.poolObservations(spec, T0)['decode-spot']).toEqual({ pending: 1, pendingSeconds: 60, evicted: 0, evictionNotices: 0 });
+    expect(state.health().synced).toBe(false);
+    expect(Object.keys(state.health().errors)).toEqual(['nodes']);
+    // The nodes informer is rebuilt after a 1 s backoff and then lists fine.
+    await waitFor(() => state?.health().synced === true, 5000);
+  });
+});
