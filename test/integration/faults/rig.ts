@@ -1,0 +1,180 @@
+/**
+ * A planner service wired exactly as `pd-planner run` wires it (Prometheus source, NATS queue source, Kubernetes
+ * target reader, kube-state informers, Kubernetes connector), but driven tick by tick from the test with a manual
+ * clock, against the fake API server and the fake Prometheus. Shared by the fault tests in this folder.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicyFile } from '../../../src/config/load.js';
+import { createKubernetesConnector, type KubernetesConnector, type KubernetesConnectorOptions } from '../../../src/connectors/kubernetes/index.js';
+import { createLogger, type Logger } from '../../../src/log.js';
+import { createPlannerMetrics, startMetricsServer, type MetricsServer, type PlannerMetrics } from '../../../src/metrics/exporter.js';
+import { createKubeState, type KubeState } from '../../../src/metrics/kube-state.js';
+import { createNatsQueueSource, type NatsQueueSource } from '../../../src/metrics/nats-queue.js';
+import { createPrometheusSource } from '../../../src/metrics/prometheus.js';
+import { createClusterMetricSource } from '../../../src/metrics/source.js';
+import type { LeaderElector } from '../../../src/planner/leader.js';
+import { createPlannerService, toLoadedPlan, type LoadedPlan, type PlannerService, type PlannerServiceOptions, type TickOutcome } from '../../../src/planner/service.js';
+import { loadProfile } from '../../../src/profiles/load.js';
+import type { FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
+
+export const T0 = Date.parse('2026-11-25T10:00:00Z');
+
+/** Replica counts the operator reports as fully rolled out. */
+export const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
+
+export interface ManualClock {
+  now(): number;
+  advance(seconds: number): void;
+}
+
+export function manualClock(start = T0): ManualClock {
+  let now = start;
+  return { now: () => now, advance: (seconds) => void (now += seconds * 1000) };
+}
+
+/** A logger writing parsed JSON lines into an array (and the raw text, for secret checks). */
+export function logSink(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[]; raw: () => string; events: () => unknown[] } {
+  const text: string[] = [];
+  const logger = createLogger({ level, destination: { write: (s: string) => void text.push(s) } });
+  return {
+    logger,
+    get lines() {
+      return text.map((s) => JSON.parse(s) as Record<string, unknown>);
+    },
+    raw: () => text.join(''),
+    events: () => text.map((s) => (JSON.parse(s) as { event?: unknown }).event),
+  };
+}
+
+/** Writes successful (2xx) and failed writes to Dynamo objects as "METHOD name/sub body -> status". */
+export function writes(api: FakeKubeApi): string[] {
+  return api.requests
+    .filter((r) => r.method !== 'GET' && r.group === 'nvidia.com')
+    .map((r) => `${r.method} ${r.name}${r.subresource ? `/${r.subresource}` : ''} ${JSON.stringify(r.body)} -> ${r.status}`);
+}
+
+/** Only the writes the API server accepted. */
+export function acceptedWrites(api: FakeKubeApi): string[] {
+  return writes(api).filter((w) => / -> 2\d\d$/.test(w));
+}
+
+export interface RigOptions {
+  api: FakeKubeApi;
+  policyYaml: string;
+  clock?: ManualClock;
+  leader?: LeaderElector;
+  /** Read pods/nodes through informers (Spot signals); default false. */
+  kubeState?: boolean;
+  /** Read the NATS queue; default true when the policy has sources.queue. */
+  queue?: boolean;
+  connector?: Partial<KubernetesConnectorOptions>;
+  /** Serve /healthz /readyz /metrics on a free port. */
+  http?: boolean;
+  logLevel?: string;
+  service?: Partial<PlannerServiceOptions>;
+}
+
+export interface Rig {
+  service: PlannerService;
+  connector: KubernetesConnector;
+  clock: ManualClock;
+  metrics: PlannerMetrics;
+  log: ReturnType<typeof logSink>;
+  policyPath: string;
+  dir: string;
+  kubeState?: KubeState;
+  queue?: NatsQueueSource;
+  /** Base URL of /readyz etc. when `http` was asked for. */
+  baseUrl?: string;
+  /** Advance the clock by one interval (except before the first tick) and run one tick. */
+  tick(): Promise<TickOutcome>;
+  /** HTTP status of a probe path. */
+  probe(path: '/readyz' | '/healthz'): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startRig(options: RigOptions): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'pd-fault-'));
+  const policyPath = join(dir, 'policy.yaml');
+  writeFileSync(policyPath, options.policyYaml);
+  const clock = options.clock ?? manualClock();
+  const log = logSink(options.logLevel);
+  const load = (path: string): LoadedPlan => toLoadedPlan(loadPolicyFile(path), loadProfile);
+  const initial = load(policyPath);
+  const kubeConfig = options.api.kubeConfig();
+
+  const late: { service?: PlannerService } = {};
+  const connector = createKubernetesConnector({
+    kubeConfig,
+    namespace: 'default',
+    logger: log.logger,
+    canAct: () => late.service?.canAct() ?? false,
+    now: clock.now,
+    sleep: async () => undefined,
+    ...options.connector,
+  });
+  const kubeState = options.kubeState
+    ? createKubeState({ kubeConfig, namespace: 'default', spec: initial.spec, logger: log.logger, now: clock.now, resyncSeconds: 0 })
+    : undefined;
+  if (kubeState) await kubeState.start();
+  const queue = (options.queue ?? initial.spec.sources.queue !== undefined) ? createNatsQueueSource({ reconnectTimeWaitMs: 200 }) : undefined;
+  const source = createClusterMetricSource({
+    prometheus: createPrometheusSource(),
+    queue,
+    readTargets: (spec, now) => connector.readTargets(spec, now),
+    kubeState: kubeState ? (spec, now) => Promise.resolve(kubeState.poolObservations(spec, now)) : undefined,
+  });
+  const metrics = createPlannerMetrics({ defaultMetrics: false });
+  const service = createPlannerService(
+    {
+      policyPath,
+      loadPolicy: load,
+      source: { ...source, close: async () => void (await queue?.close()) },
+      connector,
+      logger: log.logger,
+      leader: options.leader,
+      clock,
+      metrics,
+      watchPolicy: false,
+      shutdownGraceSeconds: 2,
+      ...options.service,
+    },
+    initial,
+  );
+  late.service = service;
+
+  let server: MetricsServer | undefined;
+  if (options.http) server = await startMetricsServer({ port: 0, host: '127.0.0.1', metrics, health: service.health, ready: service.ready });
+  const baseUrl = server ? `http://127.0.0.1:${server.port}` : undefined;
+
+  let ticked = false;
+  return {
+    service,
+    connector,
+    clock,
+    metrics,
+    log,
+    policyPath,
+    dir,
+    kubeState,
+    queue,
+    baseUrl,
+    async tick() {
+      if (ticked) clock.advance(service.spec().interval);
+      ticked = true;
+      return service.runOnce();
+    },
+    async probe(path) {
+      if (!baseUrl) throw new Error('startRig({ http: true }) serves the probes');
+      return (await fetch(`${baseUrl}${path}`)).status;
+    },
+    async close() {
+      await service.stop('test done');
+      kubeState?.stop();
+      await server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
