@@ -158,11 +158,16 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
     desired: number;
   }
 
-  /** The readiness gate for a scale-up: ok, or why not (still within readinessTimeout). */
-  function scaleUpGate(key: string, label: string, status: ReplicaCounts | undefined, specReplicas: number | undefined, timeoutSeconds: number): { ok: true; note?: string } | { ok: false; reason: string } {
+  /**
+   * The readiness gate for a scale-up. A component with fewer ready (or updated) replicas than its spec is still
+   * coming up: adding more now would stack a second scale-up on the first (Dynamo waits 180 x 10 s for Ready).
+   * We skip for up to readinessTimeout after first seeing it so, then scale anyway and say it timed out.
+   * A component without status counts cannot be checked and is not held back.
+   */
+  function scaleUpGate(key: string, label: string, status: ReplicaCounts | undefined, specReplicas: number | undefined, timeoutSeconds: number): { ok: true; timedOut?: string } | { ok: false; reason: string } {
     if (!status) {
       becomingReadySince.delete(key);
-      return { ok: true, note: 'no replica status to check readiness' };
+      return { ok: true };
     }
     const s = replicaStatus(specReplicas, status);
     if (s.ready >= s.desired && s.updated >= s.desired) {
@@ -177,7 +182,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
       return { ok: false, reason: `skipped: ${label} is still becoming ready (${s.ready}/${s.desired} ready, ${s.updated} updated); waited ${waited}s of ${timeoutSeconds}s before adding more` };
     }
     becomingReadySince.delete(key);
-    return { ok: true, note: `${label} is not ready after ${timeoutSeconds}s (${s.ready}/${s.desired} ready); scaling anyway` };
+    return { ok: true, timedOut: `${label} is not ready after ${timeoutSeconds}s (${s.ready}/${s.desired} ready); scaling anyway` };
   }
 
   /** One write: leader check, dry-run, then the write; sets the pool's result line. True when something was written. */
@@ -289,7 +294,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
           result.pools[poolName] = gate.reason;
           return dgd;
         }
-        if (gate.note && gate.note.includes('not ready after')) result.errors[poolName] = gate.note;
+        if (gate.timedOut) result.errors[poolName] = gate.timedOut;
       }
       const adapter = adapterName(ref.name, component.name);
       const scalePath = objectPath('dynamographdeploymentscalingadapters', ref.namespace, adapter, version, 'scale');
@@ -346,7 +351,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
             result.pools[poolName] = gate.reason;
             return;
           }
-          if (gate.note && gate.note.includes('not ready after')) result.errors[poolName] = gate.note;
+          if (gate.timedOut) result.errors[poolName] = gate.timedOut;
         }
         try {
           const written = await write(result, poolName, `PATCH ${path} ${JSON.stringify(replicasMergePatch(job.desired))} (${current}->${job.desired})`, async () => {
