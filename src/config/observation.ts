@@ -57,6 +57,7 @@ export const observationSchema = z.strictObject({
   time: z.iso.datetime({ offset: true }),
   windowSeconds: missable(z.number().positive()),
   requests: missable(nonNegative),
+  peakRequestsPerSecond: missable(nonNegative),
   isl: missable(nonNegative),
   osl: missable(nonNegative),
   islPercentiles: missable(latencySummary),

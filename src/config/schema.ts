@@ -123,6 +123,8 @@ const slaOptions = z.strictObject({
       budgetSplit: z.boolean().default(true),
       /** Add prefill for the backlog in the queue (queueing-aware TTFT). */
       queueAware: z.boolean().default(true),
+      /** Size both roles for the busiest 10 s of an interval (observed peak / mean rate, carried with a slow decay), not its mean. */
+      burst: z.boolean().default(true),
     })
     .prefault({}),
   /** Target utilisation of profiled capacity: sizing aims at this fraction of throughput (headroom for bursts). */

@@ -30,6 +30,12 @@ export interface Observation {
   windowSeconds?: number;
   /** Requests that arrived in the window (a count, as Dynamo uses it). */
   requests?: number;
+  /**
+   * Highest arrival rate (requests/s) over the 10 s sub-windows of the window: how bursty the window was.
+   * Prometheus: max_over_time(sum(rate(<requests counter>[10s]))[<window>:10s]).
+   * Example: 600 requests in 60 s, 250 of them in one 10 s stretch -> 25 req/s (mean 10 req/s).
+   */
+  peakRequestsPerSecond?: number;
   /** Mean input / output sequence length (tokens). */
   isl?: number;
   osl?: number;
@@ -62,6 +68,8 @@ export interface Forecast {
   requests: ForecastValue;
   isl: ForecastValue;
   osl: ForecastValue;
+  /** Requests per interval at the busiest 10 s sub-window's rate, when the forecast knows it (the simulator's oracle). */
+  requestsPeak?: ForecastValue;
 }
 
 /** What one constraint did to one pool. */
@@ -117,7 +125,7 @@ export interface Explanation {
   leadForecast?: Forecast & { horizonIntervals: number };
   /** Schedules active at decision time (they raise pool minimums). */
   activeSchedules?: string[];
-  correction?: { pCf: number; dCf: number };
+  correction?: { pCf: number; dCf: number; burst?: number };
   need: Partial<Record<Role, RoleNeed>>;
   constraints: ConstraintEffect[];
   budget?: { maxGpus?: number; usedGpus: number; shortfallGpus: number };

@@ -32,6 +32,12 @@
  *   L_q = lambda x W_q) is cleared within the TTFT target: extra = ceil(excess x serviceSeconds / ttftTarget),
  *   at most the base need (a backlog is a symptom; it clears once capacity arrives). 20 queued at 5 replicas,
  *   lambda 30/s, L_q = 2.5: excess 17.5 x 0.1354 s / 0.5 s = 4.74 -> 5 extra.
+ * - `burst`: size both roles for the busiest 10 s of the interval rather than its mean. A prefill queue that must
+ *   drain within a 2 s TTFT cannot average a 10 s burst away, and decode receives what prefill emits. The burst ratio
+ *   b = observed peak 10 s rate / mean rate of the window (burstRatio below) is carried across ticks, rising at once
+ *   and falling by BURST_DECAY of the gap per tick, so a quiet minute does not forget the bursts of the one before;
+ *   the forecast count is multiplied by b. A forecast that knows its own peak (the simulator's oracle) is used as is.
+ *   600 requests forecast, b = 2.5 (250 of the last window's 600 arrivals came in one 10 s): sized for 1500.
  * - `targetUtilization`: sizing aims at this fraction of profiled throughput (headroom for bursts), both roles.
  * TTFT feasibility: when the profiled TTFT at the forecast ISL already exceeds the SLO, no replica count fixes it;
  * we warn.
@@ -56,6 +62,40 @@ import type { Policy, PolicyInput } from './types.js';
 
 /** Highest prefill correction applied when `ttftOvershoot` is on (at most doubles the prefill need in one tick). */
 export const OVERSHOOT_CAP = 2;
+
+/** Burst ratio bounds and memory (see `burst` above). */
+export const BURST_CAP = 4;
+export const BURST_DECAY = 0.25;
+/** A window with fewer arrivals says nothing reliable about burstiness (its 10 s counts are mostly noise). */
+export const BURST_MIN_REQUESTS = 30;
+
+/**
+ * Sub-window of the peak rate (the metric's; the simulator measures 10 s) and the Poisson allowance: even steady
+ * Poisson arrivals have a busiest sub-window above the mean, by about 1.27 standard deviations for the busiest of 6,
+ * and the queue model already absorbs that. Only the excess is burstiness.
+ */
+export const BURST_SUBWINDOW_SECONDS = 10;
+export const POISSON_PEAK_Z = 1.3;
+
+/**
+ * The burst ratio carried to the next tick: the peak sub-window count less the Poisson allowance, over the mean
+ * sub-window count; at least 1 and at most BURST_CAP; a higher ratio is taken at once, a lower one approached by
+ * BURST_DECAY of the gap per tick.
+ * Example: 600 arrivals in 60 s (mean 100 per 10 s) with a peak of 25 req/s (250 in 10 s):
+ * (250 - 1.3 x sqrt(100)) / 100 = 2.37; steady 1300/min (216.7 per 10 s) with a peak of 235: (235 - 19.1) / 216.7
+ * -> 1. Last 3.0, observed 2.37 -> 3.0 + (2.37 - 3.0) x 0.25 = 2.84.
+ */
+export function burstRatio(obs: Observation, interval: number, last: number): { value: number; detail: Record<string, number | string>; missing?: string } {
+  const keep = (why: string, missing?: string) => ({ value: last, detail: { burstRatio: r4(last), burstSource: `last tick (${why})` }, ...(missing ? { missing } : {}) });
+  if (!isUsable(obs.requests) || obs.requests < BURST_MIN_REQUESTS) return keep(`fewer than ${BURST_MIN_REQUESTS} arrivals in the window`);
+  if (!isUsable(obs.peakRequestsPerSecond) || obs.peakRequestsPerSecond < 0) return keep('no peak rate observed', 'kept the burst ratio from the last tick');
+  const window = windowSeconds(obs.windowSeconds, interval);
+  const meanCount = (obs.requests * BURST_SUBWINDOW_SECONDS) / window;
+  const excessPeak = obs.peakRequestsPerSecond * BURST_SUBWINDOW_SECONDS - POISSON_PEAK_Z * Math.sqrt(meanCount);
+  const observed = Math.min(BURST_CAP, Math.max(1, excessPeak / meanCount));
+  const value = observed >= last ? observed : last + (observed - last) * BURST_DECAY;
+  return { value, detail: { burstRatio: r4(value), observedBurstRatio: r4(observed), observedPeakRequestsPerSecond: r4(obs.peakRequestsPerSecond) } };
+}
 
 /** `p95` for 95, `p99.9` for 99.9: the key of a LatencySummary. */
 export function percentileKey(percentile: number): `p${number}` {
@@ -182,9 +222,23 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
   const observedIslTail = imp.percentile ? obs.islPercentiles?.[ttftKey] : undefined;
   if (imp.percentile && !isUsable(observedIslTail)) missing[`islPercentiles.${ttftKey}`] = 'used the forecast mean ISL for the prefill time in the TTFT percentile';
 
+  // --- burst ratio
+  const lastBurst = isUsable(input.correction.burst) && input.correction.burst >= 1 ? input.correction.burst : 1;
+  let burst = 1;
+  let burstDetail: Record<string, number | string> = {};
+  if (imp.burst) {
+    const b = burstRatio(obs, I, lastBurst);
+    if (b.missing) missing.peakRequestsPerSecond = b.missing;
+    burst = b.value;
+    burstDetail = b.detail;
+    correction = { ...correction, burst };
+  }
+
   // --- sizing for one forecast
   const size = (f: Forecast): Sized => {
-    const n = f.requests.value;
+    const mean = f.requests.value;
+    const known = imp.burst && f.requestsPeak !== undefined && isUsable(f.requestsPeak.value) ? f.requestsPeak.value : undefined;
+    const n = !imp.burst ? mean : known !== undefined ? Math.max(mean, known) : mean * burst;
     const isl = f.isl.value;
     const osl = f.osl.value;
     const prefill = prefillReplicas(profile, n, isl, I, factor, gpus.prefill, utilization);
@@ -213,6 +267,10 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
     }
     const d = decodeReplicas(profile, n, isl, osl, I, itlTarget, gpus.decode, utilization);
     const decode: RoleNeed = { replicas: d.replicas, detail: { itlSloMs: itlSlo, dCf: r4(dCf), ...d.detail } };
+    if (imp.burst) {
+      const sizedFor = known !== undefined ? 'forecast peak' : `forecast x burst ratio ${r4(burst)}`;
+      for (const need of [prefill, decode]) need.detail = { ...need.detail, ...burstDetail, meanRequests: r4(mean), burstSizedRequests: r4(n), burstSizedFor: sizedFor };
+    }
     return { prefill, decode, decodeFeasible: d.feasible, queueInfeasible };
   };
 

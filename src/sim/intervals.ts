@@ -1,6 +1,7 @@
 /**
- * The trace cut into planner intervals: request count and mean ISL/OSL per interval.
- * The oracle baseline reads the future from here; nothing else may.
+ * The trace cut into planner intervals: request count, mean ISL/OSL and the busiest 10 s per interval.
+ * The oracle baseline reads the future from here; the simulated metric source reads only the interval
+ * that has just ended (its peak rate, as Prometheus would give it).
  *
  * Example: interval 60 s, arrivals at 5 s, 30 s and 70 s -> bins [{requests: 2}, {requests: 1}].
  */
@@ -11,18 +12,29 @@ export interface IntervalLoad {
   requests: number;
   isl: number;
   osl: number;
+  /** Highest arrival rate (req/s) over the interval's PEAK_SUBWINDOW_SECONDS sub-windows. */
+  peakPerSecond: number;
 }
+
+/** Sub-window over which the peak arrival rate is measured: a burst this long fills a 2 s TTFT budget many times over. */
+export const PEAK_SUBWINDOW_SECONDS = 10;
 
 export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] {
   const count = Math.max(1, Math.ceil(trace.durationSeconds / intervalSeconds));
   const requests = new Float64Array(count);
   const islSum = new Float64Array(count);
   const oslSum = new Float64Array(count);
+  // Sub-windows restart at each interval boundary, so an interval's peak never borrows the next one's arrivals.
+  const subs = Math.max(1, Math.ceil(intervalSeconds / PEAK_SUBWINDOW_SECONDS));
+  const subCount = new Float64Array(count * subs);
   for (let i = 0; i < trace.arrival.length; i++) {
-    const bin = Math.min(count - 1, Math.floor((trace.arrival[i] as number) / intervalSeconds));
+    const t = trace.arrival[i] as number;
+    const bin = Math.min(count - 1, Math.floor(t / intervalSeconds));
     requests[bin]! += 1;
     islSum[bin]! += trace.isl[i] as number;
     oslSum[bin]! += trace.osl[i] as number;
+    const sub = Math.min(subs - 1, Math.max(0, Math.floor((t - bin * intervalSeconds) / PEAK_SUBWINDOW_SECONDS)));
+    subCount[bin * subs + sub]! += 1;
   }
   const bins: IntervalLoad[] = [];
   let lastIsl = 0;
@@ -34,7 +46,13 @@ export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] 
       lastIsl = (islSum[b] as number) / n;
       lastOsl = (oslSum[b] as number) / n;
     }
-    bins.push({ requests: n, isl: lastIsl, osl: lastOsl });
+    let peak = 0;
+    for (let s = 0; s < subs; s++) {
+      const len = Math.min(PEAK_SUBWINDOW_SECONDS, intervalSeconds - s * PEAK_SUBWINDOW_SECONDS);
+      const rate = (subCount[b * subs + s] as number) / len;
+      if (rate > peak) peak = rate;
+    }
+    bins.push({ requests: n, isl: lastIsl, osl: lastOsl, peakPerSecond: peak });
   }
   return bins;
 }
@@ -47,17 +65,26 @@ export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] 
  */
 export function oracleForecast(bins: IntervalLoad[], k: number, intervalSeconds: number, startupSeconds: number): { next: Forecast; lead: Forecast } {
   const at = (i: number): IntervalLoad => bins[Math.min(bins.length - 1, Math.max(0, i))] as IntervalLoad;
-  const nextLoad = k + 1 < bins.length ? at(k + 1) : { requests: 0, isl: at(k).isl, osl: at(k).osl };
+  const nextLoad = k + 1 < bins.length ? at(k + 1) : { requests: 0, isl: at(k).isl, osl: at(k).osl, peakPerSecond: 0 };
   const horizon = Math.ceil(startupSeconds / intervalSeconds) + 1;
   let busiest = nextLoad;
   for (let i = k + 1; i <= k + horizon && i < bins.length; i++) {
     const load = at(i);
-    if (load.requests * load.isl > busiest.requests * busiest.isl || load.requests * load.osl > busiest.requests * busiest.osl) busiest = load;
+    const d = demand(load, intervalSeconds);
+    const b = demand(busiest, intervalSeconds);
+    if (d * load.isl > b * busiest.isl || d * load.osl > b * busiest.osl) busiest = load;
   }
+  // Each load's own peak rate, as requests per interval (never below its count).
   const asForecast = (load: IntervalLoad): Forecast => ({
     requests: { value: load.requests, method: 'oracle' },
     isl: { value: load.isl, method: 'oracle' },
     osl: { value: load.osl, method: 'oracle' },
+    requestsPeak: { value: Math.max(load.requests, load.peakPerSecond * intervalSeconds), method: 'oracle' },
   });
   return { next: asForecast(nextLoad), lead: asForecast(busiest) };
+}
+
+/** Requests per interval at the interval's peak rate (at least its count): what capacity must absorb. */
+function demand(load: IntervalLoad, intervalSeconds: number): number {
+  return Math.max(load.requests, load.peakPerSecond * intervalSeconds);
 }

@@ -3,7 +3,8 @@
  * driving the modelled P/D cluster (sim/cluster) instead of Kubernetes.
  *
  * Per interval of virtual time: the cluster runs up to the tick, its window becomes an Observation
- * (the simulated metric source), runTick() decides exactly as the service would, and the simulated
+ * (the simulated metric source, plus the window's peak 10 s arrival rate from the trace), runTick() decides
+ * exactly as the service would, and the simulated
  * connector hands the desired replicas back to the cluster, where they become useful after startupSeconds.
  *
  * Every run starts from the same warm cluster: each pool at the count the oracle picks for the first
@@ -139,6 +140,9 @@ async function simulateOne(
     virtualSeconds = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
     const stats = cluster.advanceTo(virtualSeconds);
     observation = windowObservation(stats, clock.now(), spec.slo);
+    // The window's busiest 10 s, from the trace arrivals of exactly this window (the service reads it from Prometheus).
+    const bin = bins[k];
+    if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
     const forecastOverride = kind === 'oracle' ? oracleForecast(bins, k, interval, startup) : undefined;
     const before = state.last ? { ...state.last } : undefined;
     const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });

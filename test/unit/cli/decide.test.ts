@@ -72,7 +72,7 @@ describe('pd-planner decide (in-process)', () => {
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       'observation.ttftMs.p95: expected a number ≥ 0, got -3',
       'observation.kvUsage: expected a fraction between 0 and 1 (0.75 for 75%), got 75',
-      'observation.colour: unknown field (allowed: time, windowSeconds, requests, isl, osl, islPercentiles, oslPercentiles, ttftMs, itlMs, requestDurationSeconds, queueDepth, kvUsage, pools, errors)',
+      'observation.colour: unknown field (allowed: time, windowSeconds, requests, peakRequestsPerSecond, isl, osl, islPercentiles, oslPercentiles, ttftMs, itlMs, requestDurationSeconds, queueDepth, kvUsage, pools, errors)',
     ]);
   });
 

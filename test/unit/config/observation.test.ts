@@ -33,7 +33,7 @@ describe('observation parsing', () => {
     ['a negative percentile', { ttftMs: { p95: -3 } }, 'observation.ttftMs.p95: expected a number ≥ 0, got -3'],
     ['a string latency', { itlMs: { mean: '31ms' } }, 'observation.itlMs.mean: expected a number, got "31ms"'],
     ['NaN (from code, JSON has none)', { requests: Number.NaN }, 'observation.requests: expected a number, got NaN'],
-    ['an unknown field', { ttftMS: { p95: 1 } }, 'observation.ttftMS: unknown field; did you mean "ttftMs"? (allowed: time, windowSeconds, requests, isl, osl, islPercentiles, oslPercentiles, ttftMs, itlMs, requestDurationSeconds, queueDepth, kvUsage, pools, errors)'],
+    ['an unknown field', { ttftMS: { p95: 1 } }, 'observation.ttftMS: unknown field; did you mean "ttftMs"? (allowed: time, windowSeconds, requests, peakRequestsPerSecond, isl, osl, islPercentiles, oslPercentiles, ttftMs, itlMs, requestDurationSeconds, queueDepth, kvUsage, pools, errors)'],
     ['a bad summary key', { ttftMs: { p95: 600, P99: 900 } }, 'observation.ttftMs.P99: unknown key (expected "mean" or a percentile between p0 and p100 such as "p95"); did you mean "p99"?'],
     ['a percentile of 100', { ttftMs: { p100: 900 } }, 'observation.ttftMs.p100: unknown key (expected "mean" or a percentile between p0 and p100 such as "p95")'],
     ['KV use as a percentage', { kvUsage: 75 }, 'observation.kvUsage: expected a fraction between 0 and 1 (0.75 for 75%), got 75'],

@@ -6,7 +6,7 @@ import { replicasForTtftQuantile, waitQuantile } from '../../../src/policies/que
 import { slaPolicy } from '../../../src/policies/sla.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
   return makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization }, ...extra });
 }
