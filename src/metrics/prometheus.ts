@@ -270,6 +270,9 @@ export interface PrometheusSource {
   observe(now: number, windowSeconds: number, spec: PolicySpec): Promise<ObservationPart>;
 }
 
+/** The policies that hold when the request count is missing (planner/decide.ts USES_REQUESTS). */
+const POLICIES_USING_REQUESTS = new Set<PolicySpec['policy']>(['sla', 'dynamo', 'hpa']);
+
 export interface PrometheusSourceOptions {
   fetch?: typeof fetch;
 }
@@ -280,6 +283,9 @@ export function createPrometheusSource(options: PrometheusSourceOptions = {}): P
     async observe(now, windowSeconds, spec) {
       const config = spec.sources.prometheus;
       if (!config) {
+        // Not configured is only a problem for the policies that size from the request rate; a static (or load)
+        // policy without Prometheus would otherwise fail every tick and turn /readyz 503 for good.
+        if (!POLICIES_USING_REQUESTS.has(spec.policy)) return {};
         return { errors: { requests: 'no Prometheus configured (spec.sources.prometheus.url); request rate unknown' } };
       }
       return observePrometheus({ url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch }, config, now, windowSeconds, spec.slo);

@@ -161,9 +161,13 @@ describe('prometheus source: transport errors are told apart', () => {
   });
 
   it('no Prometheus configured: requests unknown, with the field to set', async () => {
-    const part = await createPrometheusSource().observe(NOW, 60, testSpec());
+    const part = await createPrometheusSource().observe(NOW, 60, testSpec({ policy: 'sla' }));
     expect(part.requests).toBeUndefined();
     expect(part.errors?.requests).toContain('spec.sources.prometheus.url');
+  });
+
+  it('no Prometheus configured for a policy that does not use the request rate (static): nothing read, no error', async () => {
+    expect(await createPrometheusSource().observe(NOW, 60, testSpec())).toEqual({});
   });
 });
 
