@@ -35,9 +35,17 @@ export function manualClock(start = T0): ManualClock {
 }
 
 /** A logger writing parsed JSON lines into an array (and the raw text, for secret checks). */
-export function logSink(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[]; raw: () => string; events: () => unknown[] } {
+export function logSink(level = 'debug', onLine?: (line: string) => void): { logger: Logger; lines: Record<string, unknown>[]; raw: () => string; events: () => unknown[] } {
   const text: string[] = [];
-  const logger = createLogger({ level, destination: { write: (s: string) => void text.push(s) } });
+  const logger = createLogger({
+    level,
+    destination: {
+      write: (s: string) => {
+        text.push(s);
+        onLine?.(s);
+      },
+    },
+  });
   return {
     logger,
     get lines() {
@@ -73,6 +81,8 @@ export interface RigOptions {
   /** Serve /healthz /readyz /metrics on a free port. */
   http?: boolean;
   logLevel?: string;
+  /** Called synchronously with every log line as it is written (to act at an exact point of a tick). */
+  onLog?: (line: string) => void;
   service?: Partial<PlannerServiceOptions>;
 }
 
@@ -88,8 +98,8 @@ export interface Rig {
   queue?: NatsQueueSource;
   /** Base URL of /readyz etc. when `http` was asked for. */
   baseUrl?: string;
-  /** Advance the clock by one interval (except before the first tick) and run one tick. */
-  tick(): Promise<TickOutcome>;
+  /** Advance the clock by one interval (except before the first tick), run `before` (e.g. a Lease renew), then one tick. */
+  tick(before?: () => Promise<unknown>): Promise<TickOutcome>;
   /** HTTP status of a probe path. */
   probe(path: '/readyz' | '/healthz'): Promise<number>;
   close(): Promise<void>;
@@ -100,7 +110,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, options.policyYaml);
   const clock = options.clock ?? manualClock();
-  const log = logSink(options.logLevel);
+  const log = logSink(options.logLevel, options.onLog);
   const load = (path: string): LoadedPlan => toLoadedPlan(loadPolicyFile(path), loadProfile);
   const initial = load(policyPath);
   const kubeConfig = options.api.kubeConfig();
@@ -161,9 +171,10 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     kubeState,
     queue,
     baseUrl,
-    async tick() {
+    async tick(before) {
       if (ticked) clock.advance(service.spec().interval);
       ticked = true;
+      await before?.();
       return service.runOnce();
     },
     async probe(path) {
