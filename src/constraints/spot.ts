@@ -67,7 +67,12 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
       caps.push(pool.maxReplicas);
     } else {
       const desired = finite(seen?.desired) ?? state.last?.[pool.name] ?? 0;
-      const ready = finite(seen?.ready) ?? Math.max(0, desired - (finite(seen?.pending) ?? 0) - lost);
+      // The target's ready count may lag the pod informers: a replica lost this tick is not ready, whatever the
+      // status still says. Example: desired 3, status ready 3 (not yet updated), 3 evicted -> min(3, 3 - 3) = 0;
+      // once the status has caught up (ready 0) the same rule gives min(0, 0) = 0, never a double subtraction.
+      const statusReady = finite(seen?.ready);
+      const ready =
+        statusReady !== undefined ? Math.min(statusReady, Math.max(0, desired - lost)) : Math.max(0, desired - (finite(seen?.pending) ?? 0) - lost);
       caps.push(Math.max(min, Math.min(ready, pool.maxReplicas)));
     }
   });
