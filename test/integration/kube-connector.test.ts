@@ -114,6 +114,23 @@ describe('Kubernetes connector against the fake API server', () => {
     expect(writes(api)).toEqual([]);
   });
 
+  it('a graph not Ready for another reason than a rollout (a Spot worker lost) still lets a stable component grow, not shrink', async () => {
+    const graph = dgdV1beta1({ name: 'llama', components, ready: 'False' }) as { status: { conditions: { reason: string; message: string }[] } };
+    graph.status.conditions[0]!.reason = 'some_resources_are_not_ready';
+    graph.status.conditions[0]!.message = 'VllmDecodeWorkerSpot: 1/3 ready';
+    api = await startFakeKubeApi({ objects: [graph, dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3), dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2)] });
+    const s = specWith([
+      { name: 'prefill-od', role: 'prefill', target: { kind: 'DynamoGraphDeployment', name: 'llama' } },
+      { name: 'decode-od', role: 'decode', target: { kind: 'DynamoGraphDeployment', name: 'llama' } },
+    ]);
+    const result = await connectorFor(api, { now: () => 0 }).apply(decisionFor({ 'prefill-od': 1, 'decode-od': 5 }, s), s);
+    expect(result.pools['decode-od']).toBe('patched 3->5 (DynamoGraphDeploymentScalingAdapter llama-vllmdecodeworker/scale)');
+    expect(result.pools['prefill-od']).toBe(
+      'skipped: DynamoGraphDeployment default/llama is not Ready (Ready=False, reason some_resources_are_not_ready: VllmDecodeWorkerSpot: 1/3 ready); not scaling for 0s of 1800s',
+    );
+    expect(writes(api)).toHaveLength(1);
+  });
+
   it('409 on the adapter: re-reads the graph and retries once', async () => {
     api = await startFakeKubeApi({ objects: [dgdV1beta1({ name: 'llama', components }), dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3)] });
     api.inject({ path: '**/scale', method: 'PATCH', fault: 409 });

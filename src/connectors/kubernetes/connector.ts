@@ -221,21 +221,32 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
     }
     const ready = readyCondition(dgd);
     const timeout = spec.readinessTimeout;
+    let graphNotReady: string | undefined;
     if (!ready.ready) {
       const t = now();
       const since = notReadySince.get(graphKey) ?? t;
       notReadySince.set(graphKey, since);
       const waited = Math.round((t - since) / 1000);
       const why = ready.status === undefined ? 'no Ready condition' : `Ready=${ready.status}${ready.reason ? `, reason ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`;
-      if (waited < timeout) {
+      const rolling = /rolling/i.test(ready.reason ?? '');
+      if (waited < timeout && rolling) {
         for (const job of jobs) {
           result.pools[job.pool.name] = `skipped: DynamoGraphDeployment ${ref.namespace}/${ref.name} is not Ready (${why}); not scaling for ${waited}s of ${timeout}s`;
         }
-        log.info({ graph: graphKey, why }, 'graph is not ready, ignoring this scaling');
+        log.info({ graph: graphKey, why }, 'graph is rolling out, ignoring this scaling');
         return;
       }
-      notReadySince.delete(graphKey);
-      for (const job of jobs) result.errors[job.pool.name] = `DynamoGraphDeployment ${ref.namespace}/${ref.name} is not ready after ${timeout}s (${why}); scaling anyway`;
+      if (waited < timeout) {
+        // Dynamo skips the whole graph while it is not Ready. Short of a rolling update, we still let a STABLE
+        // component grow: a Spot eviction makes the graph not Ready, and that is exactly when the on-demand
+        // component must take the need over (SPEC 10: within one tick). Scale-downs and components still coming
+        // up wait, as Dynamo's do.
+        graphNotReady = `DynamoGraphDeployment ${ref.namespace}/${ref.name} is not Ready (${why}); not scaling for ${waited}s of ${timeout}s`;
+        log.info({ graph: graphKey, why }, 'graph is not ready: only scale-ups of stable components go ahead');
+      } else {
+        notReadySince.delete(graphKey);
+        for (const job of jobs) result.errors[job.pool.name] = `DynamoGraphDeployment ${ref.namespace}/${ref.name} is not ready after ${timeout}s (${why}); scaling anyway`;
+      }
     } else {
       notReadySince.delete(graphKey);
     }
@@ -259,6 +270,14 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
       if (sharing.length > 1) {
         fail(job, new Error(`pools ${sharing.join(', ')} all resolve to component "${component.name}" of DynamoGraphDeployment ${ref.namespace}/${ref.name}; give each pool its own target.service`));
         continue;
+      }
+      if (graphNotReady) {
+        const status = replicaStatus(component.replicas, component.status);
+        const growsStable = job.desired > (component.replicas ?? 0) && status.ready >= status.desired && status.updated >= status.desired;
+        if (!growsStable) {
+          result.pools[job.pool.name] = `skipped: ${graphNotReady}`;
+          continue;
+        }
       }
       try {
         dgd = await scaleGraphComponent(result, ref, dgd, component, job, spec, version);
