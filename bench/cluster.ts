@@ -60,7 +60,7 @@ function runOnce() {
     seed: 1,
     spot: { evictionRatePerHour: 0.2, noticeSeconds: 30 },
   });
-  // Planner stand-in: prefill sized on queue + TTFT, decode on KV usage (crude, but it moves the pools every tick).
+  // Planner stand-in: prefill sized on queue + TTFT, decode on ITL and KV usage (crude, but it moves the pools every tick).
   let prefill = 20;
   let decodeSpot = 6;
   let ticks = 0;
@@ -70,8 +70,9 @@ function runOnce() {
     ticks++;
     if ((obs.ttftMs?.p95 ?? 0) > slo.ttft.ms || stats.queueDepth > prefill) prefill = Math.min(64, prefill + 2);
     else if ((obs.ttftMs?.p95 ?? 0) < slo.ttft.ms / 2) prefill = Math.max(1, prefill - 1);
-    if ((obs.kvUsage ?? 0) > 0.7) decodeSpot = Math.min(64, decodeSpot + 1);
-    else if ((obs.kvUsage ?? 1) < 0.3) decodeSpot = Math.max(0, decodeSpot - 1);
+    const itlP95 = obs.itlMs?.p95 ?? 0;
+    if ((obs.kvUsage ?? 0) > 0.7 || itlP95 > slo.itl.ms) decodeSpot = Math.min(64, decodeSpot + 2);
+    else if ((obs.kvUsage ?? 1) < 0.3 && itlP95 < 0.7 * slo.itl.ms) decodeSpot = Math.max(0, decodeSpot - 1);
     sim.setDesired('prefill-od', prefill, t);
     sim.setDesired('decode-spot', decodeSpot, t);
   }

@@ -38,6 +38,36 @@ describe('DecodeItl', () => {
     }
   });
 
+  it('equals the profile at any kv and context the profile measured (both profiles, random points)', () => {
+    for (const profile of [llama, loadProfile('builtin:dynamo-format-synthetic', process.cwd())]) {
+      const fast = new DecodeItl(profile);
+      const rows = profile.decode.rows;
+      const lastKv = (ctx: number) => {
+        const below = rows.filter((r) => r.ctx <= ctx).at(-1) ?? rows[0]!;
+        const above = rows.find((r) => r.ctx >= ctx) ?? rows.at(-1)!;
+        return Math.min(below.kv.at(-1)!, above.kv.at(-1)!);
+      };
+      fc.assert(
+        fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 100, max: 100_000, noNaN: true }), (kv, ctx) => {
+          fc.pre(kv <= lastKv(ctx));
+          expect(fast.ms(kv, ctx)).toBeCloseTo(profile.decodeItlMs(kv, ctx).value, 9);
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
+  it('worked example of the lookup table: row 576 at kv 0.2', () => {
+    // Segment [0.16384, 0.24576] of row 576: ITL = y(0.16384) + (0.2 - 0.16384) x slope.
+    const row = llama.decode.rows[0]!;
+    const k = row.kv.indexOf(0.16384);
+    const slope = (row.itlMs[k + 1]! - row.itlMs[k]!) / (row.kv[k + 1]! - row.kv[k]!);
+    expect(row.itlMs[k]).toBeCloseTo(73.23, 1);
+    expect(slope).toBeCloseTo(273.77, 1);
+    expect(itl.ms(0.2, 576)).toBeCloseTo(row.itlMs[k]! + (0.2 - 0.16384) * slope, 9);
+    expect(itl.ms(0.2, 576)).toBeCloseTo(83.13, 1);
+  });
+
   it('extrapolates along the last segment above a row’s last measured kv', () => {
     // Row 576 ends at kv 0.32768 (256 requests) at 118.083 ms, after 95.656 ms at kv 0.24576.
     // 512 requests of context 576 = kv 0.65536 → 118.083 + 0.32768 x (22.427 / 0.08192) = 207.79 ms

@@ -101,6 +101,14 @@ const STAYING = 0;
 const DRAINING = 1;
 const EVICTING = 2;
 
+/**
+ * Initial value of fields that will hold fractions (times, sums). -0 is stored as a double, where 0 is a small
+ * integer: a field that starts as a small integer and later holds 0.5 changes the object's hidden class, and every
+ * optimised method touching the object is thrown away and recompiled once (measured: ~15% of a 100k-request run).
+ * Arithmetic is unaffected (-0 + x = x); values leaving the class are normalised with `+ 0`.
+ */
+const DOUBLE_ZERO = -0;
+
 /** Tokens of slack when popping decode completions that are due at the same instant (float rounding of V). */
 const V_EPS = 1e-6;
 
@@ -141,7 +149,7 @@ export class ClusterSim {
   private readonly due = new IndexedMinHeap(64);
   private readonly prefillQueue = new IntDeque(1024);
   private readonly decodeQueue = new IntDeque(1024);
-  private now = 0;
+  private now = DOUBLE_ZERO;
   private finished: ClusterTotals | undefined;
 
   // ---- pools ----
@@ -195,7 +203,7 @@ export class ClusterSim {
 
   // ---- running counters ----
   private inSystem = 0;
-  private kvOccAll = 0;
+  private kvOccAll = DOUBLE_ZERO;
   private readyDecode = 0;
   private completed = 0;
   private dropped = 0;
@@ -203,28 +211,28 @@ export class ClusterSim {
   private requeued = 0;
   private evictions = 0;
   private notices = 0;
-  private durationSum = 0;
-  private areaTotal = 0;
+  private durationSum = DOUBLE_ZERO;
+  private areaTotal = DOUBLE_ZERO;
 
   // ---- window accumulators ----
-  private wStart = 0;
+  private wStart = DOUBLE_ZERO;
   private wArrivals = 0;
-  private wIslSum = 0;
-  private wOslSum = 0;
+  private wIslSum = DOUBLE_ZERO;
+  private wOslSum = DOUBLE_ZERO;
   private readonly wTtft: Float32Array;
   private wTtftN = 0;
   private readonly wItl: Float32Array;
   private wItlN = 0;
   private wCompleted = 0;
-  private wDurSum = 0;
+  private wDurSum = DOUBLE_ZERO;
   private wMetTtft = 0;
   private wMetItl = 0;
   private wMetBoth = 0;
   private wDropped = 0;
   private wRequeued = 0;
-  private wArea = 0;
-  private wKvOcc = 0;
-  private wKvCap = 0;
+  private wArea = DOUBLE_ZERO;
+  private wKvOcc = DOUBLE_ZERO;
+  private wKvCap = DOUBLE_ZERO;
 
   constructor(trace: Trace, options: ClusterOptions) {
     const problems = checkOptions(trace, options);
@@ -336,7 +344,7 @@ export class ClusterSim {
     const deadline = Math.max(this.now, lastArrival + this.drainSeconds);
     this.run(deadline, true);
     if (this.inSystem > 0 || this.cursor < this.n) this.advanceClock(deadline);
-    const end = this.now;
+    const end = this.now + 0;
     // Anything still in the system (or never arrived, which cannot happen past the last arrival) is dropped.
     let unfinished = 0;
     for (let i = 0; i < this.n; i++) {
@@ -1007,8 +1015,8 @@ export class ClusterSim {
     }
     const done = this.wCompleted;
     const stats: WindowStats = {
-      start: this.wStart,
-      end,
+      start: this.wStart + 0,
+      end: end + 0,
       windowSeconds: seconds,
       arrived: this.wArrivals,
       meanIsl: this.wArrivals > 0 ? this.wIslSum / this.wArrivals : NaN,
