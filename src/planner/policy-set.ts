@@ -8,7 +8,7 @@
  *     each other's patches every tick).
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { LoadedPlan } from './service.js';
@@ -16,6 +16,8 @@ import type { LoadedPlan } from './service.js';
 export interface PolicyPaths {
   /** Policy files, in the order given (directories expanded in place). */
   files: string[];
+  /** The files named directly (not found in a directory). */
+  named: string[];
   /** The directories among the arguments: re-scanned on reload (new files added, deleted ones removed). */
   dirs: string[];
 }
@@ -40,6 +42,7 @@ export function policyFilesIn(dir: string): string[] {
 /** Expands `--policy` arguments; a missing path or a directory without policy files is an InputError. */
 export function expandPolicyPaths(args: string[]): PolicyPaths {
   const files: string[] = [];
+  const named: string[] = [];
   const dirs: string[] = [];
   const problems: string[] = [];
   for (const arg of args) {
@@ -52,6 +55,7 @@ export function expandPolicyPaths(args: string[]): PolicyPaths {
     }
     if (!isDir) {
       files.push(arg);
+      named.push(arg);
       continue;
     }
     dirs.push(arg);
@@ -61,11 +65,11 @@ export function expandPolicyPaths(args: string[]): PolicyPaths {
   }
   const seen = new Set<string>();
   for (const file of files) {
-    if (seen.has(file)) problems.push(`--policy: ${file} is given twice`);
-    seen.add(file);
+    if (seen.has(resolve(file))) problems.push(`--policy: ${file} is given twice (directly or through its directory)`);
+    seen.add(resolve(file));
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { files, dirs };
+  return { files, named, dirs };
 }
 
 /**
