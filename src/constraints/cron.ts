@@ -103,6 +103,21 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 /** UTC offset (ms, local = UTC + offset) of `timezone` at instant `time`. Throws RangeError on an unknown zone. */
 export function zoneOffset(time: number, timezone: string): number {
   if (timezone === 'UTC' || timezone === 'Etc/UTC') return 0;
+  // Offsets only change on quarter-hour boundaries (DST switches, historic zones), so memoize per quarter hour:
+  // formatToParts costs microseconds and every tick asks the same few instants again.
+  const key = `${timezone}@${Math.floor(time / QUARTER_HOUR_MS)}`;
+  const known = offsets.get(key);
+  if (known !== undefined) return known;
+  const offset = computeZoneOffset(time, timezone);
+  if (offsets.size > 10_000) offsets.clear();
+  offsets.set(key, offset);
+  return offset;
+}
+
+const QUARTER_HOUR_MS = 15 * 60_000;
+const offsets = new Map<string, number>();
+
+function computeZoneOffset(time: number, timezone: string): number {
   let format = formatters.get(timezone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', {
