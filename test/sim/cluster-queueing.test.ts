@@ -149,7 +149,11 @@ describe('KV admission', () => {
     expect(w.decodeQueueDepth).toBe(15);
     expect(w.dropped).toBe(1);
     expect(sim.requestState(20)).toBe(RQ_DROPPED);
-    for (let t = 2; t < 100; t++) {
+    // Full: 5 x 2000 reserved of 10,000 (kvUsage 1), 5 x (1000 + 500) lifetime-average occupancy (0.75).
+    const full = sim.advanceTo(2);
+    expect(full.kvUsage).toBeCloseTo(1, 9);
+    expect(full.kvOccupancy).toBeCloseTo(0.75, 9);
+    for (let t = 3; t < 100; t++) {
       sim.advanceTo(t);
       for (const load of sim.decodeReplicaLoads()) expect(load.reservedTokens).toBeLessThanOrEqual(10_000);
     }

@@ -203,7 +203,9 @@ export class ClusterSim {
 
   // ---- running counters ----
   private inSystem = 0;
+  /** Sum over decode replicas of lifetime-average KV occupancy (isl + osl/2 per request) and of reserved KV. */
   private kvOccAll = DOUBLE_ZERO;
+  private kvResAll = DOUBLE_ZERO;
   private readyDecode = 0;
   private completed = 0;
   private dropped = 0;
@@ -232,6 +234,7 @@ export class ClusterSim {
   private wRequeued = 0;
   private wArea = DOUBLE_ZERO;
   private wKvOcc = DOUBLE_ZERO;
+  private wKvRes = DOUBLE_ZERO;
   private wKvCap = DOUBLE_ZERO;
 
   constructor(trace: Trace, options: ClusterOptions) {
@@ -485,6 +488,7 @@ export class ClusterSim {
     if (dt > 0) {
       this.wArea += this.inSystem * dt;
       this.wKvOcc += this.kvOccAll * dt;
+      this.wKvRes += this.kvResAll * dt;
       this.wKvCap += this.readyDecode * dt;
       this.now = t;
     }
@@ -619,6 +623,7 @@ export class ClusterSim {
     this.dRes[r] = this.dRes[r]! + isl + osl;
     this.dCount[r] = this.dCount[r]! + 1;
     this.kvOccAll += occ;
+    this.kvResAll += isl + osl;
     this.state[i] = RQ_DECODE;
     this.markDirty(r);
   }
@@ -649,6 +654,7 @@ export class ClusterSim {
     this.dRes[r] = this.dRes[r]! - isl - osl;
     this.dCount[r] = this.dCount[r]! - 1;
     this.kvOccAll -= occ;
+    this.kvResAll -= isl + osl;
     this.complete(i);
   }
 
@@ -961,6 +967,7 @@ export class ClusterSim {
         this.toDecode[i] = left - done;
         this.produced[i] = this.produced[i]! + done;
         this.kvOccAll -= this.isl[i]! + this.osl[i]! * 0.5;
+        this.kvResAll -= this.isl[i]! + this.osl[i]!;
         this.requeue(i);
       }
       heap.clear();
@@ -1031,7 +1038,8 @@ export class ClusterSim {
       decodeQueueDepth: this.decodeQueue.size,
       inSystem: this.inSystem,
       meanInSystem: seconds > 0 ? this.wArea / seconds : this.inSystem,
-      kvUsage: this.wKvCap > 0 ? this.wKvOcc / (this.wKvCap * this.maxKv) : NaN,
+      kvUsage: this.wKvCap > 0 ? this.wKvRes / (this.wKvCap * this.maxKv) : NaN,
+      kvOccupancy: this.wKvCap > 0 ? this.wKvOcc / (this.wKvCap * this.maxKv) : NaN,
       pools,
       gpus,
       costPerHour,
@@ -1057,6 +1065,7 @@ export class ClusterSim {
     this.wRequeued = 0;
     this.wArea = 0;
     this.wKvOcc = 0;
+    this.wKvRes = 0;
     this.wKvCap = 0;
     return stats;
   }

@@ -89,8 +89,18 @@ export interface WindowStats {
   /** Requests in the system (arrived, not completed or dropped) at the end of the window, and its time average. */
   inSystem: number;
   meanInSystem: number;
-  /** Time-averaged decode KV usage 0..1 over ready decode replicas (NaN when there were none). */
+  /**
+   * Time-averaged share of the ready decode replicas' KV cache reserved by admitted requests (isl + osl each), 0..1;
+   * NaN when there were none. 1 means no request can be admitted: the saturation signal a KV-usage rule wants, as
+   * vLLM's cache usage nears 1 when it stops admitting.
+   */
   kvUsage: number;
+  /**
+   * The same with each request counted at its lifetime-average size, isl + osl/2: the profile's x_kv_usage, used to
+   * look up the ITL. Example: 40 requests of isl 2000, osl 200 on one replica of 450,000 tokens: kvUsage
+   * 40 x 2200 / 450000 = 0.196, kvOccupancy 40 x 2100 / 450000 = 0.187.
+   */
+  kvOccupancy: number;
   pools: Record<string, PoolWindowStats>;
   gpus: number;
   /** Cost per hour of what is provisioned at the end of the window. */
