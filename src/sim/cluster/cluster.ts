@@ -32,6 +32,8 @@
  * - Admission: a request reserves isl + osl KV tokens on its decode replica (so it can never be pre-empted); it goes
  *   to the accepting replica with the least reserved KV, if it fits there; otherwise it waits, FCFS (the head blocks
  *   the line). A request with isl + osl > maxKvTokens can never fit: it is dropped at arrival and counted.
+ *   Waiting for KV happens after the first token, so it shows in the request's ITL, not its TTFT.
+ *   The window's `kvUsage` is the reserved share (1 = nothing more fits), `kvOccupancy` the lifetime-average one.
  *   Example: maxKv 450000, a replica holding 440000 reserved tokens cannot take isl 8000 + osl 2100 = 10100.
  * - The prefill replica is free again when its prefill ends (the transfer is pulled by decode and overlaps).
  * - Replicas: setDesired(pool, n, t) up creates n - current replicas that start taking work startupSeconds later;
