@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SECTION ...]`: speed and quality figures, written to bench/results.json and
- * bench/RESULTS.md (the README quotes the latter). Sections: decide, simulator, quality (default: all).
+ * bench/RESULTS.md (the README quotes the latter). Sections: decide, simulator, quality, load (default: all).
  * Figures are compared with baselines measured in the same run; the machine is shared and noisy, so read ratios.
  */
 import fs from 'node:fs';
@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { benchDecide, type DecideBench } from './decide.js';
 import { benchSimulator, SIM_SPEED_TARGET, type SimulatorBench } from './simulator.js';
 import { benchQuality, type QualityRow } from './quality.js';
+import { benchLoad, type LoadBench } from './load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SECTIONS = ['decide', 'simulator', 'quality'] as const;
+const SECTIONS = ['decide', 'simulator', 'quality', 'load'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Results {
@@ -22,6 +23,7 @@ interface Results {
   decide?: DecideBench;
   simulator?: SimulatorBench;
   quality?: QualityRow[];
+  load?: LoadBench;
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -46,6 +48,7 @@ for (const section of sections) {
   if (section === 'decide') results.decide = benchDecide();
   if (section === 'simulator') results.simulator = await benchSimulator();
   if (section === 'quality') results.quality = await benchQuality();
+  if (section === 'load') results.load = await benchLoad();
 }
 fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 fs.writeFileSync(path.join(here, 'RESULTS.md'), markdown(results));
@@ -100,6 +103,23 @@ function markdown(r: Results): string {
       lines.push(`- ${row.trace}: SLO met ${yes(row.sloMet)}; <= 1.15 x oracle ${yes(row.targets.withinOracle115)} (${fmt(row.gpuHoursRatio.oracle!, 2)}x); vs dynamo ${yes(row.targets.fewerThanDynamo)}; vs hpa ${yes(row.targets.fewerThanHpa)}`);
     }
     lines.push('', 'Reproduce: `npm run bench -- quality`.', '');
+  }
+  if (r.load) {
+    const l = r.load;
+    const verbs = Object.entries(l.apiRequestsPerTick.byVerb).map(([verb, n]) => `${verb} ${fmt(n, 1)}`).join(', ');
+    lines.push(
+      `## Load: one planner process, ${l.graphs} graphs, ${l.pools} pools`,
+      '',
+      `\`pd-planner run --policy DIR\` wiring against the in-process fake API server and a fake Prometheus (their CPU included), \`sla\` policies, ${l.concurrency} policies at a time, ${l.ticks} ticks with traffic moving every tick:`,
+      '',
+      '| tick p50 | tick p95 | tick max | p95 / interval | overruns | patches / tick (mean, max) | API requests / tick (mean, max) | watches | failed policy ticks |',
+      '|---:|---:|---:|---:|---:|---|---|---|---:|',
+      `| ${fmt(l.tickSeconds.p50, 2)} s | ${fmt(l.tickSeconds.p95, 2)} s | ${fmt(l.tickSeconds.max, 2)} s | **${fmt(l.p95ToInterval, 3)}** of ${l.intervalSeconds} s | ${l.overruns} | ${fmt(l.patchesPerTick.mean, 1)}, ${l.patchesPerTick.max} | ${fmt(l.apiRequestsPerTick.mean, 0)}, ${l.apiRequestsPerTick.max} | ${Object.entries(l.watches).map(([k, n]) => `${k} ${n}`).join(', ')} | ${l.failedPolicyTicks} |`,
+      '',
+      `First tick (lists and starts the informers): ${fmt(l.firstTickSeconds, 2)} s. Requests per tick by kind: ${verbs}; Prometheus queries per tick: ${fmt(l.prometheusQueriesPerTick, 0)}.`,
+      `Memory after GC: heap ${l.memoryMB.heapBefore} MB before, ${l.memoryMB.heapAfterFirstTick} MB after the first tick (planner with ${l.graphs} policies: ${l.memoryMB.plannerHeap} MB), ${l.memoryMB.heapAfter} MB after the last (+${l.memoryMB.heapGrowthOverTicks} MB over ${l.ticks} ticks); RSS ${l.memoryMB.rssBefore} -> ${l.memoryMB.rssAfter} MB. Target: the tick stays well under the interval — ${l.maxToInterval < 0.5 && l.overruns === 0 ? 'met' : '**NOT met**'} (\`npm run bench -- load\`).`,
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
