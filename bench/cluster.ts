@@ -39,7 +39,7 @@ const pool = (name: string, role: 'prefill' | 'decode', capacity: 'spot' | 'on-d
   capacity,
   gpusPerReplica: 4,
   minReplicas: 1,
-  maxReplicas: 64,
+  maxReplicas: 1000,
   costPerGpuHour: cost,
   startupSeconds: 240,
 });
@@ -47,6 +47,11 @@ const pool = (name: string, role: 'prefill' | 'decode', capacity: 'spot' | 'on-d
 const profile = loadProfile('builtin:llama2-70b-h100-tp4', process.cwd());
 const trace = poissonTrace(requests, rate, 7);
 const slo = { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } };
+// Sized for the rate (about 5 req/s per prefill replica and 3.3 per decode replica at these lengths and SLOs), capped at 4x.
+const prefill0 = Math.ceil(rate / 5);
+const decodeOd = Math.ceil(rate / 10);
+const decodeSpot0 = Math.ceil(rate / 5);
+const cap = 4 * prefill0;
 const pools = [pool('prefill-od', 'prefill', 'on-demand', 6.98), pool('decode-od', 'decode', 'on-demand', 6.98), pool('decode-spot', 'decode', 'spot', 2.1)];
 
 function runOnce() {
@@ -55,23 +60,23 @@ function runOnce() {
   const sim = new ClusterSim(trace, {
     profile,
     pools,
-    initialReplicas: { 'prefill-od': 20, 'decode-od': 6, 'decode-spot': 6 },
+    initialReplicas: { 'prefill-od': prefill0, 'decode-od': decodeOd, 'decode-spot': decodeSpot0 },
     slo,
     seed: 1,
     spot: { evictionRatePerHour: 0.2, noticeSeconds: 30 },
   });
   // Planner stand-in: prefill sized on queue + TTFT, decode on ITL and KV usage (crude, but it moves the pools every tick).
-  let prefill = 20;
-  let decodeSpot = 6;
+  let prefill = prefill0;
+  let decodeSpot = decodeSpot0;
   let ticks = 0;
   for (let t = 60; t < trace.durationSeconds + 60; t += 60) {
     const stats = sim.advanceTo(t);
     const obs = windowObservation(stats, Date.UTC(2026, 0, 1) + t * 1000, slo);
     ticks++;
-    if ((obs.ttftMs?.p95 ?? 0) > slo.ttft.ms || stats.queueDepth > prefill) prefill = Math.min(64, prefill + 2);
+    if ((obs.ttftMs?.p95 ?? 0) > slo.ttft.ms || stats.queueDepth > prefill) prefill = Math.min(cap, prefill + 2);
     else if ((obs.ttftMs?.p95 ?? 0) < slo.ttft.ms / 2) prefill = Math.max(1, prefill - 1);
     const itlP95 = obs.itlMs?.p95 ?? 0;
-    if ((obs.kvUsage ?? 0) > 0.7 || itlP95 > slo.itl.ms) decodeSpot = Math.min(64, decodeSpot + 2);
+    if ((obs.kvUsage ?? 0) > 0.7 || itlP95 > slo.itl.ms) decodeSpot = Math.min(cap, decodeSpot + 2);
     else if ((obs.kvUsage ?? 1) < 0.3 && itlP95 < 0.7 * slo.itl.ms) decodeSpot = Math.max(0, decodeSpot - 1);
     sim.setDesired('prefill-od', prefill, t);
     sim.setDesired('decode-spot', decodeSpot, t);

@@ -59,8 +59,9 @@
  * finishing request), and an event heap for the rest (KV transfers, startups, eviction notices, evictions; lifecycle
  * events carry the replica's epoch and are ignored if the slot was retired or reused since). All typed arrays;
  * requests are columns (struct of arrays); nothing is allocated per request. Per request: one arrival, one prefill
- * end, one transfer, two decode batch changes, each O(log) plus a scan over the accepting decode replicas to place
- * the request. Ties at one instant: replica completions, then other events, then arrivals.
+ * end, one transfer, two decode batch changes, each O(log), placing
+ * the request on the least-loaded decode replica (an indexed heap on reserved KV). Ties at one instant: replica
+ * completions, then other events, then arrivals.
  */
 import type { Percentiles, Trace } from '../types.js';
 import { InputError } from '../../errors.js';
@@ -180,7 +181,7 @@ export class ClusterSim {
   private rLeaving = new Int32Array(0);
   private rEpoch = new Int32Array(0);
   private rBorn = new Float64Array(0);
-  /** Position in the prefill idle list or the decode accepting list, -1 when not in it. */
+  /** Position in the prefill idle list, -1 when not in it. */
   private rListPos = new Int32Array(0);
   /** Prefill: the request being prefilled, -1 when idle. */
   private rCurrent = new Int32Array(0);
@@ -198,8 +199,8 @@ export class ClusterSim {
   private slots = 0;
   private prefillIdle = new Int32Array(0);
   private prefillIdleN = 0;
-  private decodeAcc = new Int32Array(0);
-  private decodeAccN = 0;
+  /** Decode replicas taking new work, keyed by their reserved KV tokens (the least loaded on top). */
+  private readonly accepting = new IndexedMinHeap(64);
   private dirty = new Int32Array(0);
   private dirtyN = 0;
 
@@ -593,25 +594,12 @@ export class ClusterSim {
   /** Admit from the head of the decode queue while it fits on the accepting replica with the least reserved KV. */
   private dispatchDecode(): void {
     const q = this.decodeQueue;
-    const acc = this.decodeAcc;
-    const dRes = this.dRes;
-    while (q.size > 0) {
-      const accN = this.decodeAccN;
-      if (accN === 0) return;
+    const acc = this.accepting;
+    while (q.size > 0 && acc.size > 0) {
       const i = q.peekFront();
-      let best = -1;
-      let bestRes = Infinity;
-      for (let k = 0; k < accN; k++) {
-        const r = acc[k]!;
-        const res = dRes[r]!;
-        if (res < bestRes) {
-          bestRes = res;
-          best = r;
-        }
-      }
-      if (bestRes + this.isl[i]! + this.osl[i]! > this.maxKv) return;
+      if (acc.peekKey() + this.isl[i]! + this.osl[i]! > this.maxKv) return;
       q.popFront();
-      this.admit(i, best);
+      this.admit(i, acc.peekSlot());
     }
   }
 
@@ -623,6 +611,7 @@ export class ClusterSim {
     const occ = isl + osl * 0.5;
     this.dOcc[r] = this.dOcc[r]! + occ;
     this.dRes[r] = this.dRes[r]! + isl + osl;
+    this.accepting.set(r, this.dRes[r]!);
     this.dCount[r] = this.dCount[r]! + 1;
     this.kvOccAll += occ;
     this.kvResAll += isl + osl;
@@ -654,6 +643,7 @@ export class ClusterSim {
     const occ = isl + osl * 0.5;
     this.dOcc[r] = this.dOcc[r]! - occ;
     this.dRes[r] = this.dRes[r]! - isl - osl;
+    if (this.accepting.has(r)) this.accepting.set(r, this.dRes[r]!);
     this.dCount[r] = this.dCount[r]! - 1;
     this.kvOccAll -= occ;
     this.kvResAll -= isl + osl;
@@ -858,18 +848,20 @@ export class ClusterSim {
   }
 
   private addAccepting(r: number): void {
-    this.rListPos[r] = this.decodeAccN;
-    this.decodeAcc[this.decodeAccN++] = r;
+    this.accepting.set(r, this.dRes[r]!);
   }
 
-  /** Remove r from the prefill idle list or the decode accepting list (swap with the last entry). */
+  /** Take r out of the prefill idle list (swap with the last entry) or the accepting decode replicas. */
   private removeFromList(r: number): void {
+    if (this.rRole[r] === DECODE) {
+      this.accepting.remove(r);
+      return;
+    }
     const pos = this.rListPos[r]!;
     if (pos < 0) return;
-    const list = this.rRole[r] === PREFILL ? this.prefillIdle : this.decodeAcc;
-    const last = this.rRole[r] === PREFILL ? --this.prefillIdleN : --this.decodeAccN;
-    const moved = list[last]!;
-    list[pos] = moved;
+    const last = --this.prefillIdleN;
+    const moved = this.prefillIdle[last]!;
+    this.prefillIdle[pos] = moved;
     this.rListPos[moved] = pos;
     this.rListPos[r] = -1;
   }
@@ -898,7 +890,6 @@ export class ClusterSim {
     this.dCount = i32(this.dCount);
     this.dDirty = i32(this.dDirty);
     this.prefillIdle = i32(this.prefillIdle);
-    this.decodeAcc = i32(this.decodeAcc);
     this.dirty = i32(this.dirty);
     this.rBorn = f64(this.rBorn);
     this.dV = f64(this.dV);
