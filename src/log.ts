@@ -1,7 +1,7 @@
 /**
  * Structured JSON logs (pino) for the service. Secrets never reach the log: any field named like a
  * credential (authorization, token, password, secret, bearer, cookie), at the top level or one/two levels
- * down, is replaced by "[redacted]", and bearer tokens inside free-text messages are masked too.
+ * down, is replaced by "[redacted]", and bearer tokens and URL credentials inside free-text messages are masked too.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 
@@ -24,6 +24,19 @@ export function maskBearer(text: string): string {
   return text.replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]');
 }
 
+/**
+ * Credentials inside URLs ("http://user:pass@host", "nats://token@host") -> "scheme://[redacted]@host", anywhere in
+ * a string. Policy files may carry them (Prometheus basic auth, NATS tokens) and error messages quote the URL.
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, '$1[redacted]@');
+}
+
+/** maskBearer + redactUrlCredentials. */
+export function maskSecrets(text: string): string {
+  return redactUrlCredentials(maskBearer(text));
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
@@ -35,7 +48,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       hooks: {
         // Free-text messages may quote an HTTP header (an error from a client library, say).
         logMethod(args, method) {
-          const masked = args.map((arg) => (typeof arg === 'string' ? maskBearer(arg) : arg)) as typeof args;
+          const masked = args.map((arg) => (typeof arg === 'string' ? maskSecrets(arg) : arg)) as typeof args;
           return method.apply(this, masked);
         },
       },

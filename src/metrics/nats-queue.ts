@@ -14,6 +14,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { PolicySpec } from '../config/schema.js';
 import type { ObservationPart } from './prometheus.js';
+import { redactUrlCredentials } from '../log.js';
 
 export type QueueConfig = NonNullable<PolicySpec['sources']['queue']>;
 
@@ -38,7 +39,8 @@ interface Link {
 }
 
 function describe(config: QueueConfig): string {
-  return `nats ${config.nats} stream "${config.stream}"${config.consumer ? ` consumer "${config.consumer}"` : ''}`;
+  // A token or user:password in the URL must not reach errors or logs.
+  return `nats ${redactUrlCredentials(config.nats)} stream "${config.stream}"${config.consumer ? ` consumer "${config.consumer}"` : ''}`;
 }
 
 /** Rejects after `ms` with `message` (the nats client has its own timeouts; this bounds the whole read). */

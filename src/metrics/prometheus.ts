@@ -118,8 +118,30 @@ interface PromResponse {
  * Runs one instant query at `time` (epoch ms) and returns its single number.
  * Throws PrometheusQueryError whose message names the endpoint and the query.
  */
+/**
+ * `http://user:pass@host:9090` -> the URL without credentials (fetch refuses URLs that carry them, and they must
+ * never reach a message) and an `Authorization: Basic base64(user:pass)` header.
+ * Example: http://reader:s3cret@prom:9090 -> { url: "http://prom:9090", authorization: "Basic cmVhZGVyOnMzY3JldA==" }.
+ */
+export function splitUrlCredentials(url: string): { url: string; authorization?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (parsed.username === '' && parsed.password === '') return { url };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  const bare = url.endsWith('/') ? parsed.toString() : parsed.toString().replace(/\/$/, '');
+  return { url: bare, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
 export async function queryScalar(options: PrometheusClientOptions, query: string, time?: number): Promise<number> {
-  const endpoint = queryEndpoint(options.url);
+  const { url: baseUrl, authorization } = splitUrlCredentials(options.url);
+  const endpoint = queryEndpoint(baseUrl);
   const where = `prometheus ${endpoint}`;
   const about = `for query \`${query}\``;
   const params = new URLSearchParams({ query });
@@ -131,7 +153,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   try {
     const response = await doFetch(`${endpoint}?${params.toString()}`, {
       signal: controller.signal,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
     });
     const text = await response.text();
     body = parseBody(text);
@@ -146,7 +168,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     }
     const code = networkCode(error);
     if (code === 'ECONNREFUSED') {
-      throw new PrometheusQueryError('refused', `${where} refused the connection (ECONNREFUSED: is Prometheus running at ${options.url}?) ${about}`);
+      throw new PrometheusQueryError('refused', `${where} refused the connection (ECONNREFUSED: is Prometheus running at ${baseUrl}?) ${about}`);
     }
     const reason = code ?? (error instanceof Error ? error.message : String(error));
     throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
