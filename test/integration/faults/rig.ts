@@ -81,6 +81,8 @@ export interface RigOptions {
   /** Serve /healthz /readyz /metrics on a free port. */
   http?: boolean;
   logLevel?: string;
+  /** Lay the policy file out in `dir` and return its path (default: dir/policy.yaml, a plain file). */
+  writePolicy?: (dir: string, yaml: string) => string;
   /** Called synchronously with every log line as it is written (to act at an exact point of a tick). */
   onLog?: (line: string) => void;
   service?: Partial<PlannerServiceOptions>;
@@ -107,8 +109,13 @@ export interface Rig {
 
 export async function startRig(options: RigOptions): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'pd-fault-'));
-  const policyPath = join(dir, 'policy.yaml');
-  writeFileSync(policyPath, options.policyYaml);
+  const policyPath = options.writePolicy
+    ? options.writePolicy(dir, options.policyYaml)
+    : (() => {
+        const path = join(dir, 'policy.yaml');
+        writeFileSync(path, options.policyYaml);
+        return path;
+      })();
   const clock = options.clock ?? manualClock();
   const log = logSink(options.logLevel, options.onLog);
   const load = (path: string): LoadedPlan => toLoadedPlan(loadPolicyFile(path), loadProfile);
