@@ -80,7 +80,7 @@ function markdown(r: Results): string {
     lines.push(
       '## Simulator speed',
       '',
-      `${s.requests.toLocaleString('en-US')} requests (${s.trace} x${s.rateScale}), one policy: ${fmt(s.wallSeconds, 2)} s wall, **${Math.round(s.requestsPerSecond).toLocaleString('en-US')} requests/s** = ${fmt(s.ratioToTarget, 2)}x the ${SIM_SPEED_TARGET.toLocaleString('en-US')}/s target. Peak ready replicas: ${Object.entries(s.peakReplicas).map(([k, v]) => `${k} ${v}`).join(', ')} (\`npm run bench -- simulator\`).`,
+      `${s.requests.toLocaleString('en-US')} requests (${s.trace} x${s.rateScale}), one policy: ${fmt(s.wallSeconds, 2)} s wall, **${Math.round(s.requestsPerSecond).toLocaleString('en-US')} requests/s** = ${fmt(s.ratioToTarget, 2)}x the ${SIM_SPEED_TARGET.toLocaleString('en-US')}/s target (per CPU-second of this process: ${Math.round(s.requestsPerCpuSecond).toLocaleString('en-US')}, which a loaded machine disturbs less). Peak ready replicas: ${Object.entries(s.peakReplicas).map(([k, v]) => `${k} ${v}`).join(', ')} (\`npm run bench -- simulator\`).`,
       '',
     );
   }
