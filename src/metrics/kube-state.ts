@@ -142,11 +142,23 @@ export function createKubeState(options: KubeStateOptions): KubeState {
   let running = false;
   let resyncTimer: NodeJS.Timeout | undefined;
 
-  /** Eviction and notice events: pod uid -> when first seen (ms), with the pod as it was. */
-  const evictions = new Map<string, { at: number; pod: Pod }>();
-  const notices = new Map<string, { at: number; pod: Pod }>();
-  /** Per pool: the `now` of the previous poolObservations call. */
-  const lastReport = new Map<string, number>();
+  /**
+   * Eviction and notice events: pod uid -> when first seen (ms) and a sequence number, with the pod as it was.
+   * A pool reports the events numbered after its previous report. Numbers, not times: an event noted in the same
+   * millisecond as the previous report (or with a clock that does not move, as in tests and the simulator) would
+   * otherwise fall between two reports and never be counted.
+   */
+  interface PodEvent {
+    at: number;
+    seq: number;
+    pod: Pod;
+  }
+  const evictions = new Map<string, PodEvent>();
+  const notices = new Map<string, PodEvent>();
+  let seq = 0;
+  const event = (pod: Pod): PodEvent => ({ at: clock(), seq: ++seq, pod });
+  /** Per pool: the `now` and the last event number of the previous poolObservations call. */
+  const lastReport = new Map<string, { now: number; seq: number }>();
 
   function nodeOf(pod: Pod): Node | undefined {
     const name = pod.spec?.nodeName;
@@ -156,8 +168,8 @@ export function createKubeState(options: KubeStateOptions): KubeState {
   function notePod(pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    if (isEvicted(pod) && !evictions.has(uid)) evictions.set(uid, { at: clock(), pod });
-    if (!notices.has(uid) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && hasNotice(nodeOf(pod))) notices.set(uid, { at: clock(), pod });
+    if (isEvicted(pod) && !evictions.has(uid)) evictions.set(uid, event(pod));
+    if (!notices.has(uid) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && hasNotice(nodeOf(pod))) notices.set(uid, event(pod));
   }
 
   function onPodDeleted(pod: Pod): void {
@@ -166,7 +178,7 @@ export function createKubeState(options: KubeStateOptions): KubeState {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || !nodesAvailable) return;
     const node = nodes?.informer?.get(nodeName);
-    if (!node || hasNotice(node)) evictions.set(uid, { at: clock(), pod });
+    if (!node || hasNotice(node)) evictions.set(uid, event(pod));
   }
 
   function onNodeChanged(node: Node): void {
@@ -345,18 +357,18 @@ export function createKubeState(options: KubeStateOptions): KubeState {
         const list = (pods.informer?.list(ns) ?? []).filter(mine);
         const pending = list.filter((p) => p.status?.phase === 'Pending' && !p.metadata?.deletionTimestamp);
         const oldest = Math.min(...pending.map((p) => pendingSince(p) ?? now));
-        const since = lastReport.get(pool.name) ?? -Infinity;
-        const counted = (events: Map<string, { at: number; pod: Pod }>) => [...events.values()].filter((e) => e.at > since && e.at <= now && mine(e.pod)).length;
+        const since = lastReport.get(pool.name)?.seq ?? 0;
+        const counted = (events: Map<string, PodEvent>) => [...events.values()].filter((e) => e.seq > since && mine(e.pod)).length;
         out[pool.name] = {
           pending: pending.length,
           ...(pending.length > 0 ? { pendingSeconds: Math.max(0, Math.round((now - oldest) / 1000)) } : {}),
           evicted: counted(evictions),
           ...(nodesAvailable ? { evictionNotices: counted(notices) } : {}),
         };
-        lastReport.set(pool.name, now);
+        lastReport.set(pool.name, { now, seq });
       }
       // Forget events every pool has reported (keeps the maps small).
-      const oldestReport = Math.min(...[...lastReport.values()]);
+      const oldestReport = Math.min(...[...lastReport.values()].map((r) => r.now));
       for (const events of [evictions, notices]) for (const [uid, e] of events) if (e.at <= oldestReport - 3_600_000) events.delete(uid);
       return out;
     },
