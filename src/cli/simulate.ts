@@ -10,7 +10,7 @@ import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from '../sim/traces/index.js';
 import { parseBaselines } from '../sim/baselines.js';
 import { buildReport, simulate } from '../sim/run.js';
-import { applyWhatIf, type WhatIf } from '../sim/overrides.js';
+import { applyWhatIf } from '../sim/overrides.js';
 import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
@@ -62,6 +62,8 @@ export function registerSimulate(program: Command): void {
     const readBar = createProgress('reading trace', 1);
     const trace = await readTrace(tracePath, { format, rateScale, speedup, seed, onProgress: (done, total) => readBar.update(total > 0 ? done / total : 0) });
     readBar.done();
+    // Skipped lines, sorting and exclusions: the run goes on, but the user hears about it (file:line: reason).
+    for (const warning of [...loaded.warnings, ...(trace.warnings ?? [])]) process.stderr.write(`warning: ${warning}\n`);
     const runs = 1 + baselines.length;
     const bar = createProgress(`simulating ${runs} runs`, runs);
     const result = await simulate({

@@ -10,7 +10,7 @@ import type { PerformanceProfile } from '../profiles/types.js';
 import { errorMap, formatIssues } from './issues.js';
 import { policyFile, type PolicyFile, type PolicySpec } from './schema.js';
 import { checkAgainstProfile, checkPolicy } from './validate.js';
-import { parseYaml, readInputFile } from './read.js';
+import { MAX_POLICY_BYTES, parseYaml, readInputFile } from './read.js';
 
 export interface LoadedPolicy {
   file: PolicyFile;
@@ -31,7 +31,7 @@ export interface ParseOptions {
 }
 
 export function loadPolicyFile(path: string, opts: ParseOptions = {}): LoadedPolicy {
-  const text = readInputFile(path);
+  const text = readInputFile(path, { maxBytes: { bytes: MAX_POLICY_BYTES, what: 'a policy file is a few KB' } });
   return parsePolicyText(text, path, dirname(resolve(path)), opts);
 }
 

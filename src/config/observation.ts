@@ -12,7 +12,7 @@ import type { Observation, PoolObservation } from '../planner/types.js';
 import type { PolicySpec } from './schema.js';
 import { didYouMean, errorMap, formatIssues } from './issues.js';
 import type { CheckResult } from './validate.js';
-import { parseJson, readInputFile } from './read.js';
+import { MAX_OBSERVATION_BYTES, parseJson, readInputFile } from './read.js';
 
 /** Optional, with null meaning the same as absent. */
 function missable<T extends z.ZodType>(schema: T) {
@@ -120,7 +120,8 @@ export interface LoadedObservation {
 
 /** Read, parse and check an observation file; with `spec`, also check it against the policy. */
 export function loadObservationFile(path: string, spec?: PolicySpec): LoadedObservation {
-  return parseObservationText(readInputFile(path), path, spec);
+  const text = readInputFile(path, { maxBytes: { bytes: MAX_OBSERVATION_BYTES, what: 'an observation is a few KB' } });
+  return parseObservationText(text, path, spec);
 }
 
 export function parseObservationText(text: string, path: string, spec?: PolicySpec): LoadedObservation {

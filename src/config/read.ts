@@ -2,19 +2,52 @@
  * Reading the files users hand us: unreadable files, YAML and JSON syntax errors all become InputError
  * lines that name the file (and the line and column), e.g. `policy.yaml:12:5: Map keys must be unique`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
+import { encodingProblem, problemLine } from './encoding.js';
 
-/** Read a file the user named; a missing or unreadable file is their input error, not a crash. */
-export function readInputFile(path: string): string {
+/** Largest policy file we parse: real ones are a few KB, and YAML's duplicate-key check is quadratic (1 MB of keys takes ~20 s). */
+export const MAX_POLICY_BYTES = 256 * 1024;
+/** Largest observation file: one tick's metrics are a few KB. */
+export const MAX_OBSERVATION_BYTES = 1024 * 1024;
+
+export interface ReadInputOptions {
+  /** Refuse larger files, naming what the file was expected to be (e.g. "a policy file is a few KB"). */
+  maxBytes?: { bytes: number; what: string };
+}
+
+function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/**
+ * Read a file the user named as UTF-8 text (a UTF-8 byte-order mark is dropped). A missing or unreadable
+ * file, one that is too large, binary, UTF-16 or not valid UTF-8 (Latin-1) is their input error, not a crash
+ * and not a puzzling syntax error: e.g. `policy.yaml: is UTF-16 little-endian text (byte-order mark FF FE), not UTF-8; ...`.
+ */
+export function readInputFile(path: string, opts: ReadInputOptions = {}): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    const limit = opts.maxBytes;
+    if (limit) {
+      const size = statSync(path).size;
+      if (size > limit.bytes) {
+        throw new InputError([`${path}: is ${formatSize(size)}; ${limit.what} (limit ${formatSize(limit.bytes)}): is this the right file?`]);
+      }
+    }
+    bytes = readFileSync(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : (error as Error).message;
     throw new InputError([`${path}: cannot read: ${reason}`]);
   }
+  const problem = encodingProblem(bytes);
+  if (problem) throw new InputError([problemLine(path, problem)]);
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 type YamlError = { code: string; message: string; pos: [number, number]; linePos?: [{ line: number; col: number }, ...unknown[]] };
@@ -28,6 +61,14 @@ const REWORDED: Record<string, string> = {
   MULTIPLE_DOCS: 'the file holds more than one YAML document ("---"); put one PlannerPolicy in each file',
 };
 
+const TOO_DEEP = 'nested too deeply for the parser (thousands of levels of [ or {); a policy is a few levels deep: is this the right file?';
+
+/** yaml reports a stack overflow as RESOURCE_EXHAUSTION "Maximum call stack size exceeded"; say what it means. */
+function reworded(error: YamlError): string {
+  if (error.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(error.message)) return TOO_DEEP;
+  return REWORDED[error.code] ?? firstSentence(error.message);
+}
+
 /** Parse one YAML document. Throws InputError listing every syntax error, each as `file:line:col: message`. */
 export function parseYaml(text: string, file: string): unknown {
   const lines = new LineCounter();
@@ -35,10 +76,21 @@ export function parseYaml(text: string, file: string): unknown {
   const problems = [...doc.errors, ...doc.warnings].map((raw) => {
     const error = raw as unknown as YamlError;
     const { line, col } = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
-    return `${file}:${line}:${col}: ${REWORDED[error.code] ?? firstSentence(error.message)}`;
+    return `${file}:${line}:${col}: ${reworded(error)}`;
   });
   if (problems.length > 0) throw new InputError(problems, `${file}: invalid YAML`);
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml throws (not reports) these two while building the value.
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new InputError([
+        `${file}: too many alias references (*name) expand to the same nodes (an "alias bomb"); write the values out or use fewer aliases`,
+      ]);
+    }
+    if (error instanceof RangeError) throw new InputError([`${file}: ${TOO_DEEP}`]);
+    throw error;
+  }
 }
 
 /** Line and column (1-based) of a character offset. */
@@ -58,11 +110,45 @@ export function parseJson(text: string, file: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof RangeError) throw new InputError([`${file}: invalid JSON: nested too deeply (thousands of levels of [ or {)`]);
     const position = /at position (\d+)/.exec(message);
-    const offset = position ? Number(position[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input (unclosed { or [?)');
+    const token = unexpectedToken(message, text);
+    const offset = position ? Number(position[1]) : /end of JSON input/.test(message) ? text.length : token?.offset;
+    const reason = token
+      ? token.reason
+      : message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input (unclosed { or [?)');
     if (offset === undefined) throw new InputError([`${file}: invalid JSON: ${reason}`]);
     const { line, col } = lineCol(text, offset);
     throw new InputError([`${file}:${line}:${col}: invalid JSON: ${reason}`]);
   }
+}
+
+/** Context V8 shows around an unexpected token: 10 characters either side (see v8 JsonParser::ReportUnexpectedToken). */
+const JSON_CONTEXT = 10;
+
+/**
+ * V8's "Unexpected token" message has no position, only a quoted excerpt: `Unexpected token 'N', ..."equests": NaN }" is
+ * not valid JSON`. The excerpt is the whole text (short input), text[0, pos+10) (`"..."...`), or text[pos-10, ...)
+ * (`..."..."`, token at index 10), so the position can be recovered. NaN and Infinity get a hint, since JSON has neither.
+ */
+function unexpectedToken(message: string, text: string): { offset: number; reason: string } | undefined {
+  const match = /^Unexpected token '([\s\S]+?)', (\.\.\.)?"([\s\S]*)"(\.\.\.)? is not valid JSON$/.exec(message);
+  if (!match) return undefined;
+  const [, token = '', lead, excerpt = '', trail] = match;
+  let offset: number;
+  if (lead) {
+    const start = text.indexOf(excerpt);
+    if (start === -1) return undefined;
+    offset = start + JSON_CONTEXT;
+  } else if (trail) {
+    offset = excerpt.length - JSON_CONTEXT;
+  } else {
+    offset = text.indexOf(token);
+  }
+  if (offset < 0 || offset >= text.length) return undefined;
+  const word = /^(NaN|-?Infinity|undefined)/.exec(text.slice(offset))?.[1];
+  const reason = word
+    ? `${word} is not a JSON value; leave the field out or write null`
+    : `unexpected character ${JSON.stringify(token)}`;
+  return { offset, reason };
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../errors.js';
+import { problemLine } from '../../config/encoding.js';
 import type { Trace } from '../types.js';
 import { TraceBuilder } from './builder.js';
 import { azureParser } from './formats/azure.js';
@@ -110,7 +111,7 @@ export async function readTraceFile(
   let parser: RowParser | undefined;
   let dataLines = 0;
 
-  const onLine = (raw: string, lineNumber: number): void => {
+  const onLine = (raw: string, lineNumber: number, unterminated?: boolean): void => {
     const line = parser === undefined && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // UTF-8 BOM
     // Blank lines hold no request (trim only when the line starts with white space: it is hot code).
     if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
@@ -124,7 +125,8 @@ export async function readTraceFile(
       builder.push(parser.row.time, parser.row.isl, parser.row.osl);
     } else if (typeof outcome === 'string') {
       skipped.count++;
-      if (skipped.examples.length < MAX_SKIPPED_EXAMPLES) skipped.examples.push({ line: lineNumber, reason: outcome });
+      const reason = unterminated ? `${outcome} (the last line has no newline: was the file cut short?)` : outcome;
+      if (skipped.examples.length < MAX_SKIPPED_EXAMPLES) skipped.examples.push({ line: lineNumber, reason });
     } else {
       excluded.set(outcome.exclude, (excluded.get(outcome.exclude) ?? 0) + 1);
     }
@@ -134,8 +136,9 @@ export async function readTraceFile(
     await streamLines(path, onLine, {
       totalBytes,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      onBinary: (reason) => {
-        throw new InputError([`${path}: looks like a binary file (${reason}), not a CSV or JSONL trace; ${FORMAT_HINT}`]);
+      onBinary: (problem) => {
+        const line = problemLine(path, problem, 'in the first 1 KB');
+        throw new InputError([problem.kind === 'binary' ? `${line}; ${FORMAT_HINT}` : line]);
       },
     });
   } catch (error) {

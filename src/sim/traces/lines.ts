@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { describeEncodingProblem, encodingProblem, type EncodingProblem } from '../../config/encoding.js';
 
 /** A single line longer than this is not a trace line (a 1,000-block Mooncake line is ~8 KB). */
 export const MAX_LINE_CHARS = 64 * 1024 * 1024;
@@ -8,20 +9,20 @@ export const MAX_LINE_CHARS = 64 * 1024 * 1024;
 const SNIFF_BYTES = 1024;
 
 /**
- * Why the first bytes of a file do not look like text, or undefined when they do:
- * a NUL byte, or bytes that are not valid UTF-8 (an incomplete character cut at the 1 KB edge is fine).
- * Example: a gzip file starts 1f 8b 08 00 → "NUL byte at offset 3".
+ * Why the first bytes of a file do not look like UTF-8 text, or undefined when they do: a NUL byte (binary),
+ * UTF-16/32, or bytes that are not valid UTF-8 (an incomplete character cut at the 1 KB edge is fine).
+ * Example: a gzip file starts 1f 8b 08 00 → binary, "NUL byte at offset 3", gzip-compressed.
  */
+export function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
+  return encodingProblem(head.subarray(0, SNIFF_BYTES), { partial: true });
+}
+
+/** The same as a short phrase, e.g. "NUL byte at offset 3" (kept for callers that want one string). */
 export function binaryReason(head: Uint8Array): string | undefined {
-  const bytes = head.subarray(0, SNIFF_BYTES);
-  const nul = bytes.indexOf(0);
-  if (nul !== -1) return `NUL byte at offset ${nul}`;
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
-  } catch {
-    return 'bytes that are not valid UTF-8 in the first 1 KB';
-  }
-  return undefined;
+  const problem = encodingOfHead(head);
+  if (problem === undefined) return undefined;
+  if (problem.kind === 'binary') return `NUL byte at offset ${problem.nulOffset}`;
+  return describeEncodingProblem(problem, 'in the first 1 KB');
 }
 
 /** Thrown when one line exceeds MAX_LINE_CHARS (a binary or one-line file that passed the 1 KB sniff). */
@@ -41,16 +42,16 @@ export interface StreamLinesResult {
 /**
  * Stream a text file line by line without ever holding it whole: 1 MB chunks are decoded (UTF-8,
  * split characters carried over) and cut at '\n'; a trailing '\r' is removed; line numbers start at 1.
- * `onLine` may throw to stop reading (the stream is closed). `onBinary` is called, and reading
- * stops, when the first 1 KB is not text.
+ * `onLine` may throw to stop reading (the stream is closed); its `unterminated` is true for a last line with no
+ * newline after it. `onBinary` is called, and reading stops, when the first 1 KB is not UTF-8 text.
  */
 export async function streamLines(
   path: string,
-  onLine: (line: string, lineNumber: number) => void,
+  onLine: (line: string, lineNumber: number, unterminated?: boolean) => void,
   options: {
     totalBytes?: number;
     onProgress?: (bytesRead: number, totalBytes: number) => void;
-    onBinary?: (reason: string) => never;
+    onBinary?: (problem: EncodingProblem) => never;
   } = {},
 ): Promise<StreamLinesResult> {
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -63,8 +64,8 @@ export async function streamLines(
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (first) {
         first = false;
-        const reason = binaryReason(chunk);
-        if (reason !== undefined && options.onBinary) options.onBinary(reason);
+        const problem = encodingOfHead(chunk);
+        if (problem !== undefined && options.onBinary) options.onBinary(problem);
       }
       bytes += chunk.length;
       const text = carry + decoder.write(chunk);
@@ -86,7 +87,8 @@ export async function streamLines(
     const rest = carry + decoder.end();
     if (rest.length > 0) {
       lineNumber++;
-      onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNumber);
+      // No newline at the end of the file: the last line may have been cut short (an interrupted download).
+      onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNumber, true);
     }
   } finally {
     stream.destroy();
