@@ -13,6 +13,7 @@
  * Dynamo itself fits cubic splines on a 100 x 100 grid and takes the nearest cell; we use exact piecewise-linear
  * lookups so numbers are reproducible by hand and `bestDecode` can invert the ITL curve exactly (below).
  */
+import { errorMap } from '../config/issues.js';
 import { InputError } from '../errors.js';
 import type { BestDecode, DecodeRow, Interpolated, PerformanceProfile } from './types.js';
 import { decodeData, prefillData, type DecodeData, type PrefillData } from './data-schema.js';
@@ -58,12 +59,14 @@ function fail(problems: string[], source: string): never {
 }
 
 function parseWith<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } },
+  schema: {
+    safeParse(v: unknown, params: { error: typeof errorMap }): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
   json: unknown,
   file: string,
   source: string,
 ): T {
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(json, { error: errorMap });
   if (parsed.success) return parsed.data;
   fail(
     parsed.error.issues.map((issue) => {
