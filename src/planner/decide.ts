@@ -79,7 +79,7 @@ function zeroTrafficLengths(forecast: Forecast): Forecast {
   if (forecast.requests.value !== 0) return forecast;
   const fix = (v: ForecastValue, what: string): ForecastValue =>
     Number.isFinite(v.value) ? v : { value: 0, method: v.method, note: `no requests forecast, so ${what} is not needed: taken as 0` };
-  return { requests: forecast.requests, isl: fix(forecast.isl, 'ISL'), osl: fix(forecast.osl, 'OSL') };
+  return { ...forecast, isl: fix(forecast.isl, 'ISL'), osl: fix(forecast.osl, 'OSL') };
 }
 
 export function decide(input: DecideInput): DecideResult {

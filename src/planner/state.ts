@@ -11,7 +11,7 @@ export interface PlannerState {
   /** Per-interval history for the forecasters, oldest first, bounded (see decide.ts). */
   history: HistoryPoint[];
   /** Correction factors from the last tick that could compute them (start at 1). */
-  correction: { pCf: number; dCf: number; burst?: number };
+  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
   /** Recommendations per tick (before step limits), for the stabilization windows. */
   recommendations: { time: number; desired: Record<string, number> }[];
   /** Last decided desired replicas per pool; a hold returns these. */

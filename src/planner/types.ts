@@ -125,7 +125,7 @@ export interface Explanation {
   leadForecast?: Forecast & { horizonIntervals: number };
   /** Schedules active at decision time (they raise pool minimums). */
   activeSchedules?: string[];
-  correction?: { pCf: number; dCf: number; burst?: number };
+  correction?: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
   need: Partial<Record<Role, RoleNeed>>;
   constraints: ConstraintEffect[];
   budget?: { maxGpus?: number; usedGpus: number; shortfallGpus: number };

@@ -3,6 +3,7 @@
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
 import type { Forecast, RoleNeed } from '../planner/types.js';
+import type { PerformanceProfile } from '../profiles/types.js';
 
 /** Dynamo's floor for each role (`min_endpoint`). */
 export const MIN_ENDPOINT = 1;
@@ -48,6 +49,22 @@ export function checkForecast(f: Forecast | undefined, label = 'forecast'): { ok
   if (!isUsable(f.isl.value) || f.isl.value < 0) return { ok: false, field: `${label}.isl` };
   if (!isUsable(f.osl.value) || f.osl.value < 0) return { ok: false, field: `${label}.osl` };
   return { ok: true };
+}
+
+/**
+ * Single-request prefill time (ms) at `isl` tokens: the profile within its measured range, and beyond its largest ISL
+ * the extra tokens at the rate measured there (as the engine, and the simulator's cluster model, behave), not the
+ * clamped value, which would call a 48k-token prompt as fast as an 8k one.
+ * Example (llama2-70b-h100-tp4, largest ISL 8192 at 953.582 ms): 16384 tokens -> 953.582 + 8192 x 953.582 / 8192
+ * = 1907.16 ms.
+ */
+export function prefillMs(profile: PerformanceProfile, isl: number): number {
+  const isls = profile.prefill.isl;
+  const last = isls.length - 1;
+  const maxIsl = isls[last];
+  const atMax = profile.prefill.ttftMs[last];
+  if (maxIsl === undefined || atMax === undefined || !(isl > maxIsl) || !(maxIsl > 0)) return profile.prefillTtftMs(isl).value;
+  return atMax + ((isl - maxIsl) * atMax) / maxIsl;
 }
 
 /** Round for display in `detail` (keeps the numbers readable; the exact value is recomputable). */

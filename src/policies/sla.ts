@@ -19,12 +19,15 @@
  *      p95 300 ms SLO needs 6, where Dynamo would stay at 5 and miss it: at rho 0.81, 58% of requests queue.
  *      The prefill correction becomes observed pXX TTFT / modelled pXX TTFT at the current replicas and observed
  *      load (the model's error, about 1 when it is right), instead of observed mean / bare profile (which reads
- *      ordinary queueing as a slow engine).
+ *      ordinary queueing as a slow engine). A window's tail is noisy, so the factor moves PCF_SMOOTHING (0.3) of the
+ *      way to the window's value (1.06 then a bursty 2.17 -> 1.39); near saturation (modelled rho > 0.9) the model's
+ *      wait is too sensitive to measure its error with, so the last factor is kept.
  *   2. Decode: dCf uses the observed pXX ITL rather than the mean, so the kv target leaves room for the tail:
  *      observed p95 15 ms where the profile says 12.43 ms -> dCf 1.207 -> size for 50 / 1.207 = 41.4 ms.
  *   Where a percentile was not observed, the mean is used and `missing` says so.
- * - `ttftOvershoot`: factor = min(pCf, 2) instead of min(1, pCf), so TTFT worse than expected adds prefill
- *   (Dynamo only ever removes). Capped at 2x a tick; step limits bound it further. pCf 1.5 at n 5400: 90000 x 1.5 /
+ * - `ttftOvershoot`: factor = min(max(pCf, 0.75), 2) instead of min(1, pCf), so TTFT worse than expected adds prefill
+ *   (Dynamo only ever removes), and TTFT better than the queue model expects (mostly M/M/c overstating the wait of
+ *   near-constant prefill times) removes at most a quarter. Capped at 2x a tick; step limits bound it further. pCf 1.5 at n 5400: 90000 x 1.5 /
  *   22163 = 6.09 -> 7 replicas (Dynamo: 5).
  * - `leadTime`: new replicas help only after `startupSeconds`, so we also size for `leadForecast` (the load expected
  *   then) and take the larger need per role. Load rising from 5400 to 9000 per interval: 5 -> 7 prefill replicas.
@@ -37,15 +40,20 @@
  *   b = observed peak 10 s rate / mean rate of the window (burstRatio below) is carried across ticks, rising at once
  *   and falling by BURST_DECAY of the gap per tick, so a quiet minute does not forget the bursts of the one before;
  *   the forecast count is multiplied by b. A forecast that knows its own peak (the simulator's oracle) is used as is.
- *   600 requests forecast, b = 2.5 (250 of the last window's 600 arrivals came in one 10 s): sized for 1500.
+ *   600 requests forecast, b = 2.37 (250 of the last window's 600 arrivals came in one 10 s, less the Poisson
+ *   allowance of 13): sized for 1422. A burst floor (the last peak demand, decaying with time constant 3 x
+ *   startupSeconds) also holds through silent minutes, because bursty traffic comes back and new capacity takes
+ *   startupSeconds to arrive: 1422 at the peak, then a silent minute at startup 180 s -> still 1422 x e^(-1/9) = 1272.
  * - `targetUtilization`: sizing aims at this fraction of profiled throughput (headroom for bursts), both roles.
+ * Prefill time beyond the profile's largest ISL is extrapolated at the rate measured there (common.ts prefillMs), not
+ * clamped: on Mooncake (p95 ISL 48.8k) the clamped lookup says 954 ms where the prompt takes 5.7 s.
  * TTFT feasibility: when the profiled TTFT at the forecast ISL already exceeds the SLO, no replica count fixes it;
  * we warn.
  */
 import type { Role } from '../config/schema.js';
 import type { Forecast, Observation, RoleNeed } from '../planner/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import { checkForecast, isUsable, r4, roleReplicaGpus, windowSeconds } from './common.js';
+import { checkForecast, isUsable, prefillMs, r4, roleReplicaGpus, windowSeconds } from './common.js';
 import {
   addMissing,
   decodeCorrection,
@@ -63,9 +71,32 @@ import type { Policy, PolicyInput } from './types.js';
 /** Highest prefill correction applied when `ttftOvershoot` is on (at most doubles the prefill need in one tick). */
 export const OVERSHOOT_CAP = 2;
 
+/** Modelled prefill utilisation above which the TTFT correction is not updated (the model is too sensitive there). */
+export const SATURATED_RHO = 0.9;
+/**
+ * Lowest prefill correction applied with `ttftOvershoot`: a TTFT better than the queue model predicts is mostly the
+ * model's M/M/c wait overstating near-constant prefill times, not faster prefill, so it may shave capacity only a little.
+ */
+export const PCF_FLOOR = 0.75;
+/**
+ * Share of the way the prefill correction moves towards a new window's value (with `percentile`). The pXX TTFT of one
+ * window jumps with a burst inside it: azure-conv x4 minute 23 saw p95 1100 ms against 507 ms modelled (pCf 2.17)
+ * while the SLO was 2000 ms; taken at once, that doubles prefill, and the scale-down window holds it for 5 minutes.
+ * Smoothed: 1.06 + (2.17 - 1.06) x 0.3 = 1.39. Measured: azure-conv x4 63.0 -> 61.3 GPU-h, azure-code x2 62.9 ->
+ * 58.4 GPU-h at 95.1 -> 95.7% attainment.
+ */
+export const PCF_SMOOTHING = 0.3;
+
 /** Burst ratio bounds and memory (see `burst` above). */
 export const BURST_CAP = 4;
 export const BURST_DECAY = 0.25;
+/**
+ * Memory of the burst floor, in startup times: capacity let go now takes startupSeconds to come back, and on the
+ * Azure code trace bursts recur after silent gaps of up to 6 minutes (2 startup times at 180 s). With 3 the floor
+ * keeps 72% of a burst's demand after a 3-minute gap and 51% after 6 (1 startup time: 37% and 14%; measured on
+ * azure-code x2: 94.4% attainment with 1, 95.0% with 3, at +0.3 GPU-h; no change on azure-conv).
+ */
+export const BURST_MEMORY_STARTUPS = 3;
 /** A window with fewer arrivals says nothing reliable about burstiness (its 10 s counts are mostly noise). */
 export const BURST_MIN_REQUESTS = 30;
 
@@ -85,7 +116,11 @@ export const POISSON_PEAK_Z = 1.3;
  * (250 - 1.3 x sqrt(100)) / 100 = 2.37; steady 1300/min (216.7 per 10 s) with a peak of 235: (235 - 19.1) / 216.7
  * -> 1. Last 3.0, observed 2.37 -> 3.0 + (2.37 - 3.0) x 0.25 = 2.84.
  */
-export function burstRatio(obs: Observation, interval: number, last: number): { value: number; detail: Record<string, number | string>; missing?: string } {
+export function burstRatio(
+  obs: Observation,
+  interval: number,
+  last: number,
+): { value: number; detail: Record<string, number | string>; missing?: string; peakDemand?: number; observed?: number } {
   const keep = (why: string, missing?: string) => ({ value: last, detail: { burstRatio: r4(last), burstSource: `last tick (${why})` }, ...(missing ? { missing } : {}) });
   if (!isUsable(obs.requests) || obs.requests < BURST_MIN_REQUESTS) return keep(`fewer than ${BURST_MIN_REQUESTS} arrivals in the window`);
   if (!isUsable(obs.peakRequestsPerSecond) || obs.peakRequestsPerSecond < 0) return keep('no peak rate observed', 'kept the burst ratio from the last tick');
@@ -94,7 +129,8 @@ export function burstRatio(obs: Observation, interval: number, last: number): { 
   const excessPeak = obs.peakRequestsPerSecond * BURST_SUBWINDOW_SECONDS - POISSON_PEAK_Z * Math.sqrt(meanCount);
   const observed = Math.min(BURST_CAP, Math.max(1, excessPeak / meanCount));
   const value = observed >= last ? observed : last + (observed - last) * BURST_DECAY;
-  return { value, detail: { burstRatio: r4(value), observedBurstRatio: r4(observed), observedPeakRequestsPerSecond: r4(obs.peakRequestsPerSecond) } };
+  const peakDemand = (observed * obs.requests * interval) / window;
+  return { value, peakDemand, observed, detail: { burstRatio: r4(value), observedBurstRatio: r4(observed), observedPeakRequestsPerSecond: r4(obs.peakRequestsPerSecond) } };
 }
 
 /** `p95` for 95, `p99.9` for 99.9: the key of a LatencySummary. */
@@ -116,6 +152,7 @@ export function prefillQueueCorrection(
   gpus: number,
   interval: number,
   last: number,
+  burstFactor = 1,
 ): CorrectionStep & { extraMissing?: [string, string] } {
   const keep = (why: string, field?: string): CorrectionStep => ({
     value: last,
@@ -136,12 +173,16 @@ export function prefillQueueCorrection(
   if (!(observed > 0)) return keep('observed TTFT is 0', `ttftMs.${stat}`);
   if (!isUsable(obs.isl) || obs.isl <= 0) return keep('no ISL observed', 'isl');
   if (!(replicas > 0)) return keep('no prefill replicas running');
-  const lambda = obs.requests / windowSeconds(obs.windowSeconds, interval);
+  const lambda = (obs.requests / windowSeconds(obs.windowSeconds, interval)) * burstFactor;
   const mu = (profile.prefillThptPerGpu(obs.isl).value * gpus) / obs.isl;
   const latencyIsl = stat === 'mean' ? obs.isl : Math.max(obs.isl, obs.islPercentiles?.[key] ?? obs.isl);
-  const baseMs = profile.prefillTtftMs(latencyIsl).value;
+  const baseMs = prefillMs(profile, latencyIsl);
   const waitS = stat === 'mean' ? waitMean(replicas, lambda, mu) : waitQuantile(replicas, lambda, mu, q);
   if (!Number.isFinite(waitS)) return keep(`the observed ${r4(lambda)} req/s overloads ${replicas} prefill replicas in the model`);
+  // Near saturation the modelled wait swings wildly with the load (it is infinite at rho 1), so observed / modelled
+  // measures the model's sensitivity, not its error: keep the last factor rather than cut capacity on it.
+  const rho = lambda / (mu * replicas);
+  if (rho > SATURATED_RHO) return keep(`prefill utilisation ${r4(rho)} in the model is above ${SATURATED_RHO}`);
   const modelled = baseMs + waitS * 1000;
   const value = observed / modelled;
   const step: CorrectionStep & { extraMissing?: [string, string] } = {
@@ -184,6 +225,27 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
   const ttftTargetS = spec.slo.ttft.ms / 1000;
   const I = spec.interval;
 
+  // --- burst ratio
+  const lastBurst = isUsable(input.correction.burst) && input.correction.burst >= 1 ? input.correction.burst : 1;
+  let burst = 1;
+  let burstFloor = 0;
+  /** This window's own burst ratio (1 when not measured): the queue model's arrival rate in the prefill correction. */
+  let burstNow = 1;
+  let burstDetail: Record<string, number | string> = {};
+  if (imp.burst) {
+    const b = burstRatio(obs, I, lastBurst);
+    if (b.missing) missing.peakRequestsPerSecond = b.missing;
+    burst = b.value;
+    burstNow = b.observed ?? 1;
+    // The burst floor: the peak demand last seen, decaying with time constant BURST_MEMORY_STARTUPS x startupSeconds.
+    // 1500 requests at the peak rate, then a silent minute, startup 180 s: 1500 x e^(-60/540) = 1342 still sized for.
+    const startup = Math.max(0, ...spec.pools.map((p) => p.startupSeconds));
+    const keep = startup > 0 ? Math.exp(-I / (startup * BURST_MEMORY_STARTUPS)) : 0;
+    const lastFloor = isUsable(input.correction.burstFloor) && input.correction.burstFloor > 0 ? input.correction.burstFloor : 0;
+    burstFloor = Math.max(b.peakDemand ?? 0, lastFloor * keep);
+    burstDetail = { ...b.detail, burstFloorRequests: r4(burstFloor) };
+  }
+
   // --- correction factors
   let pCf = 1;
   let dCf = 1;
@@ -192,7 +254,7 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
   if (spec.sla.correction) {
     let p: CorrectionStep & { extraMissing?: [string, string] };
     if (imp.percentile) {
-      p = prefillQueueCorrection(profile, obs, ttftKey, q, input.current.prefill, gpus.prefill, I, input.correction.pCf);
+      p = prefillQueueCorrection(profile, obs, ttftKey, q, input.current.prefill, gpus.prefill, I, input.correction.pCf, burstNow);
       if (p.extraMissing) missing[p.extraMissing[0]] = p.extraMissing[1];
     } else {
       p = prefillCorrection(profile, obs, obs.ttftMs?.mean, 'mean', input.correction.pCf);
@@ -210,35 +272,26 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
     }
     const d = decodeCorrection(profile, obs, itl, itlStat, input.current.decode, I, input.correction.dCf);
     for (const step of [p, d]) if (step.missing) addMissing(missing, step.missing);
-    pCf = p.value;
+    // With `percentile`, one window's TTFT tail is noisy (a 10 s burst doubles it): move part of the way there.
+    pCf = imp.percentile ? input.correction.pCf + (p.value - input.correction.pCf) * PCF_SMOOTHING : p.value;
+    if (imp.percentile) p.detail = { ...p.detail, pCfWindow: r4(p.value), pCf: r4(pCf), pCfSmoothing: `last + (window - last) x ${PCF_SMOOTHING}` };
     dCf = d.value;
     correction = { pCf, dCf };
     correctionDetail = { ...p.detail, ...d.detail };
   }
-  const factor = imp.ttftOvershoot ? Math.min(pCf, OVERSHOOT_CAP) : Math.min(1, pCf);
-  const factorRule = imp.ttftOvershoot ? `min(pCf, ${OVERSHOOT_CAP})` : 'min(1, pCf)';
+  if (imp.burst) correction = { ...correction, burst, burstFloor };
+  const factor = imp.ttftOvershoot ? Math.min(Math.max(pCf, PCF_FLOOR), OVERSHOOT_CAP) : Math.min(1, pCf);
+  const factorRule = imp.ttftOvershoot ? `min(max(pCf, ${PCF_FLOOR}), ${OVERSHOOT_CAP})` : 'min(1, pCf)';
   const itlSlo = spec.slo.itl.ms;
   const itlTarget = dCf > 0 ? itlSlo / dCf : itlSlo;
   const observedIslTail = imp.percentile ? obs.islPercentiles?.[ttftKey] : undefined;
   if (imp.percentile && !isUsable(observedIslTail)) missing[`islPercentiles.${ttftKey}`] = 'used the forecast mean ISL for the prefill time in the TTFT percentile';
 
-  // --- burst ratio
-  const lastBurst = isUsable(input.correction.burst) && input.correction.burst >= 1 ? input.correction.burst : 1;
-  let burst = 1;
-  let burstDetail: Record<string, number | string> = {};
-  if (imp.burst) {
-    const b = burstRatio(obs, I, lastBurst);
-    if (b.missing) missing.peakRequestsPerSecond = b.missing;
-    burst = b.value;
-    burstDetail = b.detail;
-    correction = { ...correction, burst };
-  }
-
   // --- sizing for one forecast
   const size = (f: Forecast): Sized => {
     const mean = f.requests.value;
     const known = imp.burst && f.requestsPeak !== undefined && isUsable(f.requestsPeak.value) ? f.requestsPeak.value : undefined;
-    const n = !imp.burst ? mean : known !== undefined ? Math.max(mean, known) : mean * burst;
+    const n = !imp.burst ? mean : known !== undefined ? Math.max(mean, known) : Math.max(mean * burst, burstFloor);
     const isl = f.isl.value;
     const osl = f.osl.value;
     const prefill = prefillReplicas(profile, n, isl, I, factor, gpus.prefill, utilization);
@@ -248,7 +301,7 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
       const lambda = n / I;
       const mu = (profile.prefillThptPerGpu(isl).value * gpus.prefill) / (isl * factor);
       const latencyIsl = isUsable(observedIslTail) ? Math.max(isl, observedIslTail) : isl;
-      const serviceS = (profile.prefillTtftMs(latencyIsl).value * factor) / 1000;
+      const serviceS = (prefillMs(profile, latencyIsl) * factor) / 1000;
       const c = isl > 0 && factor > 0 ? replicasForTtftQuantile(lambda, mu, serviceS, ttftTargetS, q) : 1;
       prefill.detail.queueModel = `smallest c with ${ttftKey} TTFT (M/M/c wait + prefill time) <= ${spec.slo.ttft.ms} ms`;
       prefill.detail.arrivalPerSecond = r4(lambda);
@@ -343,7 +396,7 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
 
   // --- warnings
   const islNext = input.forecast.isl.value;
-  const profiledTtft = profile.prefillTtftMs(islNext).value;
+  const profiledTtft = prefillMs(profile, islNext);
   if (profiledTtft > spec.slo.ttft.ms) {
     warnings.push(
       `profiled TTFT at ISL ${r4(islNext)} is ${r4(profiledTtft)} ms, above the TTFT SLO ${spec.slo.ttft.ms} ms: ` +

@@ -14,13 +14,13 @@ export interface PolicyInput {
   /** Replicas per role now (sum over the role's pools of ready, else desired). */
   current: Record<Role, number>;
   /** Correction factors carried from the previous tick (start at 1). */
-  correction: { pCf: number; dCf: number; burst?: number };
+  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
 }
 
 export interface PolicyOutput {
   need: Record<Role, RoleNeed>;
   /** Updated correction factors (policies without them return the input). */
-  correction: { pCf: number; dCf: number; burst?: number };
+  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
   warnings: string[];
   /** Observation fields that were missing and what the policy did instead. */
   missing: Record<string, string>;

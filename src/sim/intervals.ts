@@ -58,6 +58,27 @@ export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] 
 }
 
 /**
+ * The q-quantile (0..1, nearest rank) of ISL over each interval's arrivals; NaN for an empty interval.
+ * What a Prometheus ISL histogram gives the service per window. Example: ISLs 100, 200, ..., 2000 in one
+ * interval, q 0.95 -> 1900.
+ */
+export function binIslQuantile(trace: Trace, intervalSeconds: number, q: number): Float64Array {
+  const count = Math.max(1, Math.ceil(trace.durationSeconds / intervalSeconds));
+  const out = new Float64Array(count).fill(NaN);
+  let start = 0;
+  const n = trace.arrival.length;
+  while (start < n) {
+    const bin = Math.min(count - 1, Math.floor((trace.arrival[start] as number) / intervalSeconds));
+    let end = start;
+    while (end < n && Math.min(count - 1, Math.floor((trace.arrival[end] as number) / intervalSeconds)) === bin) end++;
+    const slice = Float64Array.from(trace.isl.subarray(start, end)).sort();
+    out[bin] = slice[Math.min(slice.length - 1, Math.max(0, Math.ceil(q * slice.length) - 1))] as number;
+    start = end;
+  }
+  return out;
+}
+
+/**
  * Perfect foresight at the tick that ends interval `k` (0-based): `next` is interval k+1 as it will be;
  * `lead` is the busiest interval from k+1 to the one in which a replica started now becomes ready.
  *

@@ -20,7 +20,7 @@ import type { Connector, MetricSource } from '../planner/ports.js';
 import { decide } from '../planner/decide.js';
 import { ClusterSim, windowObservation } from './cluster/index.js';
 import { baselineSpec, type Baseline, type RunKind } from './baselines.js';
-import { binTrace, oracleForecast, type IntervalLoad } from './intervals.js';
+import { binIslQuantile, binTrace, oracleForecast, type IntervalLoad } from './intervals.js';
 import type { IntervalRecord, RunResult, SimReport, Trace } from './types.js';
 
 /** Virtual epoch of the trace start (a Monday 00:00 UTC, so schedules behave predictably). */
@@ -118,8 +118,15 @@ async function simulateOne(
   const interval = spec.interval;
   const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
   const total = bins.length;
+  const islAtPercentile = binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100);
   let state: PlannerState = initialState();
   state.last = { ...initial };
+  // The planner that ran before the trace (see the warm start above) also recommended these counts: its
+  // scale-down stabilization window remembers them, so a run does not drop the warm capacity on its first tick.
+  state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
+  // ... and its forecaster saw the load of the first interval (the same foresight the warm start uses), so a
+  // forecaster's trend does not start from the ramp of the trace's first minutes.
+  state.history = warmHistory(bins[0], interval);
   let virtualSeconds = 0;
   let observation: Observation | undefined;
   const intervals: IntervalRecord[] = [];
@@ -141,8 +148,11 @@ async function simulateOne(
     const stats = cluster.advanceTo(virtualSeconds);
     observation = windowObservation(stats, clock.now(), spec.slo);
     // The window's busiest 10 s, from the trace arrivals of exactly this window (the service reads it from Prometheus).
+    // And its ISL at the TTFT SLO's percentile (an ISL histogram in Prometheus).
     const bin = bins[k];
     if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
+    const islTail = islAtPercentile[k];
+    if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [`p${spec.slo.ttft.percentile}`]: islTail };
     const forecastOverride = kind === 'oracle' ? oracleForecast(bins, k, interval, startup) : undefined;
     const before = state.last ? { ...state.last } : undefined;
     const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });
@@ -201,6 +211,17 @@ function intervalRecord(
     evictions,
     queueDepth: observation.queueDepth ?? 0,
   };
+}
+
+/** WARM_HISTORY_POINTS intervals before the trace at the first interval's load: a flat, settled history. */
+export const WARM_HISTORY_POINTS = 3;
+function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
+  if (!first) return [];
+  const points: PlannerState['history'] = [];
+  for (let j = WARM_HISTORY_POINTS - 1; j >= 0; j--) {
+    points.push({ time: SIM_EPOCH_MS - j * interval * 1000, requests: first.requests, isl: first.isl, osl: first.osl });
+  }
+  return points;
 }
 
 function peakDesired(run: RunResult): Record<string, number> {

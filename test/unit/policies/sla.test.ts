@@ -3,8 +3,9 @@ import type { Observation } from '../../../src/planner/types.js';
 import { dynamoPolicy } from '../../../src/policies/dynamo.js';
 import { policies } from '../../../src/policies/index.js';
 import { replicasForTtftQuantile, waitQuantile } from '../../../src/policies/queue-model.js';
-import { slaPolicy } from '../../../src/policies/sla.js';
-import { forecast, makeInput, makeSpec } from './helpers.js';
+import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../../../src/policies/sla.js';
+import { prefillMs } from '../../../src/policies/common.js';
+import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
 const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
@@ -91,15 +92,19 @@ describe('percentile improvement', () => {
   it('prefill correction compares the observed p95 with the modelled p95, not the mean with the bare profile', () => {
     const on = slaPolicy(makeInput({ spec: specWith({ percentile: true }), forecast: forecast(5400, 3000, 150), observation: observed, current: { prefill: 5, decode: 4 } }));
     const off = slaPolicy(makeInput({ spec: specWith({}), forecast: forecast(5400, 3000, 150), observation: observed, current: { prefill: 5, decode: 4 } }));
-    // modelled p95 at 5 replicas and 30 req/s = 135.07 + 352.7 = 487.8 ms; 610 / 487.8 = 1.2506
-    expect(on.correction.pCf).toBeCloseTo(1.2506, 4);
+    // modelled p95 at 5 replicas and 30 req/s = 135.07 + 352.7 = 487.8 ms; 610 / 487.8 = 1.2506 in this window,
+    // smoothed from the last 1: 1 + 0.2506 x 0.3 = 1.0752
+    expect(on.need.prefill.detail.pCfWindow).toBeCloseTo(1.2506, 4);
+    expect(on.correction.pCf).toBeCloseTo(1.0752, 4);
+    expect(on.need.prefill.detail.pCf).toBeCloseTo(1.0752, 4);
     expect(on.need.prefill.detail.modelledTtftMs).toBeCloseTo(487.76, 1);
     // Dynamo: mean 300 ms / profiled 135.07 ms = 2.2212 (ordinary queueing read as a slow engine)
     expect(off.correction.pCf).toBeCloseTo(2.2212, 4);
   });
 
   it('uses the observed p95 ISL for the prefill time: ISL p95 6000 -> 6 replicas at p95 500 ms', () => {
-    // prefill time at ISL 6000 = 272.8 ms x pCf 0.956 (observed 610 vs modelled 638 ms); the queue then needs 6
+    // prefill time at ISL 6000 = 272.8 ms x pCf 0.987 (window 0.956: observed 610 vs modelled 638 ms, smoothed 0.3 of
+    // the way from 1); the queue then needs 6
     const out = slaPolicy(
       makeInput({
         spec: specWith({ percentile: true }),
@@ -108,7 +113,8 @@ describe('percentile improvement', () => {
         current: { prefill: 5, decode: 4 },
       }),
     );
-    expect(out.correction.pCf).toBeCloseTo(0.9562, 4);
+    expect(out.need.prefill.detail.pCfWindow).toBeCloseTo(0.9562, 4);
+    expect(out.correction.pCf).toBeCloseTo(1 + (0.9562 - 1) * 0.3, 4);
     expect(out.need.prefill.detail.percentileIsl).toBe(6000);
     expect(out.need.prefill.replicas).toBe(6);
     expect(out.missing).toEqual({});
@@ -134,7 +140,7 @@ describe('percentile improvement', () => {
     expect(out.missing['ttftMs.p95']).toBe('used the mean TTFT against the modelled mean for the prefill correction');
     expect(out.missing['itlMs.p95']).toBe('used the mean ITL for the decode correction');
     // mean modelled at 5 replicas: 135.07 + 1000 x C / (c mu - lambda) = 135.07 + 83.27 = 218.3 ms -> 300 / 218.3
-    expect(out.correction.pCf).toBeCloseTo(300 / (out.need.prefill.detail.modelledTtftMs as number), 3);
+    expect(out.need.prefill.detail.pCfWindow).toBeCloseTo(300 / (out.need.prefill.detail.modelledTtftMs as number), 3);
     expect(out.need.prefill.detail.observedTtftStat).toBe('mean');
   });
 });
@@ -152,9 +158,14 @@ describe('ttftOvershoot improvement', () => {
     expect(on.need.prefill.detail.factor).toBe(2);
     expect(on.need.prefill.replicas).toBe(9);
   });
-  it('still discounts below 1 as Dynamo does: pCf 0.5 -> 3', () => {
-    const on = slaPolicy(makeInput({ spec: specWith({ ttftOvershoot: true }), forecast: forecast(5400, 3000, 150), correction: { pCf: 0.5, dCf: 1 } }));
-    expect(on.need.prefill.replicas).toBe(3);
+  it('discounts below 1 only down to PCF_FLOOR 0.75: pCf 0.5 -> 4 (90000 x 0.75 / 22163 = 3.05); Dynamo 3', () => {
+    const input = { forecast: forecast(5400, 3000, 150), correction: { pCf: 0.5, dCf: 1 } };
+    const on = slaPolicy(makeInput({ ...input, spec: specWith({ ttftOvershoot: true }) }));
+    const off = slaPolicy(makeInput({ ...input, spec: specWith({}) }));
+    expect(PCF_FLOOR).toBe(0.75);
+    expect(on.need.prefill.detail.factor).toBe(0.75);
+    expect(on.need.prefill.replicas).toBe(4);
+    expect(off.need.prefill.replicas).toBe(3);
   });
 });
 
@@ -217,17 +228,96 @@ describe('sla warnings and defaults', () => {
       'profiled TTFT at ISL 16000 is 961.1381 ms, above the TTFT SLO 500 ms: no prefill replica count meets it (a faster engine or shorter prompts would)',
     ]);
   });
-  it('with the default improvements (all on, utilisation 0.85) sizes 7 prefill where dynamo sizes 5', () => {
+  it('with the default improvements (all on, utilisation 0.85) sizes 6 prefill where dynamo sizes 5', () => {
     const input = { forecast: forecast(5400, 3000, 150), observation: observed, current: { prefill: 5, decode: 4 } };
     const on = slaPolicy(makeInput({ ...input, spec: makeSpec() }));
     const dyn = dynamoPolicy(makeInput({ ...input, spec: makeSpec() }));
-    // factor min(1.2506, 2): 90000 x 1.2506 / (22163 x 0.85) = 5.97 -> 6; queue model with 168.9 ms prefill -> 7
+    // pCf 1.0752 (window 1.2506, smoothed): 90000 x 1.0752 / (22163 x 0.85) = 5.14 -> 6; the queue model agrees
     expect(on.need.prefill.detail.throughputReplicas).toBe(6);
-    expect(on.need.prefill.replicas).toBe(7);
+    expect(on.need.prefill.replicas).toBe(6);
     expect(dyn.need.prefill.replicas).toBe(5);
     expect(on.missing.queueDepth).toBe('no queue depth; queue-aware prefill skipped');
   });
   it('is registered in the policy index', () => {
     expect(policies.sla).toBe(slaPolicy);
+  });
+});
+
+describe('burst improvement', () => {
+  const window = (requests: number, peak: number): Observation => ({ time: 't', windowSeconds: 60, requests, peakRequestsPerSecond: peak });
+
+  it('burst ratio: the peak 10 s count less the Poisson allowance over the mean 10 s count', () => {
+    // 600 in 60 s = 100 per 10 s; peak 25 req/s = 250: (250 - 1.3 x 10) / 100 = 2.37
+    const b = burstRatio(window(600, 25), 60, 1);
+    expect(b.value).toBeCloseTo(2.37, 4);
+    expect(b.peakDemand).toBeCloseTo(2.37 * 600, 2);
+    // a lower ratio is approached by a quarter of the gap: 3 + (2.37 - 3) x 0.25 = 2.8425
+    expect(burstRatio(window(600, 25), 60, 3).value).toBeCloseTo(2.8425, 4);
+  });
+
+  it('steady Poisson arrivals are not a burst: 1300/min with a busiest 10 s of 235 -> 1', () => {
+    // mean 216.7 per 10 s, allowance 1.3 x 14.72 = 19.1: (235 - 19.1) / 216.7 = 0.996 -> 1
+    expect(burstRatio(window(1300, 23.5), 60, 1).value).toBe(1);
+  });
+
+  it('few arrivals keep the last ratio; the ratio is capped', () => {
+    expect(burstRatio(window(20, 2), 60, 1.7).value).toBe(1.7);
+    // 60 arrivals all in one 10 s: (60 - 1.3 x 3.16) / 10 = 5.59 -> BURST_CAP
+    expect(burstRatio(window(60, 6), 60, 1).value).toBe(BURST_CAP);
+  });
+
+  it('sizes prefill and decode for the burst: 5400 forecast x 2.37 -> 12 prefill where the mean needs 5', () => {
+    const spec = specWith({ burst: true });
+    const obs: Observation = { time: 't', windowSeconds: 180, requests: 1800, peakRequestsPerSecond: 25 };
+    // 1800 in 180 s = 100 per 10 s, peak 250 -> 2.37; 5400 x 2.37 = 12798 -> 12798 x 3000 / 180 / 22163 = 9.62 -> 10
+    const on = slaPolicy(makeInput({ spec, forecast: forecast(5400, 3000, 150), observation: obs }));
+    const off = slaPolicy(makeInput({ spec: specWith({}), forecast: forecast(5400, 3000, 150), observation: obs }));
+    expect(on.correction.burst).toBeCloseTo(2.37, 4);
+    expect(on.need.prefill.detail.burstSizedRequests).toBeCloseTo(12798, 0);
+    expect(on.need.prefill.replicas).toBe(10);
+    expect(off.need.prefill.replicas).toBe(5);
+    expect(on.need.decode.replicas).toBeGreaterThan(off.need.decode.replicas);
+  });
+
+  it('the burst floor remembers a burst through a silent window, decaying over 3 startup times', () => {
+    const spec = specWith({ burst: true });
+    // last floor 12798 requests; silent window; startup 180 s, interval 180 s: 12798 x e^(-180/540) = 9170
+    const out = slaPolicy(
+      makeInput({ spec, forecast: forecast(0, 3000, 150), observation: { time: 't', windowSeconds: 180, requests: 0 }, correction: { pCf: 1, dCf: 1, burst: 2.37, burstFloor: 12798 } }),
+    );
+    expect(out.correction.burstFloor).toBeCloseTo(12798 * Math.exp(-1 / 3), 2);
+    expect(out.need.prefill.detail.burstSizedRequests).toBeCloseTo(9170.2, 0);
+    expect(out.need.prefill.replicas).toBe(7); // 9170 x 3000 / 180 / 22163 = 6.9
+  });
+
+  it('a forecast that knows its peak (the oracle) is used as is', () => {
+    const f = { ...forecast(5400, 3000, 150), requestsPeak: { value: 9000, method: 'oracle' } };
+    const out = slaPolicy(makeInput({ spec: specWith({ burst: true }), forecast: f, correction: { pCf: 1, dCf: 1, burst: 3, burstFloor: 20000 } }));
+    expect(out.need.prefill.detail.burstSizedFor).toBe('forecast peak');
+    expect(out.need.prefill.replicas).toBe(7); // 9000 x 3000 / 180 / 22163 = 6.77
+  });
+
+  it('without a peak rate in the observation it keeps the last ratio and says so', () => {
+    const out = slaPolicy(makeInput({ spec: specWith({ burst: true }), forecast: forecast(5400, 3000, 150), observation: { time: 't', windowSeconds: 180, requests: 1800 }, correction: { pCf: 1, dCf: 1, burst: 1.5 } }));
+    expect(out.correction.burst).toBe(1.5);
+    expect(out.missing.peakRequestsPerSecond).toBe('kept the burst ratio from the last tick');
+  });
+});
+
+describe('prefill correction guards', () => {
+  it('keeps the last correction when the queue model is near saturation (rho > 0.9)', () => {
+    // 34 req/s on 5 replicas of mu 7.388/s: rho 0.92
+    const obs: Observation = { ...observed, requests: 34 * 180, ttftMs: { mean: 300, p95: 900 } };
+    const out = slaPolicy(makeInput({ spec: specWith({ percentile: true }), forecast: forecast(5400, 3000, 150), observation: obs, current: { prefill: 5, decode: 4 }, correction: { pCf: 1.1, dCf: 1 } }));
+    expect(SATURATED_RHO).toBe(0.9);
+    expect(out.correction.pCf).toBe(1.1);
+    expect(String(out.need.prefill.detail.pCfSource)).toContain('prefill utilisation 0.9204 in the model is above 0.9');
+  });
+
+  it('prefill time beyond the profiled ISL is extrapolated at the last measured rate, not clamped', () => {
+    // llama2-70b-h100-tp4: 8192 tokens in 953.582 ms; 16384 -> 1907.164 ms; 48835 -> 5684.7 ms
+    expect(prefillMs(llama, 16384)).toBeCloseTo(1907.164, 2);
+    expect(prefillMs(llama, 48835)).toBeCloseTo(953.582 + (48835 - 8192) * (953.582 / 8192), 2);
+    expect(prefillMs(llama, 2048)).toBeCloseTo(200.681, 3);
   });
 });
