@@ -12,8 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildPlanner, type RunOptions } from '../../src/cli/run.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { MultiPlannerService, RoundOutcome } from '../../src/planner/multi.js';
+import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/metrics/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
-import { fleetGraphs, fleetPolicy, graphObjects, perModelAnswers, storedReplicas, writeFleetPolicies, type FleetGraph, type ModelWindow } from '../fixtures/fleet.js';
+import { pod } from '../fixtures/fake-kube-api/objects.js';
+import { fleetGraphs, fleetPolicy, graphObjects, perModelAnswers, PREFILL, storedReplicas, writeFleetPolicies, type FleetGraph, type ModelWindow } from '../fixtures/fleet.js';
 import { startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../fixtures/servers.js';
 
 const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
@@ -89,6 +91,13 @@ describe('one planner process, many graphs', () => {
       const round = await service.runOnce();
       expect(round.results.map((r) => r.name).sort()).toEqual(graphs.map((g) => g.name));
       for (const r of round.results) expect(r.outcome, `${r.name}: ${r.outcome.failure}`).toMatchObject({ ok: true });
+      // Every policy has a pool named prefill-od; the eviction of g-01's pod is g-01's alone.
+      const evicted = Object.fromEntries(round.results.map((r) => [r.name, r.outcome.result?.observation.pools?.['prefill-od']?.evicted]));
+      expect(evicted).toEqual(Object.fromEntries(graphs.map((g) => [g.name, s === 2 && g.name === 'g-01' ? 1 : 0])));
+      if (s === 1) {
+        api!.put(pod('g-01-prefill-x', { labels: { [GRAPH_LABEL]: 'g-01', [COMPONENT_LABEL]: PREFILL }, evicted: true }));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
       // What each policy decided is what its graph now holds, pool by pool.
       for (const g of graphs) expect(storedReplicas(api!.get.bind(api), g), g.name).toEqual(decided(round, g.name));
       const writes = writesByTarget(api!.requests.slice(before));
