@@ -337,6 +337,8 @@ export function createMultiPlannerService(options: MultiPlannerOptions, initial:
       ...(timedOut ? [timedOut] : []),
     ]);
     if (handle !== undefined) scheduler.clearTimeout(handle);
+    // Finished in time: not running any more (without waiting for the `settled` callback's microtask).
+    if (!('timeout' in first) && e.running === settled) e.running = undefined;
     const durationSeconds = (clock.now() - started) / 1000;
     lastProgressAt = clock.now();
     let outcome: TickOutcome;
