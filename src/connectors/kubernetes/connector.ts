@@ -97,6 +97,26 @@ async function call<T>(ctx: Context, what: () => Promise<T>): Promise<T> {
   return withRetry(what, ctx.retry, (error, attempt, delayMs) => ctx.log.warn({ err: error.message, attempt, delayMs }, 'kubernetes API call failed; backing off'));
 }
 
+/** Leadership ended between two tries of a write (during a backoff): the write is dropped, not retried. */
+class LeadershipLostError extends Error {
+  constructor() {
+    super('leadership lost before the write was sent');
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/**
+ * A write retried with backoff that asks `canAct()` before EVERY try, not only the first: the Lease can be lost, or
+ * the tick abandoned on shutdown, while we sleep between tries (up to 3.75 s with the defaults), and a retry sent
+ * after that could race the new leader's writes.
+ */
+async function guardedWrite<T>(ctx: Context, canAct: () => boolean, what: () => Promise<T>): Promise<T> {
+  return call(ctx, () => {
+    if (!canAct()) return Promise.reject(new LeadershipLostError());
+    return what();
+  });
+}
+
 async function getGraph(ctx: Context, ref: TargetRef, version: DynamoVersion): Promise<KubeObject> {
   try {
     return await call(ctx, () => ctx.client.get('dynamographdeployments', ref.namespace, ref.name, version));
@@ -197,7 +217,13 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
       log.info({ pool: poolName, patch: describe }, 'dry-run: patch not sent');
       return false;
     }
-    const line = await doWrite();
+    let line: string | undefined;
+    try {
+      line = await doWrite();
+    } catch (error) {
+      if (!(error instanceof LeadershipLostError)) throw error;
+      log.warn({ pool: poolName }, 'leadership lost before the write was (re)sent; nothing more written');
+    }
     if (line === undefined) {
       result.pools[poolName] = `not leader: no write (would ${describe})`;
       return false;
@@ -321,7 +347,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
       try {
         const written = await write(result, poolName, describe, async () => {
           try {
-            await call(ctx, () =>
+            await guardedWrite(ctx, canAct, () =>
               ctx.client.patch({ plural: 'dynamographdeploymentscalingadapters', namespace: ref.namespace, name: adapter, version, subresource: 'scale' }, replicasMergePatch(job.desired), MERGE_PATCH),
             );
             log.info({ pool: poolName, adapter, from: current, to: job.desired }, 'scaled through DynamoGraphDeploymentScalingAdapter');
@@ -332,7 +358,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
           // Only a 404 from /scale lands here: no adapter for this component (or no DGDSA CRD).
           const fallback = graphFallbackPatch(version, component, job.desired);
           if (!canAct()) return undefined;
-          await call(ctx, () => ctx.client.patch({ plural: 'dynamographdeployments', namespace: ref.namespace, name: ref.name, version }, fallback.body, fallback.contentType));
+          await guardedWrite(ctx, canAct, () => ctx.client.patch({ plural: 'dynamographdeployments', namespace: ref.namespace, name: ref.name, version }, fallback.body, fallback.contentType));
           log.info({ pool: poolName, graph: ref.name, component: component.name, from: current, to: job.desired }, 'scaled by patching the DynamoGraphDeployment (no scaling adapter)');
           return `patched ${current}->${job.desired} (DynamoGraphDeployment ${ref.name} component ${component.name}; no scaling adapter)`;
         });
@@ -374,7 +400,7 @@ export function createKubernetesConnector(options: KubernetesConnectorOptions): 
         }
         try {
           const written = await write(result, poolName, `PATCH ${path} ${JSON.stringify(replicasMergePatch(job.desired))} (${current}->${job.desired})`, async () => {
-            await call(ctx, () => ctx.client.patch({ plural: 'dynamocomponentdeployments', namespace: ref.namespace, name: ref.name, version }, replicasMergePatch(job.desired), MERGE_PATCH));
+            await guardedWrite(ctx, canAct, () => ctx.client.patch({ plural: 'dynamocomponentdeployments', namespace: ref.namespace, name: ref.name, version }, replicasMergePatch(job.desired), MERGE_PATCH));
             log.info({ pool: poolName, dcd: ref.name, from: current, to: job.desired }, 'scaled DynamoComponentDeployment');
             return `patched ${current}->${job.desired} (DynamoComponentDeployment ${ref.name})`;
           });
