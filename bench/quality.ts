@@ -43,7 +43,7 @@ export interface QualitySetup {
 export const QUALITY_BUDGET = { maxGpus: 256, maxReplicasPerPool: 32 };
 
 /** HPA target utilisations tried, in order, until one meets the SLO (0.7 is the plain baseline). */
-export const HPA_SWEEP = [0.6, 0.5, 0.4, 0.3, 0.2];
+export const HPA_SWEEP = [0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1];
 
 export const QUALITY_TRACES: QualitySetup[] = [
   {
@@ -66,12 +66,12 @@ export const QUALITY_TRACES: QualitySetup[] = [
     name: 'mooncake-synthetic',
     path: BUNDLED_TRACES.mooncakeSynthetic,
     rateScale: 1,
-    slo: { ttftMs: 10000, itlMs: 80, percentile: 95 },
+    slo: { ttftMs: 8000, itlMs: 60, percentile: 95 },
     why:
       'mean ISL 15k, p95 ISL 48.8k: the prefill of a p95 prompt alone takes 5.7 s on this profile (953.6 ms at 8192 ' +
-      'extrapolated at 8.59 tok/ms), so a 2 s TTFT p95 is impossible; TTFT target 10 s = 1.75 x that. Decode at ' +
-      'context 15k: the step-time model gives 28.4 + 1.32 ms per sequence, so 60 ms allows only 24 sequences per replica; ' +
-      '80 ms (39 per replica) is the long-context analogue of 60 ms at 2k. x1 already needs more than 8 prefill replicas',
+      'extrapolated at 8.59 tok/ms), so a 2 s TTFT p95 is impossible; TTFT target 8 s = 1.4 x that. ITL 60 ms is ' +
+      'feasible (at context 15k the step-time model allows 24 sequences per replica at 60 ms). x1 already needs more ' +
+      'than 8 prefill replicas at its peak',
   },
 ];
 
@@ -203,7 +203,6 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
         }
       }
       if (hpaTuned) gpuHoursRatio['hpa-tuned'] = ours.gpuHours / hpaTuned.run.gpuHours;
-      else notes.push(`hpa meets the SLO at no target utilisation in ${HPA_SWEEP.join(', ')}`);
     }
 
     // Beats a baseline: fewer GPU-hours than it at equal or better attainment; when it misses the SLO, fewer than
@@ -212,7 +211,11 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
       if (!ours.sloMet) return ours.gpuHours < other.gpuHours && ours.attainment >= other.attainment;
       if (other.sloMet) return ours.gpuHours < other.gpuHours;
       if (tuned) return ours.gpuHours < tuned.gpuHours;
-      notes.push(`${name} misses the SLO (${(other.attainment * 100).toFixed(1)}%) and no tuned setting of it meets it: beaten on attainment`);
+      const why =
+        name === 'hpa'
+          ? `at every target utilisation tried (${[HPA_TARGET_UTILIZATION, ...HPA_SWEEP].join(', ')})`
+          : 'and no setting of its formulas adds prefill headroom';
+      notes.push(`${name} misses the SLO (${(other.attainment * 100).toFixed(1)}% within both targets) ${why}: beaten on attainment`);
       return true;
     };
     const sloMet = ours.sloMet;

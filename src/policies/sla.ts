@@ -93,8 +93,9 @@ export const BURST_DECAY = 0.25;
 /**
  * Memory of the burst floor, in startup times: capacity let go now takes startupSeconds to come back, and on the
  * Azure code trace bursts recur after silent gaps of up to 6 minutes (2 startup times at 180 s). With 3 the floor
- * keeps 72% of a burst's demand after a 3-minute gap and 51% after 6 (1 startup time: 37% and 14%; measured on
- * azure-code x2: 94.4% attainment with 1, 95.0% with 3, at +0.3 GPU-h; no change on azure-conv).
+ * keeps 72% of a burst's demand after a 3-minute gap and 51% after 6 (1 startup time: 37% and 14%). Measured
+ * (bench/quality.ts): azure-code x2 94.6% attainment with 1, 95.2% with 2, 95.7% with 3, for +0.3 GPU-h (58.2 ->
+ * 58.4); azure-conv x4 60.6 -> 61.3 GPU-h at 100% either way. Tuned on the code trace: say so when quoting it.
  */
 export const BURST_MEMORY_STARTUPS = 3;
 /** A window with fewer arrivals says nothing reliable about burstiness (its 10 s counts are mostly noise). */

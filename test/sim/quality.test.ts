@@ -55,10 +55,10 @@ describe('planner quality on real traces', () => {
     expect(r.dynamo!.sloAttainment.both).toBeLessThan(0.8);
   });
 
-  it('mooncake x1 (long prompts, TTFT p95 10 s): sla meets it with fewer GPU-hours than hpa; dynamo 65%', async () => {
+  it('mooncake x1 (long prompts, TTFT p95 8 s): sla meets it with fewer GPU-hours than hpa; dynamo 61%', async () => {
     const r = await run('mooncake-synthetic');
-    // measured: sla 99.5% at 17.4 GPU-h; hpa 99.5% at 17.9; oracle 99.6% at 20.8; dynamo 65.1%
-    expect(r.policy!.sloAttainment.both).toBeGreaterThanOrEqual(0.98);
+    // measured: sla 98.2% at 17.7 GPU-h; hpa 98.7% at 18.3; oracle 98.8% at 21.0; dynamo 61.3%
+    expect(r.policy!.sloAttainment.both).toBeGreaterThanOrEqual(0.97);
     expect(r.policy!.gpuHours.total).toBeLessThan(r.hpa!.gpuHours.total);
     expect(r.dynamo!.sloAttainment.both).toBeLessThan(0.7);
   });
