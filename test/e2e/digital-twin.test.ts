@@ -5,16 +5,19 @@
  * and policy. One run (~70 s) feeds all the checks below.
  *
  * Tolerances (why: twin/compare.ts):
- *   decisions  on >= 80 % of the simulator's ticks, per pool: |service - simulator| <= max(1, 20 % of simulator);
- *              >= 80 % of the simulator's ticks must have a service tick within a third of an interval;
+ *   decisions  per pool, over the simulator's ticks: |service - simulator| <= max(1, 20 % of simulator) on >= 70 %,
+ *              <= max(2, 25 %) on >= 90 %, mean |difference| <= 1 replica; >= 80 % of the simulator's ticks must
+ *              have a service tick within a third of an interval;
  *   SLO        attainment of the twin's run >= the policy's percentile (95 %) for TTFT and ITL, and within
- *              3 points of the in-process run; GPU-hours within 15 %.
+ *              3 points of the in-process run;
+ *   cost       GPUs decided over the matched ticks within 10 % of the in-process run's;
  *   metrics    median relative error of what the service read vs the twin's truth for the same window: request
  *              count <= 10 % (increase() extrapolates), means (ISL, OSL, TTFT, ITL) <= 10 %; p95 TTFT in the
  *              bucket of the exact p95 or the next on >= 80 % of ticks;
- *              queue depth read from NATS within the twin's backlog ±200 ms on >= 80 % of ticks.
- * Measured on a 2-core machine: every tick within tolerance (68-79 % exact), attainment equal to the in-process
- * run (99.8 % TTFT), GPU-hours +4 %.
+ *              queue depth read from NATS a backlog the twin's stream held during the tick on >= 80 % of ticks.
+ * Measured on a 2-core machine (6 runs, one inside the full parallel suite): close band 84-100 %, near band 100 %,
+ * exact 53-84 %, mean |difference| 0.16-0.63 replicas; attainment within 0.3 points of the in-process run
+ * (99.5-99.8 % TTFT); decided GPUs +1 to +4 %; queue depth a held backlog on 19/19 ticks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveBinary, NATS_SERVER_BIN, PROMETHEUS_BIN } from '../fixtures/servers.js';
@@ -46,11 +49,13 @@ describe.skipIf(!binariesPresent)(`digital twin end to end: pd-planner run vs th
     expect(clean.length).toBeGreaterThanOrEqual(Math.ceil(0.8 * run.comparison.simTicks));
   });
 
-  it("the service's replica decisions match the in-process simulation within max(1, 20 %) on >= 80 % of ticks", () => {
+  it("the service's replica decisions match the in-process simulation: max(1, 20 %) on >= 70 % of ticks, max(2, 25 %) on >= 90 %", () => {
     for (const pool of ['prefill', 'decode']) {
       const stats = run.comparison.pools[pool];
       expect(stats, `pool ${pool} compared`).toBeDefined();
-      expect(stats!.within, `${pool}: share of ticks within tolerance\n${run.table}`).toBeGreaterThanOrEqual(0.8);
+      expect(stats!.within, `${pool}: share of ticks in the close band\n${run.table}`).toBeGreaterThanOrEqual(0.7);
+      expect(stats!.withinNear, `${pool}: share of ticks in the near band\n${run.table}`).toBeGreaterThanOrEqual(0.9);
+      expect(stats!.meanAbsDiff, `${pool}: mean |difference|\n${run.table}`).toBeLessThanOrEqual(1);
     }
     // The decisions really were carried out: the twin applied what the planner patched.
     expect(run.twin.applied.length).toBeGreaterThan(0);
@@ -63,9 +68,17 @@ describe.skipIf(!binariesPresent)(`digital twin end to end: pd-planner run vs th
     expect(service.itl).toBeGreaterThanOrEqual(0.95);
     expect(Math.abs(service.ttft - inProcess.ttft)).toBeLessThanOrEqual(0.03);
     expect(Math.abs(service.itl - inProcess.itl)).toBeLessThanOrEqual(0.03);
-    const gpu = run.twin.totals.gpuHours.total / run.reference.gpuHours.total;
-    expect(gpu).toBeGreaterThan(0.85);
-    expect(gpu).toBeLessThan(1.15);
+  });
+
+  it('the service provisions about what the in-process run does: decided GPUs over the matched ticks within 10 %', () => {
+    // Whole-run GPU-hours are in the report but not compared: they include the drain after the trace, where the
+    // simulator's last, partial window (1.4 s of arrivals, sized as a 3 s interval's load) scales down and the
+    // service has no such tick. The decisions over the trace itself are the fair measure of a systematic bias.
+    const gpus = (pick: (m: (typeof run.comparison.matched)[number]) => Record<string, number>) =>
+      run.comparison.matched.reduce((sum, m) => sum + 4 * Object.values(pick(m)).reduce((a, b) => a + b, 0), 0);
+    const ratio = gpus((m) => m.service) / gpus((m) => m.sim);
+    expect(ratio).toBeGreaterThan(0.9);
+    expect(ratio).toBeLessThan(1.1);
   });
 
   it('what the service read from Prometheus matches the twin over the same windows', () => {

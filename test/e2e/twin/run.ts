@@ -153,11 +153,11 @@ function reportText(run: E2eRun): string {
   const { comparison, twin, reference } = run;
   return [
     `pd-planner end-to-end digital twin run (${run.wallSeconds.toFixed(1)} s wall)`,
-    `decisions matched: ${comparison.matched.length}/${comparison.simTicks}; within tolerance: ${Object.entries(comparison.pools)
-      .map(([p, s]) => `${p} ${(s.within * 100).toFixed(0)}% (exact ${(s.exact * 100).toFixed(0)}%, mean |diff| ${s.meanAbsDiff.toFixed(2)})`)
-      .join(', ')}`,
+    `decisions matched: ${comparison.matched.length}/${comparison.simTicks}; close (max(1, 20%)) / near (max(2, 25%)) / exact: ${Object.entries(comparison.pools)
+      .map(([p, s]) => `${p} ${pct0(s.within)} / ${pct0(s.withinNear)} / ${pct0(s.exact)}, mean |diff| ${s.meanAbsDiff.toFixed(2)}`)
+      .join('; ')}`,
     `SLO attainment (TTFT / ITL): service ${pct(twin.totals.attainment.ttft)} / ${pct(twin.totals.attainment.itl)}, in-process ${pct(reference.sloAttainment.ttft)} / ${pct(reference.sloAttainment.itl)}`,
-    `GPU-hours: service ${twin.totals.gpuHours.total.toFixed(3)}, in-process ${reference.gpuHours.total.toFixed(3)}`,
+    `GPUs decided over the matched ticks: service ${decidedGpus(comparison, 'service')}, in-process ${decidedGpus(comparison, 'sim')}; GPU-hours with the drain: service ${twin.totals.gpuHours.total.toFixed(3)}, in-process ${reference.gpuHours.total.toFixed(3)}`,
     `service's window vs truth, median relative error: ${Object.entries(run.accuracy.relativeErrors)
       .map(([k, v]) => `${k} ${(median(v) * 100).toFixed(1)}%`)
       .join(', ')}`,
@@ -187,6 +187,15 @@ async function writeReport(run: E2eRun, reportDir: string): Promise<void> {
   await mkdir(reportDir, { recursive: true });
   await writeFile(join(reportDir, 'report.txt'), run.report);
   await writeFile(join(reportDir, 'report.json'), JSON.stringify({ summary, matched: comparison.matched, applied: twin.applied, ticks: run.ticks }, null, 2));
+}
+
+/** Sum over matched ticks of the GPUs each side decided (4 per replica in this scenario). */
+function decidedGpus(c: Comparison, side: 'service' | 'sim'): number {
+  return c.matched.reduce((sum, m) => sum + 4 * Object.values(m[side]).reduce((a, b) => a + b, 0), 0);
+}
+
+function pct0(x: number): string {
+  return `${(x * 100).toFixed(0)}%`;
 }
 
 function pct(x: number): string {
