@@ -277,6 +277,17 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
     pCf = imp.percentile ? input.correction.pCf + (p.value - input.correction.pCf) * PCF_SMOOTHING : p.value;
     if (imp.percentile) p.detail = { ...p.detail, pCfWindow: r4(p.value), pCf: r4(pCf), pCfSmoothing: `last + (window - last) x ${PCF_SMOOTHING}` };
     dCf = d.value;
+    // A window in which the role lost replicas to evictions says nothing about the engine: its latencies were
+    // measured on the replicas it had before, while Little's law divides by the few left at the end. (A storm
+    // that takes 8 of 12 decode replicas reads as dCf 0.59 and would cut the need from 12 to 9.) Keep the factors.
+    if (disrupted(spec, obs, 'prefill')) {
+      pCf = input.correction.pCf;
+      p.detail = { ...p.detail, pCf: r4(pCf), pCfSource: 'last tick (prefill replicas evicted in this window)' };
+    }
+    if (disrupted(spec, obs, 'decode')) {
+      dCf = input.correction.dCf;
+      d.detail = { ...d.detail, dCf: r4(dCf), dCfSource: 'last tick (decode replicas evicted in this window)' };
+    }
     correction = { pCf, dCf };
     correctionDetail = { ...p.detail, ...d.detail };
   }
@@ -412,3 +423,13 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
   if (!decodeFeasible) warnings.push(infeasibleItl(itlSlo, dCf, chosen.decode.detail));
   return { need: chosen, correction, warnings, missing };
 };
+
+/** Did any pool of `role` lose replicas (eviction or eviction notice) during the window? */
+function disrupted(spec: PolicyInput['spec'], obs: Observation, role: 'prefill' | 'decode'): boolean {
+  for (const pool of spec.pools) {
+    if (pool.role !== role) continue;
+    const seen = obs.pools?.[pool.name];
+    if ((seen?.evicted ?? 0) > 0 || (seen?.evictionNotices ?? 0) > 0) return true;
+  }
+  return false;
+}

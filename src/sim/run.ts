@@ -42,6 +42,8 @@ export interface SimulateOptions {
   evictions?: EvictionOptions;
   /** Called after each interval of each run (for a progress bar): (runIndex, intervalsDone, intervalsTotal). */
   onProgress?: (run: number, done: number, total: number) => void;
+  /** Every tick's full decision (with its explanation), for tests and debugging: (run kind, interval index, decision). */
+  onDecision?: (kind: RunKind, interval: number, decision: Decision) => void;
 }
 
 export interface SimulateResult {
@@ -156,6 +158,7 @@ async function simulateOne(
     const forecastOverride = kind === 'oracle' ? oracleForecast(bins, k, interval, startup) : undefined;
     const before = state.last ? { ...state.last } : undefined;
     const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });
+    options.onDecision?.(kind, k, tick.decision);
     state = tick.state;
     if (!before || Object.entries(tick.decision.pools).some(([p, d]) => before[p] !== d.desired)) decisions++;
     for (const w of tick.decision.explanation.warnings) warnings.add(w);
