@@ -22,7 +22,8 @@
  *   (lost with its Spot node). Each pod counts once.
  * - evictionNotices (since the previous call): a pod whose node shows a notice: taint `ToBeDeletedByClusterAutoscaler`
  *   or `DeletionCandidateOfClusterAutoscaler`, `node.kubernetes.io/unschedulable` / `spec.unschedulable` (cordon,
- *   drain), `node.kubernetes.io/out-of-service`, or the node being deleted. Each pod counts once per notice.
+ *   drain), `node.kubernetes.io/out-of-service`, or the node being deleted. Each pod counts once per notice, and
+ *   not at all when it was also evicted since the previous call (it is then one of `evicted`).
  *   `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` only marks a node as Spot (reported in `spotNodes`); it is
  *   not a notice by itself.
  * Without the nodes ClusterRole (403 on nodes) the node-based signals are off and that is reported by `health()`.
@@ -358,12 +359,16 @@ export function createKubeState(options: KubeStateOptions): KubeState {
         const pending = list.filter((p) => p.status?.phase === 'Pending' && !p.metadata?.deletionTimestamp);
         const oldest = Math.min(...pending.map((p) => pendingSince(p) ?? now));
         const since = lastReport.get(pool.name)?.seq ?? 0;
-        const counted = (events: Map<string, PodEvent>) => [...events.values()].filter((e) => e.seq > since && mine(e.pod)).length;
+        const fresh = (events: Map<string, PodEvent>) => [...events.entries()].filter(([, e]) => e.seq > since && mine(e.pod)).map(([uid]) => uid);
+        const evictedNow = fresh(evictions);
+        // A pod whose node got a notice and that was then evicted before this report counts once, as evicted:
+        // the Spot rules add the two counts, and one lost replica must not look like two.
+        const noticedNow = fresh(notices).filter((uid) => !evictedNow.includes(uid));
         out[pool.name] = {
           pending: pending.length,
           ...(pending.length > 0 ? { pendingSeconds: Math.max(0, Math.round((now - oldest) / 1000)) } : {}),
-          evicted: counted(evictions),
-          ...(nodesAvailable ? { evictionNotices: counted(notices) } : {}),
+          evicted: evictedNow.length,
+          ...(nodesAvailable ? { evictionNotices: noticedNow.length } : {}),
         };
         lastReport.set(pool.name, { now, seq });
       }
