@@ -205,6 +205,10 @@ const sources = z.strictObject({
           itlPercentile: promQuery.optional(),
           requestDuration: promQuery.optional(),
           kvUsage: promQuery.optional(),
+          /** Busiest 10 s arrival rate in the window (requests/s), for the sla policy's burst sizing. */
+          peakRequestsPerSecond: promQuery.optional(),
+          /** ISL percentile (`$quantile`) for the TTFT-percentile prefill time. */
+          islPercentile: promQuery.optional(),
         })
         .default({}),
     })

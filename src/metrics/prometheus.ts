@@ -53,7 +53,14 @@ export const DEFAULT_QUERIES: Record<QueryName, string | undefined> = {
   requestDuration: meanQuery('request_duration_seconds'),
   // Dynamo's frontend has no KV-usage metric; set sources.prometheus.queries.kvUsage to read one from the workers.
   kvUsage: undefined,
+  // The busiest 10 s of the window: a 10 s rate sampled every 5 s. Needs a scrape interval of 5 s or less; with a
+  // slower scrape the result is empty, the field is left out and the sla policy keeps its last burst ratio.
+  peakRequestsPerSecond: `max_over_time(sum(rate(${FRONTEND}_requests_total{$labels}[10s]))[$window:5s])`,
+  islPercentile: quantileQuery('input_sequence_tokens'),
 };
+
+/** Fields the planner can do without: an empty or NaN result leaves them out quietly (the policy says so). */
+const isOptionalField = (field: string): boolean => field === 'peakRequestsPerSecond' || field.startsWith('islPercentiles.');
 
 /** Percentiles always read besides the SLO's own. */
 export const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
@@ -281,7 +288,9 @@ export function planQueries(config: PrometheusConfig, windowSeconds: number, slo
   add('itlMs.mean', 'itlMean', 1000, true);
   add('requestDurationSeconds', 'requestDuration', 1, true);
   add('kvUsage', 'kvUsage', 1, false);
+  add('peakRequestsPerSecond', 'peakRequestsPerSecond', 1, true);
   const quantilesFor = (percentile: number) => [...new Set([percentile / 100, ...STANDARD_QUANTILES])].sort((a, b) => a - b);
+  add(`islPercentiles.${quantileKey(slo.ttft.percentile / 100)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
   for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${quantileKey(q)}`, 'ttftPercentile', 1000, true, q);
   for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${quantileKey(q)}`, 'itlPercentile', 1000, true, q);
   return planned;
@@ -341,22 +350,26 @@ export async function observePrometheus(
   const errors: Record<string, string> = {};
   const ttft: LatencySummary = {};
   const itl: LatencySummary = {};
+  const islTail: LatencySummary = {};
   for (const p of planned) {
     const value = results.get(p.field);
     if (value === undefined) {
       const failure = failures.get(p.field)!;
       // 0 requests in the window: means are 0/0 and percentiles have no samples. Absent, not broken.
       if (zeroTraffic && p.zeroTrafficNaN && (failure.kind === 'nan' || failure.kind === 'empty')) continue;
+      if (isOptionalField(p.field) && (failure.kind === 'nan' || failure.kind === 'empty')) continue;
       errors[p.field] = failure.message;
       continue;
     }
     const [head, key] = p.field.split('.') as [string, string | undefined];
     if (head === 'ttftMs' && key) ttft[key as keyof LatencySummary] = value;
     else if (head === 'itlMs' && key) itl[key as keyof LatencySummary] = value;
+    else if (head === 'islPercentiles' && key) islTail[key as keyof LatencySummary] = value;
     else (part as Record<string, number>)[head] = value;
   }
   if (Object.keys(ttft).length > 0) part.ttftMs = ttft;
   if (Object.keys(itl).length > 0) part.itlMs = itl;
+  if (Object.keys(islTail).length > 0) part.islPercentiles = islTail;
   if (Object.keys(errors).length > 0) part.errors = errors;
   return part;
 }

@@ -56,8 +56,13 @@ describe('prometheus source: a busy window', () => {
     expect(queries).toContain(
       'histogram_quantile(0.95, sum by (le) (increase(dynamo_frontend_inter_token_latency_seconds_bucket{model="llama",dynamo_namespace="prod"}[60s])))',
     );
-    // 1 count + 5 means + 3 TTFT + 3 ITL quantiles (0.5, 0.95, 0.99; the SLO's 0.95 is among them).
-    expect(queries).toHaveLength(12);
+    expect(queries).toContain('max_over_time(sum(rate(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[10s]))[60s:5s])');
+    expect(queries).toContain(
+      'histogram_quantile(0.95, sum by (le) (increase(dynamo_frontend_input_sequence_tokens_bucket{model="llama",dynamo_namespace="prod"}[60s])))',
+    );
+    // 1 count + 5 means + 3 TTFT + 3 ITL quantiles (0.5, 0.95, 0.99; the SLO's 0.95 is among them)
+    // + the busiest 10 s rate + the ISL at the TTFT percentile.
+    expect(queries).toHaveLength(14);
     expect(new Set(fake.received.map((r) => r.time))).toEqual(new Set([(NOW / 1000).toFixed(3)]));
   });
 
@@ -157,7 +162,8 @@ describe('prometheus source: transport errors are told apart', () => {
     const part = await createPrometheusSource().observe(NOW, 60, specFor(url));
     expect(part.requests).toBeUndefined();
     expect(part.errors?.requests).toContain(`prometheus ${url}/api/v1/query refused the connection (ECONNREFUSED`);
-    expect(Object.keys(part.errors ?? {})).toHaveLength(12);
+    // Every query fails the same way; a refused connection is an error even for the optional ones.
+    expect(Object.keys(part.errors ?? {})).toHaveLength(14);
   });
 
   it('no Prometheus configured: requests unknown, with the field to set', async () => {
