@@ -81,6 +81,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
 }
 
 /** The oracle's decision for the first interval: every run's starting point. */
+export function warmStartReplicas(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
+  return firstDecision(spec, profile, binTrace(trace, spec.interval));
+}
+
 function firstDecision(spec: PolicySpec, profile: PerformanceProfile, bins: IntervalLoad[]): Record<string, number> {
   const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
   const forecast = oracleForecast(bins, -1, spec.interval, startup);

@@ -23,35 +23,12 @@
  * Example from a run: queue 16 read vs 10 at the simulator's tick -> prefill 10 vs 8, then 8 vs 6, 6 vs 4 while
  * both step down: three ticks outside `close`, all inside `near`.
  */
-import type { PolicySpec } from '../../../src/config/schema.js';
-import { decide } from '../../../src/planner/decide.js';
-import { initialState } from '../../../src/planner/state.js';
 import type { Observation } from '../../../src/planner/types.js';
-import type { PerformanceProfile } from '../../../src/profiles/types.js';
-import { binTrace, oracleForecast } from '../../../src/sim/intervals.js';
-import { SIM_EPOCH_MS } from '../../../src/sim/run.js';
 import type { IntervalRecord, Trace } from '../../../src/sim/types.js';
 import { DYNAMO_FRONTEND_BUCKETS } from './buckets.js';
 
-/**
- * The replicas every simulated run starts from (src/sim/run.ts, firstDecision: the oracle's decision for the first
- * interval, as if a planner had been running before the trace began). Repeated here because run.ts keeps it
- * private; the twin must start from the same cluster as the in-process run.
- */
-export function warmStartReplicas(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
-  const bins = binTrace(trace, spec.interval);
-  const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
-  const forecast = oracleForecast(bins, -1, spec.interval, startup);
-  const observation: Observation = {
-    time: new Date(SIM_EPOCH_MS).toISOString(),
-    windowSeconds: spec.interval,
-    requests: forecast.next.requests.value,
-    isl: forecast.next.isl.value,
-    osl: forecast.next.osl.value,
-  };
-  const { decision } = decide({ spec: { ...spec, policy: 'sla' }, profile, observation, state: initialState(), now: SIM_EPOCH_MS, forecastOverride: forecast });
-  return Object.fromEntries(Object.entries(decision.pools).map(([name, pool]) => [name, pool.desired]));
-}
+/** The replicas every simulated run starts from; the twin must start from the same cluster as the in-process run. */
+export { warmStartReplicas } from '../../../src/sim/run.js';
 
 /** One tick of the real service, from its JSON log line. */
 export interface ServiceTick {
