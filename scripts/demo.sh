@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund >&2
-exec node bin/pd-planner.js simulate --rate-scale 12 "$@"
+exec node bin/pd-planner.js simulate --rate-scale 2 "$@"
