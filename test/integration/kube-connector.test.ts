@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubernetesConnector } from '../../src/connectors/kubernetes/index.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
-import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa } from '../fixtures/fake-kube-api/objects.js';
+import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, stable } from '../fixtures/fake-kube-api/objects.js';
 import { decisionFor, recordingSleep, specWith } from '../unit/connectors/helpers.js';
 
 let api: FakeKubeApi | undefined;
@@ -13,7 +13,6 @@ afterEach(async () => {
   api = undefined;
 });
 
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 const components = [
   { name: 'Frontend', type: 'frontend' as const, replicas: 1, status: stable(1) },
   { name: 'VllmPrefillWorker', type: 'prefill' as const, replicas: 2, status: stable(2) },

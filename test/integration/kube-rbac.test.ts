@@ -18,7 +18,7 @@ import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fix
 import { dynamoResources } from '../fixtures/fake-kube-api/crds.js';
 import { applyJsonPatch } from '../fixtures/fake-kube-api/patch.js';
 import { validateAndPrune } from '../fixtures/fake-kube-api/schema.js';
-import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, node, pod } from '../fixtures/fake-kube-api/objects.js';
+import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, node, pod, stable } from '../fixtures/fake-kube-api/objects.js';
 import { decisionFor, recordingSleep } from '../unit/connectors/helpers.js';
 
 interface Rule {
@@ -73,8 +73,6 @@ let api: FakeKubeApi;
 let alpha: FakeKubeApi;
 const used: Permission[] = [];
 const nonResource = new Set<string>();
-
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 beforeAll(async () => {
   // The spot-mixed policy's targets: graph llama-disagg (components prefill, decode) and two Spot DCDs.

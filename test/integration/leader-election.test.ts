@@ -16,7 +16,7 @@ import { createLeaderElector, type LeaseApi } from '../../src/planner/leader.js'
 import { createPlannerService, toLoadedPlan, type PlannerService } from '../../src/planner/service.js';
 import { loadProfile } from '../../src/profiles/load.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
 import { waitFor } from '../fixtures/servers.js';
 
 const POLICY = `apiVersion: pd-planner/v1
@@ -30,8 +30,6 @@ spec:
   pools:
     - { name: prefill-od, role: prefill, minReplicas: 1, maxReplicas: 8, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
 `;
-
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 let api: FakeKubeApi | undefined;
 let dir: string | undefined;
@@ -106,10 +104,7 @@ const adapterReplicas = (fake: FakeKubeApi) => fake.get('nvidia.com/v1beta1', 'D
 describe('leader election with two planners against the fake API server', () => {
   it('only the leader acts; the other takes over after the lease expires', async () => {
     api = await startFakeKubeApi({
-      objects: [
-        dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] }),
-        dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      ],
+      objects: llamaGraph({ prefill: 2 }),
       operator: { settle: true },
     });
     dir = mkdtempSync(join(tmpdir(), 'pd-leader-'));
@@ -156,7 +151,7 @@ describe('leader election with two planners against the fake API server', () => 
   }, 60_000);
 
   it('a leader that stops releases the lease and the standby takes over at once', async () => {
-    api = await startFakeKubeApi({ objects: [dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 4, status: stable(4) }] }), dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 4)] });
+    api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 4 }) });
     dir = mkdtempSync(join(tmpdir(), 'pd-leader-'));
     const path = join(dir, 'policy.yaml');
     writeFileSync(path, POLICY);

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../fixtures/servers.js';
 
 const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -45,10 +44,7 @@ spec:
 describe('pd-planner run (service process)', () => {
   it('serves its endpoints, flips /readyz on failures, reloads the policy, and shuts down cleanly on SIGTERM', async () => {
     api = await startFakeKubeApi({
-      objects: [
-        dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] }),
-        dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      ],
+      objects: llamaGraph({ prefill: 2 }),
       operator: { settle: true },
     });
     prom = await startFakePrometheus(dynamoAnswers({ requests: 100, isl: 1000, osl: 100, ttftSeconds: 0.2, itlSeconds: 0.02, durationSeconds: 2 }));

@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, startFakePrometheus, type FakePrometheus } from '../fixtures/servers.js';
 
 const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -53,17 +52,7 @@ ${body}
 
 async function setup(policyBody: string, answers = dynamoAnswers({ requests: 720, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 })) {
   api = await startFakeKubeApi({
-    objects: [
-      dgdV1beta1({
-        name: 'llama',
-        components: [
-          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
-          { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: stable(3) },
-        ],
-      }),
-      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
-    ],
+    objects: llamaGraph({ prefill: 2, decode: 3 }),
   });
   prom = await startFakePrometheus(answers);
   dir = mkdtempSync(join(tmpdir(), 'pd-e2e-'));

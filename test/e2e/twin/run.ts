@@ -20,7 +20,7 @@ import { loadProfile } from '../../../src/profiles/load.js';
 import { simulate } from '../../../src/sim/run.js';
 import type { RunResult, Trace } from '../../../src/sim/types.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { dgdV1beta1, dgdsa, stable } from '../../fixtures/fake-kube-api/objects.js';
 import { startNatsServer, startPrometheus, type NatsServerHandle, type PrometheusHandle } from '../../fixtures/servers.js';
 import { compareDecisions, comparisonTable, median, observationAccuracy, warmStartReplicas, type Comparison, type ObservationAccuracy, type ServiceTick } from './compare.js';
 import { startPlanner, type PlannerProcess } from './planner-process.js';
@@ -46,8 +46,6 @@ export interface E2eRun {
   /** Where report.txt and report.json were written (PD_E2E_REPORT_DIR), if asked for. */
   reportDir?: string;
 }
-
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 export async function runDigitalTwinE2e(log: (line: string) => void = () => undefined): Promise<E2eRun> {
   const started = Date.now();

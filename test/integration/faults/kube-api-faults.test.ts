@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dcd, dgdV1beta1, dgdsa, node, pod } from '../../fixtures/fake-kube-api/objects.js';
-import { acceptedWrites, stable, startRig, writes, type Rig } from './rig.js';
+import { dcd, llamaGraph, node, pod, stable } from '../../fixtures/fake-kube-api/objects.js';
+import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let rig: Rig | undefined;
@@ -36,18 +36,7 @@ const PREFILL_TO_4 = 'PATCH llama-vllmprefillworker/scale {"spec":{"replicas":4}
 
 async function setup(extra: Parameters<typeof startRig>[0]['connector'] = {}): Promise<Rig> {
   api = await startFakeKubeApi({
-    objects: [
-      dgdV1beta1({
-        name: 'llama',
-        ready: 'True',
-        components: [
-          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
-          { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: stable(3) },
-        ],
-      }),
-      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
-    ],
+    objects: llamaGraph({ prefill: 2, decode: 3 }),
     operator: { settle: true },
   });
   rig = await startRig({ api, policyYaml: POLICY, connector: extra });

@@ -9,8 +9,8 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLeaderElector, type LeaderElector } from '../../../src/planner/leader.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
-import { acceptedWrites, manualClock, stable, startRig, writes, type ManualClock, type Rig } from './rig.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
+import { acceptedWrites, manualClock, startRig, writes, type ManualClock, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let rig: Rig | undefined;
@@ -42,18 +42,7 @@ async function setup(
   clock: ManualClock = manualClock(),
 ): Promise<{ rig: Rig; leader: LeaderElector; clock: ManualClock }> {
   api = await startFakeKubeApi({
-    objects: [
-      dgdV1beta1({
-        name: 'llama',
-        ready: 'True',
-        components: [
-          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
-          { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: stable(3) },
-        ],
-      }),
-      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
-    ],
+    objects: llamaGraph({ prefill: 2, decode: 3 }),
     operator: { settle: true },
   });
   // No background loop: the test renews by hand (tryAcquireOrRenew), so nothing happens behind its back.

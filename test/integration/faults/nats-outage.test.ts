@@ -10,9 +10,9 @@ import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../../fixtures/servers.js';
-import { stable, startRig, writes, type Rig } from './rig.js';
+import { startRig, writes, type Rig } from './rig.js';
 
 const policy = (natsUrl: string) => `apiVersion: pd-planner/v1
 kind: PlannerPolicy
@@ -46,9 +46,7 @@ describe.skipIf(!haveBinary(NATS_SERVER_BIN))('fault: NATS down and back under t
     const js = jetstream(nc);
     for (let i = 0; i < 3; i += 1) await js.publish('prefill.req', `request ${i}`);
     await nc.close();
-    api = await startFakeKubeApi({
-      objects: [dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] }), dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2)],
-    });
+    api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 2 }) });
     rig = await startRig({ api, policyYaml: policy(nats.url), http: true });
   });
   afterAll(async () => {

@@ -11,9 +11,9 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { waitFor } from '../../fixtures/servers.js';
-import { acceptedWrites, stable, startRig, type Rig } from './rig.js';
+import { acceptedWrites, startRig, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let rig: Rig | undefined;
@@ -65,7 +65,7 @@ const prefill = (outcome: Awaited<ReturnType<Rig['tick']>>) => outcome.result!.d
 describe('fault: policy file replaced by an invalid one', () => {
   it('keeps the old policy through a bad field, a YAML error and a missing key; takes the next valid one', async () => {
     api = await startFakeKubeApi({
-      objects: [dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] }), dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2)],
+      objects: llamaGraph({ prefill: 2 }),
       operator: { settle: true },
     });
     const volume = configMapVolume();

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
-import { acceptedWrites, stable, startRig, writes, type Rig } from './rig.js';
+import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -40,18 +40,7 @@ spec:
 
 async function setup(promUrl: (fake: FakePrometheus) => string = (f) => f.url): Promise<Rig> {
   api = await startFakeKubeApi({
-    objects: [
-      dgdV1beta1({
-        name: 'llama',
-        ready: 'True',
-        components: [
-          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 4, status: stable(4) },
-          { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: stable(3) },
-        ],
-      }),
-      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 4),
-      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
-    ],
+    objects: llamaGraph({ prefill: 4, decode: 3 }),
     operator: { settle: true },
   });
   prom = await startFakePrometheus(BUSY);

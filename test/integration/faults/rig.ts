@@ -21,8 +21,6 @@ import type { FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 
 export const T0 = Date.parse('2026-11-25T10:00:00Z');
 
-/** Replica counts the operator reports as fully rolled out. */
-export const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
 
 export interface ManualClock {
   now(): number;

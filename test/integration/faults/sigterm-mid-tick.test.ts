@@ -14,9 +14,9 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLeaderElector } from '../../../src/planner/leader.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../../fixtures/servers.js';
-import { acceptedWrites, stable, startRig, writes, type Rig } from './rig.js';
+import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
 
 const BIN = new URL('../../../bin/pd-planner.js', import.meta.url).pathname;
 
@@ -48,10 +48,7 @@ spec:
     prometheus: { url: ${promUrl}, timeout: 5s }
 `;
 
-const objects = () => [
-  dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] }),
-  dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-];
+const objects = () => llamaGraph({ prefill: 2 });
 const lease = (name: string) => api!.get('coordination.k8s.io/v1', 'Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined;
 
 describe('fault: SIGTERM during a tick', () => {

@@ -17,7 +17,7 @@ import { createLogger, redactUrlCredentials } from '../../../src/log.js';
 import { splitUrlCredentials } from '../../../src/metrics/prometheus.js';
 import type { MultiPlannerService } from '../../../src/planner/multi.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
-import { dgdV1beta1, dgdsa } from '../../fixtures/fake-kube-api/objects.js';
+import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../../fixtures/servers.js';
 
 const KUBE_TOKEN = 'kube-sa-token-Zx81qQ';
@@ -36,22 +36,9 @@ afterEach(async () => {
   api = prom = dir = undefined;
 });
 
-const stable = (n: number) => ({ replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n });
-
 async function setup(): Promise<{ policyPath: string; kubeconfig: string; output: string[]; logger: ReturnType<typeof createLogger> }> {
   api = await startFakeKubeApi({
-    objects: [
-      dgdV1beta1({
-        name: 'llama',
-        ready: 'True',
-        components: [
-          { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
-          { name: 'VllmDecodeWorker', type: 'decode', replicas: 2, status: stable(2) },
-        ],
-      }),
-      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
-      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 2),
-    ],
+    objects: llamaGraph({ prefill: 2, decode: 2 }),
   });
   const answers = dynamoAnswers({ requests: 600, isl: 2000, osl: 150, ttftSeconds: 0.3, itlSeconds: 0.03, durationSeconds: 4 });
   // The ITL percentiles come back empty: an error that quotes the Prometheus endpoint reaches the log.
