@@ -4,7 +4,6 @@
  * target per tick; a deleted graph and a stalled one do not hold up the others; ticks never overlap; one Lease,
  * one watch per resource type, metrics labelled by policy.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,12 @@ import { buildPlanner, type RunOptions } from '../../src/cli/run.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { MultiPlannerService, RoundOutcome } from '../../src/planner/multi.js';
 import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/metrics/kube-state.js';
+import { runCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { pod } from '../fixtures/fake-kube-api/objects.js';
 import { fleetGraphs, fleetPolicy, graphObjects, perModelAnswers, PREFILL, storedReplicas, writeFleetPolicies, type FleetGraph, type ModelWindow } from '../fixtures/fleet.js';
 import { startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../fixtures/servers.js';
 
-const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
 const POOLS = ['prefill-od', 'prefill-spot', 'decode-od', 'decode-spot'];
 
 let api: FakeKubeApi | undefined;
@@ -181,17 +180,6 @@ describe('one planner process, many graphs', () => {
 });
 
 describe('pd-planner run with several --policy flags', () => {
-  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KUBERNETES_SERVICE_HOST: '', KUBECONFIG: '' } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
-
   it('--once ticks each policy, and two policies scaling one graph are refused with exit 2', async () => {
     const graphs = await fleet(2, (g) => window(g, 1));
     const [a, b] = [join(dir!, 'g-00.yaml'), join(dir!, 'g-01.yaml')];

@@ -3,16 +3,15 @@
  * failureThreshold ticks with Prometheus unreachable and back to 200 after the policy file is fixed (hot reload);
  * SIGTERM releases the Lease and exits 0.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { jsonLines, spawnCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../fixtures/servers.js';
-
-const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -54,18 +53,15 @@ describe('pd-planner run (service process)', () => {
     writeFileSync(path, policy(deadUrl));
 
     const metricsPort = await freePort();
-    child = spawn(process.execPath, [BIN, 'run', '--policy', path, '--kubeconfig', api.kubeconfigPath, '--metrics-port', String(metricsPort), '--lease-duration', '3s', '--renew-deadline', '2s', '--retry-period', '500ms'], {
-      env: { ...process.env, KUBERNETES_SERVICE_HOST: '', KUBECONFIG: '', POD_NAME: 'planner-0' },
+    const planner = spawnCli(['run', '--policy', path, '--kubeconfig', api.kubeconfigPath, '--metrics-port', String(metricsPort), '--lease-duration', '3s', '--renew-deadline', '2s', '--retry-period', '500ms'], {
+      POD_NAME: 'planner-0',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    child = planner.child;
+    const { output, exited } = planner;
     const base = `http://127.0.0.1:${metricsPort}`;
     const status = async (p: string) => (await fetch(`${base}${p}`)).status;
 
-    await waitFor(async () => (await status('/healthz')) === 200, 20_000, `/healthz (stderr: ${stderr})`, 200);
+    await waitFor(async () => (await status('/healthz')) === 200, 20_000, `/healthz (stderr: ${output.stderr})`, 200);
     // Prometheus unreachable: two failed ticks in a row -> not ready. Nothing is scaled on missing metrics.
     await waitFor(async () => (await status('/readyz')) === 503, 15_000, '/readyz 503', 200);
     const notReady = await (await fetch(`${base}/readyz`)).text();
@@ -86,17 +82,14 @@ describe('pd-planner run (service process)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(api.get('coordination.k8s.io/v1', 'Lease', 'default', 'pd-planner-proc')?.spec?.holderIdentity).toBeUndefined();
-    const events = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { event?: string }).event);
+    const events = jsonLines<{ event?: string }>(output.stdout).map((l) => l.event);
     expect(events).toContain('policy-reloaded');
     expect(events).toContain('not-ready');
     const shutdown = events.filter((e) => e === 'signal' || e === 'stopping' || e === 'stopped');
     expect(shutdown).toEqual(['signal', 'stopping', 'stopped']);
     expect(events.at(-1)).toBe('stopped');
     // The kubeconfig's bearer token (the fake's is "fake-token") never reaches the log.
-    expect(stdout).not.toContain('fake-token');
-    expect(stdout).not.toMatch(/Bearer [A-Za-z0-9]/i);
+    expect(output.stdout).not.toContain('fake-token');
+    expect(output.stdout).not.toMatch(/Bearer [A-Za-z0-9]/i);
   }, 90_000);
 });

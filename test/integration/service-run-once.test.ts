@@ -2,16 +2,14 @@
  * `pd-planner run --once` end to end, as a real process: fake Prometheus (Dynamo frontend numbers) -> decision ->
  * Kubernetes connector -> the patch arrives at the fake API server; exit code 0.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
+import { jsonLines, runCli } from '../fixtures/cli.js';
 import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, startFakePrometheus, type FakePrometheus } from '../fixtures/servers.js';
-
-const BIN = new URL('../../bin/pd-planner.js', import.meta.url).pathname;
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -22,17 +20,6 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   api = prom = dir = undefined;
 });
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KUBERNETES_SERVICE_HOST: '', KUBECONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function policy(promUrl: string, body: string): string {
   return `apiVersion: pd-planner/v1
@@ -73,11 +60,7 @@ describe('pd-planner run --once', () => {
     expect(scalePatches(api!)).toEqual(['llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200']);
     // It read the window from Prometheus with the label filter, and logged the decision as JSON.
     expect(prom!.received.map((r) => r.query)).toContain('sum(increase(dynamo_frontend_requests_total{model="llama"}[60s]))');
-    const tick = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.event === 'tick')!;
+    const tick = jsonLines(stdout).find((l) => l.event === 'tick')!;
     expect(tick.desired).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
     const observation = tick.observation as { requests: number; errors?: object; pools?: object };
     expect(observation.requests).toBe(720);
@@ -95,11 +78,7 @@ describe('pd-planner run --once', () => {
     const path = await setup('  policy: sla');
     const { code, stdout } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
     expect(code).toBe(0);
-    const tick = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.event === 'tick')!;
+    const tick = jsonLines(stdout).find((l) => l.event === 'tick')!;
     const desired = tick.desired as Record<string, number>;
     // 720 requests/min at ISL 3000 on the bundled H100 profile needs more prefill than the 2 running now.
     expect(desired['prefill-od']).toBeGreaterThan(2);

@@ -6,19 +6,18 @@
  * takes over at once) and the process exits 0 with `stopped` as its last log line.
  * (SIGTERM while idle, as a process: test/integration/service-process.test.ts.)
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLeaderElector } from '../../../src/planner/leader.js';
+import { jsonLines, spawnCli } from '../../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../../fixtures/servers.js';
 import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
-
-const BIN = new URL('../../../bin/pd-planner.js', import.meta.url).pathname;
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -61,24 +60,16 @@ describe('fault: SIGTERM during a tick', () => {
     const path = join(dir, 'policy.yaml');
     writeFileSync(path, POLICY(prom.url));
     const port = await freePort();
-    child = spawn(process.execPath, [BIN, 'run', '--policy', path, '--kubeconfig', api.kubeconfigPath, '--metrics-port', String(port), '--retry-period', '500ms'], {
-      env: { ...process.env, KUBERNETES_SERVICE_HOST: '', KUBECONFIG: '', POD_NAME: 'planner-0' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    const planner = spawnCli(['run', '--policy', path, '--kubeconfig', api.kubeconfigPath, '--metrics-port', String(port), '--retry-period', '500ms'], { POD_NAME: 'planner-0' });
+    child = planner.child;
+    const { output, exited } = planner;
 
-    await waitFor(() => prom!.received.length > 0 && lease('pd-planner-sigterm')?.holderIdentity === 'planner-0', 20_000, `the first tick to start (stderr: ${stderr})`, 50);
+    await waitFor(() => prom!.received.length > 0 && lease('pd-planner-sigterm')?.holderIdentity === 'planner-0', 20_000, `the first tick to start (stderr: ${output.stderr})`, 50);
     expect(acceptedWrites(api)).toEqual([]);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
 
-    const lines = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { event?: string; apply?: { pools: Record<string, string> }; desired?: Record<string, number> });
+    const lines = jsonLines<{ event?: string; apply?: { pools: Record<string, string> }; desired?: Record<string, number> }>(output.stdout);
     const events = lines.map((l) => l.event).filter((e) => ['signal', 'stopping', 'tick', 'tick-abandoned', 'stopped'].includes(e ?? ''));
     // The tick that was running when the signal came finished before the process stopped; no new tick started.
     expect(events).toEqual(['signal', 'stopping', 'tick', 'stopped']);
