@@ -10,45 +10,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log.js';
 import { createPlannerMetrics } from '../../../src/metrics/exporter.js';
-import { createMultiPlannerService, type MultiPlannerOptions, type MultiPlannerService, type Scheduler } from '../../../src/planner/multi.js';
+import { createMultiPlannerService, type MultiPlannerOptions, type MultiPlannerService } from '../../../src/planner/multi.js';
 import { conflicts, expandPolicyPaths, targetKey } from '../../../src/planner/policy-set.js';
 import type { Connector, MetricSource } from '../../../src/planner/ports.js';
 import { toLoadedPlan, type LoadedPlan } from '../../../src/planner/service.js';
 import type { TickResult, runTick } from '../../../src/planner/tick.js';
 import { loadProfile } from '../../../src/profiles/load.js';
-
-/** A clock and a scheduler moved by hand; fireDue() runs every timer due at the current time, earliest first. */
-function manualTime(start = Date.parse('2026-11-25T10:00:00Z')) {
-  let now = start;
-  const timers: { fn: () => void; at: number }[] = [];
-  const scheduler: Scheduler = {
-    setTimeout(fn, ms) {
-      const timer = { fn, at: now + ms };
-      timers.push(timer);
-      return timer;
-    },
-    clearTimeout(handle) {
-      const i = timers.indexOf(handle as (typeof timers)[number]);
-      if (i >= 0) timers.splice(i, 1);
-    },
-  };
-  return {
-    clock: { now: () => now },
-    scheduler,
-    timers,
-    advance(seconds: number) {
-      now += seconds * 1000;
-    },
-    /** Moves the clock to the next timer and runs it. */
-    fireNext() {
-      timers.sort((a, b) => a.at - b.at);
-      const timer = timers.shift();
-      if (!timer) throw new Error('no timer pending');
-      now = Math.max(now, timer.at);
-      timer.fn();
-    },
-  };
-}
+import { manualTime } from '../../fixtures/manual-time.js';
 
 const settle = async () => {
   for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -122,7 +90,7 @@ function setup(policies: Record<string, string>, extra: Partial<MultiPlannerOpti
     writeFileSync(path, text);
     return path;
   });
-  const time = manualTime();
+  const time = manualTime({ order: 'due' });
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
   const late: { service?: MultiPlannerService } = {};

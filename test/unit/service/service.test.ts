@@ -7,42 +7,11 @@ import { createLogger } from '../../../src/log.js';
 import { createPlannerMetrics } from '../../../src/metrics/exporter.js';
 import type { LeaderElector } from '../../../src/planner/leader.js';
 import type { Connector, MetricSource } from '../../../src/planner/ports.js';
-import { createPlannerService, toLoadedPlan, type LoadedPlan, type PlannerService, type Scheduler } from '../../../src/planner/service.js';
+import { createPlannerService, toLoadedPlan, type LoadedPlan, type PlannerService } from '../../../src/planner/service.js';
 import type { TickResult, runTick } from '../../../src/planner/tick.js';
 import type { Observation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/load.js';
-
-/** A clock and a scheduler the test moves by hand. */
-function manualTime(start = Date.parse('2026-11-25T10:00:00Z')) {
-  let now = start;
-  const timers: { fn: () => void; at: number; delay: number }[] = [];
-  const scheduler: Scheduler = {
-    setTimeout(fn, ms) {
-      const timer = { fn, at: now + ms, delay: ms };
-      timers.push(timer);
-      return timer;
-    },
-    clearTimeout(handle) {
-      const i = timers.indexOf(handle as (typeof timers)[number]);
-      if (i >= 0) timers.splice(i, 1);
-    },
-  };
-  return {
-    clock: { now: () => now },
-    scheduler,
-    timers,
-    advance(seconds: number) {
-      now += seconds * 1000;
-    },
-    /** Runs the next timer (moving the clock to it). */
-    fireNext() {
-      const timer = timers.shift();
-      if (!timer) throw new Error('no timer pending');
-      now = Math.max(now, timer.at);
-      timer.fn();
-    },
-  };
-}
+import { manualTime } from '../../fixtures/manual-time.js';
 
 function logSink() {
   const lines: Record<string, unknown>[] = [];
@@ -108,7 +77,7 @@ const noConnector: Connector = { apply: async () => ({ pools: {}, errors: {} }) 
 function makeService(extra: Partial<Parameters<typeof createPlannerService>[0]> = {}, interval = '60s') {
   dir = mkdtempSync(join(tmpdir(), 'pd-svc-'));
   const path = writePolicy(POLICY(interval));
-  const time = manualTime();
+  const time = manualTime({ order: 'set' });
   const sink = logSink();
   const ticks = controllableTick();
   service = createPlannerService(
