@@ -1,6 +1,7 @@
 /** Shared parsing of numeric CLI flags and the what-if flags of simulate and sweep. */
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
+import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 
 export function numberOption(flag: string, text: string, rules: { integer?: boolean; min?: number } = {}): number {
@@ -11,6 +12,15 @@ export function numberOption(flag: string, text: string, rules: { integer?: bool
     throw new InputError([`${flag}: "${text}" is not ${want}${rules.min !== undefined ? ` >= ${rules.min}` : ''}`]);
   }
   return value;
+}
+
+/** --baselines "static,hpa": the baselines named; an unknown name is an input error (exit 2) with parseBaselines' message. */
+export function baselinesOption(text: string): Baseline[] {
+  try {
+    return parseBaselines(text);
+  } catch (error) {
+    throw new InputError([(error as Error).message]);
+  }
 }
 
 /** Adds --gpu-budget, --spot-share, --eviction-rate, --startup-seconds, --ttft-ms, --itl-ms. */

@@ -8,14 +8,13 @@ import type { Command } from 'commander';
 import { loadPolicyFile, parsePolicyText, type LoadedPolicy } from '../config/load.js';
 import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from '../sim/traces/index.js';
-import { parseBaselines } from '../sim/baselines.js';
 import { buildReport, simulate } from '../sim/run.js';
 import { applyWhatIf } from '../sim/overrides.js';
 import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
 import { InputError } from '../errors.js';
-import { numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
+import { baselinesOption, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 
 export interface SimulateFlags {
   policy?: string;
@@ -52,7 +51,7 @@ export function registerSimulate(program: Command): void {
     const seed = numberOption('--seed', flags.seed, { integer: true, min: 0 });
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, { min: 1e-6 });
     const speedup = numberOption('--speedup', flags.speedup, { min: 1e-6 });
-    const baselines = parseBaselinesOrExit(flags.baselines);
+    const baselines = baselinesOption(flags.baselines);
     const tracePath = flags.trace ?? defaultTracePath();
     const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';
     if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
@@ -98,12 +97,4 @@ export function registerSimulate(program: Command): void {
 export function loadPolicyOrDefault(policyPath: string | undefined): LoadedPolicy {
   if (policyPath) return loadPolicyFile(policyPath);
   return parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
-}
-
-function parseBaselinesOrExit(text: string) {
-  try {
-    return parseBaselines(text);
-  } catch (error) {
-    throw new InputError([(error as Error).message]);
-  }
 }

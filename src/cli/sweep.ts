@@ -5,14 +5,12 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseBaselines } from '../sim/baselines.js';
 import { parseSweepParam } from '../sim/overrides.js';
 import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
 import { sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
-import { InputError } from '../errors.js';
-import { addWhatIfFlags, numberOption, whatIfOptions } from './options.js';
+import { addWhatIfFlags, baselinesOption, numberOption, whatIfOptions } from './options.js';
 
 export function registerSweep(program: Command): void {
   const command = program
@@ -32,12 +30,7 @@ export function registerSweep(program: Command): void {
   addWhatIfFlags(command);
   command.action(async (flags: Record<string, string | boolean | undefined>) => {
     const param = parseSweepParam(String(flags.param));
-    let baselines;
-    try {
-      baselines = parseBaselines(String(flags.baselines));
-    } catch (error) {
-      throw new InputError([(error as Error).message]);
-    }
+    const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
     const format = String(flags.traceFormat) as Scenario['traceFormat'];
     const scenarios: Scenario[] = param.values.map((value) => ({
