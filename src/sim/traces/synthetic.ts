@@ -81,38 +81,31 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
     else if (params.getAll(key).length > 1) problems.push(`${where}: parameter "${key}" is given more than once`);
   }
 
-  const number = (key: string, check: (v: number) => boolean, expectation: string, fallback?: number): number => {
-    const raw = params.get(key);
-    if (raw === null) {
-      if (fallback === undefined) {
-        problems.push(`${where}: ${key} is required (${expectation})`);
+  // A parameter read with `parse` (undefined = unreadable). Missing: the fallback, or a problem when it has none.
+  // Unreadable or failing `check`: a problem naming the text given, and NaN, so parsing goes on and every problem is reported at once.
+  const reader =
+    (parse: (raw: string) => number | undefined) =>
+    (key: string, check: (v: number) => boolean, expectation: string, fallback?: number): number => {
+      const raw = params.get(key);
+      if (raw === null) {
+        if (fallback === undefined) {
+          problems.push(`${where}: ${key} is required (${expectation})`);
+          return NaN;
+        }
+        return fallback;
+      }
+      const value = parse(raw);
+      if (value === undefined || !check(value)) {
+        problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}`);
         return NaN;
       }
-      return fallback;
-    }
+      return value;
+    };
+  const number = reader((raw) => {
     const value = raw.trim() === '' ? NaN : Number(raw);
-    if (!Number.isFinite(value) || !check(value)) {
-      problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}`);
-      return NaN;
-    }
-    return value;
-  };
-  const seconds = (key: string, check: (v: number) => boolean, expectation: string, fallback?: number): number => {
-    const raw = params.get(key);
-    if (raw === null) {
-      if (fallback === undefined) {
-        problems.push(`${where}: ${key} is required (${expectation})`);
-        return NaN;
-      }
-      return fallback;
-    }
-    const value = parseSeconds(raw);
-    if (value === undefined || !check(value)) {
-      problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}`);
-      return NaN;
-    }
-    return value;
-  };
+    return Number.isFinite(value) ? value : undefined;
+  });
+  const seconds = reader(parseSeconds);
   const positive = (v: number) => v > 0;
   const nonNegative = (v: number) => v >= 0;
 
