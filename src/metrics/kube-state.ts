@@ -33,7 +33,7 @@ import { pino, type Logger } from 'pino';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import type { PoolObservation } from '../planner/types.js';
 import { createKubeClient } from '../connectors/kubernetes/client.js';
-import { resolveComponent, type DynamoVersion, type KubeObject } from '../connectors/kubernetes/graph.js';
+import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject, type ReplicaCounts } from '../connectors/kubernetes/graph.js';
 
 export const GRAPH_LABEL = 'nvidia.com/dynamo-graph-deployment-name';
 export const COMPONENT_LABEL = 'nvidia.com/dynamo-component';
@@ -71,6 +71,12 @@ export interface KubeState {
   start(): Promise<void>;
   stop(): void;
   poolObservations(spec: PolicySpec, now: number): Record<string, PoolObservation>;
+  /**
+   * Spec and ready replicas of each pool's target from the informer caches, without an API call (the connector's
+   * readTargets shape: `{ desired, ready }`). Pools whose object is not in a synced cache, or whose component cannot
+   * be resolved, are in `missing` (read them from the API server, which also gives the error message).
+   */
+  targets(spec: PolicySpec): { pools: Record<string, PoolObservation>; missing: string[] };
   health(): KubeStateHealth;
   /** Names of nodes carrying the Spot taint or label (for logs and the explanation). */
   spotNodes(): string[];
@@ -376,6 +382,38 @@ export function createKubeState(options: KubeStateOptions): KubeState {
       const oldestReport = Math.min(...[...lastReport.values()].map((r) => r.now));
       for (const events of [evictions, notices]) for (const [uid, e] of events) if (e.at <= oldestReport - 3_600_000) events.delete(uid);
       return out;
+    },
+
+    targets(spec: PolicySpec) {
+      const pools: Record<string, PoolObservation> = {};
+      const missing: string[] = [];
+      for (const pool of spec.pools) {
+        const target = pool.target;
+        if (!target) continue;
+        const ns = target.namespace ?? options.namespace;
+        const w = target.kind === 'DynamoGraphDeployment' ? graphsByNs.get(ns) : dcdsByNs.get(ns);
+        const obj = w?.synced ? (w.informer?.get(target.name, ns) as KubeObject | undefined) : undefined;
+        if (!obj) {
+          missing.push(pool.name);
+          continue;
+        }
+        try {
+          let specReplicas: number | undefined;
+          let status: ReplicaCounts | undefined;
+          if (target.kind === 'DynamoGraphDeployment') {
+            const component = resolveComponent(obj, pool.role, target.service);
+            specReplicas = component.replicas;
+            status = component.status;
+          } else {
+            ({ specReplicas, status } = componentDeploymentReplicas(obj));
+          }
+          const s = replicaStatus(specReplicas, status);
+          pools[pool.name] = { desired: s.desired, ...(status ? { ready: s.ready } : {}) };
+        } catch {
+          missing.push(pool.name);
+        }
+      }
+      return { pools, missing };
     },
 
     health() {
