@@ -307,7 +307,10 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
     const isl = f.isl.value;
     const osl = f.osl.value;
     const prefill = prefillReplicas(profile, n, isl, I, factor, gpus.prefill, utilization);
-    prefill.detail = { ...prefill.detail, pCf: r4(pCf), factorRule };
+    // Details are built fresh in this call: extend them in place (a spread of a 30-key object per step was the
+    // policy's main cost).
+    prefill.detail.pCf = r4(pCf);
+    prefill.detail.factorRule = factorRule;
     let queueInfeasible = false;
     if (imp.percentile) {
       const lambda = n / I;
@@ -334,7 +337,7 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
     const decode: RoleNeed = { replicas: d.replicas, detail: { itlSloMs: itlSlo, dCf: r4(dCf), ...d.detail } };
     if (imp.burst) {
       const sizedFor = known !== undefined ? 'forecast peak' : `forecast x burst ratio ${r4(burst)}`;
-      for (const need of [prefill, decode]) need.detail = { ...need.detail, ...burstDetail, meanRequests: r4(mean), burstSizedRequests: r4(n), burstSizedFor: sizedFor };
+      for (const need of [prefill, decode]) Object.assign(need.detail, burstDetail, { meanRequests: r4(mean), burstSizedRequests: r4(n), burstSizedFor: sizedFor });
     }
     return { prefill, decode, decodeFeasible: d.feasible, queueInfeasible };
   };
@@ -354,16 +357,13 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
       for (const role of ['prefill', 'decode'] as const) {
         const useLead = lead[role].replicas > next[role].replicas;
         const base = useLead ? lead[role] : next[role];
-        chosen[role] = {
-          replicas: base.replicas,
-          detail: {
-            ...base.detail,
-            sizedFor: useLead ? 'lead-time forecast' : 'next-interval forecast',
-            nextReplicas: next[role].replicas,
-            leadReplicas: lead[role].replicas,
-            leadRequests: r4(input.leadForecast.requests.value),
-          },
-        };
+        Object.assign(base.detail, {
+          sizedFor: useLead ? 'lead-time forecast' : 'next-interval forecast',
+          nextReplicas: next[role].replicas,
+          leadReplicas: lead[role].replicas,
+          leadRequests: r4(input.leadForecast.requests.value),
+        });
+        chosen[role] = base;
       }
       decodeFeasible = decodeFeasible && lead.decodeFeasible;
       queueInfeasible = queueInfeasible || lead.queueInfeasible;
@@ -388,23 +388,20 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
       const extra = Math.min(base, Math.ceil((excess * serviceS) / ttftTargetS));
       chosen.prefill = {
         replicas: base + extra,
-        detail: {
-          ...chosen.prefill.detail,
+        detail: Object.assign(chosen.prefill.detail, {
           queueDepth: obs.queueDepth,
           expectedQueue: r4(expected),
           backlogExcess: r4(excess),
           backlogServiceSeconds: r4(serviceS),
           backlogExtraReplicas: extra,
           replicas: base + extra,
-        },
+        }),
       };
     }
   }
 
-  chosen = {
-    prefill: { replicas: chosen.prefill.replicas, detail: { ...chosen.prefill.detail, ...pick(correctionDetail, 'p') } },
-    decode: { replicas: chosen.decode.replicas, detail: { ...chosen.decode.detail, ...pick(correctionDetail, 'd') } },
-  };
+  Object.assign(chosen.prefill.detail, pick(correctionDetail, 'p'));
+  Object.assign(chosen.decode.detail, pick(correctionDetail, 'd'));
 
   // --- warnings
   const islNext = input.forecast.isl.value;
