@@ -343,7 +343,7 @@ export const slaPolicy: Policy = (input: PolicyInput) => {
   };
 
   const next = size(input.forecast);
-  let chosen: Record<Role, RoleNeed> = { prefill: next.prefill, decode: next.decode };
+  const chosen: Record<Role, RoleNeed> = { prefill: next.prefill, decode: next.decode };
   let decodeFeasible = next.decodeFeasible;
   let queueInfeasible = next.queueInfeasible;
 
