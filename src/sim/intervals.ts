@@ -7,6 +7,7 @@
  */
 import type { Forecast } from '../planner/types.js';
 import type { Trace } from './types.js';
+import { kthSmallest } from './cluster/percentiles.js';
 
 export interface IntervalLoad {
   requests: number;
@@ -67,12 +68,15 @@ export function binIslQuantile(trace: Trace, intervalSeconds: number, q: number)
   const out = new Float64Array(count).fill(NaN);
   let start = 0;
   const n = trace.arrival.length;
+  const scratch = new Float64Array(n);
   while (start < n) {
     const bin = Math.min(count - 1, Math.floor((trace.arrival[start] as number) / intervalSeconds));
     let end = start;
     while (end < n && Math.min(count - 1, Math.floor((trace.arrival[end] as number) / intervalSeconds)) === bin) end++;
-    const slice = Float64Array.from(trace.isl.subarray(start, end)).sort();
-    out[bin] = slice[Math.min(slice.length - 1, Math.max(0, Math.ceil(q * slice.length) - 1))] as number;
+    const len = end - start;
+    for (let i = 0; i < len; i++) scratch[i] = trace.isl[start + i] as number;
+    // Selection, not a sort of the interval (the same order statistic; ~20k ISLs per interval at 1M requests).
+    out[bin] = kthSmallest(scratch, len, Math.min(len - 1, Math.max(0, Math.ceil(q * len) - 1)));
     start = end;
   }
   return out;

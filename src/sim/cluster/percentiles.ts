@@ -47,27 +47,78 @@ function select(a: Float32Array, left: number, right: number, k: number): void {
 }
 
 /**
+ * The k-th smallest (0-based) of a[0..n), by the same selection on a Float64Array (reorders a).
+ * Example: [5, 1, 4, 2], k 1 → 2.
+ */
+export function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let left = 0;
+  let right = n - 1;
+  while (right > left) {
+    const mid = (left + right) >>> 1;
+    const x = a[left]!;
+    const y = a[mid]!;
+    const z = a[right]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/**
  * Quantiles `qs` (0..1, any order) of a[0..n), by selection; reorders a. NaN for every q when n is 0.
  * Values must not be NaN.
+ *
+ * All selections first, in ascending rank, each over what lies above the previous one; then each rank's next order
+ * statistic (for the interpolation) is the smallest value between it and the following selected rank, a scan of that
+ * gap only (everything beyond the following rank is at least as large). A rank asked twice is selected once.
+ * Example: n 17,000, q 0.5 / 0.9 / 0.95 / 0.99: scans cover the 8,500 values above the median once, not 12,000.
  */
 export function quantilesInPlace(a: Float32Array, n: number, qs: readonly number[]): number[] {
   if (n <= 0) return qs.map(() => NaN);
   const order = qs.map((q, idx) => ({ q: Math.min(Math.max(q, 0), 1), idx })).sort((x, y) => x.q - y.q);
-  const out = new Array<number>(qs.length).fill(NaN);
+  const los = order.map(({ q }) => Math.floor(q * (n - 1)));
   let from = 0;
-  for (const { q, idx } of order) {
-    const rank = q * (n - 1);
-    const lo = Math.floor(rank);
+  for (let k = 0; k < los.length; k++) {
+    const lo = los[k]!;
+    if (k > 0 && lo === los[k - 1]) continue;
     select(a, from, n - 1, lo);
     from = lo;
+  }
+  const out = new Array<number>(qs.length).fill(NaN);
+  for (let k = 0; k < order.length; k++) {
+    const { q, idx } = order[k]!;
+    const rank = q * (n - 1);
+    const lo = los[k]!;
     const v = a[lo]!;
     if (lo + 1 >= n || rank === lo) {
       out[idx] = v;
       continue;
     }
-    // The next order statistic is the smallest of what lies above lo.
+    // The next order statistic: the smallest of a[lo + 1 .. the next larger selected rank] (or .. n - 1).
+    let end = n - 1;
+    for (let j = k + 1; j < los.length; j++) {
+      if (los[j]! > lo) {
+        end = los[j]!;
+        break;
+      }
+    }
     let next = Infinity;
-    for (let i = lo + 1; i < n; i++) if (a[i]! < next) next = a[i]!;
+    for (let i = lo + 1; i <= end; i++) if (a[i]! < next) next = a[i]!;
     out[idx] = v + (rank - lo) * (next - v);
   }
   return out;
