@@ -18,32 +18,52 @@ export function quantileSorted(sorted: ArrayLike<number>, n: number, q: number):
   return a + (rank - lo) * (sorted[lo + 1]! - a);
 }
 
-/** Rearrange a[left..right] so that a[k] is the value a sort would put there, smaller before, larger after. */
+/**
+ * Rearrange a[left..right] so that a[k] is the value a sort would put there, smaller before, larger after.
+ * Floyd-Rivest selection: on a large range it first selects k within a small sample-sized window around where k is
+ * expected, so the partition that follows uses an excellent pivot and the range shrinks to that window at once.
+ * Example: the p99 of 1,000,000 values costs about one pass over the array (a median-of-three quickselect: about
+ * three).
+ */
 function select(a: Float32Array, left: number, right: number, k: number): void {
   while (right > left) {
-    // Median of three as the pivot keeps sorted or constant input linear on average.
-    const mid = (left + right) >>> 1;
-    const x = a[left]!;
-    const y = a[mid]!;
-    const z = a[right]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    if (right - left > 600) {
+      // Window of ~n^(2/3) values around k's expected rank, by the sampling rule of Floyd and Rivest (1975).
+      const n = right - left + 1;
+      const m = k - left + 1;
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (m - n / 2 < 0 ? -1 : 1);
+      const newLeft = Math.max(left, Math.floor(k - (m * s) / n + sd));
+      const newRight = Math.min(right, Math.floor(k + ((n - m) * s) / n + sd));
+      select(a, newLeft, newRight, k);
+    }
+    const t = a[k]!;
     let i = left;
     let j = right;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
+    swap(a, left, k);
+    if (a[right]! > t) swap(a, left, right);
+    while (i < j) {
+      swap(a, i, j);
+      i++;
+      j--;
+      while (a[i]! < t) i++;
+      while (a[j]! > t) j--;
     }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return;
+    if (a[left] === t) swap(a, left, j);
+    else {
+      j++;
+      swap(a, j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
   }
+}
+
+function swap(a: Float32Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
 }
 
 /**
@@ -83,7 +103,7 @@ export function kthSmallest(a: Float64Array, n: number, k: number): number {
  * Quantiles `qs` (0..1, any order) of a[0..n), by selection; reorders a. NaN for every q when n is 0.
  * Values must not be NaN.
  *
- * All selections first, in ascending rank, each over what lies above the previous one; then each rank's next order
+ * All selections first, in ascending rank, each over what lies strictly above the previous one; then each rank's next order
  * statistic (for the interpolation) is the smallest value between it and the following selected rank, a scan of that
  * gap only (everything beyond the following rank is at least as large). A rank asked twice is selected once.
  * Example: n 17,000, q 0.5 / 0.9 / 0.95 / 0.99: scans cover the 8,500 values above the median once, not 12,000.
@@ -97,7 +117,8 @@ export function quantilesInPlace(a: Float32Array, n: number, qs: readonly number
     const lo = los[k]!;
     if (k > 0 && lo === los[k - 1]) continue;
     select(a, from, n - 1, lo);
-    from = lo;
+    // The next selection works strictly above lo, so a[lo] and the gaps below it stay as they are.
+    from = lo + 1;
   }
   const out = new Array<number>(qs.length).fill(NaN);
   for (let k = 0; k < order.length; k++) {
