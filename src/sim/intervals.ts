@@ -68,12 +68,13 @@ export function binIslQuantile(trace: Trace, intervalSeconds: number, q: number)
   const out = new Float64Array(count).fill(NaN);
   let start = 0;
   const n = trace.arrival.length;
-  const scratch = new Float64Array(n);
+  let scratch = new Float64Array(1024);
   while (start < n) {
     const bin = Math.min(count - 1, Math.floor((trace.arrival[start] as number) / intervalSeconds));
     let end = start;
     while (end < n && Math.min(count - 1, Math.floor((trace.arrival[end] as number) / intervalSeconds)) === bin) end++;
     const len = end - start;
+    if (len > scratch.length) scratch = new Float64Array(Math.max(len, 2 * scratch.length));
     for (let i = 0; i < len; i++) scratch[i] = trace.isl[start + i] as number;
     // Selection, not a sort of the interval (the same order statistic; ~20k ISLs per interval at 1M requests).
     out[bin] = kthSmallest(scratch, len, Math.min(len - 1, Math.max(0, Math.ceil(q * len) - 1)));
