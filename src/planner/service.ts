@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import type { PlannerMetrics, Probe } from '../metrics/exporter.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import type { LeaderElector } from './leader.js';
-import { createMultiPlannerService, type Scheduler } from './multi.js';
+import { createMultiPlannerService, type MultiPlannerOptions } from './multi.js';
 import type { Clock, Connector, MetricSource } from './ports.js';
 import type { runTick, TickResult } from './tick.js';
 
@@ -40,30 +40,9 @@ export interface LoadedPlan {
   warnings: string[];
 }
 
-export interface PlannerServiceOptions {
+/** One policy file: the multi-policy service's options with `policyPath` for its file list. */
+export interface PlannerServiceOptions extends Omit<MultiPlannerOptions, 'policyFiles' | 'policyDirs' | 'concurrency' | 'policyTimeoutSeconds'> {
   policyPath: string;
-  /** Reads and validates the policy file (throws InputError with `path: message` problems). */
-  loadPolicy: (path: string) => LoadedPlan;
-  source: MetricSource & { close?: () => Promise<void> };
-  /** Built with `canAct` from this service (see `canAct()` below). */
-  connector: Connector & { close?: () => Promise<void> };
-  logger: Logger;
-  /** Omit to act without election (--once, --dry-run, single replica). */
-  leader?: LeaderElector;
-  clock?: Clock;
-  scheduler?: Scheduler;
-  metrics?: PlannerMetrics;
-  /** Serve /metrics, /healthz, /readyz on this port (0 = any free port); omit for no server. */
-  metricsPort?: number;
-  metricsHost?: string;
-  /** Watch the policy file for changes (default true). */
-  watchPolicy?: boolean;
-  /** Debounce for file events (ms); ConfigMap updates arrive as a burst of events. Default 500. */
-  reloadDebounceMs?: number;
-  /** How long stop() lets a running tick finish before abandoning it (s). Default 20. */
-  shutdownGraceSeconds?: number;
-  /** Run the tick step (default planner/tick's runTick); injectable for tests. */
-  tick?: typeof runTick;
 }
 
 export interface TickOutcome {
