@@ -20,13 +20,10 @@
  */
 import type { LoadedPolicy } from '../config/load.js';
 import type { PolicySpec } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import type { PlannerMetrics, Probe } from '../metrics/exporter.js';
+import type { Probe } from '../metrics/exporter.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import type { LeaderElector } from './leader.js';
 import { createMultiPlannerService, type MultiPlannerOptions } from './multi.js';
-import type { Clock, Connector, MetricSource } from './ports.js';
-import type { runTick, TickResult } from './tick.js';
+import type { TickResult } from './tick.js';
 
 export { realScheduler, type Scheduler } from './multi.js';
 
