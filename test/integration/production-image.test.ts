@@ -16,6 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { IMAGE_REPOSITORY } from '../../src/image.js';
 import { copies, envOf, execForm, labelsOf, last, readDockerfile, type Stage } from '../fixtures/dockerfile.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
@@ -209,6 +210,7 @@ describe('the Dockerfile', () => {
   it('names the image deploy/ uses, with the package version, in its header and OCI labels', () => {
     const name = /^#\s+pd-planner container image: (\S+):<package\.json version>/m.exec(dockerfile.header)?.[1];
     expect(name).toBe('ghcr.io/example/pd-planner');
+    expect(IMAGE_REPOSITORY).toBe(name); // what `sweep --emit-job` puts in its Job
     const image = `${name}:${PKG.version}`;
     expect(dockerfile.header).toContain(`docker build -t ${image} .`);
     const labels = labelsOf(runtime, dockerfile.args);
@@ -348,6 +350,14 @@ describe('the production layout (what the Dockerfile copies, run as its USER fro
     expect(stderr).not.toMatch(/error|cannot/i);
     expect(code).toBe(0);
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['sweep.json', 'sweep.md', 'sweep.html']));
+  }, 60_000);
+
+  it('sweep --emit-job names this image (read from the package.json in the image)', async () => {
+    const { code, stdout, stderr } = await runImage(['sweep', '--param', 'gpu-budget=32,48', '--emit-job']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`image: ${IMAGE_REPOSITORY}:${PKG.version}\n`);
+    expect(stdout).toContain('completionMode: Indexed');
   }, 60_000);
 
   it('wrote nothing into its own directory', () => {
