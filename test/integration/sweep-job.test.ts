@@ -104,6 +104,17 @@ describe('sweep --emit-job', () => {
     expect(container.env).toEqual([{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
   });
 
+  it('deploy/examples/sweep-reports.yaml provides the claim the Job mounts, and a pod to fetch the results from', () => {
+    const [pvc, pod] = parseAllDocuments(readFileSync('deploy/examples/sweep-reports.yaml', 'utf8')).map((d) => d.toJS() as Obj) as [Obj, Obj];
+    expect(kubeTypeProblems(pvc, 'V1PersistentVolumeClaim')).toEqual([]);
+    expect(kubeTypeProblems(pod, 'V1Pod')).toEqual([]);
+    expect(pvc.metadata.name).toBe(job.spec.template.spec.volumes[0].persistentVolumeClaim.claimName);
+    expect(pvc.spec.accessModes).toEqual(['ReadWriteMany']);
+    expect(pod.spec.volumes).toEqual([{ name: 'reports', persistentVolumeClaim: { claimName: pvc.metadata.name } }]);
+    expect(pod.spec.containers[0].image).toBe(defaultImage());
+    expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: 'reports', mountPath: '/reports', readOnly: true }]);
+  });
+
   it('takes --image, --job-name, --namespace, --reports-claim and --parallelism', async () => {
     const { code, stdout } = await cli([...SWEEP, '--emit-job', '--image', 'registry.example.com/pd:1', '--job-name', 'budget', '--namespace', 'sims', '--reports-claim', 'shared', '--parallelism', '1']);
     expect(code).toBe(0);
