@@ -17,7 +17,7 @@ import type { SimReport } from './types.js';
 
 export const PART_FORMAT = 'pd-planner/sweep-index';
 export const PART_VERSION = 1;
-/** A part is one scenario's report: an hour of 1-minute intervals for five runs is ~0.2 MB; a week's trace ~30 MB. */
+/** A part is one scenario's report: about 0.12 MB per hour of trace with 1-minute intervals and five runs (~20 MB a week). */
 const MAX_PART_BYTES = 256 * 1024 * 1024;
 /** Kubernetes' own limit on an Indexed Job's completions. */
 export const MAX_SWEEP_INDICES = 100_000;
