@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite, as `npm test` runs it. Works on a fresh Debian machine by itself:
-# installs node modules, nats-server and prometheus when they are missing, then typechecks, lints and runs vitest.
+# The whole test suite, as `npm test` runs it. Works on a fresh Debian machine by itself: installs node modules and
+# the Debian tools the tests use (nats-server, prometheus, kubectl) when they are missing, then typechecks, lints and
+# runs vitest. The manifest tests render deploy/ with every kubectl in PD_PLANNER_KUBECTLS (scripts/test-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/test-tools.sh
 
-need_apt=()
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
-command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need_apt+=(prometheus)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing ${need_apt[*]} from Debian" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+pd_install_test_tools
 [ -d node_modules ] || npm ci --no-audit --no-fund
+PD_PLANNER_KUBECTLS=${PD_PLANNER_KUBECTLS:-$(pd_kubectls)}
+export PD_PLANNER_KUBECTLS
+echo "rendering deploy/ with: ${PD_PLANNER_KUBECTLS//:/ and }" >&2
 
 npx tsc --noEmit -p .
 npx eslint src test bench

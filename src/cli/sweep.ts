@@ -1,22 +1,25 @@
 /**
  * `pd-planner sweep --param NAME=V1,V2,...`: the simulate what-if over a range of one parameter (GPU budget,
  * Spot share, eviction rate, startup seconds i.e. model-cache storage, SLO targets, rate scale), scenarios in
- * parallel worker threads, one comparison table and plot.
+ * parallel worker threads, one comparison table and plot. Across machines: `--emit-job` prints a Kubernetes Indexed
+ * Job, `--job-index` runs one of its indices, `--merge DIR` combines their results (sweep-job.ts).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
 import { parseSweepParam } from '../sim/overrides.js';
 import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
 import { sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, numberOption, whatIfOptions } from './options.js';
+import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
 
 export function registerSweep(program: Command): void {
   const command = program
     .command('sweep')
     .description('what-if over a parameter range: one simulation per value, in parallel, one comparison')
-    .requiredOption('--param <name=values>', 'gpu-budget | spot-share | eviction-rate | startup-seconds | ttft-ms | itl-ms | rate-scale, e.g. gpu-budget=32,48,64')
+    .option('--param <name=values>', 'gpu-budget | spot-share | eviction-rate | startup-seconds | ttft-ms | itl-ms | rate-scale, e.g. gpu-budget=32,48,64')
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
     .option('--trace <file>', 'trace file (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
@@ -28,7 +31,19 @@ export function registerSweep(program: Command): void {
     .option('--threads <n>', 'worker threads (default: one per core)')
     .option('--json', 'print sweep.json to stdout instead of the table');
   addWhatIfFlags(command);
-  command.action(async (flags: Record<string, string | boolean | undefined>) => {
+  command
+    .option('--emit-job', 'print a Kubernetes Indexed Job that runs one value per pod (same flags, same image) instead of sweeping here')
+    .option('--image <ref>', 'with --emit-job: the pd-planner image (default: this version\'s, see deploy/README.md)')
+    .option('--job-name <name>', 'with --emit-job: the Job\'s name (default: pd-planner-sweep-<parameter>)')
+    .option('--namespace <ns>', 'with --emit-job: the Job\'s namespace (default: kubectl\'s current one)')
+    .option('--reports-claim <pvc>', `with --emit-job: the PersistentVolumeClaim mounted at ${REPORTS_MOUNT} in every pod (default: ${DEFAULT_REPORTS_CLAIM})`)
+    .option('--parallelism <n>', 'with --emit-job: pods at once (default: one per value)')
+    .option('--job-index [n]', 'run only the value at this index (default: $JOB_COMPLETION_INDEX, set by the Indexed Job) and write --out/sweep-index-<n>.json')
+    .option('--merge <dir>', 'combine the sweep-index-<n>.json files in DIR into sweep.json/md/html (written to DIR unless --out is given)');
+  command.action(async (flags: Record<string, string | boolean | undefined>, cmd: Command) => {
+    checkModes(cmd);
+    if (flags.merge !== undefined) return mergeCommand(cmd);
+    if (flags.param === undefined) throw new InputError(['sweep: --param <name=values> is required (or --merge DIR), e.g. --param gpu-budget=32,48,64']);
     const param = parseSweepParam(String(flags.param));
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
@@ -43,6 +58,8 @@ export function registerSweep(program: Command): void {
       seed: numberOption('--seed', String(flags.seed), { integer: true, min: 0 }),
       baselines,
     }));
+    if (flags.emitJob) return void process.stdout.write(emitJob(cmd, param.name, scenarios));
+    if (flags.jobIndex !== undefined) return runJobIndex(cmd, param.name, param.values, scenarios);
     const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1 }) : undefined;
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });

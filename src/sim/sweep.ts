@@ -37,8 +37,10 @@ export async function runSweep(scenarios: Scenario[], options: { threads?: numbe
 }
 
 function spawnWorker(): Worker {
-  // The worker body is TypeScript: a small .mjs boot file registers tsx in the thread first.
-  return new Worker(new URL('./sweep-worker-boot.mjs', import.meta.url));
+  // Compiled (dist/, `npm run build`), the worker body is plain JavaScript. From source under tsx it is TypeScript,
+  // and worker threads do not inherit the loader: a small .mjs boot file registers tsx in the thread first.
+  const compiled = import.meta.url.endsWith('.js');
+  return new Worker(new URL(compiled ? './sweep-worker.js' : './sweep-worker-boot.mjs', import.meta.url));
 }
 
 function runOn(worker: Worker, id: number, scenario: Scenario): Promise<SimReport> {

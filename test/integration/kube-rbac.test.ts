@@ -6,7 +6,6 @@
  * overlay adds the Spot toleration only to Spot workers, the DGD example validates against Dynamo's CRD, and the
  * Grafana dashboard shows every planner metric.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
@@ -16,10 +15,10 @@ import { createKubernetesConnector } from '../../src/connectors/kubernetes/index
 import { createKubeState } from '../../src/metrics/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { dynamoResources } from '../fixtures/fake-kube-api/crds.js';
-import { applyJsonPatch } from '../fixtures/fake-kube-api/patch.js';
 import { validateAndPrune } from '../fixtures/fake-kube-api/schema.js';
 import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, node, pod, stable } from '../fixtures/fake-kube-api/objects.js';
 import { decisionFor, recordingSleep } from '../unit/connectors/helpers.js';
+import { KUBECTLS, kubectlVersion, kustomize } from '../fixtures/kubectl.js';
 
 interface Rule {
   apiGroups: string[];
@@ -203,7 +202,9 @@ describe('deploy/ manifests', () => {
     expect(pod.serviceAccountName).toBe('planner-serviceaccount');
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-    expect(container.command).toEqual(['pd-planner']);
+    // No command: the image's ENTRYPOINT (tini as PID 1, then node dist/cli/main.js) runs it and forwards SIGTERM.
+    expect(container.command).toBeUndefined();
+    expect(container.image).toBe('ghcr.io/example/pd-planner:0.1.0');
     expect(container.args).toEqual(['run', '--policy', '/etc/pd-planner/policy.yaml']);
     expect(container.ports).toEqual([{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
@@ -213,37 +214,36 @@ describe('deploy/ manifests', () => {
     expect(JSON.stringify(pod.affinity)).toContain('{"key":"kubernetes.azure.com/scalesetpriority","operator":"NotIn","values":["spot"]}');
   });
 
-  it('the AKS Spot overlay adds the Spot toleration to the Spot worker DCDs only, never to the planner', () => {
-    const overlay = parse(readFileSync('deploy/overlays/aks-spot/kustomization.yaml', 'utf8')) as { patches: { path: string; target: { kind: string; labelSelector: string } }[] };
-    const patch = parse(readFileSync(`deploy/overlays/aks-spot/${overlay.patches[0]?.path}`, 'utf8'));
+  it('the AKS Spot overlay\'s workers tolerate Spot and require Spot nodes; they are valid DCDs', () => {
+    const overlay = parse(readFileSync('deploy/overlays/aks-spot/kustomization.yaml', 'utf8')) as { bases: string[]; resources: string[] };
+    expect(overlay.bases).toEqual(['../../base']);
+    expect(overlay.resources).toEqual(['spot-workers.yaml']);
     const workers = docs('deploy/overlays/aks-spot/spot-workers.yaml');
-    const [labelKey, labelValue] = (overlay.patches[0]?.target.labelSelector ?? '').split('=');
-    const patched = workers.map((w) => (w.kind === overlay.patches[0]?.target.kind && w.metadata?.labels?.[labelKey as string] === labelValue ? (applyJsonPatch(w, patch) as Doc) : w));
-    for (const w of patched) {
-      expect((w as { spec: { podTemplate: { spec: { tolerations?: unknown } } } }).spec.podTemplate.spec.tolerations).toEqual([
-        { key: 'kubernetes.azure.com/scalesetpriority', operator: 'Equal', value: 'spot', effect: 'NoSchedule' },
-      ]);
+    expect(workers.map((w) => w.kind)).toEqual(['DynamoComponentDeployment', 'DynamoComponentDeployment']);
+    for (const w of workers) {
+      const spec = (w as { spec: { podTemplate: { spec: { tolerations?: unknown; affinity?: unknown } } } }).spec.podTemplate.spec;
+      expect(spec.tolerations).toEqual([{ key: 'kubernetes.azure.com/scalesetpriority', operator: 'Equal', value: 'spot', effect: 'NoSchedule' }]);
+      expect(JSON.stringify(spec.affinity)).toContain('"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.azure.com/scalesetpriority","operator":"In","values":["spot"]}]}]}');
     }
-    // The patched workers are valid DCDs for Dynamo's v1beta1 CRD.
+    // Valid DCDs for Dynamo's v1beta1 CRD.
     const schema = dynamoResources(['v1alpha1', 'v1beta1']).get('dynamocomponentdeployments')?.schema('v1beta1');
-    for (const w of patched) expect(validateAndPrune(structuredClone(w), schema as object).errors).toEqual([]);
+    for (const w of workers) expect(validateAndPrune(structuredClone(w), schema as object).errors).toEqual([]);
     // The policy's Spot pools target exactly these DCDs.
     expect(policy.spec.pools.filter((p) => p.capacity === 'spot').map((p) => p.target?.name).sort()).toEqual(workers.map((w) => w.metadata?.name).sort());
   });
 
-  it('kubectl kustomize renders the overlay with the toleration on the two Spot DCDs and none on the planner', (ctx) => {
-    let rendered: string;
-    try {
-      rendered = execFileSync('kubectl', ['kustomize', 'deploy/overlays/aks-spot'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (error) {
-      // kubectl is optional for developers; the previous test applies the same patch without it.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ctx.skip('kubectl is not installed');
-      throw error;
-    }
+  it.each(KUBECTLS.map((kubectl) => [`${kubectl} (${kubectlVersion(kubectl)})`, kubectl]))('kubectl kustomize with %s renders the overlay with the toleration on the two Spot DCDs and none on the planner', (_name, kubectl) => {
+    const rendered = kustomize(kubectl, 'deploy/overlays/aks-spot');
     const objects = parseAllDocuments(rendered).map((d) => d.toJS() as Doc & { spec?: Record<string, unknown> });
     const tolerating = objects.filter((o) => JSON.stringify(o).includes('"tolerations"')).map((o) => `${o.kind}/${o.metadata?.name}`);
     expect(tolerating.sort()).toEqual(['DynamoComponentDeployment/llama-disagg-decode-spot', 'DynamoComponentDeployment/llama-disagg-prefill-spot']);
     expect(objects.every((o) => (o.metadata as { namespace?: string } | undefined)?.namespace === 'dynamo' || o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toBe(true);
+    // The base's objects carry the part-of label; the Deployment runs the image kustomization.yaml's `images:` names.
+    const base = objects.filter((o) => o.kind !== 'DynamoComponentDeployment');
+    expect(base.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    for (const o of base) expect(o.metadata?.labels, `${o.kind}/${o.metadata?.name}`).toMatchObject({ 'app.kubernetes.io/part-of': 'pd-planner' });
+    const deployment = base.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual(['ghcr.io/example/pd-planner:0.1.0']);
   });
 
   it('the DGD-with-planner example validates against the HEAD CRD and its policy targets its components', () => {

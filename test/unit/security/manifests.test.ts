@@ -1,6 +1,6 @@
 /**
- * Security checks over every manifest in deploy/ (base, overlays, examples; the files as written and, when kubectl is
- * installed, as `kubectl kustomize` renders them). Every pod template found anywhere (Deployment, the
+ * Security checks over every manifest in deploy/ (base, overlays, examples; the files as written and as
+ * `kubectl kustomize` renders them, with every kubectl in test/fixtures/kubectl.ts). Every pod template found anywhere (Deployment, the
  * DynamoGraphDeployment components' podTemplate, DynamoComponentDeployments) is checked:
  *   - every container, the planner's or a worker example's: not privileged, no added capabilities, no privilege
  *     escalation allowed, no hostPath volume, no hostNetwork / hostPID / hostIPC;
@@ -9,11 +9,11 @@
  *     no Spot toleration (no toleration at all).
  * The Role's least privilege (every grant used, every call allowed) is test/integration/kube-rbac.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { KUBECTLS, kustomize } from '../../fixtures/kubectl.js';
 
 type Obj = Record<string, unknown>;
 interface Container {
@@ -79,18 +79,8 @@ function docsOf(text: string, where: string): { where: string; doc: Obj }[] {
 const FILES = yamlFiles('deploy');
 const WRITTEN = FILES.flatMap((file) => docsOf(readFileSync(file, 'utf8'), file));
 
-function kustomize(dir: string): string | undefined {
-  try {
-    return execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-const RENDERED = ['deploy', 'deploy/overlays/aks-spot'].flatMap((dir) => {
-  const text = kustomize(dir);
-  return text === undefined ? [] : docsOf(text, `kustomize ${dir}:`);
-});
+const KUSTOMIZATIONS = ['deploy', 'deploy/overlays/aks-spot'];
+const RENDERED = KUBECTLS.flatMap((kubectl) => KUSTOMIZATIONS.flatMap((dir) => docsOf(kustomize(kubectl, dir), `kustomize(${kubectl}) ${dir}:`)));
 
 const PODS = [...WRITTEN, ...RENDERED].flatMap(({ where, doc }) => podSpecs(doc, where));
 const isPlanner = (c: Container) => /(^|\/)pd-planner(:|@|$)/.test(c.image ?? '');
@@ -100,10 +90,11 @@ const allContainers = (p: PodSpec) => [...(p.initContainers ?? []), ...p.contain
 describe('security: deploy/ manifests', () => {
   it('finds the pod templates: the planner Deployment, the planner inside the DGD example, the workers', () => {
     expect(FILES.length).toBeGreaterThanOrEqual(10);
-    // base Deployment + DGD example (as written) and the Deployment in each kustomize render.
+    // base Deployment + DGD example (as written) and the Deployment in each kustomize render, with each kubectl.
     expect(PLANNER_PODS.filter((p) => !p.where.startsWith('kustomize')).map((p) => p.where.split(' ')[1])).toEqual(
       expect.arrayContaining(['Deployment/pd-planner', 'DynamoGraphDeployment/vllm-disagg-planner']),
     );
+    expect(PLANNER_PODS.filter((p) => p.where.startsWith('kustomize') && p.where.includes('Deployment/pd-planner'))).toHaveLength(KUBECTLS.length * KUSTOMIZATIONS.length);
     expect(PODS.length).toBeGreaterThan(PLANNER_PODS.length);
   });
 
@@ -144,9 +135,15 @@ describe('security: deploy/ manifests', () => {
 
   it('the planner pod tolerates nothing (no Spot toleration), as written and as rendered with the AKS Spot overlay', () => {
     for (const pod of PLANNER_PODS) expect(pod.spec.tolerations ?? [], pod.where).toEqual([]);
-    // The overlay's Spot toleration exists, on workers only (so the check above is not vacuous).
+    // The overlay's Spot toleration exists in every render of the overlay, on the two Spot workers only (so the check
+    // above is not vacuous).
     const spotTolerating = PODS.filter((p) => (p.spec.tolerations ?? []).some((t) => t.key === 'kubernetes.azure.com/scalesetpriority' && t.value === 'spot'));
-    if (RENDERED.length > 0) expect(spotTolerating.length).toBeGreaterThan(0);
+    for (const kubectl of KUBECTLS) {
+      expect(spotTolerating.filter((p) => p.where.startsWith(`kustomize(${kubectl}) deploy/overlays/aks-spot:`)).map((p) => p.where.split(' ')[2]).sort()).toEqual([
+        'DynamoComponentDeployment/llama-disagg-decode-spot',
+        'DynamoComponentDeployment/llama-disagg-prefill-spot',
+      ]);
+    }
     expect(spotTolerating.filter((p) => p.spec.containers.some(isPlanner))).toEqual([]);
   });
 
