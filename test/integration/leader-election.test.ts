@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { loadPolicyFile } from '../../src/config/load.js';
-import { createKubernetesConnector } from '../../src/connectors/kubernetes/index.js';
+import { createKubernetesConnector } from '../../src/kubernetes/index.js';
 import { silentLogger } from '../../src/log.js';
 import { createPlannerMetrics } from '../../src/metrics/exporter.js';
 import { createLeaderElector, type LeaseApi } from '../../src/planner/leader.js';

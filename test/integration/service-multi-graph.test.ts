@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildPlanner, type RunOptions } from '../../src/cli/run.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { MultiPlannerService, RoundOutcome } from '../../src/planner/multi.js';
-import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/metrics/kube-state.js';
+import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/kubernetes/kube-state.js';
 import { runCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { pod } from '../fixtures/fake-kube-api/objects.js';

@@ -4,7 +4,7 @@
  */
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/connectors/kubernetes/index.js';
+import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
 
 const NS = '/apis/nvidia.com/v1beta1/namespaces/default';

@@ -9,7 +9,7 @@
  * Which pods belong to a pool:
  * - DynamoGraphDeployment target: labels `nvidia.com/dynamo-graph-deployment-name=<graph>` and
  *   `nvidia.com/dynamo-component=<component>`; the component is `target.service`, or resolved by type from the
- *   cached graph exactly as the connector does (connectors/kubernetes/graph.ts).
+ *   cached graph exactly as the connector does (graph.ts).
  * - DynamoComponentDeployment target: the DCD's `status.podSelector` (v1alpha1) when present; otherwise
  *   `nvidia.com/dynamo-component=<spec.name | spec.serviceName | metadata.name>`, plus the graph label when the DCD
  *   carries one.
@@ -32,8 +32,8 @@ import * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import type { PoolObservation } from '../planner/types.js';
-import { createKubeClient } from '../connectors/kubernetes/client.js';
-import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject, type ReplicaCounts } from '../connectors/kubernetes/graph.js';
+import { createKubeClient } from './client.js';
+import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject, type ReplicaCounts } from './graph.js';
 
 export const GRAPH_LABEL = 'nvidia.com/dynamo-graph-deployment-name';
 export const COMPONENT_LABEL = 'nvidia.com/dynamo-component';

@@ -4,7 +4,7 @@
  *   v1alpha1: spec.services.<Svc> { componentType, subComponentType, replicas }, status.services.<Svc> {...counts}
  *   v1beta1:  spec.components[]   { name, type, replicas },                      status.components.<Comp> {...counts}
  */
-import type { Role } from '../../config/schema.js';
+import type { Role } from '../config/schema.js';
 import { DuplicateSubComponentError, SubComponentNotFoundError } from './errors.js';
 
 export type DynamoVersion = 'v1alpha1' | 'v1beta1';

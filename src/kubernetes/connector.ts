@@ -13,9 +13,9 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import type { PolicySpec, PoolSpec, PoolTarget } from '../../config/schema.js';
-import type { ApplyResult, Connector } from '../../planner/ports.js';
-import type { Decision, PoolObservation } from '../../planner/types.js';
+import type { PolicySpec, PoolSpec, PoolTarget } from '../config/schema.js';
+import type { ApplyResult, Connector } from '../planner/ports.js';
+import type { Decision, PoolObservation } from '../planner/types.js';
 import { createKubeClient, objectPath, type KubeClient } from './client.js';
 import { DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError, messageOf } from './errors.js';
 import {

@@ -1,4 +1,7 @@
-/** The Kubernetes connector for NVIDIA Dynamo graphs (see connector.ts). */
+/**
+ * The Kubernetes code: the API client, reading Dynamo objects (graph.ts), the connector that patches decisions onto
+ * Dynamo targets (connector.ts) and the informers that watch pods, nodes and graphs (kube-state.ts).
+ */
 export { createKubernetesConnector, readTargets, type KubernetesConnector, type KubernetesConnectorOptions, type TargetReadResult } from './connector.js';
 export {
   KubeApiError,
