@@ -11,9 +11,9 @@ import { createKubernetesConnector, type KubernetesConnector, type KubernetesCon
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createPlannerMetrics, startMetricsServer, type MetricsServer, type PlannerMetrics } from '../../../src/metrics/exporter.js';
 import { createKubeState, type KubeState } from '../../../src/kubernetes/kube-state.js';
-import { createNatsQueueSource, type NatsQueueSource } from '../../../src/metrics/nats-queue.js';
-import { createPrometheusSource } from '../../../src/metrics/prometheus.js';
-import { createClusterMetricSource } from '../../../src/metrics/source.js';
+import { createNatsQueueSource, type NatsQueueSource } from '../../../src/sources/nats-queue.js';
+import { createPrometheusSource } from '../../../src/sources/prometheus.js';
+import { createClusterMetricSource } from '../../../src/sources/cluster-source.js';
 import type { LeaderElector } from '../../../src/planner/leader.js';
 import { createPlannerService, toLoadedPlan, type LoadedPlan, type PlannerService, type PlannerServiceOptions, type TickOutcome } from '../../../src/planner/service.js';
 import { loadProfile } from '../../../src/profiles/load.js';

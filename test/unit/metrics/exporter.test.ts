@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer } from '../../../src/metrics/exporter.js';
 import type { Decision, Observation } from '../../../src/planner/types.js';
-import { testSpec } from './spec-fixture.js';
+import { testSpec } from '../sources/spec-fixture.js';
 
 function decision(prefill: number, decode: number, opts: { held?: boolean; current?: [number, number] } = {}): Decision {
   return {

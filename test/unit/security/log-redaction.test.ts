@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runPlanner, type RunOptions } from '../../../src/cli/run.js';
 import { createLogger, redactUrlCredentials } from '../../../src/log.js';
-import { splitUrlCredentials } from '../../../src/metrics/prometheus.js';
+import { splitUrlCredentials } from '../../../src/sources/prometheus.js';
 import type { MultiPlannerService } from '../../../src/planner/multi.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';

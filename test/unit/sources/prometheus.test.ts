@@ -7,7 +7,7 @@ import {
   queryScalar,
   PrometheusQueryError,
   renderQuery,
-} from '../../../src/metrics/prometheus.js';
+} from '../../../src/sources/prometheus.js';
 import { dynamoAnswers, freePort, startFakePrometheus, type FakePrometheus } from '../../fixtures/servers.js';
 import { testSpec } from './spec-fixture.js';
 

@@ -22,9 +22,9 @@ export type PoolReader = (spec: PolicySpec, now: number) => Promise<Record<strin
 export interface ClusterMetricSourceParts {
   prometheus?: PartSource;
   queue?: PartSource;
-  /** Pending pods, evictions, eviction notices per pool (helper H7's kube-state reader). */
+  /** Pending pods, evictions, eviction notices per pool. */
   kubeState?: PoolReader | { poolObservations: PoolReader };
-  /** Current (spec) and ready replicas of each pool's target (helper H7's Kubernetes reader). */
+  /** Current (spec) and ready replicas of each pool's target. */
   readTargets?: PoolReader;
   /** Upper bound for the Kubernetes readers (s); default 10. Prometheus and NATS use their own configured timeouts. */
   kubeTimeoutSeconds?: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createClusterMetricSource, mergePools } from '../../../src/metrics/source.js';
+import { createClusterMetricSource, mergePools } from '../../../src/sources/cluster-source.js';
 import { testSpec } from './spec-fixture.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
