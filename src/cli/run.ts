@@ -9,7 +9,7 @@
  *
  * Several policies (several --policy, or a directory): one process, one Lease, one metrics server (series labelled
  * `policy`), one Kubernetes connector and one set of informers (one watch per resource type and namespace) shared
- * by every policy; see planner/multi.ts for the loop and docs/service.md for the whole story.
+ * by every policy; see service/loop.ts for the loop and docs/service.md for the whole story.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -20,16 +20,16 @@ import { createKubernetesConnector, type KubernetesConnector } from '../kubernet
 import { createVirtualConnector } from '../connectors/virtual.js';
 import { InputError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { createPlannerMetrics, type PlannerMetrics } from '../metrics/exporter.js';
+import { createPlannerMetrics, type PlannerMetrics } from '../service/exporter.js';
 import { createKubeState, type KubeState } from '../kubernetes/kube-state.js';
 import { createNatsQueueSource } from '../sources/nats-queue.js';
 import { createPrometheusSource } from '../sources/prometheus.js';
 import { createClusterMetricSource, type PoolReader } from '../sources/cluster-source.js';
-import { createLeaderElector, defaultIdentity, type LeaderElector } from '../planner/leader.js';
-import { createMultiPlannerService, DEFAULT_CONCURRENCY, type MultiPlannerService, type RoundOutcome } from '../planner/multi.js';
-import { expandPolicyPaths, policySetProblems, targetKey, withTargetNamespace } from '../planner/policy-set.js';
+import { createLeaderElector, defaultIdentity, type LeaderElector } from '../service/leader.js';
+import { createMultiPlannerService, DEFAULT_CONCURRENCY, type MultiPlannerService, type RoundOutcome } from '../service/loop.js';
+import { expandPolicyPaths, policySetProblems, targetKey, withTargetNamespace } from '../service/policy-set.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
-import { toLoadedPlan, type LoadedPlan } from '../planner/service.js';
+import { toLoadedPlan, type LoadedPlan } from '../service/single.js';
 import { loadProfile } from '../profiles/load.js';
 
 export interface RunOptions {

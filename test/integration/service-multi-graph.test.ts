@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildPlanner, type RunOptions } from '../../src/cli/run.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import type { MultiPlannerService, RoundOutcome } from '../../src/planner/multi.js';
+import type { MultiPlannerService, RoundOutcome } from '../../src/service/loop.js';
 import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/kubernetes/kube-state.js';
 import { runCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { runPlanner, type RunOptions } from '../../../src/cli/run.js';
 import { createLogger, redactUrlCredentials } from '../../../src/log.js';
 import { splitUrlCredentials } from '../../../src/sources/prometheus.js';
-import type { MultiPlannerService } from '../../../src/planner/multi.js';
+import type { MultiPlannerService } from '../../../src/service/loop.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, freePort, startFakePrometheus, waitFor, type FakePrometheus } from '../../fixtures/servers.js';

@@ -39,14 +39,14 @@ import { watch, type FSWatcher, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer, type PlannerMetrics, type Probe } from '../metrics/exporter.js';
+import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer, type PlannerMetrics, type Probe } from './exporter.js';
 import type { LeaderElector } from './leader.js';
 import { forEachLimit } from './limit.js';
 import { conflicts, policyFilesIn } from './policy-set.js';
-import type { Clock, Connector, MetricSource } from './ports.js';
-import type { LoadedPlan, TickOutcome } from './service.js';
-import { initialState, type PlannerState } from './state.js';
-import { runTick, type TickResult } from './tick.js';
+import type { Clock, Connector, MetricSource } from '../planner/ports.js';
+import type { LoadedPlan, TickOutcome } from './single.js';
+import { initialState, type PlannerState } from '../planner/state.js';
+import { runTick, type TickResult } from '../planner/tick.js';
 
 /** setTimeout/clearTimeout, injectable so tests drive time by hand. */
 export interface Scheduler {

@@ -15,17 +15,17 @@
  * A tick "fails" when it threw, when any metric source reported an error, or when the connector reported one.
  * A clean zero-traffic window is a good tick.
  *
- * This is the single-policy face of planner/multi.ts (one loop for one or many policies); with one policy file the
+ * This is the single-policy face of service/loop.ts (one loop for one or many policies); with one policy file the
  * loop interval is the policy's interval and there is no per-policy timeout, exactly as before.
  */
 import type { LoadedPolicy } from '../config/load.js';
 import type { PolicySpec } from '../config/schema.js';
-import type { Probe } from '../metrics/exporter.js';
+import type { Probe } from './exporter.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import { createMultiPlannerService, type MultiPlannerOptions } from './multi.js';
-import type { TickResult } from './tick.js';
+import { createMultiPlannerService, type MultiPlannerOptions } from './loop.js';
+import type { TickResult } from '../planner/tick.js';
 
-export { realScheduler, type Scheduler } from './multi.js';
+export { realScheduler, type Scheduler } from './loop.js';
 
 export interface LoadedPlan {
   spec: PolicySpec;

@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { Clock } from './ports.js';
+import type { Clock } from '../planner/ports.js';
 
 /** The three CoordinationV1Api calls used (client-node 1.x object-parameter style). */
 export interface LeaseApi {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer } from '../../../src/metrics/exporter.js';
+import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer } from '../../../src/service/exporter.js';
 import type { Decision, Observation } from '../../../src/planner/types.js';
 import { testSpec } from '../sources/spec-fixture.js';
 
