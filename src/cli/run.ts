@@ -29,7 +29,7 @@ import { createLeaderElector, defaultIdentity, type LeaderElector } from '../ser
 import { createMultiPlannerService, DEFAULT_CONCURRENCY, type MultiPlannerService, type RoundOutcome } from '../service/loop.js';
 import { expandPolicyPaths, policySetProblems, targetKey, withTargetNamespace } from '../service/policy-set.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
-import { toLoadedPlan, type LoadedPlan } from '../service/single.js';
+import { toLoadedPlan, type LoadedPlan } from '../service/plan.js';
 import { loadProfile } from '../profiles/load.js';
 
 export interface RunOptions {

@@ -1,11 +1,10 @@
 /**
- * The planner's own metrics (prom-client, its own Registry so embedding code keeps its default one clean)
- * and the HTTP server for /metrics, /healthz and /readyz.
+ * The planner's own metrics (prom-client, its own Registry so embedding code keeps its default one clean); the
+ * HTTP server that serves them is http-server.ts.
  *
  * Gauges are reset before each tick's values are set, so a pool removed by a policy reload, or a latency that
  * was not observed this tick, disappears instead of showing a stale number.
  */
-import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicySpec } from '../config/schema.js';
 import type { Decision, Observation } from '../planner/types.js';
@@ -234,62 +233,4 @@ export function createPlannerMetrics(options: PlannerMetricsOptions = {}): Plann
 function sameLabels(a: Labels, b: Labels): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
-}
-
-export interface Probe {
-  ok: boolean;
-  detail: string;
-}
-
-export interface MetricsServerOptions {
-  port: number;
-  host?: string;
-  metrics: PlannerMetrics;
-  /** Process alive and the loop not stuck. */
-  health: () => Probe;
-  /** Ready to be trusted: fewer than spec.failureThreshold failed ticks in a row. */
-  ready: () => Probe;
-}
-
-export interface MetricsServer {
-  /** The bound port (useful with port 0). */
-  port: number;
-  close(): Promise<void>;
-}
-
-export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const probe = (p: Probe, res: import('node:http').ServerResponse) => {
-    res.writeHead(p.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(`${p.ok ? 'ok' : 'not ok'}: ${p.detail}\n`);
-  };
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/metrics') {
-      options.metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text),
-        (error: unknown) => res.writeHead(500).end(String(error)),
-      );
-    } else if (path === '/healthz') probe(options.health(), res);
-    else if (path === '/readyz') probe(options.ready(), res);
-    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : options.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import type { LoadedPlan } from './single.js';
+import type { LoadedPlan } from './plan.js';
 
 export interface PolicyPaths {
   /** Policy files, in the order given (directories expanded in place). */

@@ -1,5 +1,6 @@
 /**
- * The in-cluster service: the imperative shell around planner/tick.
+ * The in-cluster service for one policy file: the single-policy face of the loop (loop.ts), with the policy's
+ * interval as the loop interval and no per-policy timeout.
  *
  *   - one tick every spec.interval, NEVER overlapping: the next tick is scheduled only when the previous one has
  *     finished, at its start + interval; a tick that overran starts the next one at once (and says so in the log);
@@ -12,42 +13,17 @@
  *   - stop(): no new tick; the running one may finish within the grace period, else it is abandoned (its connector
  *     can no longer act); the Lease is released; servers and connections are closed.
  *
- * A tick "fails" when it threw, when any metric source reported an error, or when the connector reported one.
- * A clean zero-traffic window is a good tick.
- *
- * This is the single-policy face of service/loop.ts (one loop for one or many policies); with one policy file the
- * loop interval is the policy's interval and there is no per-policy timeout, exactly as before.
+ * Methods that are handed out as callbacks (canAct, health, ready) are arrow-function fields, so they keep `this`.
  */
-import type { LoadedPolicy } from '../config/load.js';
 import type { PolicySpec } from '../config/schema.js';
-import type { Probe } from './exporter.js';
-import type { PerformanceProfile } from '../profiles/types.js';
-import { createMultiPlannerService, type MultiPlannerOptions } from './loop.js';
-import type { TickResult } from '../planner/tick.js';
-
-export { realScheduler, type Scheduler } from './loop.js';
-
-export interface LoadedPlan {
-  spec: PolicySpec;
-  profile: PerformanceProfile;
-  /** For logs, the `policy` metrics label and the Lease name: metadata.name. */
-  name: string;
-  /** metadata.namespace, when the file sets one. */
-  namespace?: string;
-  warnings: string[];
-}
+import { PlannerLoop, type MultiPlannerOptions } from './loop.js';
+import type { LoadedPlan } from './plan.js';
+import type { Probe } from './probes.js';
+import type { TickOutcome } from './tick-outcome.js';
 
 /** One policy file: the multi-policy service's options with `policyPath` for its file list. */
 export interface PlannerServiceOptions extends Omit<MultiPlannerOptions, 'policyFiles' | 'policyDirs' | 'concurrency' | 'policyTimeoutSeconds'> {
   policyPath: string;
-}
-
-export interface TickOutcome {
-  ok: boolean;
-  /** Why the tick failed, when it did. */
-  failure?: string;
-  result?: TickResult;
-  durationSeconds: number;
 }
 
 export interface ServiceStatus {
@@ -79,44 +55,60 @@ export interface PlannerService {
   port(): number | undefined;
 }
 
-export function createPlannerService(options: PlannerServiceOptions, initial: LoadedPlan): PlannerService {
-  const { policyPath, ...rest } = options;
-  const multi = createMultiPlannerService({ ...rest, policyFiles: [policyPath] }, [{ path: policyPath, plan: initial }]);
-  const only = () => multi.status().policies[0];
-  return {
-    start: () => multi.start(),
-    async runOnce() {
-      const round = await multi.runOnce();
-      return round.results[0]?.outcome ?? { ok: false, failure: 'no tick ran (the planner is stopping)', durationSeconds: round.durationSeconds };
-    },
-    stop: (reason) => multi.stop(reason),
-    stopped: multi.stopped,
-    canAct: () => multi.canAct(),
-    reloadPolicy: () => multi.reloadPolicies(),
-    spec: () => (multi.plans()[0] ?? initial).spec,
-    status: () => {
-      const p = only();
-      return {
-        ticks: p?.ticks ?? 0,
-        consecutiveFailures: p?.consecutiveFailures ?? 0,
-        running: multi.status().running,
-        ...(p?.lastOutcome ? { lastOutcome: p.lastOutcome } : {}),
-        policyName: p?.name ?? initial.name,
-      };
-    },
-    health: () => multi.health(),
-    ready: () => multi.ready(),
-    port: () => multi.port(),
-  };
+export class SinglePolicyService implements PlannerService {
+  readonly stopped: Promise<void>;
+  readonly #loop: PlannerLoop;
+  readonly #initial: LoadedPlan;
+
+  constructor(options: PlannerServiceOptions, initial: LoadedPlan) {
+    const { policyPath, ...rest } = options;
+    this.#loop = new PlannerLoop({ ...rest, policyFiles: [policyPath] }, [{ path: policyPath, plan: initial }]);
+    this.#initial = initial;
+    this.stopped = this.#loop.stopped;
+  }
+
+  readonly canAct = (): boolean => this.#loop.canAct();
+  readonly health = (): Probe => this.#loop.health();
+  readonly ready = (): Probe => this.#loop.ready();
+
+  start(): Promise<void> {
+    return this.#loop.start();
+  }
+
+  async runOnce(): Promise<TickOutcome> {
+    const round = await this.#loop.runOnce();
+    return round.results[0]?.outcome ?? { ok: false, failure: 'no tick ran (the planner is stopping)', durationSeconds: round.durationSeconds };
+  }
+
+  stop(reason?: string): Promise<void> {
+    return this.#loop.stop(reason);
+  }
+
+  reloadPolicy(): boolean {
+    return this.#loop.reloadPolicies();
+  }
+
+  spec(): PolicySpec {
+    return (this.#loop.plans()[0] ?? this.#initial).spec;
+  }
+
+  status(): ServiceStatus {
+    const loop = this.#loop.status();
+    const p = loop.policies[0];
+    return {
+      ticks: p?.ticks ?? 0,
+      consecutiveFailures: p?.consecutiveFailures ?? 0,
+      running: loop.running,
+      ...(p?.lastOutcome ? { lastOutcome: p.lastOutcome } : {}),
+      policyName: p?.name ?? this.#initial.name,
+    };
+  }
+
+  port(): number | undefined {
+    return this.#loop.port();
+  }
 }
 
-/** Adapts config/load's LoadedPolicy (profile optional) to what the service needs. */
-export function toLoadedPlan(loaded: LoadedPolicy, loadProfile: (ref: string, baseDir: string) => PerformanceProfile): LoadedPlan {
-  return {
-    spec: loaded.spec,
-    profile: loaded.profile ?? loadProfile(loaded.spec.profile, loaded.baseDir),
-    name: loaded.file.metadata.name,
-    ...(loaded.file.metadata.namespace ? { namespace: loaded.file.metadata.namespace } : {}),
-    warnings: loaded.warnings,
-  };
+export function createPlannerService(options: PlannerServiceOptions, initial: LoadedPlan): PlannerService {
+  return new SinglePolicyService(options, initial);
 }

@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { createKubernetesConnector, type KubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { createLogger, type Logger } from '../../../src/log.js';
-import { createPlannerMetrics, startMetricsServer, type MetricsServer, type PlannerMetrics } from '../../../src/service/exporter.js';
+import { createPlannerMetrics, type PlannerMetrics } from '../../../src/service/exporter.js';
+import { startMetricsServer, type MetricsServer } from '../../../src/service/http-server.js';
 import { createKubeState, type KubeState } from '../../../src/kubernetes/kube-state.js';
 import { createNatsQueueSource, type NatsQueueSource } from '../../../src/sources/nats-queue.js';
 import { createPrometheusSource } from '../../../src/sources/prometheus.js';
 import { createClusterMetricSource } from '../../../src/sources/cluster-source.js';
 import type { LeaderElector } from '../../../src/service/leader.js';
-import { createPlannerService, toLoadedPlan, type LoadedPlan, type PlannerService, type PlannerServiceOptions, type TickOutcome } from '../../../src/service/single.js';
+import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
+import { createPlannerService, type PlannerService, type PlannerServiceOptions } from '../../../src/service/single.js';
+import type { TickOutcome } from '../../../src/service/tick-outcome.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import type { FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 

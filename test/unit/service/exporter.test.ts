@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlannerMetrics, decisionReason, startMetricsServer, type MetricsServer } from '../../../src/service/exporter.js';
+import { createPlannerMetrics, decisionReason } from '../../../src/service/exporter.js';
+import { startMetricsServer, type MetricsServer } from '../../../src/service/http-server.js';
 import type { Decision, Observation } from '../../../src/planner/types.js';
 import { testSpec } from '../sources/spec-fixture.js';
 

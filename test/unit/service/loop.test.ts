@@ -13,7 +13,7 @@ import { createPlannerMetrics } from '../../../src/service/exporter.js';
 import { createMultiPlannerService, type MultiPlannerOptions, type MultiPlannerService } from '../../../src/service/loop.js';
 import { conflicts, expandPolicyPaths, targetKey } from '../../../src/service/policy-set.js';
 import type { Connector, MetricSource } from '../../../src/planner/ports.js';
-import { toLoadedPlan, type LoadedPlan } from '../../../src/service/single.js';
+import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
 import type { TickResult, runTick } from '../../../src/planner/tick.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import { manualTime } from '../../fixtures/manual-time.js';
