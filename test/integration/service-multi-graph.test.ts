@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildPlanner, type RunOptions } from '../../src/cli/run.js';
+import { buildPlanner, type RunOptions } from '../../src/service/wiring.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { MultiPlannerService, RoundOutcome } from '../../src/service/loop.js';
 import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/kubernetes/kube-state.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPlanner } from '../../src/cli/run.js';
+import { runPlanner } from '../../src/service/run.js';
 import { createVirtualReader } from '../../src/connectors/virtual.js';
 import { silentLogger } from '../../src/log.js';
 import { dynamoAnswers, haveBinary, NATS_SERVER_BIN, startFakePrometheus, startNatsServer, type FakePrometheus, type NatsServerHandle } from '../fixtures/servers.js';

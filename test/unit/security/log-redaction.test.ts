@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runPlanner, type RunOptions } from '../../../src/cli/run.js';
+import { runPlanner, type RunOptions } from '../../../src/service/run.js';
 import { createLogger, redactUrlCredentials } from '../../../src/log.js';
 import { splitUrlCredentials } from '../../../src/sources/prometheus.js';
 import type { MultiPlannerService } from '../../../src/service/loop.js';
