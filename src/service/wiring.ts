@@ -9,11 +9,13 @@
  */
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { loadPolicyFile } from '../config/load.js';
+import type { PolicySpec, PoolSpec } from '../config/schema.js';
+import { createDryRunConnector } from '../connectors/dry-run.js';
 import { createVirtualConnector } from '../connectors/virtual.js';
 import { InputError } from '../errors.js';
 import { createKubernetesConnector, type KubernetesConnector } from '../kubernetes/index.js';
 import { createLogger, type Logger } from '../log.js';
-import type { ApplyResult, Connector } from '../planner/ports.js';
+import type { Connector } from '../planner/ports.js';
 import { loadProfile } from '../profiles/load.js';
 import { createClusterMetricSource } from '../sources/cluster-source.js';
 import { createNatsQueueSource } from '../sources/nats-queue.js';
@@ -56,20 +58,6 @@ export interface BuiltPlanner {
   namespace: string;
 }
 
-/** --dry-run without Kubernetes: logs what it would publish and writes nothing. */
-export function createLoggingConnector(logger: Logger): Connector {
-  return {
-    async apply(decision): Promise<ApplyResult> {
-      const pools: Record<string, string> = {};
-      for (const [pool, d] of Object.entries(decision.pools)) {
-        pools[pool] = `dry-run: would set ${d.current ?? '?'}->${d.desired}`;
-      }
-      logger.info({ event: 'dry-run', desired: Object.fromEntries(Object.entries(decision.pools).map(([p, d]) => [p, d.desired])) }, 'dry-run: nothing written');
-      return { pools, errors: {} };
-    },
-  };
-}
-
 /** Reads every policy, each problem prefixed with its file when there are several. */
 function loadInitialPlans(files: string[], multi: boolean): { path: string; plan: LoadedPlan }[] {
   const plans: { path: string; plan: LoadedPlan }[] = [];
@@ -84,6 +72,12 @@ function loadInitialPlans(files: string[], multi: boolean): { path: string; plan
   }
   if (problems.length > 0) throw new InputError(problems);
   return plans;
+}
+
+/** Where the virtual connector would publish a pool's count: "nats://nats:4222 bucket pd-planner key prefill". */
+function virtualKey(pool: PoolSpec, spec: PolicySpec): string {
+  const v = spec.sources.virtual;
+  return `${v?.nats ?? '(no spec.sources.virtual.nats)'} bucket ${v?.bucket ?? 'pd-planner'} key ${pool.name}`;
 }
 
 /** With --connector virtual, decisions are keyed by pool name inside a bucket: two policies must not share one. */
@@ -142,7 +136,7 @@ export async function buildPlanner(options: RunOptions, hooks: { logger?: Logger
     options.connector === 'kubernetes'
       ? kubernetes!
       : options.dryRun
-        ? createLoggingConnector(logger)
+        ? createDryRunConnector({ logger, describeTarget: virtualKey })
         : createVirtualConnector({ canAct });
 
   const source = (() => {
