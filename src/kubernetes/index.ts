@@ -2,7 +2,7 @@
  * The Kubernetes code: the API client, reading Dynamo objects (graph.ts), the connector that patches decisions onto
  * Dynamo targets (connector.ts) and the informers that watch pods, nodes and graphs (kube-state.ts).
  */
-export { createKubernetesConnector, readTargets, type KubernetesConnector, type KubernetesConnectorOptions, type TargetReadResult } from './connector.js';
+export { createKubernetesConnector, type KubernetesConnector, type KubernetesConnectorOptions, type TargetReadResult } from './connector.js';
 export {
   KubeApiError,
   DynamoGraphDeploymentNotFoundError,
