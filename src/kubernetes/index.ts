@@ -1,6 +1,6 @@
 /**
  * The Kubernetes code: the API client, reading Dynamo objects (graph.ts), the connector that patches decisions onto
- * Dynamo targets (connector.ts) and the informers that watch pods, nodes and graphs (kube-state.ts).
+ * Dynamo targets (connector.ts) and the informers that watch pods, nodes and graphs (informers/kube-state.ts).
  */
 export { createKubernetesConnector, type KubernetesConnector, type KubernetesConnectorOptions, type TargetReadResult } from './connector.js';
 export {

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { messageOf } from '../errors.js';
 import type { KubernetesConnector } from '../kubernetes/index.js';
-import { createKubeState, type KubeState } from '../kubernetes/kube-state.js';
+import { createKubeState, type KubeState } from '../kubernetes/informers/kube-state.js';
 import type { Logger } from '../log.js';
 import type { PolicySpec } from '../config/schema.js';
 import type { PoolReader } from '../sources/cluster-source.js';

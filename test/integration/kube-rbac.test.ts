@@ -13,7 +13,7 @@ import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments, parse } from 'yaml';
 import { parsePolicyText } from '../../src/config/load.js';
 import { createKubernetesConnector } from '../../src/kubernetes/index.js';
-import { createKubeState } from '../../src/kubernetes/kube-state.js';
+import { createKubeState } from '../../src/kubernetes/informers/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { dynamoResources } from '../fixtures/fake-kube-api/crds.js';
 import { applyJsonPatch } from '../fixtures/fake-kube-api/patch.js';

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildPlanner, type RunOptions } from '../../src/service/wiring.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { MultiPlannerService, RoundOutcome } from '../../src/service/loop.js';
-import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/kubernetes/kube-state.js';
+import { COMPONENT_LABEL, GRAPH_LABEL } from '../../src/kubernetes/informers/kube-state.js';
 import { runCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { pod } from '../fixtures/fake-kube-api/objects.js';

@@ -11,7 +11,7 @@ import { createKubernetesConnector, type KubernetesConnector, type KubernetesCon
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createPlannerMetrics, type PlannerMetrics } from '../../../src/service/exporter.js';
 import { startMetricsServer, type MetricsServer } from '../../../src/service/http-server.js';
-import { createKubeState, type KubeState } from '../../../src/kubernetes/kube-state.js';
+import { createKubeState, type KubeState } from '../../../src/kubernetes/informers/kube-state.js';
 import { createNatsQueueSource, type NatsQueueSource } from '../../../src/sources/nats-queue.js';
 import { createPrometheusSource } from '../../../src/sources/prometheus.js';
 import { createClusterMetricSource } from '../../../src/sources/cluster-source.js';
