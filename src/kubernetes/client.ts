@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { KubeApiError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
+import { messageOf } from '../errors.js';
 
 export const GROUP = 'nvidia.com';
 export const FIELD_MANAGER = 'pd-planner';
@@ -51,7 +52,7 @@ export function toKubeApiError(error: unknown, method: string, path: string): Ku
     const e = error as k8s.ApiException<unknown>;
     return new KubeApiError(e.code, method, path, statusMessage(e.body) || e.message.split('\n')[0] || 'error', retryAfter(e.headers));
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return new KubeApiError(0, method, path, message);
 }
 

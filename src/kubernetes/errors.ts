@@ -67,7 +67,3 @@ export class DuplicateSubComponentError extends Error {
     this.name = 'DuplicateSubComponentError';
   }
 }
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

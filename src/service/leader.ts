@@ -16,6 +16,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { messageOf } from '../errors.js';
 import type { Clock } from '../planner/ports.js';
 
 /** The three CoordinationV1Api calls used (client-node 1.x object-parameter style). */
@@ -63,9 +64,10 @@ function statusOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function messageOf(error: unknown): string {
+/** The first line of the error, with its HTTP status when the text does not say it: "HTTP 403: leases is forbidden". */
+function leaseFailure(error: unknown): string {
   const status = statusOf(error);
-  const text = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  const text = messageOf(error).split('\n')[0] ?? '';
   return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
 }
 
@@ -127,7 +129,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       existing = await api.readNamespacedLease({ name, namespace });
     } catch (error) {
       if (statusOf(error) !== 404) {
-        options.onError?.(`${where}: read failed: ${messageOf(error)}`);
+        options.onError?.(`${where}: read failed: ${leaseFailure(error)}`);
         report('could not read the lease');
         return isLeader();
       }
@@ -140,7 +142,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         report('created the lease');
       } catch (error) {
         // 409: another replica created it first. It leads; we observe it on the next attempt.
-        options.onError?.(`${where}: create failed: ${messageOf(error)}`);
+        options.onError?.(`${where}: create failed: ${leaseFailure(error)}`);
       }
       return isLeader();
     }
@@ -171,7 +173,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         if (ours) renewedAt = undefined;
         report(ours ? 'lease taken by another replica (409)' : 'another replica acquired the lease first');
       } else {
-        options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${messageOf(error)}`);
+        options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${leaseFailure(error)}`);
         report(`renew failing for over ${renewMs / 1000}s`);
       }
     }
@@ -233,7 +235,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
           });
         }
       } catch (error) {
-        options.onError?.(`${where}: release failed: ${messageOf(error)}`);
+        options.onError?.(`${where}: release failed: ${leaseFailure(error)}`);
       }
       report('released on shutdown');
     },

@@ -8,6 +8,7 @@ import type { PolicySpec } from '../config/schema.js';
 import type { MetricSource } from '../planner/ports.js';
 import type { Observation, PoolObservation } from '../planner/types.js';
 import type { ObservationPart } from './prometheus.js';
+import { messageOf } from '../errors.js';
 
 export type { ObservationPart } from './prometheus.js';
 
@@ -43,10 +44,6 @@ async function bounded<T>(promise: Promise<T>, seconds: number, message: string)
   } finally {
     clearTimeout(timer);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Field-wise merge: later readers fill what earlier ones left out; both keep their own fields. */

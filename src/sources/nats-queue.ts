@@ -15,6 +15,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { PolicySpec } from '../config/schema.js';
 import type { ObservationPart } from './prometheus.js';
 import { redactUrlCredentials } from '../log.js';
+import { messageOf } from '../errors.js';
 
 export type QueueConfig = NonNullable<PolicySpec['sources']['queue']>;
 
@@ -129,7 +130,7 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
       try {
         return { queueDepth: await depth(config) };
       } catch (error) {
-        return { errors: { queueDepth: (error as Error).message } };
+        return { errors: { queueDepth: messageOf(error) } };
       }
     },
     async close() {

@@ -17,6 +17,7 @@
  */
 import type { PolicySpec } from '../config/schema.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
+import { messageOf } from '../errors.js';
 
 export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
 export type QueryName = keyof PrometheusConfig['queries'];
@@ -177,7 +178,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     if (code === 'ECONNREFUSED') {
       throw new PrometheusQueryError('refused', `${where} refused the connection (ECONNREFUSED: is Prometheus running at ${baseUrl}?) ${about}`);
     }
-    const reason = code ?? (error instanceof Error ? error.message : String(error));
+    const reason = code ?? messageOf(error);
     throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
   } finally {
     clearTimeout(timer);
