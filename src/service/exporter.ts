@@ -76,158 +76,196 @@ export interface PlannerMetrics {
 
 type Labels = Record<string, string | number>;
 
-export function createPlannerMetrics(options: PlannerMetricsOptions = {}): PlannerMetrics {
-  const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pd_planner_process_' });
-  const registers = [registry];
-  const byPolicy = options.policyLabel === true;
-  const P = byPolicy ? ['policy'] : [];
-  const desired = new Gauge({ name: 'pd_planner_desired_replicas', help: 'Replicas the planner decided per pool', labelNames: [...P, 'pool', 'role', 'capacity'], registers });
-  const current = new Gauge({ name: 'pd_planner_current_replicas', help: 'Replicas the cluster had (spec) when the planner decided', labelNames: [...P, 'pool'], registers });
-  const forecast = new Gauge({ name: 'pd_planner_forecast', help: 'Forecast for the next interval: requests (count), isl and osl (tokens)', labelNames: [...P, 'series'], registers });
-  const latency = new Gauge({ name: 'pd_planner_observed_latency_ms', help: 'Observed TTFT/ITL over the last window (ms)', labelNames: [...P, 'metric', 'quantile'], registers });
-  const slo = new Gauge({ name: 'pd_planner_slo_target_ms', help: 'SLO target (ms) from the policy', labelNames: [...P, 'metric'], registers });
-  const correction = new Gauge({ name: 'pd_planner_correction_factor', help: 'Observed/profiled latency correction factor', labelNames: [...P, 'role'], registers });
-  const budget = new Gauge({ name: 'pd_planner_budget_gpus', help: 'GPUs used by the decision and the budget maximum', labelNames: [...P, 'kind'], registers });
-  const decisions = new Counter({ name: 'pd_planner_decisions_total', help: 'Decisions by outcome', labelNames: [...P, 'reason'], registers });
-  const errors = new Counter({
-    name: 'pd_planner_errors_total',
-    help: 'Errors by kind: metrics, apply, tick, policy-reload, lease, timeout (a policy tick over its timeout), skipped (a policy not ticked this round)',
-    labelNames: [...P, 'reason'],
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'pd_planner_tick_duration_seconds',
-    help: 'Wall time of one observe-decide-apply tick (of one policy)',
-    labelNames: P,
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
-  });
-  const round = new Histogram({
-    name: 'pd_planner_round_duration_seconds',
-    help: 'Wall time of one pass of the loop over every due policy (bounded concurrency); must stay well under the interval',
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
-  });
-  const overruns = new Counter({ name: 'pd_planner_tick_overruns_total', help: 'Rounds that took longer than the loop interval (the next started late, never overlapping)', registers });
-  const leader = new Gauge({ name: 'pd_planner_leader', help: '1 while this replica holds the Lease (or runs without election)', registers });
-  const policies = byPolicy ? new Gauge({ name: 'pd_planner_policy_ready', help: '1 while the policy has fewer than its failureThreshold failed ticks in a row', labelNames: ['policy'], registers }) : undefined;
-  // Counters show 0 from the start, so rate() works before the first event.
-  const known = new Set<string>();
-  const introduce = (policy: string | undefined) => {
-    const key = byPolicy ? (policy ?? '') : '';
-    if (known.has(key)) return;
-    known.add(key);
-    if (byPolicy && policy === undefined) {
-      // Process-wide errors, not tied to one policy.
-      for (const reason of ['lease', 'policy-reload'] as const) errors.inc({ reason }, 0);
-      return;
-    }
-    const extra = byPolicy ? { policy } : {};
-    for (const reason of DECISION_REASONS) decisions.inc({ ...extra, reason }, 0);
-    for (const reason of ERROR_REASONS) if (!byPolicy || reason !== 'lease') errors.inc({ ...extra, reason }, 0);
-  };
-  introduce(undefined);
-
+/** Counters and gauges of one planner process; see PlannerMetrics for what each method records. */
+export class PlannerMetricsRegistry implements PlannerMetrics {
+  readonly registry = new Registry();
+  /** Per-policy series carry the `policy` label. */
+  readonly #byPolicy: boolean;
+  readonly #desired: Gauge;
+  readonly #current: Gauge;
+  readonly #forecast: Gauge;
+  readonly #latency: Gauge;
+  readonly #slo: Gauge;
+  readonly #correction: Gauge;
+  readonly #budget: Gauge;
+  readonly #decisions: Counter;
+  readonly #errors: Counter;
+  readonly #duration: Histogram;
+  readonly #round: Histogram;
+  readonly #overruns: Counter;
+  readonly #leader: Gauge;
+  readonly #policies: Gauge | undefined;
+  /** Policies (keys; '' without the label) whose counters have been introduced at 0. */
+  readonly #known = new Set<string>();
   /**
    * The label sets each policy set last time, per gauge, so one policy's tick replaces its own series and leaves the
    * other policies' alone (a pool removed by a reload, or a latency not observed this tick, disappears).
    * Without the policy label there is one key, and this is the same as resetting the gauge.
    */
-  const series = new Map<string, Map<Gauge, Labels[]>>();
-  const keyOf = (policy: string | undefined) => (byPolicy ? (policy ?? '') : '');
-  const labelled = (policy: string | undefined, labels: Labels): Labels => (byPolicy && policy !== undefined ? { policy, ...labels } : labels);
-  const clear = (policy: string | undefined, gauge: Gauge) => {
-    const mine = series.get(keyOf(policy));
+  readonly #series = new Map<string, Map<Gauge, Labels[]>>();
+
+  constructor(options: PlannerMetricsOptions = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'pd_planner_process_' });
+    this.#byPolicy = options.policyLabel === true;
+    const P = this.#byPolicy ? ['policy'] : [];
+    this.#desired = new Gauge({ name: 'pd_planner_desired_replicas', help: 'Replicas the planner decided per pool', labelNames: [...P, 'pool', 'role', 'capacity'], registers });
+    this.#current = new Gauge({ name: 'pd_planner_current_replicas', help: 'Replicas the cluster had (spec) when the planner decided', labelNames: [...P, 'pool'], registers });
+    this.#forecast = new Gauge({ name: 'pd_planner_forecast', help: 'Forecast for the next interval: requests (count), isl and osl (tokens)', labelNames: [...P, 'series'], registers });
+    this.#latency = new Gauge({ name: 'pd_planner_observed_latency_ms', help: 'Observed TTFT/ITL over the last window (ms)', labelNames: [...P, 'metric', 'quantile'], registers });
+    this.#slo = new Gauge({ name: 'pd_planner_slo_target_ms', help: 'SLO target (ms) from the policy', labelNames: [...P, 'metric'], registers });
+    this.#correction = new Gauge({ name: 'pd_planner_correction_factor', help: 'Observed/profiled latency correction factor', labelNames: [...P, 'role'], registers });
+    this.#budget = new Gauge({ name: 'pd_planner_budget_gpus', help: 'GPUs used by the decision and the budget maximum', labelNames: [...P, 'kind'], registers });
+    this.#decisions = new Counter({ name: 'pd_planner_decisions_total', help: 'Decisions by outcome', labelNames: [...P, 'reason'], registers });
+    this.#errors = new Counter({
+      name: 'pd_planner_errors_total',
+      help: 'Errors by kind: metrics, apply, tick, policy-reload, lease, timeout (a policy tick over its timeout), skipped (a policy not ticked this round)',
+      labelNames: [...P, 'reason'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'pd_planner_tick_duration_seconds',
+      help: 'Wall time of one observe-decide-apply tick (of one policy)',
+      labelNames: P,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#round = new Histogram({
+      name: 'pd_planner_round_duration_seconds',
+      help: 'Wall time of one pass of the loop over every due policy (bounded concurrency); must stay well under the interval',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#overruns = new Counter({ name: 'pd_planner_tick_overruns_total', help: 'Rounds that took longer than the loop interval (the next started late, never overlapping)', registers });
+    this.#leader = new Gauge({ name: 'pd_planner_leader', help: '1 while this replica holds the Lease (or runs without election)', registers });
+    this.#policies = this.#byPolicy
+      ? new Gauge({ name: 'pd_planner_policy_ready', help: '1 while the policy has fewer than its failureThreshold failed ticks in a row', labelNames: ['policy'], registers })
+      : undefined;
+    this.#introduce(undefined);
+  }
+
+  recordTick({ spec, decision, observation, applyErrors, durationSeconds, policy }: TickRecord): void {
+    this.#introduce(policy);
+    const only = this.#policyOnly(policy);
+    this.#duration.observe(only, durationSeconds);
+    this.#decisions.inc({ ...only, reason: decisionReason(decision, observation) });
+    const observationErrors = Object.keys(observation.errors ?? {}).length;
+    if (observationErrors > 0) this.#errors.inc({ ...only, reason: 'metrics' }, observationErrors);
+    if (applyErrors > 0) this.#errors.inc({ ...only, reason: 'apply' }, applyErrors);
+
+    this.#clear(policy, this.#desired);
+    this.#clear(policy, this.#current);
+    for (const [pool, d] of Object.entries(decision.pools)) {
+      this.#set(policy, this.#desired, { pool, role: d.role, capacity: d.capacity }, d.desired);
+      const had = d.current ?? observation.pools?.[pool]?.desired;
+      if (had !== undefined) this.#set(policy, this.#current, { pool }, had);
+    }
+    this.#clear(policy, this.#forecast);
+    const f = decision.explanation.forecast;
+    if (f) {
+      this.#set(policy, this.#forecast, { series: 'requests' }, f.requests.value);
+      this.#set(policy, this.#forecast, { series: 'isl' }, f.isl.value);
+      this.#set(policy, this.#forecast, { series: 'osl' }, f.osl.value);
+    }
+    this.#clear(policy, this.#latency);
+    for (const [metric, summary] of [['ttft', observation.ttftMs], ['itl', observation.itlMs]] as const) {
+      for (const [quantile, value] of Object.entries(summary ?? {})) {
+        if (typeof value === 'number' && Number.isFinite(value)) this.#set(policy, this.#latency, { metric, quantile }, value);
+      }
+    }
+    this.#set(policy, this.#slo, { metric: 'ttft' }, spec.slo.ttft.ms);
+    this.#set(policy, this.#slo, { metric: 'itl' }, spec.slo.itl.ms);
+    // The correction factor keeps its last value on a tick that did not compute one.
+    const cf = decision.explanation.correction;
+    if (cf) {
+      this.#set(policy, this.#correction, { role: 'prefill' }, cf.pCf);
+      this.#set(policy, this.#correction, { role: 'decode' }, cf.dCf);
+    }
+    this.#clear(policy, this.#budget);
+    const used = decision.explanation.budget?.usedGpus ?? Object.values(decision.pools).reduce((sum, d) => sum + d.gpus, 0);
+    this.#set(policy, this.#budget, { kind: 'used' }, used);
+    const max = decision.explanation.budget?.maxGpus ?? spec.budget.maxGpus;
+    if (max !== undefined) this.#set(policy, this.#budget, { kind: 'max' }, max);
+  }
+
+  recordFailedTick(durationSeconds: number, policy?: string, reason: 'tick' | 'timeout' | 'skipped' = 'tick'): void {
+    this.#introduce(policy);
+    this.#duration.observe(this.#policyOnly(policy), durationSeconds);
+    this.#errors.inc({ ...this.#policyOnly(policy), reason });
+  }
+
+  recordError(reason: ErrorReason, count = 1, policy?: string): void {
+    this.#introduce(policy);
+    this.#errors.inc({ ...this.#policyOnly(policy), reason }, count);
+  }
+
+  setLeader(isLeader: boolean): void {
+    this.#leader.set(isLeader ? 1 : 0);
+  }
+
+  recordRound(durationSeconds: number, overran: boolean): void {
+    this.#round.observe(durationSeconds);
+    if (overran) this.#overruns.inc();
+  }
+
+  setPolicyReady(policy: string, ready: boolean): void {
+    this.#policies?.set({ policy }, ready ? 1 : 0);
+  }
+
+  forgetPolicy(policy: string): void {
+    if (!this.#byPolicy) return;
+    for (const [gauge, list] of this.#series.get(policy) ?? []) for (const labels of list) gauge.remove(labels);
+    this.#series.delete(policy);
+    for (const reason of DECISION_REASONS) this.#decisions.remove({ policy, reason });
+    for (const reason of ERROR_REASONS) this.#errors.remove({ policy, reason });
+    this.#duration.remove({ policy });
+    this.#policies?.remove({ policy });
+    this.#known.delete(policy);
+  }
+
+  /** Counters show 0 from the start, so rate() works before the first event. */
+  #introduce(policy: string | undefined): void {
+    const key = this.#keyOf(policy);
+    if (this.#known.has(key)) return;
+    this.#known.add(key);
+    if (this.#byPolicy && policy === undefined) {
+      // Process-wide errors, not tied to one policy.
+      for (const reason of ['lease', 'policy-reload'] as const) this.#errors.inc({ reason }, 0);
+      return;
+    }
+    const extra = this.#byPolicy ? { policy } : {};
+    for (const reason of DECISION_REASONS) this.#decisions.inc({ ...extra, reason }, 0);
+    for (const reason of ERROR_REASONS) if (!this.#byPolicy || reason !== 'lease') this.#errors.inc({ ...extra, reason }, 0);
+  }
+
+  #keyOf(policy: string | undefined): string {
+    return this.#byPolicy ? (policy ?? '') : '';
+  }
+
+  #policyOnly(policy: string | undefined): Labels {
+    return this.#byPolicy && policy !== undefined ? { policy } : {};
+  }
+
+  #clear(policy: string | undefined, gauge: Gauge): void {
+    const mine = this.#series.get(this.#keyOf(policy));
     for (const labels of mine?.get(gauge) ?? []) gauge.remove(labels);
     mine?.delete(gauge);
-  };
-  const set = (policy: string | undefined, gauge: Gauge, labels: Labels, value: number) => {
-    const full = labelled(policy, labels);
+  }
+
+  #set(policy: string | undefined, gauge: Gauge, labels: Labels, value: number): void {
+    const full = this.#byPolicy && policy !== undefined ? { policy, ...labels } : labels;
     gauge.set(full, value);
-    const key = keyOf(policy);
-    let mine = series.get(key);
-    if (!mine) series.set(key, (mine = new Map()));
+    const key = this.#keyOf(policy);
+    let mine = this.#series.get(key);
+    if (!mine) this.#series.set(key, (mine = new Map()));
     const list = mine.get(gauge) ?? [];
     if (!list.some((l) => sameLabels(l, full))) list.push(full);
     mine.set(gauge, list);
-  };
-  const policyOnly = (policy: string | undefined) => (byPolicy && policy !== undefined ? { policy } : {});
+  }
+}
 
-  return {
-    registry,
-    recordTick({ spec, decision, observation, applyErrors, durationSeconds, policy }) {
-      introduce(policy);
-      duration.observe(policyOnly(policy), durationSeconds);
-      decisions.inc({ ...policyOnly(policy), reason: decisionReason(decision, observation) });
-      const observationErrors = Object.keys(observation.errors ?? {}).length;
-      if (observationErrors > 0) errors.inc({ ...policyOnly(policy), reason: 'metrics' }, observationErrors);
-      if (applyErrors > 0) errors.inc({ ...policyOnly(policy), reason: 'apply' }, applyErrors);
-
-      clear(policy, desired);
-      clear(policy, current);
-      for (const [pool, d] of Object.entries(decision.pools)) {
-        set(policy, desired, { pool, role: d.role, capacity: d.capacity }, d.desired);
-        const had = d.current ?? observation.pools?.[pool]?.desired;
-        if (had !== undefined) set(policy, current, { pool }, had);
-      }
-      clear(policy, forecast);
-      const f = decision.explanation.forecast;
-      if (f) {
-        set(policy, forecast, { series: 'requests' }, f.requests.value);
-        set(policy, forecast, { series: 'isl' }, f.isl.value);
-        set(policy, forecast, { series: 'osl' }, f.osl.value);
-      }
-      clear(policy, latency);
-      for (const [metric, summary] of [['ttft', observation.ttftMs], ['itl', observation.itlMs]] as const) {
-        for (const [quantile, value] of Object.entries(summary ?? {})) {
-          if (typeof value === 'number' && Number.isFinite(value)) set(policy, latency, { metric, quantile }, value);
-        }
-      }
-      set(policy, slo, { metric: 'ttft' }, spec.slo.ttft.ms);
-      set(policy, slo, { metric: 'itl' }, spec.slo.itl.ms);
-      // The correction factor keeps its last value on a tick that did not compute one.
-      const cf = decision.explanation.correction;
-      if (cf) {
-        set(policy, correction, { role: 'prefill' }, cf.pCf);
-        set(policy, correction, { role: 'decode' }, cf.dCf);
-      }
-      clear(policy, budget);
-      const used = decision.explanation.budget?.usedGpus ?? Object.values(decision.pools).reduce((sum, d) => sum + d.gpus, 0);
-      set(policy, budget, { kind: 'used' }, used);
-      const max = decision.explanation.budget?.maxGpus ?? spec.budget.maxGpus;
-      if (max !== undefined) set(policy, budget, { kind: 'max' }, max);
-    },
-    recordFailedTick(durationSeconds, policy, reason = 'tick') {
-      introduce(policy);
-      duration.observe(policyOnly(policy), durationSeconds);
-      errors.inc({ ...policyOnly(policy), reason });
-    },
-    recordError(reason, count = 1, policy) {
-      introduce(policy);
-      errors.inc({ ...policyOnly(policy), reason }, count);
-    },
-    setLeader(isLeader) {
-      leader.set(isLeader ? 1 : 0);
-    },
-    recordRound(durationSeconds, overran) {
-      round.observe(durationSeconds);
-      if (overran) overruns.inc();
-    },
-    setPolicyReady(policy, ready) {
-      policies?.set({ policy }, ready ? 1 : 0);
-    },
-    forgetPolicy(policy) {
-      if (!byPolicy) return;
-      for (const [gauge, list] of series.get(policy) ?? []) for (const labels of list) gauge.remove(labels);
-      series.delete(policy);
-      for (const reason of DECISION_REASONS) decisions.remove({ policy, reason });
-      for (const reason of ERROR_REASONS) errors.remove({ policy, reason });
-      duration.remove({ policy });
-      policies?.remove({ policy });
-      known.delete(policy);
-    },
-  };
+export function createPlannerMetrics(options: PlannerMetricsOptions = {}): PlannerMetrics {
+  return new PlannerMetricsRegistry(options);
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

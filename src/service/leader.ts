@@ -71,36 +71,103 @@ function leaseFailure(error: unknown): string {
   return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
 }
 
-export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
-  const clock = options.clock ?? { now: () => Date.now() };
-  const identity = options.identity ?? defaultIdentity();
-  const leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
-  const renewMs = (options.renewDeadlineSeconds ?? 10) * 1000;
-  const retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
-  if (renewMs >= leaseMs) throw new Error(`leader election: renewDeadline (${renewMs / 1000}s) must be shorter than leaseDuration (${leaseMs / 1000}s)`);
-  const { api, namespace, name } = options;
-  const where = `lease ${namespace}/${name}`;
-
+export class LeaseElector implements LeaderElector {
+  readonly identity: string;
+  readonly #options: LeaderElectionOptions;
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #renewMs: number;
+  readonly #retryMs: number;
+  /** "lease <namespace>/<name>", for messages. */
+  readonly #where: string;
   /** Epoch ms of our last successful acquire/renew while holding; undefined when not holding. */
-  let renewedAt: number | undefined;
+  #renewedAt: number | undefined;
   /** Last record we saw from someone else, and when (our clock) we first saw it. */
-  let observed: { key: string; at: number } | undefined;
-  let reported = false;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let inFlight: Promise<boolean> | undefined;
+  #observed: { key: string; at: number } | undefined;
+  /** Leadership as last reported to onChange. */
+  #reported = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #inFlight: Promise<boolean> | undefined;
 
-  const isLeader = () => renewedAt !== undefined && clock.now() - renewedAt < renewMs;
+  constructor(options: LeaderElectionOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.identity = options.identity ?? defaultIdentity();
+    this.#leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
+    this.#renewMs = (options.renewDeadlineSeconds ?? 10) * 1000;
+    this.#retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
+    if (this.#renewMs >= this.#leaseMs) throw new Error(`leader election: renewDeadline (${this.#renewMs / 1000}s) must be shorter than leaseDuration (${this.#leaseMs / 1000}s)`);
+    this.#where = `lease ${options.namespace}/${options.name}`;
+  }
 
-  const report = (reason: string) => {
-    const now = isLeader();
-    if (now !== reported) {
-      reported = now;
-      options.onChange?.(now, reason);
+  isLeader(): boolean {
+    const leader = this.#holds();
+    if (!leader && this.#reported) this.#report(`no successful renew for ${this.#renewMs / 1000}s`);
+    return leader;
+  }
+
+  tryAcquireOrRenew(): Promise<boolean> {
+    // Never two attempts at once (a slow API server must not make them pile up).
+    this.#inFlight ??= this.#attempt().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async start(): Promise<boolean> {
+    this.#stopped = false;
+    const first = await this.tryAcquireOrRenew();
+    this.#schedule();
+    return first;
+  }
+
+  async stop(): Promise<void> {
+    const { api, namespace, name } = this.#options;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#inFlight?.catch(() => undefined);
+    if (this.#renewedAt === undefined) return;
+    const wasLeader = this.#holds();
+    this.#renewedAt = undefined;
+    if (!wasLeader) {
+      this.#report('stopped');
+      return;
     }
-  };
+    try {
+      const existing = await api.readNamespacedLease({ name, namespace });
+      if (existing.spec?.holderIdentity === this.identity) {
+        await api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            ...existing,
+            metadata: { name, namespace, resourceVersion: existing.metadata?.resourceVersion },
+            spec: { ...existing.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.#clock.now()) },
+          },
+        });
+      }
+    } catch (error) {
+      this.#options.onError?.(`${this.#where}: release failed: ${leaseFailure(error)}`);
+    }
+    this.#report('released on shutdown');
+  }
 
-  const leaseBody = (existing: V1Lease | undefined, now: number, acquiring: boolean): V1Lease => {
+  /** Holding, and the last renew is younger than renewDeadline (read from the clock on every call). */
+  #holds(): boolean {
+    return this.#renewedAt !== undefined && this.#clock.now() - this.#renewedAt < this.#renewMs;
+  }
+
+  #report(reason: string): void {
+    const now = this.#holds();
+    if (now !== this.#reported) {
+      this.#reported = now;
+      this.#options.onChange?.(now, reason);
+    }
+  }
+
+  #leaseBody(existing: V1Lease | undefined, now: number, acquiring: boolean): V1Lease {
+    const { namespace, name } = this.#options;
     const spec = existing?.spec ?? {};
     return {
       apiVersion: 'coordination.k8s.io/v1',
@@ -112,132 +179,85 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         ...(existing?.metadata?.labels ? { labels: existing.metadata.labels } : {}),
       },
       spec: {
-        holderIdentity: identity,
-        leaseDurationSeconds: Math.ceil(leaseMs / 1000),
+        holderIdentity: this.identity,
+        leaseDurationSeconds: Math.ceil(this.#leaseMs / 1000),
         acquireTime: acquiring ? new V1MicroTime(now) : (spec.acquireTime ?? new V1MicroTime(now)),
         renewTime: new V1MicroTime(now),
         // 0 when created; +1 each time the holder changes.
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (existing && acquiring && spec.holderIdentity !== identity ? 1 : 0),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (existing && acquiring && spec.holderIdentity !== this.identity ? 1 : 0),
       },
     };
-  };
+  }
 
-  const attempt = async (): Promise<boolean> => {
-    const now = clock.now();
+  async #attempt(): Promise<boolean> {
+    const { api, namespace, name } = this.#options;
+    const where = this.#where;
+    const now = this.#clock.now();
     let existing: V1Lease | undefined;
     try {
       existing = await api.readNamespacedLease({ name, namespace });
     } catch (error) {
       if (statusOf(error) !== 404) {
-        options.onError?.(`${where}: read failed: ${leaseFailure(error)}`);
-        report('could not read the lease');
-        return isLeader();
+        this.#options.onError?.(`${where}: read failed: ${leaseFailure(error)}`);
+        this.#report('could not read the lease');
+        return this.#holds();
       }
     }
     if (!existing) {
       try {
-        await api.createNamespacedLease({ namespace, body: leaseBody(undefined, now, true) });
-        renewedAt = now;
-        observed = undefined;
-        report('created the lease');
+        await api.createNamespacedLease({ namespace, body: this.#leaseBody(undefined, now, true) });
+        this.#renewedAt = now;
+        this.#observed = undefined;
+        this.#report('created the lease');
       } catch (error) {
         // 409: another replica created it first. It leads; we observe it on the next attempt.
-        options.onError?.(`${where}: create failed: ${leaseFailure(error)}`);
+        this.#options.onError?.(`${where}: create failed: ${leaseFailure(error)}`);
       }
-      return isLeader();
+      return this.#holds();
     }
 
     const spec = existing.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const ours = holder === identity;
+    const ours = holder === this.identity;
     if (!ours && holder !== '') {
       // Someone else holds it: is it still alive? Judge by how long its record has stayed unchanged on our clock.
       const key = `${holder}|${String(spec.renewTime?.valueOf() ?? '')}|${existing.metadata?.resourceVersion ?? ''}`;
-      if (observed?.key !== key) observed = { key, at: now };
-      const duration = (spec.leaseDurationSeconds ?? leaseMs / 1000) * 1000;
-      renewedAt = undefined;
-      if (now - observed.at < duration) {
-        report(`lease held by ${holder}`);
+      if (this.#observed?.key !== key) this.#observed = { key, at: now };
+      const duration = (spec.leaseDurationSeconds ?? this.#leaseMs / 1000) * 1000;
+      this.#renewedAt = undefined;
+      if (now - this.#observed.at < duration) {
+        this.#report(`lease held by ${holder}`);
         return false;
       }
     }
     try {
-      await api.replaceNamespacedLease({ name, namespace, body: leaseBody(existing, now, !ours) });
-      renewedAt = now;
-      observed = undefined;
-      report(ours ? 'renewed' : holder === '' ? 'acquired a released lease' : `took over an expired lease from ${holder}`);
+      await api.replaceNamespacedLease({ name, namespace, body: this.#leaseBody(existing, now, !ours) });
+      this.#renewedAt = now;
+      this.#observed = undefined;
+      this.#report(ours ? 'renewed' : holder === '' ? 'acquired a released lease' : `took over an expired lease from ${holder}`);
     } catch (error) {
       const status = statusOf(error);
       if (status === 409) {
         // Someone else wrote first (took over, or renewed). If it was our lease, we have lost it.
-        if (ours) renewedAt = undefined;
-        report(ours ? 'lease taken by another replica (409)' : 'another replica acquired the lease first');
+        if (ours) this.#renewedAt = undefined;
+        this.#report(ours ? 'lease taken by another replica (409)' : 'another replica acquired the lease first');
       } else {
-        options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${leaseFailure(error)}`);
-        report(`renew failing for over ${renewMs / 1000}s`);
+        this.#options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${leaseFailure(error)}`);
+        this.#report(`renew failing for over ${this.#renewMs / 1000}s`);
       }
     }
-    return isLeader();
-  };
+    return this.#holds();
+  }
 
-  const tryAcquireOrRenew = async (): Promise<boolean> => {
-    // Never two attempts at once (a slow API server must not make them pile up).
-    inFlight ??= attempt().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  };
-
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void tryAcquireOrRenew().finally(schedule);
-    }, retryMs);
+  #schedule(): void {
+    if (this.#stopped) return;
     // The deadline check needs no timer (isLeader reads the clock), but onChange should fire promptly.
-  };
+    this.#timer = setTimeout(() => {
+      void this.tryAcquireOrRenew().finally(() => this.#schedule());
+    }, this.#retryMs);
+  }
+}
 
-  return {
-    identity,
-    isLeader: () => {
-      const leader = isLeader();
-      if (!leader && reported) report(`no successful renew for ${renewMs / 1000}s`);
-      return leader;
-    },
-    tryAcquireOrRenew,
-    async start() {
-      stopped = false;
-      const first = await tryAcquireOrRenew();
-      schedule();
-      return first;
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await inFlight?.catch(() => undefined);
-      if (renewedAt === undefined) return;
-      const wasLeader = isLeader();
-      renewedAt = undefined;
-      if (!wasLeader) {
-        report('stopped');
-        return;
-      }
-      try {
-        const existing = await api.readNamespacedLease({ name, namespace });
-        if (existing.spec?.holderIdentity === identity) {
-          await api.replaceNamespacedLease({
-            name,
-            namespace,
-            body: {
-              ...existing,
-              metadata: { name, namespace, resourceVersion: existing.metadata?.resourceVersion },
-              spec: { ...existing.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(clock.now()) },
-            },
-          });
-        }
-      } catch (error) {
-        options.onError?.(`${where}: release failed: ${leaseFailure(error)}`);
-      }
-      report('released on shutdown');
-    },
-  };
+export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
+  return new LeaseElector(options);
 }
