@@ -3,7 +3,9 @@
  * side-effect `import '...'` and `import('...')` with a literal path; type-only imports count too):
  *   - no import cycles anywhere in src/;
  *   - the pure core (planner, policies, constraints, forecast, profiles) reaches no I/O, clock, timer, client library
- *     or shell folder, not even through another module (ESLint's no-restricted-imports only sees direct imports).
+ *     or shell folder, not even through another module (ESLint's no-restricted-imports only sees direct imports);
+ *   - imports point inward: cli -> service -> the adapters (sources, kubernetes, connectors) -> the core; an adapter
+ *     does not import another adapter, the service or the CLI.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -112,6 +114,10 @@ function reachable(edges: Map<string, string[]>, start: string): Map<string, str
   return seen;
 }
 
+/** The folders that talk to the outside world for the service, each on its own. */
+const ADAPTERS = ['sources', 'kubernetes', 'connectors'];
+const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '');
+
 describe('import graph of src/', () => {
   const graph = buildGraph();
 
@@ -166,5 +172,20 @@ describe('import graph of src/', () => {
       }
     }
     expect([...new Set(leaks)]).toEqual([]);
+  });
+
+  it('imports point inward: nothing imports the CLI or the service but the layers above them; adapters stay apart', () => {
+    const wrong: string[] = [];
+    for (const [file, targets] of graph.local) {
+      const from = folderOf(file);
+      for (const target of targets) {
+        const to = folderOf(target);
+        if (to === from) continue;
+        if (to === 'cli') wrong.push(`${file} -> ${target}`);
+        if (to === 'service' && from !== 'cli') wrong.push(`${file} -> ${target}`);
+        if (ADAPTERS.includes(from) && ADAPTERS.includes(to)) wrong.push(`${file} -> ${target}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
