@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { buildPlanner } from '../src/cli/run.js';
+import { buildPlanner } from '../src/service/wiring.js';
 import { silentLogger } from '../src/log.js';
 import { startFakeKubeApi } from '../test/fixtures/fake-kube-api/index.js';
 import { fleetGraphs, graphObjects, perModelAnswers, writeFleetPolicies, type ModelWindow } from '../test/fixtures/fleet.js';

@@ -13,3 +13,8 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
+
+/** The message of anything thrown: `error.message` for an Error, else its string form. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,6 +1,6 @@
 /** Shared parsing of numeric CLI flags and the what-if flags of simulate and sweep. */
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 
@@ -19,7 +19,7 @@ export function baselinesOption(text: string): Baseline[] {
   try {
     return parseBaselines(text);
   } catch (error) {
-    throw new InputError([(error as Error).message]);
+    throw new InputError([messageOf(error)]);
   }
 }
 
@@ -41,7 +41,7 @@ export function whatIfOptions(flags: Record<string, unknown>): WhatIf {
     try {
       whatIf[param.key] = param.parse(String(raw));
     } catch (error) {
-      throw new InputError([`--${name}: ${(error as Error).message}`]);
+      throw new InputError([`--${name}: ${messageOf(error)}`]);
     }
   }
   return whatIf;

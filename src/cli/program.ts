@@ -7,7 +7,7 @@
  * `simulate` the chart renderer, and neither should slow down the other (or `validate`).
  */
 import { Command } from 'commander';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 
 type Register = (program: Command) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
@@ -55,6 +55,6 @@ function exitCodeFor(error: unknown): number {
     const code = (error as { exitCode?: number }).exitCode ?? 2;
     return code === 0 ? 0 : 2;
   }
-  process.stderr.write(`pd-planner: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`pd-planner: ${messageOf(error)}\n`);
   return 1;
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import { encodingProblem, problemLine } from './encoding.js';
 
 /** Largest policy file we parse: real ones are a few KB, and YAML's duplicate-key check is quadratic (1 MB of keys takes ~20 s). */
@@ -41,7 +41,7 @@ export function readInputFile(path: string, opts: ReadInputOptions = {}): string
   } catch (error) {
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : (error as Error).message;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : messageOf(error);
     throw new InputError([`${path}: cannot read: ${reason}`]);
   }
   const problem = encodingProblem(bytes);
@@ -109,7 +109,7 @@ export function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     if (error instanceof RangeError) throw new InputError([`${file}: invalid JSON: nested too deeply (thousands of levels of [ or {)`]);
     const position = /at position (\d+)/.exec(message);
     const token = unexpectedToken(message, text);

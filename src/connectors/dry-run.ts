@@ -1,29 +1,45 @@
 /**
  * A connector that writes nothing: it logs, for each pool, the replica count it would set and reports
- * "dry-run: would set N". For `run --dry-run` without a cluster connection, and for tests of the shells.
- * (The Kubernetes connector has its own `dryRun` option, which also reads the cluster and logs the exact PATCH.)
+ * "dry-run: would set N (where)". `run --dry-run` uses it when there is no Kubernetes connector to do the dry run
+ * (the Kubernetes connector has its own `dryRun` option, which also reads the cluster and logs the exact PATCH);
+ * tests of the shells use it too.
  */
 import { pino, type Logger } from 'pino';
-import type { PolicySpec } from '../config/schema.js';
+import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision } from '../planner/types.js';
 
 export interface DryRunConnectorOptions {
   logger?: Logger;
+  /** Where a pool's count would be written, for its result line; default its Kubernetes target, or "no target". */
+  describeTarget?: (pool: PoolSpec, spec: PolicySpec) => string;
+  /** How many of the last decisions `applied` keeps (default 100), so a long dry run holds bounded memory. */
+  keep?: number;
 }
 
 export interface DryRunConnector extends Connector {
-  /** Every decision passed to apply(), oldest first (what would have been written). */
+  /** The decisions passed to apply(), oldest first (what would have been written); the last `keep` of them. */
   readonly applied: Decision[];
+}
+
+/** "DynamoGraphDeployment llm/g component P", "DynamoComponentDeployment d", or "no target". */
+export function kubernetesTarget(pool: PoolSpec): string {
+  const t = pool.target;
+  if (!t) return 'no target';
+  const component = t.kind === 'DynamoGraphDeployment' && t.service ? ` component ${t.service}` : '';
+  return `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}${component}`;
 }
 
 export function createDryRunConnector(options: DryRunConnectorOptions = {}): DryRunConnector {
   const log = options.logger ?? pino({ enabled: false });
+  const describeTarget = options.describeTarget ?? kubernetesTarget;
+  const keep = Math.max(1, options.keep ?? 100);
   const applied: Decision[] = [];
   return {
     applied,
     async apply(decision: Decision, spec: PolicySpec): Promise<ApplyResult> {
       applied.push(decision);
+      if (applied.length > keep) applied.splice(0, applied.length - keep);
       const result: ApplyResult = { pools: {}, errors: {} };
       for (const pool of spec.pools) {
         const d = decision.pools[pool.name];
@@ -31,10 +47,10 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
           result.pools[pool.name] = 'no decision for this pool: nothing done';
           continue;
         }
-        const target = pool.target ? `${pool.target.kind} ${pool.target.namespace ? `${pool.target.namespace}/` : ''}${pool.target.name}${pool.target.kind === 'DynamoGraphDeployment' && pool.target.service ? ` component ${pool.target.service}` : ''}` : 'no target';
+        const target = describeTarget(pool, spec);
         const from = d.current !== undefined ? `${d.current}->` : '';
         result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
-        log.info({ pool: pool.name, desired: d.desired, current: d.current, target }, 'dry-run: nothing written');
+        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, 'dry-run: nothing written');
       }
       return result;
     },

@@ -14,6 +14,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { PolicySpec, Role } from '../config/schema.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision, PoolDecision } from '../planner/types.js';
+import { messageOf } from '../errors.js';
 
 export interface VirtualDecision {
   pool: string;
@@ -79,10 +80,6 @@ function bucketHandle(timeoutMs: number) {
       if (old && !old.nc.isClosed()) await old.nc.close().catch(() => undefined);
     },
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export function createVirtualConnector(options: VirtualConnectorOptions = {}): VirtualConnector {

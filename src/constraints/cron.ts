@@ -16,6 +16,7 @@
  * At 17:30 UTC (18:30 Paris) it is 10.5 h after the firing: inactive.
  */
 import { parse, type ParsedFields } from 'node-cron';
+import { messageOf } from '../errors.js';
 
 const DAY_MS = 86_400_000;
 
@@ -46,7 +47,7 @@ export function cronMatcher(expression: string): CronMatcher | Error {
         daysOfWeek: fields.dayOfWeek,
       };
     } catch (error) {
-      matcher = new Error(`invalid cron expression "${expression}": ${error instanceof Error ? error.message : String(error)}`);
+      matcher = new Error(`invalid cron expression "${expression}": ${messageOf(error)}`);
     }
     matchers.set(expression, matcher);
   }

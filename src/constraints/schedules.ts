@@ -9,6 +9,7 @@
 import { formatDuration } from '../config/duration.js';
 import type { PolicySpec, ScheduleSpec } from '../config/schema.js';
 import { lastFiringWithin } from './cron.js';
+import { messageOf } from '../errors.js';
 
 export interface ScheduledMins {
   /** Effective minimum per pool (index as spec.pools). */
@@ -39,7 +40,7 @@ export function scheduledMins(spec: PolicySpec, now: number): ScheduledMins {
     try {
       since = scheduleActiveSince(schedule, now);
     } catch (error) {
-      result.warnings.push(`spec.schedules[${s}]: ${error instanceof Error ? error.message : String(error)}; schedule ignored`);
+      result.warnings.push(`spec.schedules[${s}]: ${messageOf(error)}; schedule ignored`);
       return;
     }
     if (since === undefined) return;

@@ -30,6 +30,7 @@ import type { PerformanceProfile } from '../profiles/types.js';
 import { boundByPool, heldNeed } from './explain.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
+import { messageOf } from '../errors.js';
 
 export interface DecideInput {
   spec: PolicySpec;
@@ -137,7 +138,7 @@ export function decide(input: DecideInput): DecideResult {
     try {
       output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction });
     } catch (error) {
-      holdReason = `policy ${spec.policy} failed (${error instanceof Error ? error.message : String(error)}): holding the last replica counts`;
+      holdReason = `policy ${spec.policy} failed (${messageOf(error)}): holding the last replica counts`;
     }
   }
   if (output) {

@@ -12,6 +12,7 @@ import { decide } from './decide.js';
 import type { ApplyResult, Clock, Connector, MetricSource } from './ports.js';
 import type { PlannerState } from './state.js';
 import type { Decision, Forecast, Observation } from './types.js';
+import { messageOf } from '../errors.js';
 
 export interface TickContext {
   spec: PolicySpec;
@@ -56,7 +57,7 @@ async function observeSafely(source: MetricSource, now: number, spec: PolicySpec
   try {
     return await source.observe(now, spec.interval, spec);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     return { time: new Date(now).toISOString(), windowSeconds: spec.interval, errors: { source: reason } };
   }
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import { profileFromData } from './profile.js';
 import type { PerformanceProfile } from './types.js';
 
@@ -41,12 +41,12 @@ function readJson(dir: string, file: string, ref: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    problem(`spec.profile: cannot read ${path}: ${(err as Error).message}`);
+    problem(`spec.profile: cannot read ${path}: ${messageOf(err)}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    problem(`spec.profile: ${path} is not valid JSON: ${(err as Error).message}`);
+    problem(`spec.profile: ${path} is not valid JSON: ${messageOf(err)}`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { PolicySpec } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 
 export interface WhatIf {
   /** spec.budget.maxGpus */
@@ -58,7 +58,7 @@ export function parseSweepParam(text: string): { name: string; key: keyof WhatIf
     try {
       return param.parse(part);
     } catch (error) {
-      throw new InputError([`--param ${name}: ${(error as Error).message}`]);
+      throw new InputError([`--param ${name}: ${messageOf(error)}`]);
     }
   });
   return { name, key: param.key, values };

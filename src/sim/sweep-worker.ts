@@ -1,6 +1,7 @@
 /** Worker thread body for sweeps: runs one scenario per message and posts the report back. */
 import { parentPort } from 'node:worker_threads';
 import { runScenario, type Scenario } from './scenario.js';
+import { messageOf } from '../errors.js';
 
 parentPort?.on('message', async (message: { id: number; scenario: Scenario }) => {
   try {
@@ -8,6 +9,6 @@ parentPort?.on('message', async (message: { id: number; scenario: Scenario }) =>
     parentPort?.postMessage({ id: message.id, report });
   } catch (error) {
     const problems = (error as { problems?: string[] }).problems;
-    parentPort?.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error), problems });
+    parentPort?.postMessage({ id: message.id, error: messageOf(error), problems });
   }
 });

@@ -2,7 +2,7 @@
  * The Kubernetes connector against the fake API server: real HTTP, real CRD validation, both API versions.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKubernetesConnector } from '../../src/connectors/kubernetes/index.js';
+import { createKubernetesConnector } from '../../src/kubernetes/index.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, stable } from '../fixtures/fake-kube-api/objects.js';
 import { decisionFor, recordingSleep, specWith } from '../unit/connectors/helpers.js';

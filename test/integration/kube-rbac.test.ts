@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments, parse } from 'yaml';
 import { parsePolicyText } from '../../src/config/load.js';
-import { createKubernetesConnector } from '../../src/connectors/kubernetes/index.js';
-import { createKubeState } from '../../src/metrics/kube-state.js';
+import { createKubernetesConnector } from '../../src/kubernetes/index.js';
+import { createKubeState } from '../../src/kubernetes/informers/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { dynamoResources } from '../fixtures/fake-kube-api/crds.js';
 import { validateAndPrune } from '../fixtures/fake-kube-api/schema.js';
@@ -35,7 +35,7 @@ const configMap = docs('deploy/base/configmap.yaml')[0] as Doc & { data: Record<
 const policy = parsePolicyText(configMap.data['policy.yaml'] as string, 'deploy/base/configmap.yaml', '.', { checkProfile: false });
 const LEASE = `pd-planner-${policy.file.metadata.name}`;
 
-/** Leader election (src/planner/leader.ts) reads, creates and replaces its Lease. */
+/** Leader election (src/service/leader.ts) reads, creates and replaces its Lease. */
 const LEADER_ELECTION: Permission[] = [
   { verb: 'create', group: 'coordination.k8s.io', resource: 'leases' },
   { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', name: LEASE },
@@ -104,7 +104,7 @@ beforeAll(async () => {
       state.poolObservations(spec, Date.now());
       state.stop();
     }
-    // Leader election's calls, as src/planner/leader.ts makes them.
+    // Leader election's calls, as src/service/leader.ts makes them.
     const leases = kubeConfig.makeApiClient(k8s.CoordinationV1Api);
     const created = await leases.createNamespacedLease({ namespace: 'dynamo', body: { metadata: { name: LEASE }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } } });
     const read = await leases.readNamespacedLease({ name: LEASE, namespace: 'dynamo' });

@@ -2,7 +2,7 @@
  * kube-state against the fake API server: informers over pods, nodes and Dynamo objects; Spot signals per pool.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKubeState, type KubeState } from '../../src/metrics/kube-state.js';
+import { createKubeState, type KubeState } from '../../src/kubernetes/informers/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { dcd, dgdV1beta1, node, pod } from '../fixtures/fake-kube-api/objects.js';
 import { specWith } from '../unit/connectors/helpers.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { createNatsQueueSource } from '../../src/metrics/nats-queue.js';
+import { createNatsQueueSource } from '../../src/sources/nats-queue.js';
 import { freePort, haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
-import { testSpec } from '../unit/metrics/spec-fixture.js';
+import { testSpec } from '../unit/sources/spec-fixture.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
 import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
-import { testSpec } from '../unit/metrics/spec-fixture.js';
+import { testSpec } from '../unit/sources/spec-fixture.js';
 
 function decision(time: string, prefill: number, decode: number, held = false): Decision {
   return {

@@ -3,7 +3,7 @@
  * frontend's metric names, once a second. Checks the default queries end to end: a busy window, then zero traffic.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrometheusSource } from '../../src/metrics/prometheus.js';
+import { createPrometheusSource } from '../../src/sources/prometheus.js';
 import {
   haveBinary,
   PROMETHEUS_BIN,
@@ -14,7 +14,7 @@ import {
   type FrontendExporter,
   type PrometheusHandle,
 } from '../fixtures/servers.js';
-import { testSpec } from '../unit/metrics/spec-fixture.js';
+import { testSpec } from '../unit/sources/spec-fixture.js';
 
 const labels = { model: 'llama', dynamo_namespace: 'prod' };
 

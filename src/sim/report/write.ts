@@ -6,6 +6,7 @@ import { reportHtml } from './html.js';
 import { reportJson } from './json.js';
 import { reportMarkdown } from './markdown.js';
 import type { ReportPaths } from './types.js';
+import { messageOf } from '../../errors.js';
 
 /**
  * Write the three report files into `outDir` (created with its parents when missing) and return their paths.
@@ -31,7 +32,7 @@ export async function mkdirOrExplain(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new Error(`cannot create the report folder ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot create the report folder ${dir}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -39,6 +40,6 @@ export async function writeOrExplain(path: string, text: string): Promise<void> 
   try {
     await writeFile(path, text, 'utf8');
   } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot write ${path}: ${messageOf(err)}`, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../../errors.js';
+import { InputError, messageOf } from '../../errors.js';
 import { problemLine } from '../../config/encoding.js';
 import type { Trace } from '../types.js';
 import { TraceBuilder } from './builder.js';
@@ -87,7 +87,7 @@ async function fileSize(path: string): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError([`${path}: trace file not found`]);
     if (code === 'EACCES') throw new InputError([`${path}: trace file is not readable (permission denied)`]);
-    throw new InputError([`${path}: cannot open trace file (${(error as Error).message})`]);
+    throw new InputError([`${path}: cannot open trace file (${messageOf(error)})`]);
   }
   if (info.isDirectory()) throw new InputError([`${path}: is a directory, not a trace file`]);
   if (info.size === 0) throw new InputError([`${path}: trace file is empty`]);

@@ -7,7 +7,7 @@
  */
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLeaderElector, type LeaderElector } from '../../../src/planner/leader.js';
+import { createLeaderElector, type LeaderElector } from '../../../src/service/leader.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import { acceptedWrites, manualClock, startRig, writes, type ManualClock, type Rig } from './rig.js';

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { dcd, node, pod, stable } from '../../fixtures/fake-kube-api/objects.js';
-import { createKubeState } from '../../../src/metrics/kube-state.js';
+import { createKubeState } from '../../../src/kubernetes/informers/kube-state.js';
 import { acceptedWrites, startRig, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;

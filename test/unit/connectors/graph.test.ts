@@ -1,8 +1,8 @@
 /** Reading Dynamo graphs: component lookup by type or name, replica status, Ready. Pure functions. */
 import { describe, expect, it } from 'vitest';
-import { DuplicateSubComponentError, SubComponentNotFoundError } from '../../../src/connectors/kubernetes/errors.js';
-import { adapterName, graphComponents, readyCondition, replicaStatus, resolveComponent, type KubeObject } from '../../../src/connectors/kubernetes/graph.js';
-import { componentsJsonPatch, servicesMergePatch } from '../../../src/connectors/kubernetes/patches.js';
+import { DuplicateSubComponentError, SubComponentNotFoundError } from '../../../src/kubernetes/errors.js';
+import { adapterName, graphComponents, readyCondition, replicaStatus, resolveComponent, type KubeObject } from '../../../src/kubernetes/graph.js';
+import { componentsJsonPatch, servicesMergePatch } from '../../../src/kubernetes/patches.js';
 
 const alpha = (services: Record<string, object>): KubeObject => ({ apiVersion: 'nvidia.com/v1alpha1', metadata: { name: 'test-graph' }, spec: { services } });
 const beta = (components: object[]): KubeObject => ({ apiVersion: 'nvidia.com/v1beta1', metadata: { name: 'test-graph' }, spec: { components } });

@@ -4,7 +4,7 @@
  */
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/connectors/kubernetes/index.js';
+import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
 
 const NS = '/apis/nvidia.com/v1beta1/namespaces/default';
@@ -177,6 +177,17 @@ describe('scaling a graph component', () => {
     const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
     expect(result.errors).toEqual({});
   });
+
+  it('a failed JSON-patch test with the component still at its index is not a reorder: no retry, the error is reported', async () => {
+    const spec = specWith([decodePool]);
+    const graph = betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, graph);
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(404, {});
+    scope().patch(`${NS}/dynamographdeployments/test-graph`).query(FM).reply(422, { message: 'testing value /spec/components/0/name failed' });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, graph);
+    const result = await connector().apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result).toEqual({ pools: { decode: 'error' }, errors: { decode: `PATCH ${NS}/dynamographdeployments/test-graph -> HTTP 422: testing value /spec/components/0/name failed` } });
+  });
 });
 
 describe('which pools are patched (test_set_component_replicas*)', () => {
@@ -329,6 +340,16 @@ describe('DynamoComponentDeployment targets', () => {
     expect((await connector().apply(decisionFor({ 'decode-spot': 5 }, spec), spec)).pools['decode-spot']).toBe('patched 2->5 (DynamoComponentDeployment decode-spot)');
     scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(200, dcd(5));
     expect((await connector().apply(decisionFor({ 'decode-spot': 5 }, spec), spec)).pools['decode-spot']).toBe('unchanged (5)');
+  });
+
+  it('409: re-reads the DCD and retries with what it finds (the same write path as graphs)', async () => {
+    const spec = specWith([dcdPool]);
+    const dcd = (n: number) => ({ apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'decode-spot' }, spec: { type: 'decode', replicas: n }, status: { component: counts(n) } });
+    scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(200, dcd(2));
+    scope().patch(`${NS}/dynamocomponentdeployments/decode-spot`, { spec: { replicas: 5 } }).query(FM).reply(409, { message: 'the object has been modified' });
+    scope().get(`${NS}/dynamocomponentdeployments/decode-spot`).reply(200, dcd(3));
+    scope().patch(`${NS}/dynamocomponentdeployments/decode-spot`, { spec: { replicas: 5 } }).query(FM).reply(200, {});
+    expect(await connector().apply(decisionFor({ 'decode-spot': 5 }, spec), spec)).toEqual({ pools: { 'decode-spot': 'patched 3->5 (DynamoComponentDeployment decode-spot)' }, errors: {} });
   });
 
   it('not found names the DCD and namespace', async () => {

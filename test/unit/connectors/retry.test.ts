@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError } from '../../../src/connectors/kubernetes/errors.js';
-import { backoffDelayMs, DEFAULT_RETRY, isRetryable, withRetry } from '../../../src/connectors/kubernetes/retry.js';
+import { KubeApiError } from '../../../src/kubernetes/errors.js';
+import { backoffDelayMs, DEFAULT_RETRY, isRetryable, withRetry } from '../../../src/kubernetes/retry.js';
 
 describe('backoff', () => {
   it('doubles from 250 ms to at most 8 s; Retry-After wins, capped at 30 s', () => {

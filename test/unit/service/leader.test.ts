@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
-import { createLeaderElector, type LeaseApi } from '../../../src/planner/leader.js';
+import { createLeaderElector, type LeaseApi } from '../../../src/service/leader.js';
 
 class HttpError extends Error {
   constructor(

@@ -1,5 +1,6 @@
 import { MAX_TOKENS } from '../fields.js';
 import type { RowParser } from './row.js';
+import { messageOf } from '../../../errors.js';
 
 /**
  * Mooncake trace (github.com/kvcache-ai/Mooncake, FAST'25 release): JSON Lines, one object per
@@ -31,7 +32,7 @@ export function mooncakeParser(): RowParser {
       try {
         value = JSON.parse(line);
       } catch (error) {
-        return `not valid JSON (${(error as Error).message})`;
+        return `not valid JSON (${messageOf(error)})`;
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected a JSON object';
       const record = value as Record<string, unknown>;

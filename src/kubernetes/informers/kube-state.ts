@@ -1,0 +1,313 @@
+/**
+ * Cluster state for the Spot rules, per pool: Pending / unschedulable pods, pods evicted, and pods on nodes under an
+ * eviction notice. Kept current by list+watch informers (client-node ListWatch), not by polling:
+ *   pods, DynamoGraphDeployments, DynamoComponentDeployments in every target namespace; nodes cluster-wide.
+ * Each informer keeps itself alive (watched-informer.ts); every `resyncSeconds` (default 600) each informer is
+ * rebuilt once, so a missed event cannot stay wrong for longer than that. Which pods belong to a pool, and what
+ * counts as an eviction or a notice, are the pure rules of pod-rules.ts; pod-events.ts counts each event once.
+ *
+ * What counts (documented choices):
+ * - pending: pods in phase Pending, not being deleted. pendingSeconds: age of the oldest, from its
+ *   PodScheduled=False transition when present, else its creationTimestamp.
+ * - evicted (since the previous poolObservations call): a pod that turned Failed with reason `Evicted`, got a
+ *   `DisruptionTarget=True` condition, or was deleted while its node was gone or under an eviction notice
+ *   (lost with its Spot node). Each pod counts once.
+ * - evictionNotices (since the previous call): a pod whose node shows a notice: taint `ToBeDeletedByClusterAutoscaler`
+ *   or `DeletionCandidateOfClusterAutoscaler`, `node.kubernetes.io/unschedulable` / `spec.unschedulable` (cordon,
+ *   drain), `node.kubernetes.io/out-of-service`, or the node being deleted. Each pod counts once per notice, and
+ *   not at all when it was also evicted since the previous call (it is then one of `evicted`).
+ *   `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` only marks a node as Spot (reported in `spotNodes`); it is
+ *   not a notice by itself.
+ * Without the nodes ClusterRole (403 on nodes) the node-based signals are off and that is reported by `health()`.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import type { PolicySpec } from '../../config/schema.js';
+import type { PoolObservation } from '../../planner/types.js';
+import { createKubeClient } from '../client.js';
+import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject, type ReplicaCounts } from '../graph.js';
+import { PodEventLog } from './pod-events.js';
+import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
+import { WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
+
+export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
+
+export interface KubeStateOptions {
+  kubeConfig: k8s.KubeConfig;
+  /** The planner's namespace: the default for targets without one. */
+  namespace: string;
+  /** Pools to watch at start; namespaces of later specs are added on first use. */
+  spec: PolicySpec;
+  logger?: Logger;
+  /** Epoch ms (injectable for tests). */
+  now?: () => number;
+  /** Watch nodes (needs the ClusterRole; default true). */
+  watchNodes?: boolean;
+  /** Rebuild every informer this often (default 600 s); 0 = never. */
+  resyncSeconds?: number;
+  /** Force the nvidia.com version instead of discovering it. */
+  version?: DynamoVersion;
+}
+
+export interface KubeStateHealth {
+  /** Every informer has listed at least once. */
+  synced: boolean;
+  /** Informer -> last error (cleared when it recovers). */
+  errors: Record<string, string>;
+  /** Node-based signals are available. */
+  nodes: boolean;
+}
+
+export interface KubeState {
+  start(): Promise<void>;
+  stop(): void;
+  poolObservations(spec: PolicySpec, now: number): Record<string, PoolObservation>;
+  /**
+   * Spec and ready replicas of each pool's target from the informer caches, without an API call (the connector's
+   * readTargets shape: `{ desired, ready }`). Pools whose object is not in a synced cache, or whose component cannot
+   * be resolved, are in `missing` (read them from the API server, which also gives the error message).
+   */
+  targets(spec: PolicySpec): { pools: Record<string, PoolObservation>; missing: string[] };
+  health(): KubeStateHealth;
+  /** Names of nodes carrying the Spot taint or label (for logs and the explanation). */
+  spotNodes(): string[];
+}
+
+type DynamoObject = KubeObject & k8s.KubernetesObject;
+
+export class KubeStateInformers implements KubeState {
+  readonly #options: KubeStateOptions;
+  readonly #log: Logger;
+  readonly #kc: k8s.KubeConfig;
+  readonly #core: k8s.CoreV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #resyncMs: number;
+  readonly #watchNodes: boolean;
+  readonly #events: PodEventLog;
+  /** Every informer, in the order created. */
+  readonly #watched: WatchedInformer<k8s.KubernetesObject>[] = [];
+  readonly #podsByNs = new Map<string, WatchedInformer<Pod>>();
+  readonly #graphsByNs = new Map<string, WatchedInformer<DynamoObject>>();
+  readonly #dcdsByNs = new Map<string, WatchedInformer<DynamoObject>>();
+  #nodes: WatchedInformer<Node> | undefined;
+  /** False once watching nodes was refused (403): the node-based signals are off. */
+  #nodesAvailable: boolean;
+  /** Informer -> its last error, cleared when it recovers. */
+  readonly #errors: Record<string, string> = {};
+  #version: DynamoVersion | undefined;
+  #running = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #informerEvents: InformerEvents;
+
+  constructor(options: KubeStateOptions) {
+    this.#options = options;
+    this.#log = options.logger ?? pino({ enabled: false });
+    this.#kc = options.kubeConfig;
+    this.#core = this.#kc.makeApiClient(k8s.CoreV1Api);
+    this.#custom = this.#kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#resyncMs = (options.resyncSeconds ?? 600) * 1000;
+    this.#watchNodes = options.watchNodes ?? true;
+    this.#nodesAvailable = this.#watchNodes;
+    this.#version = options.version;
+    this.#events = new PodEventLog(options.now ?? Date.now);
+    this.#informerEvents = {
+      running: () => this.#running,
+      failed: (name, message, status) => {
+        this.#errors[name] = message;
+        if (name === 'nodes' && status === 403) {
+          this.#nodesAvailable = false;
+          this.#log.warn({ err: message }, 'no permission to watch nodes: node-based eviction signals are off (apply the ClusterRole in deploy/)');
+          return false;
+        }
+        this.#log.warn({ informer: name, err: message }, 'informer failed; rebuilding after backoff');
+        return true;
+      },
+      startFailed: (name, message) => {
+        this.#errors[name] = message;
+      },
+      synced: (name) => {
+        delete this.#errors[name];
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    if (!this.#version) {
+      const versions = await createKubeClient(this.#kc, { timeoutMs: 10_000 }).discoverVersions();
+      this.#version = versions[0];
+      if (!this.#version) throw new Error('GET /apis/nvidia.com lists neither v1beta1 nor v1alpha1');
+    }
+    if (this.#watchNodes && !this.#nodes) {
+      this.#nodes = this.#add<Node>('nodes', () => {
+        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode());
+        informer.on('add', (node) => this.#onNodeChanged(node));
+        informer.on('update', (node) => this.#onNodeChanged(node));
+        return informer;
+      });
+    }
+    for (const ns of this.#namespacesOf(this.#options.spec)) this.#ensureNamespace(ns);
+    // Nodes first, so pods listed afterwards can be matched to their nodes' notices.
+    const nodes = this.#nodes;
+    if (nodes) await nodes.rebuild();
+    await Promise.all(this.#watched.filter((w) => w !== (nodes as unknown)).map((w) => w.rebuild()));
+    if (this.#resyncMs > 0) {
+      this.#resyncTimer = setInterval(() => {
+        for (const w of this.#watched) void w.rebuild();
+      }, this.#resyncMs);
+      this.#resyncTimer.unref?.();
+    }
+  }
+
+  stop(): void {
+    this.#running = false;
+    clearInterval(this.#resyncTimer);
+    for (const w of this.#watched) w.stop();
+  }
+
+  poolObservations(spec: PolicySpec, now: number): Record<string, PoolObservation> {
+    if (this.#running) {
+      for (const ns of this.#namespacesOf(spec)) for (const w of this.#ensureNamespace(ns)) void w.rebuild();
+    }
+    const out: Record<string, PoolObservation> = {};
+    const cache = { graph: (ns: string, name: string) => this.#graphsByNs.get(ns)?.get(name, ns), componentDeployment: (ns: string, name: string) => this.#dcdsByNs.get(ns)?.get(name, ns) };
+    for (const pool of spec.pools) {
+      if (!pool.target) continue;
+      const ns = pool.target.namespace ?? this.#options.namespace;
+      const pods = this.#podsByNs.get(ns);
+      if (!pods?.synced) continue;
+      const selector = selectorOf(pool, this.#options.namespace, cache);
+      if (typeof selector === 'string') {
+        this.#log.debug({ pool: pool.name, why: selector }, 'pods of the pool not known');
+        continue;
+      }
+      const mine = (p: Pod) => p.metadata?.namespace === ns && matches(p.metadata?.labels, selector);
+      const list = pods.list(ns).filter(mine);
+      const pending = list.filter((p) => p.status?.phase === 'Pending' && !p.metadata?.deletionTimestamp);
+      const oldest = Math.min(...pending.map((p) => pendingSince(p) ?? now));
+      const { evicted, notices } = this.#events.report(pool.name, now, mine);
+      out[pool.name] = {
+        pending: pending.length,
+        ...(pending.length > 0 ? { pendingSeconds: Math.max(0, Math.round((now - oldest) / 1000)) } : {}),
+        evicted,
+        ...(this.#nodesAvailable ? { evictionNotices: notices } : {}),
+      };
+    }
+    this.#events.forgetReported();
+    return out;
+  }
+
+  targets(spec: PolicySpec): { pools: Record<string, PoolObservation>; missing: string[] } {
+    const pools: Record<string, PoolObservation> = {};
+    const missing: string[] = [];
+    for (const pool of spec.pools) {
+      const target = pool.target;
+      if (!target) continue;
+      const ns = target.namespace ?? this.#options.namespace;
+      const w = target.kind === 'DynamoGraphDeployment' ? this.#graphsByNs.get(ns) : this.#dcdsByNs.get(ns);
+      const obj = w?.synced ? w.get(target.name, ns) : undefined;
+      if (!obj) {
+        missing.push(pool.name);
+        continue;
+      }
+      try {
+        let specReplicas: number | undefined;
+        let status: ReplicaCounts | undefined;
+        if (target.kind === 'DynamoGraphDeployment') {
+          const component = resolveComponent(obj, pool.role, target.service);
+          specReplicas = component.replicas;
+          status = component.status;
+        } else {
+          ({ specReplicas, status } = componentDeploymentReplicas(obj));
+        }
+        const s = replicaStatus(specReplicas, status);
+        pools[pool.name] = { desired: s.desired, ...(status ? { ready: s.ready } : {}) };
+      } catch {
+        missing.push(pool.name);
+      }
+    }
+    return { pools, missing };
+  }
+
+  health(): KubeStateHealth {
+    return { synced: this.#watched.every((w) => w.synced || (w.name === 'nodes' && !this.#nodesAvailable)), errors: { ...this.#errors }, nodes: this.#nodesAvailable };
+  }
+
+  spotNodes(): string[] {
+    return (this.#nodes?.list() ?? []).filter(isSpotNode).map((n) => n.metadata?.name ?? '');
+  }
+
+  #nodeOf(pod: Pod): Node | undefined {
+    const name = pod.spec?.nodeName;
+    return name ? this.#nodes?.get(name) : undefined;
+  }
+
+  #notePod(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    if (isEvicted(pod)) this.#events.evicted(uid, pod);
+    if (!this.#events.hasNotice(uid) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && hasNotice(this.#nodeOf(pod))) this.#events.noticed(uid, pod);
+  }
+
+  /** A pod deleted while its node is gone or under a notice was lost with its node: an eviction. */
+  #onPodDeleted(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid || this.#events.hasEviction(uid)) return;
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName || !this.#nodesAvailable) return;
+    const node = this.#nodes?.get(nodeName);
+    if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
+  }
+
+  #onNodeChanged(node: Node): void {
+    if (!hasNotice(node)) return;
+    for (const w of this.#podsByNs.values()) {
+      for (const pod of w.list()) if (pod.spec?.nodeName === node.metadata?.name) this.#notePod(pod);
+    }
+  }
+
+  #add<T extends k8s.KubernetesObject>(name: string, build: () => CachingInformer<T>): WatchedInformer<T> {
+    const w = new WatchedInformer<T>(name, build, this.#informerEvents);
+    this.#watched.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
+    return w;
+  }
+
+  #listCustom(plural: string, ns: string) {
+    return async () =>
+      (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural })) as k8s.KubernetesListObject<DynamoObject>;
+  }
+
+  /** Informers for a namespace not watched yet; returns the ones it created (not started). */
+  #ensureNamespace(ns: string): WatchedInformer<k8s.KubernetesObject>[] {
+    const created: WatchedInformer<k8s.KubernetesObject>[] = [];
+    if (!this.#podsByNs.has(ns)) {
+      const w = this.#add<Pod>(`pods/${ns}`, () => {
+        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, () => this.#core.listNamespacedPod({ namespace: ns }));
+        informer.on('add', (pod) => this.#notePod(pod));
+        informer.on('update', (pod) => this.#notePod(pod));
+        informer.on('delete', (pod) => this.#onPodDeleted(pod));
+        return informer;
+      });
+      this.#podsByNs.set(ns, w);
+      created.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
+    }
+    for (const [plural, byNs] of [
+      ['dynamographdeployments', this.#graphsByNs],
+      ['dynamocomponentdeployments', this.#dcdsByNs],
+    ] as const) {
+      if (byNs.has(ns)) continue;
+      const w = this.#add(`${plural}/${ns}`, () => k8s.makeInformer<DynamoObject>(this.#kc, `/apis/nvidia.com/${this.#version}/namespaces/${ns}/${plural}`, this.#listCustom(plural, ns)));
+      byNs.set(ns, w);
+      created.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
+    }
+    return created;
+  }
+
+  #namespacesOf(spec: PolicySpec): string[] {
+    return [...new Set(spec.pools.filter((p) => p.target).map((p) => p.target?.namespace ?? this.#options.namespace))];
+  }
+}
+
+export function createKubeState(options: KubeStateOptions): KubeState {
+  return new KubeStateInformers(options);
+}

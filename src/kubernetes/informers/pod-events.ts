@@ -1,0 +1,76 @@
+/**
+ * Evictions and eviction notices seen by the informers, each pod counted once, and what each pool has already
+ * reported. Events are numbered, and a pool reports the events numbered after its previous report. Numbers, not
+ * times: an event noted in the same millisecond as the previous report (or with a clock that does not move, as in
+ * tests and the simulator) would otherwise fall between two reports and never be counted.
+ */
+import type { Pod } from './pod-rules.js';
+
+interface PodEvent {
+  /** When it was noted (epoch ms). */
+  at: number;
+  seq: number;
+  /** The pod as it was when noted. */
+  pod: Pod;
+}
+
+/** Events every pool reported more than this long ago are forgotten. */
+const KEEP_MS = 3_600_000;
+
+export class PodEventLog {
+  readonly #now: () => number;
+  /** Pod uid -> its eviction. */
+  readonly #evictions = new Map<string, PodEvent>();
+  /** Pod uid -> the notice on its node. */
+  readonly #notices = new Map<string, PodEvent>();
+  #seq = 0;
+  /** Per pool: the `now` and the last event number of its previous report. */
+  readonly #lastReport = new Map<string, { now: number; seq: number }>();
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  hasEviction(uid: string): boolean {
+    return this.#evictions.has(uid);
+  }
+
+  hasNotice(uid: string): boolean {
+    return this.#notices.has(uid);
+  }
+
+  /** Notes the pod's eviction, unless it was noted already. */
+  evicted(uid: string, pod: Pod): void {
+    if (!this.#evictions.has(uid)) this.#evictions.set(uid, this.#event(pod));
+  }
+
+  /** Notes the notice on the pod's node, unless it was noted already. */
+  noticed(uid: string, pod: Pod): void {
+    if (!this.#notices.has(uid)) this.#notices.set(uid, this.#event(pod));
+  }
+
+  /**
+   * The pool's evictions and notices since its previous report, of the pods `mine` accepts, and marks them
+   * reported. A pod whose node got a notice and that was then evicted before this report counts once, as evicted:
+   * the Spot rules add the two counts, and one lost replica must not look like two.
+   */
+  report(pool: string, now: number, mine: (pod: Pod) => boolean): { evicted: number; notices: number } {
+    const since = this.#lastReport.get(pool)?.seq ?? 0;
+    const fresh = (events: Map<string, PodEvent>) => [...events.entries()].filter(([, e]) => e.seq > since && mine(e.pod)).map(([uid]) => uid);
+    const evicted = fresh(this.#evictions);
+    const noticed = fresh(this.#notices).filter((uid) => !evicted.includes(uid));
+    this.#lastReport.set(pool, { now, seq: this.#seq });
+    return { evicted: evicted.length, notices: noticed.length };
+  }
+
+  /** Forgets the events every pool reported over an hour ago (keeps the maps small). */
+  forgetReported(): void {
+    const oldestReport = Math.min(...[...this.#lastReport.values()].map((r) => r.now));
+    for (const events of [this.#evictions, this.#notices]) for (const [uid, e] of events) if (e.at <= oldestReport - KEEP_MS) events.delete(uid);
+  }
+
+  #event(pod: Pod): PodEvent {
+    this.#seq += 1;
+    return { at: this.#now(), seq: this.#seq, pod };
+  }
+}

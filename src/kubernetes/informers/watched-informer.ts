@@ -1,0 +1,89 @@
+/**
+ * One list+watch informer (client-node ListWatch) that keeps itself alive: a watch that ends is resumed by
+ * client-node from its last resourceVersion (a 410 makes it re-list); an informer that errors is rebuilt (one
+ * re-list) after a backoff of 1, 2, 4 ... 30 s; `rebuild()` also serves the periodic resync.
+ * Example: three errors in a row -> rebuilt after 1 s, then 2 s, then 4 s; a successful start resets the backoff.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { messageOf } from '../../errors.js';
+
+export type CachingInformer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
+
+export interface InformerEvents {
+  /** The informer set stops rebuilding once it is stopped. */
+  running(): boolean;
+  /** The informer reported an error; return false to stop rebuilding it (no permission, say). */
+  failed(name: string, message: string, status: number | undefined): boolean;
+  /** Starting it threw; it is rebuilt after the backoff. */
+  startFailed(name: string, message: string): void;
+  /** It listed without error. */
+  synced(name: string): void;
+}
+
+export class WatchedInformer<T extends k8s.KubernetesObject> {
+  readonly name: string;
+  /** It has listed at least once. */
+  synced = false;
+  readonly #build: () => CachingInformer<T>;
+  readonly #events: InformerEvents;
+  #informer: CachingInformer<T> | undefined;
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents) {
+    this.name = name;
+    this.#build = build;
+    this.#events = events;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#informer?.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.#informer?.list(namespace) ?? [];
+  }
+
+  /** Builds and starts a new informer, then stops the old one. */
+  async rebuild(): Promise<void> {
+    if (!this.#events.running()) return;
+    const old = this.#informer;
+    const informer = this.#build();
+    let failed = false;
+    informer.on('error', (err: unknown) => {
+      failed = true;
+      const message = err instanceof Error ? err.message : String((err as { body?: unknown })?.body ?? err);
+      const status = (err as { code?: number; statusCode?: number })?.code ?? (err as { statusCode?: number })?.statusCode;
+      if (this.#events.failed(this.name, message, status)) this.#scheduleRebuild();
+    });
+    informer.on('connect', () => undefined);
+    this.#informer = informer;
+    try {
+      // ListWatch.start() resolves even when its list failed (it reports that through 'error').
+      await informer.start();
+      if (!failed) {
+        this.synced = true;
+        this.#failures = 0;
+        this.#events.synced(this.name);
+      }
+    } catch (error) {
+      this.#events.startFailed(this.name, messageOf(error));
+      this.#scheduleRebuild();
+    }
+    if (old && old !== informer) await old.stop();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    void this.#informer?.stop();
+  }
+
+  #scheduleRebuild(): void {
+    if (!this.#events.running()) return;
+    this.#failures += 1;
+    const delay = Math.min(30_000, 1000 * 2 ** (this.#failures - 1));
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.rebuild(), delay);
+    this.#timer.unref?.();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Lease-based leader election on a `coordination.k8s.io/v1` Lease, as client-go's leaderelection does it:
+ *
+ *  - every `retryPeriod` each replica tries to acquire or renew the Lease (create it if missing; otherwise a
+ *    `replace` carrying the resourceVersion it read, so two replicas racing for it cannot both win: one gets 409);
+ *  - a Lease held by someone else is taken over only when it has not changed for `leaseDuration`, measured on
+ *    OUR clock from when we first saw its current renewTime (no trust in the other node's clock);
+ *  - the leader stops acting when it has not renewed for `renewDeadline` (< leaseDuration). `isLeader()` computes
+ *    that from the clock on every call, so it turns false the moment the deadline passes, even while a renew
+ *    request is still hanging: the connector's `canAct` guard stops writes at once.
+ *    Example: leaseDuration 15 s, renewDeadline 10 s, last renew at t=100 s: isLeader() is true until t=110 s
+ *    and false after; another replica may take over from t=115 s (it saw the last change at ~t=100 s). The 5 s
+ *    between the two is the margin that keeps two leaders from ever overlapping.
+ *  - on shutdown the leader releases the Lease by clearing holderIdentity, so a successor needs no wait.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { messageOf } from '../errors.js';
+import type { Clock } from '../planner/ports.js';
+
+/** The three CoordinationV1Api calls used (client-node 1.x object-parameter style). */
+export interface LeaseApi {
+  readNamespacedLease(param: { name: string; namespace: string }): Promise<V1Lease>;
+  createNamespacedLease(param: { namespace: string; body: V1Lease }): Promise<V1Lease>;
+  replaceNamespacedLease(param: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease>;
+}
+
+export interface LeaderElectionOptions {
+  api: LeaseApi;
+  namespace: string;
+  /** Lease name, e.g. "pd-planner-llama-70b-disagg". */
+  name: string;
+  /** This replica's identity (pod name); default hostname + random suffix. */
+  identity?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  clock?: Clock;
+  /** Called on every change of leadership, and with `reason` when it is lost. */
+  onChange?: (leader: boolean, reason: string) => void;
+  /** Called with a message when an attempt fails (the loop goes on). */
+  onError?: (message: string) => void;
+}
+
+export interface LeaderElector {
+  readonly identity: string;
+  /** True while we hold the Lease and our last renew is younger than renewDeadline. */
+  isLeader(): boolean;
+  /** One acquire-or-renew attempt; resolves to isLeader() after it. The loop calls this every retryPeriod. */
+  tryAcquireOrRenew(): Promise<boolean>;
+  /** Starts the loop in the background; resolves after the first attempt. */
+  start(): Promise<boolean>;
+  /** Stops the loop and, if we lead, releases the Lease (holderIdentity cleared). */
+  stop(): Promise<void>;
+}
+
+export function defaultIdentity(): string {
+  return process.env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown; statusCode?: unknown } | undefined)?.code ?? (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The first line of the error, with its HTTP status when the text does not say it: "HTTP 403: leases is forbidden". */
+function leaseFailure(error: unknown): string {
+  const status = statusOf(error);
+  const text = messageOf(error).split('\n')[0] ?? '';
+  return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
+}
+
+export class LeaseElector implements LeaderElector {
+  readonly identity: string;
+  readonly #options: LeaderElectionOptions;
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #renewMs: number;
+  readonly #retryMs: number;
+  /** "lease <namespace>/<name>", for messages. */
+  readonly #where: string;
+  /** Epoch ms of our last successful acquire/renew while holding; undefined when not holding. */
+  #renewedAt: number | undefined;
+  /** Last record we saw from someone else, and when (our clock) we first saw it. */
+  #observed: { key: string; at: number } | undefined;
+  /** Leadership as last reported to onChange. */
+  #reported = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #inFlight: Promise<boolean> | undefined;
+
+  constructor(options: LeaderElectionOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.identity = options.identity ?? defaultIdentity();
+    this.#leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
+    this.#renewMs = (options.renewDeadlineSeconds ?? 10) * 1000;
+    this.#retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
+    if (this.#renewMs >= this.#leaseMs) throw new Error(`leader election: renewDeadline (${this.#renewMs / 1000}s) must be shorter than leaseDuration (${this.#leaseMs / 1000}s)`);
+    this.#where = `lease ${options.namespace}/${options.name}`;
+  }
+
+  isLeader(): boolean {
+    const leader = this.#holds();
+    if (!leader && this.#reported) this.#report(`no successful renew for ${this.#renewMs / 1000}s`);
+    return leader;
+  }
+
+  tryAcquireOrRenew(): Promise<boolean> {
+    // Never two attempts at once (a slow API server must not make them pile up).
+    this.#inFlight ??= this.#attempt().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async start(): Promise<boolean> {
+    this.#stopped = false;
+    const first = await this.tryAcquireOrRenew();
+    this.#schedule();
+    return first;
+  }
+
+  async stop(): Promise<void> {
+    const { api, namespace, name } = this.#options;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#inFlight?.catch(() => undefined);
+    if (this.#renewedAt === undefined) return;
+    const wasLeader = this.#holds();
+    this.#renewedAt = undefined;
+    if (!wasLeader) {
+      this.#report('stopped');
+      return;
+    }
+    try {
+      const existing = await api.readNamespacedLease({ name, namespace });
+      if (existing.spec?.holderIdentity === this.identity) {
+        await api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            ...existing,
+            metadata: { name, namespace, resourceVersion: existing.metadata?.resourceVersion },
+            spec: { ...existing.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.#clock.now()) },
+          },
+        });
+      }
+    } catch (error) {
+      this.#options.onError?.(`${this.#where}: release failed: ${leaseFailure(error)}`);
+    }
+    this.#report('released on shutdown');
+  }
+
+  /** Holding, and the last renew is younger than renewDeadline (read from the clock on every call). */
+  #holds(): boolean {
+    return this.#renewedAt !== undefined && this.#clock.now() - this.#renewedAt < this.#renewMs;
+  }
+
+  #report(reason: string): void {
+    const now = this.#holds();
+    if (now !== this.#reported) {
+      this.#reported = now;
+      this.#options.onChange?.(now, reason);
+    }
+  }
+
+  #leaseBody(existing: V1Lease | undefined, now: number, acquiring: boolean): V1Lease {
+    const { namespace, name } = this.#options;
+    const spec = existing?.spec ?? {};
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace,
+        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        ...(existing?.metadata?.labels ? { labels: existing.metadata.labels } : {}),
+      },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: Math.ceil(this.#leaseMs / 1000),
+        acquireTime: acquiring ? new V1MicroTime(now) : (spec.acquireTime ?? new V1MicroTime(now)),
+        renewTime: new V1MicroTime(now),
+        // 0 when created; +1 each time the holder changes.
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (existing && acquiring && spec.holderIdentity !== this.identity ? 1 : 0),
+      },
+    };
+  }
+
+  async #attempt(): Promise<boolean> {
+    const { api, namespace, name } = this.#options;
+    const where = this.#where;
+    const now = this.#clock.now();
+    let existing: V1Lease | undefined;
+    try {
+      existing = await api.readNamespacedLease({ name, namespace });
+    } catch (error) {
+      if (statusOf(error) !== 404) {
+        this.#options.onError?.(`${where}: read failed: ${leaseFailure(error)}`);
+        this.#report('could not read the lease');
+        return this.#holds();
+      }
+    }
+    if (!existing) {
+      try {
+        await api.createNamespacedLease({ namespace, body: this.#leaseBody(undefined, now, true) });
+        this.#renewedAt = now;
+        this.#observed = undefined;
+        this.#report('created the lease');
+      } catch (error) {
+        // 409: another replica created it first. It leads; we observe it on the next attempt.
+        this.#options.onError?.(`${where}: create failed: ${leaseFailure(error)}`);
+      }
+      return this.#holds();
+    }
+
+    const spec = existing.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const ours = holder === this.identity;
+    if (!ours && holder !== '') {
+      // Someone else holds it: is it still alive? Judge by how long its record has stayed unchanged on our clock.
+      const key = `${holder}|${String(spec.renewTime?.valueOf() ?? '')}|${existing.metadata?.resourceVersion ?? ''}`;
+      if (this.#observed?.key !== key) this.#observed = { key, at: now };
+      const duration = (spec.leaseDurationSeconds ?? this.#leaseMs / 1000) * 1000;
+      this.#renewedAt = undefined;
+      if (now - this.#observed.at < duration) {
+        this.#report(`lease held by ${holder}`);
+        return false;
+      }
+    }
+    try {
+      await api.replaceNamespacedLease({ name, namespace, body: this.#leaseBody(existing, now, !ours) });
+      this.#renewedAt = now;
+      this.#observed = undefined;
+      this.#report(ours ? 'renewed' : holder === '' ? 'acquired a released lease' : `took over an expired lease from ${holder}`);
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409) {
+        // Someone else wrote first (took over, or renewed). If it was our lease, we have lost it.
+        if (ours) this.#renewedAt = undefined;
+        this.#report(ours ? 'lease taken by another replica (409)' : 'another replica acquired the lease first');
+      } else {
+        this.#options.onError?.(`${where}: ${ours ? 'renew' : 'acquire'} failed: ${leaseFailure(error)}`);
+        this.#report(`renew failing for over ${this.#renewMs / 1000}s`);
+      }
+    }
+    return this.#holds();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    // The deadline check needs no timer (isLeader reads the clock), but onChange should fire promptly.
+    this.#timer = setTimeout(() => {
+      void this.tryAcquireOrRenew().finally(() => this.#schedule());
+    }, this.#retryMs);
+  }
+}
+
+export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
+  return new LeaseElector(options);
+}

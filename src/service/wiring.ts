@@ -1,0 +1,206 @@
+/**
+ * Builds the whole planner service from `run`'s options without starting it: policy files -> metric sources
+ * (Prometheus, NATS, Kubernetes) -> the loop -> connector (Kubernetes, NATS KV or dry-run), with Lease leader
+ * election (skipped for --once and --dry-run) and the metrics exporter.
+ *
+ * Several policies (several --policy, or a directory): one process, one Lease, one metrics server (series labelled
+ * `policy`), one Kubernetes connector and one set of informers (one watch per resource type and namespace) shared
+ * by every policy.
+ */
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { loadPolicyFile } from '../config/load.js';
+import type { PolicySpec, PoolSpec } from '../config/schema.js';
+import { createDryRunConnector } from '../connectors/dry-run.js';
+import { createVirtualConnector } from '../connectors/virtual.js';
+import { InputError } from '../errors.js';
+import { createKubernetesConnector, type KubernetesConnector } from '../kubernetes/index.js';
+import { createLogger, type Logger } from '../log.js';
+import type { Connector } from '../planner/ports.js';
+import { loadProfile } from '../profiles/load.js';
+import { createClusterMetricSource } from '../sources/cluster-source.js';
+import { createNatsQueueSource } from '../sources/nats-queue.js';
+import { createPrometheusSource } from '../sources/prometheus.js';
+import { createPlannerMetrics, type PlannerMetrics } from './exporter.js';
+import { loadKubeConfig, plannerNamespace } from './kube-config.js';
+import { cachedTargets, kubeStateReader } from './kube-readers.js';
+import { createLeaderElector, defaultIdentity, type LeaderElector } from './leader.js';
+import { createMultiPlannerService, type MultiPlannerService } from './loop.js';
+import { toLoadedPlan, type LoadedPlan } from './plan.js';
+import { expandPolicyPaths, policySetProblems, withTargetNamespace } from './policy-set.js';
+
+export interface RunOptions {
+  /** Policy files and/or directories (every *.yaml / *.yml in a directory). */
+  policy: string | string[];
+  once?: boolean;
+  dryRun?: boolean;
+  kubeconfig?: string;
+  metricsPort: number;
+  connector: 'kubernetes' | 'virtual';
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  logLevel?: string;
+  /** Policies ticking at once (default 8). */
+  concurrency?: number;
+  /** Per-policy tick timeout (s); 0 = none. Default: none with one policy file, else half the loop interval. */
+  policyTimeout?: number;
+  /** Lease name; default pd-planner-<metadata.name> with one policy file, else "pd-planner". */
+  leaseName?: string;
+}
+
+export interface BuiltPlanner {
+  service: MultiPlannerService;
+  logger: Logger;
+  metrics: PlannerMetrics;
+  /** More than one policy file, or a policy directory. */
+  multi: boolean;
+  /** The namespace of the Lease and the default for targets without one. */
+  namespace: string;
+}
+
+/** Reads every policy, each problem prefixed with its file when there are several. */
+function loadInitialPlans(files: string[], multi: boolean): { path: string; plan: LoadedPlan }[] {
+  const plans: { path: string; plan: LoadedPlan }[] = [];
+  const problems: string[] = [];
+  for (const path of files) {
+    try {
+      plans.push({ path, plan: toLoadedPlan(loadPolicyFile(path), loadProfile) });
+    } catch (error) {
+      if (!multi || !(error instanceof InputError)) throw error;
+      problems.push(...error.problems.map((p) => (p.startsWith(path) ? p : `${path}: ${p}`)));
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return plans;
+}
+
+/** Where the virtual connector would publish a pool's count: "nats://nats:4222 bucket pd-planner key prefill". */
+function virtualKey(pool: PoolSpec, spec: PolicySpec): string {
+  const v = spec.sources.virtual;
+  return `${v?.nats ?? '(no spec.sources.virtual.nats)'} bucket ${v?.bucket ?? 'pd-planner'} key ${pool.name}`;
+}
+
+/** With --connector virtual, decisions are keyed by pool name inside a bucket: two policies must not share one. */
+function virtualKeyProblems(plans: { path: string; plan: LoadedPlan }[]): string[] {
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  for (const { path, plan } of plans) {
+    const v = plan.spec.sources.virtual;
+    for (const pool of plan.spec.pools) {
+      const key = `${v?.nats ?? ''} bucket ${v?.bucket ?? 'pd-planner'} key ${pool.name}`;
+      const owner = owners.get(key);
+      if (owner) problems.push(`${path}: pool ${pool.name} would publish to ${key}, as ${owner} does; give the policies distinct pool names or spec.sources.virtual.bucket`);
+      else owners.set(key, `${plan.name} (${path})`);
+    }
+  }
+  return problems;
+}
+
+/** Builds the whole planner (sources, connector, election, metrics, loop) without starting it. */
+export async function buildPlanner(options: RunOptions, hooks: { logger?: Logger } = {}): Promise<BuiltPlanner> {
+  const logger = hooks.logger ?? createLogger({ level: options.logLevel });
+  const args = Array.isArray(options.policy) ? options.policy : [options.policy];
+  if (args.length === 0) throw new InputError(['--policy: give at least one policy file or directory']);
+  const { files, named, dirs } = expandPolicyPaths(args);
+  const multi = files.length > 1 || dirs.length > 0;
+  const raw = loadInitialPlans(files, multi);
+
+  const needsKube = options.connector === 'kubernetes';
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  if (needsKube && !kubeConfig) {
+    throw new InputError([
+      '--connector kubernetes: no Kubernetes credentials; pass --kubeconfig FILE, run in a pod (in-cluster config), set KUBECONFIG, or use --connector virtual',
+    ]);
+  }
+  const policyNamespaces = [...new Set(raw.map((p) => p.plan.namespace))];
+  const namespace = plannerNamespace(policyNamespaces.length === 1 ? policyNamespaces[0] : undefined, kubeConfig);
+  // Several policies share one connector and one set of informers: each policy's targets default to its own namespace.
+  const prepare = (plan: LoadedPlan): LoadedPlan => (multi ? { ...plan, spec: withTargetNamespace(plan.spec, plan.namespace ?? namespace) } : plan);
+  const loadPlan = (path: string): LoadedPlan => prepare(toLoadedPlan(loadPolicyFile(path), loadProfile));
+  const initial = raw.map(({ path, plan }) => ({ path, plan: prepare(plan) }));
+  const setProblems = [...policySetProblems(initial), ...(multi && options.connector === 'virtual' && !options.dryRun ? virtualKeyProblems(initial) : [])];
+  if (setProblems.length > 0) throw new InputError(setProblems);
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+    throw new InputError([`--concurrency: expected a whole number of policies >= 1, got ${options.concurrency}`]);
+  }
+
+  // The connector is built before the service whose canAct() it asks, so it reads it late.
+  const late: { service?: MultiPlannerService } = {};
+  const canAct = () => late.service?.canAct() ?? false;
+
+  let kubernetes: KubernetesConnector | undefined;
+  if (kubeConfig) {
+    kubernetes = createKubernetesConnector({ kubeConfig, namespace, dryRun: options.dryRun, logger, canAct });
+  }
+  const connector: Connector & { close?: () => Promise<void> } =
+    options.connector === 'kubernetes'
+      ? kubernetes!
+      : options.dryRun
+        ? createDryRunConnector({ logger, describeTarget: virtualKey })
+        : createVirtualConnector({ canAct });
+
+  const source = (() => {
+    const queue = createNatsQueueSource();
+    // One set of informers for every policy: started with the namespaces of all of them.
+    const allPools = { ...(initial[0] as { plan: LoadedPlan }).plan.spec, pools: initial.flatMap((p) => p.plan.spec.pools) };
+    const kubeState = kubeConfig ? kubeStateReader(kubeConfig, namespace, allPools, logger) : undefined;
+    const metricSource = createClusterMetricSource({
+      prometheus: createPrometheusSource(),
+      queue,
+      readTargets: kubernetes ? cachedTargets(kubernetes, kubeState, logger) : undefined,
+      kubeState: kubeState?.read,
+    });
+    return {
+      ...metricSource,
+      close: async () => {
+        kubeState?.stop();
+        await queue.close();
+      },
+    };
+  })();
+
+  const metrics = createPlannerMetrics({ policyLabel: multi });
+  let leader: LeaderElector | undefined;
+  if (!options.once && !options.dryRun && kubeConfig) {
+    const first = (initial[0] as { plan: LoadedPlan }).plan;
+    leader = createLeaderElector({
+      api: kubeConfig.makeApiClient(CoordinationV1Api),
+      namespace,
+      // One Lease for the process. With several policies the default must not depend on them: adding a policy
+      // during a rolling update would otherwise give the old and new pods different Leases (two leaders).
+      name: (options.leaseName ?? (multi ? 'pd-planner' : `pd-planner-${first.name}`)).slice(0, 253),
+      identity: defaultIdentity(),
+      leaseDurationSeconds: options.leaseDuration,
+      renewDeadlineSeconds: options.renewDeadline,
+      retryPeriodSeconds: options.retryPeriod,
+      onChange: (isLeader, reason) => {
+        metrics.setLeader(isLeader);
+        logger.info({ event: isLeader ? 'leader-acquired' : 'leader-lost', reason }, isLeader ? `became leader: ${reason}` : `not leader: ${reason}`);
+      },
+      onError: (message) => {
+        metrics.recordError('lease');
+        logger.warn({ event: 'lease-error' }, message);
+      },
+    });
+  }
+
+  const service = createMultiPlannerService(
+    {
+      policyFiles: named,
+      policyDirs: dirs,
+      loadPolicy: loadPlan,
+      source,
+      connector,
+      logger,
+      leader,
+      metrics,
+      metricsPort: options.once ? undefined : options.metricsPort,
+      watchPolicy: !options.once,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.policyTimeout !== undefined ? { policyTimeoutSeconds: options.policyTimeout } : {}),
+    },
+    initial,
+  );
+  late.service = service;
+  return { service, logger, metrics, multi, namespace };
+}

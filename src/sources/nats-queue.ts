@@ -1,0 +1,154 @@
+/**
+ * Prefill queue depth from NATS JetStream: the messages a configured consumer has not been delivered yet
+ * (`consumer info .num_pending`), or, without a consumer, all messages held by the stream (`state.messages`,
+ * right for a work-queue stream where an acked message is removed).
+ *
+ * Example: stream "prefill", consumer "workers", 42 published, 30 delivered -> queueDepth = 12.
+ *
+ * One connection is kept across ticks and reconnects on its own (nats.js retries forever, every second). While
+ * NATS is down a tick gets an error in `errors.queueDepth` and no depth; it never throws. If the connection was
+ * never made (server down at start) or closed for good, the next tick dials again.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { PolicySpec } from '../config/schema.js';
+import type { ObservationPart } from './prometheus.js';
+import { redactUrlCredentials } from '../log.js';
+import { messageOf } from '../errors.js';
+
+export type QueueConfig = NonNullable<PolicySpec['sources']['queue']>;
+
+export interface NatsQueueSource {
+  observe(now: number, windowSeconds: number, spec: PolicySpec): Promise<ObservationPart>;
+  /** Pending messages now; throws an Error naming server, stream and consumer. */
+  depth(config: QueueConfig): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface NatsQueueSourceOptions {
+  /** Wait between reconnect attempts (ms); default 1000. */
+  reconnectTimeWaitMs?: number;
+}
+
+interface Link {
+  url: string;
+  nc: NatsConnection;
+  jsm?: JetStreamManager;
+  /** False between a 'disconnect' and the next 'reconnect' status event. */
+  connected: boolean;
+}
+
+function describe(config: QueueConfig): string {
+  // A token or user:password in the URL must not reach errors or logs.
+  return `nats ${redactUrlCredentials(config.nats)} stream "${config.stream}"${config.consumer ? ` consumer "${config.consumer}"` : ''}`;
+}
+
+/** Rejects after `ms` with `message` (the nats client has its own timeouts; this bounds the whole read). */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): NatsQueueSource {
+  let link: Link | undefined;
+  let dialing: Promise<Link> | undefined;
+
+  const drop = async (old: Link) => {
+    if (link === old) link = undefined;
+    if (!old.nc.isClosed()) await old.nc.close().catch(() => undefined);
+  };
+
+  const dial = async (config: QueueConfig): Promise<Link> => {
+    const timeoutMs = config.timeout * 1000;
+    if (link && link.url === config.nats && !link.nc.isClosed()) return link;
+    if (link) await drop(link);
+    dialing ??= (async () => {
+      const nc = await connect({
+        servers: config.nats,
+        name: 'pd-planner',
+        timeout: timeoutMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: options.reconnectTimeWaitMs ?? 1000,
+      });
+      const fresh: Link = { url: config.nats, nc, connected: true };
+      void (async () => {
+        for await (const status of nc.status()) {
+          if (status.type === 'disconnect') fresh.connected = false;
+          else if (status.type === 'reconnect') fresh.connected = true;
+        }
+      })().catch(() => undefined);
+      // A connection that gives up for good is forgotten, so the next tick dials again.
+      void nc.closed().then(() => {
+        if (link === fresh) link = undefined;
+      });
+      link = fresh;
+      return fresh;
+    })().finally(() => {
+      dialing = undefined;
+    });
+    return dialing;
+  };
+
+  const depth = async (config: QueueConfig): Promise<number> => {
+    const timeoutMs = config.timeout * 1000;
+    const what = describe(config);
+    try {
+      return await withTimeout(
+        (async () => {
+          const current = await dial(config);
+          current.jsm ??= await jetstreamManager(current.nc, { timeout: timeoutMs });
+          if (config.consumer) {
+            const info = await current.jsm.consumers.info(config.stream, config.consumer);
+            return info.num_pending;
+          }
+          const info = await current.jsm.streams.info(config.stream);
+          return info.state.messages;
+        })(),
+        timeoutMs,
+        `timed out after ${config.timeout}s`,
+      );
+    } catch (error) {
+      const down = link && link.url === config.nats && !link.connected ? ' (disconnected from NATS; the client keeps reconnecting)' : '';
+      throw new Error(`${what}: ${reason(error)}${down}`);
+    }
+  };
+
+  return {
+    depth,
+    async observe(_now, _windowSeconds, spec) {
+      const config = spec.sources.queue;
+      if (!config) return {};
+      try {
+        return { queueDepth: await depth(config) };
+      } catch (error) {
+        return { errors: { queueDepth: messageOf(error) } };
+      }
+    },
+    async close() {
+      const pending = dialing;
+      if (pending) await pending.then(drop, () => undefined);
+      if (link) await drop(link);
+    },
+  };
+}
+
+function reason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  const text = `${error.message}${cause}`;
+  const explain = (kind: string, hint: string) => `${kind}${text.toLowerCase() === kind ? '' : ` (${text})`}; ${hint}`;
+  if (/refused/i.test(text) || code === 'ECONNREFUSED') return explain('connection refused', 'is NATS running?');
+  if (/stream not found/i.test(text)) return explain('stream not found', 'check spec.sources.queue.stream');
+  if (/consumer not found/i.test(text)) return explain('consumer not found', 'check spec.sources.queue.consumer');
+  return text;
+}

@@ -1,0 +1,376 @@
+/**
+ * Reads one window of Dynamo frontend metrics from the Prometheus HTTP API (`GET /api/v1/query`).
+ *
+ * Default queries use the metric names the Dynamo frontend exports (DESIGN section 5):
+ *   requests  sum(increase(dynamo_frontend_requests_total{$labels}[$window]))          a COUNT, as Dynamo uses it
+ *   means     sum(increase(X_sum{$labels}[$window])) / sum(increase(X_count{$labels}[$window]))   count-weighted
+ *   pXX       histogram_quantile(q, sum by (le) (increase(X_bucket{$labels}[$window])))
+ * Latencies arrive in seconds and leave in ms: a mean TTFT of 0.42 s becomes ttftMs.mean = 420.
+ *
+ * Every outcome is told apart, because the core acts differently on each:
+ *   - zero traffic: the request count is a valid 0 (increase over a counter that exists). The means are then
+ *     0/0 = NaN and the percentiles NaN; that is NOT an error, they are simply absent and `requests: 0` lets the
+ *     planner scale down (Dynamo G1 never did: issues #3131, #6985).
+ *   - unreadable request count (empty result, NaN, HTTP error, timeout, refused): `requests` is left undefined so
+ *     the planner holds (Dynamo issue #14765: a failed read must not look like an idle window).
+ * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
+ */
+import type { PolicySpec } from '../config/schema.js';
+import type { LatencySummary, Observation } from '../planner/types.js';
+import { messageOf } from '../errors.js';
+
+export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
+export type QueryName = keyof PrometheusConfig['queries'];
+
+/** The part of an Observation one source fills; `errors` says why a field is missing. */
+export type ObservationPart = Omit<Partial<Observation>, 'time' | 'windowSeconds'>;
+
+const FRONTEND = 'dynamo_frontend';
+
+function meanQuery(histogram: string): string {
+  return (
+    `sum(increase(${FRONTEND}_${histogram}_sum{$labels}[$window]))` +
+    ` / sum(increase(${FRONTEND}_${histogram}_count{$labels}[$window]))`
+  );
+}
+
+function quantileQuery(histogram: string): string {
+  return `histogram_quantile($quantile, sum by (le) (increase(${FRONTEND}_${histogram}_bucket{$labels}[$window])))`;
+}
+
+/**
+ * The default query for each overridable name. Placeholders: `$window` (e.g. "60s"), `$labels` (the label
+ * matchers without braces, e.g. `model="llama",dynamo_namespace="ns"`, empty when none) and, in the percentile
+ * queries, `$quantile` (e.g. 0.95).
+ */
+export const DEFAULT_QUERIES: Record<QueryName, string | undefined> = {
+  requests: `sum(increase(${FRONTEND}_requests_total{$labels}[$window]))`,
+  isl: meanQuery('input_sequence_tokens'),
+  osl: meanQuery('output_sequence_tokens'),
+  ttftMean: meanQuery('time_to_first_token_seconds'),
+  ttftPercentile: quantileQuery('time_to_first_token_seconds'),
+  itlMean: meanQuery('inter_token_latency_seconds'),
+  itlPercentile: quantileQuery('inter_token_latency_seconds'),
+  requestDuration: meanQuery('request_duration_seconds'),
+  // Dynamo's frontend has no KV-usage metric; set sources.prometheus.queries.kvUsage to read one from the workers.
+  kvUsage: undefined,
+  // The busiest 10 s of the window: a 10 s rate sampled every 5 s. Needs a scrape interval of 5 s or less; with a
+  // slower scrape the result is empty, the field is left out and the sla policy keeps its last burst ratio.
+  peakRequestsPerSecond: `max_over_time(sum(rate(${FRONTEND}_requests_total{$labels}[10s]))[$window:5s])`,
+  islPercentile: quantileQuery('input_sequence_tokens'),
+};
+
+/** Fields the planner can do without: an empty or NaN result leaves them out quietly (the policy says so). */
+const isOptionalField = (field: string): boolean => field === 'peakRequestsPerSecond' || field.startsWith('islPercentiles.');
+
+/** Percentiles always read besides the SLO's own. */
+export const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
+
+export type PrometheusErrorKind = 'empty' | 'nan' | 'infinite' | 'multiple' | 'http' | 'timeout' | 'refused' | 'network' | 'bad-response';
+
+export class PrometheusQueryError extends Error {
+  constructor(
+    readonly kind: PrometheusErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PrometheusQueryError';
+  }
+}
+
+/** Escape a label value for a PromQL string literal. */
+function promString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** { model: "llama", dynamo_namespace: "ns" } -> `model="llama",dynamo_namespace="ns"`. */
+export function labelMatchers(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}=${promString(value)}`)
+    .join(',');
+}
+
+/** A window in seconds as a PromQL range: 60 -> "60s"; fractional seconds are rounded up (59.5 -> "60s"). */
+export function promWindow(seconds: number): string {
+  return `${Math.max(1, Math.ceil(seconds))}s`;
+}
+
+export function renderQuery(template: string, vars: { window: string; labels: string; quantile?: number }): string {
+  let query = template.replaceAll('$window', vars.window).replaceAll('$labels', vars.labels);
+  if (vars.quantile !== undefined) query = query.replaceAll('$quantile', String(vars.quantile));
+  // `metric{}` is valid PromQL, but `{,le="1"}` (labels empty, user added more matchers) is not.
+  return query.replace(/\{\s*,/g, '{');
+}
+
+export interface PrometheusClientOptions {
+  /** Base URL, e.g. http://prometheus:9090 or http://host/prometheus. */
+  url: string;
+  timeoutSeconds: number;
+  /** Injected for tests; default the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** The endpoint a query goes to, for messages. */
+export function queryEndpoint(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
+}
+
+interface PromResponse {
+  status?: string;
+  errorType?: string;
+  error?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+/**
+ * Runs one instant query at `time` (epoch ms) and returns its single number.
+ * Throws PrometheusQueryError whose message names the endpoint and the query.
+ */
+/**
+ * `http://user:pass@host:9090` -> the URL without credentials (fetch refuses URLs that carry them, and they must
+ * never reach a message) and an `Authorization: Basic base64(user:pass)` header.
+ * Example: http://reader:s3cret@prom:9090 -> { url: "http://prom:9090", authorization: "Basic cmVhZGVyOnMzY3JldA==" }.
+ */
+export function splitUrlCredentials(url: string): { url: string; authorization?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (parsed.username === '' && parsed.password === '') return { url };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  const bare = url.endsWith('/') ? parsed.toString() : parsed.toString().replace(/\/$/, '');
+  return { url: bare, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+export async function queryScalar(options: PrometheusClientOptions, query: string, time?: number): Promise<number> {
+  const { url: baseUrl, authorization } = splitUrlCredentials(options.url);
+  const endpoint = queryEndpoint(baseUrl);
+  const where = `prometheus ${endpoint}`;
+  const about = `for query \`${query}\``;
+  const params = new URLSearchParams({ query });
+  if (time !== undefined) params.set('time', (time / 1000).toFixed(3));
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutSeconds * 1000);
+  const doFetch = options.fetch ?? fetch;
+  let body: PromResponse;
+  try {
+    const response = await doFetch(`${endpoint}?${params.toString()}`, {
+      signal: controller.signal,
+      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+    });
+    const text = await response.text();
+    body = parseBody(text);
+    if (!response.ok || body.status === 'error') {
+      const detail = body.error ? ` (${body.errorType ?? 'error'}: ${body.error})` : text ? ` (${text.slice(0, 200).trim()})` : '';
+      throw new PrometheusQueryError('http', `${where} answered HTTP ${response.status}${detail} ${about}`);
+    }
+  } catch (error) {
+    if (error instanceof PrometheusQueryError) throw error;
+    if (controller.signal.aborted) {
+      throw new PrometheusQueryError('timeout', `${where} timed out after ${options.timeoutSeconds}s ${about}`);
+    }
+    const code = networkCode(error);
+    if (code === 'ECONNREFUSED') {
+      throw new PrometheusQueryError('refused', `${where} refused the connection (ECONNREFUSED: is Prometheus running at ${baseUrl}?) ${about}`);
+    }
+    const reason = code ?? messageOf(error);
+    throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return extractNumber(body, where, about);
+}
+
+function parseBody(text: string): PromResponse {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as PromResponse) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** undici puts the socket error in `cause` (TypeError: fetch failed, cause: { code: 'ECONNREFUSED' }). */
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    // AggregateError (IPv4 + IPv6 both refused) keeps them in `errors`.
+    const errors = (current as { errors?: unknown[] }).errors;
+    if (Array.isArray(errors) && errors.length > 0) {
+      current = errors[0];
+      continue;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function extractNumber(body: PromResponse, where: string, about: string): number {
+  const data = body.data;
+  if (!data || body.status !== 'success') {
+    throw new PrometheusQueryError('bad-response', `${where} sent a response without data ${about}`);
+  }
+  let raw: unknown;
+  if (data.resultType === 'scalar') {
+    raw = Array.isArray(data.result) ? data.result[1] : undefined;
+  } else if (data.resultType === 'vector' && Array.isArray(data.result)) {
+    if (data.result.length === 0) {
+      throw new PrometheusQueryError(
+        'empty',
+        `${where} returned an empty result (no series matched: check the metric name and label filters) ${about}`,
+      );
+    }
+    if (data.result.length > 1) {
+      throw new PrometheusQueryError(
+        'multiple',
+        `${where} returned ${data.result.length} series where one was expected (aggregate with sum(...) or add label filters) ${about}`,
+      );
+    }
+    const sample = data.result[0] as { value?: unknown[] };
+    raw = Array.isArray(sample.value) ? sample.value[1] : undefined;
+  } else {
+    throw new PrometheusQueryError('bad-response', `${where} returned a ${String(data.resultType)} where an instant vector was expected ${about}`);
+  }
+  const value = typeof raw === 'string' ? parsePromNumber(raw) : typeof raw === 'number' ? raw : Number.NaN;
+  if (Number.isNaN(value)) throw new PrometheusQueryError('nan', `${where} returned NaN ${about}`);
+  if (!Number.isFinite(value)) {
+    throw new PrometheusQueryError(
+      'infinite',
+      `${where} returned ${value > 0 ? '+Inf' : '-Inf'} (the quantile lies beyond the highest histogram bucket) ${about}`,
+    );
+  }
+  return value;
+}
+
+/** Prometheus writes infinities as "+Inf" / "-Inf", which Number() does not read. */
+function parsePromNumber(text: string): number {
+  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
+}
+
+/** What one planned query fills in. */
+interface PlannedQuery {
+  /** Observation field path, also the key in `errors`: "requests", "ttftMs.p95", ... */
+  field: string;
+  query: string;
+  /** Multiply the result (seconds -> ms). */
+  scale: number;
+  /** A mean or percentile that is NaN at zero traffic (0/0) rather than broken. */
+  zeroTrafficNaN: boolean;
+}
+
+/** "p95" for 0.95, "p99.9" for 0.999. */
+export function quantileKey(quantile: number): `p${number}` {
+  return `p${Number((quantile * 100).toFixed(4))}`;
+}
+
+/** The queries one window needs, rendered. Pure, so tests and `decide --explain` can show them. */
+export function planQueries(config: PrometheusConfig, windowSeconds: number, slo: PolicySpec['slo']): PlannedQuery[] {
+  const vars = { window: promWindow(windowSeconds), labels: labelMatchers(config.labels) };
+  const template = (name: QueryName) => config.queries[name] ?? DEFAULT_QUERIES[name];
+  const planned: PlannedQuery[] = [];
+  const add = (field: string, name: QueryName, scale: number, zeroTrafficNaN: boolean, quantile?: number) => {
+    const text = template(name);
+    if (text === undefined) return;
+    planned.push({ field, query: renderQuery(text, { ...vars, quantile }), scale, zeroTrafficNaN });
+  };
+  add('requests', 'requests', 1, false);
+  add('isl', 'isl', 1, true);
+  add('osl', 'osl', 1, true);
+  add('ttftMs.mean', 'ttftMean', 1000, true);
+  add('itlMs.mean', 'itlMean', 1000, true);
+  add('requestDurationSeconds', 'requestDuration', 1, true);
+  add('kvUsage', 'kvUsage', 1, false);
+  add('peakRequestsPerSecond', 'peakRequestsPerSecond', 1, true);
+  const quantilesFor = (percentile: number) => [...new Set([percentile / 100, ...STANDARD_QUANTILES])].sort((a, b) => a - b);
+  add(`islPercentiles.${quantileKey(slo.ttft.percentile / 100)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
+  for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${quantileKey(q)}`, 'ttftPercentile', 1000, true, q);
+  for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${quantileKey(q)}`, 'itlPercentile', 1000, true, q);
+  return planned;
+}
+
+export interface PrometheusSource {
+  /** One window ending at `now` (epoch ms). Never throws: failures are in the returned `errors`. */
+  observe(now: number, windowSeconds: number, spec: PolicySpec): Promise<ObservationPart>;
+}
+
+/** The policies that hold when the request count is missing (planner/decide.ts USES_REQUESTS). */
+const POLICIES_USING_REQUESTS = new Set<PolicySpec['policy']>(['sla', 'dynamo', 'hpa']);
+
+export interface PrometheusSourceOptions {
+  fetch?: typeof fetch;
+}
+
+/** Reads `spec.sources.prometheus` on every call, so a reloaded policy takes effect on the next tick. */
+export function createPrometheusSource(options: PrometheusSourceOptions = {}): PrometheusSource {
+  return {
+    async observe(now, windowSeconds, spec) {
+      const config = spec.sources.prometheus;
+      if (!config) {
+        // Not configured is only a problem for the policies that size from the request rate; a static (or load)
+        // policy without Prometheus would otherwise fail every tick and turn /readyz 503 for good.
+        if (!POLICIES_USING_REQUESTS.has(spec.policy)) return {};
+        return { errors: { requests: 'no Prometheus configured (spec.sources.prometheus.url); request rate unknown' } };
+      }
+      return observePrometheus({ url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch }, config, now, windowSeconds, spec.slo);
+    },
+  };
+}
+
+export async function observePrometheus(
+  client: PrometheusClientOptions,
+  config: PrometheusConfig,
+  now: number,
+  windowSeconds: number,
+  slo: PolicySpec['slo'],
+): Promise<ObservationPart> {
+  const planned = planQueries(config, windowSeconds, slo);
+  const settled = await Promise.allSettled(planned.map((p) => queryScalar(client, p.query, now)));
+  const results = new Map<string, number>();
+  const failures = new Map<string, PrometheusQueryError>();
+  planned.forEach((p, index) => {
+    const outcome = settled[index]!;
+    if (outcome.status === 'fulfilled') results.set(p.field, outcome.value * p.scale);
+    else {
+      const error = outcome.reason;
+      failures.set(p.field, error instanceof PrometheusQueryError ? error : new PrometheusQueryError('network', String(error)));
+    }
+  });
+
+  const requests = results.get('requests');
+  const zeroTraffic = requests === 0;
+  const part: ObservationPart = {};
+  const errors: Record<string, string> = {};
+  const ttft: LatencySummary = {};
+  const itl: LatencySummary = {};
+  const islTail: LatencySummary = {};
+  for (const p of planned) {
+    const value = results.get(p.field);
+    if (value === undefined) {
+      const failure = failures.get(p.field)!;
+      // 0 requests in the window: means are 0/0 and percentiles have no samples. Absent, not broken.
+      if (zeroTraffic && p.zeroTrafficNaN && (failure.kind === 'nan' || failure.kind === 'empty')) continue;
+      if (isOptionalField(p.field) && (failure.kind === 'nan' || failure.kind === 'empty')) continue;
+      errors[p.field] = failure.message;
+      continue;
+    }
+    const [head, key] = p.field.split('.') as [string, string | undefined];
+    if (head === 'ttftMs' && key) ttft[key as keyof LatencySummary] = value;
+    else if (head === 'itlMs' && key) itl[key as keyof LatencySummary] = value;
+    else if (head === 'islPercentiles' && key) islTail[key as keyof LatencySummary] = value;
+    else (part as Record<string, number>)[head] = value;
+  }
+  if (Object.keys(ttft).length > 0) part.ttftMs = ttft;
+  if (Object.keys(itl).length > 0) part.itlMs = itl;
+  if (Object.keys(islTail).length > 0) part.islPercentiles = islTail;
+  if (Object.keys(errors).length > 0) part.errors = errors;
+  return part;
+}

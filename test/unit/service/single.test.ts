@@ -1,0 +1,256 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadPolicyFile } from '../../../src/config/load.js';
+import { createLogger } from '../../../src/log.js';
+import { createPlannerMetrics } from '../../../src/service/exporter.js';
+import type { LeaderElector } from '../../../src/service/leader.js';
+import type { Connector, MetricSource } from '../../../src/planner/ports.js';
+import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
+import { createPlannerService, type PlannerService } from '../../../src/service/single.js';
+import type { TickResult, runTick } from '../../../src/planner/tick.js';
+import type { Observation } from '../../../src/planner/types.js';
+import { loadProfile } from '../../../src/profiles/load.js';
+import { manualTime } from '../../fixtures/manual-time.js';
+
+function logSink() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
+  return { logger, lines, events: () => lines.map((l) => l.event) };
+}
+
+const POLICY = (interval: string, extra = '') => `apiVersion: pd-planner/v1
+kind: PlannerPolicy
+metadata: { name: svc-test }
+spec:
+  interval: ${interval}
+  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
+  policy: static
+  failureThreshold: 2
+  pools:
+    - { name: prefill-od, role: prefill, minReplicas: 1, maxReplicas: 4 }
+    - { name: decode-od, role: decode, minReplicas: 1, maxReplicas: 4 }
+${extra}`;
+
+let dir: string;
+let service: PlannerService | undefined;
+afterEach(async () => {
+  await service?.stop('test done');
+  service = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function writePolicy(text: string): string {
+  const path = join(dir, 'policy.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+const load = (path: string): LoadedPlan => toLoadedPlan(loadPolicyFile(path), loadProfile);
+
+/** A tick whose end the test controls, returning a fixed good or failing result. */
+function controllableTick() {
+  const calls: { release: (r: Partial<Observation>) => void; reject: (e: Error) => void }[] = [];
+  const tick: typeof runTick = (ctx, ports) =>
+    new Promise<TickResult>((resolve, reject) => {
+      calls.push({
+        release: (obs) =>
+          resolve({
+            observation: { time: new Date(ports.clock.now()).toISOString(), ...obs },
+            decision: {
+              time: new Date(ports.clock.now()).toISOString(),
+              pools: { 'prefill-od': { desired: 2, role: 'prefill', capacity: 'on-demand', gpus: 2, boundBy: [] } },
+              explanation: { policy: ctx.spec.policy, held: false, need: {}, constraints: [], warnings: [], missing: {} },
+            },
+            state: ctx.state,
+            apply: { pools: { 'prefill-od': 'unchanged' }, errors: {} },
+          }),
+        reject,
+      });
+    });
+  return { tick, calls };
+}
+
+const noSource: MetricSource = { observe: async (now) => ({ time: new Date(now).toISOString() }) };
+const noConnector: Connector = { apply: async () => ({ pools: {}, errors: {} }) };
+
+function makeService(extra: Partial<Parameters<typeof createPlannerService>[0]> = {}, interval = '60s') {
+  dir = mkdtempSync(join(tmpdir(), 'pd-svc-'));
+  const path = writePolicy(POLICY(interval));
+  const time = manualTime({ order: 'set' });
+  const sink = logSink();
+  const ticks = controllableTick();
+  service = createPlannerService(
+    {
+      policyPath: path,
+      loadPolicy: load,
+      source: noSource,
+      connector: noConnector,
+      logger: sink.logger,
+      clock: time.clock,
+      scheduler: time.scheduler,
+      metrics: createPlannerMetrics({ defaultMetrics: false }),
+      watchPolicy: false,
+      // Ticks left hanging by a test are abandoned quickly at afterEach's stop().
+      shutdownGraceSeconds: 0.05,
+      tick: ticks.tick,
+      ...extra,
+    },
+    load(path),
+  );
+  return { service, time, sink, ticks, path };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('planner service loop', () => {
+  it('never overlaps ticks: an overrunning tick delays the next one, which then starts at once', async () => {
+    const { service, time, sink, ticks } = makeService();
+    await service.start();
+    expect(ticks.calls).toHaveLength(1);
+    // Three intervals pass while tick 1 is still running: no timer is armed, no second tick starts.
+    time.advance(180);
+    expect(time.timers).toHaveLength(0);
+    void service.runOnce();
+    expect(ticks.calls).toHaveLength(1);
+    ticks.calls[0]!.release({ requests: 10 });
+    await settle();
+    // Overran by 120 s: next tick due now, and the overrun is logged.
+    expect(time.timers.map((t) => t.delay)).toEqual([0]);
+    const overrun = sink.lines.find((l) => l.event === 'tick-overrun');
+    expect(overrun?.overrunSeconds).toBe(120);
+    time.fireNext();
+    expect(ticks.calls).toHaveLength(2);
+    // Tick 2 takes 5 s: the next is due 55 s after it ends (60 s after it started).
+    time.advance(5);
+    ticks.calls[1]!.release({ requests: 10 });
+    await settle();
+    expect(time.timers.map((t) => t.delay)).toEqual([55_000]);
+    expect(service.status().ticks).toBe(2);
+  });
+
+  it('logs the decision and its explanation for each tick', async () => {
+    const { service, sink, ticks } = makeService();
+    await service.start();
+    ticks.calls[0]!.release({ requests: 720 });
+    await settle();
+    const line = sink.lines.find((l) => l.event === 'tick')!;
+    expect(line.msg).toBe('tick: prefill-od=2');
+    expect(line.desired).toEqual({ 'prefill-od': 2 });
+    expect(line.outcome).toBe('scaled');
+    expect((line.explanation as { policy: string }).policy).toBe('static');
+    expect((line.observation as Observation).requests).toBe(720);
+  });
+
+  it('failureThreshold failed ticks in a row flip /readyz; one good tick flips it back', async () => {
+    const { service, time, ticks } = makeService();
+    await service.start();
+    expect(service.ready().ok).toBe(true);
+    ticks.calls[0]!.release({ errors: { requests: 'prometheus http://p/api/v1/query refused the connection' } });
+    await settle();
+    expect(service.ready()).toEqual({ ok: true, detail: 'last tick failed (1/2): requests: prometheus http://p/api/v1/query refused the connection' });
+    time.fireNext();
+    ticks.calls[1]!.reject(new Error('connector exploded'));
+    await settle();
+    expect(service.ready()).toEqual({ ok: false, detail: '2 failed ticks in a row (threshold 2); last: tick failed: connector exploded' });
+    // A zero-traffic window with no errors is a good tick.
+    time.fireNext();
+    ticks.calls[2]!.release({ requests: 0 });
+    await settle();
+    expect(service.ready().ok).toBe(true);
+    expect(service.status().consecutiveFailures).toBe(0);
+  });
+
+  it('/healthz fails when a tick hangs past max(3 x interval, 120 s)', async () => {
+    const { service, time } = makeService();
+    await service.start();
+    time.advance(179);
+    expect(service.health().ok).toBe(true);
+    time.advance(2);
+    expect(service.health()).toEqual({ ok: false, detail: 'the planner loop made no progress for 181s (limit 180s); a tick is still running' });
+  });
+});
+
+describe('policy hot reload', () => {
+  it('an invalid new file keeps the old policy and logs the field-path problems; a valid one is taken', async () => {
+    const { service, sink, path } = makeService();
+    writeFileSync(path, POLICY('60s').replace('maxReplicas: 4 }', 'maxReplicas: -1 }').replace('policy: static', 'policy: magic'));
+    expect(service.reloadPolicy()).toBe(false);
+    expect(service.spec().interval).toBe(60);
+    const failed = sink.lines.find((l) => l.event === 'policy-reload-failed')!;
+    const problems = failed.problems as string[];
+    expect(problems.some((p) => p.startsWith('spec.policy:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('spec.pools[0].maxReplicas:') || p.startsWith('spec.pools.0.maxReplicas:'))).toBe(true);
+
+    writeFileSync(path, POLICY('30s'));
+    expect(service.reloadPolicy()).toBe(true);
+    expect(service.spec().interval).toBe(30);
+    // Same text again: nothing to do.
+    expect(service.reloadPolicy()).toBe(false);
+  });
+
+  it('picks up a change through the file watcher, and the next tick uses the new interval', async () => {
+    const { service, time, ticks, path } = makeService({ watchPolicy: true, reloadDebounceMs: 20 });
+    await service.start();
+    writeFileSync(path, POLICY('30s'));
+    const deadline = Date.now() + 5000;
+    while (service.spec().interval !== 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(service.spec().interval).toBe(30);
+    ticks.calls[0]!.release({ requests: 1 });
+    await settle();
+    expect(time.timers.map((t) => t.delay)).toEqual([30_000]);
+  });
+});
+
+describe('shutdown and leadership', () => {
+  it('stop() lets a running tick finish, then releases the lease', async () => {
+    const order: string[] = [];
+    let leading = true;
+    const leader: LeaderElector = {
+      identity: 'me',
+      isLeader: () => leading,
+      tryAcquireOrRenew: async () => leading,
+      start: async () => leading,
+      stop: async () => {
+        order.push('lease released');
+        leading = false;
+      },
+    };
+    const { service, ticks } = makeService({ leader, shutdownGraceSeconds: 5 });
+    await service.start();
+    expect(service.canAct()).toBe(true);
+    const stopping = service.stop('SIGTERM');
+    // Stopping: the connector may no longer act, even though the tick is still running.
+    expect(service.canAct()).toBe(false);
+    await settle();
+    expect(order).toEqual([]);
+    ticks.calls[0]!.release({ requests: 1 });
+    order.push('tick finished');
+    await stopping;
+    expect(order).toEqual(['tick finished', 'lease released']);
+  });
+
+  it('a tick that does not finish within the grace period is abandoned', async () => {
+    const { service, sink } = makeService({ shutdownGraceSeconds: 0.02 });
+    await service.start();
+    await service.stop('SIGTERM');
+    expect(sink.events()).toContain('tick-abandoned');
+    expect(service.canAct()).toBe(false);
+  });
+
+  it('canAct follows the lease: false as soon as the elector says so', async () => {
+    let leading = true;
+    const leader: LeaderElector = {
+      identity: 'me',
+      isLeader: () => leading,
+      tryAcquireOrRenew: async () => leading,
+      start: async () => leading,
+      stop: async () => undefined,
+    };
+    const { service } = makeService({ leader });
+    expect(service.canAct()).toBe(true);
+    leading = false;
+    expect(service.canAct()).toBe(false);
+  });
+});

@@ -1,0 +1,217 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createPrometheusSource,
+  DEFAULT_QUERIES,
+  labelMatchers,
+  planQueries,
+  queryScalar,
+  PrometheusQueryError,
+  renderQuery,
+} from '../../../src/sources/prometheus.js';
+import { dynamoAnswers, freePort, startFakePrometheus, type FakePrometheus } from '../../fixtures/servers.js';
+import { testSpec } from './spec-fixture.js';
+
+const NOW = Date.parse('2026-11-25T10:00:00Z');
+const labels = { model: 'llama', dynamo_namespace: 'prod' };
+const busy = { requests: 720, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1, ttftQuantileSeconds: 0.61, itlQuantileSeconds: 0.044 };
+
+let fake: FakePrometheus | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+function specFor(url: string, extra: Record<string, unknown> = {}) {
+  return testSpec({}, { url, timeout: '2s', labels, ...extra });
+}
+
+describe('prometheus source: a busy window', () => {
+  it('reads the request count, count-weighted means and percentiles, with seconds turned into ms', async () => {
+    fake = await startFakePrometheus(dynamoAnswers(busy));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+    expect(part.isl).toBe(3000);
+    expect(part.osl).toBe(150);
+    expect(part.requestDurationSeconds).toBe(5.1);
+    expect(part.ttftMs?.mean).toBeCloseTo(420, 9);
+    // SLO percentile p95 plus p50/p99: the fake answers every TTFT quantile with 0.61 s.
+    expect(part.ttftMs?.p95).toBeCloseTo(610, 9);
+    expect(part.ttftMs?.p50).toBeCloseTo(610, 9);
+    expect(part.ttftMs?.p99).toBeCloseTo(610, 9);
+    expect(part.itlMs?.mean).toBeCloseTo(31, 9);
+    expect(part.itlMs?.p95).toBeCloseTo(44, 9);
+    expect(part.kvUsage).toBeUndefined();
+  });
+
+  it('sends Dynamo metric names with the label filter, the window and the evaluation time', async () => {
+    fake = await startFakePrometheus(dynamoAnswers(busy));
+    await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    const queries = fake.received.map((r) => r.query);
+    expect(queries).toContain('sum(increase(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[60s]))');
+    expect(queries).toContain(
+      'sum(increase(dynamo_frontend_time_to_first_token_seconds_sum{model="llama",dynamo_namespace="prod"}[60s]))' +
+        ' / sum(increase(dynamo_frontend_time_to_first_token_seconds_count{model="llama",dynamo_namespace="prod"}[60s]))',
+    );
+    expect(queries).toContain(
+      'histogram_quantile(0.95, sum by (le) (increase(dynamo_frontend_inter_token_latency_seconds_bucket{model="llama",dynamo_namespace="prod"}[60s])))',
+    );
+    expect(queries).toContain('max_over_time(sum(rate(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[10s]))[60s:5s])');
+    expect(queries).toContain(
+      'histogram_quantile(0.95, sum by (le) (increase(dynamo_frontend_input_sequence_tokens_bucket{model="llama",dynamo_namespace="prod"}[60s])))',
+    );
+    // 1 count + 5 means + 3 TTFT + 3 ITL quantiles (0.5, 0.95, 0.99; the SLO's 0.95 is among them)
+    // + the busiest 10 s rate + the ISL at the TTFT percentile.
+    expect(queries).toHaveLength(14);
+    expect(new Set(fake.received.map((r) => r.time))).toEqual(new Set([(NOW / 1000).toFixed(3)]));
+  });
+
+  it('adds the SLO percentile when it is not one of p50/p95/p99', () => {
+    const spec = testSpec({ slo: { ttft: { percentile: 90, ms: 800 }, itl: { percentile: 99.9, ms: 60 } } }, { url: 'http://p:9090' });
+    const fields = planQueries(spec.sources.prometheus!, 60, spec.slo).map((p) => p.field);
+    expect(fields).toContain('ttftMs.p90');
+    expect(fields).toContain('itlMs.p99.9');
+    expect(fields.filter((f) => f.startsWith('ttftMs.p'))).toEqual(['ttftMs.p50', 'ttftMs.p90', 'ttftMs.p95', 'ttftMs.p99']);
+  });
+});
+
+describe('prometheus source: zero traffic and unreadable counts', () => {
+  it('zero traffic gives requests 0 and no errors, though the means are 0/0 = NaN', async () => {
+    fake = await startFakePrometheus(dynamoAnswers({ ...busy, requests: 0 }));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBe(0);
+    expect(part.errors).toBeUndefined();
+    expect(part.isl).toBeUndefined();
+    expect(part.ttftMs).toBeUndefined();
+  });
+
+  it('an empty request count leaves requests undefined and names endpoint and query', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') ? { empty: true } : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain('empty result');
+    expect(part.errors?.requests).toContain(`${fake.url}/api/v1/query`);
+    expect(part.errors?.requests).toContain('dynamo_frontend_requests_total{model="llama"');
+    // The rest of the window still reads.
+    expect(part.isl).toBe(3000);
+  });
+
+  it('a NaN request count is an error, not zero traffic', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') ? 'NaN' : 'NaN'));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toMatch(/returned NaN/);
+    // Count unknown: NaN means are reported, not excused as idle.
+    expect(part.errors?.isl).toMatch(/returned NaN/);
+  });
+
+  it('a NaN mean while requests flowed is reported', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('input_sequence') ? 'NaN' : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBe(720);
+    expect(part.isl).toBeUndefined();
+    expect(part.errors?.isl).toMatch(/returned NaN for query `sum\(increase\(dynamo_frontend_input_sequence_tokens_sum/);
+  });
+
+  it('a quantile beyond the top bucket (+Inf) is reported, not used', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('histogram_quantile(0.99') ? '+Inf' : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.ttftMs?.p99).toBeUndefined();
+    expect(part.errors?.['ttftMs.p99']).toContain('+Inf');
+    expect(part.ttftMs?.p95).toBeCloseTo(610, 9);
+  });
+
+  it('several series where one was expected is an error that says how to fix it', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') ? { series: [300, 420] } : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain('returned 2 series where one was expected');
+  });
+});
+
+describe('prometheus source: transport errors are told apart', () => {
+  it('HTTP 400 carries Prometheus error type and message', async () => {
+    fake = await startFakePrometheus(() => ({
+      status: 400,
+      body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 5' }),
+    }));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query answered HTTP 400 (bad_data: parse error at char 5)`);
+  });
+
+  it('HTTP 503 with a plain body', async () => {
+    fake = await startFakePrometheus(() => ({ status: 503, body: 'Service Unavailable' }));
+    await expect(queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).rejects.toMatchObject({
+      kind: 'http',
+      message: expect.stringContaining('answered HTTP 503 (Service Unavailable) for query `up`'),
+    });
+  });
+
+  it('a slow answer times out with the configured timeout in the message', async () => {
+    fake = await startFakePrometheus(() => ({ delayMs: 3000, then: 1 }));
+    const error = await queryScalar({ url: fake.url, timeoutSeconds: 0.1 }, 'up').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrometheusQueryError);
+    expect((error as PrometheusQueryError).kind).toBe('timeout');
+    expect((error as PrometheusQueryError).message).toContain('timed out after 0.1s for query `up`');
+  });
+
+  it('a refused connection says so and names the URL', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain(`prometheus ${url}/api/v1/query refused the connection (ECONNREFUSED`);
+    // Every query fails the same way; a refused connection is an error even for the optional ones.
+    expect(Object.keys(part.errors ?? {})).toHaveLength(14);
+  });
+
+  it('no Prometheus configured: requests unknown, with the field to set', async () => {
+    const part = await createPrometheusSource().observe(NOW, 60, testSpec({ policy: 'sla' }));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain('spec.sources.prometheus.url');
+  });
+
+  it('no Prometheus configured for a policy that does not use the request rate (static): nothing read, no error', async () => {
+    expect(await createPrometheusSource().observe(NOW, 60, testSpec())).toEqual({});
+  });
+});
+
+describe('prometheus source: query overrides', () => {
+  it('replaces $window, $labels and $quantile in overridden queries', async () => {
+    fake = await startFakePrometheus((q) => (q.startsWith('sum(rate(my_requests') ? 12 : q.startsWith('my_ttft_q') ? 0.2 : dynamoAnswers(busy)(q)));
+    const spec = specFor(fake.url, {
+      queries: {
+        requests: 'sum(rate(my_requests{$labels,route="chat"}[$window])) * 60',
+        ttftPercentile: 'my_ttft_q{q="$quantile",$labels}',
+      },
+    });
+    const part = await createPrometheusSource().observe(NOW, 300, spec);
+    const queries = fake.received.map((r) => r.query);
+    expect(queries).toContain('sum(rate(my_requests{model="llama",dynamo_namespace="prod",route="chat"}[300s])) * 60');
+    expect(queries).toContain('my_ttft_q{q="0.95",model="llama",dynamo_namespace="prod"}');
+    expect(part.requests).toBe(12);
+    expect(part.ttftMs?.p95).toBeCloseTo(200, 9);
+    // Not overridden: the Dynamo default with the 300 s window.
+    expect(queries).toContain(
+      'histogram_quantile(0.95, sum by (le) (increase(dynamo_frontend_inter_token_latency_seconds_bucket{model="llama",dynamo_namespace="prod"}[300s])))',
+    );
+  });
+
+  it('kvUsage is read only when a query is given', () => {
+    const base = testSpec({}, { url: 'http://p:9090' });
+    expect(planQueries(base.sources.prometheus!, 60, base.slo).some((p) => p.field === 'kvUsage')).toBe(false);
+    const withKv = testSpec({}, { url: 'http://p:9090', queries: { kvUsage: 'avg(kv{$labels})' } });
+    const kv = planQueries(withKv.sources.prometheus!, 60, withKv.slo).find((p) => p.field === 'kvUsage');
+    expect(kv?.query).toBe('avg(kv{})');
+  });
+
+  it('no labels: `{$labels,le="1"}` still renders valid PromQL', () => {
+    expect(renderQuery('x{$labels,le="1"}[$window]', { window: '60s', labels: '' })).toBe('x{le="1"}[60s]');
+    expect(renderQuery(DEFAULT_QUERIES.requests!, { window: '60s', labels: '' })).toBe('sum(increase(dynamo_frontend_requests_total{}[60s]))');
+  });
+
+  it('escapes quotes and backslashes in label values', () => {
+    expect(labelMatchers({ model: 'a"b\\c' })).toBe('model="a\\"b\\\\c"');
+  });
+});
