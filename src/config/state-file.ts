@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
 import { errorMap, formatIssues } from './issues.js';
-import { parseJson, readInputFile } from './read.js';
+import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 
 const finite = z.number();
 const replicas = z.record(z.string(), z.number().int().nonnegative());
@@ -30,6 +30,11 @@ export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState
   return parsed.data as PlannerState;
 }
 
+/** Read and check a state file; every problem names the file (`s.json:1:58: invalid JSON: ...`, `s.json: state.history[0].time: ...`). */
 export function loadStateFile(path: string): PlannerState {
-  return parsePlannerState(parseJson(readInputFile(path), path));
+  const text = readInputFile(path, { maxBytes: { bytes: MAX_STATE_BYTES, what: 'a planner state is at most a few MB' } });
+  if (text.trim() === '') {
+    throw new InputError([`${path}: the state file is empty (was it cut short?); write a new one with --state-out, or leave --state out to start fresh`]);
+  }
+  return parsePlannerState(parseJson(text, path), `${path}: state`);
 }
