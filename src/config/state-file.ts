@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
-import { errorMap, formatIssues } from './issues.js';
+import { errorMap, formatIssues, formatPath } from './issues.js';
+import { protoKeyPath, protoKeyProblem } from './records.js';
 import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 
 const finite = z.number();
@@ -25,6 +26,8 @@ export const plannerStateSchema = z.looseObject({
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {
+  const proto = protoKeyPath(data);
+  if (proto) throw new InputError([protoKeyProblem(formatPath(proto, prefix))]);
   const parsed = plannerStateSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues, prefix), `${prefix}: invalid planner state`);
   return parsed.data as PlannerState;

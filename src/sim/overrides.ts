@@ -47,7 +47,7 @@ export function applyWhatIf(spec: PolicySpec, whatIf: WhatIf): PolicySpec {
 export function parseSweepParam(text: string): { name: string; key: keyof WhatIf; values: number[] } {
   const eq = text.indexOf('=');
   const name = eq < 0 ? text : text.slice(0, eq);
-  const param = WHAT_IF_PARAMS[name];
+  const param = Object.hasOwn(WHAT_IF_PARAMS, name) ? WHAT_IF_PARAMS[name] : undefined;
   if (!param) {
     throw new InputError([`--param: unknown parameter "${name}" (choose from ${Object.keys(WHAT_IF_PARAMS).join(', ')})`]);
   }

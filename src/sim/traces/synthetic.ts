@@ -73,7 +73,7 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
   const body = text.slice(SYNTHETIC_PREFIX.length);
   const question = body.indexOf('?');
   const kind = (question === -1 ? body : body.slice(0, question)).trim();
-  if (!(kind in SHAPE_PARAMS)) fail(`unknown shape ${JSON.stringify(kind)}; expected poisson, diurnal, burst or step`);
+  if (!Object.hasOwn(SHAPE_PARAMS, kind)) fail(`unknown shape ${JSON.stringify(kind)}; expected poisson, diurnal, burst or step`);
   const shapeKind = kind as ArrivalShape['kind'];
   const params = new URLSearchParams(question === -1 ? '' : body.slice(question + 1));
   const allowed = [...SHAPE_PARAMS[shapeKind], ...COMMON_PARAMS];
