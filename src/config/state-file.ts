@@ -5,6 +5,8 @@
  * Unlike the policy and the observation, this file is written by pd-planner itself, so fields we do not
  * know are kept (a newer version may add some) while the fields we use are type-checked.
  */
+import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
@@ -40,4 +42,58 @@ export function loadStateFile(path: string): PlannerState {
     throw new InputError([`${path}: the state file is empty (was it cut short?); write a new one with --state-out, or leave --state out to start fresh`]);
   }
   return parsePlannerState(parseJson(text, path), `${path}: state`);
+}
+
+/**
+ * Check, before anything is decided or printed, that `path` can take the state: its directory exists and is
+ * writable, and `path` itself is not a directory. Throws InputError naming the flag and the file.
+ */
+export function checkStateOut(path: string, flag = '--state-out'): void {
+  const dir = dirname(path);
+  let info;
+  try {
+    info = statSync(dir);
+  } catch {
+    throw new InputError([`${flag} ${path}: the directory ${dir} does not exist; create it first (mkdir -p ${dir})`]);
+  }
+  if (!info.isDirectory()) throw new InputError([`${flag} ${path}: ${dir} is not a directory`]);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new InputError([`${flag} ${path}: the directory ${dir} is not writable`]);
+  }
+  try {
+    if (statSync(path).isDirectory()) throw new InputError([`${flag} ${path}: is a directory; name a file`]);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    // Not there yet: fine, it will be created.
+  }
+}
+
+/**
+ * Write the state atomically: a temporary file in the same directory, flushed to disk (fsync), then renamed over
+ * `path`. A crash or SIGKILL at any moment leaves either the old file or the new one, never a truncated one.
+ */
+export function writeStateFile(path: string, state: PlannerState): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    const bytes = Buffer.from(text, 'utf8');
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // The temporary file was never created, or is gone already.
+    }
+    throw new InputError([`--state-out ${path}: cannot write the state: ${(error as Error).message}`]);
+  }
 }
