@@ -53,7 +53,7 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
     if (pool.capacity === 'spot') {
       const evictedAt = own(lastEviction, pool.name);
       const pending = finite(seen?.pending) ?? 0;
-      const pendingSeconds = finite(seen?.pendingSeconds) ?? 0;
+      const pendingSeconds = seen?.pendingSeconds !== undefined && Number.isFinite(seen.pendingSeconds) && seen.pendingSeconds >= 0 ? seen.pendingSeconds : 0;
       if (lost > 0) {
         reason = `${lost} eviction(s) or notice(s) this tick`;
       } else if (evictedAt !== undefined) {
@@ -80,8 +80,9 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
   return { unavailable, caps, lastEviction };
 }
 
+/** A count from the observation: a number >= 0, rounded up (never fewer than reported); else undefined. */
 function finite(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
 }
 
 /** Expected Spot replicas missing while replacements start, rounded up (see rule 2 above). */

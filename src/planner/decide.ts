@@ -64,6 +64,12 @@ function count(value: number | undefined): number | undefined {
   return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
+/** A replica count from a source: a number >= 0, rounded up (2.5 replicas may be 3 pods; never fewer than reported). */
+function replicas(value: number | undefined): number | undefined {
+  const v = count(value);
+  return v === undefined ? undefined : Math.ceil(v);
+}
+
 /** The counts known for one pool this tick, and the highest of them (undefined when none is known). */
 export interface KnownCounts {
   last?: number;
@@ -81,10 +87,10 @@ export interface KnownCounts {
 export function knownCounts(observation: Observation, state: PlannerState, name: string): KnownCounts {
   const seen = own(observation.pools, name);
   const out: KnownCounts = {};
-  const last = count(own(state.last, name));
-  const desired = count(seen?.desired);
-  const ready = count(seen?.ready);
-  const pending = count(seen?.pending);
+  const last = replicas(own(state.last, name));
+  const desired = replicas(seen?.desired);
+  const ready = replicas(seen?.ready);
+  const pending = replicas(seen?.pending);
   if (last !== undefined) out.last = last;
   if (desired !== undefined) out.desired = desired;
   if (ready !== undefined) out.ready = ready;
@@ -238,7 +244,7 @@ export function decide(input: DecideInput): DecideResult {
     const desired = constrained.desired[i] as number;
     last[pool.name] = desired;
     const decision: PoolDecision = { desired, role: pool.role, capacity: pool.capacity, gpus: desired * pool.gpusPerReplica, boundBy: boundBy[i] as string[] };
-    const observedDesired = count(own(observation.pools, pool.name)?.desired);
+    const observedDesired = replicas(own(observation.pools, pool.name)?.desired);
     if (observedDesired !== undefined) decision.current = observedDesired;
     if (floor) {
       decision.hold = true;
