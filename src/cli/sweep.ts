@@ -43,7 +43,7 @@ export function registerSweep(program: Command): void {
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
     // Every scenario's policy checked here, before any worker starts: a value the policy cannot take is exit 2 naming it.
     const loaded = loadPolicyOrDefault(flags.policy ? String(flags.policy) : undefined);
-    const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name} ${value}`);
+    const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name}`);
     for (const value of param.values) applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
     const scenarios: Scenario[] = param.values.map((value) => ({
       policyPath: flags.policy ? path.resolve(String(flags.policy)) : undefined,

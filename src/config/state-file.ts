@@ -54,16 +54,16 @@ export function checkStateOut(path: string, flag = '--state-out'): void {
   try {
     info = statSync(dir);
   } catch {
-    throw new InputError([`${flag} ${path}: the directory ${dir} does not exist; create it first (mkdir -p ${dir})`]);
+    throw new InputError([`${flag}: the directory ${dir} (of ${path}) does not exist; create it first (mkdir -p ${dir})`]);
   }
-  if (!info.isDirectory()) throw new InputError([`${flag} ${path}: ${dir} is not a directory`]);
+  if (!info.isDirectory()) throw new InputError([`${flag}: ${dir} (the directory of ${path}) is not a directory`]);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new InputError([`${flag} ${path}: the directory ${dir} is not writable`]);
+    throw new InputError([`${flag}: the directory ${dir} (of ${path}) is not writable`]);
   }
   try {
-    if (statSync(path).isDirectory()) throw new InputError([`${flag} ${path}: is a directory; name a file`]);
+    if (statSync(path).isDirectory()) throw new InputError([`${flag}: ${path} is a directory; name a file`]);
   } catch (error) {
     if (error instanceof InputError) throw error;
     // Not there yet: fine, it will be created.
@@ -94,6 +94,6 @@ export function writeStateFile(path: string, state: PlannerState): void {
     } catch {
       // The temporary file was never created, or is gone already.
     }
-    throw new InputError([`--state-out ${path}: cannot write the state: ${(error as Error).message}`]);
+    throw new InputError([`--state-out: cannot write the state to ${path}: ${(error as Error).message}`]);
   }
 }

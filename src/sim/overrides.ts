@@ -36,15 +36,15 @@ export const WHAT_IF_PARAMS: Record<string, { key: keyof WhatIf; parse: (text: s
 
 /**
  * The policy with the what-if knobs applied, checked by the same cross-field rules as the policy file: a knob that
- * makes it invalid is an InputError naming the knob (`--gpu-budget 4: 4 GPUs is below the 8 the pools' minReplicas
+ * makes it invalid is an InputError naming the knob (`--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas
  * need (...)`), never a run labelled with a setting it could not honour. `label` names how the knobs were given
- * (`--param gpu-budget=4` in a sweep); by default each knob's own flag.
+ * (`--param gpu-budget=4` in a sweep); by default each knob's own flag (`--gpu-budget`).
  */
 export function applyWhatIfChecked(spec: PolicySpec, whatIf: WhatIf, label?: (name: string, value: number) => string): PolicySpec {
   const out = applyWhatIf(spec, whatIf);
   if (out === spec) return out;
   const given = Object.entries(WHAT_IF_PARAMS).filter(([, p]) => whatIf[p.key] !== undefined);
-  const name = (flag: string, value: number) => (label ? label(flag, value) : `--${flag} ${value}`);
+  const name = (flag: string, value: number) => (label ? label(flag, value) : `--${flag}`);
   const problems = checkPolicy(out).problems.map((problem) => {
     const match = given.find(([, p]) => p.field?.test(problem));
     if (match) {

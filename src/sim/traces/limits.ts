@@ -22,7 +22,7 @@ export function formatCount(n: number): string {
  */
 export function checkRequestCount(where: string, count: number, what: string, hint: string): void {
   if (!(count <= MAX_TRACE_REQUESTS)) {
-    const shown = count < 1e15 ? formatCount(count) : count.toPrecision(4);
+    const shown = !Number.isFinite(count) ? 'more than 1e308' : count < 1e15 ? formatCount(count) : count.toPrecision(4);
     throw new InputError([`${where}: ${what} would make ${shown} requests, more than the ${formatCount(MAX_TRACE_REQUESTS)} one simulation replays; ${hint}`]);
   }
 }

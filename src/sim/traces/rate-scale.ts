@@ -44,7 +44,7 @@ export function scaleRate(trace: Trace, factor: number, seed: number, options: R
   }
   if (factor === 1) return trace;
   const n = trace.arrival.length;
-  checkRequestCount(`--rate-scale ${factor}`, n * factor, `${formatCount(n)} requests x ${factor}`, 'use a smaller factor or a shorter trace');
+  checkRequestCount('--rate-scale', n * factor, `${formatCount(n)} requests x ${factor}`, 'use a smaller factor or a shorter trace');
   const rng = createRng(seed);
   const out =
     factor < 1 ? thin(trace, factor, rng) : replicate(trace, factor, rng, options.maxJitterSeconds ?? DEFAULT_MAX_JITTER_SECONDS);

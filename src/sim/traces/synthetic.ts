@@ -1,4 +1,4 @@
-import { parseDuration } from '../../config/duration.js';
+import { formatDuration, parseDuration } from '../../config/duration.js';
 import { InputError } from '../../errors.js';
 import { createRng, exponential, lognormal, type Rng } from '../random.js';
 import type { Trace } from '../types.js';
@@ -282,12 +282,12 @@ export function meanRate(shape: ArrivalShape, durationSeconds: number): number {
 function checkSyntheticSize(spec: SyntheticSpec, lambdaMax: number): void {
   const where = `synthetic spec ${JSON.stringify(spec.text)}`;
   const expected = meanRate(spec.shape, spec.durationSeconds) * spec.durationSeconds;
-  checkRequestCount(where, expected, `about ${formatRate(expected / spec.durationSeconds)}/s for ${spec.durationSeconds} s`, 'lower the rate or shorten the duration');
+  checkRequestCount(where, expected, `a mean rate of ${formatRate(expected / spec.durationSeconds)}/s for ${formatDuration(spec.durationSeconds)}`, 'lower the rate or shorten the duration');
   const candidates = lambdaMax * spec.durationSeconds;
   const maxCandidates = MAX_DRAWS_PER_REQUEST * MAX_TRACE_REQUESTS;
   if (!(candidates <= maxCandidates)) {
     throw new InputError([
-      `${where}: its peak rate ${formatRate(lambdaMax)}/s for ${spec.durationSeconds} s means drawing ${candidates < 1e15 ? formatCount(candidates) : candidates.toPrecision(4)} candidate arrivals (thinning draws at the peak rate), more than ${formatCount(maxCandidates)}; lower the burst height or the peak rate, or shorten the duration`,
+      `${where}: its peak rate ${formatRate(lambdaMax)}/s for ${formatDuration(spec.durationSeconds)} means drawing ${candidates < 1e15 ? formatCount(candidates) : candidates.toPrecision(4)} candidate arrivals (thinning draws at the peak rate), more than ${formatCount(maxCandidates)}; lower the burst height or the peak rate, or shorten the duration`,
     ]);
   }
 }
@@ -296,6 +296,7 @@ function checkSyntheticSize(spec: SyntheticSpec, lambdaMax: number): void {
 const MAX_DRAWS_PER_REQUEST = 4;
 
 function formatRate(rate: number): string {
+  if (!Number.isFinite(rate)) return 'over 1e308';
   return rate < 1e6 ? String(Math.round(rate * 1000) / 1000) : rate.toPrecision(3);
 }
 
