@@ -370,6 +370,11 @@ describe('bad input through the CLI', () => {
     check(c, binary.get(c.name), 'binary');
   });
 
+  it('docs/bad-input.md lists every case of the table', () => {
+    const doc = readFileSync(join(ROOT, 'docs/bad-input.md'), 'utf8');
+    expect(CASES.filter((c) => !doc.includes(c.name)).map((c) => c.name)).toEqual([]);
+  });
+
   it('samples through the binary are all cases of the table', () => {
     expect(THROUGH_BINARY.filter((name) => !CASES.some((c) => c.name === name))).toEqual([]);
   });
