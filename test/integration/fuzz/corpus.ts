@@ -261,7 +261,8 @@ export function generateCorpus(dir: string, seed: number, counts = { validate: 1
   }
 
   for (let i = 0; i < counts.simulate; i++) {
-    const policy = chance(rng, 0.7) ? POLICIES[pick(rng, names)] : mutate(rng, POLICIES[pick(rng, names)], 1);
+    const base = chance(rng, 0.25) ? constructorPool(POLICIES[pick(rng, names)]) : POLICIES[pick(rng, names)];
+    const policy = chance(rng, 0.7) ? base : mutate(rng, base, 1);
     const trace = chance(rng, 0.3) ? syntheticSpec(rng) : chance(rng, 0.04) ? pick(rng, SPECIAL_FILES) : write('csv', traceText(rng));
     const baselines = chance(rng, 0.8) ? 'none' : pick(rng, ['static', 'hpa', 'bogus', 'constructor']);
     cases.push({
