@@ -233,7 +233,7 @@ export function decide(input: DecideInput): DecideResult {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
   }
   for (const [field, reason] of Object.entries(observation.errors ?? {})) {
-    if (missing[field] === undefined) missing[field] = reason;
+    if (!Object.hasOwn(missing, field)) missing[field] = reason;
   }
 
   const boundBy = boundByPool(spec, constrained.effects);
