@@ -13,8 +13,11 @@ const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /** One day: the longest interval or timeout (Node's timers hold at most 2^31 ms, about 24.8 days; a tick a day is already rare). */
 export const MAX_TIMER_SECONDS = 86_400;
-/** The shortest planner interval: a tick needs fresh metrics, and Prometheus scrapes every 15-30 s. */
-export const MIN_INTERVAL_SECONDS = 1;
+/**
+ * The shortest planner interval: 100 ms, so a typo (`interval: 1ms`) cannot spin the loop at full CPU. Real intervals
+ * are tens of seconds (Prometheus scrapes every 15-30 s; under 5 s is a warning); tests run the service at 250 ms.
+ */
+export const MIN_INTERVAL_SECONDS = 0.1;
 /** The longest schedule duration: a year (a cron that fires yearly and lasts until the next firing). */
 export const MAX_SCHEDULE_SECONDS = 366 * 86_400;
 /** The longest forecaster season: a week (`168h`, the weekly pattern). */

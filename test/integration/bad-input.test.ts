@@ -99,7 +99,7 @@ const CASES: Case[] = [
   { ...validate('policy-bare-number-startup-seconds.yaml', 0), stdout: ['valid PlannerPolicy', 'prefill-od', '4m'] },
   validate('policy-duration-words.yaml', 2, 'spec.interval: expected an interval such as "60s", "5m" or "1h30m", got "1 minute"'),
   validate('policy-negative-duration.yaml', 2, 'spec.stabilization.scaleDown: expected a window such as "60s", "5m" or "1h30m", got "-5m"'),
-  validate('policy-zero-interval.yaml', 2, 'spec.interval: 0s is shorter than 1s, the shortest interval'),
+  validate('policy-zero-interval.yaml', 2, 'spec.interval: 0s is shorter than 100ms, the shortest interval'),
   // ---- policies: cross-field rules ----------------------------------------------------------------------------
   validate('policy-min-above-max.yaml', 2, 'spec.pools[0].maxReplicas: 8 is below minReplicas 9'),
   validate('policy-budget-below-mins.yaml', 2, "spec.budget.maxGpus: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"),
@@ -130,7 +130,7 @@ const CASES: Case[] = [
   { name: 'policy-10mb.yaml (generated)', args: ['validate', HUGE_POLICY], exit: 2, stderr: [`${HUGE_POLICY}: is 10.0 MB; a policy file is a few KB (limit 256 KB)`] },
   // ---- policies: bounds on durations and physical numbers -----------------------------------------------------
   validate('policy-interval-25d.yaml', 2, 'spec.interval: "25d" is longer than 1d, the most allowed for an interval (timers hold at most a day here)'),
-  validate('policy-interval-1ms.yaml', 2, 'spec.interval: 1ms is shorter than 1s, the shortest interval; use e.g. "60s"'),
+  validate('policy-interval-1ms.yaml', 2, 'spec.interval: 1ms is shorter than 100ms, the shortest interval; use e.g. "60s"'),
   validate('policy-interval-320-nines.yaml', 2, 'spec.interval: "999999999999999999999999999999999999999999999999999999999..." is longer than 1d'),
   validate('policy-prometheus-timeout-25d.yaml', 2, 'spec.sources.prometheus.timeout: "25d" is longer than 1d, the most allowed for a timeout'),
   validate('policy-schedule-huge-duration.yaml', 2, 'spec.schedules[0].duration: "99999999999d" is longer than 366d, the most allowed for a schedule duration'),

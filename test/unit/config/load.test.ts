@@ -216,7 +216,7 @@ describe('cross-field problems', () => {
   });
 
   it('a zero interval, and a seasonal forecaster with a season shorter than two intervals', () => {
-    expect(problems(withSpec((s) => (s.interval = '0s')))).toEqual(['spec.interval: 0s is shorter than 1s, the shortest interval; use e.g. "60s"']);
+    expect(problems(withSpec((s) => (s.interval = '0s')))).toEqual(['spec.interval: 0s is shorter than 100ms, the shortest interval; use e.g. "60s"']);
     expect(problems(withSpec((s) => (s.forecaster = { kind: 'seasonal', season: '90s' })))).toEqual([
       'spec.forecaster.season: 1m30s is shorter than two intervals (2m); a season needs at least two points',
     ]);
@@ -322,8 +322,8 @@ describe('durations: bounded, and plain seconds in `…Seconds` fields', () => {
     expect(lines[0]).not.toContain('Infinity');
   });
 
-  it('refuses an interval under a second, and a season of too many intervals', () => {
-    expect(problems(withSpec((s) => (s.interval = '1ms')))).toEqual(['spec.interval: 1ms is shorter than 1s, the shortest interval; use e.g. "60s"']);
+  it('refuses an interval under 100 ms, and a season of too many intervals', () => {
+    expect(problems(withSpec((s) => (s.interval = '1ms')))).toEqual(['spec.interval: 1ms is shorter than 100ms, the shortest interval; use e.g. "60s"']);
     expect(problems(withSpec((s) => {
       s.interval = '10s';
       s.forecaster = { kind: 'seasonal', season: '7d' };
