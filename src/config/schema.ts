@@ -79,6 +79,8 @@ export function duration(what: string, opts: DurationOptions = {}) {
  * budget trim takes replicas back one at a time), so counts are bounded far above any real cluster.
  */
 export const MAX_POOL_REPLICAS = 10_000;
+/** Pools per policy (real ones have 2-8): the Spot fill scans every pool per replica it places. */
+export const MAX_POOLS = 64;
 export const MAX_GPUS_PER_REPLICA = 1024;
 export const MAX_BUDGET_GPUS = 10_000_000;
 /** Intervals a forecaster may look back over (a week of one-minute intervals): bounds the state's history. */
@@ -301,7 +303,7 @@ export const policySpec = z.strictObject({
     })
     .prefault({}),
   spot: spot.prefault({}),
-  pools: z.array(pool).min(1, 'at least one pool is needed'),
+  pools: z.array(pool).min(1, 'at least one pool is needed').max(MAX_POOLS, `at most ${MAX_POOLS} pools per policy; split the model's pools over several policies`),
   schedules: z.array(schedule).default([]),
   sources: sources.default({}),
   /** Ticks that may fail in a row before /readyz reports not ready. */

@@ -343,3 +343,13 @@ describe('physical ceilings on counts', () => {
     expect(problems(withSpec(edit))).toEqual([line]);
   });
 });
+
+describe('the number of pools', () => {
+  it('is at most 64 per policy', () => {
+    const many = withSpec((s) => {
+      s.budget = {};
+      s.pools = Array.from({ length: 65 }, (_, i) => ({ name: `p${i}`, role: i % 2 === 0 ? 'prefill' : 'decode' }));
+    });
+    expect(problems(many)).toEqual(["spec.pools: at most 64 pools per policy; split the model's pools over several policies"]);
+  });
+});
