@@ -10,8 +10,8 @@
  *     desired, observed ready + pending; capped at maxReplicas; an unavailable Spot pool at what it still has);
  *  3. a pool of which nothing is known while the request count is unknown is `writable: false`;
  *  4. a measured zero-traffic window with every pool observed is not uncertain: nothing is held up;
- *  5. every call returns: the numbers above used to hang the queue model, the cron walk and the Spot fill, so the
- *     test would time out rather than pass if any of them came back.
+ *  5. every call returns: the numbers above hang an unbounded queue-model search, cron walk or Spot fill, so the test
+ *     times out rather than passes if any of them is unbounded.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

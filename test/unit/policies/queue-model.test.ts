@@ -1,7 +1,8 @@
 /**
  * The M/M/c prefill model under numbers of any size: the replica search and Erlang C stop within the staffing bound
  * (a + 12 sqrt(a) + 50 servers), and above EXACT_LOAD_MAX the Halfin-Whitt approximation stands in for the recursion.
- * Inputs here used to hang (a request count of 1e13 looped to ceil(a) + 100,000; a service rate of 0 forever).
+ * The inputs here hang an unbounded search: 1e13 requests a minute is a search to ceil(a) + 100,000 per call, a service
+ * rate of 0 one that never ends; a test that hangs times out and fails.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
