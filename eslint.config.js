@@ -35,7 +35,7 @@ export default tseslint.config(
           paths: [{ name: 'node-cron', allowImportNames: ['parse', 'ParsedFields'], message: 'only node-cron\'s pure `parse`: its scheduler runs timers' }],
           patterns: [
             { group: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)], message: `node built-ins do I/O, timers or randomness; ${WHY}` },
-            { regex: `^(?![./]|node:|zod$|node-cron$|(${builtinModules.join('|')})(/|$))`, message: `only zod and node-cron's parse among packages: the others are clients, servers or I/O; ${WHY}` },
+            { regex: `^(?![./]|node:|zod$|simple-statistics$|node-cron$|(${builtinModules.join('|')})(/|$))`, message: `only zod, simple-statistics (pure maths) and node-cron's parse among packages: the others are clients, servers or I/O; ${WHY}` },
             {
               regex: '(^|/)(service|sources|kubernetes|connectors|cli|sim)/|(^|/)log\\.js$|(^|/)config/(load|read|observation|state-file)\\.js$|(^|/)profiles/(load|index)\\.js$',
               message: 'the core does not import the shell (service, sources, kubernetes, connectors, cli, sim, log) or a file reader: the shell imports the core',

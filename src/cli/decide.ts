@@ -1,13 +1,13 @@
 /**
  * `pd-planner decide --policy POLICY --observation FILE.json [--state FILE.json] [--state-out FILE.json]`:
  * one planner tick, offline. Prints the Decision (desired replicas per pool and the explanation) as JSON.
- * The decision time is the observation's `time`; --state/--state-out chain ticks by hand.
+ * The decision time is the observation's `time`; --state/--state-out chain ticks by hand (the state is written
+ * atomically, and where it goes is checked before anything is decided).
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadPolicyFile } from '../config/load.js';
 import { loadObservationFile } from '../config/observation.js';
-import { loadStateFile } from '../config/state-file.js';
+import { checkStateOut, loadStateFile, writeStateFile } from '../config/state-file.js';
 import { InputError } from '../errors.js';
 import { decide } from '../planner/decide.js';
 import { initialState } from '../planner/state.js';
@@ -29,6 +29,8 @@ export function registerDecide(program: Command): void {
     .option('--state <file>', 'planner state from a previous --state-out (forecast history, correction factors, stabilization window)')
     .option('--state-out <file>', 'write the planner state after this decision, for the next --state')
     .action((opts: DecideOptions) => {
+      // Where the state goes is checked first: a decision printed and then lost to a missing directory is worse than none.
+      if (opts.stateOut) checkStateOut(opts.stateOut);
       const loaded = loadPolicyFile(opts.policy);
       const profile = loaded.profile ?? loadProfile(loaded.spec.profile, loaded.baseDir);
       const { observation, warnings } = loadObservationFile(opts.observation, loaded.spec);
@@ -43,7 +45,8 @@ export function registerDecide(program: Command): void {
       }
       for (const warning of [...loaded.warnings, ...warnings]) process.stderr.write(`warning: ${warning}\n`);
       const result = decide({ spec: loaded.spec, profile, observation, state, now });
+      // The state first, atomically: the printed decision is then always one whose state was kept.
+      if (opts.stateOut) writeStateFile(opts.stateOut, result.state);
       process.stdout.write(`${JSON.stringify(result.decision, null, 2)}\n`);
-      if (opts.stateOut) writeFileSync(opts.stateOut, `${JSON.stringify(result.state, null, 2)}\n`);
     });
 }

@@ -4,12 +4,32 @@ import { InputError, messageOf } from '../errors.js';
 import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 
-export function numberOption(flag: string, text: string, rules: { integer?: boolean; min?: number } = {}): number {
-  const value = Number(text);
-  const bad = !Number.isFinite(value) || (rules.integer && !Number.isInteger(value)) || (rules.min !== undefined && value < rules.min);
+/** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
+export const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
+export const MAX_SEED = 4_294_967_295;
+/** --speedup and --rate-scale factors are taken within [1e-6, 1e6] (the request and interval caps bound them further). */
+export const FACTOR_RANGE = { min: 1e-6, max: 1e6 };
+
+export function numberOption(flag: string, text: string, rules: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;
+  const bad =
+    !Number.isFinite(value) ||
+    (rules.integer && !Number.isInteger(value)) ||
+    (rules.min !== undefined && value < rules.min) ||
+    (rules.max !== undefined && value > rules.max);
   if (bad) {
     const want = rules.integer ? 'a whole number' : 'a number';
-    throw new InputError([`${flag}: "${text}" is not ${want}${rules.min !== undefined ? ` >= ${rules.min}` : ''}`]);
+    const range =
+      rules.min !== undefined && rules.max !== undefined
+        ? ` from ${rules.min} to ${rules.max}`
+        : rules.min !== undefined
+          ? ` >= ${rules.min}`
+          : rules.max !== undefined
+            ? ` <= ${rules.max}`
+            : '';
+    throw new InputError([`${flag}: "${text}" is not ${want}${range}`]);
   }
   return value;
 }

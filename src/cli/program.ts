@@ -34,7 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride();
   try {
     const requested = argv[2];
-    const names = requested && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
+    const names = requested && Object.hasOwn(COMMANDS, requested) ? [requested] : Object.keys(COMMANDS);
     for (const name of names) (await (COMMANDS[name] as () => Promise<Register>)())(program);
     await program.parseAsync([...argv]);
     return 0;

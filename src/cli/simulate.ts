@@ -9,12 +9,12 @@ import { loadPolicyFile, parsePolicyText, type LoadedPolicy } from '../config/lo
 import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from '../sim/traces/index.js';
 import { buildReport, simulate } from '../sim/run.js';
-import { applyWhatIf } from '../sim/overrides.js';
+import { applyWhatIfChecked } from '../sim/overrides.js';
 import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
 import { InputError } from '../errors.js';
-import { baselinesOption, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
+import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 
 export interface SimulateFlags {
   policy?: string;
@@ -46,11 +46,11 @@ export function registerSimulate(program: Command): void {
   command.action(async (flags: SimulateFlags) => {
     const loaded = loadPolicyOrDefault(flags.policy);
     const whatIf = whatIfOptions(flags);
-    const spec = applyWhatIf(loaded.spec, whatIf);
+    const spec = applyWhatIfChecked(loaded.spec, whatIf);
     const profile = loadProfile(spec.profile, loaded.baseDir);
-    const seed = numberOption('--seed', flags.seed, { integer: true, min: 0 });
-    const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, { min: 1e-6 });
-    const speedup = numberOption('--speedup', flags.speedup, { min: 1e-6 });
+    const seed = numberOption('--seed', flags.seed, { integer: true, min: 0, max: MAX_SEED });
+    const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
+    const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
     const tracePath = flags.trace ?? defaultTracePath();
     const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';

@@ -7,12 +7,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { parseSweepParam } from '../sim/overrides.js';
+import { applyWhatIfChecked, parseSweepParam } from '../sim/overrides.js';
+import { loadPolicyOrDefault } from './simulate.js';
 import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
 import { sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
-import { addWhatIfFlags, baselinesOption, numberOption, whatIfOptions } from './options.js';
+import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
 
 export function registerSweep(program: Command): void {
@@ -48,14 +49,24 @@ export function registerSweep(program: Command): void {
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
     const format = String(flags.traceFormat) as Scenario['traceFormat'];
+    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
+      throw new InputError([`--trace-format: "${String(flags.traceFormat)}" is not one of azure, burstgpt, mooncake, auto`]);
+    }
+    const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
+    const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
+    const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
+    // Every scenario's policy checked here, before any worker starts: a value the policy cannot take is exit 2 naming it.
+    const loaded = loadPolicyOrDefault(flags.policy ? String(flags.policy) : undefined);
+    const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name}`);
+    for (const value of param.values) applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
     const scenarios: Scenario[] = param.values.map((value) => ({
       policyPath: flags.policy ? path.resolve(String(flags.policy)) : undefined,
       tracePath: flags.trace ? String(flags.trace) : undefined,
       traceFormat: format,
       whatIf: { ...base, [param.key]: value },
-      rateScale: numberOption('--rate-scale', String(flags.rateScale), { min: 1e-6 }),
-      speedup: numberOption('--speedup', String(flags.speedup), { min: 1e-6 }),
-      seed: numberOption('--seed', String(flags.seed), { integer: true, min: 0 }),
+      rateScale,
+      speedup,
+      seed,
       baselines,
     }));
     if (flags.emitJob) return void process.stdout.write(emitJob(cmd, param.name, scenarios));

@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadProfile } from '../profiles/load.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import { errorMap, formatIssues } from './issues.js';
+import { errorMap, formatIssues, formatPath } from './issues.js';
+import { protoKeyPath, protoKeyProblem } from './records.js';
 import { policyFile, type PolicyFile, type PolicySpec } from './schema.js';
 import { checkAgainstProfile, checkPolicy } from './validate.js';
 import { MAX_POLICY_BYTES, parseYaml, readInputFile } from './read.js';
@@ -42,6 +43,8 @@ export function parsePolicyText(text: string, path: string, baseDir: string, opt
     throw new InputError([`${path}: expected a mapping with apiVersion, kind, metadata and spec at the top level`]);
   }
 
+  const proto = protoKeyPath(data);
+  if (proto) throw new InputError([protoKeyProblem(formatPath(proto))]);
   const parsed = policyFile.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues), `${path}: invalid policy`);
   const file = parsed.data;

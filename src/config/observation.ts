@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { Observation, PoolObservation } from '../planner/types.js';
 import type { PolicySpec } from './schema.js';
-import { didYouMean, errorMap, formatIssues } from './issues.js';
+import { didYouMean, errorMap, formatIssues, formatPath } from './issues.js';
+import { protoKeyPath, protoKeyProblem, toNullRecord } from './records.js';
 import type { CheckResult } from './validate.js';
 import { MAX_OBSERVATION_BYTES, parseJson, readInputFile } from './read.js';
 
@@ -81,15 +82,15 @@ export function parseObservation(data: unknown, prefix = 'observation'): Observa
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError([`${prefix}: expected a JSON object with at least "time"`]);
   }
+  const proto = protoKeyPath(data);
+  if (proto) throw new InputError([protoKeyProblem(formatPath(proto, prefix))]);
   const parsed = observationSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues, prefix), `${prefix}: invalid observation`);
-  const { pools, ...rest } = parsed.data;
+  const { pools, errors, ...rest } = parsed.data;
   const observation: Observation = compact(rest) as Observation;
-  if (pools) {
-    observation.pools = Object.fromEntries(
-      Object.entries(pools).map(([name, pool]) => [name, compact(pool) as PoolObservation]),
-    );
-  }
+  // Keyed by names from the file: records without a prototype (a pool named "constructor" is a pool).
+  if (pools) observation.pools = toNullRecord(Object.entries(pools).map(([name, pool]) => [name, compact(pool) as PoolObservation] as const));
+  if (errors) observation.errors = toNullRecord(errors);
   return observation;
 }
 

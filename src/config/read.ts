@@ -2,7 +2,7 @@
  * Reading the files users hand us: unreadable files, YAML and JSON syntax errors all become InputError
  * lines that name the file (and the line and column), e.g. `policy.yaml:12:5: Map keys must be unique`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { InputError, messageOf } from '../errors.js';
 import { encodingProblem, problemLine } from './encoding.js';
@@ -11,39 +11,103 @@ import { encodingProblem, problemLine } from './encoding.js';
 export const MAX_POLICY_BYTES = 256 * 1024;
 /** Largest observation file: one tick's metrics are a few KB. */
 export const MAX_OBSERVATION_BYTES = 1024 * 1024;
+/** Largest planner state file: the history a forecaster keeps is at most ~10,000 points (about 1 MB of JSON). */
+export const MAX_STATE_BYTES = 16 * 1024 * 1024;
+/** Largest profile JSON file: Dynamo's profiler writes a few hundred KB at most. */
+export const MAX_PROFILE_BYTES = 16 * 1024 * 1024;
 
 export interface ReadInputOptions {
   /** Refuse larger files, naming what the file was expected to be (e.g. "a policy file is a few KB"). */
   maxBytes?: { bytes: number; what: string };
 }
 
-function formatSize(bytes: number): string {
+/** What every read gets when the caller names no cap: nothing the planner reads is larger. */
+const DEFAULT_MAX_BYTES = { bytes: 16 * 1024 * 1024, what: 'no input of pd-planner is that large' };
+
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024 * 1024) return `${(bytes / (1024 * 1024 * 1024)).toFixed(1)} GB`;
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   return `${Math.ceil(bytes / 1024)} KB`;
 }
 
+const CHUNK_BYTES = 64 * 1024;
+
+/** Block the thread for `ms` (a non-blocking descriptor such as a terminal's /dev/stdin said "try again"). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
- * Read a file the user named as UTF-8 text (a UTF-8 byte-order mark is dropped). A missing or unreadable
- * file, one that is too large, binary, UTF-16 or not valid UTF-8 (Latin-1) is their input error, not a crash
- * and not a puzzling syntax error: e.g. `policy.yaml: is UTF-16 little-endian text (byte-order mark FF FE), not UTF-8; ...`.
+ * Read at most `limit.bytes` bytes of `path`, whatever it is: a regular file, a FIFO, /dev/stdin, a device such as
+ * /dev/zero or a symlink to one. The size stat() reports is only used to refuse a large regular file at once; the
+ * cap itself is enforced while reading (devices and pipes report size 0), so nothing past it is ever held.
+ * Errors are InputError lines naming the file: `policy.yaml: cannot read: no such file`,
+ * `/dev/zero: more than 256 KB; a policy file is a few KB (limit 256 KB): is this the right file?`.
  */
-export function readInputFile(path: string, opts: ReadInputOptions = {}): string {
-  let bytes: Buffer;
+export function readCapped(path: string, limit: { bytes: number; what: string }): Buffer {
+  const tooLarge = (size?: number) =>
+    new InputError([`${path}: ${size !== undefined ? `is ${formatSize(size)}` : `more than ${formatSize(limit.bytes)}`}; ${limit.what} (limit ${formatSize(limit.bytes)}): is this the right file?`]);
+  let fd: number;
   try {
-    const limit = opts.maxBytes;
-    if (limit) {
-      const size = statSync(path).size;
-      if (size > limit.bytes) {
-        throw new InputError([`${path}: is ${formatSize(size)}; ${limit.what} (limit ${formatSize(limit.bytes)}): is this the right file?`]);
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw cannotRead(path, error);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw new InputError([`${path}: cannot read: is a directory, expected a file`]);
+    if (info.isFile() && info.size > limit.bytes) throw tooLarge(info.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      // One byte more than the cap tells "exactly at the cap" from "over it".
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit.bytes + 1 - total));
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+          pause(10);
+          continue;
+        }
+        throw error;
       }
+      if (n === 0) break;
+      total += n;
+      if (total > limit.bytes) throw tooLarge();
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     }
-    bytes = readFileSync(path);
+    return Buffer.concat(chunks, total);
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : messageOf(error);
-    throw new InputError([`${path}: cannot read: ${reason}`]);
+    throw cannotRead(path, error);
+  } finally {
+    closeSync(fd);
   }
+}
+
+function cannotRead(path: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'is a directory, expected a file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ELOOP'
+            ? 'too many levels of symbolic links'
+            : messageOf(error);
+  return new InputError([`${path}: cannot read: ${reason}`]);
+}
+
+/**
+ * Read a file the user named as UTF-8 text (a UTF-8 byte-order mark is dropped), at most `maxBytes` of it. A missing
+ * or unreadable file, one that is too large, binary, UTF-16 or not valid UTF-8 (Latin-1) is their input error, not a
+ * crash and not a puzzling syntax error: e.g. `policy.yaml: is UTF-16 little-endian text (byte-order mark FF FE), not UTF-8; ...`.
+ */
+export function readInputFile(path: string, opts: ReadInputOptions = {}): string {
+  const bytes = readCapped(path, opts.maxBytes ?? DEFAULT_MAX_BYTES);
   const problem = encodingProblem(bytes);
   if (problem) throw new InputError([problemLine(path, problem)]);
   const text = bytes.toString('utf8');

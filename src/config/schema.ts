@@ -7,13 +7,25 @@
  * the profile existing) are in `validate.ts`, which runs after this schema.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { formatDuration, MAX_SCHEDULE_SECONDS, MAX_SEASON_SECONDS, MAX_TIMER_SECONDS, parseDuration } from './duration.js';
+import { describeValue } from './issues.js';
+
+export interface DurationOptions {
+  /** Seconds when the field is omitted; without it the field is required. */
+  default?: number;
+  /** Longest allowed, in seconds (default MAX_TIMER_SECONDS, one day). */
+  max?: number;
+  /** The field's name ends in `Seconds`: a plain number is a count of seconds (as in Kubernetes). */
+  plainSeconds?: boolean;
+}
 
 /**
- * A duration string such as "60s" or "5m", parsed to seconds. A bare number is a units error.
- * With `defaultSeconds`, the field may be omitted.
+ * A duration string such as "60s" or "5m", parsed to seconds, at most `max` (one day unless said otherwise).
+ * A bare number is a units error, except in `…Seconds` fields (`plainSeconds`), where it is seconds.
+ * Example: startupSeconds "240s", "4m" and 240 are all 240; interval 60 is an error, interval "2d" too (over a day).
  */
-export function duration(what: string, defaultSeconds?: number) {
+export function duration(what: string, opts: DurationOptions = {}) {
+  const max = opts.max ?? MAX_TIMER_SECONDS;
   // z.unknown() rather than a string|number union: a wrong type (`interval: true`) then gets the same
   // "expected an interval such as ..." message instead of zod's generic "invalid union".
   return z
@@ -21,31 +33,63 @@ export function duration(what: string, defaultSeconds?: number) {
     .optional()
     .transform((value, ctx) => {
       if (value === undefined) {
-        if (defaultSeconds !== undefined) return defaultSeconds;
+        if (opts.default !== undefined) return opts.default;
         ctx.addIssue({ code: 'custom', message: `${what} is required, e.g. "60s"` });
         return z.NEVER;
       }
+      let seconds: number | undefined;
       if (typeof value === 'number') {
+        if (!opts.plainSeconds) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected ${what} with a unit such as "${value}s" or "${value}m", got the bare number ${value}`,
+          });
+          return z.NEVER;
+        }
+        if (!Number.isFinite(value) || value < 0) {
+          ctx.addIssue({ code: 'custom', message: `expected ${what} in seconds (a number ≥ 0) or with a unit such as "240s", got ${describeValue(value)}` });
+          return z.NEVER;
+        }
+        seconds = value;
+      } else if (typeof value !== 'string') {
+        const plain = opts.plainSeconds ? ' or a number of seconds' : '';
+        ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m"${plain}, got ${value === null ? 'null' : typeof value}` });
+        return z.NEVER;
+      } else {
+        seconds = parseDuration(value);
+        if (seconds === undefined && opts.plainSeconds && /^\s*\d+(\.\d+)?\s*$/.test(value)) seconds = Number(value);
+        if (seconds === undefined) {
+          ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m", got ${describeValue(value)}` });
+          return z.NEVER;
+        }
+      }
+      if (!(seconds <= max)) {
         ctx.addIssue({
           code: 'custom',
-          message: `expected ${what} with a unit such as "${value}s" or "${value}m", got the bare number ${value}`,
+          message: `${describeValue(value)} is longer than ${formatDuration(max)}, the most allowed for ${what}${max === MAX_TIMER_SECONDS ? ' (timers hold at most a day here)' : ''}`,
         });
-        return z.NEVER;
-      }
-      if (typeof value !== 'string') {
-        ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m", got ${value === null ? 'null' : typeof value}` });
-        return z.NEVER;
-      }
-      const seconds = parseDuration(value);
-      if (seconds === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${what} such as "60s", "5m" or "1h30m", got "${value}"` });
         return z.NEVER;
       }
       return seconds;
     });
 }
 
+/**
+ * Physical ceilings. Work per decision grows with replica counts (Spot pools are filled one replica at a time, the
+ * budget trim takes replicas back one at a time), so counts are bounded far above any real cluster.
+ */
+export const MAX_POOL_REPLICAS = 10_000;
+/** Pools per policy (real ones have 2-8): the Spot fill scans every pool per replica it places. */
+export const MAX_POOLS = 64;
+export const MAX_GPUS_PER_REPLICA = 1024;
+export const MAX_BUDGET_GPUS = 10_000_000;
+/** Intervals a forecaster may look back over (a week of one-minute intervals): bounds the state's history. */
+export const MAX_FORECAST_POINTS = 10_080;
+/** Spot evictions per replica per hour: one a minute is already no usable capacity. */
+export const MAX_EVICTIONS_PER_HOUR = 60;
+
 const nonNegInt = z.number().int().nonnegative();
+const replicaCount = nonNegInt.max(MAX_POOL_REPLICAS);
 const positive = z.number().positive();
 
 export const ROLES = ['prefill', 'decode'] as const;
@@ -83,11 +127,11 @@ const pool = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (a DNS label)'),
   role: z.enum(ROLES),
   capacity: z.enum(CAPACITIES).default('on-demand'),
-  gpusPerReplica: z.number().int().positive().default(1),
-  minReplicas: nonNegInt.default(1),
-  maxReplicas: nonNegInt.default(16),
+  gpusPerReplica: z.number().int().positive().max(MAX_GPUS_PER_REPLICA).default(1),
+  minReplicas: replicaCount.default(1),
+  maxReplicas: replicaCount.default(16),
   costPerGpuHour: z.number().nonnegative().default(0),
-  startupSeconds: duration('a startup time', 180),
+  startupSeconds: duration('a startup time', { default: 180, plainSeconds: true }),
   target: target.optional(),
 });
 export type PoolSpec = z.infer<typeof pool>;
@@ -95,12 +139,12 @@ export type PoolSpec = z.infer<typeof pool>;
 const forecaster = z.strictObject({
   kind: z.enum(FORECASTER_KINDS).default('constant'),
   /** moving-average: number of intervals averaged. */
-  window: z.number().int().positive().default(5),
+  window: z.number().int().positive().max(MAX_FORECAST_POINTS).default(5),
   /** holt: level and trend smoothing. */
   alpha: z.number().gt(0).lte(1).default(0.5),
   beta: z.number().gt(0).lte(1).default(0.3),
   /** seasonal: season length ("24h" daily, "168h" weekly) and how much history to blend. */
-  season: duration('a season length', 86400),
+  season: duration('a season length', { default: 86400, max: MAX_SEASON_SECONDS }),
   /** kalman: process and measurement noise (relative to the level). */
   processNoise: positive.default(0.05),
   measurementNoise: positive.default(0.2),
@@ -141,7 +185,7 @@ const loadOptions = z.strictObject({
     .strictObject({ up: z.number().gt(0).lte(1).default(0.8), down: z.number().gte(0).lt(1).default(0.4) })
     .prefault({}),
   /** Replicas added or removed per tick. */
-  step: z.number().int().positive().default(1),
+  step: z.number().int().positive().max(MAX_POOL_REPLICAS).default(1),
 });
 
 const hpaOptions = z.strictObject({
@@ -153,32 +197,32 @@ const hpaOptions = z.strictObject({
 
 const staticOptions = z.strictObject({
   /** Fixed replicas per pool name; pools not listed stay at minReplicas. */
-  replicas: z.record(z.string(), nonNegInt).default({}),
+  replicas: z.record(z.string(), replicaCount).default({}),
 });
 
 const spot = z.strictObject({
   /** Highest share (0..1) of a role's replicas that may run on Spot pools. */
   maxShare: z.number().min(0).max(1).default(0.7),
   /** On-demand replicas kept per role whatever the Spot pools hold. */
-  onDemandFloor: nonNegInt.default(1),
+  onDemandFloor: replicaCount.default(1),
   /** Expected evictions per Spot replica per hour (Poisson); drives the headroom. */
-  evictionRatePerHour: z.number().nonnegative().default(0.05),
+  evictionRatePerHour: z.number().nonnegative().max(MAX_EVICTIONS_PER_HOUR).default(0.05),
   /** Notice given before an eviction (Azure 30 s, AWS 120 s). */
-  noticeSeconds: duration('a notice period', 30),
+  noticeSeconds: duration('a notice period', { default: 30, plainSeconds: true }),
   /** Spot replicas pending longer than this count as unavailable and their need moves to on-demand. */
-  pendingGrace: duration('a grace period', 120),
+  pendingGrace: duration('a grace period', { default: 120 }),
   /** After an eviction, keep the replacement on on-demand for this long. */
-  evictionCooldown: duration('a cool-down', 600),
+  evictionCooldown: duration('a cool-down', { default: 600 }),
 });
 export type SpotSpec = z.infer<typeof spot>;
 
 const schedule = z.strictObject({
   /** node-cron expression (5 or 6 fields) in the schedule's time zone. */
   cron: z.string().min(1),
-  duration: duration('a schedule duration'),
+  duration: duration('a schedule duration', { max: MAX_SCHEDULE_SECONDS }),
   timezone: z.string().default('UTC'),
   /** Raised minimum replicas per pool name while the schedule is active. */
-  minReplicas: z.record(z.string(), nonNegInt).default({}),
+  minReplicas: z.record(z.string(), replicaCount).default({}),
 });
 export type ScheduleSpec = z.infer<typeof schedule>;
 
@@ -190,7 +234,7 @@ const sources = z.strictObject({
   prometheus: z
     .strictObject({
       url: z.url({ protocol: /^https?$/ }),
-      timeout: duration('a timeout', 10),
+      timeout: duration('a timeout', { default: 10 }),
       /** Label filters applied to Dynamo's metrics, e.g. { model: "llama", dynamo_namespace: "ns" }. */
       labels: z.record(z.string(), z.string()).default({}),
       /** Override any query; `$window` is replaced by the interval ("60s"), `$labels` by the label filter. */
@@ -218,7 +262,7 @@ const sources = z.strictObject({
       nats: natsUrl,
       stream: z.string().min(1),
       consumer: z.string().min(1).optional(),
-      timeout: duration('a timeout', 5),
+      timeout: duration('a timeout', { default: 5 }),
     })
     .optional(),
   /** Virtual connector: publish decisions to this NATS KV bucket instead of (or as well as) Kubernetes. */
@@ -228,7 +272,7 @@ const sources = z.strictObject({
 });
 
 export const policySpec = z.strictObject({
-  interval: duration('an interval', 60),
+  interval: duration('an interval', { default: 60 }),
   slo: z.strictObject({ ttft: sloTarget, itl: sloTarget }),
   policy: z.enum(POLICY_KINDS).default('sla'),
   sla: slaOptions.prefault({}),
@@ -241,31 +285,31 @@ export const policySpec = z.strictObject({
   budget: z
     .strictObject({
       /** Total GPUs across all pools; omitted = no budget. */
-      maxGpus: z.number().int().positive().optional(),
+      maxGpus: z.number().int().positive().max(MAX_BUDGET_GPUS).optional(),
       /** Optional cost ceiling per hour across all pools. */
       maxCostPerHour: positive.optional(),
     })
     .default({}),
   limits: z
     .strictObject({
-      maxStepUp: z.number().int().positive().default(8),
-      maxStepDown: z.number().int().positive().default(2),
+      maxStepUp: z.number().int().positive().max(MAX_POOL_REPLICAS).default(8),
+      maxStepDown: z.number().int().positive().max(MAX_POOL_REPLICAS).default(2),
     })
     .prefault({}),
   stabilization: z
     .strictObject({
-      scaleDown: duration('a window', 300),
-      scaleUp: duration('a window', 0),
+      scaleDown: duration('a window', { default: 300 }),
+      scaleUp: duration('a window', { default: 0 }),
     })
     .prefault({}),
   spot: spot.prefault({}),
-  pools: z.array(pool).min(1, 'at least one pool is needed'),
+  pools: z.array(pool).min(1, 'at least one pool is needed').max(MAX_POOLS, `at most ${MAX_POOLS} pools per policy; split the model's pools over several policies`),
   schedules: z.array(schedule).default([]),
   sources: sources.default({}),
   /** Ticks that may fail in a row before /readyz reports not ready. */
   failureThreshold: z.number().int().positive().default(3),
   /** Wait for a previous scale-up to become ready before stacking another (Dynamo: 180 x 10 s). */
-  readinessTimeout: duration('a timeout', 1800),
+  readinessTimeout: duration('a timeout', { default: 1800 }),
 });
 
 export const policyFile = z.strictObject({

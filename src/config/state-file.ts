@@ -5,11 +5,14 @@
  * Unlike the policy and the observation, this file is written by pd-planner itself, so fields we do not
  * know are kept (a newer version may add some) while the fields we use are type-checked.
  */
+import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
-import { errorMap, formatIssues } from './issues.js';
-import { parseJson, readInputFile } from './read.js';
+import { errorMap, formatIssues, formatPath } from './issues.js';
+import { protoKeyPath, protoKeyProblem } from './records.js';
+import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 
 const finite = z.number();
 const replicas = z.record(z.string(), z.number().int().nonnegative());
@@ -25,11 +28,72 @@ export const plannerStateSchema = z.looseObject({
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {
+  const proto = protoKeyPath(data);
+  if (proto) throw new InputError([protoKeyProblem(formatPath(proto, prefix))]);
   const parsed = plannerStateSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues, prefix), `${prefix}: invalid planner state`);
   return parsed.data as PlannerState;
 }
 
+/** Read and check a state file; every problem names the file (`s.json:1:58: invalid JSON: ...`, `s.json: state.history[0].time: ...`). */
 export function loadStateFile(path: string): PlannerState {
-  return parsePlannerState(parseJson(readInputFile(path), path));
+  const text = readInputFile(path, { maxBytes: { bytes: MAX_STATE_BYTES, what: 'a planner state is at most a few MB' } });
+  if (text.trim() === '') {
+    throw new InputError([`${path}: the state file is empty (was it cut short?); write a new one with --state-out, or leave --state out to start fresh`]);
+  }
+  return parsePlannerState(parseJson(text, path), `${path}: state`);
+}
+
+/**
+ * Check, before anything is decided or printed, that `path` can take the state: its directory exists and is
+ * writable, and `path` itself is not a directory. Throws InputError naming the flag and the file.
+ */
+export function checkStateOut(path: string, flag = '--state-out'): void {
+  const dir = dirname(path);
+  let info;
+  try {
+    info = statSync(dir);
+  } catch {
+    throw new InputError([`${flag}: the directory ${dir} (of ${path}) does not exist; create it first (mkdir -p ${dir})`]);
+  }
+  if (!info.isDirectory()) throw new InputError([`${flag}: ${dir} (the directory of ${path}) is not a directory`]);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new InputError([`${flag}: the directory ${dir} (of ${path}) is not writable`]);
+  }
+  try {
+    if (statSync(path).isDirectory()) throw new InputError([`${flag}: ${path} is a directory; name a file`]);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    // Not there yet: fine, it will be created.
+  }
+}
+
+/**
+ * Write the state atomically: a temporary file in the same directory, flushed to disk (fsync), then renamed over
+ * `path`. A crash or SIGKILL at any moment leaves either the old file or the new one, never a truncated one.
+ */
+export function writeStateFile(path: string, state: PlannerState): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    const bytes = Buffer.from(text, 'utf8');
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // The temporary file was never created, or is gone already.
+    }
+    throw new InputError([`--state-out: cannot write the state to ${path}: ${(error as Error).message}`]);
+  }
 }

@@ -5,6 +5,7 @@
 import { formatDuration } from './duration.js';
 import type { LoadedPolicy } from './load.js';
 import type { PolicySpec, PoolSpec } from './schema.js';
+import { own } from './records.js';
 
 function percent(share: number): string {
   return `${Math.round(share * 1000) / 10}%`;
@@ -33,7 +34,7 @@ function policyLine(spec: PolicySpec): string {
     case 'hpa':
       return `hpa: ceil(current x observed / target) on requests/s per replica (prefill ${spec.hpa.prefillRequestsPerReplica}, decode ${spec.hpa.decodeRequestsPerReplica}), tolerance ${percent(spec.hpa.tolerance)}`;
     case 'static': {
-      const fixed = spec.pools.map((p) => `${p.name}=${spec.static.replicas[p.name] ?? `${p.minReplicas} (min)`}`);
+      const fixed = spec.pools.map((p) => `${p.name}=${own(spec.static.replicas, p.name) ?? `${p.minReplicas} (min)`}`);
       return `static: ${fixed.join(', ')}`;
     }
   }

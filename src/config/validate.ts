@@ -7,8 +7,8 @@
  */
 import cron from 'node-cron';
 import type { PolicySpec, PoolSpec } from './schema.js';
-import { ROLES } from './schema.js';
-import { formatDuration } from './duration.js';
+import { MAX_FORECAST_POINTS, ROLES } from './schema.js';
+import { formatDuration, MIN_INTERVAL_SECONDS } from './duration.js';
 import { didYouMean } from './issues.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 
@@ -41,15 +41,21 @@ function poolIndex(spec: PolicySpec, name: string): number {
   return spec.pools.findIndex((p) => p.name === name);
 }
 
-/** Durations the planner divides by or waits on must be positive; the schema only checks their spelling. */
+/**
+ * Durations the planner divides by or waits on must be positive, and a tick needs at least a second (the schema
+ * checks their spelling and the one-day ceiling).
+ */
 function checkDurations(spec: PolicySpec, out: CheckResult): void {
-  const positive: [string, number][] = [['spec.interval', spec.interval]];
+  if (spec.interval < MIN_INTERVAL_SECONDS) {
+    out.problems.push(`spec.interval: ${formatDuration(spec.interval)} is shorter than ${formatDuration(MIN_INTERVAL_SECONDS)}, the shortest interval; use e.g. "60s"`);
+  }
+  const positive: [string, number][] = [];
   if (spec.sources.prometheus) positive.push(['spec.sources.prometheus.timeout', spec.sources.prometheus.timeout]);
   if (spec.sources.queue) positive.push(['spec.sources.queue.timeout', spec.sources.queue.timeout]);
   for (const [path, seconds] of positive) {
     if (seconds <= 0) out.problems.push(`${path}: must be longer than 0s`);
   }
-  if (spec.interval > 0 && spec.interval < 5) {
+  if (spec.interval >= MIN_INTERVAL_SECONDS && spec.interval < 5) {
     out.warnings.push(
       `spec.interval: ${formatDuration(spec.interval)} is shorter than Prometheus scrapes usually are (15-30s); most ticks will see no new data`,
     );
@@ -171,8 +177,9 @@ function checkSpot(spec: PolicySpec, out: CheckResult): void {
     const onDemand = spec.pools.filter((p) => p.role === role && p.capacity === 'on-demand');
     const room = onDemand.reduce((sum, p) => sum + p.maxReplicas, 0);
     if (onDemand.length === 0) {
-      out.problems.push(
-        `spec.spot.onDemandFloor: ${floor} on-demand ${role} replica${floor === 1 ? '' : 's'} required, but role ${role} has only Spot pools (${roleSpot.map((p) => p.name).join(', ')}); add an on-demand ${role} pool or set onDemandFloor: 0`,
+      // A warning, not an error: a role on Spot alone is a choice (the planner then puts all of it on Spot).
+      out.warnings.push(
+        `spec.spot.onDemandFloor: ${floor} on-demand ${role} replica${floor === 1 ? '' : 's'} asked for, but role ${role} has only Spot pools (${roleSpot.map((p) => p.name).join(', ')}), so every ${role} replica runs on Spot; add an on-demand ${role} pool, or set onDemandFloor: 0 to silence this`,
       );
     } else if (room < floor) {
       out.problems.push(
@@ -263,6 +270,10 @@ function checkForecaster(spec: PolicySpec, out: CheckResult): void {
   if (f.season < 2 * spec.interval) {
     out.problems.push(
       `spec.forecaster.season: ${formatDuration(f.season)} is shorter than two intervals (${formatDuration(2 * spec.interval)}); a season needs at least two points`,
+    );
+  } else if (f.season / spec.interval > MAX_FORECAST_POINTS) {
+    out.problems.push(
+      `spec.forecaster.season: ${formatDuration(f.season)} is ${Math.ceil(f.season / spec.interval)} intervals of ${formatDuration(spec.interval)}; at most ${MAX_FORECAST_POINTS} (the history kept grows with it): use a longer interval or a shorter season`,
     );
   } else if (f.season % spec.interval !== 0) {
     out.warnings.push(

@@ -11,8 +11,10 @@ import type { ConstraintEffect } from '../planner/types.js';
 export interface RoleRange {
   /** Sum of the pools' own minReplicas (role units). */
   baseMin: number;
-  /** Sum of the effective (schedule-raised) minimums. */
+  /** Sum of the schedule-raised minimums. */
   min: number;
+  /** Sum of the minimums raised further by the uncertainty floor (counts known to run); `min` when there is none. */
+  held?: number;
   max: number;
 }
 
@@ -25,6 +27,10 @@ export function clampRole(role: Role, total: number, range: RoleRange, effects: 
     effects.push({ constraint: 'schedule', role, from: total, to: range.min, detail: `${role} raised to ${range.min} by active schedule(s) ${schedules.join(', ')}` });
     total = range.min;
   }
+  if (range.held !== undefined && total < range.held) {
+    effects.push({ constraint: 'hold', role, from: total, to: range.held, detail: `${role} kept at ${range.held}, the counts known to run, while something the decision needs is unknown` });
+    total = range.held;
+  }
   if (total > range.max) {
     effects.push({ constraint: 'max', role, from: total, to: range.max, detail: `${role} capped at the sum of its pools' maxReplicas, ${range.max}` });
     total = range.max;
@@ -32,9 +38,24 @@ export function clampRole(role: Role, total: number, range: RoleRange, effects: 
   return total;
 }
 
+/** Why a pool's minimum is above its minReplicas: an active schedule, or the uncertainty floor (a count known to run). */
+export interface Raise {
+  kind: 'schedule' | 'hold';
+  /** The schedule, described; or why the floor applies ("the request count unknown"). */
+  label: string;
+}
+
 /** Clamp one pool's count into [effective min, max], noting which bound moved it. */
-export function clampPool(pool: PoolSpec, value: number, min: number, raisedBy: string | undefined, effects: ConstraintEffect[]): number {
+export function clampPool(pool: PoolSpec, value: number, min: number, raised: Raise | undefined, effects: ConstraintEffect[]): number {
   if (value < min) {
+    if (raised?.kind === 'hold') {
+      effects.push({
+        constraint: 'hold', pool: pool.name, role: pool.role, from: value, to: min,
+        detail: `${pool.name}: ${raised.label}, so not below ${min}, the highest count known for it`,
+      });
+      return min;
+    }
+    const raisedBy = raised?.label;
     const bySchedule = raisedBy !== undefined && value >= pool.minReplicas;
     effects.push({
       constraint: bySchedule ? 'schedule' : 'min', pool: pool.name, role: pool.role, from: value, to: min,

@@ -19,6 +19,8 @@ import { parse, type ParsedFields } from 'node-cron';
 import { messageOf } from '../errors.js';
 
 const DAY_MS = 86_400_000;
+/** Longest window walked back (a year and a day: longer schedules are refused when the policy is loaded). */
+const MAX_WALK_MS = 367 * DAY_MS;
 
 export interface CronMatcher {
   seconds: number[];
@@ -146,7 +148,10 @@ function computeZoneOffset(time: number, timezone: string): number {
 export function lastFiringWithin(expression: string, timezone: string, t: number, durationMs: number): number | undefined {
   const matcher = cronMatcher(expression);
   if (matcher instanceof Error) throw matcher;
-  if (durationMs <= 0) return undefined;
+  if (!(durationMs > 0) || !Number.isFinite(t)) return undefined;
+  // The walk goes back one day per step over the duration: a year at most (the policy refuses longer schedules), so
+  // a cron that never fires ("0 0 30 2 *") costs ~370 steps, not one per day of "99999999999d".
+  durationMs = Math.min(durationMs, MAX_WALK_MS);
   const offsetNow = zoneOffset(t, timezone);
   const offsetStart = zoneOffset(t - durationMs, timezone);
   const steady = offsetNow === offsetStart;

@@ -7,6 +7,10 @@
  *
  *   0. schedules          active schedules raise per-pool minimums (nothing changes yet)       schedules.ts
  *   1. Spot availability  evicted (cool-down) or long-pending Spot pools may not grow         spot.ts
+ *   1b. uncertainty floor while something the decision needs is unknown, each pool's minimum is
+ *                         raised to the highest count known for it (within maxReplicas; an
+ *                         unavailable Spot pool to at most what it still has): every later step,
+ *                         the budget included, treats it as a minimum                          here
  *   2. eviction headroom  role total + ceil(expected evictions during startup)                spot.ts
  *   3. min/max (role)     total within [sum of effective mins, sum of maxReplicas]             bounds.ts
  *   4. GPU budget (role)  shrink the totals to fit (proportion / SLO pressure / Dynamo rule)   budget.ts
@@ -17,7 +21,7 @@
  *   9. min/max (pool)     again, as hard bounds: a minimum or schedule that needs a bigger jump
  *                         than the step limit wins over the step limit                          bounds.ts
  *  10. GPU budget trim    hard cap after 7-8 kept pools up (budget.ts explains what goes first) budget.ts
- *
+
  * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
  * pods pending) and steps from there, and the on-demand pools of its role may step up by that much
@@ -32,7 +36,7 @@
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
 import type { PlannerState } from '../planner/state.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
-import { clampPool, clampRole } from './bounds.js';
+import { clampPool, clampRole, type Raise } from './bounds.js';
 import { allocateBudget, budgetMode, sloPressure, trimToBudget, type TrimPool } from './budget.js';
 import { poolLayout, replicasToUnits, unitsToReplicas } from './layout.js';
 import { scheduledMins } from './schedules.js';
@@ -62,6 +66,11 @@ export interface ConstraintInput {
   baseline: readonly number[];
   /** Per pool: the previous desired count, undefined on the very first tick (no step limit, no stabilization). */
   previous: readonly (number | undefined)[];
+  /**
+   * Set when something the decision needs is unknown: per pool the highest count known for it (undefined when none
+   * is), which no pool may end below, and what was unknown (for the explanation).
+   */
+  floor?: { counts: readonly (number | undefined)[]; reason: string };
 }
 
 export interface ConstraintOutput {
@@ -88,13 +97,29 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   // 0-1. Schedules and Spot availability.
   const schedules = scheduledMins(spec, now);
   warnings.push(...schedules.warnings);
-  const mins = schedules.mins;
-  const availability = spotAvailability(spec, observation, state, now, mins);
+  const availability = spotAvailability(spec, observation, state, now, schedules.mins);
+  // 1b. Uncertainty floor: the highest count known to run becomes a minimum, like a schedule's.
+  const mins = schedules.mins.slice();
+  const raised: (Raise | undefined)[] = schedules.raisedBy.map((label) => (label === undefined ? undefined : { kind: 'schedule', label }));
+  if (input.floor) {
+    for (let i = 0; i < n; i++) {
+      const known = input.floor.counts[i];
+      if (known === undefined) continue;
+      // An unavailable Spot pool does not have what it lost: at most its cap (what it still has).
+      const have = availability.unavailable[i] !== undefined ? Math.min(known, availability.caps[i]!) : known;
+      const lowest = Math.min(pools[i]!.maxReplicas, have);
+      if (lowest > mins[i]!) {
+        mins[i] = lowest;
+        raised[i] = { kind: 'hold', label: input.floor.reason };
+      }
+    }
+  }
 
   const counts: number[] = new Array<number>(n).fill(0);
   const moved: Record<Role, number> = { prefill: 0, decode: 0 };
   const gross: Record<Role, number> = { prefill: 0, decode: 0 };
   const roleMins: Record<Role, number> = { prefill: 0, decode: 0 };
+  const roleScheduled: Record<Role, number> = { prefill: 0, decode: 0 };
   const held: Record<Role, boolean> = { prefill: need.prefill === undefined, decode: need.decode === undefined };
   const splitInputs = {} as Record<Role, SplitInput>;
 
@@ -113,6 +138,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     let max = 0;
     for (const i of rl.all) {
       baseMin += units(i, pools[i]!.minReplicas);
+      roleScheduled[role] += units(i, schedules.mins[i]!);
       roleMins[role] += units(i, mins[i]!);
       max += units(i, pools[i]!.maxReplicas);
     }
@@ -145,7 +171,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       }
     }
     // 3. Role min/max.
-    gross[role] = clampRole(role, total, { baseMin, min: roleMins[role], max }, effects, schedules.active);
+    gross[role] = clampRole(role, total, { baseMin, min: roleScheduled[role], held: roleMins[role], max }, effects, schedules.active);
   }
 
   // 4. GPU budget over the role totals.
@@ -189,7 +215,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   for (let i = 0; i < n; i++) {
     const pool = pools[i]!;
     const role = pool.role;
-    const target = clampPool(pool, counts[i]!, mins[i]!, schedules.raisedBy[i], effects);
+    const target = clampPool(pool, counts[i]!, mins[i]!, raised[i], effects);
     recommendation[pool.name] = target;
     let prev = previous[i];
     const cap = availability.caps[i]!;
@@ -231,7 +257,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
         });
       }
       // 9. Hard bounds.
-      value = clampPool(pool, step.value, mins[i]!, schedules.raisedBy[i], effects);
+      value = clampPool(pool, step.value, mins[i]!, raised[i], effects);
     }
     desired[i] = value;
     trimPools.push({ name: pool.name, role, gpus: pool.gpusPerReplica, min: mins[i]!, previous: prev, target, stepped });
@@ -240,7 +266,10 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   // 10. Budget trim.
   if (maxGpus !== undefined) {
     const over = trimToBudget(trimPools, desired, maxGpus, effects);
-    if (over > 0) warnings.push(`budget: ${over} GPU(s) over spec.budget.maxGpus ${maxGpus} because pool minimums (with schedules) do not fit`);
+    if (over > 0) {
+      const why = input.floor ? `pool minimums (with schedules, and the counts kept while ${input.floor.reason})` : 'pool minimums (with schedules)';
+      warnings.push(`budget: ${over} GPU(s) over spec.budget.maxGpus ${maxGpus} because ${why} do not fit`);
+    }
   }
 
   let usedGpus = 0;

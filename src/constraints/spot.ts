@@ -27,6 +27,7 @@
 import type { PolicySpec, PoolSpec, Role, SpotSpec } from '../config/schema.js';
 import type { PlannerState } from '../planner/state.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
+import { own } from '../config/records.js';
 import { replicasToUnits, unitsToReplicas, type RoleLayout } from './layout.js';
 
 export interface SpotAvailability {
@@ -45,14 +46,14 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
   const unavailable: (string | undefined)[] = [];
   const caps: number[] = [];
   spec.pools.forEach((pool, i) => {
-    const seen = observation.pools?.[pool.name];
+    const seen = own(observation.pools, pool.name);
     const lost = (finite(seen?.evicted) ?? 0) + (finite(seen?.evictionNotices) ?? 0);
     if (lost > 0) lastEviction[pool.name] = now;
     let reason: string | undefined;
     if (pool.capacity === 'spot') {
-      const evictedAt = lastEviction[pool.name];
+      const evictedAt = own(lastEviction, pool.name);
       const pending = finite(seen?.pending) ?? 0;
-      const pendingSeconds = finite(seen?.pendingSeconds) ?? 0;
+      const pendingSeconds = seen?.pendingSeconds !== undefined && Number.isFinite(seen.pendingSeconds) && seen.pendingSeconds >= 0 ? seen.pendingSeconds : 0;
       if (lost > 0) {
         reason = `${lost} eviction(s) or notice(s) this tick`;
       } else if (evictedAt !== undefined) {
@@ -66,7 +67,7 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
     if (reason === undefined) {
       caps.push(pool.maxReplicas);
     } else {
-      const desired = finite(seen?.desired) ?? state.last?.[pool.name] ?? 0;
+      const desired = finite(seen?.desired) ?? finite(own(state.last, pool.name)) ?? 0;
       // The target's ready count may lag the pod informers: a replica lost this tick is not ready, whatever the
       // status still says. Example: desired 3, status ready 3 (not yet updated), 3 evicted -> min(3, 3 - 3) = 0;
       // once the status has caught up (ready 0) the same rule gives min(0, 0) = 0, never a double subtraction.
@@ -79,8 +80,9 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
   return { unavailable, caps, lastEviction };
 }
 
+/** A count from the observation: a number >= 0, rounded up (never fewer than reported); else undefined. */
 function finite(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
 }
 
 /** Expected Spot replicas missing while replacements start, rounded up (see rule 2 above). */

@@ -12,6 +12,8 @@
  * result min(6, max(6, 4, 5, 3, 3)) = 6 at the third tick; once the 6 has left the window
  * (> 300 s old) the result is 5, then 3 when the 5 has left too.
  */
+import { own } from '../config/records.js';
+
 export interface RecommendationEntry {
   time: number;
   desired: Record<string, number>;
@@ -44,8 +46,8 @@ export function stabilize(
   const downSince = now - windows.scaleDown * 1000;
   const upSince = now - windows.scaleUp * 1000;
   for (const entry of entries) {
-    const value = entry.desired[pool];
-    if (value === undefined) continue;
+    const value = own(entry.desired, pool);
+    if (value === undefined || !Number.isFinite(value)) continue;
     if (entry.time > downSince && value > downRec) downRec = value;
     if (entry.time > upSince && value < upRec) upRec = value;
   }

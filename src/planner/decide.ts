@@ -9,13 +9,22 @@
  * nothing mutable with it except history points, which are never changed once written.
  *
  * SAFE HOLD. A policy that sizes on requests (sla, dynamo, hpa) cannot size without them, so when the
- * request count is missing or not a number (or its forecast is), each pool keeps its last desired
- * count (else the cluster's, else minReplicas on the very first tick): `held: true` with the reason.
- * Schedules and minimums may still raise a held pool, and a Spot pool that was just evicted still
- * hands its replicas to on-demand. A policy may also hold one role (e.g. ISL missing): same treatment,
- * for that role. Zero traffic (requests = 0, a valid count) is NOT missing: the planner scales down to
- * the minimums, which Dynamo never did because its NaN check fired on the 0/0 mean ISL. When the
- * request forecast is 0 and ISL/OSL have never been seen, they are taken as 0 (nothing to size).
+ * request count is missing or not a number (or its forecast is), each role is held: every pool keeps the highest
+ * count known for it (see below; minReplicas when nothing is known), `held: true` with the reason. Schedules and
+ * minimums may still raise a held pool, and a Spot pool that was just evicted still hands its replicas to
+ * on-demand. A policy may also hold one role (e.g. ISL missing): same treatment, for that role. Zero traffic
+ * (requests = 0, a valid count) is NOT missing: the planner scales down to the minimums, which Dynamo never did
+ * because its NaN check fired on the 0/0 mean ISL. When the request forecast is 0 and ISL/OSL have never been
+ * seen, they are taken as 0 (nothing to size).
+ *
+ * NEVER BELOW WHAT RUNS ON UNCERTAINTY. When the request count, a pool's current count (neither desired nor ready
+ * observed) or anything a policy needs (a held role) is unknown, no pool's desired count ends below the highest
+ * count known for it: the last decision (state.last), the observed desired, the observed ready + pending (capped at
+ * maxReplicas; an unavailable Spot pool at what it still has). Those pools are marked `hold: true`, so a connector
+ * never writes a count below the one running; a pool of which nothing at all is known, while the request count is
+ * unknown or its role's need could not be computed, is also `writable: false` (its desired is only a placeholder:
+ * write nothing).
+ * Example: cold start, requests missing, a pool with minReplicas 0 and 5 ready -> 5, whatever the policy.
  *
  * Current replicas per role (the policy's `current`): sum over the role's pools of ready, else the
  * observed desired, else the last decision, else minReplicas.
@@ -27,6 +36,7 @@ import { forecastNext, historyLimit } from '../forecast/index.js';
 import { policies } from '../policies/index.js';
 import type { PolicyOutput } from '../policies/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
+import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
@@ -53,6 +63,42 @@ const USES_REQUESTS: Record<PolicySpec['policy'], boolean> = { sla: true, dynamo
 
 function count(value: number | undefined): number | undefined {
   return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** A replica count from a source: a number >= 0, rounded up (2.5 replicas may be 3 pods; never fewer than reported). */
+function replicas(value: number | undefined): number | undefined {
+  const v = count(value);
+  return v === undefined ? undefined : Math.ceil(v);
+}
+
+/** The counts known for one pool this tick, and the highest of them (undefined when none is known). */
+export interface KnownCounts {
+  last?: number;
+  desired?: number;
+  ready?: number;
+  /** Ready + pending pods (what exists), when either is observed. */
+  running?: number;
+  highest?: number;
+}
+
+/**
+ * What is known of one pool's replica count: the last decision (state), the observed desired (spec replicas),
+ * and the observed ready + pending pods. Example: last 4, desired 4, ready 5, pending 1 -> highest 6.
+ */
+export function knownCounts(observation: Observation, state: PlannerState, name: string): KnownCounts {
+  const seen = own(observation.pools, name);
+  const out: KnownCounts = {};
+  const last = replicas(own(state.last, name));
+  const desired = replicas(seen?.desired);
+  const ready = replicas(seen?.ready);
+  const pending = replicas(seen?.pending);
+  if (last !== undefined) out.last = last;
+  if (desired !== undefined) out.desired = desired;
+  if (ready !== undefined) out.ready = ready;
+  if (ready !== undefined || pending !== undefined) out.running = (ready ?? 0) + (pending ?? 0);
+  const values = [last, desired, out.running].filter((v): v is number => v !== undefined);
+  if (values.length > 0) out.highest = Math.max(...values);
+  return out;
 }
 
 /** History with this tick's point appended (replacing any point at or after `now`), at most `limit` points. */
@@ -106,31 +152,33 @@ export function decide(input: DecideInput): DecideResult {
   next = zeroTrafficLengths(next);
   if (lead) lead = zeroTrafficLengths(lead);
 
-  // Previous, baseline and current counts per pool.
+  // Previous, known and current counts per pool.
   const previous: (number | undefined)[] = [];
+  const known: (number | undefined)[] = [];
   const baseline: number[] = [];
   const current: Record<Role, number> = { prefill: 0, decode: 0 };
+  const unknownPools: string[] = [];
   for (const pool of pools) {
-    const seen = observation.pools?.[pool.name];
-    const last = count(state.last?.[pool.name]);
-    const observedDesired = count(seen?.desired);
-    const prev = last ?? observedDesired;
-    previous.push(prev);
-    baseline.push(prev ?? pool.minReplicas);
-    const present = count(seen?.ready) ?? observedDesired ?? last ?? pool.minReplicas;
+    const counts = knownCounts(observation, state, pool.name);
+    previous.push(counts.last ?? counts.desired);
+    known.push(counts.highest);
+    baseline.push(counts.highest ?? pool.minReplicas);
+    if (counts.desired === undefined && counts.ready === undefined) unknownPools.push(pool.name);
+    const present = counts.ready ?? counts.desired ?? counts.last ?? pool.minReplicas;
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
   }
+  const requestsUnknown = !input.forecastOverride && count(observation.requests) === undefined;
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;
   if (USES_REQUESTS[spec.policy]) {
-    if (!input.forecastOverride && count(observation.requests) === undefined) {
-      const why = observation.errors?.requests ?? (observation.requests === undefined ? 'not in the observation' : `not a count (${observation.requests})`);
-      holdReason = `requests missing (${why}): holding the last replica counts`;
-      missing.requests = 'held the last replica counts';
+    if (requestsUnknown) {
+      const why = own(observation.errors, 'requests') ?? (observation.requests === undefined ? 'not in the observation' : `not a count (${observation.requests})`);
+      holdReason = `requests missing (${why}): holding the replica counts (the highest known per pool)`;
+      missing.requests = 'held the replica counts (the highest known per pool)';
     } else if (!Number.isFinite(next.requests.value)) {
-      holdReason = `no request forecast (${next.requests.note ?? 'not a number'}): holding the last replica counts`;
-      missing.requests = 'held the last replica counts';
+      holdReason = `no request forecast (${next.requests.note ?? 'not a number'}): holding the replica counts (the highest known per pool)`;
+      missing.requests = 'held the replica counts (the highest known per pool)';
     }
   }
   let output: PolicyOutput | undefined;
@@ -138,7 +186,7 @@ export function decide(input: DecideInput): DecideResult {
     try {
       output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction });
     } catch (error) {
-      holdReason = `policy ${spec.policy} failed (${messageOf(error)}): holding the last replica counts`;
+      holdReason = `policy ${spec.policy} failed (${messageOf(error)}): holding the replica counts (the highest known per pool)`;
     }
   }
   if (output) {
@@ -171,27 +219,42 @@ export function decide(input: DecideInput): DecideResult {
   const held = heldRoles.length > 0;
   if (held && holdReason === undefined) holdReason = heldRoles.map((r) => `${r}: ${String(explainedNeed[r as Role]?.detail.reason)}`).join('; ');
 
+  // What the decision needed and did not know: while anything is, no pool goes below what is known to run.
+  const unknown: string[] = [];
+  if (requestsUnknown) unknown.push('the request count');
+  else if (!input.forecastOverride && !Number.isFinite(next.requests.value) && USES_REQUESTS[spec.policy]) unknown.push('the request forecast');
+  if (unknownPools.length > 0) unknown.push(`the current count of ${unknownPools.join(', ')}`);
+  if (heldRoles.length > 0 && unknown.length === 0) unknown.push(`what the policy needs for ${heldRoles.join(' and ')}`);
+  const floor = unknown.length > 0 ? { counts: known, reason: `${unknown.join('; ')} unknown` } : undefined;
+
   // Constraints.
-  const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous });
+  const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous, floor });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
   }
   for (const [field, reason] of Object.entries(observation.errors ?? {})) {
-    if (missing[field] === undefined) missing[field] = reason;
+    if (!Object.hasOwn(missing, field)) missing[field] = reason;
   }
 
   const boundBy = boundByPool(spec, constrained.effects);
   const decidedPools: Record<string, PoolDecision> = {};
   const last: Record<string, number> = {};
+  const floorRaised = constrained.effects.some((e) => e.constraint === 'hold');
   pools.forEach((pool, i) => {
     const desired = constrained.desired[i] as number;
     last[pool.name] = desired;
     const decision: PoolDecision = { desired, role: pool.role, capacity: pool.capacity, gpus: desired * pool.gpusPerReplica, boundBy: boundBy[i] as string[] };
-    const observedDesired = count(observation.pools?.[pool.name]?.desired);
+    const observedDesired = replicas(own(observation.pools, pool.name)?.desired);
     if (observedDesired !== undefined) decision.current = observedDesired;
+    if (floor) {
+      decision.hold = true;
+      if (known[i] === undefined && (requestsUnknown || need[pool.role] === undefined)) decision.writable = false;
+    }
     decidedPools[pool.name] = decision;
   });
+  const heldAll = held || floorRaised;
+  if (heldAll && holdReason === undefined) holdReason = `${floor?.reason ?? 'inputs unknown'}: no pool below the highest count known for it`;
 
   const correction = output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
   const decision: Decision = {
@@ -199,8 +262,9 @@ export function decide(input: DecideInput): DecideResult {
     pools: decidedPools,
     explanation: {
       policy: spec.policy,
-      held,
-      ...(holdReason !== undefined && held ? { holdReason } : {}),
+      held: heldAll,
+      ...(holdReason !== undefined && heldAll ? { holdReason } : {}),
+      ...(unknown.length > 0 ? { unknown } : {}),
       forecast: next,
       ...(lead ? { leadForecast: { ...lead, horizonIntervals: leadHorizon } } : {}),
       ...(constrained.activeSchedules.length > 0 ? { activeSchedules: constrained.activeSchedules } : {}),

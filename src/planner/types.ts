@@ -113,13 +113,30 @@ export interface PoolDecision {
   current?: number;
   /** Constraints that changed this pool's number, in order. */
   boundBy: string[];
+  /**
+   * Set when something the decision needed was unknown (the request count, a pool's current count, an input of the
+   * policy; `explanation.unknown` says what): `desired` is then not below the highest count known for the pool
+   * (last decision, observed desired, observed ready + pending). A connector must not write a count below the
+   * pool's current one for a held pool. Absent when the decision had everything it needed.
+   */
+  hold?: true;
+  /**
+   * false when nothing at all was known of this pool's count and its role's need could not be computed: `desired`
+   * is only a placeholder (the pool's minimum) and a connector must write nothing for this pool. Absent = writable.
+   */
+  writable?: false;
 }
 
 export interface Explanation {
   policy: string;
-  /** True when the decision holds the previous counts (missing metrics, invalid state). */
+  /** True when the decision holds counts instead of following the policy (missing metrics, a count kept up because something was unknown). */
   held: boolean;
   holdReason?: string;
+  /**
+   * What the decision needed and did not know ("the request count", "the current count of prefill-od"). While
+   * anything is listed, every pool is `hold: true` and none is below the highest count known for it.
+   */
+  unknown?: string[];
   forecast?: Forecast;
   /** Forecast at the lead time (max startupSeconds of the pools ahead), when the policy used one. */
   leadForecast?: Forecast & { horizonIntervals: number };

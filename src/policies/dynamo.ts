@@ -232,7 +232,7 @@ export const dynamoPolicy: Policy = (input) => {
 
 /** Record a missing field; a second note on the same field is appended. */
 export function addMissing(missing: Record<string, string>, [field, note]: [string, string]): void {
-  missing[field] = missing[field] === undefined ? note : `${missing[field]}; ${note}`;
+  missing[field] = Object.hasOwn(missing, field) ? `${missing[field]}; ${note}` : note;
 }
 
 /** Correction detail for one role: keys starting with pCf/observedTtft... for prefill, the rest for decode. */

@@ -15,12 +15,46 @@
  *
  * Exponential service overstates the wait of near-constant prefill times (M/D/c waits about half as long), so the
  * model errs towards more replicas; the correction factor (observed / modelled TTFT) takes out what is left.
+ *
+ * Bounded work whatever the numbers (a request count of 1e13 from a broken exporter must not stall a tick):
+ * - Past c = a + 12 sqrt(a) + 50 servers the wait probability is below 1e-30 (Halfin-Whitt: C ~ 1 / (1 + beta
+ *   Phi(beta) / phi(beta)) with beta = 12, phi(12) = 2e-32), so it is taken as 0 there: the Erlang-B recursion never
+ *   runs past that many steps, and the replica search never looks further.
+ * - Offered loads above EXACT_LOAD_MAX (100,000 replicas' worth, ten times the largest pool) use the Halfin-Whitt
+ *   approximation itself, and the search is a bisection: at most ~40 evaluations.
+ * Example: a = 4.061 (the example above) -> the search stops by c = ceil(4.061 + 24.2) + 50 = 79 at the latest.
  */
+import { errorFunction } from 'simple-statistics';
 
-/** Erlang C: probability that an arriving request waits, for c servers and offered load a (Infinity-safe: 1 if a >= c). */
+/** Offered load (lambda / mu, in replicas) up to which Erlang B is computed exactly by its recursion. */
+export const EXACT_LOAD_MAX = 100_000;
+const STAFFING_BETA = 12;
+const STAFFING_SLACK = 50;
+
+/** Servers beyond which the probability of waiting is below 1e-30 and taken as 0: a + 12 sqrt(a) + 50. */
+export function staffingBound(a: number): number {
+  return Math.ceil(a + STAFFING_BETA * Math.sqrt(a)) + STAFFING_SLACK;
+}
+
+/** Halfin-Whitt's probability of waiting for c servers and offered load a (a < c): 1 / (1 + beta Phi(beta) / phi(beta)). */
+function halfinWhitt(c: number, a: number): number {
+  const beta = (c - a) / Math.sqrt(a);
+  const phi = Math.exp(-(beta * beta) / 2) / Math.sqrt(2 * Math.PI);
+  const cdf = 0.5 * (1 + errorFunction(beta / Math.SQRT2));
+  return phi / (phi + beta * cdf);
+}
+
+
+/**
+ * Erlang C: probability that an arriving request waits, for c servers and offered load a (1 if a >= c; 0 past the
+ * staffing bound; Halfin-Whitt above EXACT_LOAD_MAX; NaN in, NaN out).
+ */
 export function erlangC(c: number, a: number): number {
+  if (Number.isNaN(a) || Number.isNaN(c)) return NaN;
   if (a <= 0) return 0;
   if (a >= c) return 1;
+  if (c >= staffingBound(a)) return 0;
+  if (a > EXACT_LOAD_MAX) return halfinWhitt(c, a);
   let b = 1;
   for (let k = 1; k <= c; k++) b = (a * b) / (k + a * b);
   const rho = a / c;
@@ -48,25 +82,42 @@ export function expectedQueue(c: number, lambda: number, mu: number): number {
   return lambda * waitMean(c, lambda, mu);
 }
 
+/** Bisection steps at most (the range is below 2^40 wide where it is used, so ~40 are enough). */
+const MAX_BISECTION_STEPS = 64;
+
 /**
  * Smallest replica count whose q-quantile TTFT (wait + `serviceSeconds`) is at most `targetSeconds`,
- * or undefined when no count can meet it (the prefill alone takes longer than the target).
- * Erlang B is carried up from k = 1 so the search is O(c) overall.
+ * or undefined when no count can meet it (the prefill alone takes longer than the target, or the service rate is 0).
+ * Up to EXACT_LOAD_MAX, Erlang B is carried up from k = 1, so the search costs at most staffingBound(a) steps; above,
+ * a bisection over (a, staffingBound(a)] on the Halfin-Whitt wait. Past 2^53 replicas (no longer whole numbers)
+ * the staffing bound itself is returned.
  */
 export function replicasForTtftQuantile(lambda: number, mu: number, serviceSeconds: number, targetSeconds: number, q: number): number | undefined {
-  if (serviceSeconds > targetSeconds) return undefined;
+  if (!(serviceSeconds <= targetSeconds)) return undefined;
   if (lambda <= 0) return 1;
   const a = lambda / mu;
+  if (!(a >= 0 && Number.isFinite(a))) return undefined;
   const slack = targetSeconds - serviceSeconds;
-  const limit = Math.ceil(a) + 100000;
+  const hi = staffingBound(a);
+  const meets = (c: number, pWait: number): boolean => (pWait <= 1 - q ? 0 : Math.log(pWait / (1 - q)) / (c * mu - lambda)) <= slack;
+  if (a > EXACT_LOAD_MAX) {
+    if (hi > Number.MAX_SAFE_INTEGER) return hi;
+    let lo = Math.floor(a) + 1;
+    let top = hi;
+    for (let step = 0; lo < top && step < MAX_BISECTION_STEPS; step++) {
+      const mid = Math.floor((lo + top) / 2);
+      if (meets(mid, erlangC(mid, a))) top = mid;
+      else lo = mid + 1;
+    }
+    return top;
+  }
   let b = 1;
-  for (let c = 1; c <= limit; c++) {
+  for (let c = 1; c <= hi; c++) {
     b = (a * b) / (c + a * b);
     if (a >= c) continue;
     const rho = a / c;
-    const pWait = b / (1 - rho * (1 - b));
-    const wait = pWait <= 1 - q ? 0 : Math.log(pWait / (1 - q)) / (c * mu - lambda);
-    if (wait <= slack) return c;
+    if (meets(c, b / (1 - rho * (1 - b)))) return c;
   }
-  return undefined;
+  // At the staffing bound the wait is 0 (probability below 1e-30): reached only through rounding.
+  return hi;
 }

@@ -9,6 +9,7 @@
 import { ROLES, type Role } from '../config/schema.js';
 import type { RoleNeed } from '../planner/types.js';
 import type { Policy } from './types.js';
+import { own } from '../config/records.js';
 
 export const staticPolicy: Policy = (input) => {
   const { spec } = input;
@@ -24,7 +25,7 @@ export const staticPolicy: Policy = (input) => {
     const detail: RoleNeed['detail'] = { formula: 'sum over pools of static.replicas[pool] (else minReplicas)' };
     for (const pool of spec.pools) {
       if (pool.role !== role) continue;
-      const fixed = listed[pool.name];
+      const fixed = own(listed, pool.name);
       const count = fixed ?? pool.minReplicas;
       detail[pool.name] = fixed !== undefined ? `${count} (static.replicas)` : `${count} (minReplicas)`;
       replicas += count;

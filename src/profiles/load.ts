@@ -4,9 +4,10 @@
  * `builtin:NAME` is a directory under the package's `profiles/` folder (found from this module's URL, so it works
  * from any working directory); anything else is a directory path, relative to `baseDir` (the policy file's folder).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_PROFILE_BYTES, readCapped } from '../config/read.js';
 import { InputError, messageOf } from '../errors.js';
 import { profileFromData } from './profile.js';
 import type { PerformanceProfile } from './types.js';
@@ -39,9 +40,9 @@ function readJson(dir: string, file: string, ref: string): unknown {
   }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readCapped(path, { bytes: MAX_PROFILE_BYTES, what: 'a profile file is a few hundred KB' }).toString('utf8');
   } catch (err) {
-    problem(`spec.profile: cannot read ${path}: ${messageOf(err)}`);
+    problem(`spec.profile: ${err instanceof InputError ? err.problems.join('; ') : `cannot read ${path}: ${messageOf(err)}`}`);
   }
   try {
     return JSON.parse(text) as unknown;

@@ -77,6 +77,31 @@ function parseWith<T>(
   );
 }
 
+/**
+ * Physical ranges of a profile's numbers. Anything outside is a broken export, and some of it would make the
+ * planner's arithmetic degenerate (a throughput of 1e-300 tokens/s means "infinitely many replicas"), so the file
+ * is refused by name. The ranges are far wider than any engine: a TTFT of an hour, 1e9 tokens/s per GPU.
+ */
+export const PROFILE_RANGES = {
+  tokens: { min: 1, max: 1e8, what: 'tokens' },
+  ms: { min: 1e-3, max: 3.6e6, what: 'ms' },
+  thpt: { min: 1e-2, max: 1e9, what: 'tokens/s per GPU' },
+  kv: { min: 0, max: 1.5, what: 'a fraction of max_kv_tokens' },
+  kvTokens: { min: 1, max: 1e12, what: 'tokens' },
+} as const;
+
+/** Prefill TTFT may dip this much between neighbouring ISLs (measurement noise); more is not an engine. */
+const TTFT_DIP_TOLERANCE = 0.1;
+
+type Range = (typeof PROFILE_RANGES)[keyof typeof PROFILE_RANGES];
+
+/** The first value of `values` outside `range`, as a problem line, or undefined. */
+function outOfRange(key: string, values: readonly number[], range: Range): string | undefined {
+  const i = values.findIndex((v) => !(v >= range.min && v <= range.max));
+  if (i < 0) return undefined;
+  return `${key}[${i}] is ${values[i]}, outside the physical range ${range.min}..${range.max} ${range.what}`;
+}
+
 function checkPrefill(d: PrefillData): string[] {
   const problems: string[] = [];
   const at = (msg: string) => problems.push(`spec.profile: ${PREFILL_FILE}: ${msg}`);
@@ -92,10 +117,31 @@ function checkPrefill(d: PrefillData): string[] {
   const positive = (key: 'prefill_isl' | 'prefill_ttft' | 'prefill_thpt_per_gpu') => {
     const i = d[key].findIndex((v) => !(v > 0));
     if (i >= 0) at(`${key}[${i}] must be positive, got ${d[key][i]}`);
+    return i < 0;
   };
-  positive('prefill_isl');
-  positive('prefill_ttft');
-  positive('prefill_thpt_per_gpu');
+  const ranges: [keyof PrefillData & string, Range][] = [
+    ['prefill_isl', PROFILE_RANGES.tokens],
+    ['prefill_ttft', PROFILE_RANGES.ms],
+    ['prefill_thpt_per_gpu', PROFILE_RANGES.thpt],
+  ];
+  let usable = true;
+  for (const [key, range] of ranges) {
+    const problem = positive(key as 'prefill_isl') ? outOfRange(key, d[key] as number[], range) : 'not positive';
+    if (problem === undefined) continue;
+    usable = false;
+    if (problem !== 'not positive') at(problem);
+  }
+  if (!usable) return problems;
+  // A longer prompt cannot prefill faster: TTFT falling with ISL (beyond noise) is a broken export, and the
+  // TTFT-percentile sizing would call the long prompts of the tail cheap.
+  for (let i = 1; i < Math.min(n, d.prefill_ttft.length); i++) {
+    const before = d.prefill_ttft[i - 1] as number;
+    const now = d.prefill_ttft[i] as number;
+    if (now < before * (1 - TTFT_DIP_TOLERANCE)) {
+      at(`prefill_ttft[${i}] is ${now} ms at ISL ${d.prefill_isl[i]}, below ${before} ms at the shorter ISL ${d.prefill_isl[i - 1]}; TTFT must not fall as prompts get longer`);
+      break;
+    }
+  }
   return problems;
 }
 
@@ -107,14 +153,22 @@ function checkDecode(d: DecodeData): string[] {
     if (d[key].length !== n) at(`${key} has ${d[key].length} points but x_kv_usage has ${n}`);
   }
   if (problems.length > 0) return problems;
-  const check = (key: 'x_kv_usage' | 'y_context_length' | 'z_itl' | 'z_thpt_per_gpu', ok: (v: number) => boolean, what: string) => {
+  const check = (key: 'x_kv_usage' | 'y_context_length' | 'z_itl' | 'z_thpt_per_gpu', ok: (v: number) => boolean, what: string, range: Range) => {
     const i = d[key].findIndex((v) => !ok(v));
-    if (i >= 0) at(`${key}[${i}] must be ${what}, got ${d[key][i]}`);
+    if (i >= 0) {
+      at(`${key}[${i}] must be ${what}, got ${d[key][i]}`);
+      return;
+    }
+    const problem = outOfRange(key, d[key], range);
+    if (problem) at(problem);
   };
-  check('x_kv_usage', (v) => v >= 0, 'at least 0 (a fraction of max_kv_tokens)');
-  check('y_context_length', (v) => v > 0, 'positive');
-  check('z_itl', (v) => v > 0, 'positive');
-  check('z_thpt_per_gpu', (v) => v > 0, 'positive');
+  check('x_kv_usage', (v) => v >= 0, 'at least 0 (a fraction of max_kv_tokens)', PROFILE_RANGES.kv);
+  check('y_context_length', (v) => v > 0, 'positive', PROFILE_RANGES.tokens);
+  check('z_itl', (v) => v > 0, 'positive', PROFILE_RANGES.ms);
+  check('z_thpt_per_gpu', (v) => v > 0, 'positive', PROFILE_RANGES.thpt);
+  const maxKv = Array.isArray(d.max_kv_tokens) ? d.max_kv_tokens[0] : d.max_kv_tokens;
+  const kvProblem = outOfRange('max_kv_tokens', [maxKv], PROFILE_RANGES.kvTokens);
+  if (kvProblem) at(kvProblem.replace('max_kv_tokens[0]', 'max_kv_tokens'));
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const key = `${d.y_context_length[i]}/${d.x_kv_usage[i]}`;

@@ -8,6 +8,7 @@
 import type { Forecast } from '../planner/types.js';
 import type { Trace } from './types.js';
 import { kthSmallest } from './cluster/percentiles.js';
+import { checkSimulationSpan } from './span.js';
 
 export interface IntervalLoad {
   requests: number;
@@ -21,6 +22,7 @@ export interface IntervalLoad {
 export const PEAK_SUBWINDOW_SECONDS = 10;
 
 export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] {
+  checkSimulationSpan(trace, intervalSeconds);
   const count = Math.max(1, Math.ceil(trace.durationSeconds / intervalSeconds));
   const requests = new Float64Array(count);
   const islSum = new Float64Array(count);

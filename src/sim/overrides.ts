@@ -3,7 +3,9 @@
  * Pure: (spec, overrides) -> new spec. Each knob names the policy field it stands for.
  */
 import type { PolicySpec } from '../config/schema.js';
-import { parseDuration } from '../config/duration.js';
+import { formatDuration, MAX_TIMER_SECONDS, parseDuration } from '../config/duration.js';
+import { MAX_BUDGET_GPUS, MAX_EVICTIONS_PER_HOUR } from '../config/schema.js';
+import { checkPolicy } from '../config/validate.js';
 import { InputError, messageOf } from '../errors.js';
 
 export interface WhatIf {
@@ -22,15 +24,39 @@ export interface WhatIf {
   rateScale?: number;
 }
 
-export const WHAT_IF_PARAMS: Record<string, { key: keyof WhatIf; parse: (text: string) => number; describe: string }> = {
-  'gpu-budget': { key: 'gpuBudget', parse: positiveInt, describe: 'spec.budget.maxGpus (GPUs)' },
-  'spot-share': { key: 'spotShare', parse: share, describe: 'spec.spot.maxShare (0..1)' },
-  'eviction-rate': { key: 'evictionRate', parse: nonNegative, describe: 'Spot evictions per replica per hour' },
-  'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds ("90s", "4m")' },
-  'ttft-ms': { key: 'ttftMs', parse: positive, describe: 'TTFT SLO (ms)' },
-  'itl-ms': { key: 'itlMs', parse: positive, describe: 'ITL SLO (ms)' },
+export const WHAT_IF_PARAMS: Record<string, { key: keyof WhatIf; parse: (text: string) => number; describe: string; field?: RegExp }> = {
+  'gpu-budget': { key: 'gpuBudget', parse: (t) => atMost(positiveInt(t), t, MAX_BUDGET_GPUS), describe: 'spec.budget.maxGpus (GPUs)', field: /^spec\.budget\.maxGpus\b|^spec\.schedules\[\d+\]\.minReplicas: while active/ },
+  'spot-share': { key: 'spotShare', parse: share, describe: 'spec.spot.maxShare (0..1)', field: /^spec\.spot\.maxShare\b/ },
+  'eviction-rate': { key: 'evictionRate', parse: (t) => atMost(nonNegative(t), t, MAX_EVICTIONS_PER_HOUR), describe: 'Spot evictions per replica per hour', field: /^spec\.spot\.evictionRatePerHour\b/ },
+  'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds (240, "90s", "4m")', field: /^spec\.pools\[\d+\]\.startupSeconds\b/ },
+  'ttft-ms': { key: 'ttftMs', parse: positive, describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/ },
+  'itl-ms': { key: 'itlMs', parse: positive, describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/ },
   'rate-scale': { key: 'rateScale', parse: positive, describe: 'arrival-rate multiplier' },
 };
+
+/**
+ * The policy with the what-if knobs applied, checked by the same cross-field rules as the policy file: a knob that
+ * makes it invalid is an InputError naming the knob (`--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas
+ * need (...)`), never a run labelled with a setting it could not honour. `label` names how the knobs were given
+ * (`--param gpu-budget=4` in a sweep); by default each knob's own flag (`--gpu-budget`).
+ */
+export function applyWhatIfChecked(spec: PolicySpec, whatIf: WhatIf, label?: (name: string, value: number) => string): PolicySpec {
+  const out = applyWhatIf(spec, whatIf);
+  if (out === spec) return out;
+  const given = Object.entries(WHAT_IF_PARAMS).filter(([, p]) => whatIf[p.key] !== undefined);
+  const name = (flag: string, value: number) => (label ? label(flag, value) : `--${flag}`);
+  const problems = checkPolicy(out).problems.map((problem) => {
+    const match = given.find(([, p]) => p.field?.test(problem));
+    if (match) {
+      const [flag, p] = match;
+      const rest = problem.slice(problem.indexOf(': ') + 2);
+      return `${name(flag, whatIf[p.key] as number)}: ${rest}`;
+    }
+    return `${given.map(([flag, p]) => name(flag, whatIf[p.key] as number)).join(', ')}: makes the policy invalid: ${problem}`;
+  });
+  if (problems.length > 0) throw new InputError(problems);
+  return out;
+}
 
 export function applyWhatIf(spec: PolicySpec, whatIf: WhatIf): PolicySpec {
   let out = spec;
@@ -43,17 +69,23 @@ export function applyWhatIf(spec: PolicySpec, whatIf: WhatIf): PolicySpec {
   return out;
 }
 
+/** Most values one sweep runs (each is a whole simulation with its baselines). */
+export const MAX_SWEEP_VALUES = 256;
+
 /** Parse "gpu-budget=16,24,32" into the knob and its values; errors name the flag and what to write. */
 export function parseSweepParam(text: string): { name: string; key: keyof WhatIf; values: number[] } {
   const eq = text.indexOf('=');
   const name = eq < 0 ? text : text.slice(0, eq);
-  const param = WHAT_IF_PARAMS[name];
+  const param = Object.hasOwn(WHAT_IF_PARAMS, name) ? WHAT_IF_PARAMS[name] : undefined;
   if (!param) {
     throw new InputError([`--param: unknown parameter "${name}" (choose from ${Object.keys(WHAT_IF_PARAMS).join(', ')})`]);
   }
   const raw = eq < 0 ? '' : text.slice(eq + 1);
   const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (parts.length === 0) throw new InputError([`--param ${name}: give values, e.g. --param ${name}=1,2,3`]);
+  if (parts.length > MAX_SWEEP_VALUES) {
+    throw new InputError([`--param ${name}: ${parts.length} values; a sweep runs at most ${MAX_SWEEP_VALUES} scenarios (each is a full simulation): pick fewer values`]);
+  }
   const values = parts.map((part) => {
     try {
       return param.parse(part);
@@ -64,13 +96,17 @@ export function parseSweepParam(text: string): { name: string; key: keyof WhatIf
   return { name, key: param.key, values };
 }
 
+/** Decimal numbers only: "0x10" is not 16 here, "" is not 0. */
+function decimal(text: string): number {
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+}
 function positive(text: string): number {
-  const value = Number(text);
+  const value = decimal(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`"${text}" is not a positive number`);
   return value;
 }
 function nonNegative(text: string): number {
-  const value = Number(text);
+  const value = decimal(text);
   if (!Number.isFinite(value) || value < 0) throw new Error(`"${text}" is not a number >= 0`);
   return value;
 }
@@ -85,7 +121,12 @@ function share(text: string): number {
   return value;
 }
 function durationOrSeconds(text: string): number {
-  const seconds = parseDuration(text);
-  if (seconds === undefined) throw new Error(`"${text}" is not a duration such as "90s" or "4m"`);
-  return seconds;
+  const trimmed = text.trim();
+  const seconds = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : parseDuration(trimmed);
+  if (seconds === undefined) throw new Error(`"${text}" is not a number of seconds or a duration such as "90s" or "4m"`);
+  return atMost(seconds, text, MAX_TIMER_SECONDS, ` (${formatDuration(MAX_TIMER_SECONDS)})`);
+}
+function atMost(value: number, text: string, max: number, unit = ''): number {
+  if (!(value <= max)) throw new Error(`"${text}" is more than ${max}${unit}, the most allowed`);
+  return value;
 }

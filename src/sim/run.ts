@@ -235,7 +235,7 @@ function warmHistory(first: IntervalLoad | undefined, interval: number): Planner
 }
 
 function peakDesired(run: RunResult): Record<string, number> {
-  const peak: Record<string, number> = {};
+  const peak: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const record of run.intervals) {
     for (const [pool, n] of Object.entries(record.desired)) peak[pool] = Math.max(peak[pool] ?? 0, n);
   }

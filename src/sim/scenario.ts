@@ -7,7 +7,7 @@ import { loadPolicyFile, parsePolicyText } from '../config/load.js';
 import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath } from './traces/index.js';
 import { buildReport, simulate } from './run.js';
-import { applyWhatIf, type WhatIf } from './overrides.js';
+import { applyWhatIfChecked, type WhatIf } from './overrides.js';
 import { DEFAULT_POLICY_YAML } from './default-policy.js';
 import type { Baseline } from './baselines.js';
 import type { SimReport } from './types.js';
@@ -27,7 +27,7 @@ export async function runScenario(scenario: Scenario): Promise<SimReport> {
   const loaded = scenario.policyPath
     ? loadPolicyFile(scenario.policyPath)
     : parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
-  const spec = applyWhatIf(loaded.spec, scenario.whatIf);
+  const spec = applyWhatIfChecked(loaded.spec, scenario.whatIf);
   const profile = loadProfile(spec.profile, loaded.baseDir);
   const rateScale = scenario.whatIf.rateScale ?? scenario.rateScale;
   const tracePath = scenario.tracePath ? path.resolve(scenario.tracePath) : defaultTracePath();

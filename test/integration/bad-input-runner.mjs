@@ -5,12 +5,14 @@
 //   node test/integration/bad-input-runner.mjs CASES.json RESULTS.json
 //
 // CASES.json is a list of argument lists (without "node pd-planner"); RESULTS.json gets, per case,
-// { status, stdout, stderr }. Anything that escapes main(), and any unhandled rejection or uncaught exception
+// { status, stdout, stderr, ms, maxRssKb }: the case's wall time and the process's peak resident set size once it
+// has run (process.resourceUsage().maxRSS; a peak, so it only grows from case to case). Anything that escapes main(), and any unhandled rejection or uncaught exception
 // while a case runs, is appended to that case's stderr with its stack, so the suite sees it as the crash it is.
 import { Buffer } from 'node:buffer';
 import { readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 import { setImmediate } from 'node:timers';
+import { performance } from 'node:perf_hooks';
 import { register } from 'tsx/esm/api';
 
 register();
@@ -39,8 +41,9 @@ process.on('uncaughtException', escaped('Uncaught exception'));
 
 const results = [];
 for (const args of cases) {
-  current = { status: -1, stdout: '', stderr: '' };
+  current = { status: -1, stdout: '', stderr: '', ms: 0, maxRssKb: 0 };
   process.exitCode = undefined;
+  const started = performance.now();
   process.stdout.write = capture('stdout');
   process.stderr.write = capture('stderr');
   try {
@@ -55,6 +58,8 @@ for (const args of cases) {
   }
   // Let stray callbacks of this case (streams, timers) surface while it is still the current one.
   await new Promise((resolve) => setImmediate(resolve));
+  current.ms = Math.round(performance.now() - started);
+  current.maxRssKb = process.resourceUsage().maxRSS;
   results.push(current);
   current = undefined;
 }

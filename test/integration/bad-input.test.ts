@@ -9,8 +9,8 @@
  * node + tsx start-up costs ~0.6 CPU-second; a sample of the cases also runs through the real binary
  * (`node bin/pd-planner.js ...`), one process each, to check the process exit codes themselves.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,10 @@ const f = (name: string): string => `${DIR}/${name}`;
 const TMP = mkdtempSync(join(tmpdir(), 'pd-bad-input-'));
 /** Generated at run time rather than committed: 10 MB of YAML keys (the policy size cap must refuse it fast). */
 const HUGE_POLICY = join(TMP, 'policy-10mb.yaml');
+/** Generated: a policy whose profile directory holds a symlink to /dev/zero (the read cap must not trust stat). */
+const ZERO_PROFILE_POLICY = join(TMP, 'policy-zero-profile.yaml');
+/** Generated: a FIFO a writer opens and closes without writing (a trace that is not a regular file and empty). */
+const EMPTY_FIFO = join(TMP, 'empty-trace.fifo');
 
 interface Case {
   /** The fixture file (or a short label for generated / flag cases). */
@@ -66,14 +70,14 @@ const CASES: Case[] = [
   validate('policy-negative-cost.yaml', 2, 'spec.pools[0].costPerGpuHour: expected a number ≥ 0, got -6.98'),
   validate('policy-nan-percentile.yaml', 2, 'spec.slo.ttft.percentile: expected a number, got NaN'),
   validate('policy-infinite-ttft-ms.yaml', 2, 'spec.slo.ttft.ms: expected a number, got Infinity'),
-  validate('policy-huge-max-replicas-1e308.yaml', 2, 'spec.pools[0].maxReplicas: expected a number ≤ 9007199254740991, got 1e+308'),
+  validate('policy-huge-max-replicas-1e308.yaml', 2, 'spec.pools[0].maxReplicas: expected a number ≤ 10000, got 1e+308'),
   validate(
     'policy-huge-min-replicas-1e308.yaml',
     2,
-    'spec.pools[0].minReplicas: expected a number ≤ 9007199254740991, got 1e+308',
-    'spec.pools[0].maxReplicas: expected a number ≤ 9007199254740991, got 1e+308',
+    'spec.pools[0].minReplicas: expected a number ≤ 10000, got 1e+308',
+    'spec.pools[0].maxReplicas: expected a number ≤ 10000, got 1e+308',
   ),
-  validate('policy-huge-max-gpus-1e308.yaml', 2, 'spec.budget.maxGpus: expected a number ≤ 9007199254740991, got 1e+308'),
+  validate('policy-huge-max-gpus-1e308.yaml', 2, 'spec.budget.maxGpus: expected a number ≤ 10000000, got 1e+308'),
   validate('policy-overflow-max-replicas-1e400.yaml', 2, 'spec.pools[0].maxReplicas: expected a number, got Infinity'),
   validate('policy-fractional-gpus-per-replica.yaml', 2, 'spec.pools[0].gpusPerReplica: expected a whole number, got 2.5'),
   validate('policy-policy-kind-typo.yaml', 2, 'spec.policy: expected one of sla, dynamo, load, hpa, static, got "slaa"; did you mean "sla"?'),
@@ -91,10 +95,11 @@ const CASES: Case[] = [
   validate('policy-unknown-field-prometheus.yaml', 2, 'spec.sources.prometheus.step: unknown field (allowed: url, timeout, labels, queries)'),
   // ---- policies: durations ------------------------------------------------------------------------------------
   validate('policy-bare-number-interval.yaml', 2, 'spec.interval: expected an interval with a unit such as "60s" or "60m", got the bare number 60'),
-  validate('policy-bare-number-startup-seconds.yaml', 2, 'spec.pools[0].startupSeconds: expected a startup time with a unit such as "240s"'),
+  // A `…Seconds` field takes a plain number of seconds, as Kubernetes' fields do: usable.
+  { ...validate('policy-bare-number-startup-seconds.yaml', 0), stdout: ['valid PlannerPolicy', 'prefill-od', '4m'] },
   validate('policy-duration-words.yaml', 2, 'spec.interval: expected an interval such as "60s", "5m" or "1h30m", got "1 minute"'),
   validate('policy-negative-duration.yaml', 2, 'spec.stabilization.scaleDown: expected a window such as "60s", "5m" or "1h30m", got "-5m"'),
-  validate('policy-zero-interval.yaml', 2, 'spec.interval: must be longer than 0s'),
+  validate('policy-zero-interval.yaml', 2, 'spec.interval: 0s is shorter than 100ms, the shortest interval'),
   // ---- policies: cross-field rules ----------------------------------------------------------------------------
   validate('policy-min-above-max.yaml', 2, 'spec.pools[0].maxReplicas: 8 is below minReplicas 9'),
   validate('policy-budget-below-mins.yaml', 2, "spec.budget.maxGpus: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"),
@@ -123,6 +128,17 @@ const CASES: Case[] = [
   validate('policy-deeply-nested-mappings.yaml', 2, `${f('policy-deeply-nested-mappings.yaml')}:1:`, 'nested too deeply for the parser'),
   validate('policy-alias-bomb.yaml', 2, `${f('policy-alias-bomb.yaml')}: too many alias references (*name) expand to the same nodes`),
   { name: 'policy-10mb.yaml (generated)', args: ['validate', HUGE_POLICY], exit: 2, stderr: [`${HUGE_POLICY}: is 10.0 MB; a policy file is a few KB (limit 256 KB)`] },
+  // ---- policies: bounds on durations and physical numbers -----------------------------------------------------
+  validate('policy-interval-25d.yaml', 2, 'spec.interval: "25d" is longer than 1d, the most allowed for an interval (timers hold at most a day here)'),
+  validate('policy-interval-1ms.yaml', 2, 'spec.interval: 1ms is shorter than 100ms, the shortest interval; use e.g. "60s"'),
+  validate('policy-interval-320-nines.yaml', 2, 'spec.interval: "999999999999999999999999999999999999999999999999999999999..." is longer than 1d'),
+  validate('policy-prometheus-timeout-25d.yaml', 2, 'spec.sources.prometheus.timeout: "25d" is longer than 1d, the most allowed for a timeout'),
+  validate('policy-schedule-huge-duration.yaml', 2, 'spec.schedules[0].duration: "99999999999d" is longer than 366d, the most allowed for a schedule duration'),
+  validate('policy-profile-thpt-1e-300.yaml', 2, 'spec.profile: prefill_raw_data.json: prefill_thpt_per_gpu[0] is 1e-300, outside the physical range 0.01..1000000000 tokens/s per GPU'),
+  { ...validate('policy-static-constructor-pool.yaml', 0), stdout: ['valid PlannerPolicy', 'constructor=3'] },
+  { ...validate('policy-min-replicas-zero.yaml', 0), stdout: ['valid PlannerPolicy'] },
+  { name: 'validate /dev/zero', args: ['validate', '/dev/zero'], exit: 2, stderr: ['/dev/zero: more than 256 KB; a policy file is a few KB (limit 256 KB): is this the right file?'] },
+  { name: 'validate: profile symlinked to /dev/zero (generated)', args: ['validate', ZERO_PROFILE_POLICY], exit: 2, stderr: ['prefill_raw_data.json: more than 16.0 MB; a profile file is a few hundred KB (limit 16.0 MB)'] },
   // A bad policy is reported the same way by decide and simulate.
   { name: 'decide with a bad policy', args: ['decide', '--policy', f('policy-min-above-max.yaml'), '--observation', OBSERVATION], exit: 2, stderr: ['spec.pools[0].maxReplicas: 8 is below minReplicas 9'] },
   { name: 'simulate with a bad policy', args: ['simulate', '--policy', f('policy-empty.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-bad-policy'), '--baselines', 'none'], exit: 2, stderr: [`${f('policy-empty.yaml')}: the file is empty`] },
@@ -155,6 +171,22 @@ const CASES: Case[] = [
   // Usable: a UTF-8 byte-order mark (Notepad) is dropped; absurd but finite numbers hold the replicas and say why.
   { ...decide('obs-utf8-bom.json', 0), stdout: ['"prefill-od"'] },
   { ...decide('obs-huge-numbers-1e308.json', 0), stdout: ['"held": true', 'policy gave no usable prefill need (Infinity)'] },
+  decide('obs-proto-pools.json', 2, 'observation.pools.__proto__: "__proto__" is not allowed as a name (it would change how the data is read instead of adding an entry); rename it'),
+  // 1e13 requests: the queue model's search is bounded, so the decision comes back (at the pools' maxReplicas).
+  { ...decide('obs-requests-1e13.json', 0), stdout: ['"desired": 8'] },
+  // Cold start, requests missing, minReplicas 0 and 5 ready: 5, held, not 0.
+  {
+    name: 'obs-cold-start-requests-missing.json',
+    args: ['decide', '--policy', f('policy-min-replicas-zero.yaml'), '--observation', f('obs-cold-start-requests-missing.json')],
+    exit: 0,
+    stderr: [],
+    stdout: ['"desired": 5', '"hold": true', '"held": true', 'requests missing (prometheus: connection refused)'],
+  },
+  { name: 'obs-constructor-pool.json', args: ['decide', '--policy', f('policy-static-constructor-pool.yaml'), '--observation', f('obs-constructor-pool.json')], exit: 0, stderr: [], stdout: ['"constructor": {\n      "desired": 3'] },
+  { name: 'decide --observation /dev/zero', args: ['decide', '--policy', POLICY, '--observation', '/dev/zero'], exit: 2, stderr: ['/dev/zero: more than 1.0 MB; an observation is a few KB (limit 1.0 MB)'] },
+  { name: 'decide --state /dev/zero', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--state', '/dev/zero'], exit: 2, stderr: ['/dev/zero: more than 16.0 MB; a planner state is at most a few MB (limit 16.0 MB)'] },
+  decideWithState('state-empty.json', `${f('state-empty.json')}: the state file is empty (was it cut short?)`),
+  { name: 'decide --state-out into a missing directory', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--state-out', join(TMP, 'no-such-dir', 's.json')], exit: 2, stderr: [`--state-out: the directory ${join(TMP, 'no-such-dir')}`, 'does not exist; create it first'] },
   decideWithState('state-wrong-types.json', 'state.history[0].time: expected a number, got "yesterday"', 'state.correction.pCf: expected a number > 0, got -1'),
   decideWithState('state-truncated.json', `${f('state-truncated.json')}:1:58: invalid JSON: Expected ',' or ']' after array element`),
   { name: 'decide: observation is a directory', args: ['decide', '--policy', POLICY, '--observation', DIR], exit: 2, stderr: [`${DIR}: cannot read: is a directory, expected a file`] },
@@ -185,12 +217,21 @@ const CASES: Case[] = [
     ...simulate('trace-mooncake-one-good-among-junk.jsonl', 0, `${f('trace-mooncake-one-good-among-junk.jsonl')}: 6 bad line(s) skipped; first ${f('trace-mooncake-one-good-among-junk.jsonl')}:2: input_length -1 is not a non-negative integer`),
     stdout: ['1 requests', '6 lines skipped (line 2: input_length -1', 'line 4: not valid JSON', 'line 7: input_length 100000000000000000000 is not a non-negative integer'],
   },
+  simulate('trace-two-lines-2000-2010.csv', 2, 'trace-two-lines-2000-2010.csv: spans 3653d, 5,260,320 intervals of 1m; a simulation covers at most 100,000 intervals'),
+  { name: 'simulate: an empty FIFO as the trace (generated)', args: ['simulate', '--policy', POLICY, '--trace', EMPTY_FIFO, '--out', join(TMP, 'out-fifo'), '--baselines', 'none'], exit: 2, stderr: [`${EMPTY_FIFO}: not a regular file, and reading it gave no trace lines`] },
+  { name: 'simulate: synthetic burst of height 1e300', args: ['simulate', '--policy', POLICY, '--trace', 'synthetic:burst?rate=2&height=1e300&duration=1h', '--out', join(TMP, 'out-burst'), '--baselines', 'none'], exit: 2, stderr: ['would make 7.200e+302 requests, more than the 20,000,000 one simulation replays'] },
+  { name: 'simulate: synthetic poisson 1e9/s for a day', args: ['simulate', '--policy', POLICY, '--trace', 'synthetic:poisson?rate=1e9&duration=1d', '--out', join(TMP, 'out-poisson'), '--baselines', 'none'], exit: 2, stderr: ['would make 86,400,000,000,000 requests, more than the 20,000,000 one simulation replays'] },
+  { name: 'simulate: --rate-scale 100000 on the bundled trace', args: ['simulate', '--rate-scale', '100000', '--out', join(TMP, 'out-scale'), '--baselines', 'none'], exit: 2, stderr: ['--rate-scale: 8,819 requests x 100000 would make 881,900,000 requests, more than the 20,000,000 one simulation replays'] },
+  { name: 'simulate: --rate-scale 1e15', args: ['simulate', '--rate-scale', '1e15', '--out', join(TMP, 'out-scale15'), '--baselines', 'none'], exit: 2, stderr: ['--rate-scale: "1e15" is not a number from 0.000001 to 1000000'] },
+  { name: 'simulate: --gpu-budget 4 below the minimums', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--gpu-budget', '4', '--out', join(TMP, 'out-budget'), '--baselines', 'none'], exit: 2, stderr: ["--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"] },
+  // A pool named "constructor" through the simulator and every report (a Vega sort list of pool names fails on it).
+  { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
-  { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number >= 0.000001'] },
+  { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
 ];
 
 /** Fixture files that are inputs to other cases rather than cases of their own. */
-const SUPPORT = new Set(['valid-policy.yaml', 'valid-observation.json', 'valid-trace.csv', 'README.md', 'profile-invalid-json', 'profile-wrong-shape']);
+const SUPPORT = new Set(['valid-policy.yaml', 'valid-observation.json', 'valid-trace.csv', 'README.md', 'profile-invalid-json', 'profile-wrong-shape', 'profile-thpt-1e-300']);
 
 interface Outcome {
   status: number | null;
@@ -241,10 +282,14 @@ const THROUGH_BINARY = [
 /** A stack frame line ("    at foo (file.ts:1:2)") or an uncaught JS error means we crashed instead of explaining. */
 const STACK_FRAME = /\n\s+at .*\(/;
 const CRASH_WORDS = /\b(TypeError|ReferenceError|RangeError|SyntaxError|Unhandled|node:internal)\b/;
-/** Every problem line names where (field path, file, file:line[:col], --flag or "error") before a colon and a message. */
-const PROBLEM_LINE = /^\S[^:\s]*(:\d+)*: \S/;
+/**
+ * Every problem line names where (field path, file, file:line[:col], --flag, a synthetic spec, or "error") before a
+ * colon and a message.
+ */
+const PROBLEM_LINE = /^(\S[^:\s]*|synthetic spec "[^"]*")(:\d+)*: \S/;
 
 let inProcess: Map<string, Outcome>;
+let fifoWriter: ChildProcess | undefined;
 let binary: Map<string, Outcome>;
 let elapsedMs = 0;
 
@@ -259,6 +304,13 @@ beforeAll(async () => {
   }
   text += lines.join('');
   writeFileSync(HUGE_POLICY, text);
+  mkdirSync(join(TMP, 'zero-profile'));
+  symlinkSync('/dev/zero', join(TMP, 'zero-profile', 'prefill_raw_data.json'));
+  copyFileSync(join(ROOT, 'profiles/llama2-70b-h100-tp4/decode_raw_data.json'), join(TMP, 'zero-profile', 'decode_raw_data.json'));
+  writeFileSync(ZERO_PROFILE_POLICY, readFileSync(join(ROOT, POLICY), 'utf8').replace('spec:\n', 'spec:\n  profile: zero-profile\n'));
+  execFileSync('mkfifo', [EMPTY_FIFO]);
+  // Blocks until the simulate case opens the FIFO, then closes it: the reader sees an empty stream.
+  fifoWriter = spawn('sh', ['-c', `: > "${EMPTY_FIFO}"`]);
 
   const started = Date.now();
   // Round-robin groups, one runner per core: the simulate cases (the slow ones) spread over all of them.
@@ -275,6 +327,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
+  if (fifoWriter && fifoWriter.exitCode === null) fifoWriter.kill();
   rmSync(TMP, { recursive: true, force: true });
   // Not an assertion (no timing assertions in tests): the figure for the report when run with --reporter verbose.
   if (elapsedMs > 0) process.stdout.write(`bad-input suite: ${CASES.length} cases in ${(elapsedMs / 1000).toFixed(1)} s\n`);
@@ -317,6 +370,11 @@ describe('bad input through the CLI', () => {
 
   it.each(CASES.filter((c) => THROUGH_BINARY.includes(c.name)).map((c) => [c.name, c] as const))('node bin/pd-planner.js: %s', (_name, c) => {
     check(c, binary.get(c.name), 'binary');
+  });
+
+  it('docs/bad-input.md lists every case of the table', () => {
+    const doc = readFileSync(join(ROOT, 'docs/bad-input.md'), 'utf8');
+    expect(CASES.filter((c) => !doc.includes(c.name)).map((c) => c.name)).toEqual([]);
   });
 
   it('samples through the binary are all cases of the table', () => {

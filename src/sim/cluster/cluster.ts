@@ -300,7 +300,7 @@ export class ClusterSim {
     this.schedule.forEach((s, k) => this.events.push(s.t, EV_SCHEDULED_NOTICE, k, 0));
 
     options.pools.forEach((p, i) => {
-      const count = options.initialReplicas[p.name] ?? 0;
+      const count = Object.hasOwn(options.initialReplicas, p.name) ? (options.initialReplicas[p.name] as number) : 0;
       this.pDesired[i] = count;
       for (let k = 0; k < count; k++) this.createReplica(i, true);
     });

@@ -156,14 +156,18 @@ export function replicasChart(report: SimReport): Chart {
   const run = mainRun(report);
   const rows: Record<string, unknown>[] = [];
   const pools: string[] = [];
+  // Panels in first-seen order by a numeric field: a sort list of pool names breaks Vega when a name is an Object
+  // property ("constructor", a valid pool name).
+  const order = (pool: string): number => {
+    if (!pools.includes(pool)) pools.push(pool);
+    return pools.indexOf(pool);
+  };
   for (const rec of points(report, run)) {
     for (const pool of Object.keys(rec.desired)) {
-      if (!pools.includes(pool)) pools.push(pool);
-      rows.push({ time: at(report, rec), pool, state: 'desired', replicas: rec.desired[pool] });
+      rows.push({ time: at(report, rec), pool, order: order(pool), state: 'desired', replicas: rec.desired[pool] });
     }
     for (const pool of Object.keys(rec.ready)) {
-      if (!pools.includes(pool)) pools.push(pool);
-      rows.push({ time: at(report, rec), pool, state: 'ready', replicas: rec.ready[pool] });
+      rows.push({ time: at(report, rec), pool, order: order(pool), state: 'ready', replicas: rec.ready[pool] });
     }
   }
   const colour = runColours([run?.policy ?? POLICY_RUN])[0]!;
@@ -181,7 +185,7 @@ export function replicasChart(report: SimReport): Chart {
       data: { values: rows },
       facet: {
         row: {
-          field: 'pool', type: 'nominal', sort: pools, title: null,
+          field: 'pool', type: 'nominal', sort: { field: 'order', op: 'min' }, title: null,
           header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelPadding: 4 },
         },
       },

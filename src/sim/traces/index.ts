@@ -11,7 +11,9 @@ import { detectFormat, FORMAT_HINT } from './formats/detect.js';
 import { mooncakeParser } from './formats/mooncake.js';
 import type { RowParser, TraceFileFormat } from './formats/row.js';
 import { quote } from './fields.js';
-import { LineTooLongError, streamLines } from './lines.js';
+import { formatSize } from '../../config/read.js';
+import { formatCount, MAX_TRACE_BYTES, MAX_TRACE_REQUESTS } from './limits.js';
+import { LineTooLongError, streamLines, TooManyBytesError } from './lines.js';
 import { scaleRate, speedUp } from './rate-scale.js';
 import { generateSynthetic, isSyntheticSpec, parseSyntheticSpec } from './synthetic.js';
 
@@ -79,7 +81,11 @@ export async function readTrace(path: string, opts: ReadTraceOptions = {}): Prom
   return trace;
 }
 
-async function fileSize(path: string): Promise<number> {
+/**
+ * The size of a trace file, or undefined for something that is not a regular file but can be read (a FIFO,
+ * /dev/stdin, a device): those report size 0 and are read like any file, up to MAX_TRACE_BYTES.
+ */
+async function fileSize(path: string): Promise<number | undefined> {
   let info;
   try {
     info = await stat(path);
@@ -90,7 +96,11 @@ async function fileSize(path: string): Promise<number> {
     throw new InputError([`${path}: cannot open trace file (${messageOf(error)})`]);
   }
   if (info.isDirectory()) throw new InputError([`${path}: is a directory, not a trace file`]);
+  if (!info.isFile()) return undefined;
   if (info.size === 0) throw new InputError([`${path}: trace file is empty`]);
+  if (info.size > MAX_TRACE_BYTES) {
+    throw new InputError([`${path}: is ${formatSize(info.size)}, more than the ${formatSize(MAX_TRACE_BYTES)} a trace may be; cut it (e.g. head -n) or thin it first`]);
+  }
   return info.size;
 }
 
@@ -103,9 +113,9 @@ export async function readTraceFile(
   if (!['auto', 'azure', 'burstgpt', 'mooncake'].includes(requested)) {
     throw new InputError([`trace format ${JSON.stringify(requested)} is not one of auto, azure, burstgpt, mooncake`]);
   }
-  const totalBytes = await fileSize(path);
+  const size = await fileSize(path);
   // Pre-size for ~40 bytes per line (an Azure 2023 line is 36); growth doubles if that is short.
-  const builder = new TraceBuilder(Math.min(totalBytes / 40 + 16, 1 << 24));
+  const builder = new TraceBuilder(Math.min((size ?? 0) / 40 + 16, 1 << 24));
   const skipped: Trace['skipped'] = { count: 0, examples: [] };
   const excluded = new Map<string, number>();
   let parser: RowParser | undefined;
@@ -122,6 +132,9 @@ export async function readTraceFile(
     dataLines++;
     const outcome = parser.parse(line);
     if (outcome === null) {
+      if (builder.length === MAX_TRACE_REQUESTS) {
+        throw new InputError([`${path}:${lineNumber}: more than ${formatCount(MAX_TRACE_REQUESTS)} requests, the most one simulation replays; cut the trace (e.g. head -n) or thin it first`]);
+      }
       builder.push(parser.row.time, parser.row.isl, parser.row.osl);
     } else if (typeof outcome === 'string') {
       skipped.count++;
@@ -134,7 +147,8 @@ export async function readTraceFile(
 
   try {
     await streamLines(path, onLine, {
-      totalBytes,
+      ...(size !== undefined ? { totalBytes: size } : {}),
+      maxBytes: MAX_TRACE_BYTES,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       onBinary: (problem) => {
         const line = problemLine(path, problem, 'in the first 1 KB');
@@ -143,9 +157,16 @@ export async function readTraceFile(
     });
   } catch (error) {
     if (error instanceof LineTooLongError) throw new InputError([`${path}:${error.lineNumber}: ${error.message}`]);
+    if (error instanceof TooManyBytesError) {
+      throw new InputError([`${path}: more than ${formatSize(MAX_TRACE_BYTES)}, the most a trace may be; cut it (e.g. head -n) or thin it first`]);
+    }
     throw error;
   }
 
+  if (size === undefined && parser === undefined && dataLines === 0 && skipped.count === 0) {
+    // A FIFO or /dev/stdin that gave nothing: "empty" is the truth, but say what it was.
+    throw new InputError([`${path}: not a regular file, and reading it gave no trace lines (nothing was written to it?)`]);
+  }
   if (parser === undefined) throw new InputError([`${path}: trace file has only blank lines`]);
   if (builder.length === 0) throw noUsableRequest(path, parser, dataLines, skipped, excluded);
 

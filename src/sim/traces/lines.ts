@@ -33,6 +33,14 @@ export class LineTooLongError extends Error {
   }
 }
 
+/** Thrown when a stream gives more than its `maxBytes` (a device or FIFO that never ends, or a huge file). */
+export class TooManyBytesError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`more than ${maxBytes} bytes`);
+    this.name = 'TooManyBytesError';
+  }
+}
+
 export interface StreamLinesResult {
   /** Lines seen, blank ones included (the last line may lack a newline). */
   lines: number;
@@ -50,6 +58,8 @@ export async function streamLines(
   onLine: (line: string, lineNumber: number, unterminated?: boolean) => void,
   options: {
     totalBytes?: number;
+    /** Stop with TooManyBytesError past this many bytes (the size a device or FIFO reports is 0, so it is counted). */
+    maxBytes?: number;
     onProgress?: (bytesRead: number, totalBytes: number) => void;
     onBinary?: (problem: EncodingProblem) => never;
   } = {},
@@ -68,6 +78,7 @@ export async function streamLines(
         if (problem !== undefined && options.onBinary) options.onBinary(problem);
       }
       bytes += chunk.length;
+      if (options.maxBytes !== undefined && bytes > options.maxBytes) throw new TooManyBytesError(options.maxBytes);
       const text = carry + decoder.write(chunk);
       let start = 0;
       for (;;) {

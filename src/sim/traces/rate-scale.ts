@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.js';
 import { createRng } from '../random.js';
+import { checkRequestCount, formatCount } from './limits.js';
 import type { Trace } from '../types.js';
 
 /**
@@ -34,18 +35,24 @@ export interface RateScaleOptions {
  * times untouched; durationSeconds stays that of the original trace.
  *
  * Because copies stay inside their original's neighbourhood, the output is sorted without a global
- * sort: only the 2-4 copies of one request are ordered among themselves. Cost O(output).
+ * sort: only the copies of one request are ordered among themselves. Cost O(output log factor). The output is capped
+ * (MAX_TRACE_REQUESTS): a factor that would pass it is refused before anything is allocated.
  */
 export function scaleRate(trace: Trace, factor: number, seed: number, options: RateScaleOptions = {}): Trace {
   if (!(Number.isFinite(factor) && factor > 0)) {
     throw new InputError([`rateScale: ${factor} is not a positive number (1 keeps the trace's rate, 2 doubles it, 0.5 halves it)`]);
   }
   if (factor === 1) return trace;
+  const n = trace.arrival.length;
+  checkRequestCount('--rate-scale', n * factor, `${formatCount(n)} requests x ${factor}`, 'use a smaller factor or a shorter trace');
   const rng = createRng(seed);
   const out =
     factor < 1 ? thin(trace, factor, rng) : replicate(trace, factor, rng, options.maxJitterSeconds ?? DEFAULT_MAX_JITTER_SECONDS);
   return { ...trace, arrival: out.arrival, isl: out.isl, osl: out.osl, durationSeconds: trace.durationSeconds };
 }
+
+/** Copies of one request up to which they are ordered by insertion sort (quadratic, so only for a few). */
+const INSERTION_SORT_MAX = 8;
 
 type Columns = { arrival: Float64Array; isl: Uint32Array; osl: Uint32Array };
 
@@ -87,15 +94,21 @@ function replicate(trace: Trace, factor: number, rng: () => number, maxJitter: n
     const from = t - left;
     const width = left + right;
     scratch[0] = t;
-    for (let c = 1; c < copies; c++) {
-      // Insertion sort as we go: at most ~4 values for factor < 4.
-      const value = from + rng() * width;
-      let j = c;
-      while (j > 0 && (scratch[j - 1] as number) > value) {
-        scratch[j] = scratch[j - 1] as number;
-        j--;
+    if (copies <= INSERTION_SORT_MAX) {
+      for (let c = 1; c < copies; c++) {
+        // Insertion sort as we go: cheapest for the few copies of a small factor.
+        const value = from + rng() * width;
+        let j = c;
+        while (j > 0 && (scratch[j - 1] as number) > value) {
+          scratch[j] = scratch[j - 1] as number;
+          j--;
+        }
+        scratch[j] = value;
       }
-      scratch[j] = value;
+    } else {
+      // Many copies: a typed-array sort (numeric, O(k log k)), the same order the insertion sort gives.
+      for (let c = 1; c < copies; c++) scratch[c] = from + rng() * width;
+      scratch.subarray(0, copies).sort();
     }
     const requestIsl = trace.isl[i] as number;
     const requestOsl = trace.osl[i] as number;

@@ -1,9 +1,10 @@
-import { parseDuration } from '../../config/duration.js';
+import { formatDuration, parseDuration } from '../../config/duration.js';
 import { InputError } from '../../errors.js';
 import { createRng, exponential, lognormal, type Rng } from '../random.js';
 import type { Trace } from '../types.js';
 import { TraceBuilder } from './builder.js';
 import { MAX_TOKENS } from './fields.js';
+import { checkRequestCount, formatCount, MAX_TRACE_REQUESTS } from './limits.js';
 
 /**
  * Synthetic load, written as a spec string so the CLI can take it where a trace path goes:
@@ -72,7 +73,7 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
   const body = text.slice(SYNTHETIC_PREFIX.length);
   const question = body.indexOf('?');
   const kind = (question === -1 ? body : body.slice(0, question)).trim();
-  if (!(kind in SHAPE_PARAMS)) fail(`unknown shape ${JSON.stringify(kind)}; expected poisson, diurnal, burst or step`);
+  if (!Object.hasOwn(SHAPE_PARAMS, kind)) fail(`unknown shape ${JSON.stringify(kind)}; expected poisson, diurnal, burst or step`);
   const shapeKind = kind as ArrivalShape['kind'];
   const params = new URLSearchParams(question === -1 ? '' : body.slice(question + 1));
   const allowed = [...SHAPE_PARAMS[shapeKind], ...COMMON_PARAMS];
@@ -251,6 +252,55 @@ function drawLength(dist: LengthDistribution, rng: Rng): number {
 }
 
 /**
+ * The mean arrival rate of a shape over [0, duration) (requests/s), for the size check.
+ * Example: burst rate 2, height 5, length 60, every 600 -> 2 x (1 + 4 x 60/600) = 2.8/s.
+ */
+export function meanRate(shape: ArrivalShape, durationSeconds: number): number {
+  switch (shape.kind) {
+    case 'poisson':
+      return shape.rate;
+    case 'diurnal':
+      return shape.rate;
+    case 'burst':
+      return shape.rate * (1 + Math.max(0, shape.height - 1) * Math.min(1, shape.length / shape.every));
+    case 'step': {
+      let area = 0;
+      shape.steps.forEach((step, i) => {
+        const end = Math.min(durationSeconds, shape.steps[i + 1]?.at ?? durationSeconds);
+        if (end > step.at) area += step.rate * (end - step.at);
+      });
+      return durationSeconds > 0 ? area / durationSeconds : 0;
+    }
+  }
+}
+
+/**
+ * Refuse a spec that would make more requests than a simulation replays, or draw too many candidates at the peak
+ * rate (thinning draws peak rate x duration of them, kept or not): `synthetic:burst?height=1e300` is refused here
+ * instead of drawing forever. Example: poisson rate 1e9 for 1 d -> 8.64e13 requests, refused.
+ */
+function checkSyntheticSize(spec: SyntheticSpec, lambdaMax: number): void {
+  const where = `synthetic spec ${JSON.stringify(spec.text)}`;
+  const expected = meanRate(spec.shape, spec.durationSeconds) * spec.durationSeconds;
+  checkRequestCount(where, expected, `a mean rate of ${formatRate(expected / spec.durationSeconds)}/s for ${formatDuration(spec.durationSeconds)}`, 'lower the rate or shorten the duration');
+  const candidates = lambdaMax * spec.durationSeconds;
+  const maxCandidates = MAX_DRAWS_PER_REQUEST * MAX_TRACE_REQUESTS;
+  if (!(candidates <= maxCandidates)) {
+    throw new InputError([
+      `${where}: its peak rate ${formatRate(lambdaMax)}/s for ${formatDuration(spec.durationSeconds)} means drawing ${candidates < 1e15 ? formatCount(candidates) : candidates.toPrecision(4)} candidate arrivals (thinning draws at the peak rate), more than ${formatCount(maxCandidates)}; lower the burst height or the peak rate, or shorten the duration`,
+    ]);
+  }
+}
+
+/** Candidates thinning may draw per request of the cap (a burst of height 4 draws 4 per base-rate request). */
+const MAX_DRAWS_PER_REQUEST = 4;
+
+function formatRate(rate: number): string {
+  if (!Number.isFinite(rate)) return 'over 1e308';
+  return rate < 1e6 ? String(Math.round(rate * 1000) / 1000) : rate.toPrecision(3);
+}
+
+/**
  * Generate the requests of a spec: a non-homogeneous Poisson process by thinning (Lewis–Shedler):
  * candidates at the peak rate λmax, each kept with probability rate(t)/λmax.
  * Example: burst base 2/s, height 5 → λmax 10/s; outside bursts 1 candidate in 5 is kept.
@@ -263,6 +313,7 @@ export function generateSynthetic(spec: SyntheticSpec, seed: number): Trace {
   const lengths = createRng(effectiveSeed ^ 0x5bd1e995);
   const lambdaMax = peakRate(spec.shape);
   const constant = spec.shape.kind === 'poisson';
+  checkSyntheticSize(spec, lambdaMax);
   const builder = new TraceBuilder(Math.min(1 << 24, lambdaMax * spec.durationSeconds * 1.1 + 16));
   let t = 0;
   for (;;) {

@@ -99,7 +99,7 @@ describe('pd-planner decide (in-process)', () => {
     const state = observationFile('state.json', { history: 'none' });
     const result = await runInProcess(registerDecide, decideArgs(example('sla.yaml'), example('observation.json'), '--state', state));
     expect(result.status).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe('state.history: expected a list, got "none"');
+    expect(result.stderr.split('\n')[0]).toBe(`${state}: state.history: expected a list, got "none"`);
   });
 });
 

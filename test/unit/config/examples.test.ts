@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyFile } from '../../../src/config/load.js';
+import { loadPolicyFile, parsePolicyText } from '../../../src/config/load.js';
 import { loadObservationFile } from '../../../src/config/observation.js';
 import { POLICY_KINDS } from '../../../src/config/schema.js';
 
@@ -46,5 +46,26 @@ describe('examples/', () => {
     expect(observation.itlMs).toBeUndefined();
     expect(observation.queueDepth).toBeUndefined();
     expect(Object.keys(observation.errors ?? {})).toEqual(['osl', 'itlMs', 'queueDepth']);
+  });
+});
+
+describe("the design notes' example policy (plain seconds in …Seconds fields)", () => {
+  const file = fileURLToPath(new URL('../../fixtures/design-example-policy.yaml', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const text = readFileSync(file, 'utf8');
+
+  it('validates unchanged, with startupSeconds: 240 and noticeSeconds: 30 read as seconds', () => {
+    const loaded = parsePolicyText(text, file, root);
+    expect(loaded.spec.pools.map((p) => p.startupSeconds)).toEqual([240, 240]);
+    expect(loaded.spec.spot.noticeSeconds).toBe(30);
+    expect(loaded.profile?.name).toBe('llama2-70b-h100-tp4');
+  });
+
+  it('is the notes\' text, where the notes are at hand (they are not part of the repository)', () => {
+    const notes = '/work/shared/DESIGN.md';
+    const block = existsSync(notes) ? /## 6\.[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readFileSync(notes, 'utf8'))?.[1] : undefined;
+    // Without the notes there is nothing to compare with; the fixture above is then the reference.
+    if (block !== undefined) expect(text.endsWith(block)).toBe(true);
+    expect(text).toContain('startupSeconds: 240');
   });
 });

@@ -144,8 +144,11 @@ describe('cross-field problems', () => {
   });
 
   it('an on-demand floor the on-demand pools cannot hold', () => {
-    expect(problems(withSpec((s) => s.pools.splice(2, 1)))).toEqual([
-      'spec.spot.onDemandFloor: 1 on-demand decode replica required, but role decode has only Spot pools (decode-spot); add an on-demand decode pool or set onDemandFloor: 0',
+    // A role on Spot alone is a choice (DESIGN's example policy makes it): a warning, not an error.
+    const spotOnly = withSpec((s) => s.pools.splice(2, 1));
+    expect(problems(spotOnly)).toEqual([]);
+    expect(load(spotOnly).warnings).toEqual([
+      'spec.spot.onDemandFloor: 1 on-demand decode replica asked for, but role decode has only Spot pools (decode-spot), so every decode replica runs on Spot; add an on-demand decode pool, or set onDemandFloor: 0 to silence this',
     ]);
     expect(problems(withSpec((s) => (s.spot = { onDemandFloor: 5 })))).toEqual([
       'spec.spot.onDemandFloor: 5 on-demand decode replicas required, but the on-demand decode pools allow at most 4 (decode-od max 4)',
@@ -213,7 +216,7 @@ describe('cross-field problems', () => {
   });
 
   it('a zero interval, and a seasonal forecaster with a season shorter than two intervals', () => {
-    expect(problems(withSpec((s) => (s.interval = '0s')))).toEqual(['spec.interval: must be longer than 0s']);
+    expect(problems(withSpec((s) => (s.interval = '0s')))).toEqual(['spec.interval: 0s is shorter than 100ms, the shortest interval; use e.g. "60s"']);
     expect(problems(withSpec((s) => (s.forecaster = { kind: 'seasonal', season: '90s' })))).toEqual([
       'spec.forecaster.season: 1m30s is shorter than two intervals (2m); a season needs at least two points',
     ]);
@@ -273,5 +276,80 @@ describe('YAML and file problems', () => {
     } catch (error) {
       expect((error as InputError).problems).toEqual(['/nonexistent/policy.yaml: cannot read: no such file']);
     }
+  });
+});
+
+describe('durations: bounded, and plain seconds in `…Seconds` fields', () => {
+  it('takes a plain number of seconds in startupSeconds and noticeSeconds, and a duration string still', () => {
+    const spec = load(
+      withSpec((s) => {
+        s.pools[0].startupSeconds = 240;
+        s.pools[1].startupSeconds = '4m';
+        s.pools[2].startupSeconds = '240';
+        s.spot = { noticeSeconds: 30 };
+      }),
+    ).spec;
+    expect(spec.pools.map((p) => p.startupSeconds)).toEqual([240, 240, 240]);
+    expect(spec.spot.noticeSeconds).toBe(30);
+  });
+
+  it('still refuses a bare number where the field name gives no unit', () => {
+    expect(problems(withSpec((s) => (s.spot = { pendingGrace: 120 })))).toEqual([
+      'spec.spot.pendingGrace: expected a grace period with a unit such as "120s" or "120m", got the bare number 120',
+    ]);
+  });
+
+  it('refuses negative or infinite plain seconds, naming the field', () => {
+    expect(problems(withSpec((s) => (s.pools[0].startupSeconds = -5)))).toEqual([
+      'spec.pools[0].startupSeconds: expected a startup time in seconds (a number ≥ 0) or with a unit such as "240s", got -5',
+    ]);
+  });
+
+  it.each([
+    ['interval', (s: Data) => (s.interval = '25d'), 'spec.interval: "25d" is longer than 1d, the most allowed for an interval (timers hold at most a day here)'],
+    ['a Prometheus timeout', (s: Data) => (s.sources = { prometheus: { url: 'http://p:9090', timeout: '25d' } }), 'spec.sources.prometheus.timeout: "25d" is longer than 1d, the most allowed for a timeout (timers hold at most a day here)'],
+    ['startupSeconds as a number', (s: Data) => (s.pools[0].startupSeconds = 86401), 'spec.pools[0].startupSeconds: 86401 is longer than 1d, the most allowed for a startup time (timers hold at most a day here)'],
+    ['a schedule over a year', (s: Data) => (s.schedules = [{ cron: '0 8 * * 1-5', duration: '99999999999d', minReplicas: { 'prefill-od': 2 } }]), 'spec.schedules[0].duration: "99999999999d" is longer than 366d, the most allowed for a schedule duration'],
+    ['a season over a week', (s: Data) => (s.forecaster = { kind: 'seasonal', season: '8d' }), 'spec.forecaster.season: "8d" is longer than 7d, the most allowed for a season length'],
+  ])('refuses %s beyond its ceiling', (_name, edit, line) => {
+    expect(problems(withSpec(edit))).toEqual([line]);
+  });
+
+  it('refuses an interval of 320 nines without printing Infinity', () => {
+    const lines = problems(withSpec((s) => (s.interval = `${'9'.repeat(320)}s`)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^spec\.interval: "9+\.\.\." is longer than 1d/);
+    expect(lines[0]).not.toContain('Infinity');
+  });
+
+  it('refuses an interval under 100 ms, and a season of too many intervals', () => {
+    expect(problems(withSpec((s) => (s.interval = '1ms')))).toEqual(['spec.interval: 1ms is shorter than 100ms, the shortest interval; use e.g. "60s"']);
+    expect(problems(withSpec((s) => {
+      s.interval = '10s';
+      s.forecaster = { kind: 'seasonal', season: '7d' };
+    }))).toEqual([
+      'spec.forecaster.season: 7d is 60480 intervals of 10s; at most 10080 (the history kept grows with it): use a longer interval or a shorter season',
+    ]);
+  });
+});
+
+describe('physical ceilings on counts', () => {
+  it.each([
+    ['maxReplicas', (s: Data) => (s.pools[0].maxReplicas = 20000), 'spec.pools[0].maxReplicas: expected a number ≤ 10000, got 20000'],
+    ['gpusPerReplica', (s: Data) => (s.pools[0].gpusPerReplica = 4096), 'spec.pools[0].gpusPerReplica: expected a number ≤ 1024, got 4096'],
+    ['the eviction rate', (s: Data) => (s.spot = { evictionRatePerHour: 1e300 }), 'spec.spot.evictionRatePerHour: expected a number ≤ 60, got 1e+300'],
+    ['a moving-average window', (s: Data) => (s.forecaster = { kind: 'moving-average', window: 1e9 }), 'spec.forecaster.window: expected a number ≤ 10080, got 1000000000'],
+  ])('%s', (_name, edit, line) => {
+    expect(problems(withSpec(edit))).toEqual([line]);
+  });
+});
+
+describe('the number of pools', () => {
+  it('is at most 64 per policy', () => {
+    const many = withSpec((s) => {
+      s.budget = {};
+      s.pools = Array.from({ length: 65 }, (_, i) => ({ name: `p${i}`, role: i % 2 === 0 ? 'prefill' : 'decode' }));
+    });
+    expect(problems(many)).toEqual(["spec.pools: at most 64 pools per policy; split the model's pools over several policies"]);
   });
 });

@@ -71,3 +71,19 @@ describe('scheduledMins', () => {
     expect(r.warnings[0]).toMatch(/^spec\.schedules\[0\]: .*; schedule ignored$/);
   });
 });
+
+describe('bounded walk', () => {
+  const now = Date.UTC(2026, 5, 15, 12, 0, 0);
+  it('a cron that fires once in decades (Feb 29 on a Monday) with a duration of 99999999999 days walks back a year, not forever', () => {
+    // Day-of-month AND day-of-week, as node-cron matches them: the last such day was 2016-02-29.
+    expect(lastFiringWithin('0 0 29 2 1', 'UTC', now, 99_999_999_999 * 86_400_000)).toBeUndefined();
+  });
+  it('a yearly cron lasting a year is active half a year later', () => {
+    expect(lastFiringWithin('0 0 1 1 *', 'UTC', now, 366 * 86_400_000)).toBe(Date.UTC(2026, 0, 1));
+  });
+  it('a non-finite time or duration is "not active", not a loop', () => {
+    expect(lastFiringWithin('0 8 * * *', 'UTC', Number.NaN, 3_600_000)).toBeUndefined();
+    expect(lastFiringWithin('0 8 * * *', 'UTC', now, Number.NaN)).toBeUndefined();
+    expect(lastFiringWithin('0 8 * * *', 'UTC', now, Infinity)).toBe(Date.UTC(2026, 5, 15, 8));
+  });
+});

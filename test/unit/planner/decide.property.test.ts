@@ -9,13 +9,15 @@
  *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit;
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
+ * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PolicySpec } from '../../../src/config/schema.js';
 import { scheduledMins } from '../../../src/constraints/schedules.js';
-import { decide } from '../../../src/planner/decide.js';
-import { initialState } from '../../../src/planner/state.js';
+import { spotAvailability } from '../../../src/constraints/spot.js';
+import { decide, knownCounts } from '../../../src/planner/decide.js';
+import { initialState, type PlannerState } from '../../../src/planner/state.js';
 import type { Decision, Observation, PoolObservation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/index.js';
 import { makeSpec, T0 } from '../constraints/helpers.js';
@@ -125,9 +127,24 @@ const scenarioArb = specArb.chain((spec) =>
   }),
 );
 
-function violations(spec: PolicySpec, decision: Decision, previous: Record<string, number> | undefined, now: number): string[] {
-  const out: string[] = [];
+/**
+ * The minimums the decision had to respect: the schedule-raised ones and, while something was unknown, the highest
+ * count known for each pool (capped at maxReplicas; an unavailable Spot pool at what it still has, its cap).
+ */
+function effectiveMins(spec: PolicySpec, decision: Decision, observation: Observation, state: PlannerState, now: number): number[] {
   const { mins } = scheduledMins(spec, now);
+  if (decision.explanation.unknown === undefined) return mins;
+  const availability = spotAvailability(spec, observation, state, now, mins);
+  return spec.pools.map((pool, i) => {
+    const known = knownCounts(observation, state, pool.name).highest;
+    if (known === undefined) return mins[i]!;
+    const have = availability.unavailable[i] !== undefined ? Math.min(known, availability.caps[i]!) : known;
+    return Math.max(mins[i]!, Math.min(have, pool.maxReplicas));
+  });
+}
+
+function violations(spec: PolicySpec, decision: Decision, previous: Record<string, number> | undefined, now: number, mins: number[]): string[] {
+  const out: string[] = [];
   const effects = decision.explanation.constraints;
   const heldRoles = new Set((['prefill', 'decode'] as const).filter((r) => decision.explanation.need[r]?.detail.held === true));
   let gpus = 0;
@@ -178,8 +195,8 @@ describe('decide: properties over random policies and observations', () => {
           const now = start + t * 60_000;
           const previous = state.last;
           const result = decide({ spec, profile, observation, state, now });
-          const problems = violations(spec, result.decision, previous, now);
-          expect(problems, JSON.stringify({ t, observation, explanation: result.decision.explanation.constraints })).toEqual([]);
+          const problems = violations(spec, result.decision, previous, now, effectiveMins(spec, result.decision, observation, state, now));
+          expect(problems, JSON.stringify({ t, observation, pools: result.decision.pools, previous, explanation: result.decision.explanation.constraints })).toEqual([]);
           state = result.state;
         });
       }),

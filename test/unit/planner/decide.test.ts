@@ -71,10 +71,13 @@ describe('decide: safe hold', () => {
   it('holds the last counts when requests are missing, and says why', () => {
     const { decision } = run(dynamoSpec(), { isl: 3000, osl: 150, errors: { requests: 'prometheus timeout after 10s' } }, prev);
     expect(decision.explanation.held).toBe(true);
-    expect(decision.explanation.holdReason).toBe('requests missing (prometheus timeout after 10s): holding the last replica counts');
+    expect(decision.explanation.holdReason).toBe('requests missing (prometheus timeout after 10s): holding the replica counts (the highest known per pool)');
     expect(decision.pools.prefill?.desired).toBe(5);
     expect(decision.pools.decode?.desired).toBe(3);
-    expect(decision.explanation.missing.requests).toBe('held the last replica counts');
+    expect(decision.explanation.missing.requests).toBe('held the replica counts (the highest known per pool)');
+    expect(decision.explanation.unknown).toEqual(['the request count', 'the current count of prefill, decode']);
+    expect(decision.pools.prefill).toMatchObject({ hold: true });
+    expect(decision.pools.prefill?.writable).toBeUndefined();
   });
   it('holds on NaN requests too; on the very first tick the observed desired, else minReplicas', () => {
     const { decision } = run(dynamoSpec(), { requests: Number.NaN, pools: { prefill: { desired: 4 } } });
@@ -83,8 +86,11 @@ describe('decide: safe hold', () => {
     expect(decision.pools.decode?.desired).toBe(1);
   });
   it('zero traffic is not missing: it scales down (to the minimums, by the step limit)', () => {
-    const { decision } = run(dynamoSpec({ stabilization: { scaleDown: '0s' } }), { requests: 0 }, prev);
+    const pools = { prefill: { desired: 5, ready: 5 }, decode: { desired: 3, ready: 3 } };
+    const { decision } = run(dynamoSpec({ stabilization: { scaleDown: '0s' } }), { requests: 0, pools }, prev);
     expect(decision.explanation.held).toBe(false);
+    expect(decision.explanation.unknown).toBeUndefined();
+    expect(decision.pools.prefill?.hold).toBeUndefined();
     expect(decision.pools.prefill?.desired).toBe(3); // 5 - maxStepDown 2
     expect(decision.pools.decode?.desired).toBe(1);
     expect(decision.explanation.forecast?.isl).toMatchObject({ value: 0, note: expect.stringMatching(/no requests forecast/) });
@@ -109,14 +115,21 @@ describe('decide: safe hold', () => {
     const broken = { ...profile, prefillThptPerGpu: () => { throw new Error('profile exploded'); } } as PerformanceProfile;
     const { decision } = decide({ spec: dynamoSpec(), profile: broken, observation: { time: '', requests: 10, isl: 10, osl: 10 }, state: prev, now: T0 });
     expect(decision.explanation.held).toBe(true);
-    expect(decision.explanation.holdReason).toBe('policy dynamo failed (profile exploded): holding the last replica counts');
+    expect(decision.explanation.holdReason).toBe('policy dynamo failed (profile exploded): holding the replica counts (the highest known per pool)');
     expect(decision.pools.prefill?.desired).toBe(5);
   });
-  it('a policy that does not use requests (static) does not hold when they are missing', () => {
+  it('a policy that does not use requests (static) sizes without them, but never below what runs', () => {
     const spec = makeSpec({ policy: 'static', pools: TWO_POOLS, static: { replicas: { prefill: 4 } } });
-    const { decision } = run(spec, {});
-    expect(decision.explanation.held).toBe(false);
-    expect(decision.pools.prefill?.desired).toBe(4);
+    const pools = { prefill: { desired: 2, ready: 2 }, decode: { desired: 1, ready: 1 } };
+    const up = run(spec, { pools }).decision;
+    expect(up.explanation.held).toBe(false);
+    expect(up.pools.prefill).toMatchObject({ desired: 4, hold: true });
+    const down = run(spec, { pools: { prefill: { desired: 6, ready: 6 }, decode: { desired: 1, ready: 1 } } }).decision;
+    expect(down.explanation.held).toBe(true);
+    expect(down.pools.prefill).toMatchObject({ desired: 6, hold: true, boundBy: ['hold'] });
+    const withRequests = run(spec, { requests: 10, pools: { prefill: { desired: 6, ready: 6 }, decode: { desired: 1, ready: 1 } } }).decision;
+    expect(withRequests.pools.prefill?.desired).toBe(4);
+    expect(withRequests.pools.prefill?.hold).toBeUndefined();
   });
   it('reports observation errors it did not otherwise handle', () => {
     const { decision } = run(dynamoSpec(), { requests: 1800, isl: 3000, osl: 150, errors: { kvUsage: 'no series' } });

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -176,6 +176,21 @@ describe('profileFromData validation', () => {
   });
 });
 
+describe('physically impossible numbers are refused by name', () => {
+  it.each([
+    ['a throughput of 1e-300', { ...prefill, prefill_thpt_per_gpu: [1e-300, 6666.67] }, decode, 'spec.profile: prefill_raw_data.json: prefill_thpt_per_gpu[0] is 1e-300, outside the physical range 0.01..1000000000 tokens/s per GPU'],
+    ['a TTFT of a year', { ...prefill, prefill_ttft: [10, 3.2e10] }, decode, 'spec.profile: prefill_raw_data.json: prefill_ttft[1] is 32000000000, outside the physical range 0.001..3600000 ms'],
+    ['an ISL of 1e300 tokens', { ...prefill, prefill_isl: [100, 1e300] }, decode, 'spec.profile: prefill_raw_data.json: prefill_isl[1] is 1e+300, outside the physical range 1..100000000 tokens'],
+    ['a TTFT that falls as prompts grow', { ...prefill, prefill_ttft: [30, 10] }, decode, 'spec.profile: prefill_raw_data.json: prefill_ttft[1] is 10 ms at ISL 200, below 30 ms at the shorter ISL 100; TTFT must not fall as prompts get longer'],
+    ['a KV usage of 7', prefill, { ...decode, x_kv_usage: [0, 7, 0, 1] }, 'spec.profile: decode_raw_data.json: x_kv_usage[1] is 7, outside the physical range 0..1.5 a fraction of max_kv_tokens'],
+    ['an ITL of 1e-300 ms', prefill, { ...decode, z_itl: [1e-300, 25, 15, 25] }, 'spec.profile: decode_raw_data.json: z_itl[0] is 1e-300, outside the physical range 0.001..3600000 ms'],
+    ['a decode throughput of 1e300', prefill, { ...decode, z_thpt_per_gpu: [1e300, 2, 3, 4] }, 'spec.profile: decode_raw_data.json: z_thpt_per_gpu[0] is 1e+300, outside the physical range 0.01..1000000000 tokens/s per GPU'],
+    ['max_kv_tokens of 1e300', prefill, { ...decode, max_kv_tokens: 1e300 }, 'spec.profile: decode_raw_data.json: max_kv_tokens is 1e+300, outside the physical range 1..1000000000000 tokens'],
+  ])('%s', (_name, pre, dec, line) => {
+    expect(problemsOf(() => profileFromData(pre, dec, 'x', 'test'))).toEqual([line]);
+  });
+});
+
 describe('loadProfile', () => {
   const base = mkdtempSync(join(tmpdir(), 'pd-profile-'));
   it('loads a directory relative to baseDir', () => {
@@ -204,6 +219,14 @@ describe('loadProfile', () => {
     writeFileSync(join(base, 'bad', 'prefill_raw_data.json'), '{ nope');
     writeFileSync(join(base, 'bad', 'decode_raw_data.json'), JSON.stringify(decode));
     expect(problemsOf(() => loadProfile('bad', base))[0]).toMatch(/^spec\.profile: .*bad\/prefill_raw_data\.json is not valid JSON: /);
+  });
+  it('reads a profile file with a byte cap: a symlink to /dev/zero is refused, not read to exhaustion', () => {
+    mkdirSync(join(base, 'zero'));
+    symlinkSync('/dev/zero', join(base, 'zero', 'prefill_raw_data.json'));
+    writeFileSync(join(base, 'zero', 'decode_raw_data.json'), JSON.stringify(decode));
+    expect(problemsOf(() => loadProfile('zero', base))).toEqual([
+      `spec.profile: ${join(base, 'zero', 'prefill_raw_data.json')}: more than 16.0 MB; a profile file is a few hundred KB (limit 16.0 MB): is this the right file?`,
+    ]);
   });
   it('lists the bundled profiles when a builtin name is unknown', () => {
     expect(problemsOf(() => loadProfile('builtin:h200', base))).toEqual([

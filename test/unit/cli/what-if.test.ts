@@ -1,0 +1,90 @@
+/**
+ * What-if flags go through the policy's own checks: a value that makes the policy invalid is exit 2 naming the
+ * flag (never a run labelled with a setting it could not honour), and each flag's value is range-checked.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPolicyFile } from '../../../src/config/load.js';
+import { registerSimulate } from '../../../src/cli/simulate.js';
+import { registerSweep } from '../../../src/cli/sweep.js';
+import { InputError } from '../../../src/errors.js';
+import { applyWhatIfChecked, parseSweepParam, WHAT_IF_PARAMS } from '../../../src/sim/overrides.js';
+import { ROOT, runInProcess } from './cli-helpers.js';
+
+const POLICY = join(ROOT, 'test/fixtures/bad-input/valid-policy.yaml'); // two pools, min 1 x 4 GPUs each: 8 GPUs
+const TRACE = join(ROOT, 'test/fixtures/bad-input/valid-trace.csv');
+const spec = loadPolicyFile(POLICY, { checkProfile: false }).spec;
+
+function problems(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof InputError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('applyWhatIfChecked', () => {
+  it('names the flag when the budget cannot hold the minimums', () => {
+    expect(problems(() => applyWhatIfChecked(spec, { gpuBudget: 4 }))).toEqual([
+      "--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)",
+    ]);
+  });
+
+  it('in a sweep, names the swept value', () => {
+    expect(problems(() => applyWhatIfChecked(spec, { gpuBudget: 4 }, (name, value) => `--param ${name}=${value}`))).toEqual([
+      "--param gpu-budget=4: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)",
+    ]);
+  });
+
+  it('passes a value that fits, and returns the spec unchanged when no knob is set', () => {
+    expect(applyWhatIfChecked(spec, { gpuBudget: 8 }).budget.maxGpus).toBe(8);
+    expect(applyWhatIfChecked(spec, {})).toBe(spec);
+  });
+});
+
+describe('flag values', () => {
+  const parse = (name: string, text: string) => problems(() => parseSweepParam(`${name}=${text}`));
+  it.each([
+    ['gpu-budget', '1e300', '--param gpu-budget: "1e300" is more than 10000000, the most allowed'],
+    ['ttft-ms', '0x10', '--param ttft-ms: "0x10" is not a positive number'],
+    ['eviction-rate', '1e9', '--param eviction-rate: "1e9" is more than 60, the most allowed'],
+    ['startup-seconds', '2d', '--param startup-seconds: "2d" is more than 86400 (1d), the most allowed'],
+    ['spot-share', '2', '--param spot-share: "2" is not a share between 0 and 1'],
+  ])('%s=%s is refused', (name, text, line) => {
+    expect(parse(name, text)).toEqual([line]);
+  });
+
+  it('--startup-seconds takes a plain number of seconds, as the policy field does', () => {
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('240')).toBe(240);
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('4m')).toBe(240);
+  });
+
+  it('a parameter named like an Object property is unknown, not a crash', () => {
+    expect(parse('constructor', '1')[0]).toMatch(/^--param: unknown parameter "constructor"/);
+    expect(parse('__proto__', '1')[0]).toMatch(/^--param: unknown parameter "__proto__"/);
+  });
+});
+
+describe('through the commands (exit 2 before any simulation)', () => {
+  it('simulate --gpu-budget 4 where the minimums need 8', async () => {
+    const result = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', TRACE, '--gpu-budget', '4', '--baselines', 'none']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe("--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)\n");
+  });
+
+  it('simulate --rate-scale 1e15 and --seed 1e300 are range errors naming the flag', async () => {
+    const scale = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', TRACE, '--rate-scale', '1e15']);
+    expect(scale.stderr).toBe('--rate-scale: "1e15" is not a number from 0.000001 to 1000000\n');
+    const seed = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', TRACE, '--seed', '1e300']);
+    expect(seed.stderr).toBe('--seed: "1e300" is not a whole number from 0 to 4294967295\n');
+  });
+
+  it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {
+    const result = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=4,64', '--policy', POLICY, '--trace', TRACE]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("--param gpu-budget=4: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)\n");
+  });
+});
