@@ -33,6 +33,11 @@ export interface SimulateOptions {
   baselines: Baseline[];
   seed: number;
   evictions?: EvictionOptions;
+  /**
+   * The warm start (replicas per pool, ready at t = 0) when the caller knows the cluster's state, e.g. a twin of a
+   * running service. Default: neutralStart, decided without any policy. Every run, hindsight included, starts from it.
+   */
+  start?: Record<string, number>;
   /** Called after each interval of each run (for a progress bar): (runIndex, intervalsDone, intervalsTotal). */
   onProgress?: (run: number, done: number, total: number) => void;
   /** Every tick's full decision (with its explanation) of the planner runs, for tests and debugging. */
@@ -54,7 +59,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const { spec, profile, trace, seed, evictions } = options;
   const bins = binTrace(trace, spec.interval);
   const bound = fluidBound(spec, profile, trace);
-  const start = neutralStart(spec, profile, trace);
+  const start = options.start ?? neutralStart(spec, profile, trace);
   const yardsticks: YardstickSummary = {};
   const kinds: RunKind[] = ['policy', ...options.baselines];
   let replayed = 0;

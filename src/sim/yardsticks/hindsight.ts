@@ -57,6 +57,8 @@ import { roleBounds, splitRoles } from './pools.js';
 export const HINDSIGHT_PASSES = 4;
 /** How far below the SLO's share the per-interval target may go. */
 const LOWEST_TARGET = 0.5;
+/** The warm start serves its first intervals with no avoidable miss (per-interval target 1, see neutralStart). */
+const START_TARGET = 1;
 /** Step of the search copies' clock while waiting for the members' outcomes (s). */
 const SETTLE_STEP_SECONDS = 5;
 
@@ -334,15 +336,21 @@ function head(trace: Trace, seconds: number): Trace {
  * The warm start every run begins from, derived without any policy: the hindsight search over the first
  * (largest startup / interval) + 1 intervals at the SLO's own share, from an empty cluster serving from t = 0, and
  * per role the most it serves in those intervals (what a planner that ran before the trace would have had to hold
- * for them, since nothing asked for at t = 0 is ready sooner). Runs only on the trace's head: cheap whatever its size.
+ * for them, since nothing asked for at t = 0 is ready sooner). Runs only on the trace's head (those intervals and the
+ * time their requests take): cheap whatever the trace's size.
  * Example (startup 180 s, interval 60 s): intervals 0-3 need prefill 5, 6, 9, 7 -> the start holds 9.
  */
 export function neutralStart(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
   const full = searchInput(spec, profile, trace);
   const lead = Math.max(0, ...full.roles.map((r) => r.lead));
   const last = Math.min(full.intervals - 1, lead);
-  const sub = searchInput(spec, profile, head(trace, (last + 1) * spec.interval));
-  const serving = forwardSearch(sub, {}, sloTarget(spec), Math.min(last, sub.intervals - 1));
+  // The head keeps the arrivals that compete with those intervals' requests while they are served (their TTFT target,
+  // then up to their longest output at the ITL target), so decode is not sized for a trace that stops.
+  const end = (last + 1) * spec.interval;
+  let maxOsl = 1;
+  for (let i = 0; i < trace.arrival.length && (trace.arrival[i] as number) < end; i++) maxOsl = Math.max(maxOsl, trace.osl[i] as number);
+  const sub = searchInput(spec, profile, head(trace, end + (spec.slo.ttft.ms + maxOsl * spec.slo.itl.ms) / 1000));
+  const serving = forwardSearch(sub, {}, START_TARGET, Math.min(last, sub.intervals - 1));
   const units = { prefill: 0, decode: 0 } as Record<Role, number>;
   for (const info of full.roles) units[info.role] = Math.max(info.min, ...serving[info.role]);
   return splitRoles(spec, units);
