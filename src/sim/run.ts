@@ -38,6 +38,8 @@ export interface SimulateOptions {
    * running service. Default: neutralStart, decided without any policy. Every run, hindsight included, starts from it.
    */
   start?: Record<string, number>;
+  /** The fluid bound, when the caller has computed it already (fluidBound of the same spec, profile and trace). */
+  bound?: FluidBound;
   /** Called after each interval of each run (for a progress bar): (runIndex, intervalsDone, intervalsTotal). */
   onProgress?: (run: number, done: number, total: number) => void;
   /** Every tick's full decision (with its explanation) of the planner runs, for tests and debugging. */
@@ -58,7 +60,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const started = performance.now();
   const { spec, profile, trace, seed, evictions } = options;
   const bins = binTrace(trace, spec.interval);
-  const bound = fluidBound(spec, profile, trace);
+  const bound = options.bound ?? fluidBound(spec, profile, trace);
   const start = options.start ?? neutralStart(spec, profile, trace);
   const yardsticks: YardstickSummary = {};
   const kinds: RunKind[] = ['policy', ...options.baselines];

@@ -11,7 +11,7 @@ import { simulate } from '../../src/sim/run.js';
 import { readTrace } from '../../src/sim/traces/index.js';
 import type { RunResult } from '../../src/sim/types.js';
 import { DecodeItl } from '../../src/sim/cluster/latency.js';
-import { decodeSecondsPerToken, fluidBound, hindsight, neutralStart } from '../../src/sim/yardsticks/index.js';
+import { decodeSecondsPerToken, fluidBound, hindsight, neutralStart, sumWithoutLargest } from '../../src/sim/yardsticks/index.js';
 
 const POLICY = `apiVersion: pd-planner/v1
 kind: PlannerPolicy
@@ -39,6 +39,13 @@ describe('fluid lower bound', () => {
     // A looser ITL target allows a larger batch and so a lower cost per token; a tight one the reverse.
     expect(decodeSecondsPerToken(itl, profile.maxKvTokens, 120, 4, 2048, 129)).toBeLessThan(0.0035);
     expect(decodeSecondsPerToken(itl, profile.maxKvTokens, 35, 4, 2048, 129)).toBeGreaterThan(0.0036);
+  });
+
+  it('leaves out the largest values in O(n), ties included', () => {
+    expect(sumWithoutLargest(Float64Array.from([5, 1, 9, 3]), 1)).toBe(9);
+    expect(sumWithoutLargest(Float64Array.from([5, 5, 5, 1]), 2)).toBe(6);
+    expect(sumWithoutLargest(Float64Array.from([2, 2]), 0)).toBe(4);
+    expect(sumWithoutLargest(Float64Array.from([2, 2]), 2)).toBe(0);
   });
 
   it('grows with the load, never goes below the minimum replicas, and leaves out the SLO percentile\'s share', async () => {

@@ -40,6 +40,7 @@
 import type { PolicySpec, Role } from '../../config/schema.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import { DecodeItl, PrefillTimes } from '../cluster/latency.js';
+import { kthSmallest } from '../cluster/percentiles.js';
 import type { Trace } from '../types.js';
 
 export interface FluidBound {
@@ -93,12 +94,28 @@ export function decodeSecondsPerToken(itl: DecodeItl, maxKv: number, itlSloMs: n
   return (gpus * stepMs(lo)) / 1000 / lo;
 }
 
-/** Sum of `values` without its `drop` largest entries (sorts a copy). */
-function sumWithoutLargest(values: Float64Array, drop: number): number {
-  const sorted = Float64Array.from(values).sort();
-  let sum = 0;
-  for (let i = 0; i < sorted.length - drop; i++) sum += sorted[i] as number;
-  return sum;
+/**
+ * Sum of `values` without its `drop` largest entries, in O(n): t = the largest value kept (a selection on a copy);
+ * every value below t is kept, and t fills the kept places left. Example: [5, 1, 9, 3], drop 1 -> t = 5, 1 + 3 + 5 = 9.
+ */
+export function sumWithoutLargest(values: Float64Array, drop: number): number {
+  const n = values.length;
+  const keep = n - drop;
+  if (keep <= 0) return 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += values[i] as number;
+  if (drop <= 0) return total;
+  const t = kthSmallest(Float64Array.from(values), n, keep - 1);
+  let below = 0;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (v < t) {
+      below += v;
+      count++;
+    }
+  }
+  return below + (keep - count) * t;
 }
 
 export function fluidBound(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): FluidBound {

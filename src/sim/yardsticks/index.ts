@@ -21,7 +21,7 @@ import { fluidBound, type FluidBound } from './bound.js';
 import { hindsight, neutralStart, type HindsightResult } from './hindsight.js';
 import { hpaTuned, type HpaTunedResult } from './hpa-tuned.js';
 
-export { fluidBound, sloTarget, decodeSecondsPerToken, BOUND_METHOD, type FluidBound } from './bound.js';
+export { fluidBound, sloTarget, decodeSecondsPerToken, sumWithoutLargest, BOUND_METHOD, type FluidBound } from './bound.js';
 export { hindsight, neutralStart, HINDSIGHT_PASSES, type HindsightResult } from './hindsight.js';
 export { hpaTuned, hpaSpecAt, HPA_UTILIZATION_GRID, type HpaTunedResult } from './hpa-tuned.js';
 export { compareRuns, EXTRA_COST_FOR_SLO, type Contender, type Verdict } from '../report/pareto.js';
