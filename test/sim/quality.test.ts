@@ -5,7 +5,7 @@
  *
  * Absolute checks (bench/quality.ts qualityCheck): the default policy meets the SLO (attainment within both targets
  * >= the SLO percentile) and costs at most QUALITY_HINDSIGHT_FACTOR (2) x hindsight's GPU-hours. Measured at seed 1:
- * azure-code x2 1.60x, azure-conv x4 1.80x, mooncake x1 1.34x. A planner that scales every count by 2 or by 0.5
+ * azure-code x2 1.60x, azure-conv x4 1.78x, mooncake x1 1.37x. A planner that scales every count by 2 or by 0.5
  * (test/fixtures/scaled-policy.ts) fails them on every trace.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
  * Absolute checks of the end-to-end run against yardsticks that share none of the planner's code (src/sim/yardsticks):
  * the run meets the SLO (the share of requests within both targets >= the percentile, 95%) and holds at most
  * E2E_HINDSIGHT_FACTOR x the GPU-hours of the hindsight schedule for the same trace, start and SLO.
- * Measured: the scenario's policy 1.50x hindsight in process and 1.54-1.65x as the service (its GPU-hours include a
+ * Measured: the scenario's policy 1.50x hindsight in process and 1.65x as the service (its GPU-hours include a
  * longer drain, docs/e2e.md); the same policy with every count doubled 2.26x in process, halved 20% of requests
  * within both targets. The factor, as in the quality suite (bench/quality.ts), sits between.
  */
