@@ -3,7 +3,7 @@
  * `planner/utils/load_predictor.py`, Apache-2.0), which calls pmdarima's `auto_arima` (MIT) with its defaults.
  * pmdarima and statsmodels are not reimplemented line for line here; this follows the same procedure:
  *   1. d = the number of differences the KPSS test asks for (level stationarity, alpha 0.05, short lag
- *      trunc(3 sqrt(n) / 13), at most 2) -- pmdarima's ndiffs, exactly;
+ *      trunc(4 (n / 100)^(1/4)), at most 2) -- pmdarima's ndiffs, exactly;
  *   2. a constant (mean, or drift after one difference) when d is 0 or 1 (pmdarima's with_intercept="auto");
  *   3. ARMA(p, q) on the differenced series by exact Gaussian maximum likelihood (Kalman filter, stationary start),
  *      parameters kept stationary and invertible (the partial-autocorrelation transform statsmodels uses), fitted
@@ -14,8 +14,9 @@
  *   6. the one-step forecast, undifferenced (expm1 in log mode), at least 0.
  * As in Dynamo, the order is chosen once, at the first prediction with 5 points, and later predictions refit the
  * parameters on all points with that order (pmdarima's update()).
- * Example: 10, 12, 11, 13, 12, 14 -> KPSS stat 0.33 < 0.463, so d = 0 with a mean; the search settles on a small
- * AR model and the forecast lies between the mean (12) and the last point.
+ * Example: 10, 12, 11, 13, 12, 14 -> KPSS stat 0.46296 (1 lag at n = 6), p-value 0.05002, not below 0.05, so d = 0
+ * with a mean; the raw
+ * search gives (0, 0, 0), Dynamo refits on log1p(y), and the forecast stays near the level (11.9).
  */
 
 export interface ArimaOrder {
@@ -54,7 +55,7 @@ export function kpss(y: readonly number[], alpha = 0.05): [number, boolean] {
   }
   eta /= n * n;
   let s2 = e.reduce((a, v) => a + v * v, 0) / n;
-  const lags = Math.trunc((3 * Math.sqrt(n)) / 13);
+  const lags = Math.trunc(4 * (n / 100) ** 0.25);
   let extra = 0;
   for (let i = 1; i <= lags; i++) {
     let t = 0;
