@@ -32,6 +32,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Delaunator from 'delaunator';
+import { lerpAt } from '../../profiles/interpolate.js';
 import { BUILTIN_PROFILES_DIR } from '../../profiles/load.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 
@@ -474,6 +475,8 @@ export function cubicGrid(px: Float64Array, py: Float64Array, values: Float64Arr
  */
 export function qhullVertices(px: Float64Array, py: Float64Array): number[] {
   const n = px.length;
+  // One triangulation per point: bounded to profiles of a realistic size (Dynamo's profiler writes tens to hundreds).
+  if (n > QHULL_EMULATION_MAX_POINTS) return [...Array(n).keys()];
   const lifted = liftedCoordinates(px, py);
   const kept: number[] = [];
   const c = new Float64Array(3);
@@ -494,6 +497,9 @@ export function qhullVertices(px: Float64Array, py: Float64Array): number[] {
   }
   return kept;
 }
+
+/** Above this many decode points every point is kept (the coplanarity test costs one triangulation per point). */
+const QHULL_EMULATION_MAX_POINTS = 2000;
 
 /** Lifted distance, in units of Qhull's round-off, below which points count as coplanar (see qhullVertices). */
 const QHULL_TOLERANCE = 4;
@@ -528,17 +534,27 @@ export function linspace(start: number, stop: number, num: number): Float64Array
   return out;
 }
 
-/** Dynamo's PrefillInterpolator. */
+/**
+ * Dynamo's PrefillInterpolator. A cubic needs 4 measured ISLs: with fewer, Dynamo itself fails to start (SciPy raises);
+ * the baseline then interpolates linearly and says so in `warning` (shown in the run's warnings).
+ */
 export class DynamoPrefillInterpolator {
-  private readonly ttft: NotAKnotSpline;
-  private readonly thpt: NotAKnotSpline;
+  private readonly ttft: { at(x: number): number };
+  private readonly thpt: { at(x: number): number };
   private readonly minIsl: number;
   private readonly maxIsl: number;
+  readonly warning?: string;
 
   constructor(profile: PerformanceProfile) {
     const { isl, ttftMs, thptPerGpu } = profile.prefill;
-    this.ttft = new NotAKnotSpline(isl, ttftMs);
-    this.thpt = new NotAKnotSpline(isl, thptPerGpu);
+    if (isl.length >= 4) {
+      this.ttft = new NotAKnotSpline(isl, ttftMs);
+      this.thpt = new NotAKnotSpline(isl, thptPerGpu);
+    } else {
+      this.ttft = { at: (x) => lerpAt(isl, ttftMs, x) };
+      this.thpt = { at: (x) => lerpAt(isl, thptPerGpu, x) };
+      this.warning = `profile ${profile.name} has ${isl.length} prefill points; Dynamo's cubic interpolation needs 4 (Dynamo would not start): the dynamo baseline interpolated prefill linearly`;
+    }
     this.minIsl = Math.min(...isl);
     this.maxIsl = Math.max(...isl);
   }

@@ -99,19 +99,20 @@ export function dynamoShipsDriver(spec: PolicySpec, profile: PerformanceProfile,
   let lastTick = 0;
   let current = roleUnits(spec, start);
   const bounds = { prefill: roleBounds(spec, 'prefill'), decode: roleBounds(spec, 'decode') };
+  const notes = interp.prefill.warning ? [interp.prefill.warning] : [];
   return {
     step(_k, t, stats) {
       window.add(stats);
-      if (t - lastTick < config.intervalSeconds - 1e-9) return { desired: {} };
+      if (t - lastTick < config.intervalSeconds - 1e-9) return { desired: {}, warnings: notes };
       lastTick = t;
       const ready = { prefill: 0, decode: 0 };
       for (const pool of spec.pools) ready[pool.role] += stats.pools[pool.name]?.ready ?? 0;
       const tick = dynamoTick(interp, config, state, window.metrics(), ready);
       window = new WindowSum();
-      if (tick.held) return { desired: {}, warnings: tick.reason ? [tick.reason] : [] };
+      if (tick.held) return { desired: {}, warnings: tick.reason ? [...notes, tick.reason] : notes };
       const clamp = (role: 'prefill' | 'decode', n: number) => Math.min(bounds[role].max, Math.max(bounds[role].min, n));
       current = { prefill: clamp('prefill', tick.prefill ?? current.prefill), decode: clamp('decode', tick.decode ?? current.decode) };
-      return { desired: splitRoles(spec, current), forecastRequests: tick.predicted ? (tick.predicted.numReq * spec.interval) / config.intervalSeconds : undefined };
+      return { desired: splitRoles(spec, current), warnings: notes, forecastRequests: tick.predicted ? (tick.predicted.numReq * spec.interval) / config.intervalSeconds : undefined };
     },
   };
 }
