@@ -2,6 +2,7 @@
  * The yardsticks (src/sim/yardsticks): the fluid bound, the hindsight search and its schedule's rules, the neutral
  * warm start, and that no baseline depends on the policy under test.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePolicyText } from '../../src/config/load.js';
 import type { PolicySpec } from '../../src/config/schema.js';
@@ -9,7 +10,7 @@ import { loadProfile } from '../../src/profiles/load.js';
 import { ClusterSim } from '../../src/sim/cluster/index.js';
 import { simulate } from '../../src/sim/run.js';
 import { readTrace } from '../../src/sim/traces/index.js';
-import type { RunResult } from '../../src/sim/types.js';
+import type { RunResult, Trace } from '../../src/sim/types.js';
 import { DecodeItl } from '../../src/sim/cluster/latency.js';
 import { decodeSecondsPerToken, fluidBound, hindsight, neutralStart, sumWithoutLargest } from '../../src/sim/yardsticks/index.js';
 
@@ -46,6 +47,36 @@ describe('fluid lower bound', () => {
     expect(sumWithoutLargest(Float64Array.from([5, 5, 5, 1]), 2)).toBe(6);
     expect(sumWithoutLargest(Float64Array.from([2, 2]), 0)).toBe(4);
     expect(sumWithoutLargest(Float64Array.from([2, 2]), 2)).toBe(0);
+  });
+
+  it('property: dropping k values equals summing the smallest n - k (any values, ties, any k)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 60 }), fc.nat(70), (values, k) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const expected = sorted.slice(0, Math.max(0, values.length - k)).reduce((a, b) => a + b, 0);
+        expect(sumWithoutLargest(Float64Array.from(values), k)).toBe(expected);
+      }),
+    );
+  });
+
+  it('property: longer prompts never lower the prefill bound, longer outputs never lower the decode bound (requests that fit the KV cache)', () => {
+    // (Adding requests can lower it: one more request may let one more of the costliest be left out.)
+    const traceOf = (reqs: { t: number; isl: number; osl: number }[], dIsl: number, dOsl: number): Trace => {
+      const sorted = [...reqs].sort((a, b) => a.t - b.t);
+      return {
+        name: 'p', format: 'synthetic', durationSeconds: 600, skipped: { count: 0, examples: [] },
+        arrival: Float64Array.from(sorted, (r) => r.t), isl: Uint32Array.from(sorted, (r) => r.isl + dIsl), osl: Uint32Array.from(sorted, (r) => r.osl + dOsl),
+      };
+    };
+    const request = fc.record({ t: fc.double({ min: 0, max: 599, noNaN: true }), isl: fc.integer({ min: 1, max: 20000 }), osl: fc.integer({ min: 1, max: 2000 }) });
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 500 }), (reqs, dIsl, dOsl) => {
+        const base = fluidBound(spec, profile, traceOf(reqs, 0, 0));
+        expect(fluidBound(spec, profile, traceOf(reqs, dIsl, 0)).prefillGpuHours).toBeGreaterThanOrEqual(base.prefillGpuHours - 1e-12);
+        expect(fluidBound(spec, profile, traceOf(reqs, 0, dOsl)).decodeGpuHours).toBeGreaterThanOrEqual(base.decodeGpuHours - 1e-12);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('grows with the load, never goes below the minimum replicas, and leaves out the SLO percentile\'s share', async () => {
