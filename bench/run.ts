@@ -89,7 +89,7 @@ function markdown(r: Results): string {
     lines.push(
       '## Planner quality on real traces (default `sla` policy vs yardsticks that do not share its code)',
       '',
-      'Every run starts from the same neutral warm start. **x bound**: GPU-hours over the fluid lower bound (no schedule goes below 1.00); ' +
+      'Every run starts from the same neutral warm start. **x bound**: GPU-hours over the fluid lower bound (no schedule that meets the SLO goes below 1.00); ' +
         '**x hindsight**: over the cheapest schedule found with the whole trace known that meets the SLO. Attainment is the share of requests within both targets.',
       '',
       '| trace | x rate | requests | run | attainment | SLO met | GPU-h | x bound | x hindsight |',

@@ -138,7 +138,7 @@ export function sweepMarkdown(sweep: SweepReport): string {
     markdownTable(headers, rows, align),
     '',
     '**SLO met (both)** is the share of requests that met both the TTFT and the ITL target; **x bound** is GPU-hours ' +
-      'over the fluid lower bound of the same scenario (no schedule goes below 1.00×), **x hindsight** over the cheapest ' +
+      'over the fluid lower bound of the same scenario (no schedule that meets the SLO goes below 1.00×), **x hindsight** over the cheapest ' +
       'schedule found with the whole trace known that meets the SLO.',
     '',
     `Each scenario's full report (plots, per-interval numbers) is in its own folder, e.g. \`${scenarioDirName(sweep.parameter, sweep.values[0] ?? '')}/report.html\`.`,
