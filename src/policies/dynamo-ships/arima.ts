@@ -18,6 +18,7 @@
  * with a mean; the raw
  * search gives (0, 0, 0), Dynamo refits on log1p(y), and the forecast stays near the level (11.9).
  */
+import { solveLinear } from './solve.js';
 
 export interface ArimaOrder {
   p: number;
@@ -195,32 +196,7 @@ function stationaryCov(T: Float64Array, R: Float64Array, r: number): Float64Arra
       b[row] = (R[i] as number) * (R[j] as number);
     }
   }
-  return gaussSolve(A, b);
-}
-
-function gaussSolve(A: Float64Array[], b: Float64Array): Float64Array {
-  const n = b.length;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[p]![c]!)) p = r;
-    [A[c], A[p]] = [A[p]!, A[c]!];
-    [b[c], b[p]] = [b[p]!, b[c]!];
-    const pivot = A[c]![c]!;
-    if (pivot === 0) continue;
-    for (let r = c + 1; r < n; r++) {
-      const f = A[r]![c]! / pivot;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) A[r]![k] = A[r]![k]! - f * A[c]![k]!;
-      b[r] = b[r]! - f * b[c]!;
-    }
-  }
-  const x = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = b[r]!;
-    for (let k = r + 1; k < n; k++) s -= A[r]![k]! * x[k]!;
-    x[r] = s / A[r]![r]!;
-  }
-  return x;
+  return solveLinear(A, b);
 }
 
 /** Nelder-Mead minimisation (small problems: at most 11 parameters). */

@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import Delaunator from 'delaunator';
 import { lerpAt } from '../../profiles/interpolate.js';
 import { BUILTIN_PROFILES_DIR } from '../../profiles/load.js';
+import { solveLinear } from './solve.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 
 /** Dynamo's grid resolution (DecodeInterpolator(resolution=100)). */
@@ -88,7 +89,7 @@ export class NotAKnotSpline {
     a[n - 1]![n - 3] = hl;
     a[n - 1]![n - 2] = -(hm + hl);
     a[n - 1]![n - 1] = hm;
-    this.m = solve(a, b);
+    this.m = solveLinear(a, b);
   }
 
   at(x: number): number {
@@ -107,31 +108,6 @@ export class NotAKnotSpline {
     const r = x - x0;
     return (m0 * l * l * l + m1 * r * r * r) / (6 * hh) + (y0 / hh - (m0 * hh) / 6) * l + (y1 / hh - (m1 * hh) / 6) * r;
   }
-}
-
-/** Gaussian elimination with partial pivoting (n is the profile's point count: small). */
-function solve(a: Float64Array[], b: Float64Array): Float64Array {
-  const n = b.length;
-  const A = a.map((row) => Float64Array.from(row));
-  const x = Float64Array.from(b);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[p]![c]!)) p = r;
-    [A[c], A[p]] = [A[p]!, A[c]!];
-    [x[c], x[p]] = [x[p]!, x[c]!];
-    for (let r = c + 1; r < n; r++) {
-      const f = A[r]![c]! / A[c]![c]!;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) A[r]![k] = A[r]![k]! - f * A[c]![k]!;
-      x[r] = x[r]! - f * x[c]!;
-    }
-  }
-  for (let r = n - 1; r >= 0; r--) {
-    let s = x[r]!;
-    for (let k = r + 1; k < n; k++) s -= A[r]![k]! * x[k]!;
-    x[r] = s / A[r]![r]!;
-  }
-  return x;
 }
 
 /** A Delaunay triangulation with what Clough-Tocher needs: neighbours opposite each vertex, vertex adjacency. */
