@@ -102,7 +102,7 @@ export interface QualityRow {
   /** The warm start of every run, and hindsight's peak per role. */
   start: Record<string, number>;
   hindsightPeak: { prefill: number; decode: number };
-  hindsight: { sloMet: boolean; perIntervalTarget: number; windowReplays: number };
+  hindsight: { sloMet: boolean; perIntervalTarget: number; windowReplays: number; passes: { target: number; attainment: number; gpuHours: number }[] };
   hpaTunedUtilization?: number;
   runs: Record<string, RunSummary>;
   sloMet: boolean;
@@ -199,7 +199,7 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
       bound: result.bound,
       start: result.start,
       hindsightPeak: peakPerRole(hindsight, spec),
-      hindsight: { sloMet: hs.sloMet, perIntervalTarget: hs.perIntervalTarget, windowReplays: hs.windowReplays },
+      hindsight: { sloMet: hs.sloMet, perIntervalTarget: hs.perIntervalTarget, windowReplays: hs.windowReplays, passes: hs.passes },
       ...(result.yardsticks.hpaTuned ? { hpaTunedUtilization: result.yardsticks.hpaTuned.utilization } : {}),
       runs,
       sloMet: check.sloMet,
