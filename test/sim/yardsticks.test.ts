@@ -113,6 +113,27 @@ describe('ClusterSim.clone', () => {
     expect(a.finish().attainment).toEqual(b.finish().attainment);
     expect(copy.finish().attainment.ttft).toBeLessThan(a.finish().attainment.ttft);
   });
+
+  it('copyInto over the requests a window can touch runs that window exactly as a full copy does', async () => {
+    const trace = await readTrace(TRACE, { seed: 2 });
+    const base = new ClusterSim(trace, { profile, pools: spec.pools, initialReplicas: { prefill: 3, decode: 2 }, slo: spec.slo, seed: 1 });
+    base.runTo(600);
+    let oldest = 0;
+    while (!base.isInSystem(oldest) && trace.arrival[oldest]! <= 600) oldest++;
+    const until = 800;
+    let end = 0;
+    while (end < trace.arrival.length && trace.arrival[end]! <= until) end++;
+    let scratch: ClusterSim | undefined;
+    for (const prefill of [1, 4, 2]) {
+      const full = base.clone();
+      scratch = base.copyInto(scratch, oldest, end);
+      for (const sim of [full, scratch]) {
+        sim.setDesired('prefill', prefill, 600, true);
+        sim.runTo(until);
+      }
+      for (let i = oldest; i < end; i++) expect(scratch.requestOutcome(i, false), `request ${i}`).toBe(full.requestOutcome(i, false));
+    }
+  });
 });
 
 describe('hindsight', () => {

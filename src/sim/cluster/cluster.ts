@@ -350,12 +350,35 @@ export class ClusterSim {
    * Used to try several replica counts from the same state (src/sim/yardsticks/hindsight.ts).
    */
   clone(): ClusterSim {
-    this.assertRunning('clone');
+    return this.copyInto(undefined, 0, this.n);
+  }
+
+  /**
+   * clone() into `into` (a copy made earlier from a model of the same trace, or undefined for a new one), copying the
+   * per-request columns of requests [from, to) only: the rest of `into`'s columns keep whatever they held. The copy
+   * is exact for a caller that only lets it run while no request outside [from, to) can change: `from` at or below
+   * every request still in the system, `to` past every request that arrives before the copy stops. Costs the replica
+   * tables plus 33 bytes per request in the range, so trying a count over a short window is cheap in a long trace.
+   * Example: 1M requests, 20,000 in the system or arriving in the next 3 minutes: 0.7 MB copied instead of 33 MB.
+   */
+  copyInto(into: ClusterSim | undefined, from: number, to: number): ClusterSim {
+    this.assertRunning('copyInto');
     // Built by the constructor (on an empty trace, so it costs nothing) and then overwritten field by field: the copy
     // keeps the class's own object layout, and the optimised code of every method stays valid for it.
-    const copy = new ClusterSim(EMPTY_TRACE, this.options);
+    const copy = into ?? new ClusterSim(EMPTY_TRACE, this.options);
     const fields = copy as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(this)) fields[key] = SHARED_FIELDS.has(key) ? value : deepCopy(value);
+    const lo = Math.max(0, from);
+    const hi = Math.min(this.n, to);
+    for (const [key, value] of Object.entries(this)) {
+      if (SHARED_FIELDS.has(key)) fields[key] = value;
+      else if (REQUEST_COLUMNS.has(key) || WINDOW_COLUMNS.has(key)) {
+        const source = value as Float64Array;
+        const [a, b] = REQUEST_COLUMNS.has(key) ? [lo, hi] : [0, key === 'wTtft' ? this.wTtftN : this.wItlN];
+        const target = into ? (fields[key] as Float64Array) : undefined;
+        if (target && target.length === source.length) target.set(source.subarray(a, b), a);
+        else fields[key] = into ? source.slice() : copyRange(source, a, b);
+      } else fields[key] = deepCopy(value);
+    }
     return copy;
   }
 
@@ -1121,6 +1144,17 @@ export class ClusterSim {
     this.wKvCap = 0;
     return stats;
   }
+}
+
+/** Per-request columns, copied by copyInto over its range only; and the window buffers, over their filled part. */
+const REQUEST_COLUMNS = new Set(['state', 'ttft', 'itl', 'firstTokenAt', 'produced', 'toDecode']);
+const WINDOW_COLUMNS = new Set(['wTtft', 'wItl']);
+
+/** A new array of the same type and length as `source`, holding `source`'s values over [a, b) (the rest as new). */
+function copyRange(source: Float64Array, a: number, b: number): Float64Array {
+  const out = new (source.constructor as new (n: number) => Float64Array)(source.length);
+  out.set(source.subarray(a, b), a);
+  return out;
 }
 
 /** Fields clone() shares with the copy: read-only after construction (or, for `rng`, see clone()). */

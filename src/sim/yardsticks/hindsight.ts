@@ -10,9 +10,9 @@
  * and the schedule sets desired = P[j] at the start of interval j. Example (s = 3): c = 4 4 9 9 5 5 5 gives
  * P = 9 9 9 9 5 5 5: the extra 5 are started at interval 0 so they are ready at interval 2.
  *
- * Search, forward in serving time, one interval at a time, on a copy of the model (ClusterSim.clone) taken at the
- * interval's start with every earlier decision in place (no Spot evictions in the search; the final replay has
- * them):
+ * Search, forward in serving time, one interval at a time, on a copy of the model (ClusterSim.copyInto: only the
+ * requests the window can touch are copied) taken at the interval's start with every earlier decision in place (no
+ * Spot evictions in the search; the final replay has them):
  *   members   the requests whose outcome the interval decides: those still in the system at its start and those
  *             arriving in it;
  *   misses    members that miss the SLO when the model runs on from the interval's start with c replicas serving
@@ -108,6 +108,20 @@ interface SearchInput {
   /** Per role, the serving count cap of each interval (the warm start before `lead`); undefined = no cap. */
   startUnits?: Record<Role, number>;
   windowReplays: number;
+  /** The search's scratch copy of the model (see missesWith). */
+  scratch?: ClusterSim;
+}
+
+/** Requests arriving at or before t: the index of the first one after it (the trace is sorted). */
+function arrivalsUpTo(trace: Trace, t: number): number {
+  let lo = 0;
+  let hi = trace.arrival.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((trace.arrival[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function roleInfos(spec: PolicySpec): RoleInfo[] {
@@ -151,9 +165,12 @@ function setServing(sim: ClusterSim, spec: PolicySpec, units: Record<Role, numbe
  * Misses among `members` when the model runs on from `base` (at interval k's start) with `units` serving, until
  * their outcomes are settled or `until` (then the unsettled count as missed).
  */
-function missesWith(input: SearchInput, base: ClusterSim, members: Int32Array, units: Record<Role, number>, ttftOnly: boolean, until: number): number {
+function missesWith(input: SearchInput, base: ClusterSim, members: Int32Array, units: Record<Role, number>, ttftOnly: boolean, until: number, from: number): number {
   input.windowReplays++;
-  const sim = base.clone();
+  // One scratch copy per search, refreshed over the requests the window can touch: those from the oldest still in
+  // the system to the last arriving before `until` (ClusterSim.copyInto).
+  const sim = base.copyInto(input.scratch, from, arrivalsUpTo(input.trace, until));
+  input.scratch = sim;
   setServing(sim, input.spec, units, sim.time);
   const open = Int32Array.from(members);
   let openN = open.length;
@@ -241,6 +258,7 @@ function forwardSearch(input: SearchInput, initial: Record<string, number>, q: n
   const current = { prefill: 0, decode: 0 } as Record<Role, number>;
   for (const info of roles) current[info.role] = info.min;
   const sim = searchCluster(input, initial);
+  input.scratch = undefined;
   let oldest = 0;
   for (let k = 0; k <= last; k++) {
     const t0 = k * interval;
@@ -287,7 +305,7 @@ function forwardSearch(input: SearchInput, initial: Record<string, number>, q: n
         choice[info.role] = info.min;
         continue;
       }
-      const at = (c: number) => missesWith(input, sim, members, { ...choice, [info.role]: c }, ttftOnly, ttftOnly ? ttftUntil : bothUntil);
+      const at = (c: number) => missesWith(input, sim, members, { ...choice, [info.role]: c }, ttftOnly, ttftOnly ? ttftUntil : bothUntil, oldest);
       const best = at(hi);
       const limit = best + Math.max(0, allowance - (ttftOnly ? 0 : ttftExcess));
       const memo = new Map<number, number>([[hi, best]]);
