@@ -13,7 +13,7 @@ import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import type { Decision } from '../planner/types.js';
 import { HPA_TARGET_UTILIZATION, staticSpec, type Baseline, type RunKind } from './baselines.js';
-import { binTrace, oracleForecast, type IntervalLoad } from './intervals.js';
+import { binTrace, oracleForecast } from './intervals.js';
 import { plannerDriver, replay, type Driver, type EvictionOptions } from './replay.js';
 import type { RunResult, SimReport, Trace, YardstickSummary } from './types.js';
 import { fluidBound, type FluidBound } from './yardsticks/bound.js';
@@ -134,11 +134,6 @@ function peakOf(schedule: readonly Record<string, number>[]): Record<string, num
 
 function round4(x: number): number {
   return Math.round(x * 10000) / 10000;
-}
-
-/** The intervals of a trace at a spec's interval (re-exported for callers that drive their own replays). */
-export function traceBins(trace: Trace, spec: PolicySpec): IntervalLoad[] {
-  return binTrace(trace, spec.interval);
 }
 
 export function buildReport(args: {
