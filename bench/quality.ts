@@ -1,35 +1,31 @@
 /**
- * Planner quality on the bundled real traces: the default `sla` policy against the oracle, `dynamo`, `hpa` and
- * `static`, each trace rate-scaled until the oracle's peak needs at least 8 replicas of one role.
- * Targets (issue 4): SLOs met (the share of requests within BOTH targets >= the SLO percentile: a request counts only
- * if its TTFT and its ITL are both in target, stricter than checking each alone), GPU-hours
- * <= 1.15 x oracle, fewer GPU-hours than dynamo and hpa at equal or better attainment.
+ * Planner quality on the bundled real traces: the default `sla` policy against yardsticks that do not share its
+ * code: the fluid lower bound, the hindsight schedule, static (hindsight's peak), hpa at 0.7, hpa-tuned, and Dynamo
+ * as it ships; all from the same neutral warm start (src/sim/run.ts).
  *
- * Run: npx tsx bench/quality-run.ts   (prints the table; `--json` for the rows).
+ * Run: npx tsx bench/quality-run.ts   (prints the tables; `--json` for the rows); `npm run bench -- quality`.
+ *
+ * Per run: attainment (the share of requests within BOTH targets; the SLO is met when it reaches the SLO
+ * percentile), GPU-hours, x bound and x hindsight, and the policy's Pareto verdict against it (report/pareto.ts):
+ * a run is beaten when the policy meets the SLO at fewer GPU-hours, or meets it where the run does not at no more
+ * than 10% extra; a cheaper run that misses the SLO is never called beaten, its cost is given beside it.
+ * Targets for the default policy: the SLO met, GPU-hours within QUALITY_HINDSIGHT_FACTOR x hindsight.
  *
  * What differs from the embedded default policy, and why:
- * - Budget lifted to 256 GPUs and 32 replicas per pool, so that no run is held at the budget: a target "at most
- *   1.15 x oracle" against a budget-bound oracle says nothing about sizing. At the scales below the default 128 GPUs
- *   does not bind either (same numbers: `pd-planner simulate --rate-scale 2 --trace <code csv>`); at azure-code x3
- *   and above the static peak would exceed it.
+ * - Budget lifted to 256 GPUs and 32 replicas per pool, so that no run is held at the budget: a comparison of
+ *   sizing against budget-bound yardsticks says nothing.
  * - Per-trace SLOs (QUALITY_TRACES[].slo), each feasible on this profile and said why below. The default (TTFT p95 2 s,
  *   ITL p95 60 ms) is kept where the physics allows it.
- *
- * "At equal or better attainment": a baseline that misses the SLO is not cheaper in any useful sense. For `hpa` we
- * also run its one knob, the target utilisation, down from 0.7 until it meets the SLO (HPA_SWEEP) and compare
- * against the cheapest setting that does. `dynamo` has no such knob: its prefill formula is throughput at 100%
- * (min(1, pCf) never adds) and does not read the TTFT target at all, so no SLO handed to it changes its prefill;
- * where it misses, no setting of Dynamo's own formulas meets the SLO, and we say so.
  */
 import { readTrace, BUNDLED_TRACES } from '../src/sim/traces/index.js';
 import { parsePolicyText } from '../src/config/load.js';
 import type { PolicySpec } from '../src/config/schema.js';
 import { DEFAULT_POLICY_YAML } from '../src/sim/default-policy.js';
 import { loadProfile } from '../src/profiles/load.js';
-import type { PerformanceProfile } from '../src/profiles/types.js';
 import { simulate } from '../src/sim/run.js';
-import { hpaTargets, HPA_TARGET_UTILIZATION } from '../src/sim/baselines.js';
-import type { RunResult, Trace } from '../src/sim/types.js';
+import type { Baseline } from '../src/sim/baselines.js';
+import type { RunResult } from '../src/sim/types.js';
+import { compareRuns, sloTarget } from '../src/sim/yardsticks/index.js';
 
 export interface QualitySetup {
   name: string;
@@ -43,8 +39,11 @@ export interface QualitySetup {
 /** The budget every quality run gets (see the header). */
 export const QUALITY_BUDGET = { maxGpus: 256, maxReplicasPerPool: 32 };
 
-/** HPA target utilisations tried, in order, until one meets the SLO (0.7 is the plain baseline). */
-export const HPA_SWEEP = [0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1];
+/** The default policy's GPU-hours must stay within this factor of hindsight's (and meet the SLO). */
+export const QUALITY_HINDSIGHT_FACTOR = 2;
+
+/** The runs of the quality section, in table order. */
+export const QUALITY_BASELINES: Baseline[] = ['static', 'hpa', 'hpa-tuned', 'dynamo', 'hindsight'];
 
 export const QUALITY_TRACES: QualitySetup[] = [
   {
@@ -83,9 +82,14 @@ export interface RunSummary {
   sloMet: boolean;
   gpuHours: number;
   cost: number;
+  xBound: number;
+  xHindsight: number;
   ttftP95: number;
   itlP95: number;
   dropped: number;
+  /** The policy's Pareto verdict against this run (empty for the policy itself). */
+  verdict: string;
+  policyBeats: boolean;
 }
 
 export interface QualityRow {
@@ -94,15 +98,16 @@ export interface QualityRow {
   requests: number;
   slo: QualitySetup['slo'];
   why: string;
-  peakOracleReplicas: { prefill: number; decode: number };
+  bound: { gpuHours: number; prefillGpuHours: number; decodeGpuHours: number; method: string };
+  /** The warm start of every run, and hindsight's peak per role. */
+  start: Record<string, number>;
+  hindsightPeak: { prefill: number; decode: number };
+  hindsight: { sloMet: boolean; perIntervalTarget: number; windowReplays: number; passes: { target: number; attainment: number; gpuHours: number }[] };
+  hpaTunedUtilization?: number;
   runs: Record<string, RunSummary>;
-  /** policy GPU-hours / other run's GPU-hours. */
-  gpuHoursRatio: Record<string, number>;
-  /** The cheapest HPA utilisation in the sweep that meets the SLO, or undefined when none does. */
-  hpaTuned?: { utilization: number; run: RunSummary };
   sloMet: boolean;
-  targets: { withinOracle115: boolean; fewerThanDynamo: boolean; fewerThanHpa: boolean };
-  notes: string[];
+  targets: { sloMet: boolean; withinHindsightFactor: boolean };
+  wallSeconds: number;
 }
 
 /** The embedded default policy with the quality budget and a trace's SLO. */
@@ -116,18 +121,13 @@ export function qualitySpec(base: PolicySpec, setup: QualitySetup): PolicySpec {
   };
 }
 
-function summarize(run: RunResult, spec: PolicySpec): RunSummary {
-  return {
-    attainment: run.sloAttainment.both,
-    ttftAttainment: run.sloAttainment.ttft,
-    itlAttainment: run.sloAttainment.itl,
-    sloMet: run.sloAttainment.both >= Math.max(spec.slo.ttft.percentile, spec.slo.itl.percentile) / 100,
-    gpuHours: run.gpuHours.total,
-    cost: run.cost,
-    ttftP95: run.ttftMs.p95,
-    itlP95: run.itlMs.p95,
-    dropped: run.droppedRequests,
-  };
+/**
+ * The absolute check a planner must pass on a quality trace: SLO met and GPU-hours within `factor` x hindsight.
+ * A planner that doubles its counts fails the second, one that halves them the first (test/sim/quality.test.ts).
+ */
+export function qualityCheck(run: RunResult, hindsightGpuHours: number, spec: PolicySpec, factor = QUALITY_HINDSIGHT_FACTOR): { sloMet: boolean; withinHindsightFactor: boolean; xHindsight: number } {
+  const xHindsight = run.gpuHours.total / hindsightGpuHours;
+  return { sloMet: run.sloAttainment.both >= sloTarget(spec), withinHindsightFactor: xHindsight <= factor, xHindsight };
 }
 
 function peakPerRole(run: RunResult, spec: PolicySpec): { prefill: number; decode: number } {
@@ -141,31 +141,12 @@ function peakPerRole(run: RunResult, spec: PolicySpec): { prefill: number; decod
   return peak;
 }
 
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i] as number;
-  return values.length ? sum / values.length : 0;
-}
-
-/** HPA at target utilisation `u` (the baseline uses HPA_TARGET_UTILIZATION = 0.7), run as the file's policy. */
-async function runHpa(spec: PolicySpec, profile: PerformanceProfile, trace: Trace, u: number, seed: number): Promise<RunResult> {
-  const base = hpaTargets(spec, profile, mean(trace.isl), mean(trace.osl));
-  const scale = u / HPA_TARGET_UTILIZATION;
-  const hpaSpec: PolicySpec = {
-    ...spec,
-    policy: 'hpa',
-    hpa: { ...spec.hpa, prefillRequestsPerReplica: base.prefill * scale, decodeRequestsPerReplica: base.decode * scale },
-  };
-  const result = await simulate({ spec: hpaSpec, profile, trace, baselines: [], seed });
-  return result.runs[0] as RunResult;
-}
-
 export interface BenchQualityOptions {
   seed?: number;
   /** Only these traces (QUALITY_TRACES names). */
   traces?: string[];
-  /** Run the HPA utilisation sweep where HPA misses the SLO (default true). */
-  tuneHpa?: boolean;
+  /** Baselines to run (default QUALITY_BASELINES; hindsight is always run). */
+  baselines?: Baseline[];
   /** Change the spec before running (e.g. switch an improvement off). */
   specOverride?: (spec: PolicySpec) => PolicySpec;
 }
@@ -176,67 +157,54 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
   const loaded = parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
   const profile = loadProfile(loaded.spec.profile, loaded.baseDir);
   const rows: QualityRow[] = [];
+  const baselines = [...new Set<Baseline>([...(opts.baselines ?? QUALITY_BASELINES), 'hindsight'])];
   for (const setup of QUALITY_TRACES) {
     if (opts.traces && !opts.traces.includes(setup.name)) continue;
     let spec = qualitySpec(loaded.spec, setup);
     if (opts.specOverride) spec = opts.specOverride(spec);
     const trace = await readTrace(setup.path, { rateScale: setup.rateScale, seed });
-    const result = await simulate({ spec, profile, trace, baselines: ['static', 'hpa', 'dynamo', 'oracle'], seed });
+    const result = await simulate({ spec, profile, trace, baselines, seed });
     const byName = new Map(result.runs.map((r) => [r.policy, r] as const));
     const policy = byName.get('policy') as RunResult;
+    const hindsight = byName.get('hindsight') as RunResult;
+    const goal = sloTarget(spec);
+    const as = (r: RunResult) => ({ name: r.policy, attainment: r.sloAttainment.both, gpuHours: r.gpuHours.total });
     const runs: QualityRow['runs'] = {};
-    const gpuHoursRatio: Record<string, number> = {};
     for (const run of result.runs) {
-      runs[run.policy] = summarize(run, spec);
-      if (run.policy !== 'policy') gpuHoursRatio[run.policy] = policy.gpuHours.total / run.gpuHours.total;
+      const verdict = run === policy ? undefined : compareRuns(as(policy), as(run), goal);
+      runs[run.policy] = {
+        attainment: run.sloAttainment.both,
+        ttftAttainment: run.sloAttainment.ttft,
+        itlAttainment: run.sloAttainment.itl,
+        sloMet: run.sloAttainment.both >= goal,
+        gpuHours: run.gpuHours.total,
+        cost: run.cost,
+        xBound: run.gpuHours.total / result.bound.gpuHours,
+        xHindsight: run.gpuHours.total / hindsight.gpuHours.total,
+        ttftP95: run.ttftMs.p95,
+        itlP95: run.itlMs.p95,
+        dropped: run.droppedRequests,
+        verdict: verdict ? `policy ${verdict.text}` : '',
+        policyBeats: verdict?.beats ?? false,
+      };
     }
-    const ours = runs.policy as RunSummary;
-    const notes: string[] = [];
-
-    let hpaTuned: QualityRow['hpaTuned'];
-    const hpa = runs.hpa as RunSummary;
-    if (!hpa.sloMet && opts.tuneHpa !== false) {
-      for (const u of HPA_SWEEP) {
-        const run = summarize(await runHpa(spec, profile, trace, u, seed), spec);
-        if (run.sloMet) {
-          hpaTuned = { utilization: u, run };
-          break;
-        }
-      }
-      if (hpaTuned) gpuHoursRatio['hpa-tuned'] = ours.gpuHours / hpaTuned.run.gpuHours;
-    }
-
-    // Beats a baseline: fewer GPU-hours than it at equal or better attainment; when it misses the SLO, fewer than
-    // its cheapest tuned setting that meets it, or (none does) meeting the SLO where it cannot.
-    const beats = (other: RunSummary, tuned: RunSummary | undefined, name: string): boolean => {
-      if (!ours.sloMet) return ours.gpuHours < other.gpuHours && ours.attainment >= other.attainment;
-      if (other.sloMet) return ours.gpuHours < other.gpuHours;
-      if (tuned) return ours.gpuHours < tuned.gpuHours;
-      const why =
-        name === 'hpa'
-          ? `at every target utilisation tried (${[HPA_TARGET_UTILIZATION, ...HPA_SWEEP].join(', ')})`
-          : 'and no setting of its formulas adds prefill headroom';
-      notes.push(`${name} misses the SLO (${(other.attainment * 100).toFixed(1)}% within both targets) ${why}: beaten on attainment`);
-      return true;
-    };
-    const sloMet = ours.sloMet;
+    const check = qualityCheck(policy, hindsight.gpuHours.total, spec);
+    const hs = result.yardsticks.hindsight!;
     rows.push({
       trace: setup.name,
       rateScale: setup.rateScale,
       requests: trace.arrival.length,
       slo: setup.slo,
       why: setup.why,
-      peakOracleReplicas: peakPerRole(byName.get('oracle') as RunResult, spec),
+      bound: result.bound,
+      start: result.start,
+      hindsightPeak: peakPerRole(hindsight, spec),
+      hindsight: { sloMet: hs.sloMet, perIntervalTarget: hs.perIntervalTarget, windowReplays: hs.windowReplays, passes: hs.passes },
+      ...(result.yardsticks.hpaTuned ? { hpaTunedUtilization: result.yardsticks.hpaTuned.utilization } : {}),
       runs,
-      gpuHoursRatio,
-      ...(hpaTuned ? { hpaTuned } : {}),
-      sloMet,
-      targets: {
-        withinOracle115: (gpuHoursRatio.oracle as number) <= 1.15,
-        fewerThanDynamo: beats(runs.dynamo as RunSummary, undefined, 'dynamo'),
-        fewerThanHpa: beats(hpa, hpaTuned?.run, 'hpa'),
-      },
-      notes,
+      sloMet: check.sloMet,
+      targets: { sloMet: check.sloMet, withinHindsightFactor: check.withinHindsightFactor },
+      wallSeconds: result.wallSeconds,
     });
   }
   return rows;
@@ -244,29 +212,27 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-/** The rows as a Markdown report: one table per trace, then the targets. */
+/** The rows as Markdown: one table per trace, then the verdicts and the targets. */
 export function formatQuality(rows: QualityRow[]): string {
   const out: string[] = [];
   for (const row of rows) {
     out.push(`### ${row.trace} x${row.rateScale} (${row.requests} requests)`);
     out.push(`SLO: TTFT p${row.slo.percentile} <= ${row.slo.ttftMs} ms, ITL p${row.slo.percentile} <= ${row.slo.itlMs} ms (${row.why})`);
-    out.push(`oracle peak: ${row.peakOracleReplicas.prefill} prefill, ${row.peakOracleReplicas.decode} decode replicas; budget ${QUALITY_BUDGET.maxGpus} GPUs`);
+    out.push(
+      `fluid bound ${row.bound.gpuHours.toFixed(2)} GPU-h (prefill ${row.bound.prefillGpuHours.toFixed(2)}, decode ${row.bound.decodeGpuHours.toFixed(2)}); ` +
+        `hindsight peak ${row.hindsightPeak.prefill} prefill / ${row.hindsightPeak.decode} decode replicas (per-interval target ${row.hindsight.perIntervalTarget}); ` +
+        `warm start ${Object.entries(row.start).map(([k, v]) => `${k} ${v}`).join(', ')}` +
+        (row.hpaTunedUtilization !== undefined ? `; hpa-tuned at utilisation ${row.hpaTunedUtilization}` : ''),
+    );
     out.push('');
-    out.push('| run | both | TTFT ok | ITL ok | SLO met | TTFT p95 ms | ITL p95 ms | GPU-h | policy / run GPU-h |');
-    out.push('|---|---|---|---|---|---|---|---|---|');
-    const all: [string, RunSummary][] = Object.entries(row.runs);
-    if (row.hpaTuned) all.push([`hpa-tuned (u ${row.hpaTuned.utilization})`, row.hpaTuned.run]);
-    for (const [name, r] of all) {
-      const key = name.startsWith('hpa-tuned') ? 'hpa-tuned' : name;
-      const ratio = name === 'policy' ? '1' : (row.gpuHoursRatio[key] ?? NaN).toFixed(3);
-      out.push(
-        `| ${name} | ${pct(r.attainment)} | ${pct(r.ttftAttainment)} | ${pct(r.itlAttainment)} | ${r.sloMet ? 'yes' : 'no'} | ${Math.round(r.ttftP95)} | ${Math.round(r.itlP95)} | ${r.gpuHours.toFixed(2)} | ${ratio} |`,
-      );
+    out.push('| run | both | SLO met | TTFT p95 ms | ITL p95 ms | GPU-h | x bound | x hindsight |');
+    out.push('|---|---:|---|---:|---:|---:|---:|---:|');
+    for (const [name, r] of Object.entries(row.runs)) {
+      out.push(`| ${name} | ${pct(r.attainment)} | ${r.sloMet ? 'yes' : 'no'} | ${Math.round(r.ttftP95)} | ${Math.round(r.itlP95)} | ${r.gpuHours.toFixed(2)} | ${r.xBound.toFixed(2)} | ${r.xHindsight.toFixed(2)} |`);
     }
-    const t = row.targets;
     out.push('');
-    out.push(`targets: SLO met ${row.sloMet ? 'yes' : 'NO'}; <= 1.15 x oracle ${t.withinOracle115 ? 'yes' : 'NO'}; beats dynamo ${t.fewerThanDynamo ? 'yes' : 'NO'}; beats hpa ${t.fewerThanHpa ? 'yes' : 'NO'}`);
-    for (const note of row.notes) out.push(`- ${note}`);
+    for (const r of Object.values(row.runs)) if (r.verdict) out.push(`- ${r.verdict}`);
+    out.push(`- targets: SLO met ${row.targets.sloMet ? 'yes' : 'NO'}; GPU-h <= ${QUALITY_HINDSIGHT_FACTOR} x hindsight ${row.targets.withinHindsightFactor ? 'yes' : 'NO'} (${row.runs.policy!.xHindsight.toFixed(2)}x); ${row.wallSeconds.toFixed(1)} s`);
     out.push('');
   }
   return out.join('\n');

@@ -37,7 +37,7 @@ export function registerSimulate(program: Command): void {
     .option('--trace <file>', 'trace file or synthetic:KIND?k=v (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--out <dir>', 'where report.json, report.md and report.html go', 'out/report')
-    .option('--baselines <list>', 'comma-separated: static,hpa,dynamo,oracle (or "none")', 'static,hpa,dynamo,oracle')
+    .option('--baselines <list>', 'comma-separated: static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast (or "none"; "oracle" = perfect-forecast)', 'static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast')
     .option('--speedup <x>', 'replay x times faster (same requests, shorter duration)', '1')
     .option('--rate-scale <x>', 'multiply the arrival rate, keeping duration and shape', '1')
     .option('--seed <n>', 'random seed (rate scaling, evictions)', '1')

@@ -25,7 +25,7 @@ export function registerSweep(program: Command): void {
     .option('--trace <file>', 'trace file (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--out <dir>', 'where sweep.json, sweep.md and sweep.html go', 'out/sweep')
-    .option('--baselines <list>', 'comma-separated baselines per scenario', 'dynamo,oracle')
+    .option('--baselines <list>', 'comma-separated baselines per scenario (see simulate)', 'dynamo,hindsight')
     .option('--speedup <x>', 'replay x times faster', '1')
     .option('--rate-scale <x>', 'arrival-rate multiplier (unless it is the swept parameter)', '1')
     .option('--seed <n>', 'random seed', '1')

@@ -1,6 +1,6 @@
 /**
  * The trace cut into planner intervals: request count, mean ISL/OSL and the busiest 10 s per interval.
- * The oracle baseline reads the future from here; the simulated metric source reads only the interval
+ * The perfect-forecast baseline reads the future from here; the simulated metric source reads only the interval
  * that has just ended (its peak rate, as Prometheus would give it).
  *
  * Example: interval 60 s, arrivals at 5 s, 30 s and 70 s -> bins [{requests: 2}, {requests: 1}].

@@ -1,37 +1,30 @@
 /**
- * The what-if simulation: the REAL planner loop (planner/tick.ts -> decide()) on a virtual clock,
- * driving the modelled P/D cluster (sim/cluster) instead of Kubernetes.
+ * The what-if simulation: the policy file's policy and the baselines, each replayed through the cluster model
+ * (replay.ts), with the yardsticks that do not depend on any policy: the fluid lower bound (yardsticks/bound.ts)
+ * and the hindsight schedule (yardsticks/hindsight.ts).
  *
- * Per interval of virtual time: the cluster runs up to the tick, its window becomes an Observation
- * (the simulated metric source, plus the window's peak 10 s arrival rate from the trace), runTick() decides
- * exactly as the service would, and the simulated
- * connector hands the desired replicas back to the cluster, where they become useful after startupSeconds.
- *
- * Every run starts from the same warm cluster: each pool at the count the oracle picks for the first
- * interval (as if a planner had been running before the trace began), so no policy is charged for a cold
- * start the trace does not show; the static baseline starts at its fixed counts.
+ * Every run starts from the same warm cluster, decided without any policy (neutralStart: the hindsight search over
+ * the first intervals), as if a planner had been running before the trace began: no policy is charged for a cold
+ * start the trace does not show, and changing the policy under test changes no baseline's result. The `static`
+ * baseline is the exception only in that it holds its own fixed counts (hindsight's peak) from t = 0, as a static
+ * deployment has no "before".
  */
 import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import { runTick } from '../planner/tick.js';
-import { initialState, type PlannerState } from '../planner/state.js';
-import type { Decision, Observation } from '../planner/types.js';
-import type { Connector, MetricSource } from '../planner/ports.js';
-import { decide } from '../planner/decide.js';
-import { ClusterSim, windowObservation } from './cluster/index.js';
-import { baselineSpec, type Baseline, type RunKind } from './baselines.js';
-import { binIslQuantile, binTrace, oracleForecast, type IntervalLoad } from './intervals.js';
-import type { IntervalRecord, RunResult, SimReport, Trace } from './types.js';
+import type { Decision } from '../planner/types.js';
+import { HPA_TARGET_UTILIZATION, staticSpec, type Baseline, type RunKind } from './baselines.js';
+import { binTrace, oracleForecast } from './intervals.js';
+import { plannerDriver, replay, type Driver, type EvictionOptions } from './replay.js';
+import type { RunResult, SimReport, Trace, YardstickSummary } from './types.js';
+import { fluidBound, type FluidBound } from './yardsticks/bound.js';
+import { hindsight, neutralStart, type HindsightResult } from './yardsticks/hindsight.js';
+import { hpaSpecAt, hpaTuned } from './yardsticks/hpa-tuned.js';
+import { dynamoShipsDriver } from './dynamo-ships/loop.js';
 
-/** Virtual epoch of the trace start (a Monday 00:00 UTC, so schedules behave predictably). */
-export const SIM_EPOCH_MS = Date.UTC(2026, 0, 5, 0, 0, 0);
+export { SIM_EPOCH_MS, WARM_HISTORY_POINTS, type EvictionOptions } from './replay.js';
 
-export interface EvictionOptions {
-  /** Evictions per Spot replica per hour; defaults to the policy's spot.evictionRatePerHour. */
-  ratePerHour?: number;
-  noticeSeconds?: number;
-  schedule?: { t: number; pool: string; count: number }[];
-}
+/** report.json's layout version: 2 added `schemaVersion`, `bound`, `start`, `yardsticks` and the hindsight / hpa-tuned runs. */
+export const REPORT_SCHEMA_VERSION = 2;
 
 export interface SimulateOptions {
   spec: PolicySpec;
@@ -40,212 +33,107 @@ export interface SimulateOptions {
   baselines: Baseline[];
   seed: number;
   evictions?: EvictionOptions;
+  /**
+   * The warm start (replicas per pool, ready at t = 0) when the caller knows the cluster's state, e.g. a twin of a
+   * running service. Default: neutralStart, decided without any policy. Every run, hindsight included, starts from it.
+   */
+  start?: Record<string, number>;
+  /** The fluid bound, when the caller has computed it already (fluidBound of the same spec, profile and trace). */
+  bound?: FluidBound;
   /** Called after each interval of each run (for a progress bar): (runIndex, intervalsDone, intervalsTotal). */
   onProgress?: (run: number, done: number, total: number) => void;
-  /** Every tick's full decision (with its explanation), for tests and debugging: (run kind, interval index, decision). */
+  /** Every tick's full decision (with its explanation) of the planner runs, for tests and debugging. */
   onDecision?: (kind: RunKind, interval: number, decision: Decision) => void;
 }
 
 export interface SimulateResult {
   runs: RunResult[];
+  bound: FluidBound;
+  /** The warm start every run began from (replicas per pool). */
+  start: Record<string, number>;
+  yardsticks: YardstickSummary;
   wallSeconds: number;
   requestsReplayed: number;
 }
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const started = performance.now();
-  const { spec, profile, trace } = options;
+  const { spec, profile, trace, seed, evictions } = options;
   const bins = binTrace(trace, spec.interval);
-  const meanIsl = mean(trace.isl);
-  const meanOsl = mean(trace.osl);
-
-  // The oracle runs first when it is asked for or the static baseline needs its peak counts; otherwise it is not
-  // run at all (the warm start is only the oracle's first decision, firstDecision() below, no replay). Running it
-  // unasked doubled the work of a policy-only simulation (1M requests → 2M replayed).
+  const bound = options.bound ?? fluidBound(spec, profile, trace);
+  const start = options.start ?? neutralStart(spec, profile, trace);
+  const yardsticks: YardstickSummary = {};
   const kinds: RunKind[] = ['policy', ...options.baselines];
-  const needsOracle = kinds.includes('oracle') || kinds.includes('static');
-  const order: RunKind[] = needsOracle ? ['oracle', ...kinds.filter((k) => k !== 'oracle')] : kinds;
-  const warm = firstDecision(spec, profile, bins);
-  const results = new Map<RunKind, RunResult>();
-  let peak: Record<string, number> | undefined;
-  let runIndex = 0;
   let replayed = 0;
-  for (const kind of order) {
-    const runSpec = baselineSpec(kind, spec, { profile, meanIsl, meanOsl, peak });
-    const initial = kind === 'static' && peak ? peak : warm;
-    const index = runIndex++;
-    const result = await simulateOne(kind, runSpec, profile, trace, bins, initial, options, (d, t) => options.onProgress?.(index, d, t));
-    replayed += trace.arrival.length;
-    results.set(kind, result);
-    if (kind === 'oracle') peak = peakDesired(result);
+
+  let hs: HindsightResult | undefined;
+  if (kinds.includes('hindsight') || kinds.includes('static')) {
+    hs = await hindsight(spec, profile, trace, { seed, evictions, start });
+    replayed += hs.passes.length * trace.arrival.length;
+    yardsticks.hindsight = { sloMet: hs.sloMet, perIntervalTarget: round4(hs.target), passes: hs.passes.map((p) => ({ target: round4(p.target), attainment: p.attainment, gpuHours: p.gpuHours })), windowReplays: hs.windowReplays };
   }
-  const runs = kinds.map((k) => results.get(k) as RunResult);
-  return { runs, wallSeconds: (performance.now() - started) / 1000, requestsReplayed: replayed };
+
+  const runs: RunResult[] = [];
+  for (const [index, kind] of kinds.entries()) {
+    const progress = (done: number, total: number) => options.onProgress?.(index, done, total);
+    const planned = (name: string, runSpec: PolicySpec, initial: Record<string, number>, forecastAt?: (k: number) => ReturnType<typeof oracleForecast>): Promise<RunResult> => {
+      const driver: Driver = plannerDriver({ spec: runSpec, profile, trace, bins, initial, forecastAt, onDecision: (k, d) => options.onDecision?.(kind, k, d) });
+      replayed += trace.arrival.length;
+      return replay({ name, kind: name === 'policy' || name === 'perfect-forecast' ? runSpec.policy : name, spec: runSpec, profile, trace, bins, initial, seed, evictions, driver, progress });
+    };
+    let run: RunResult;
+    switch (kind) {
+      case 'policy':
+        run = await planned('policy', spec, start);
+        break;
+      case 'perfect-forecast': {
+        const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
+        run = await planned('perfect-forecast', { ...spec, policy: 'sla' }, start, (k) => oracleForecast(bins, k, spec.interval, startup));
+        break;
+      }
+      case 'hpa':
+        run = await planned('hpa', hpaSpecAt(spec, profile, trace, HPA_TARGET_UTILIZATION), start);
+        break;
+      case 'static': {
+        const peak = peakOf((hs as HindsightResult).desired);
+        run = await planned('static', staticSpec(spec, peak), peak);
+        break;
+      }
+      case 'hindsight':
+        run = (hs as HindsightResult).run;
+        progress(1, 1);
+        break;
+      case 'hpa-tuned': {
+        const tuned = await hpaTuned(spec, profile, trace, { seed, start, bins, evictions });
+        replayed += tuned.grid.length * trace.arrival.length;
+        yardsticks.hpaTuned = { utilization: tuned.utilization, sloMet: tuned.sloMet, grid: tuned.grid };
+        run = tuned.run;
+        progress(1, 1);
+        break;
+      }
+      case 'dynamo':
+        replayed += trace.arrival.length;
+        run = await replay({ name: 'dynamo', kind: 'dynamo', spec, profile, trace, bins, initial: start, seed, evictions, driver: dynamoShipsDriver(spec, profile, start), progress });
+        break;
+    }
+    runs.push(run);
+  }
+  return { runs, bound, start, yardsticks, wallSeconds: (performance.now() - started) / 1000, requestsReplayed: replayed };
 }
 
-/** The oracle's decision for the first interval: every run's starting point. */
+/** The warm start every simulated run begins from (see the module comment). */
 export function warmStartReplicas(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
-  return firstDecision(spec, profile, binTrace(trace, spec.interval));
+  return neutralStart(spec, profile, trace);
 }
 
-function firstDecision(spec: PolicySpec, profile: PerformanceProfile, bins: IntervalLoad[]): Record<string, number> {
-  const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
-  const forecast = oracleForecast(bins, -1, spec.interval, startup);
-  const observation: Observation = {
-    time: new Date(SIM_EPOCH_MS).toISOString(),
-    windowSeconds: spec.interval,
-    requests: forecast.next.requests.value,
-    isl: forecast.next.isl.value,
-    osl: forecast.next.osl.value,
-  };
-  const { decision } = decide({ spec: { ...spec, policy: 'sla' }, profile, observation, state: initialState(), now: SIM_EPOCH_MS, forecastOverride: forecast });
-  return Object.fromEntries(Object.entries(decision.pools).map(([name, pool]) => [name, pool.desired]));
-}
-
-async function simulateOne(
-  kind: RunKind,
-  spec: PolicySpec,
-  profile: PerformanceProfile,
-  trace: Trace,
-  bins: IntervalLoad[],
-  initial: Record<string, number>,
-  options: SimulateOptions,
-  progress: (done: number, total: number) => void,
-): Promise<RunResult> {
-  const cluster = new ClusterSim(trace, {
-    profile,
-    pools: spec.pools,
-    initialReplicas: initial,
-    slo: spec.slo,
-    seed: options.seed,
-    spot: {
-      evictionRatePerHour: options.evictions?.ratePerHour ?? spec.spot.evictionRatePerHour,
-      noticeSeconds: options.evictions?.noticeSeconds ?? spec.spot.noticeSeconds,
-      schedule: options.evictions?.schedule,
-    },
-  });
-  const interval = spec.interval;
-  const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
-  const total = bins.length;
-  const islAtPercentile = binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100);
-  let state: PlannerState = initialState();
-  state.last = { ...initial };
-  // The planner that ran before the trace (see the warm start above) also recommended these counts: its
-  // scale-down stabilization window remembers them, so a run does not drop the warm capacity on its first tick.
-  state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
-  // ... and its forecaster saw the load of the first interval (the same foresight the warm start uses), so a
-  // forecaster's trend does not start from the ramp of the trace's first minutes.
-  state.history = warmHistory(bins[0], interval);
-  let virtualSeconds = 0;
-  let observation: Observation | undefined;
-  const intervals: IntervalRecord[] = [];
-  const warnings = new Set<string>();
-  let decisions = 0;
-  let lastForecast: number | undefined;
-
-  const clock = { now: () => SIM_EPOCH_MS + virtualSeconds * 1000 };
-  const source: MetricSource = { observe: async () => observation as Observation };
-  const connector: Connector = {
-    apply: async (decision: Decision) => {
-      for (const [pool, d] of Object.entries(decision.pools)) cluster.setDesired(pool, d.desired, virtualSeconds);
-      return { pools: {}, errors: {} };
-    },
-  };
-
-  for (let k = 0; k < total; k++) {
-    virtualSeconds = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
-    const stats = cluster.advanceTo(virtualSeconds);
-    observation = windowObservation(stats, clock.now(), spec.slo);
-    // The window's busiest 10 s, from the trace arrivals of exactly this window (the service reads it from Prometheus).
-    // And its ISL at the TTFT SLO's percentile (an ISL histogram in Prometheus).
-    const bin = bins[k];
-    if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
-    const islTail = islAtPercentile[k];
-    if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [`p${spec.slo.ttft.percentile}`]: islTail };
-    const forecastOverride = kind === 'oracle' ? oracleForecast(bins, k, interval, startup) : undefined;
-    const before = state.last ? { ...state.last } : undefined;
-    const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });
-    options.onDecision?.(kind, k, tick.decision);
-    state = tick.state;
-    if (!before || Object.entries(tick.decision.pools).some(([p, d]) => before[p] !== d.desired)) decisions++;
-    for (const w of tick.decision.explanation.warnings) warnings.add(w);
-    intervals.push(intervalRecord(virtualSeconds, stats, observation, tick.decision, lastForecast));
-    lastForecast = tick.decision.explanation.forecast?.requests.value;
-    progress(k + 1, total);
-  }
-  const totals = cluster.finish();
-  return {
-    policy: kind,
-    kind: kind === 'policy' ? spec.policy : kind,
-    sloAttainment: totals.attainment,
-    ttftMs: totals.ttftMs,
-    itlMs: totals.itlMs,
-    gpuHours: totals.gpuHours,
-    cost: totals.cost,
-    evictions: totals.evictions,
-    requeued: totals.requeued,
-    droppedRequests: totals.dropped,
-    completedRequests: totals.completed,
-    decisions,
-    intervals,
-    warnings: [...warnings].slice(0, 20),
-  };
-}
-
-function intervalRecord(
-  t: number,
-  stats: ReturnType<ClusterSim['advanceTo']>,
-  observation: Observation,
-  decision: Decision,
-  forecastRequests: number | undefined,
-): IntervalRecord {
-  const desired: Record<string, number> = {};
-  const ready: Record<string, number> = {};
-  let evictions = 0;
-  for (const [name, pool] of Object.entries(stats.pools)) {
-    desired[name] = decision.pools[name]?.desired ?? pool.desired;
-    ready[name] = pool.ready;
-    evictions += pool.evicted;
-  }
-  return {
-    t,
-    requests: stats.arrived,
-    forecastRequests: Number.isFinite(forecastRequests) ? forecastRequests : undefined,
-    desired,
-    ready,
-    ttftMs: stats.ttft.count > 0 ? { p50: stats.ttft.p50, p95: stats.ttft.p95, p99: stats.ttft.p99 } : undefined,
-    itlMs: stats.itl.count > 0 ? { p50: stats.itl.p50, p95: stats.itl.p95, p99: stats.itl.p99 } : undefined,
-    attainment: stats.completed > 0 ? stats.attainment : undefined,
-    gpus: stats.gpus,
-    costPerHour: stats.costPerHour,
-    evictions,
-    queueDepth: observation.queueDepth ?? 0,
-  };
-}
-
-/** WARM_HISTORY_POINTS intervals before the trace at the first interval's load: a flat, settled history. */
-export const WARM_HISTORY_POINTS = 3;
-function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
-  if (!first) return [];
-  const points: PlannerState['history'] = [];
-  for (let j = WARM_HISTORY_POINTS - 1; j >= 0; j--) {
-    points.push({ time: SIM_EPOCH_MS - j * interval * 1000, requests: first.requests, isl: first.isl, osl: first.osl });
-  }
-  return points;
-}
-
-function peakDesired(run: RunResult): Record<string, number> {
+function peakOf(schedule: readonly Record<string, number>[]): Record<string, number> {
   const peak: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const record of run.intervals) {
-    for (const [pool, n] of Object.entries(record.desired)) peak[pool] = Math.max(peak[pool] ?? 0, n);
-  }
+  for (const step of schedule) for (const [pool, n] of Object.entries(step)) peak[pool] = Math.max(peak[pool] ?? 0, n);
   return peak;
 }
 
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i] as number;
-  return values.length ? sum / values.length : 0;
+function round4(x: number): number {
+  return Math.round(x * 10000) / 10000;
 }
 
 export function buildReport(args: {
@@ -259,6 +147,7 @@ export function buildReport(args: {
 }): SimReport {
   const { trace, result } = args;
   return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: args.generatedAt,
     policyName: args.policyName,
     trace: {
@@ -271,6 +160,9 @@ export function buildReport(args: {
       skippedExamples: trace.skipped.examples,
     },
     slo: { ttft: { ...args.spec.slo.ttft }, itl: { ...args.spec.slo.itl } },
+    bound: result.bound,
+    start: result.start,
+    yardsticks: result.yardsticks,
     runs: result.runs,
     sim: {
       wallSeconds: result.wallSeconds,

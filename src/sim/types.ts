@@ -59,7 +59,7 @@ export interface IntervalRecord {
 export interface RunResult {
   /** "policy" for the policy file's own policy; the baseline's name otherwise. */
   policy: string;
-  /** The policy kind actually run (sla, dynamo, hpa, static, oracle). */
+  /** The policy kind actually run (sla, dynamo, hpa, static, hindsight). */
   kind: string;
   sloAttainment: { ttft: number; itl: number; both: number };
   ttftMs: Percentiles;
@@ -77,11 +77,34 @@ export interface RunResult {
   warnings: string[];
 }
 
+/** What the searched yardsticks found, beside their runs. */
+export interface YardstickSummary {
+  hindsight?: {
+    sloMet: boolean;
+    /** The per-interval target share of the schedule kept. */
+    perIntervalTarget: number;
+    passes: { target: number; attainment: number; gpuHours: number }[];
+    windowReplays: number;
+  };
+  hpaTuned?: {
+    utilization: number;
+    sloMet: boolean;
+    grid: { utilization: number; attainment: number; gpuHours: number }[];
+  };
+}
+
 export interface SimReport {
+  /** Layout version of report.json. */
+  schemaVersion: number;
   generatedAt: string;
   policyName: string;
   trace: { name: string; format: string; requests: number; durationSeconds: number; rateScale: number; skippedLines: number; skippedExamples: { line: number; reason: string }[] };
   slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
+  /** The fluid lower bound on GPU-hours (yardsticks/bound.ts). */
+  bound: { gpuHours: number; prefillGpuHours: number; decodeGpuHours: number; method: string };
+  /** The warm start (replicas per pool) every run began from. */
+  start?: Record<string, number>;
+  yardsticks?: YardstickSummary;
   runs: RunResult[];
   sim: { wallSeconds: number; requestsPerSecond: number; seed: number };
 }

@@ -9,6 +9,10 @@ import { DYNAMO_FRONTEND_BUCKETS, generateLogBuckets, roundToSigFigs } from './t
 import { FrontendMetrics } from './twin/frontend-metrics.js';
 import { scenarioTrace } from './twin/scenario.js';
 import { TwinCluster } from './twin/twin-cluster.js';
+import { scenarioSpec, scenarioStart, SEED } from './twin/scenario.js';
+import { absoluteCheck, e2eYardsticks } from './twin/yardsticks.js';
+import { simulate } from '../../src/sim/run.js';
+import { withScaledPolicy } from '../fixtures/scaled-policy.js';
 
 describe("Dynamo's frontend histogram buckets", () => {
   it("rounds like Dynamo's round_to_sig_figs (cases from its Rust tests)", () => {
@@ -112,4 +116,23 @@ describe('TwinCluster', () => {
     expect(exported.time_to_first_token_seconds.count).toBe(seen);
     expect(exported.time_to_first_token_seconds.sum * 1000).toBeCloseTo(exactTtftSum, -1);
   });
+});
+
+describe("the end-to-end run's absolute checks can fail for a wrong planner", () => {
+  it('the scenario policy passes them in process; with every count doubled or halved it fails them', async () => {
+    const spec = scenarioSpec();
+    const profile = loadProfile(spec.profile, process.cwd());
+    const trace = await scenarioTrace();
+    const start = scenarioStart(spec, profile, trace);
+    const y = await e2eYardsticks(spec, profile, trace, SEED, start);
+    const verdict = async (factor: number) => {
+      const { runs } = await withScaledPolicy('sla', factor, () => simulate({ spec, profile, trace, baselines: [], seed: SEED, start }));
+      const run = runs[0]!;
+      return absoluteCheck(run.sloAttainment.both, run.gpuHours.total, y, spec);
+    };
+    // measured: x1 1.50x hindsight at 99.8%; x2 2.26x; x0.5 20% within both targets.
+    expect(await verdict(1)).toMatchObject({ sloMet: true, withinFactor: true });
+    expect(await verdict(2)).toMatchObject({ sloMet: true, withinFactor: false });
+    expect((await verdict(0.5)).sloMet).toBe(false);
+  }, 60_000);
 });

@@ -43,7 +43,7 @@ describe('planner loop in the simulator', () => {
     );
     const profile = loadProfile(loaded.spec.profile, loaded.baseDir);
     const trace = await readTrace('synthetic:step?steps=0:2,20m:8&duration=40m&isl=3000&osl=150', { seed: 3 });
-    const { runs } = await simulate({ spec: loaded.spec, profile, trace, baselines: ['oracle'], seed: 3 });
+    const { runs } = await simulate({ spec: loaded.spec, profile, trace, baselines: ['perfect-forecast'], seed: 3 });
     const [run, oracle] = runs as [RunResult, RunResult];
     // Interval k ends at (k+1) minutes; the step lands at 20 min, so interval 20 (ending at 21 min) is the first
     // window that sees it.

@@ -7,7 +7,7 @@ import type { RunResult, SimReport } from '../types.js';
 import { runColours, SLO_COLOUR } from './colours.js';
 import { bucketSize, downsample, type PlotPoint } from './downsample.js';
 import { fmtGpuHours, fmtMoney, fmtRatio } from './format.js';
-import { findRun, ORACLE_RUN, POLICY_RUN, percentileKeyFor, sloPercent, summaryRows } from './summary.js';
+import { findRun, HINDSIGHT_RUN, POLICY_RUN, percentileKeyFor, sloPercent, summaryRows } from './summary.js';
 
 export interface Chart {
   /** Stable id, used as the HTML anchor. */
@@ -356,11 +356,11 @@ export function costChart(report: SimReport): Chart {
     { run: r.policy, capacity: 'on-demand', gpuHours: round(r.gpuHours.onDemand, 4) },
     { run: r.policy, capacity: 'spot', gpuHours: round(r.gpuHours.spot, 4) },
   ]);
-  const hasOracle = findRun(report, ORACLE_RUN) !== undefined;
+  const hasHindsight = findRun(report, HINDSIGHT_RUN) !== undefined;
   const labels = rows.map((r) => ({
     run: r.policy,
     total: round(r.gpuHours.total, 4),
-    label: hasOracle ? `${fmtGpuHours(r.gpuHours.total)} (${fmtRatio(r.vsOracle)} oracle)` : fmtGpuHours(r.gpuHours.total),
+    label: hasHindsight ? `${fmtGpuHours(r.gpuHours.total)} (${fmtRatio(r.xHindsight)} hindsight)` : fmtGpuHours(r.gpuHours.total),
   }));
   const costs = rows.map((r) => ({ run: r.policy, cost: round(r.cost, 2), label: fmtMoney(r.cost) }));
   const runs = runScale(report);
@@ -369,11 +369,11 @@ export function costChart(report: SimReport): Chart {
   return {
     id: 'cost',
     heading: 'GPU-hours and cost',
-    caption: 'Total GPU-hours per run (solid: on-demand, pale: Spot) with the ratio to the oracle, and the cost of those GPU-hours at each pool\'s price.',
+    caption: 'Total GPU-hours per run (solid: on-demand, pale: Spot) with the ratio to the hindsight schedule, and the cost of those GPU-hours at each pool\'s price.',
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       config: CONFIG,
-      title: { text: 'GPU-hours and cost per run', subtitle: hasOracle ? 'labels: total and ratio to the oracle (the floor for this SLO)' : 'no oracle run in this report' },
+      title: { text: 'GPU-hours and cost per run', subtitle: hasHindsight ? 'labels: total and ratio to hindsight (the cheapest schedule found that meets the SLO)' : 'no hindsight run in this report' },
       hconcat: [
         {
           width: 430,

@@ -49,11 +49,12 @@ function runJson(run: RunResult): Plain {
 
 /** The report as a plain object in contract order (what `reportJson` serialises). */
 export function reportObject(report: SimReport): Plain {
-  return ordered(report, ['trace', 'runs', 'sim', 'policyName', 'slo', 'generatedAt'], {
+  return ordered(report, ['schemaVersion', 'trace', 'bound', 'runs', 'sim', 'policyName', 'slo', 'start', 'yardsticks', 'generatedAt'], {
     trace: (v) => ordered(v as object, [
       'requests', 'durationSeconds', 'name', 'format', 'rateScale', 'skippedLines', 'skippedExamples',
     ]),
     runs: (v) => (v as RunResult[]).map(runJson),
+    bound: (v) => ordered(v as object, ['gpuHours', 'prefillGpuHours', 'decodeGpuHours', 'method']),
     sim: (v) => ordered(v as object, ['wallSeconds', 'requestsPerSecond', 'seed']),
     slo: (v) => ordered(v as object, ['ttft', 'itl'], {
       ttft: (t) => ordered(t as object, ['percentile', 'ms']),

@@ -4,7 +4,8 @@ import {
   fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtRatio,
 } from './format.js';
 import { markdownTable, type Align } from './table.js';
-import { latencyHeader, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
+import { findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
+import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
 export function latencyCell(l: LatencyVsSlo): string {
@@ -16,11 +17,11 @@ export function summaryTableCells(report: SimReport): { headers: string[]; rows:
   const headers = [
     'run', 'kind', 'SLO met (both)', 'TTFT met', 'ITL met',
     latencyHeader('TTFT', report.slo.ttft), latencyHeader('ITL', report.slo.itl),
-    'GPU-hours', 'spot / on-demand', 'vs oracle', 'vs policy', 'cost', 'evictions (requeued)', 'dropped',
+    'GPU-hours', 'spot / on-demand', 'x bound', 'x hindsight', 'vs policy', 'cost', 'evictions (requeued)', 'dropped',
   ];
   const align: Align[] = [
     'left', 'left', 'right', 'right', 'right', 'right', 'right',
-    'right', 'right', 'right', 'right', 'right', 'right', 'right',
+    'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right',
   ];
   const rows = summaryRows(report).map((r) => [
     r.policy,
@@ -32,7 +33,8 @@ export function summaryTableCells(report: SimReport): { headers: string[]; rows:
     latencyCell(r.itl),
     fmtGpuHours(r.gpuHours.total),
     `${fmtGpuHours(r.gpuHours.spot)} / ${fmtGpuHours(r.gpuHours.onDemand)}`,
-    fmtRatio(r.vsOracle),
+    fmtRatio(r.xBound),
+    fmtRatio(r.xHindsight),
     fmtRatio(r.vsPolicy),
     fmtMoney(r.cost),
     `${fmtInt(r.evictions)} (${fmtInt(r.requeued)})`,
@@ -75,10 +77,11 @@ export function howToRead(report: SimReport): string[] {
       `An SLO on p${sloPercent(ttft.percentile)} is kept when at least ${sloPercent(ttft.percentile)}% of requests meet it.`,
     '**TTFT / ITL** columns give the percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
     '**GPU-hours** count every GPU provisioned, starting or ready; **cost** prices them per pool (Spot is cheaper).',
-    '**vs oracle** divides a run\'s GPU-hours by the oracle\'s: the oracle knows each interval\'s load in advance, so ' +
-      '1.00× is the floor for this SLO and 1.25× means 25% more GPU-hours than needed. **vs policy** compares with the policy file\'s own policy.',
+    '**x bound** divides a run\'s GPU-hours by the fluid lower bound (no schedule that meets the SLO, however clever, goes below 1.00×; one that misses it may); ' +
+      '**x hindsight** by the cheapest schedule found, with the whole trace known, that meets the SLO: 1.25× means 25% more ' +
+      'GPU-hours than that. **vs policy** compares with the policy file\'s own policy.',
     '**evictions** are Spot replicas taken away; their in-flight requests were requeued. **dropped** requests never completed.',
-    'A run that is cheaper than the oracle has missed the SLO: compare attainment before cost.',
+    `A run **beats** another when it meets the SLO at fewer GPU-hours, or meets it where the other does not at no more than ${Math.round(EXTRA_COST_FOR_SLO * 100)}% extra GPU-hours; a cheaper run that misses the SLO is compared with its cost beside it, never called beaten.`,
   ];
 }
 
@@ -105,6 +108,8 @@ export function reportMarkdown(report: SimReport): string {
     '',
     markdownTable(headers, rows, align),
     '',
+    ...yardstickLines(report).map((l) => `- ${l}`),
+    '',
     '## How to read this',
     '',
     ...howToRead(report).map((s) => `- ${s}`),
@@ -119,4 +124,24 @@ export function reportMarkdown(report: SimReport): string {
   }
   lines.push('Plots: see `report.html` next to this file. Full numbers: `report.json`.', '');
   return lines.join('\n');
+}
+
+/**
+ * The yardsticks in words: the bound with its method, and the policy against each baseline (pareto.ts).
+ * Example: "policy beats hpa-tuned: both meet the SLO, at 0.73x hpa-tuned's GPU-hours".
+ */
+export function yardstickLines(report: SimReport): string[] {
+  const lines: string[] = [];
+  if (report.bound) {
+    lines.push(`Fluid lower bound: ${fmtGpuHours(report.bound.gpuHours)} GPU-hours (prefill ${fmtGpuHours(report.bound.prefillGpuHours)}, decode ${fmtGpuHours(report.bound.decodeGpuHours)}; ${report.bound.method.split(':')[0]}).`);
+  }
+  const policy = findRun(report, POLICY_RUN);
+  if (!policy) return lines;
+  const goal = sloGoal(report);
+  const as = (r: typeof policy) => ({ name: r.policy, attainment: r.sloAttainment.both, gpuHours: r.gpuHours.total });
+  for (const run of report.runs) {
+    if (run === policy) continue;
+    lines.push(`policy ${compareRuns(as(policy), as(run), goal).text}.`);
+  }
+  return lines;
 }

@@ -50,7 +50,8 @@ interface SweepRow {
   run: string;
   both: string;
   gpuHours: string;
-  vsOracle: string;
+  xBound: string;
+  xHindsight: string;
   cost: string;
 }
 
@@ -58,7 +59,7 @@ function sweepRows(sweep: SweepReport): SweepRow[] {
   const rows: SweepRow[] = [];
   for (const s of orderedScenarios(sweep)) {
     if (!s.report) {
-      rows.push({ value: String(s.value), run: '(no result)', both: '—', gpuHours: '—', vsOracle: '—', cost: '—' });
+      rows.push({ value: String(s.value), run: '(no result)', both: '—', gpuHours: '—', xBound: '—', xHindsight: '—', cost: '—' });
       continue;
     }
     for (const r of summaryRows(s.report)) {
@@ -67,7 +68,8 @@ function sweepRows(sweep: SweepReport): SweepRow[] {
         run: r.policy,
         both: fmtPct(r.attainment.both),
         gpuHours: fmtGpuHours(r.gpuHours.total),
-        vsOracle: fmtRatio(r.vsOracle),
+        xBound: fmtRatio(r.xBound),
+        xHindsight: fmtRatio(r.xHindsight),
         cost: fmtMoney(r.cost),
       });
     }
@@ -79,14 +81,15 @@ function sweepRows(sweep: SweepReport): SweepRow[] {
 function tableCells(sweep: SweepReport, ascii: boolean): { headers: string[]; rows: string[][]; align: Align[] } {
   const rows = sweepRows(sweep);
   return {
-    headers: [sweep.parameter, 'run', 'SLO met (both)', 'GPU-hours', 'vs oracle', 'cost'],
-    align: ['left', 'left', 'right', 'right', 'right', 'right'],
+    headers: [sweep.parameter, 'run', 'SLO met (both)', 'GPU-hours', 'x bound', 'x hindsight', 'cost'],
+    align: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
     rows: rows.map((r, i) => [
       i > 0 && rows[i - 1]!.value === r.value ? '' : r.value,
       r.run,
       r.both,
       r.gpuHours,
-      ascii ? r.vsOracle.replace('×', 'x') : r.vsOracle,
+      ascii ? r.xBound.replace('×', 'x') : r.xBound,
+      ascii ? r.xHindsight.replace('×', 'x') : r.xHindsight,
       r.cost,
     ]),
   };
@@ -134,8 +137,9 @@ export function sweepMarkdown(sweep: SweepReport): string {
     '',
     markdownTable(headers, rows, align),
     '',
-    '**SLO met (both)** is the share of requests that met both the TTFT and the ITL target; **vs oracle** is GPU-hours ' +
-      'relative to the oracle of the same scenario (1.00× is the floor for that scenario\'s SLO).',
+    '**SLO met (both)** is the share of requests that met both the TTFT and the ITL target; **x bound** is GPU-hours ' +
+      'over the fluid lower bound of the same scenario (no schedule that meets the SLO goes below 1.00×), **x hindsight** over the cheapest ' +
+      'schedule found with the whole trace known that meets the SLO.',
     '',
     `Each scenario's full report (plots, per-interval numbers) is in its own folder, e.g. \`${scenarioDirName(sweep.parameter, sweep.values[0] ?? '')}/report.html\`.`,
     '',

@@ -14,11 +14,11 @@ function pad(s: string, w: number, align: Align): string {
 
 /**
  * Columns padded to their widest cell, two spaces apart, a dashed rule under the header, no trailing spaces.
- * Example: headers ["run","GPU-h"], rows [["policy","41.50"],["oracle","33.25"]], align ["left","right"] ->
- *   run     GPU-h
- *   ------  -----
- *   policy  41.50
- *   oracle  33.25
+ * Example: headers ["run","GPU-h"], rows [["policy","41.50"],["hindsight","33.25"]], align ["left","right"] ->
+ *   run        GPU-h
+ *   ---------  -----
+ *   policy     41.50
+ *   hindsight  33.25
  */
 export function textTable(headers: string[], rows: string[][], align: Align[]): string {
   const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));

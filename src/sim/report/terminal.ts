@@ -1,7 +1,7 @@
 /** The compact summary `pd-planner simulate` prints: one aligned row per run, plain text. */
 import type { SimReport } from '../types.js';
 import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio } from './format.js';
-import { sloLine, traceLine, simLine } from './markdown.js';
+import { sloLine, traceLine, simLine, yardstickLines } from './markdown.js';
 import { summaryRows, type LatencyVsSlo } from './summary.js';
 import { textTable, type Align } from './table.js';
 
@@ -14,8 +14,8 @@ export function summaryTable(report: SimReport): string {
   const rows = summaryRows(report);
   const ttftKey = rows[0]?.ttft.key ?? 'p95';
   const itlKey = rows[0]?.itl.key ?? 'p95';
-  const headers = ['run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'vs oracle', 'cost', 'evicted', 'dropped'];
-  const align: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'];
+  const headers = ['run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'x bound', 'x hindsight', 'cost', 'evicted', 'dropped'];
+  const align: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'];
   const cells = rows.map((r) => [
     r.policy,
     r.kind,
@@ -23,7 +23,8 @@ export function summaryTable(report: SimReport): string {
     latency(r.ttft),
     latency(r.itl),
     fmtGpuHours(r.gpuHours.total),
-    fmtRatio(r.vsOracle).replace('×', 'x'),
+    fmtRatio(r.xBound).replace('×', 'x'),
+    fmtRatio(r.xHindsight).replace('×', 'x'),
     fmtMoney(r.cost),
     fmtInt(r.evictions),
     fmtInt(r.dropped),
@@ -33,6 +34,8 @@ export function summaryTable(report: SimReport): string {
     `SLO:   ${sloLine(report)} (latencies in ms; "!" = over the SLO)`,
     '',
     textTable(headers, cells, align),
+    '',
+    ...yardstickLines(report).map((l) => l.replace(/×/g, 'x')),
     '',
     `simulated ${simLine(report)}`,
   ].join('\n');

@@ -27,9 +27,6 @@ import type { Observation } from '../../../src/planner/types.js';
 import type { IntervalRecord, Trace } from '../../../src/sim/types.js';
 import { DYNAMO_FRONTEND_BUCKETS } from './buckets.js';
 
-/** The replicas every simulated run starts from; the twin must start from the same cluster as the in-process run. */
-export { warmStartReplicas } from '../../../src/sim/run.js';
-
 /** One tick of the real service, from its JSON log line. */
 export interface ServiceTick {
   /** Epoch ms of the tick (its observation's time). */

@@ -22,15 +22,18 @@ import type { RunResult, Trace } from '../../../src/sim/types.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { dgdV1beta1, dgdsa, stable } from '../../fixtures/fake-kube-api/objects.js';
 import { startNatsServer, startPrometheus, type NatsServerHandle, type PrometheusHandle } from '../../fixtures/servers.js';
-import { compareDecisions, comparisonTable, median, observationAccuracy, warmStartReplicas, type Comparison, type ObservationAccuracy, type ServiceTick } from './compare.js';
+import { compareDecisions, comparisonTable, median, observationAccuracy, type Comparison, type ObservationAccuracy, type ServiceTick } from './compare.js';
 import { startPlanner, type PlannerProcess } from './planner-process.js';
-import { COMPONENTS, GRAPH, INTERVAL_SECONDS, MODEL, NAMESPACE, QUEUE, SCRAPE_INTERVAL, SEED, policyYaml, scenarioTrace } from './scenario.js';
+import { COMPONENTS, GRAPH, INTERVAL_SECONDS, MODEL, NAMESPACE, QUEUE, SCRAPE_INTERVAL, SEED, policyYaml, scenarioStart, scenarioTrace } from './scenario.js';
 import { startDigitalTwin, type DigitalTwin, type TwinResult } from './twin.js';
+import { e2eYardsticks, type E2eYardsticks } from './yardsticks.js';
 
 export interface E2eRun {
   trace: Trace;
   warm: Record<string, number>;
   reference: RunResult;
+  /** The fluid bound and the hindsight schedule's GPU-hours for this trace, start and SLO. */
+  yardsticks: E2eYardsticks;
   twin: TwinResult;
   ticks: ServiceTick[];
   t0: number;
@@ -61,8 +64,9 @@ export async function runDigitalTwinE2e(log: (line: string) => void = () => unde
     const offline = parsePolicyText(policyYaml({ prometheus: 'http://127.0.0.1:1', nats: 'nats://127.0.0.1:1' }), join(dir, 'policy.yaml'), dir);
     const spec = offline.spec;
     const profile = offline.profile ?? loadProfile(spec.profile, dir);
-    const warm = warmStartReplicas(spec, profile, trace);
-    const reference = (await simulate({ spec, profile, trace, baselines: [], seed: SEED })).runs[0] as RunResult;
+    const warm = scenarioStart(spec, profile, trace);
+    const reference = (await simulate({ spec, profile, trace, baselines: [], seed: SEED, start: warm })).runs[0] as RunResult;
+    const yardsticks = await e2eYardsticks(spec, profile, trace, SEED, warm);
     log(`trace: ${trace.arrival.length} requests over ${trace.durationSeconds.toFixed(1)} s; warm start ${JSON.stringify(warm)}`);
 
     const graph = dgdV1beta1({
@@ -122,6 +126,7 @@ export async function runDigitalTwinE2e(log: (line: string) => void = () => unde
       trace,
       warm,
       reference,
+      yardsticks,
       twin: twinResult,
       ticks,
       t0,
@@ -155,7 +160,7 @@ function reportText(run: E2eRun): string {
       .map(([p, s]) => `${p} ${pct0(s.within)} / ${pct0(s.withinNear)} / ${pct0(s.exact)}, mean |diff| ${s.meanAbsDiff.toFixed(2)}`)
       .join('; ')}`,
     `SLO attainment (TTFT / ITL): service ${pct(twin.totals.attainment.ttft)} / ${pct(twin.totals.attainment.itl)}, in-process ${pct(reference.sloAttainment.ttft)} / ${pct(reference.sloAttainment.itl)}`,
-    `GPUs decided over the matched ticks: service ${decidedGpus(comparison, 'service')}, in-process ${decidedGpus(comparison, 'sim')}; GPU-hours with the drain: service ${twin.totals.gpuHours.total.toFixed(3)}, in-process ${reference.gpuHours.total.toFixed(3)}`,
+    `GPUs decided over the matched ticks: service ${decidedGpus(comparison, 'service')}, in-process ${decidedGpus(comparison, 'sim')}; GPU-hours with the drain: service ${twin.totals.gpuHours.total.toFixed(3)}, in-process ${reference.gpuHours.total.toFixed(3)}, hindsight ${run.yardsticks.hindsightGpuHours.toFixed(3)} (service ${(twin.totals.gpuHours.total / run.yardsticks.hindsightGpuHours).toFixed(2)}x), fluid bound ${run.yardsticks.boundGpuHours.toFixed(3)}`,
     `service's window vs truth, median relative error: ${Object.entries(run.accuracy.relativeErrors)
       .map(([k, v]) => `${k} ${(median(v) * 100).toFixed(1)}%`)
       .join(', ')}`,
@@ -175,7 +180,7 @@ async function writeReport(run: E2eRun, reportDir: string): Promise<void> {
     coverage: comparison.coverage,
     pools: comparison.pools,
     attainment: { service: twin.totals.attainment, inProcess: reference.sloAttainment },
-    gpuHours: { service: twin.totals.gpuHours.total, inProcess: reference.gpuHours.total },
+    gpuHours: { service: twin.totals.gpuHours.total, inProcess: reference.gpuHours.total, hindsight: run.yardsticks.hindsightGpuHours, bound: run.yardsticks.boundGpuHours },
     twinConsistency: twin.consistency,
     accuracy: Object.fromEntries(Object.entries(run.accuracy.relativeErrors).map(([k, v]) => [k, { median: median(v), max: Math.max(...v) }])),
     queueWithinRange: `${run.accuracy.queueWithinRange}/${run.accuracy.queueTicks}`,

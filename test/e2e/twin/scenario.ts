@@ -27,6 +27,13 @@
  *                          scale-down window those held ticks would sit in its window and the simulator has none.
  *   targetUtilization 0.7  Enough headroom that the SLO is met with margin in both runs (in-process: TTFT 99.8 %).
  */
+import { parsePolicyText } from '../../../src/config/load.js';
+import type { PolicySpec } from '../../../src/config/schema.js';
+import { decide } from '../../../src/planner/decide.js';
+import { initialState } from '../../../src/planner/state.js';
+import type { PerformanceProfile } from '../../../src/profiles/types.js';
+import { binTrace, oracleForecast } from '../../../src/sim/intervals.js';
+import { SIM_EPOCH_MS } from '../../../src/sim/run.js';
 import { BUNDLED_TRACES, readTrace } from '../../../src/sim/traces/index.js';
 import type { Trace } from '../../../src/sim/types.js';
 
@@ -72,4 +79,26 @@ spec:
     prometheus: { url: ${urls.prometheus}, timeout: 2s, labels: { model: ${MODEL} } }
     queue: { nats: ${urls.nats}, stream: ${QUEUE.stream}, consumer: ${QUEUE.consumer}, timeout: 2s }
 `;
+}
+
+/** The scenario's policy as the simulator sees it (the source URLs do not matter to it). */
+export function scenarioSpec(): PolicySpec {
+  return parsePolicyText(policyYaml({ prometheus: 'http://127.0.0.1:1', nats: 'nats://127.0.0.1:1' }), 'digital-twin.yaml', process.cwd()).spec;
+}
+
+/**
+ * The cluster the twin and the in-process run start from: what this policy decides for the first interval's true
+ * load, as if it had been running before the trace (the service holds these counts until the twin's clock starts).
+ * This test compares the service with its own simulation, not with baselines, so the start may be the policy's own.
+ * The neutral start simulate() uses by default (src/sim/yardsticks/hindsight.ts) is tighter (5 prefill replicas
+ * instead of 7 here): the first window then ends with a request or two queued, the service's NATS read at its tick
+ * sees none, and the first decision differs by one replica, which the queue that follows widens for two ticks.
+ */
+export function scenarioStart(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
+  const bins = binTrace(trace, spec.interval);
+  const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
+  const forecast = oracleForecast(bins, -1, spec.interval, startup);
+  const observation = { time: new Date(SIM_EPOCH_MS).toISOString(), windowSeconds: spec.interval, requests: forecast.next.requests.value, isl: forecast.next.isl.value, osl: forecast.next.osl.value };
+  const { decision } = decide({ spec, profile, observation, state: initialState(), now: SIM_EPOCH_MS, forecastOverride: forecast });
+  return Object.fromEntries(Object.entries(decision.pools).map(([name, pool]) => [name, pool.desired]));
 }

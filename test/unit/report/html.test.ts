@@ -47,7 +47,7 @@ describe('reportHtml', () => {
     expectIn(html, 'ttft', 'TTFT p95 per interval vs SLO 500 ms');
     expectIn(html, 'ttft', 'dynamo: 10 of 60 over');
     expectIn(html, 'itl', 'ITL p95 per interval vs SLO 50 ms');
-    expectIn(html, 'cost', '18.80 (1.10× oracle)');
+    expectIn(html, 'cost', '18.80 (1.10× hindsight)');
     expectIn(html, 'cost', '$54.08');
     expectIn(html, 'evictions', 'Spot evictions over time');
     for (const id of ['load', 'replicas', 'gpus', 'ttft', 'itl']) {
@@ -84,9 +84,9 @@ describe('reportHtml', () => {
     expect(html).toContain('pool &quot;a&lt;b&quot; &amp; more');
   });
 
-  it('still renders every plot when there is no oracle, no forecast and an interval without completions', async () => {
+  it('still renders every plot when there is no hindsight run, no forecast and an interval without completions', async () => {
     const r = sampleReport();
-    r.runs = r.runs.filter((run) => run.policy !== 'oracle');
+    r.runs = r.runs.filter((run) => run.policy !== 'hindsight');
     for (const run of r.runs) {
       for (const rec of run.intervals) delete rec.forecastRequests;
       delete run.intervals[10]!.ttftMs;
@@ -95,7 +95,7 @@ describe('reportHtml', () => {
     const html = await reportHtml(r);
     expect(html.match(/<svg/g)).toHaveLength(7);
     expectIn(html, 'load', 'The policy made no forecasts');
-    expectIn(html, 'cost', 'no oracle run in this report');
+    expectIn(html, 'cost', 'no hindsight run in this report');
   });
 });
 

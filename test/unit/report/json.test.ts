@@ -12,7 +12,11 @@ describe('reportJson', () => {
     expect(parsed.trace.durationSeconds).toBe(3600);
     expect(parsed.sim.wallSeconds).toBe(0.38);
     expect(parsed.sim.requestsPerSecond).toBe(1_848_684);
-    expect(parsed.runs.map((r: { policy: string }) => r.policy)).toEqual(['policy', 'static', 'hpa', 'dynamo', 'oracle']);
+    expect(parsed.runs.map((r: { policy: string }) => r.policy)).toEqual(['policy', 'static', 'hpa', 'dynamo', 'hindsight']);
+    expect(parsed.schemaVersion).toBe(2);
+    // The fixture's bound: 140,500 requests / 600 per GPU-minute + 2 x 140,500 / 400 per 2-GPU-minute, over 60.
+    expect(parsed.bound.gpuHours).toBeCloseTo(140_500 / 600 / 60 + (2 * 140_500) / 400 / 60, 9);
+    expect(Object.keys(parsed.bound)).toEqual(['gpuHours', 'prefillGpuHours', 'decodeGpuHours', 'method']);
 
     const policy = parsed.runs[0];
     expect(policy.sloAttainment).toEqual({ ttft: 0.9685, itl: 0.9742, both: 0.9478 });
@@ -27,12 +31,12 @@ describe('reportJson', () => {
     const dynamo = parsed.runs[3];
     expect(dynamo.droppedRequests).toBe(13);
     expect(dynamo.gpuHours.total).toBe(17.45);
-    const oracle = parsed.runs[4];
-    expect(oracle.gpuHours).toEqual({ total: 17.0167, spot: 7.6167, onDemand: 9.4 });
+    const hindsight = parsed.runs[4];
+    expect(hindsight.gpuHours).toEqual({ total: 17.0167, spot: 7.6167, onDemand: 9.4 });
   });
 
   it('puts the contract keys first, in a fixed order', () => {
-    expect(Object.keys(parsed).slice(0, 3)).toEqual(['trace', 'runs', 'sim']);
+    expect(Object.keys(parsed).slice(0, 5)).toEqual(['schemaVersion', 'trace', 'bound', 'runs', 'sim']);
     expect(Object.keys(parsed.trace).slice(0, 2)).toEqual(['requests', 'durationSeconds']);
     expect(Object.keys(parsed.runs[0]).slice(0, 9)).toEqual([
       'policy', 'sloAttainment', 'ttftMs', 'itlMs', 'gpuHours', 'cost', 'evictions', 'droppedRequests', 'decisions',

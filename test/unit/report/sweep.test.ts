@@ -30,10 +30,11 @@ describe('sweep tables', () => {
     // The value is shown on the first row of its group only.
     expect(rows.map((r) => r[0]).filter((v) => v !== '')).toEqual(['0.5', '1', '1.5', '2']);
     const oneX = rows.slice(5, 10);
-    expect(oneX[0]).toEqual(['1', 'policy', '94.8%', '18.80', '1.10×', '$54.08']);
-    expect(oneX[4]).toEqual(['', 'oracle', '93.5%', '17.02', '1.00×', '$49.79']);
+    expect(oneX[0]).toEqual(['1', 'policy', '94.8%', '18.80', '1.20×', '1.10×', '$54.08']);
+    expect(oneX[4]).toEqual(['', 'hindsight', '93.5%', '17.02', '1.09×', '1.00×', '$49.79']);
     // At 2× the load, the static baseline (sized for 1×) costs the same and misses the SLO badly.
-    expect(rows[16]).toEqual(['', 'static', '34.3%', '26.00', '0.80×', '$72.80']);
+    // Below the bound (0.83×) because it misses the SLO: x bound is only a floor for runs that meet it.
+    expect(rows[16]).toEqual(['', 'static', '34.3%', '26.00', '0.83×', '0.80×', '$72.80']);
   });
 
   it('orders scenarios by `values`, shows a value without a result, and keeps unlisted ones', () => {
@@ -44,7 +45,7 @@ describe('sweep tables', () => {
     const md = sweepMarkdown(s);
     const values = tableRows(md).map((r) => r[0]).filter((v) => v !== '');
     expect(values).toEqual(['0.5', '1', '1.5', '2']);
-    expect(md).toContain('| 1.5 | (no result) | — | — | — | — |');
+    expect(md).toContain('| 1.5 | (no result) | — | — | — | — | — |');
     expect(md).toContain('- **No result for**: 1.5');
     expect(sweepSummaryTable(s)).toContain('no result for rateScale = 1.5');
   });
@@ -52,8 +53,8 @@ describe('sweep tables', () => {
   it('prints an aligned terminal table', () => {
     const lines = sweepSummaryTable(sweep).split('\n');
     expect(lines[0]).toBe('sweep over rateScale: 4 values');
-    expect(lines[2]).toMatch(/^rateScale\s+run\s+SLO met \(both\)\s+GPU-hours\s+vs oracle\s+cost$/);
-    expect(lines[4]).toMatch(/^0\.5\s+policy\s+95\.0%\s+10\.00\s+1\.06x\s+\$30\.16$/);
+    expect(lines[2]).toMatch(/^rateScale\s+run\s+SLO met \(both\)\s+GPU-hours\s+x bound\s+x hindsight\s+cost$/);
+    expect(lines[4]).toMatch(/^0\.5\s+policy\s+95\.0%\s+10\.00\s+1\.28x\s+1\.06x\s+\$30\.16$/);
   });
 
   it('writes sweep.json in values order, summaries without the per-interval series', () => {

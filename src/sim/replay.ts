@@ -1,0 +1,224 @@
+/**
+ * One simulated run: the cluster model (sim/cluster) replays the trace interval by interval; at the end of each
+ * interval a driver sees the window and says what each pool should run from then on.
+ *
+ * Drivers:
+ * - plannerDriver: the REAL planner loop (planner/tick.ts -> decide()), as the service runs it; the simulated metric
+ *   source is the window's Observation (plus the window's peak 10 s arrival rate and ISL at the TTFT percentile from
+ *   the trace, which the service reads from Prometheus), the simulated connector hands the desired replicas to the
+ *   cluster, where they become useful after startupSeconds.
+ * - scheduleDriver: a fixed per-interval schedule of desired replicas (the hindsight yardstick), set at each
+ *   interval's start, with the same startup rule.
+ * - any other Driver (Dynamo as it ships, src/sim/dynamo-ships/loop.ts).
+ *
+ * Every run starts from the same warm cluster (`initial`, ready at t = 0), decided without any policy
+ * (src/sim/yardsticks/hindsight.ts neutralStart), so no policy is charged for a cold start the trace does not show
+ * and no baseline depends on the policy under test.
+ */
+import type { PolicySpec } from '../config/schema.js';
+import type { PerformanceProfile } from '../profiles/types.js';
+import { runTick } from '../planner/tick.js';
+import { initialState, type PlannerState } from '../planner/state.js';
+import type { Decision, Forecast, Observation } from '../planner/types.js';
+import type { Connector, MetricSource } from '../planner/ports.js';
+import { ClusterSim, windowObservation, type WindowStats } from './cluster/index.js';
+import { binIslQuantile, type IntervalLoad } from './intervals.js';
+import type { IntervalRecord, RunResult, Trace } from './types.js';
+
+/** Virtual epoch of the trace start (a Monday 00:00 UTC, so schedules behave predictably). */
+export const SIM_EPOCH_MS = Date.UTC(2026, 0, 5, 0, 0, 0);
+
+export interface EvictionOptions {
+  /** Evictions per Spot replica per hour; defaults to the policy's spot.evictionRatePerHour. */
+  ratePerHour?: number;
+  noticeSeconds?: number;
+  schedule?: { t: number; pool: string; count: number }[];
+}
+
+/** What a driver decided at the end of one interval. */
+export interface DriverStep {
+  /** Desired replicas per pool from now on; pools left out keep their count. */
+  desired: Record<string, number>;
+  /** The planner's decision, for callers that want its explanation. */
+  decision?: Decision;
+  /** What the driver forecast for the next interval (requests), for the plots. */
+  forecastRequests?: number;
+  warnings?: string[];
+}
+
+export interface Driver {
+  /** Desired replicas to set at t = 0 on top of the warm start (a schedule that needs replicas ready early). */
+  atStart?: Record<string, number>;
+  /** Called at the end of interval k (virtual second t) with the window's stats and observation. */
+  step(k: number, t: number, stats: WindowStats, observation: Observation): Promise<DriverStep> | DriverStep;
+}
+
+export interface ReplayInput {
+  /** Name in the report (`runs[].policy`) and the kind actually run (`runs[].kind`). */
+  name: string;
+  kind: string;
+  /** The spec whose pools, SLO and interval the cluster uses (a driver may run its own loop on other intervals). */
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  trace: Trace;
+  /** Intervals of the trace (binTrace at spec.interval). */
+  bins: IntervalLoad[];
+  initial: Record<string, number>;
+  seed: number;
+  evictions?: EvictionOptions;
+  driver: Driver;
+  progress?: (done: number, total: number) => void;
+}
+
+export async function replay(input: ReplayInput): Promise<RunResult> {
+  const { spec, profile, trace, bins, initial, driver } = input;
+  const cluster = new ClusterSim(trace, {
+    profile,
+    pools: spec.pools,
+    initialReplicas: initial,
+    slo: spec.slo,
+    seed: input.seed,
+    spot: {
+      evictionRatePerHour: input.evictions?.ratePerHour ?? spec.spot.evictionRatePerHour,
+      noticeSeconds: input.evictions?.noticeSeconds ?? spec.spot.noticeSeconds,
+      schedule: input.evictions?.schedule,
+    },
+  });
+  if (driver.atStart) for (const [pool, n] of Object.entries(driver.atStart)) cluster.setDesired(pool, n, 0);
+  const interval = spec.interval;
+  const total = bins.length;
+  const intervals: IntervalRecord[] = [];
+  const warnings = new Set<string>();
+  let decisions = 0;
+  let lastForecast: number | undefined;
+  let current: Record<string, number> = { ...initial, ...(driver.atStart ?? {}) };
+  for (let k = 0; k < total; k++) {
+    const t = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
+    const stats = cluster.advanceTo(t);
+    const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, spec.slo);
+    const step = await driver.step(k, t, stats, observation);
+    let changed = false;
+    for (const [pool, n] of Object.entries(step.desired)) {
+      if (current[pool] !== n) changed = true;
+      cluster.setDesired(pool, n, t);
+    }
+    current = { ...current, ...step.desired };
+    if (changed) decisions++;
+    for (const w of step.warnings ?? []) warnings.add(w);
+    intervals.push(intervalRecord(t, stats, observation, current, lastForecast));
+    lastForecast = step.forecastRequests;
+    input.progress?.(k + 1, total);
+  }
+  const totals = cluster.finish();
+  return {
+    policy: input.name,
+    kind: input.kind,
+    sloAttainment: totals.attainment,
+    ttftMs: totals.ttftMs,
+    itlMs: totals.itlMs,
+    gpuHours: totals.gpuHours,
+    cost: totals.cost,
+    evictions: totals.evictions,
+    requeued: totals.requeued,
+    droppedRequests: totals.dropped,
+    completedRequests: totals.completed,
+    decisions,
+    intervals,
+    warnings: [...warnings].slice(0, 20),
+  };
+}
+
+/** WARM_HISTORY_POINTS intervals before the trace at the first interval's load: a flat, settled history. */
+export const WARM_HISTORY_POINTS = 3;
+
+export interface PlannerDriverOptions {
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  trace: Trace;
+  bins: IntervalLoad[];
+  initial: Record<string, number>;
+  /** Perfect foresight at the tick that ends interval k (the perfect-forecast baseline). */
+  forecastAt?: (k: number) => { next: Forecast; lead: Forecast };
+  onDecision?: (k: number, decision: Decision) => void;
+}
+
+/**
+ * The real planner loop as a driver. Its state starts as if a planner had been running before the trace: the warm
+ * counts as the last decision and as the one recommendation in its scale-down window (so it does not drop the warm
+ * capacity on its first tick), and a flat history at the first interval's load (so a forecaster's trend does not
+ * start from the ramp of the trace's first minutes). Both come from the trace, not from any policy.
+ */
+export function plannerDriver(options: PlannerDriverOptions): Driver {
+  const { spec, profile, trace, bins, initial } = options;
+  const interval = spec.interval;
+  const islAtPercentile = binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100);
+  let state: PlannerState = initialState();
+  state.last = { ...initial };
+  state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
+  state.history = warmHistory(bins[0], interval);
+  return {
+    async step(k, t, _stats, observation) {
+      const bin = bins[k];
+      // The window's busiest 10 s and its ISL at the TTFT SLO's percentile, from the trace arrivals of exactly this window.
+      if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
+      const islTail = islAtPercentile[k];
+      if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [`p${spec.slo.ttft.percentile}`]: islTail };
+      const clock = { now: () => SIM_EPOCH_MS + t * 1000 };
+      const source: MetricSource = { observe: async () => observation };
+      let desired: Record<string, number> = {};
+      const connector: Connector = {
+        apply: async (decision: Decision) => {
+          desired = Object.fromEntries(Object.entries(decision.pools).map(([pool, d]) => [pool, d.desired]));
+          return { pools: {}, errors: {} };
+        },
+      };
+      const forecastOverride = options.forecastAt?.(k);
+      const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });
+      options.onDecision?.(k, tick.decision);
+      state = tick.state;
+      return { desired, decision: tick.decision, forecastRequests: tick.decision.explanation.forecast?.requests.value, warnings: tick.decision.explanation.warnings };
+    },
+  };
+}
+
+/** A fixed schedule: `desired[k]` is set at the start of interval k (desired[0] at t = 0, on top of the warm start). */
+export function scheduleDriver(desired: readonly Record<string, number>[]): Driver {
+  return {
+    atStart: desired[0],
+    step: (k) => ({ desired: desired[Math.min(k + 1, desired.length - 1)] ?? {} }),
+  };
+}
+
+function intervalRecord(t: number, stats: WindowStats, observation: Observation, desiredNow: Record<string, number>, forecastRequests: number | undefined): IntervalRecord {
+  const desired: Record<string, number> = {};
+  const ready: Record<string, number> = {};
+  let evictions = 0;
+  for (const [name, pool] of Object.entries(stats.pools)) {
+    desired[name] = desiredNow[name] ?? pool.desired;
+    ready[name] = pool.ready;
+    evictions += pool.evicted;
+  }
+  return {
+    t,
+    requests: stats.arrived,
+    forecastRequests: Number.isFinite(forecastRequests) ? forecastRequests : undefined,
+    desired,
+    ready,
+    ttftMs: stats.ttft.count > 0 ? { p50: stats.ttft.p50, p95: stats.ttft.p95, p99: stats.ttft.p99 } : undefined,
+    itlMs: stats.itl.count > 0 ? { p50: stats.itl.p50, p95: stats.itl.p95, p99: stats.itl.p99 } : undefined,
+    attainment: stats.completed > 0 ? stats.attainment : undefined,
+    gpus: stats.gpus,
+    costPerHour: stats.costPerHour,
+    evictions,
+    queueDepth: observation.queueDepth ?? 0,
+  };
+}
+
+function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
+  if (!first) return [];
+  const points: PlannerState['history'] = [];
+  for (let j = WARM_HISTORY_POINTS - 1; j >= 0; j--) {
+    points.push({ time: SIM_EPOCH_MS - j * interval * 1000, requests: first.requests, isl: first.isl, osl: first.osl });
+  }
+  return points;
+}
