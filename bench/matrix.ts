@@ -30,8 +30,8 @@ import type { PerformanceProfile } from '../src/profiles/types.js';
 import { hpaTargets, HPA_TARGET_UTILIZATION, type Baseline } from '../src/sim/baselines.js';
 import { DEFAULT_POLICY_YAML } from '../src/sim/default-policy.js';
 import { simulate } from '../src/sim/run.js';
-import { FAMILIES, REPORT_SEEDS, TUNING_SEEDS, type Family } from '../src/sim/scenarios/index.js';
-import { BUNDLED_TRACES, readTrace } from '../src/sim/traces/index.js';
+import { FAMILIES, REPORT_SEEDS, TUNING_SEEDS, isScenarioSpec, parseScenarioSpec, scenarioPlan, type Family } from '../src/sim/scenarios/index.js';
+import { BUNDLED_TRACES, isSyntheticSpec, parseSyntheticSpec, readTrace } from '../src/sim/traces/index.js';
 import type { RunResult, Trace } from '../src/sim/types.js';
 import { QUALITY_BUDGET } from './quality.js';
 
@@ -96,6 +96,18 @@ export interface RowResult {
   /** The cheapest deployable baseline that meets the SLO (static, hpa, hpa-tuned, dynamo). */
   cheapest?: { name: string; gpuHours: number };
   checks: { meetsSlo: boolean; withinCheapest: boolean | undefined; withinFluid: boolean | undefined; minimumDominates: boolean };
+  /** Rows whose load is a series of steps: how the policy's GPUs answered each (see stepResponse). */
+  stepResponse?: StepResponse;
+}
+
+export interface StepResponse {
+  /** Policy peak GPUs / oracle peak GPUs (the oracle stands in for hindsight). */
+  peakRatio: number | undefined;
+  /** Longest time from a step to the GPUs settling, and the goal: startup + 2 intervals. */
+  worstSettleSeconds: number;
+  settleGoalSeconds: number;
+  /** Direction reversals of the policy's GPUs after settling, summed over the steps (0 = no oscillation). */
+  reversals: number;
 }
 
 export interface MatrixOptions {
@@ -187,6 +199,56 @@ export function fluidBound(trace: Trace, spec: PolicySpec, profile: PerformanceP
   return { gpuHours: gpuSeconds / 3600, minimumGpuHours: ((minGpus.prefill + minGpus.decode) * bins * minute) / 3600 };
 }
 
+/** Times (s) at which a generated trace's rate steps, when it is a step load (the readme example, the step family). */
+export function stepTimes(trace: string): number[] | undefined {
+  if (isSyntheticSpec(trace)) {
+    const spec = parseSyntheticSpec(trace);
+    return spec.shape.kind === 'step' ? spec.shape.steps.map((x) => x.at).filter((t) => t > 0) : undefined;
+  }
+  if (isScenarioSpec(trace)) {
+    const spec = parseScenarioSpec(trace);
+    if (spec.family !== 'step') return undefined;
+    const plan = scenarioPlan('step', spec.seed ?? 1);
+    const times: number[] = [];
+    for (let t = 1; t < plan.durationSeconds; t++) if (plan.rate(t) !== plan.rate(t - 1)) times.push(t);
+    return times;
+  }
+  return undefined;
+}
+
+/**
+ * Step response of a run: after each step, the time until the provisioned GPUs stay within max(1 replica, 10%) of
+ * where they end before the next step, the direction reversals after that, and the peak against the oracle's.
+ * Example: a step at 600 s, GPUs 8, 8, 24, 40, 44, 40, 40 ... at the 60 s ticks after it, ending at 40: settled
+ * from the 4th tick (240 s), then one reversal (44 -> 40 is a turn after 40 -> 44).
+ */
+export function stepResponse(run: RunResult, oracle: RunResult | undefined, steps: number[], spec: PolicySpec): StepResponse {
+  const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
+  const replicaGpus = Math.max(...spec.pools.map((p) => p.gpusPerReplica));
+  const bounds = [...steps, Infinity];
+  let worst = 0;
+  let reversals = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const from = steps[i] as number;
+    const to = bounds[i + 1] as number;
+    const seg = run.intervals.filter((r) => r.t > from && r.t <= to);
+    if (seg.length === 0) continue;
+    const final = (seg[seg.length - 1] as { gpus: number }).gpus;
+    const band = Math.max(replicaGpus, 0.1 * final);
+    let settledIndex = seg.length - 1;
+    for (let k = seg.length - 1; k >= 0 && Math.abs((seg[k] as { gpus: number }).gpus - final) <= band; k--) settledIndex = k;
+    worst = Math.max(worst, (seg[settledIndex] as { t: number }).t - from);
+    let direction = 0;
+    for (let k = settledIndex + 1; k < seg.length; k++) {
+      const d = Math.sign((seg[k] as { gpus: number }).gpus - (seg[k - 1] as { gpus: number }).gpus);
+      if (d !== 0 && direction !== 0 && d !== direction) reversals++;
+      if (d !== 0) direction = d;
+    }
+  }
+  const peak = (r: RunResult) => Math.max(...r.intervals.map((x) => x.gpus));
+  return { peakRatio: oracle ? peak(run) / peak(oracle) : undefined, worstSettleSeconds: worst, settleGoalSeconds: startup + 2 * spec.interval, reversals };
+}
+
 export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[]> {
   const { spec: base, profile } = defaultSpec();
   const seed = options.seed ?? 1;
@@ -199,10 +261,13 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[
     const runs: Record<string, RunFigures> = {};
     const policyRun = await simulate({ spec: policySpec, profile, trace, baselines: [], seed });
     runs.policy = figures(policyRun.runs[0] as RunResult, row.slo);
+    let oracleRun: RunResult | undefined;
     if (baselines.length > 0) {
       const other = await simulate({ spec, profile, trace, baselines, seed });
       for (const run of other.runs) if (run.policy !== 'policy') runs[run.policy] = figures(run, row.slo);
+      oracleRun = other.runs.find((r) => r.policy === 'oracle');
     }
+    const steps = stepTimes(row.trace);
     let hpaTuned: RowResult['hpaTuned'];
     if (options.hpaTuned !== false) {
       for (const u of HPA_GRID) {
@@ -233,6 +298,7 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[
       ...(hpaTuned ? { hpaTuned } : {}),
       fluid,
       ...(cheapest ? { cheapest } : {}),
+      ...(steps ? { stepResponse: stepResponse(policyRun.runs[0] as RunResult, oracleRun, steps, policySpec) } : {}),
       checks: {
         meetsSlo: ours.meets,
         withinCheapest: cheapest === undefined ? undefined : ours.gpuHours <= cheapest.gpuHours,
@@ -288,5 +354,14 @@ export function formatMatrix(results: RowResult[]): string {
     `SLO met on ${count((r) => r.checks.meetsSlo)} of ${n} rows; GPU-h <= the cheapest baseline that meets the SLO on ${count((r) => r.checks.withinCheapest)} of ${applicable((r) => r.checks.withinCheapest)} (rows where one does); <= 1.3 x the fluid bound on ${count((r) => r.checks.withinFluid)} of ${applicable((r) => r.checks.withinFluid)} (rows where the minimum replicas do not dominate).`,
     'Cells: attainment (TTFT and ITL together) / GPU-hours.',
   );
+  const stepped = results.filter((r) => r.stepResponse);
+  if (stepped.length > 0) {
+    lines.push('', 'Step response (goal: peak <= 1.3 x the oracle peak, settled within startup + 2 intervals, no reversal after settling):', '');
+    lines.push('| trace | peak / oracle peak | worst settle (s) | goal (s) | reversals |', '|---|---:|---:|---:|---:|');
+    for (const r of stepped) {
+      const x = r.stepResponse as StepResponse;
+      lines.push(`| ${r.row.name} | ${x.peakRatio === undefined ? '–' : x.peakRatio.toFixed(2)} | ${x.worstSettleSeconds} | ${x.settleGoalSeconds} | ${x.reversals} |`);
+    }
+  }
   return lines.join('\n');
 }

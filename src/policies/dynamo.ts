@@ -102,6 +102,8 @@ export interface PrefillCorrectionDetail {
   /** With `percentile`: this window's value before smoothing, and the smoothing rule. */
   pCfWindow?: number;
   pCfSmoothing?: string;
+  /** With `correctionGuard`: why the factor was kept or bounded. */
+  pCfGuard?: string;
   observedTtftMs?: number;
   observedTtftStat?: string;
   profiledTtftMs?: number;
@@ -115,6 +117,7 @@ export interface PrefillCorrectionDetail {
 export interface DecodeCorrectionDetail {
   dCf: number;
   dCfSource?: string;
+  dCfGuard?: string;
   observedItlMs?: number;
   observedItlStat?: string;
   profiledItlMs?: number;

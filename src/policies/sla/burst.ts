@@ -102,7 +102,11 @@ export function burstDemand(f: Forecast, burst: BurstState): BurstDemand {
   if (!burst.on) return { mean, n: mean };
   const known = f.requestsPeak !== undefined && isUsable(f.requestsPeak.value) ? f.requestsPeak.value : undefined;
   if (known !== undefined) return { mean, n: Math.max(mean, known), known };
-  return { mean, n: Math.max(mean * burst.ratio, burst.floor) };
+  // A forecast with an upper bound (forecast/trend.ts) is already an allowance for what the load may do: the burst
+  // ratio and the bound are two estimates of the peak, so the larger is taken, not their product.
+  // Point 300 + bound 150 at burst ratio 3: max(300 x 3, 450) = 900, not 450 x 3 = 1350.
+  const point = mean - (f.requests.bound ?? 0);
+  return { mean, n: Math.max(point * burst.ratio, mean, burst.floor) };
 }
 
 /** The burst keys of a role's detail. */

@@ -6,9 +6,23 @@
  * A window in which a role lost replicas to evictions says nothing about the engine: its latencies were measured on
  * the replicas it had before, while Little's law divides by the few left at the end. (A storm that takes 8 of 12
  * decode replicas reads as dCf 0.59 and would cut the need from 12 to 9.) Such a window keeps the last factors.
+ *
+ * `correctionGuard` (spec.sla.improvements.correctionGuard): overload inflates the observed latencies, and a factor
+ * learned from them sizes for an engine far slower than the real one. So a factor is kept from the last tick while
+ * its role is saturated or still starting, and is bounded whatever it reads:
+ * - still starting: the role's pools have fewer ready replicas than desired (capacity ordered has not arrived; the
+ *   window measured the shortfall, not the engine);
+ * - saturated: prefill at a modelled utilisation above SATURATED_RHO at the observed load; decode at a KV use (Little's
+ *   law) above what the profile allows at the ITL SLO, or a reserved KV share (kvUsage) of KV_SATURATED or more (new
+ *   requests wait for KV, which shows in their ITL);
+ * - bounds: pCf in [PCF_MIN, PCF_MAX]; dCf in [DCF_MIN, the value whose ITL target still allows DCF_MIN_BATCH_SHARE of
+ *   the profile's KV use at the SLO]. Example (llama2-70b-h100-tp4, ITL SLO 45 ms, context 1700): the SLO allows kv
+ *   0.134; a quarter of it, kv 0.034, runs at 32.6 ms, so dCf is at most 45 / 32.6 = 1.38 (a correction of 2.44
+ *   learned during an overload would ask for kv 0 and 20 times the replicas).
  */
 import type { Observation } from '../../planner/types.js';
-import { r4 } from '../common.js';
+import type { PerformanceProfile } from '../../profiles/types.js';
+import { isUsable, r4, windowSeconds } from '../common.js';
 import {
   addMissing,
   CORRECTION_OFF,
@@ -21,7 +35,16 @@ import {
 } from '../dynamo.js';
 import type { PolicyInput } from '../types.js';
 import type { SlaContext } from './context.js';
-import { observedItl, PCF_SMOOTHING, prefillQueueCorrection } from './percentile.js';
+import { observedItl, PCF_SMOOTHING, prefillQueueCorrection, SATURATED_RHO } from './percentile.js';
+
+/** Bounds of the prefill correction with `correctionGuard`. */
+export const PCF_MIN = 0.5;
+export const PCF_MAX = 2;
+/** Lower bound of the decode correction, and the least share of the SLO's KV use its ITL target must allow. */
+export const DCF_MIN = 0.75;
+export const DCF_MIN_BATCH_SHARE = 0.25;
+/** Reserved KV share at which decode is saturated (new requests wait for KV). */
+export const KV_SATURATED = 0.9;
 
 export interface Corrections {
   pCf: number;
@@ -59,7 +82,94 @@ export function correctionStep(ctx: SlaContext, burstNow: number): Corrections {
     dCf = input.correction.dCf;
     d.detail = { ...d.detail, dCf: r4(dCf), dCfSource: 'last tick (decode replicas evicted in this window)' };
   }
+  if (imp.correctionGuard) {
+    const pGuard = guardPrefill(ctx, pCf);
+    if (pGuard.why) p.detail = { ...p.detail, pCf: r4(pGuard.value), pCfGuard: pGuard.why };
+    pCf = pGuard.value;
+    const dGuard = guardDecode(ctx, dCf);
+    if (dGuard.why) d.detail = { ...d.detail, dCf: r4(dGuard.value), dCfGuard: dGuard.why };
+    dCf = dGuard.value;
+  }
   return { pCf, dCf, prefill: p.detail, decode: d.detail, carry: { pCf, dCf } };
+}
+
+/** Pools of `role` with fewer ready replicas than desired: the shortfall, or 0 when unknown. */
+export function startingShortfall(spec: PolicyInput['spec'], obs: Observation, role: 'prefill' | 'decode'): number {
+  let short = 0;
+  for (const pool of spec.pools) {
+    if (pool.role !== role) continue;
+    const seen = obs.pools?.[pool.name];
+    if (isUsable(seen?.desired) && isUsable(seen?.ready) && seen.ready < seen.desired) short += seen.desired - seen.ready;
+  }
+  return short;
+}
+
+interface Guarded {
+  value: number;
+  /** Why the factor was kept or bounded (undefined: taken as computed). */
+  why?: string;
+}
+
+function clamp(value: number, lo: number, hi: number): Guarded {
+  if (value < lo) return { value: lo, why: `bounded below at ${r4(lo)} (read ${r4(value)})` };
+  if (value > hi) return { value: hi, why: `bounded above at ${r4(hi)} (read ${r4(value)})` };
+  return { value };
+}
+
+function guardPrefill(ctx: SlaContext, pCf: number): Guarded {
+  const { input, spec, obs, profile, gpus, interval } = ctx;
+  const last = input.correction.pCf;
+  const keep = (why: string): Guarded => ({ ...clamp(last, PCF_MIN, PCF_MAX), why: `kept from the last tick: ${why}` });
+  const short = startingShortfall(spec, obs, 'prefill');
+  if (short > 0) return keep(`${short} prefill replica(s) still starting`);
+  const rho = modelledPrefillRho(profile, obs, input.current.prefill, gpus.prefill, interval);
+  if (rho !== undefined && rho > SATURATED_RHO) return keep(`prefill saturated (modelled utilisation ${r4(rho)} above ${SATURATED_RHO})`);
+  return clamp(pCf, PCF_MIN, PCF_MAX);
+}
+
+function guardDecode(ctx: SlaContext, dCf: number): Guarded {
+  const { input, spec, obs, profile } = ctx;
+  const itlSlo = spec.slo.itl.ms;
+  const context = input.forecast.isl.value + input.forecast.osl.value / 2;
+  const hi = Math.max(DCF_MIN, dCfCeiling(profile, itlSlo, context));
+  const last = input.correction.dCf;
+  const keep = (why: string): Guarded => ({ ...clamp(last, DCF_MIN, hi), why: `kept from the last tick: ${why}` });
+  const short = startingShortfall(spec, obs, 'decode');
+  if (short > 0) return keep(`${short} decode replica(s) still starting`);
+  if (isUsable(obs.kvUsage) && obs.kvUsage >= KV_SATURATED) return keep(`decode saturated (reserved KV ${r4(obs.kvUsage)} of capacity)`);
+  const kv = observedDecodeKv(profile, obs, input.current.decode, ctx.interval);
+  if (kv !== undefined) {
+    const allowed = profile.bestDecode(itlSlo, kv.ctx).kv;
+    if (kv.kv > allowed) return keep(`decode saturated (KV use ${r4(kv.kv)} above the ${r4(allowed)} the profile allows at ${itlSlo} ms)`);
+  }
+  return clamp(dCf, DCF_MIN, hi);
+}
+
+/**
+ * The highest dCf whose ITL target itlSlo / dCf still allows DCF_MIN_BATCH_SHARE of the KV use the profile allows at
+ * the SLO (see the module comment for a worked example).
+ */
+export function dCfCeiling(profile: PerformanceProfile, itlSlo: number, context: number): number {
+  const best = profile.bestDecode(itlSlo, context);
+  if (!best.feasible) return 1;
+  const itl = profile.decodeItlMs(best.kv * DCF_MIN_BATCH_SHARE, context).value;
+  return itl > 0 ? itlSlo / itl : 1;
+}
+
+/** Modelled prefill utilisation at the observed load and the current replicas, when it can be computed. */
+function modelledPrefillRho(profile: PerformanceProfile, obs: Observation, replicas: number, gpus: number, interval: number): number | undefined {
+  if (!isUsable(obs.requests) || !isUsable(obs.isl) || obs.isl <= 0 || !(replicas > 0)) return undefined;
+  const lambda = obs.requests / windowSeconds(obs.windowSeconds, interval);
+  const mu = (profile.prefillThptPerGpu(obs.isl).value * gpus) / obs.isl;
+  return lambda / (mu * replicas);
+}
+
+/** Mean KV use per decode replica by Little's law (as the decode correction computes it), when it can be. */
+function observedDecodeKv(profile: PerformanceProfile, obs: Observation, replicas: number, interval: number): { kv: number; ctx: number } | undefined {
+  if (!isUsable(obs.requests) || !isUsable(obs.isl) || !isUsable(obs.osl) || !isUsable(obs.requestDurationSeconds) || !(replicas > 0)) return undefined;
+  const ctx = obs.isl + obs.osl / 2;
+  const concurrency = ((obs.requests / replicas) * obs.requestDurationSeconds) / windowSeconds(obs.windowSeconds, interval);
+  return { kv: (concurrency * ctx) / profile.maxKvTokens, ctx };
 }
 
 /** Did any pool of `role` lose replicas (eviction or eviction notice) during the window? */

@@ -15,7 +15,7 @@ import { sizeFor, type SizingInputs } from '../../../src/policies/sla/sizing.js'
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF> = {}, targetUtilization = 1) {
   const spec = makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization } });
   const input = makeInput({ ...partial, spec });
@@ -39,6 +39,7 @@ const plain = (over: Partial<SizingInputs> = {}): SizingInputs => ({
   factorRule: 'min(1, pCf)',
   itlTargetMs: 50,
   islTail: undefined,
+  headroom: { prefill: 1, decode: 1 },
   ...over,
 });
 
