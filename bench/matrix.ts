@@ -365,3 +365,52 @@ export function formatMatrix(results: RowResult[]): string {
   }
   return lines.join('\n');
 }
+
+/** Improvements switched off one at a time in the ablation (the forecaster's bound is `forecaster.confidence` 0). */
+export const ABLATION = ['percentile', 'ttftOvershoot', 'leadTime', 'queueAware', 'burst', 'correctionGuard', 'sloFeedback', 'fastPath', 'trendBound'] as const;
+
+export interface AblationRow {
+  off: string;
+  /** Per matrix row: attainment and GPU-hours of the policy with this improvement off. */
+  rows: { name: string; attainment: number; gpuHours: number; meets: boolean }[];
+}
+
+/** The policy run of every row with one improvement off at a time (no baselines). */
+export async function runAblation(rows: MatrixRow[], seed = 1): Promise<AblationRow[]> {
+  const out: AblationRow[] = [];
+  for (const off of ABLATION) {
+    const policyOverride = (spec: PolicySpec): PolicySpec =>
+      off === 'trendBound'
+        ? { ...spec, forecaster: { ...spec.forecaster, confidence: 0 } }
+        : { ...spec, sla: { ...spec.sla, improvements: { ...spec.sla.improvements, [off]: false } } };
+    const results = await runMatrix({ rows, seed, baselines: [], hpaTuned: false, policyOverride });
+    out.push({ off, rows: results.map((r) => ({ name: r.row.name, attainment: r.runs.policy!.attainment, gpuHours: r.runs.policy!.gpuHours, meets: r.runs.policy!.meets })) });
+  }
+  return out;
+}
+
+/** The ablation as one table: per improvement switched off, rows meeting the SLO and GPU-hours against the defaults. */
+export function formatAblation(defaults: RowResult[], ablation: AblationRow[]): string {
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const baseGpu = total(defaults.map((r) => r.runs.policy!.gpuHours));
+  const baseMet = defaults.filter((r) => r.runs.policy!.meets).length;
+  const meanAtt = (xs: number[]) => (100 * total(xs)) / xs.length;
+  const lines = [
+    '| switched off | rows meeting the SLO | mean attainment | GPU-h (all rows) | vs defaults | rows that change most |',
+    '|---|---:|---:|---:|---:|---|',
+    `| (none: the defaults) | ${baseMet} of ${defaults.length} | ${meanAtt(defaults.map((r) => r.runs.policy!.attainment)).toFixed(1)}% | ${baseGpu.toFixed(0)} | 1.00 | |`,
+  ];
+  for (const a of ablation) {
+    const gpu = total(a.rows.map((r) => r.gpuHours));
+    const changes = a.rows
+      .map((r, i) => ({ name: r.name, dAtt: r.attainment - defaults[i]!.runs.policy!.attainment, dGpu: r.gpuHours / defaults[i]!.runs.policy!.gpuHours - 1 }))
+      .sort((x, y) => Math.abs(y.dAtt) * 10 + Math.abs(y.dGpu) - (Math.abs(x.dAtt) * 10 + Math.abs(x.dGpu)))
+      .slice(0, 3)
+      .map((c) => `${c.name} ${c.dAtt >= 0 ? '+' : ''}${(100 * c.dAtt).toFixed(1)} pt, ${c.dGpu >= 0 ? '+' : ''}${(100 * c.dGpu).toFixed(0)}% GPU-h`);
+    lines.push(
+      `| ${a.off === 'trendBound' ? 'forecast upper bound (forecaster.confidence 0)' : a.off} | ${a.rows.filter((r) => r.meets).length} of ${a.rows.length} | ${meanAtt(a.rows.map((r) => r.attainment)).toFixed(1)}% | ${gpu.toFixed(0)} | ${(gpu / baseGpu).toFixed(2)} | ${changes.join('; ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
