@@ -34,7 +34,7 @@ export function registerSimulate(program: Command): void {
     .command('simulate')
     .description('what-if: replay a trace through the planner against a modelled cluster, with baselines')
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
-    .option('--trace <file>', 'trace file or synthetic:KIND?k=v (default: the bundled Azure LLM code trace)')
+    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--out <dir>', 'where report.json, report.md and report.html go', 'out/report')
     .option('--baselines <list>', 'comma-separated: static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast (or "none"; "oracle" = perfect-forecast)', 'static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast')

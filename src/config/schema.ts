@@ -98,7 +98,7 @@ export const CAPACITIES = ['spot', 'on-demand'] as const;
 export type Capacity = (typeof CAPACITIES)[number];
 export const POLICY_KINDS = ['sla', 'dynamo', 'load', 'hpa', 'static'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
-export const FORECASTER_KINDS = ['constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
+export const FORECASTER_KINDS = ['trend', 'constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
 export type ForecasterKind = (typeof FORECASTER_KINDS)[number];
 
 const sloTarget = z.strictObject({
@@ -137,12 +137,14 @@ const pool = z.strictObject({
 export type PoolSpec = z.infer<typeof pool>;
 
 const forecaster = z.strictObject({
-  kind: z.enum(FORECASTER_KINDS).default('constant'),
+  kind: z.enum(FORECASTER_KINDS).default('trend'),
   /** moving-average: number of intervals averaged. */
   window: z.number().int().positive().max(MAX_FORECAST_POINTS).default(5),
-  /** holt: level and trend smoothing. */
+  /** holt and trend: level and trend smoothing. */
   alpha: z.number().gt(0).lte(1).default(0.5),
   beta: z.number().gt(0).lte(1).default(0.3),
+  /** trend: standard deviations of its own one-step error added per sqrt(interval) beyond the next interval. */
+  confidence: z.number().nonnegative().max(10).default(1),
   /** seasonal: season length ("24h" daily, "168h" weekly) and how much history to blend. */
   season: duration('a season length', { default: 86400, max: MAX_SEASON_SECONDS }),
   /** kalman: process and measurement noise (relative to the level). */
@@ -169,6 +171,12 @@ const slaOptions = z.strictObject({
       queueAware: z.boolean().default(true),
       /** Size both roles for the busiest 10 s of an interval (observed peak / mean rate, carried with a slow decay), not its mean. */
       burst: z.boolean().default(true),
+      /** Keep the correction factors while their role is saturated or still starting, and bound them. */
+      correctionGuard: z.boolean().default(true),
+      /** Learn a headroom per role from the SLO's misses, trimming margins the SLO does not need and adding where requests miss. */
+      sloFeedback: z.boolean().default(true),
+      /** Answer a sharp rise at once: a window far above the forecast raises the forecasts to what was observed. */
+      fastPath: z.boolean().default(true),
     })
     .prefault({}),
   /** Target utilisation of profiled capacity: sizing aims at this fraction of throughput (headroom for bursts). */

@@ -47,6 +47,8 @@ function forecasterLine(spec: PolicySpec): string {
       return `moving-average over ${f.window} intervals`;
     case 'holt':
       return `holt (alpha ${f.alpha}, beta ${f.beta})`;
+    case 'trend':
+      return `trend (alpha ${f.alpha}, beta ${f.beta}, upper bound ${f.confidence} sd)`;
     case 'seasonal':
       return `seasonal (season ${formatDuration(f.season)})`;
     case 'kalman':

@@ -11,6 +11,7 @@ import { movingAverageForecaster, movingAveragePointsNeeded } from './moving-ave
 import { holtForecaster, holtPointsNeeded } from './holt.js';
 import { seasonalForecaster, seasonalPointsNeeded, seasonalWindows } from './seasonal.js';
 import { kalmanForecaster, kalmanPointsNeeded } from './kalman.js';
+import { trendForecaster, trendPointsNeeded } from './trend.js';
 
 export const forecasters: Record<ForecasterKind, Forecaster> = {
   constant: constantForecaster,
@@ -18,9 +19,10 @@ export const forecasters: Record<ForecasterKind, Forecaster> = {
   holt: holtForecaster,
   seasonal: seasonalForecaster,
   kalman: kalmanForecaster,
+  trend: trendForecaster,
 };
 
-export { constantForecaster, movingAverageForecaster, holtForecaster, seasonalForecaster, kalmanForecaster };
+export { constantForecaster, movingAverageForecaster, holtForecaster, seasonalForecaster, kalmanForecaster, trendForecaster };
 
 export type SeriesField = 'requests' | 'isl' | 'osl';
 const FIELDS: readonly SeriesField[] = ['requests', 'isl', 'osl'];
@@ -38,6 +40,8 @@ function pointsNeeded(spec: ForecasterSpec, intervalSeconds: number): number {
       return kalmanPointsNeeded;
     case 'seasonal':
       return seasonalPointsNeeded(spec, intervalSeconds);
+    case 'trend':
+      return trendPointsNeeded(spec);
   }
 }
 

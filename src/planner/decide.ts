@@ -139,7 +139,9 @@ export function decide(input: DecideInput): DecideResult {
   // History and forecasts.
   const history = recordHistory(state.history, observation, now, historyLimit(spec.forecaster, spec.interval));
   const useLead = spec.policy === 'sla' && spec.sla.improvements.leadTime;
-  const leadHorizon = Math.max(1, Math.ceil(layout.maxStartupSeconds / spec.interval));
+  // Replicas ordered at this tick start serving startupSeconds from now, and the next tick can order more: they must
+  // carry the interval in which they become ready. Startup 180 s at 60 s: ready 3 intervals on, serving the 4th.
+  const leadHorizon = Math.floor(layout.maxStartupSeconds / spec.interval) + 1;
   let next: Forecast;
   let lead: Forecast | undefined;
   if (input.forecastOverride) {

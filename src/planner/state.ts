@@ -1,4 +1,24 @@
 /** What the planner carries from one tick to the next. Plain data, so the simulator can snapshot it. */
+
+/** The SLO loop of one role (sla's `sloFeedback`): its headroom and the misses it is steering by. */
+export interface RoleSloState {
+  /** Multiplier of the role's demand, learned online (1 = as sized). */
+  headroom: number;
+  /** Requests estimated to have missed the role's latency target, and requests served, both decayed with age. */
+  missed: number;
+  served: number;
+  /** Seconds of windows the loop has learned from (counted up to its evidence threshold). */
+  seconds?: number;
+}
+
+/** Correction factors and other learned values a policy carries between ticks (start at pCf = dCf = 1). */
+export interface CorrectionState {
+  pCf: number;
+  dCf: number;
+  burst?: number;
+  burstFloor?: number;
+  slo?: { prefill: RoleSloState; decode: RoleSloState };
+}
 export interface HistoryPoint {
   /** Epoch ms at the end of the window. */
   time: number;
@@ -11,7 +31,7 @@ export interface PlannerState {
   /** Per-interval history for the forecasters, oldest first, bounded (see decide.ts). */
   history: HistoryPoint[];
   /** Correction factors from the last tick that could compute them (start at 1). */
-  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
+  correction: CorrectionState;
   /** Recommendations per tick (before step limits), for the stabilization windows. */
   recommendations: { time: number; desired: Record<string, number> }[];
   /** Last decided desired replicas per pool; a hold returns these. */

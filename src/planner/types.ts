@@ -3,6 +3,7 @@
  * Shared by the decision core, the in-cluster service and the simulator.
  */
 import type { Capacity, Role } from '../config/schema.js';
+import type { CorrectionState } from './state.js';
 
 /** Latency summary over one window, in milliseconds. Keys: mean, p50, p90, p95, p99 (any pXX is allowed). */
 export type LatencySummary = Partial<Record<'mean' | `p${number}`, number>>;
@@ -61,6 +62,8 @@ export interface ForecastValue {
   method: string;
   /** Set when the forecaster fell back (cold start, bad data). */
   note?: string;
+  /** The part of `value` that is an allowance for the forecast's own error (an upper confidence bound), if any. */
+  bound?: number;
 }
 
 export interface Forecast {
@@ -142,7 +145,7 @@ export interface Explanation {
   leadForecast?: Forecast & { horizonIntervals: number };
   /** Schedules active at decision time (they raise pool minimums). */
   activeSchedules?: string[];
-  correction?: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
+  correction?: CorrectionState;
   need: Partial<Record<Role, RoleNeed>>;
   constraints: ConstraintEffect[];
   budget?: { maxGpus?: number; usedGpus: number; shortfallGpus: number };

@@ -1,6 +1,6 @@
 /**
  * Dynamo's G1 SLA planner formulas, exactly (DESIGN section 4, dynamo/NOTES-planner.md 1.3-1.7): the baseline.
- * None of our improvements; `sla.ts` builds on these functions.
+ * None of our improvements; `sla/` builds on these functions.
  *
  * Per interval I seconds, with n requests forecast for the next interval, mean isl/osl tokens:
  *
@@ -93,10 +93,49 @@ export function decodeReplicas(
   return { replicas, detail, feasible: best.feasible };
 }
 
-export interface CorrectionStep {
+/** What the prefill correction says, for the prefill need's explanation. */
+export interface PrefillCorrectionDetail {
+  pCf: number;
+  /** Set when the factor was kept: where it came from and why. */
+  pCfSource?: string;
+  pCfRule?: string;
+  /** With `percentile`: this window's value before smoothing, and the smoothing rule. */
+  pCfWindow?: number;
+  pCfSmoothing?: string;
+  /** With `correctionGuard`: why the factor was kept or bounded. */
+  pCfGuard?: string;
+  observedTtftMs?: number;
+  observedTtftStat?: string;
+  profiledTtftMs?: number;
+  modelledTtftMs?: number;
+  observedIsl?: number;
+  observedRequestsPerSecond?: number;
+  currentPrefillReplicas?: number;
+}
+
+/** What the decode correction says, for the decode need's explanation. */
+export interface DecodeCorrectionDetail {
+  dCf: number;
+  dCfSource?: string;
+  dCfGuard?: string;
+  observedItlMs?: number;
+  observedItlStat?: string;
+  profiledItlMs?: number;
+  concurrencyPerDecodeReplica?: number;
+  observedKv?: number;
+  observedCtx?: number;
+}
+
+/** Both roles' detail when `spec.sla.correction` is false. */
+export interface CorrectionOffDetail {
+  correction: string;
+}
+export const CORRECTION_OFF: CorrectionOffDetail = { correction: 'off (spec.sla.correction false)' };
+
+export interface CorrectionStep<D = PrefillCorrectionDetail | DecodeCorrectionDetail> {
   value: number;
   /** What was computed, for `detail`. */
-  detail: Record<string, number | string>;
+  detail: D;
   /** Set when the factor was kept from the last tick: field -> what we did. */
   missing?: [string, string];
 }
@@ -105,7 +144,7 @@ export interface CorrectionStep {
  * Prefill correction: observed TTFT over profiled TTFT at the observed ISL (Dynamo compares means).
  * Example: observed 200 ms at ISL 3000 where the profile says 135.07 ms -> pCf = 1.4808.
  */
-export function prefillCorrection(profile: PerformanceProfile, obs: Observation, observedTtftMs: number | undefined, stat: string, last: number): CorrectionStep {
+export function prefillCorrection(profile: PerformanceProfile, obs: Observation, observedTtftMs: number | undefined, stat: string, last: number): CorrectionStep<PrefillCorrectionDetail> {
   const field = `ttftMs.${stat}`;
   if (!isUsable(obs.requests)) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick' }, missing: ['requests', `kept prefill correction ${r4(last)} from the last tick`] };
   if (obs.requests <= 0) return { value: last, detail: { pCf: r4(last), pCfSource: 'last tick (no requests in the window)' } };
@@ -130,8 +169,8 @@ export function decodeCorrection(
   decodeReplicas: number,
   interval: number,
   last: number,
-): CorrectionStep {
-  const keep = (field: string): CorrectionStep => ({
+): CorrectionStep<DecodeCorrectionDetail> {
+  const keep = (field: string): CorrectionStep<DecodeCorrectionDetail> => ({
     value: last,
     detail: { dCf: r4(last), dCfSource: 'last tick' },
     missing: [field, `kept decode correction ${r4(last)} from the last tick`],
@@ -207,7 +246,8 @@ export const dynamoPolicy: Policy = (input) => {
 
   let pCf = 1;
   let dCf = 1;
-  let correctionDetail: Record<string, number | string> = { correction: 'off (spec.sla.correction false)' };
+  let prefillDetail: PrefillCorrectionDetail | CorrectionOffDetail = CORRECTION_OFF;
+  let decodeDetail: DecodeCorrectionDetail | CorrectionOffDetail = CORRECTION_OFF;
   let correction = input.correction;
   if (spec.sla.correction) {
     const p = prefillCorrection(profile, obs, obs.ttftMs?.mean, 'mean', input.correction.pCf);
@@ -216,31 +256,24 @@ export const dynamoPolicy: Policy = (input) => {
     pCf = p.value;
     dCf = d.value;
     correction = { pCf, dCf };
-    correctionDetail = { ...p.detail, ...d.detail };
+    prefillDetail = p.detail;
+    decodeDetail = d.detail;
   }
 
   const { requests, isl, osl } = forecastValues(input.forecast);
   const prefill = prefillReplicas(profile, requests, isl, spec.interval, Math.min(1, pCf), gpus.prefill);
-  prefill.detail = { ...prefill.detail, pCf: r4(pCf), factorRule: 'min(1, pCf)', ...pick(correctionDetail, 'p') };
+  prefill.detail = { ...prefill.detail, pCf: r4(pCf), factorRule: 'min(1, pCf)', ...prefillDetail };
   const itlSlo = spec.slo.itl.ms;
   const itlTarget = dCf > 0 ? itlSlo / dCf : itlSlo;
   const decode = decodeReplicas(profile, requests, isl, osl, spec.interval, itlTarget, gpus.decode);
   if (!decode.feasible) warnings.push(infeasibleItl(itlSlo, dCf, decode.detail));
-  const decodeNeed: RoleNeed = { replicas: decode.replicas, detail: { itlSloMs: itlSlo, dCf: r4(dCf), ...decode.detail, ...pick(correctionDetail, 'd') } };
+  const decodeNeed: RoleNeed = { replicas: decode.replicas, detail: { itlSloMs: itlSlo, dCf: r4(dCf), ...decode.detail, ...decodeDetail } };
   return { need: { prefill, decode: decodeNeed }, correction, warnings, missing };
 };
 
 /** Record a missing field; a second note on the same field is appended. */
 export function addMissing(missing: Record<string, string>, [field, note]: [string, string]): void {
   missing[field] = Object.hasOwn(missing, field) ? `${missing[field]}; ${note}` : note;
-}
-
-/** Correction detail for one role: keys starting with pCf/observedTtft... for prefill, the rest for decode. */
-export function pick(detail: Record<string, number | string>, role: 'p' | 'd'): Record<string, number | string> {
-  const prefillKeys = /^(pCf|observedTtft|profiledTtft|modelledTtft|observedIsl|observedRequests|currentPrefill|correction)/;
-  const decodeKeys = /^(dCf|observedItl|profiledItl|concurrency|observedKv|observedCtx|correction)/;
-  const re = role === 'p' ? prefillKeys : decodeKeys;
-  return Object.fromEntries(Object.entries(detail).filter(([k]) => re.test(k)));
 }
 
 export function infeasibleItl(itlSlo: number, dCf: number, detail: RoleNeed['detail']): string {

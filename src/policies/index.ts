@@ -3,7 +3,7 @@ import type { PolicyKind } from '../config/schema.js';
 import type { Policy } from './types.js';
 import { staticPolicy } from './static.js';
 import { dynamoPolicy } from './dynamo.js';
-import { slaPolicy } from './sla.js';
+import { slaPolicy } from './sla/index.js';
 import { loadPolicy } from './load.js';
 import { hpaPolicy } from './hpa.js';
 

@@ -1,6 +1,7 @@
 import type { PolicySpec, Role } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import type { Forecast, Observation, RoleNeed } from '../planner/types.js';
+import type { CorrectionState } from '../planner/state.js';
 
 /** Everything a policy may look at. Pure data; no clock, no I/O. */
 export interface PolicyInput {
@@ -14,13 +15,13 @@ export interface PolicyInput {
   /** Replicas per role now (sum over the role's pools of ready, else desired). */
   current: Record<Role, number>;
   /** Correction factors carried from the previous tick (start at 1). */
-  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
+  correction: CorrectionState;
 }
 
 export interface PolicyOutput {
   need: Record<Role, RoleNeed>;
   /** Updated correction factors (policies without them return the input). */
-  correction: { pCf: number; dCf: number; burst?: number; burstFloor?: number };
+  correction: CorrectionState;
   warnings: string[];
   /** Observation fields that were missing and what the policy did instead. */
   missing: Record<string, string>;

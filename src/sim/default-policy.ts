@@ -10,7 +10,6 @@ spec:
   interval: 60s
   slo: { ttft: { percentile: 95, ms: 2000 }, itl: { percentile: 95, ms: 60 } }
   policy: sla
-  forecaster: { kind: holt }
   profile: builtin:llama2-70b-h100-tp4
   budget: { maxGpus: 128 }
   limits: { maxStepUp: 8, maxStepDown: 2 }

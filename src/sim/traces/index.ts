@@ -16,6 +16,7 @@ import { formatCount, MAX_TRACE_BYTES, MAX_TRACE_REQUESTS } from './limits.js';
 import { LineTooLongError, streamLines, TooManyBytesError } from './lines.js';
 import { scaleRate, speedUp } from './rate-scale.js';
 import { generateSynthetic, isSyntheticSpec, parseSyntheticSpec } from './synthetic.js';
+import { isScenarioSpec, readScenario } from '../scenarios/index.js';
 
 export type { TraceFileFormat } from './formats/row.js';
 export { detectFormat } from './formats/detect.js';
@@ -66,7 +67,7 @@ export function defaultTracePath(): string {
 
 /**
  * Read a request trace (Azure LLM CSV 2023/2024, BurstGPT CSV, Mooncake JSONL) or generate one from a
- * `synthetic:...` spec, then apply speedup and rate scaling.
+ * `synthetic:...` or `scenario:...` (src/sim/scenarios/) spec, then apply speedup and rate scaling.
  *
  * The file is streamed (1 MB chunks), never read whole. Arrivals come out sorted and relative to the
  * first request; an unsorted file is sorted and says so in `warnings`. Bad lines are counted with line
@@ -75,7 +76,11 @@ export function defaultTracePath(): string {
  */
 export async function readTrace(path: string, opts: ReadTraceOptions = {}): Promise<Trace> {
   const seed = opts.seed ?? DEFAULT_SEED;
-  let trace = isSyntheticSpec(path) ? generateSynthetic(parseSyntheticSpec(path), seed) : await readTraceFile(path, opts);
+  let trace = isSyntheticSpec(path)
+    ? generateSynthetic(parseSyntheticSpec(path), seed)
+    : isScenarioSpec(path)
+      ? readScenario(path, seed)
+      : await readTraceFile(path, opts);
   if (opts.speedup !== undefined && opts.speedup !== 1) trace = speedUp(trace, opts.speedup);
   if (opts.rateScale !== undefined && opts.rateScale !== 1) trace = scaleRate(trace, opts.rateScale, seed);
   return trace;

@@ -141,7 +141,7 @@ describe('forecastNext', () => {
       { time: 0, requests: 700, isl: 3000, osl: 150 },
       { time: 60_000, requests: 720, isl: Number.NaN },
     ];
-    const f = forecastNext(history, forecasterSpec(), 60, 1);
+    const f = forecastNext(history, forecasterSpec({ kind: 'constant' }), 60, 1);
     expect(f.requests.value).toBe(720);
     expect(f.isl.value).toBe(3000);
     expect(f.osl.value).toBe(150);
@@ -153,11 +153,13 @@ describe('forecastNext', () => {
     expect(f.isl.note).toMatch(/no history/);
   });
   it('keeps zero as a real value (zero traffic is not missing)', () => {
-    const f = forecastNext([{ time: 0, requests: 5 }, { time: 60_000, requests: 0 }], forecasterSpec(), 60, 1);
+    const f = forecastNext([{ time: 0, requests: 5 }, { time: 60_000, requests: 0 }], forecasterSpec({ kind: 'constant' }), 60, 1);
     expect(f.requests.value).toBe(0);
   });
   it('sizes the history to the forecaster', () => {
-    expect(historyLimit(forecasterSpec(), 60)).toBe(11);
+    expect(historyLimit(forecasterSpec({ kind: 'constant' }), 60)).toBe(11);
+    // trend: its error estimate (weight 0.1) fades to 1% in 44 points
+    expect(historyLimit(forecasterSpec(), 60)).toBe(54);
     expect(historyLimit(forecasterSpec({ kind: 'holt' }), 60)).toBe(40);
     expect(historyLimit(forecasterSpec({ kind: 'seasonal', season: '24h' }), 60)).toBe(3 * 1440 + 8 + 10);
   });

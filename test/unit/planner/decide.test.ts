@@ -8,8 +8,9 @@ import type { PerformanceProfile } from '../../../src/profiles/types.js';
 import { FOUR_POOLS, T0, TWO_POOLS, makeSpec } from '../constraints/helpers.js';
 
 const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+// Dynamo sizes for the last interval's load: the constant forecaster.
 const dynamoSpec = (extra: Record<string, unknown> = {}) =>
-  makeSpec({ policy: 'dynamo', interval: '180s', budget: { maxGpus: 8 }, pools: TWO_POOLS, ...extra });
+  makeSpec({ policy: 'dynamo', interval: '180s', budget: { maxGpus: 8 }, pools: TWO_POOLS, forecaster: { kind: 'constant' }, ...extra });
 
 function run(spec: PolicySpec, observation: Partial<Observation>, state: PlannerState = initialState(), extra: Partial<DecideInput> = {}) {
   return decide({ spec, profile, observation: { time: '', ...observation }, state, now: T0, ...extra });
@@ -138,7 +139,7 @@ describe('decide: safe hold', () => {
 });
 
 describe('decide: forecasts', () => {
-  it('forecasts the lead time (ceil(max startup / interval) intervals) for sla with leadTime', () => {
+  it('forecasts the lead time (floor(max startup / interval) + 1 intervals: the one new replicas start serving in) for sla with leadTime', () => {
     const spec = makeSpec({ policy: 'sla', interval: '60s', forecaster: { kind: 'holt' }, pools: [{ name: 'p', role: 'prefill', startupSeconds: '240s' }, { name: 'd', role: 'decode' }] });
     let state = initialState();
     let last;
@@ -147,7 +148,7 @@ describe('decide: forecasts', () => {
       state = last.state;
     }
     expect(last?.decision.explanation.forecast?.requests.value).toBeCloseTo(200, 6);
-    expect(last?.decision.explanation.leadForecast).toMatchObject({ horizonIntervals: 4, requests: { value: expect.closeTo(230, 6) } });
+    expect(last?.decision.explanation.leadForecast).toMatchObject({ horizonIntervals: 5, requests: { value: expect.closeTo(240, 6) } });
   });
   it('uses a forecast override (oracle) as given', () => {
     const next = { requests: { value: 18000, method: 'oracle' }, isl: { value: 3000, method: 'oracle' }, osl: { value: 150, method: 'oracle' } };

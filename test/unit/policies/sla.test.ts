@@ -3,11 +3,11 @@ import type { Observation } from '../../../src/planner/types.js';
 import { dynamoPolicy } from '../../../src/policies/dynamo.js';
 import { policies } from '../../../src/policies/index.js';
 import { replicasForTtftQuantile, waitQuantile } from '../../../src/policies/queue-model.js';
-import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../../../src/policies/sla.js';
+import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../../../src/policies/sla/index.js';
 import { prefillMs } from '../../../src/policies/common.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
   return makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization }, ...extra });
 }

@@ -1,0 +1,148 @@
+/**
+ * The improvements that learn from the SLO and guard against overload: sloFeedback (slo-feedback.ts) and
+ * correctionGuard (correction.ts), each on its own and through the policy.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Observation } from '../../../src/planner/types.js';
+import { slaContext } from '../../../src/policies/sla/context.js';
+import { correctionStep, dCfCeiling, DCF_MIN, PCF_MAX } from '../../../src/policies/sla/correction.js';
+import { slaPolicy } from '../../../src/policies/sla/index.js';
+import { estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
+import type { PolicyInput } from '../../../src/policies/types.js';
+import { forecast, llama, makeInput, makeSpec } from './helpers.js';
+
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
+function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF>, slo = { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }) {
+  const spec = makeSpec({ interval: '60s', slo, sla: { improvements: { ...OFF, ...improvements } } });
+  return slaContext(makeInput({ ...partial, spec }), { prefill: 1, decode: 1 }, [], {});
+}
+
+describe('estimateMissFraction', () => {
+  it('interpolates between observed percentiles: p90 1500, p95 2500 at target 2000 -> 7.5% above', () => {
+    expect(estimateMissFraction({ p50: 400, p90: 1500, p95: 2500 }, 2000)).toBeCloseTo(0.075, 6);
+    expect(estimateMissFraction({ p50: 400, p95: 1800, p99: 2600 }, 2000)).toBeCloseTo(0.04, 6);
+  });
+  it('below the lowest percentile: 1 - q x target / v; above the highest: (1 - q) x closeness', () => {
+    // p50 4000 at target 2000: at least half miss; 1 - 0.5 x 2000 / 4000 = 75%
+    expect(estimateMissFraction({ p50: 4000, p99: 9000 }, 2000)).toBeCloseTo(0.75, 6);
+    // only the SLO's percentile, at the target: 1 - 0.9 = 10%; at half the target: 0
+    expect(estimateMissFraction({ p90: 2000 }, 2000)).toBeCloseTo(0.1, 6);
+    expect(estimateMissFraction({ p90: 1000 }, 2000)).toBe(0);
+    expect(estimateMissFraction({ mean: 3000 }, 2000)).toBeUndefined();
+  });
+});
+
+describe('sloFeedback step', () => {
+  const window = (ttft: Observation['ttftMs'], itl: Observation['itlMs'], pools?: Observation['pools']): Observation => ({
+    time: 't',
+    windowSeconds: 60,
+    requests: 600,
+    ttftMs: ttft,
+    itlMs: itl,
+    ...(pools ? { pools } : {}),
+  });
+  const learned = { headroom: 1, missed: 0, served: 6000, seconds: 900 };
+  it('no misses, after 15 minutes of evidence: headroom falls by GAIN_DOWN a tick (1 -> 0.9608) on both roles', () => {
+    const fresh = sloFeedbackStep(ctxFor({ observation: window({ p90: 500 }, { p90: 20 }) }, { sloFeedback: true }));
+    expect(fresh.prefill.state.headroom).toBe(1);
+    expect(fresh.prefill.detail.headroomRule).toBe('kept: 60 s of 900 s of evidence before trimming');
+    const ctx = ctxFor({ observation: window({ p90: 500 }, { p90: 20 }), correction: { pCf: 1, dCf: 1, slo: { prefill: learned, decode: learned } } }, { sloFeedback: true });
+    const f = sloFeedbackStep(ctx);
+    expect(GAIN_DOWN).toBe(0.04);
+    expect(f.prefill.state.headroom).toBeCloseTo(Math.exp(-0.04), 6);
+    expect(f.decode.state.headroom).toBeCloseTo(0.9608, 4);
+    expect(f.prefill.detail.headroomRule).toBe('lowered: misses below the allowance');
+  });
+  it('a window with 37% of TTFTs missing raises prefill headroom by e^(0.1 x 2.67) from 0.6, not decode', () => {
+    // p50 1000, p90 4000 at target 2000: 1 - (0.5 + 0.4 x 1000 / 3000) = 36.7% above
+    const ctx = ctxFor(
+      { observation: window({ p50: 1000, p90: 4000 }, { p90: 20 }), correction: { pCf: 1, dCf: 1, slo: { prefill: { headroom: 0.6, missed: 0, served: 6000, seconds: 900 }, decode: { headroom: 0.6, missed: 0, served: 6000, seconds: 900 } } } },
+      { sloFeedback: true },
+    );
+    const f = sloFeedbackStep(ctx);
+    expect(f.prefill.detail.windowMissShare).toBeCloseTo(0.3667, 4);
+    // allowed: the whole 10% (decode has no remembered misses); (0.3667 - 0.1) / 0.1 = 2.667 allowances over
+    expect(f.prefill.detail.allowedMissRate).toBe(0.1);
+    expect(f.prefill.state.headroom).toBeCloseTo(0.6 * Math.exp(GAIN_UP * 2.6667), 4);
+    expect(f.prefill.state.headroom).toBeCloseTo(0.7834, 4);
+    expect(f.decode.state.headroom).toBeLessThan(0.6);
+    // the misses are remembered: 220 of 600 + 6000 x e^(-60/1800)
+    expect(f.prefill.state.missed).toBeCloseTo(0.36667 * 600, 1);
+  });
+  it('holds while the role is still starting, and never goes below HEADROOM_MIN', () => {
+    const starting = ctxFor({ observation: window({ p90: 500 }, { p90: 20 }, { prefill: { desired: 4, ready: 2 } }) }, { sloFeedback: true });
+    expect(sloFeedbackStep(starting).prefill.state.headroom).toBe(1);
+    expect(sloFeedbackStep(starting).prefill.detail.headroomRule).toBe('kept (2 prefill replica(s) still starting)');
+    const nearFloor = { ...learned, headroom: 0.51 };
+    const low = ctxFor({ observation: window({ p90: 500 }, { p90: 20 }), correction: { pCf: 1, dCf: 1, slo: { prefill: nearFloor, decode: nearFloor } } }, { sloFeedback: true });
+    expect(sloFeedbackStep(low).prefill.state.headroom).toBe(HEADROOM_MIN);
+    // near the knee (TTFT p90 at 0.9 of the target) it is not trimmed
+    const knee = ctxFor({ observation: window({ p90: 1800 }, { p90: 20 }), correction: { pCf: 1, dCf: 1, slo: { prefill: learned, decode: learned } } }, { sloFeedback: true });
+    expect(sloFeedbackStep(knee).prefill.state.headroom).toBe(1);
+  });
+  it('through the policy: headroom 0.5 halves the sized demand but never below the bare need', () => {
+    const spec = makeSpec({ sla: { improvements: { ...OFF, sloFeedback: true } } });
+    const low = { pCf: 1, dCf: 1, slo: { prefill: { headroom: 0.5, missed: 0, served: 0 }, decode: { headroom: 0.5, missed: 0, served: 0 } } };
+    const out = slaPolicy(makeInput({ spec, forecast: forecast(18000, 3000, 150), correction: low }));
+    // 18000 x 0.5 = 9000 -> prefill 150000 / (22163 x 0.85) = 7.96 -> 8 sized, but the bare need is 14 (13.54)
+    expect(out.need.prefill.detail.trimmedReplicas).toBe(8);
+    expect(out.need.prefill.replicas).toBe(14);
+    expect(out.correction.slo?.prefill.headroom).toBeLessThanOrEqual(0.5);
+  });
+});
+
+describe('correctionGuard', () => {
+  const overloaded: Observation = {
+    time: 't',
+    windowSeconds: 60,
+    requests: 540,
+    isl: 3000,
+    osl: 150,
+    ttftMs: { mean: 300, p90: 610 },
+    itlMs: { mean: 90, p90: 102 },
+    requestDurationSeconds: 20,
+  };
+  it('keeps dCf while decode replicas are still starting (a dCf of 2.44 learned in overload would size at kv 0)', () => {
+    const obs = { ...overloaded, pools: { decode: { desired: 20, ready: 3 } } };
+    const on = correctionStep(ctxFor({ observation: obs, current: { prefill: 5, decode: 3 }, correction: { pCf: 1, dCf: 1.05 } }, { correctionGuard: true }), 1);
+    const off = correctionStep(ctxFor({ observation: obs, current: { prefill: 5, decode: 3 }, correction: { pCf: 1, dCf: 1.05 } }, {}), 1);
+    expect(on.dCf).toBe(1.05);
+    expect(on.decode).toMatchObject({ dCfGuard: 'kept from the last tick: 17 decode replica(s) still starting' });
+    expect(off.dCf).toBeGreaterThan(2);
+  });
+  it('bounds the factors: pCf at PCF_MAX 2, dCf where the ITL target still allows a quarter of the SLO KV use', () => {
+    // llama2-70b-h100-tp4 at ITL 45 ms, context 1700: kv 0.134 at the SLO, a quarter runs at 32.6 ms -> 1.38
+    expect(dCfCeiling(llama, 45, 1700)).toBeCloseTo(45 / llama.decodeItlMs(0.25 * llama.bestDecode(45, 1700).kv, 1700).value, 6);
+    expect(dCfCeiling(llama, 45, 1700)).toBeGreaterThan(1.3);
+    expect(dCfCeiling(llama, 45, 1700)).toBeLessThan(1.45);
+    const ctx = ctxFor(
+      { profile: llama, observation: { ...overloaded, ttftMs: { mean: 5000, p90: 9000 } }, current: { prefill: 40, decode: 40 }, correction: { pCf: 1, dCf: 1 }, forecast: forecast(540, 1500, 350) },
+      { correctionGuard: true },
+    );
+    const c = correctionStep(ctx, 1);
+    expect(c.pCf).toBe(PCF_MAX);
+    expect(c.dCf).toBeGreaterThanOrEqual(DCF_MIN);
+    expect(c.dCf).toBeLessThanOrEqual(dCfCeiling(llama, 45, 1500 + 175));
+  });
+});
+
+describe('fastPath', () => {
+  const spec = (on: boolean) => makeSpec({ interval: '60s', sla: { improvements: { ...OFF, fastPath: on } } });
+  const observation = (requests: number): Observation => ({ time: 't', windowSeconds: 60, requests });
+  it('a window of 800 against a forecast of 300 sizes both roles for 800, at least twice the prefill', () => {
+    // ISL 8000: 800 x 8000 / 60 = 106667 tok/s over thptP(8000); forecast 300 would size 40000 tok/s
+    const f = forecast(300, 8000, 150);
+    const on = slaPolicy(makeInput({ spec: spec(true), forecast: f, leadForecast: f, observation: observation(800) }));
+    const off = slaPolicy(makeInput({ spec: spec(false), forecast: f, leadForecast: f, observation: observation(800) }));
+    expect(on.need.prefill.detail.requests).toBe(800);
+    expect(off.need.prefill.detail.requests).toBe(300);
+    expect(on.need.prefill.replicas).toBeGreaterThanOrEqual(2 * off.need.prefill.replicas);
+    expect(String(on.need.decode.detail.fastPath)).toBe('observed 800 requests against 300 forecast: sized for the observed count');
+  });
+  it('noise is not a step: 380 against 300 changes nothing', () => {
+    const f = forecast(300, 8000, 150);
+    const on = slaPolicy(makeInput({ spec: spec(true), forecast: f, observation: observation(380) }));
+    expect(on.need.prefill.detail.requests).toBe(300);
+    expect(on.need.prefill.detail.fastPath).toBeUndefined();
+  });
+});
