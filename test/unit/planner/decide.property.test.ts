@@ -6,7 +6,9 @@
  *  3. relative to the previous desired count, a pool moves at most maxStepUp up and maxStepDown down,
  *     except (documented in src/constraints/index.ts): up to a minimum that forces it; an on-demand pool
  *     taking replicas from an unavailable Spot pool of its role; a Spot pool dropping because it is
- *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit;
+ *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit; the readiness gate
+ *     keeping a pool at its current (observed) count within its bounds, which may be any distance from the previous
+ *     decision when the cluster runs another count (a write that did not land, a change by someone else);
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
  * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
@@ -165,6 +167,12 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
     if (d < min || d > pool.maxReplicas) out.push(`${pool.name}: ${d} outside [${min}, ${pool.maxReplicas}]`);
     const prev = previous?.[pool.name];
     if (prev === undefined) return;
+    if (effects.some((e) => e.constraint === 'readiness' && e.pool === pool.name)) {
+      const current = decision.pools[pool.name]?.current;
+      const kept = current === undefined ? undefined : Math.min(pool.maxReplicas, Math.max(min, current));
+      if (d !== kept) out.push(`${pool.name}: held by the readiness gate at ${d}, not at its current count ${current} within [${min}, ${pool.maxReplicas}]`);
+      return;
+    }
     const budgetCut = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name);
     const spotGone = effects.some((e) => e.constraint === 'spot-unavailable' && e.role === pool.role);
     const unavailableSpot = pool.capacity === 'spot' && spotGone;
