@@ -280,7 +280,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   }
 
   // 11. Readiness gate.
-  const gate = applyReadinessGate({ spec, observation, state: state.readiness, now, desired, mins });
+  const gate = applyReadinessGate({ spec, observation, state: state.readiness, now, desired, mins, unavailable: availability.unavailable });
   effects.push(...gate.effects);
   warnings.push(...gate.warnings);
   const gated = gate.desired;

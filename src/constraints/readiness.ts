@@ -15,8 +15,10 @@
  *   - Graph not Ready (only pools whose observation has `graph`): during a rolling update every change holds;
  *     otherwise only scale-ups of pools known to be settled go ahead (a pool without ready counts might be the one
  *     the graph waits for). A Spot eviction makes the graph not Ready, and that is exactly when an on-demand pool
- *     must take the need over, so a settled pool may still grow. After T of not Ready, everything goes ahead for one
- *     tick with a warning, and the clock restarts.
+ *     must take the need over, so a settled pool may still grow, and an unavailable Spot pool (constraints/spot.ts)
+ *     may still shrink: the capacity it drops is gone already, and holding it only keeps replacements pending or
+ *     starting on a Spot pool that is being evicted. After T of not Ready, everything goes ahead for one tick with a
+ *     warning, and the clock restarts.
  *
  * A held pool keeps its current (spec) count, within its bounds: a minimum (schedules, the uncertainty floor) still
  * raises it and maxReplicas still lowers it, as they win over the step limits. So the count that comes out is
@@ -38,6 +40,8 @@ export interface ReadinessInput {
   desired: readonly number[];
   /** Per pool: its effective minimum (schedules and the uncertainty floor included). */
   mins: readonly number[];
+  /** Per pool: why a Spot pool is unavailable (evicted, long pending), undefined otherwise (constraints/spot.ts). */
+  unavailable?: readonly (string | undefined)[];
 }
 
 export interface ReadinessOutput {
@@ -105,8 +109,9 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
       } else {
         next.graphNotReadySince = since;
         const up = decided > current;
+        const spotGone = !up && input.unavailable?.[i] !== undefined;
         if (graph.rollingUpdate === true) graphHold = `${name} is rolling out (${why}): nothing is scaled for ${waited}s of ${timeout}s`;
-        else if (!up || !caughtUp) graphHold = `${name} is not Ready (${why}): only scale-ups of settled pools go ahead, for ${waited}s of ${timeout}s`;
+        else if (up ? !caughtUp : !spotGone) graphHold = `${name} is not Ready (${why}): only scale-ups of settled pools go ahead, for ${waited}s of ${timeout}s`;
       }
     }
 

@@ -142,6 +142,16 @@ describe('readiness gate: the graph', () => {
     expect(unsettled.desired).toEqual([2, 3]);
   });
 
+  it('an unavailable Spot pool still drops what it lost while the graph is not Ready, but not during a rolling update', () => {
+    // The Spot pool lost 2 of 3 (its replacements are starting); spot.ts marked it unavailable and the decision takes it to 1.
+    const pools = { 'prefill-od': { ...settled(2), graph: spotLost }, 'decode-od': { desired: 3, ready: 1, updated: 3, graph: spotLost } };
+    const unavailable = [undefined, '2 eviction(s) or notice(s) this tick'];
+    expect(gate(pools, [2, 1], { unavailable }).desired).toEqual([2, 1]);
+    expect(gate(pools, [2, 1]).desired).toEqual([2, 3]);
+    const rollingPools = { 'prefill-od': { ...settled(2), graph: rolling }, 'decode-od': { desired: 3, ready: 1, updated: 3, graph: rolling } };
+    expect(gate(rollingPools, [2, 1], { unavailable }).desired).toEqual([2, 3]);
+  });
+
   it('a pool without a graph condition (a DynamoComponentDeployment) is held only by its own readiness', () => {
     expect(gate({ 'prefill-od': settled(2), 'decode-od': settled(3) }, [1, 5]).desired).toEqual([1, 5]);
   });

@@ -2,7 +2,8 @@
  * Properties of decide() over random valid policies and random (often broken) observations, run as
  * tick sequences that carry the state. At every tick:
  *  1. each pool is within [minReplicas raised by active schedules, maxReplicas], an integer;
- *  2. total GPUs <= spec.budget.maxGpus whenever the (schedule-raised) minimums fit in it;
+ *  2. total GPUs <= spec.budget.maxGpus whenever the (schedule-raised) minimums fit in it, counting a pool whose
+ *     scale-down the readiness gate holds (its graph is not Ready) at the count decided for it;
  *  3. relative to the previous desired count, a pool moves at most maxStepUp up and maxStepDown down,
  *     except (documented in src/constraints/index.ts): up to a minimum that forces it; an on-demand pool
  *     taking replicas from an unavailable Spot pool of its role; a Spot pool dropping because it is
@@ -97,6 +98,8 @@ const poolObsArb: fc.Arbitrary<PoolObservation> = fc.record(
   {
     desired: maybe(fc.integer({ min: 0, max: 20 })),
     ready: maybe(fc.integer({ min: 0, max: 20 })),
+    updated: maybe(fc.integer({ min: 0, max: 20 })),
+    graph: maybe(fc.oneof(fc.constant({ ready: true }), fc.record({ ready: fc.constant(false), rollingUpdate: fc.boolean() }))),
     pending: maybe(fc.integer({ min: 0, max: 5 })),
     pendingSeconds: maybe(fc.integer({ min: 0, max: 600 })),
     evicted: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined, freq: 1 }),
@@ -160,7 +163,10 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
       out.push(`${pool.name}: desired ${d} is not an integer`);
       return;
     }
-    gpus += d * pool.gpusPerReplica;
+    // A pool the readiness gate keeps above its decided count (a scale-down held while its graph is not Ready) runs
+    // those GPUs anyway; the budget is checked on the count the other steps decided.
+    const held = effects.find((e) => e.constraint === 'readiness' && e.pool === pool.name && e.to > e.from);
+    gpus += (held ? held.from : d) * pool.gpusPerReplica;
     minGpus += min * pool.gpusPerReplica;
     roleTotal[pool.role] += d;
     roleMin[pool.role] += min;
