@@ -103,7 +103,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
       const since = prior?.graphNotReadySince ?? now;
       const waited = waitedSeconds(now, since);
       const name = pool.target?.kind === 'DynamoGraphDeployment' ? `graph ${pool.target.name}` : 'its graph';
-      const why = graph.condition ?? 'Ready is not True';
+      const why = typeof graph.condition === 'string' ? graph.condition.slice(0, 500) : 'Ready is not True';
       if (waited >= timeout) {
         if (decided !== current) warnings.push(`${pool.name}: ${name} is not ready after ${timeout}s (${why}); scaling anyway`);
       } else {

@@ -130,9 +130,13 @@ export function readyCondition(obj: KubeObject, types: string[] = ['Ready']): Re
   return { ready: false };
 }
 
+/** Longest condition text carried into the observation (an operator's message can list every component). */
+const MAX_CONDITION_CHARS = 500;
+
 function conditionText(ready: ReadyCondition): string {
   if (ready.status === undefined) return 'no Ready condition';
-  return `Ready=${ready.status}${ready.reason ? `, reason ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`;
+  const text = `Ready=${ready.status}${ready.reason ? `, reason ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`;
+  return text.length > MAX_CONDITION_CHARS ? `${text.slice(0, MAX_CONDITION_CHARS - 3)}...` : text;
 }
 
 /**
