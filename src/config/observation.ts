@@ -40,9 +40,18 @@ const latencySummary = z.record(z.string(), nonNegative).superRefine((summary, c
   }
 });
 
+/** The Ready condition of the pool's graph. `condition` is text for the explanation, kept short. */
+const graphReadiness = z.strictObject({
+  ready: z.boolean(),
+  rollingUpdate: missable(z.boolean()),
+  condition: missable(z.string().max(1000)),
+});
+
 const poolObservation = z.strictObject({
   desired: missable(count),
   ready: missable(count),
+  updated: missable(count),
+  graph: missable(graphReadiness),
   pending: missable(count),
   evicted: missable(count),
   evictionNotices: missable(count),
@@ -89,7 +98,11 @@ export function parseObservation(data: unknown, prefix = 'observation'): Observa
   const { pools, errors, ...rest } = parsed.data;
   const observation: Observation = compact(rest) as Observation;
   // Keyed by names from the file: records without a prototype (a pool named "constructor" is a pool).
-  if (pools) observation.pools = toNullRecord(Object.entries(pools).map(([name, pool]) => [name, compact(pool) as PoolObservation] as const));
+  if (pools) {
+    observation.pools = toNullRecord(
+      Object.entries(pools).map(([name, pool]) => [name, compact({ ...pool, graph: pool.graph ? compact(pool.graph) : undefined }) as PoolObservation] as const),
+    );
+  }
   if (errors) observation.errors = toNullRecord(errors);
   return observation;
 }

@@ -25,6 +25,7 @@ export const plannerStateSchema = z.looseObject({
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),
+  readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

@@ -21,6 +21,9 @@
  *   9. min/max (pool)     again, as hard bounds: a minimum or schedule that needs a bigger jump
  *                         than the step limit wins over the step limit                          bounds.ts
  *  10. GPU budget trim    hard cap after 7-8 kept pools up (budget.ts explains what goes first) budget.ts
+ *  11. readiness gate     no scale-up of a pool still becoming ready (until readinessTimeout),
+ *                         nothing during a rolling update; a held pool keeps its current count
+ *                         within its bounds                                                     readiness.ts
 
  * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
@@ -29,16 +32,17 @@
  * (c) 10 may go below previous - maxStepDown when the previous counts were themselves over budget.
  *
  * A held role (metrics missing; the caller passes need undefined) skips 2-5 and 7-8: each pool keeps
- * its baseline, except that an unavailable Spot pool's replicas move to on-demand; 6, 9 and 10 still
+ * its baseline, except that an unavailable Spot pool's replicas move to on-demand; 6, 9, 10 and 11 still
  * apply, so a schedule or minimum can raise a held pool and only a lowered maxReplicas or budget can
  * lower one.
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
-import type { PlannerState } from '../planner/state.js';
+import type { PlannerState, PoolReadinessState } from '../planner/state.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
 import { clampPool, clampRole, type Raise } from './bounds.js';
 import { allocateBudget, budgetMode, sloPressure, trimToBudget, type TrimPool } from './budget.js';
 import { poolLayout, replicasToUnits, unitsToReplicas } from './layout.js';
+import { applyReadinessGate } from './readiness.js';
 import { scheduledMins } from './schedules.js';
 import { evictionHeadroom, moveFromUnavailableSpot, splitRole, spotAvailability, spotShare, type SplitInput } from './spot.js';
 import { recentRecommendations, stabilize, type RecommendationEntry } from './stabilization.js';
@@ -51,6 +55,7 @@ export { allocateBudget, trimToBudget, sloPressure, budgetMode } from './budget.
 export { evictionHeadroom, spotShare, splitRole, spotAvailability } from './spot.js';
 export { stabilize } from './stabilization.js';
 export { stepLimit } from './step.js';
+export { applyReadinessGate } from './readiness.js';
 
 /** Stabilization entries kept at most (a guard for very frequent ticks; windows are normally far shorter). */
 const MAX_RECOMMENDATIONS = 1000;
@@ -84,6 +89,8 @@ export interface ConstraintOutput {
   lastEviction: Record<string, number>;
   /** Active schedules, described. */
   activeSchedules: string[];
+  /** For the next state: the readiness gate's clocks. */
+  readiness: Record<string, PoolReadinessState>;
 }
 
 export function applyConstraints(input: ConstraintInput): ConstraintOutput {
@@ -272,11 +279,26 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     }
   }
 
+  // 11. Readiness gate.
+  const gate = applyReadinessGate({ spec, observation, state: state.readiness, now, desired, mins, unavailable: availability.unavailable });
+  effects.push(...gate.effects);
+  warnings.push(...gate.warnings);
+  const gated = gate.desired;
+  if (maxGpus !== undefined && gate.effects.length > 0) {
+    let before = 0;
+    let after = 0;
+    for (let i = 0; i < n; i++) {
+      before += desired[i]! * pools[i]!.gpusPerReplica;
+      after += gated[i]! * pools[i]!.gpusPerReplica;
+    }
+    if (after > maxGpus && after > before) warnings.push(`budget: ${after - Math.max(before, maxGpus)} GPU(s) over spec.budget.maxGpus ${maxGpus} while the readiness gate holds pools at their current counts`);
+  }
+
   let usedGpus = 0;
   let costPerHour = 0;
   for (let i = 0; i < n; i++) {
-    usedGpus += desired[i]! * pools[i]!.gpusPerReplica;
-    costPerHour += desired[i]! * pools[i]!.gpusPerReplica * pools[i]!.costPerGpuHour;
+    usedGpus += gated[i]! * pools[i]!.gpusPerReplica;
+    costPerHour += gated[i]! * pools[i]!.gpusPerReplica * pools[i]!.costPerGpuHour;
   }
   const maxCost = spec.budget.maxCostPerHour;
   if (maxCost !== undefined && costPerHour > maxCost) {
@@ -286,12 +308,13 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   const recommendations = [...recent, { time: now, desired: recommendation }];
   if (recommendations.length > MAX_RECOMMENDATIONS) recommendations.splice(0, recommendations.length - MAX_RECOMMENDATIONS);
   return {
-    desired,
+    desired: gated,
     effects,
     warnings,
     budget: { maxGpus, usedGpus, shortfallGpus },
     recommendations,
     lastEviction: availability.lastEviction,
     activeSchedules: schedules.active,
+    readiness: gate.state,
   };
 }

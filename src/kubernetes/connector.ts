@@ -1,10 +1,11 @@
 /**
  * The Kubernetes connector: sets each pool's replicas on its Dynamo target.
  *
- * Per apply: one GET of each graph however many pools target it (pools in policy order); the graph's readiness
- * gate (readiness-gate.ts); every pool of a graph resolved to its component first (two pools on one component are
- * an error for both); then each pool through the one write path (scale-write.ts) on its target (scale-targets.ts:
- * the scaling adapter's `/scale`, the graph on 404, or the DynamoComponentDeployment).
+ * Per apply: one GET of each graph however many pools target it (pools in policy order); every pool of a graph
+ * resolved to its component first (two pools on one component are an error for both); then each pool through the
+ * one write path (scale-write.ts) on its target (scale-targets.ts: the scaling adapter's `/scale`, the graph on 404,
+ * or the DynamoComponentDeployment). The readiness gate (no scale-up on a component still becoming ready, nothing
+ * during a rolling update) is part of the decision (constraints/readiness.ts), fed by the counts targets.ts reads.
  * Always: field manager `pd-planner`; no PATCH when the spec already holds the count; 409 -> re-read and retry;
  * 429/5xx/timeouts -> bounded backoff (retry.ts); `canAct()` is asked right before each write; dry-run logs the
  * patch and writes nothing.
@@ -16,8 +17,7 @@ import { messageOf } from '../errors.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision, PoolObservation } from '../planner/types.js';
 import { DynamoApi } from './dynamo-api.js';
-import { readyCondition, replicaStatus, resolveComponent, type DynamoVersion, type GraphComponent, type KubeObject } from './graph.js';
-import { ReadinessGate, settled } from './readiness-gate.js';
+import { resolveComponent, type DynamoVersion, type GraphComponent, type KubeObject } from './graph.js';
 import type { RetryOptions } from './retry.js';
 import { ComponentDeploymentTarget, GraphComponentTarget } from './scale-targets.js';
 import { ScaleWriter } from './scale-write.js';
@@ -34,8 +34,6 @@ export interface KubernetesConnectorOptions {
   logger?: Logger;
   /** Leader guard, asked right before every write: false -> no write, the pool's result says "not leader". */
   canAct?: () => boolean;
-  /** Epoch ms (injectable for tests). */
-  now?: () => number;
   /** Backoff sleeps (injectable for tests). */
   sleep?: (ms: number) => Promise<void>;
   /** Per-request timeout (default 10 s). */
@@ -66,17 +64,14 @@ export class DynamoConnector implements KubernetesConnector {
   readonly #api: DynamoApi;
   readonly #namespace: string;
   readonly #canAct: () => boolean;
-  readonly #gate: ReadinessGate;
   readonly #writer: ScaleWriter;
 
   constructor(options: KubernetesConnectorOptions) {
     this.#api = new DynamoApi(options);
     this.#namespace = options.namespace;
     this.#canAct = options.canAct ?? (() => true);
-    this.#gate = new ReadinessGate(options.now ?? Date.now);
     this.#writer = new ScaleWriter({
       log: this.#api.log,
-      gate: this.#gate,
       canAct: this.#canAct,
       dryRun: options.dryRun ?? false,
       conflictRetries: options.conflictRetries ?? 3,
@@ -125,10 +120,10 @@ export class DynamoConnector implements KubernetesConnector {
         else {
           const entry = { ref, jobs: [job] };
           graphs.set(key, entry);
-          order.push(() => this.#applyGraph(result, entry.ref, entry.jobs, spec, version));
+          order.push(() => this.#applyGraph(result, entry.ref, entry.jobs, version));
         }
       } else {
-        order.push(() => this.#applyComponentDeployment(result, ref, job, spec, version));
+        order.push(() => this.#applyComponentDeployment(result, ref, job, version));
       }
     }
     for (const step of order) await step();
@@ -147,9 +142,7 @@ export class DynamoConnector implements KubernetesConnector {
     return this.#api.version();
   }
 
-  async #applyGraph(result: ApplyResult, ref: GraphRef, jobs: PoolJob[], spec: PolicySpec, version: DynamoVersion): Promise<void> {
-    const log = this.#api.log;
-    const graphKey = `dgd/${ref.namespace}/${ref.name}`;
+  async #applyGraph(result: ApplyResult, ref: GraphRef, jobs: PoolJob[], version: DynamoVersion): Promise<void> {
     const fail = (job: PoolJob, error: unknown) => {
       result.errors[job.pool.name] = messageOf(error);
       result.pools[job.pool.name] = 'error';
@@ -161,20 +154,6 @@ export class DynamoConnector implements KubernetesConnector {
       for (const job of jobs) fail(job, error);
       return;
     }
-    const verdict = this.#gate.graph(graphKey, `DynamoGraphDeployment ${ref.namespace}/${ref.name}`, readyCondition(dgd), spec.readinessTimeout);
-    /** Set while the graph is not Ready: why pools other than settled components' scale-ups are skipped. */
-    let onlySettledScaleUps: string | undefined;
-    if (verdict.kind === 'rolling') {
-      for (const job of jobs) result.pools[job.pool.name] = `skipped: ${verdict.skipped}`;
-      log.info({ graph: graphKey, why: verdict.why }, 'graph is rolling out, ignoring this scaling');
-      return;
-    }
-    if (verdict.kind === 'not-ready') {
-      onlySettledScaleUps = verdict.skipped;
-      log.info({ graph: graphKey, why: verdict.why }, 'graph is not ready: only scale-ups of stable components go ahead');
-    }
-    if (verdict.kind === 'timed-out') for (const job of jobs) result.errors[job.pool.name] = verdict.error;
-
     // Resolve every pool first: two pools on one component would fight over it.
     const resolved = new Map<PoolJob, GraphComponent>();
     const owners = new Map<string, string[]>();
@@ -195,27 +174,20 @@ export class DynamoConnector implements KubernetesConnector {
         fail(job, new Error(`pools ${sharing.join(', ')} all resolve to component "${component.name}" of DynamoGraphDeployment ${ref.namespace}/${ref.name}; give each pool its own target.service`));
         continue;
       }
-      if (onlySettledScaleUps) {
-        const growsSettled = job.desired > (component.replicas ?? 0) && settled(replicaStatus(component.replicas, component.status));
-        if (!growsSettled) {
-          result.pools[job.pool.name] = `skipped: ${onlySettledScaleUps}`;
-          continue;
-        }
-      }
       try {
         const target = new GraphComponentTarget(this.#api, ref, version, job.pool, component, this.#canAct);
-        await this.#writer.scale(result, job.pool.name, job.desired, spec.readinessTimeout, target);
+        await this.#writer.scale(result, job.pool.name, job.desired, target);
       } catch (error) {
         fail(job, error);
       }
     }
   }
 
-  async #applyComponentDeployment(result: ApplyResult, ref: TargetRef, job: PoolJob, spec: PolicySpec, version: DynamoVersion): Promise<void> {
+  async #applyComponentDeployment(result: ApplyResult, ref: TargetRef, job: PoolJob, version: DynamoVersion): Promise<void> {
     const pool = job.pool.name;
     try {
       const target = new ComponentDeploymentTarget(this.#api, ref, version, pool, this.#canAct);
-      await this.#writer.scale(result, pool, job.desired, spec.readinessTimeout, target);
+      await this.#writer.scale(result, pool, job.desired, target);
     } catch (error) {
       result.errors[pool] = messageOf(error);
       result.pools[pool] = 'error';

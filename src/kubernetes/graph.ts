@@ -5,6 +5,7 @@
  *   v1beta1:  spec.components[]   { name, type, replicas },                      status.components.<Comp> {...counts}
  */
 import type { Role } from '../config/schema.js';
+import type { GraphReadiness, PoolObservation } from '../planner/types.js';
 import { DuplicateSubComponentError, SubComponentNotFoundError } from './errors.js';
 
 export type DynamoVersion = 'v1alpha1' | 'v1beta1';
@@ -129,6 +130,26 @@ export function readyCondition(obj: KubeObject, types: string[] = ['Ready']): Re
   return { ready: false };
 }
 
+/** Longest condition text carried into the observation (an operator's message can list every component). */
+const MAX_CONDITION_CHARS = 500;
+
+function conditionText(ready: ReadyCondition): string {
+  if (ready.status === undefined) return 'no Ready condition';
+  const text = `Ready=${ready.status}${ready.reason ? `, reason ${ready.reason}` : ''}${ready.message ? `: ${ready.message}` : ''}`;
+  return text.length > MAX_CONDITION_CHARS ? `${text.slice(0, MAX_CONDITION_CHARS - 3)}...` : text;
+}
+
+/**
+ * A graph's Ready condition as the readiness gate reads it (constraints/readiness.ts). The operator sets Ready False
+ * with reason `rolling_update_in_progress` during a rollout; any reason naming a rolling update counts as one.
+ * Example: Ready=False, reason rolling_update_in_progress -> { ready: false, rollingUpdate: true, condition: "Ready=False, reason rolling_update_in_progress: ..." }.
+ */
+export function graphReadiness(dgd: KubeObject): GraphReadiness {
+  const ready = readyCondition(dgd);
+  if (ready.ready) return { ready: true };
+  return { ready: false, ...(/rolling/i.test(ready.reason ?? '') ? { rollingUpdate: true } : {}), condition: conditionText(ready) };
+}
+
 export interface ReplicaStatus {
   /** spec replicas (missing = 0, as Dynamo reads it). */
   desired: number;
@@ -149,6 +170,15 @@ export function replicaStatus(specReplicas: number | undefined, status: ReplicaC
   const updated = status?.updatedReplicas ?? 0;
   const ready = status?.availableReplicas !== undefined ? status.availableReplicas : status?.readyReplicas ?? 0;
   return { desired, updated, ready, stable: desired === updated && updated === ready };
+}
+
+/**
+ * A pool's replica counts as the observation carries them: the spec count, and ready (Dynamo's rule above) and
+ * updated when the object has a status. Without a status nothing says whether it is becoming ready, so neither is set.
+ */
+export function poolCounts(specReplicas: number | undefined, status: ReplicaCounts | undefined): PoolObservation {
+  const s = replicaStatus(specReplicas, status);
+  return { desired: s.desired, ...(status ? { ready: s.ready, updated: s.updated } : {}) };
 }
 
 /** DCD: spec.replicas and status.service (v1alpha1) / status.component (v1beta1). */

@@ -17,7 +17,6 @@ import { serviceOf, type GraphRef, type TargetRef } from './targets.js';
 const isConflict = (error: unknown) => error instanceof KubeApiError && error.status === 409;
 
 export class GraphComponentTarget implements ScaleTarget {
-  readonly gateKey: string;
   readonly #api: DynamoApi;
   readonly #ref: GraphRef;
   readonly #version: DynamoVersion;
@@ -40,11 +39,6 @@ export class GraphComponentTarget implements ScaleTarget {
     this.#canAct = canAct;
     this.#component = component;
     this.#firstIndex = component.index;
-    this.gateKey = `dgd/${ref.namespace}/${ref.name}/${component.name}`;
-  }
-
-  label(): string {
-    return `component ${this.#component.name} of ${this.#ref.namespace}/${this.#ref.name}`;
   }
 
   async read(): Promise<ScaleSnapshot> {
@@ -96,7 +90,6 @@ export class GraphComponentTarget implements ScaleTarget {
 }
 
 export class ComponentDeploymentTarget implements ScaleTarget {
-  readonly gateKey: string;
   readonly #api: DynamoApi;
   readonly #ref: TargetRef;
   readonly #version: DynamoVersion;
@@ -109,11 +102,6 @@ export class ComponentDeploymentTarget implements ScaleTarget {
     this.#version = version;
     this.#pool = pool;
     this.#canAct = canAct;
-    this.gateKey = `dcd/${ref.namespace}/${ref.name}`;
-  }
-
-  label(): string {
-    return `DynamoComponentDeployment ${this.#ref.namespace}/${this.#ref.name}`;
   }
 
   async read(): Promise<ScaleSnapshot> {

@@ -2,7 +2,7 @@
  * The one write path of the connector, for every kind of target: set a pool's replicas on its object.
  *
  * Per pool: read the object (the first read may be the one the caller already made); "unchanged" when its spec
- * holds the count; a scale-up asks the readiness gate first; then one write, which first checks `canAct()` (not the
+ * holds the count; then one write, which first checks `canAct()` (not the
  * leader: no write) and dry-run (log the write, send nothing). A write the object's own changes made fail (409
  * Conflict; a failed JSON-patch `test` on a graph) re-reads and retries, up to `conflictRetries` times; anything
  * else is thrown to the caller, which reports it for the pool. Counts are absolute, so a retried write never
@@ -13,7 +13,6 @@ import { messageOf } from '../errors.js';
 import type { ApplyResult } from '../planner/ports.js';
 import { LeadershipLostError } from './dynamo-api.js';
 import type { ReplicaCounts } from './graph.js';
-import type { ReadinessGate } from './readiness-gate.js';
 
 /** What a write needs to know about the object it scales. */
 export interface ScaleSnapshot {
@@ -24,10 +23,6 @@ export interface ScaleSnapshot {
 
 /** One object a pool scales: how to read it, write it, and tell a conflict from a failure. */
 export interface ScaleTarget {
-  /** The object's key for the readiness gate, e.g. "dgd/ns/graph/VllmDecodeWorker" or "dcd/ns/name". */
-  readonly gateKey: string;
-  /** The object in messages, e.g. "component VllmDecodeWorker of ns/graph". */
-  label(): string;
   /** Its spec and status: the first call may answer from what was already read, later calls read it again. */
   read(): Promise<ScaleSnapshot>;
   /** The write from `from` to `to`, for the dry-run and not-leader lines. */
@@ -40,7 +35,6 @@ export interface ScaleTarget {
 
 export interface ScaleWriterOptions {
   log: Logger;
-  gate: ReadinessGate;
   /** Leader guard, asked right before every write. */
   canAct: () => boolean;
   /** Log each write, send nothing. */
@@ -57,26 +51,17 @@ export class ScaleWriter {
   }
 
   /** Sets `pool` to `desired` on `target` and writes the pool's result line (and error) into `result`; throws what it cannot handle. */
-  async scale(result: ApplyResult, pool: string, desired: number, readinessTimeoutSeconds: number, target: ScaleTarget): Promise<void> {
-    const { gate, log, conflictRetries } = this.#options;
+  async scale(result: ApplyResult, pool: string, desired: number, target: ScaleTarget): Promise<void> {
+    const { log, conflictRetries } = this.#options;
     for (let round = 0; ; round += 1) {
-      const { specReplicas, status } = await target.read();
+      const { specReplicas } = await target.read();
       const current = specReplicas ?? 0;
       if (current === desired) {
         result.pools[pool] = `unchanged (${current})`;
         return;
       }
-      if (desired > current) {
-        const verdict = gate.scaleUp(target.gateKey, target.label(), status, specReplicas, readinessTimeoutSeconds);
-        if (!verdict.ok) {
-          result.pools[pool] = verdict.reason;
-          return;
-        }
-        if (verdict.timedOut) result.errors[pool] = verdict.timedOut;
-      }
       try {
-        const written = await this.#write(result, pool, target.describe(current, desired), () => target.send(current, desired));
-        if (written && desired > current) gate.scaledUp(target.gateKey);
+        await this.#write(result, pool, target.describe(current, desired), () => target.send(current, desired));
         return;
       } catch (error) {
         if (!target.retryable(error) || round >= conflictRetries) throw error;

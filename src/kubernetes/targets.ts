@@ -1,10 +1,10 @@
-/** Which Dynamo object a pool scales, and reading each pool's spec and ready replicas from the API server. */
+/** Which Dynamo object a pool scales, and reading each pool's replica counts (and its graph's Ready condition) from the API server. */
 import type { Logger } from 'pino';
 import type { PolicySpec, PoolSpec, PoolTarget } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import type { PoolObservation } from '../planner/types.js';
 import type { DynamoApi } from './dynamo-api.js';
-import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject } from './graph.js';
+import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveComponent, type DynamoVersion, type KubeObject } from './graph.js';
 
 export type TargetRef =
   | { kind: 'DynamoGraphDeployment'; namespace: string; name: string; service?: string }
@@ -31,7 +31,7 @@ export function serviceOf(pool: PoolSpec): string | undefined {
   return pool.target?.kind === 'DynamoGraphDeployment' ? pool.target.service : undefined;
 }
 
-/** Spec and ready replicas of every pool's target: one GET per graph, one per component deployment. */
+/** Spec, ready and updated replicas of every pool's target, and its graph's Ready condition: one GET per graph, one per component deployment. */
 export async function readTargets(api: DynamoApi, defaultNamespace: string, spec: PolicySpec): Promise<TargetReadResult> {
   const out: TargetReadResult = { pools: {}, errors: {} };
   const withTarget = spec.pools.filter((p) => p.target);
@@ -52,13 +52,11 @@ export async function readTargets(api: DynamoApi, defaultNamespace: string, spec
         if (!graphs.has(key)) graphs.set(key, api.getGraph(ref, version));
         const dgd = await (graphs.get(key) as Promise<KubeObject>);
         const component = resolveComponent(dgd, pool.role, ref.service);
-        const s = replicaStatus(component.replicas, component.status);
-        out.pools[pool.name] = { desired: s.desired, ...(component.status ? { ready: s.ready } : {}) };
+        out.pools[pool.name] = { ...poolCounts(component.replicas, component.status), graph: graphReadiness(dgd) };
       } else {
         const dcd = await api.getComponentDeployment(ref, version);
         const { specReplicas, status } = componentDeploymentReplicas(dcd);
-        const s = replicaStatus(specReplicas, status);
-        out.pools[pool.name] = { desired: s.desired, ...(status ? { ready: s.ready } : {}) };
+        out.pools[pool.name] = poolCounts(specReplicas, status);
       }
     } catch (error) {
       out.errors[pool.name] = messageOf(error);

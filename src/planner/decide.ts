@@ -280,6 +280,13 @@ export function decide(input: DecideInput): DecideResult {
   };
   return {
     decision,
-    state: { history, correction, recommendations: constrained.recommendations, last, lastEviction: constrained.lastEviction },
+    state: {
+      history,
+      correction,
+      recommendations: constrained.recommendations,
+      last,
+      lastEviction: constrained.lastEviction,
+      ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
+    },
   };
 }

@@ -27,6 +27,14 @@ export interface HistoryPoint {
   osl?: number;
 }
 
+/** What the readiness gate remembers of one pool (epoch ms); see constraints/readiness.ts. */
+export interface PoolReadinessState {
+  /** When the pool was first seen becoming ready, or last scaled up by the planner; absent once it is settled. */
+  becomingReadySince?: number;
+  /** When its graph was first seen not Ready; absent while the graph is Ready. */
+  graphNotReadySince?: number;
+}
+
 export interface PlannerState {
   /** Per-interval history for the forecasters, oldest first, bounded (see decide.ts). */
   history: HistoryPoint[];
@@ -38,6 +46,8 @@ export interface PlannerState {
   last?: Record<string, number>;
   /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */
   lastEviction: Record<string, number>;
+  /** Pool -> the readiness gate's clocks (pools with nothing to remember are left out). */
+  readiness?: Record<string, PoolReadinessState>;
 }
 
 export function initialState(): PlannerState {

@@ -12,8 +12,15 @@ export type LatencySummary = Partial<Record<'mean' | `p${number}`, number>>;
 export interface PoolObservation {
   /** spec.replicas as the cluster holds it now. */
   desired?: number;
-  /** Ready (or available) replicas. */
+  /** Ready replicas: availableReplicas when the object reports it (even 0), else readyReplicas (Dynamo's rule). */
   ready?: number;
+  /**
+   * Replicas at the current spec revision (status.updatedReplicas). With `ready` it says whether the pool is still
+   * becoming ready: fewer ready or updated replicas than `desired` (the readiness gate, constraints/readiness.ts).
+   */
+  updated?: number;
+  /** The Ready condition of the graph the pool belongs to; absent when unknown or when the pool is not a graph component. */
+  graph?: GraphReadiness;
   /** Pods Pending / unschedulable for this pool. */
   pending?: number;
   /** Pods evicted (or lost with their Spot node) since the last tick. */
@@ -22,6 +29,16 @@ export interface PoolObservation {
   evictionNotices?: number;
   /** Seconds the oldest pending pod of this pool has been pending. */
   pendingSeconds?: number;
+}
+
+/** The Ready condition of a graph (DynamoGraphDeployment), as the readiness gate reads it. */
+export interface GraphReadiness {
+  /** Its Ready condition is True. */
+  ready: boolean;
+  /** Not Ready because a rolling update is in progress: every pool of the graph holds. */
+  rollingUpdate?: boolean;
+  /** The condition as read, for the explanation: "Ready=False, reason X: message", or "no Ready condition". */
+  condition?: string;
 }
 
 /** One tick's view of the world. Any field may be missing: the core says what it did about it. */

@@ -95,7 +95,7 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
   for (let k = 0; k < total; k++) {
     const t = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
     const stats = cluster.advanceTo(t);
-    const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, spec.slo);
+    const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, spec.slo, spec.pools);
     const step = await driver.step(k, t, stats, observation);
     let changed = false;
     for (const [pool, n] of Object.entries(step.desired)) {

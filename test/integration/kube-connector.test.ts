@@ -103,31 +103,15 @@ describe('Kubernetes connector against the fake API server', () => {
     expect(result.errors['decode-spot']).toContain('spec.replicas in body must be of type int32');
   });
 
-  it('skips a graph that is not Ready and writes nothing', async () => {
-    api = await startFakeKubeApi({ objects: [dgdV1beta1({ name: 'llama', components, ready: 'False' })] });
+  it('a graph that is not Ready is patched as decided: the readiness gate is part of the decision, not of the connector', async () => {
+    api = await startFakeKubeApi({ objects: [dgdV1beta1({ name: 'llama', components, ready: 'False' }), dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3)] });
     const s = specWith([{ name: 'decode-od', role: 'decode', target: { kind: 'DynamoGraphDeployment', name: 'llama' } }]);
-    const result = await connectorFor(api, { now: () => 0 }).apply(decisionFor({ 'decode-od': 5 }, s), s);
-    expect(result.pools['decode-od']).toBe(
-      'skipped: DynamoGraphDeployment default/llama is not Ready (Ready=False, reason rolling_update_in_progress: Rolling update in progress); not scaling for 0s of 1800s',
-    );
-    expect(writes(api)).toEqual([]);
-  });
-
-  it('a graph not Ready for another reason than a rollout (a Spot worker lost) still lets a stable component grow, not shrink', async () => {
-    const graph = dgdV1beta1({ name: 'llama', components, ready: 'False' }) as { status: { conditions: { reason: string; message: string }[] } };
-    graph.status.conditions[0]!.reason = 'some_resources_are_not_ready';
-    graph.status.conditions[0]!.message = 'VllmDecodeWorkerSpot: 1/3 ready';
-    api = await startFakeKubeApi({ objects: [graph, dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3), dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2)] });
-    const s = specWith([
-      { name: 'prefill-od', role: 'prefill', target: { kind: 'DynamoGraphDeployment', name: 'llama' } },
-      { name: 'decode-od', role: 'decode', target: { kind: 'DynamoGraphDeployment', name: 'llama' } },
-    ]);
-    const result = await connectorFor(api, { now: () => 0 }).apply(decisionFor({ 'prefill-od': 1, 'decode-od': 5 }, s), s);
+    // What the gate reads: the counts and the graph's condition.
+    expect(await connectorFor(api).readTargets(s)).toEqual({
+      'decode-od': { desired: 3, ready: 3, updated: 3, graph: { ready: false, rollingUpdate: true, condition: 'Ready=False, reason rolling_update_in_progress: Rolling update in progress' } },
+    });
+    const result = await connectorFor(api).apply(decisionFor({ 'decode-od': 5 }, s), s);
     expect(result.pools['decode-od']).toBe('patched 3->5 (DynamoGraphDeploymentScalingAdapter llama-vllmdecodeworker/scale)');
-    expect(result.pools['prefill-od']).toBe(
-      'skipped: DynamoGraphDeployment default/llama is not Ready (Ready=False, reason some_resources_are_not_ready: VllmDecodeWorkerSpot: 1/3 ready); not scaling for 0s of 1800s',
-    );
-    expect(writes(api)).toHaveLength(1);
   });
 
   it('409 on the adapter: re-reads the graph and retries once', async () => {
@@ -156,7 +140,7 @@ describe('Kubernetes connector against the fake API server', () => {
     expect(api.get('nvidia.com/v1alpha1', 'DynamoComponentDeployment', 'default', 'llama-decode-spot')?.spec?.replicas).toBe(0);
   });
 
-  it('reads targets: spec and ready replicas per pool, one GET per graph', async () => {
+  it('reads targets: spec, ready and updated replicas per pool and the graph\'s Ready condition, one GET per graph', async () => {
     api = await startFakeKubeApi({
       objects: [
         dgdV1beta1({ name: 'llama', components: [components[0], components[1], { ...components[2], status: { replicas: 3, updatedReplicas: 3, readyReplicas: 2 } }] as never }),
@@ -164,7 +148,11 @@ describe('Kubernetes connector against the fake API server', () => {
       ],
     });
     const connector = connectorFor(api);
-    expect(await connector.readTargets(spec)).toEqual({ 'prefill-od': { desired: 2, ready: 2 }, 'decode-od': { desired: 3, ready: 2 }, 'decode-spot': { desired: 2, ready: 1 } });
+    expect(await connector.readTargets(spec)).toEqual({
+      'prefill-od': { desired: 2, ready: 2, updated: 2, graph: { ready: true } },
+      'decode-od': { desired: 3, ready: 2, updated: 3, graph: { ready: true } },
+      'decode-spot': { desired: 2, ready: 1, updated: 2 },
+    });
     expect(api.requests.filter((r) => r.resource === 'dynamographdeployments')).toHaveLength(1);
   });
 });

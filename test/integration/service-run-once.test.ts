@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { jsonLines, runCli } from '../fixtures/cli.js';
-import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';
+import { dgdV1beta1, dgdsa, llamaGraph, stable } from '../fixtures/fake-kube-api/objects.js';
 import { dynamoAnswers, startFakePrometheus, type FakePrometheus } from '../fixtures/servers.js';
 
 let api: FakeKubeApi | undefined;
@@ -37,10 +37,12 @@ ${body}
 `;
 }
 
-async function setup(policyBody: string, answers = dynamoAnswers({ requests: 720, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 })) {
-  api = await startFakeKubeApi({
-    objects: llamaGraph({ prefill: 2, decode: 3 }),
-  });
+async function setup(
+  policyBody: string,
+  answers = dynamoAnswers({ requests: 720, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 }),
+  objects: object[] = llamaGraph({ prefill: 2, decode: 3 }),
+) {
+  api = await startFakeKubeApi({ objects });
   prom = await startFakePrometheus(answers);
   dir = mkdtempSync(join(tmpdir(), 'pd-e2e-'));
   const path = join(dir, 'policy.yaml');
@@ -67,8 +69,8 @@ describe('pd-planner run --once', () => {
     expect(observation.errors).toBeUndefined();
     // Replicas from the graph (connector) and pods (kube-state) are in the observation.
     expect(observation.pools).toEqual({
-      'prefill-od': { desired: 2, ready: 2, pending: 0, evicted: 0, evictionNotices: 0 },
-      'decode-od': { desired: 3, ready: 3, pending: 0, evicted: 0, evictionNotices: 0 },
+      'prefill-od': { desired: 2, ready: 2, updated: 2, graph: { ready: true }, pending: 0, evicted: 0, evictionNotices: 0 },
+      'decode-od': { desired: 3, ready: 3, updated: 3, graph: { ready: true }, pending: 0, evicted: 0, evictionNotices: 0 },
     });
     // No lease in --once mode.
     expect(api!.requests.some((r) => r.resource === 'leases')).toBe(false);
@@ -85,6 +87,43 @@ describe('pd-planner run --once', () => {
     const graph = api!.get('nvidia.com/v1beta1', 'DynamoGraphDeployment', 'default', 'llama')!;
     const replicas = Object.fromEntries((graph.spec!.components as { name: string; replicas: number }[]).map((c) => [c.name, c.replicas]));
     expect(replicas).toEqual({ VllmPrefillWorker: desired['prefill-od'], VllmDecodeWorker: desired['decode-od'] });
+  }, 60_000);
+
+  it('the readiness gate applies end to end: a component still becoming ready gets no scale-up, a settled one still grows', async () => {
+    // Decode was scaled to 3 and 1 replica is ready: Dynamo's operator reports the graph not Ready for that.
+    const graph = dgdV1beta1({
+      name: 'llama',
+      ready: 'False',
+      components: [
+        { name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) },
+        { name: 'VllmDecodeWorker', type: 'decode', replicas: 3, status: { replicas: 3, updatedReplicas: 3, readyReplicas: 1, availableReplicas: 1 } },
+      ],
+    }) as { status: { conditions: { reason: string; message: string }[] } };
+    graph.status.conditions[0]!.reason = 'some_resources_are_not_ready';
+    graph.status.conditions[0]!.message = 'Resources not ready: llama: VllmDecodeWorker: desired=3, ready=1';
+    const path = await setup('  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 5 } }', undefined, [
+      graph,
+      dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
+      dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
+    ]);
+    const { code, stdout } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
+    expect(code).toBe(0);
+    // Prefill is settled: its scale-up goes ahead on a graph that is not Ready. Decode is still becoming ready: held at 3.
+    expect(scalePatches(api!)).toEqual(['llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200']);
+    const tick = jsonLines(stdout).find((l) => l.event === 'tick')!;
+    expect(tick.desired).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
+    const effects = (tick.explanation as { constraints: { constraint: string; pool?: string; from: number; to: number; detail: string }[] }).constraints;
+    expect(effects.filter((e) => e.constraint === 'readiness')).toEqual([
+      {
+        constraint: 'readiness',
+        pool: 'decode-od',
+        role: 'decode',
+        from: 5,
+        to: 3,
+        detail:
+          'decode-od: graph llama is not Ready (Ready=False, reason some_resources_are_not_ready: Resources not ready: llama: VllmDecodeWorker: desired=3, ready=1): only scale-ups of settled pools go ahead, for 0s of 1800s; kept at 3 instead of 5',
+      },
+    ]);
   }, 60_000);
 
   it('--dry-run sends no patch and exits 0', async () => {

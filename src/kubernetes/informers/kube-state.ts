@@ -25,7 +25,7 @@ import { pino, type Logger } from 'pino';
 import type { PolicySpec } from '../../config/schema.js';
 import type { PoolObservation } from '../../planner/types.js';
 import { createKubeClient } from '../client.js';
-import { componentDeploymentReplicas, replicaStatus, resolveComponent, type DynamoVersion, type KubeObject, type ReplicaCounts } from '../graph.js';
+import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveComponent, type DynamoVersion, type KubeObject } from '../graph.js';
 import { PodEventLog } from './pod-events.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
 import { WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
@@ -63,8 +63,8 @@ export interface KubeState {
   stop(): void;
   poolObservations(spec: PolicySpec, now: number): Record<string, PoolObservation>;
   /**
-   * Spec and ready replicas of each pool's target from the informer caches, without an API call (the connector's
-   * readTargets shape: `{ desired, ready }`). Pools whose object is not in a synced cache, or whose component cannot
+   * Replica counts of each pool's target (and its graph's Ready condition) from the informer caches, without an API
+   * call (the connector's readTargets shape: `{ desired, ready, updated, graph }`). Pools whose object is not in a synced cache, or whose component cannot
    * be resolved, are in `missing` (read them from the API server, which also gives the error message).
    */
   targets(spec: PolicySpec): { pools: Record<string, PoolObservation>; missing: string[] };
@@ -211,17 +211,13 @@ export class KubeStateInformers implements KubeState {
         continue;
       }
       try {
-        let specReplicas: number | undefined;
-        let status: ReplicaCounts | undefined;
         if (target.kind === 'DynamoGraphDeployment') {
           const component = resolveComponent(obj, pool.role, target.service);
-          specReplicas = component.replicas;
-          status = component.status;
+          pools[pool.name] = { ...poolCounts(component.replicas, component.status), graph: graphReadiness(obj) };
         } else {
-          ({ specReplicas, status } = componentDeploymentReplicas(obj));
+          const { specReplicas, status } = componentDeploymentReplicas(obj);
+          pools[pool.name] = poolCounts(specReplicas, status);
         }
-        const s = replicaStatus(specReplicas, status);
-        pools[pool.name] = { desired: s.desired, ...(status ? { ready: s.ready } : {}) };
       } catch {
         missing.push(pool.name);
       }

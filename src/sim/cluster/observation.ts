@@ -6,9 +6,17 @@
  *
  * Example: a 60 s window with 720 arrivals of mean ISL 3000, TTFT p95 610 ms, SLO percentile 95 →
  * { time, windowSeconds: 60, requests: 720, isl: 3000, ttftMs: { mean, p50, p90, p95: 610, p99 }, ... }.
+ *
+ * Pools, for the readiness gate as the Kubernetes readers fill them: `desired` the count last set, `ready` the
+ * replicas taking work, `updated` the replicas counting towards desired (ready + starting: the model has no rolling
+ * updates, so every replica runs the current spec), `pending` the starting ones. The modelled cluster is one graph,
+ * Ready as Dynamo's operator reports it: when no pool of it is still becoming ready (fewer ready than desired).
+ * Pools that target a DynamoComponentDeployment get no `graph`, as in the service.
+ * Example: decode 4 desired, 2 ready, 2 starting -> decode { desired 4, ready 2, updated 4, pending 2 }, and every
+ * graph pool { graph: { ready: false, condition: "decode: 2/4 ready" } }.
  */
-import type { SloSpec } from '../../config/schema.js';
-import type { LatencySummary, Observation, PoolObservation } from '../../planner/types.js';
+import type { PoolSpec, SloSpec } from '../../config/schema.js';
+import type { GraphReadiness, LatencySummary, Observation, PoolObservation } from '../../planner/types.js';
 import type { LatencyStats, WindowStats } from './types.js';
 
 function summary(stats: LatencyStats, sloPercentile: number): LatencySummary | undefined {
@@ -19,8 +27,19 @@ function summary(stats: LatencyStats, sloPercentile: number): LatencySummary | u
   return out;
 }
 
-/** The Observation for one window ending at `timeEpochMs` (wall-clock ms of the window's end). */
-export function windowObservation(stats: WindowStats, timeEpochMs: number, slo: SloSpec): Observation {
+/** The graph's Ready condition: True when no pool is still becoming ready; else which pools are not, and how far. */
+function graphReadiness(stats: WindowStats): GraphReadiness {
+  const behind = Object.entries(stats.pools)
+    .filter(([, p]) => p.ready < p.desired)
+    .map(([name, p]) => `${name}: ${p.ready}/${p.desired} ready`);
+  return behind.length === 0 ? { ready: true } : { ready: false, condition: behind.join(', ') };
+}
+
+/**
+ * The Observation for one window ending at `timeEpochMs` (wall-clock ms of the window's end). `pools`: the policy's
+ * pools, so that those targeting a DynamoComponentDeployment get no graph condition (all pools do when left out).
+ */
+export function windowObservation(stats: WindowStats, timeEpochMs: number, slo: SloSpec, pools?: readonly PoolSpec[]): Observation {
   const obs: Observation = {
     time: new Date(timeEpochMs).toISOString(),
     windowSeconds: stats.windowSeconds,
@@ -37,10 +56,13 @@ export function windowObservation(stats: WindowStats, timeEpochMs: number, slo: 
   if (itl) obs.itlMs = itl;
   if (stats.completed > 0) obs.requestDurationSeconds = stats.meanRequestDurationSeconds;
   if (Number.isFinite(stats.kvUsage)) obs.kvUsage = stats.kvUsage;
-  const pools: Record<string, PoolObservation> = {};
+  const graph = graphReadiness(stats);
+  const out: Record<string, PoolObservation> = {};
   for (const [name, p] of Object.entries(stats.pools)) {
-    pools[name] = { desired: p.desired, ready: p.ready, pending: p.starting, evicted: p.evicted, evictionNotices: p.evictionNotices };
+    const component = pools?.find((spec) => spec.name === name)?.target?.kind === 'DynamoComponentDeployment';
+    out[name] = { desired: p.desired, ready: p.ready, updated: p.ready + p.starting, pending: p.starting, evicted: p.evicted, evictionNotices: p.evictionNotices };
+    if (!component) out[name].graph = graph;
   }
-  obs.pools = pools;
+  obs.pools = out;
   return obs;
 }

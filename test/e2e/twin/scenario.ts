@@ -70,7 +70,6 @@ spec:
     improvements: { burst: false }
   forecaster: { kind: constant }
   stabilization: { scaleDown: 0s, scaleUp: 0s }
-  readinessTimeout: 6s
   profile: builtin:llama2-70b-h100-tp4
   pools:
     - { name: prefill, role: prefill, gpusPerReplica: 4, minReplicas: 1, maxReplicas: 16, startupSeconds: 2s, costPerGpuHour: 2.5, target: ${target(COMPONENTS.prefill)} }

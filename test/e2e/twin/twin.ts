@@ -7,7 +7,9 @@
  *                   so the consumer's num_pending is the prefill queue depth;
  *   Kubernetes    every step it reads the DynamoGraphDeployment from the fake API server; a changed component
  *                 `replicas` (the planner's DGDSA /scale patch, copied over by the fake operator) becomes
- *                 ClusterSim.setDesired; the component status (replicas, ready) is written back from the model.
+ *                 ClusterSim.setDesired; the component status (replicas, updated, ready) is written back from the
+ *                 model, with the graph's Ready condition as the operator sets it: True when no component is still
+ *                 becoming ready (the simulator's own observation says the same, src/sim/cluster/observation.ts).
  *
  * Time: virtual seconds = (wall ms - t0) / 1000 x pace. The trace is compressed beforehand (readTrace speedup S),
  * so pace stays 1 and a 180 s planner interval of the original trace is a 3 s interval here at S = 60. Steps run
@@ -164,25 +166,34 @@ export async function startDigitalTwin(options: DigitalTwinOptions): Promise<Dig
     }
   };
 
-  /** The model's replicas out: status counts of each component, as the operator reports them. */
+  /** The model's replicas out: status counts of each component and the graph's Ready condition, as the operator reports them. */
   const writeStatus = () => {
     const pools = core.poolState();
+    const behind: string[] = [];
     const counts = Object.fromEntries(
       Object.entries(options.kube.components).map(([pool, component]) => {
         const p = pools[pool] ?? { desired: 0, ready: 0, starting: 0 };
-        return [component, { replicas: p.desired, updatedReplicas: p.desired, readyReplicas: p.ready, availableReplicas: p.ready }];
+        if (p.ready < p.desired) behind.push(`${component}: ${p.ready}/${p.desired} ready`);
+        return [component, { replicas: p.desired, updatedReplicas: p.ready + p.starting, readyReplicas: p.ready, availableReplicas: p.ready }];
       }),
     );
     const text = JSON.stringify(counts);
     if (text === lastStatus) return;
     const dgd = api.get('nvidia.com/v1beta1', 'DynamoGraphDeployment', namespace, graph);
     if (!dgd) return;
-    const next = structuredClone(dgd) as KubeObject & { status?: { components?: Record<string, object> } };
+    const next = structuredClone(dgd) as KubeObject & { status?: { components?: Record<string, object>; conditions?: object[]; state?: string } };
     next.status ??= {};
     next.status.components ??= {};
     for (const [component, c] of Object.entries(counts)) {
       next.status.components[component] = { componentKind: 'Deployment', componentNames: [component.toLowerCase()], ...next.status.components[component], ...c };
     }
+    const ready = behind.length === 0;
+    next.status.state = ready ? 'successful' : 'pending';
+    next.status.conditions = [
+      ready
+        ? { type: 'Ready', status: 'True', reason: 'all_resources_are_ready', message: 'All resources are ready', lastTransitionTime: new Date().toISOString() }
+        : { type: 'Ready', status: 'False', reason: 'some_resources_are_not_ready', message: behind.join(', '), lastTransitionTime: new Date().toISOString() },
+    ];
     api.put(next);
     lastStatus = text;
   };

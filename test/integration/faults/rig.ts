@@ -129,7 +129,6 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     namespace: 'default',
     logger: log.logger,
     canAct: () => late.service?.canAct() ?? false,
-    now: clock.now,
     sleep: async () => undefined,
     ...options.connector,
   });

@@ -1,7 +1,7 @@
 /** Reading Dynamo graphs: component lookup by type or name, replica status, Ready. Pure functions. */
 import { describe, expect, it } from 'vitest';
 import { DuplicateSubComponentError, SubComponentNotFoundError } from '../../../src/kubernetes/errors.js';
-import { adapterName, graphComponents, readyCondition, replicaStatus, resolveComponent, type KubeObject } from '../../../src/kubernetes/graph.js';
+import { adapterName, graphComponents, graphReadiness, poolCounts, readyCondition, replicaStatus, resolveComponent, type KubeObject } from '../../../src/kubernetes/graph.js';
 import { componentsJsonPatch, servicesMergePatch } from '../../../src/kubernetes/patches.js';
 
 const alpha = (services: Record<string, object>): KubeObject => ({ apiVersion: 'nvidia.com/v1alpha1', metadata: { name: 'test-graph' }, spec: { services } });
@@ -82,6 +82,33 @@ describe('readyCondition (is_deployment_ready)', () => {
       message: 'm',
     });
     expect(readyCondition({ status: {} })).toEqual({ ready: false });
+  });
+});
+
+describe('what the readiness gate reads (graphReadiness, poolCounts)', () => {
+  const graph = (conditions: object[]): KubeObject => ({ status: { conditions } });
+
+  it('Ready, a rolling update, another reason, no condition; a long operator message is cut to 500 characters', () => {
+    expect(graphReadiness(graph([{ type: 'Ready', status: 'True', reason: 'all_resources_are_ready' }]))).toEqual({ ready: true });
+    expect(graphReadiness(graph([{ type: 'Ready', status: 'False', reason: 'rolling_update_in_progress', message: 'Rolling update in progress' }]))).toEqual({
+      ready: false,
+      rollingUpdate: true,
+      condition: 'Ready=False, reason rolling_update_in_progress: Rolling update in progress',
+    });
+    expect(graphReadiness(graph([{ type: 'Ready', status: 'False', reason: 'some_resources_are_not_ready', message: 'Resources not ready: g: D: desired=3, ready=1' }]))).toEqual({
+      ready: false,
+      condition: 'Ready=False, reason some_resources_are_not_ready: Resources not ready: g: D: desired=3, ready=1',
+    });
+    expect(graphReadiness({ status: {} })).toEqual({ ready: false, condition: 'no Ready condition' });
+    const long = graphReadiness(graph([{ type: 'Ready', status: 'False', reason: 'r', message: 'x'.repeat(10_000) }])).condition!;
+    expect(long).toHaveLength(500);
+    expect(long.endsWith('...')).toBe(true);
+  });
+
+  it('counts: spec, ready (available wins) and updated with a status; only the spec without one', () => {
+    expect(poolCounts(4, { replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 2 })).toEqual({ desired: 4, ready: 2, updated: 3 });
+    expect(poolCounts(4, { replicas: 4, readyReplicas: 4 })).toEqual({ desired: 4, ready: 4, updated: 0 });
+    expect(poolCounts(undefined, undefined)).toEqual({ desired: 0 });
   });
 });
 

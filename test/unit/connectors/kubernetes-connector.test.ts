@@ -245,56 +245,24 @@ describe('which pools are patched (test_set_component_replicas*)', () => {
   });
 });
 
-describe('readiness', () => {
-  it('graph not Ready: skip and say why, no PATCH (test_set_component_replicas_deployment_not_ready); Ready on the next tick: patch', async () => {
+describe('readiness is not the connector\'s: it writes what the decision says (the gate is constraints/readiness.ts)', () => {
+  it('a graph that is not Ready (rolling update) and a component still becoming ready are patched as decided', async () => {
     const spec = specWith([decodePool]);
-    let now = 1_000_000;
-    const c = connector({ now: () => now });
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], notReady));
-    const first = await c.apply(decisionFor({ decode: 2 }, spec), spec);
-    expect(first.pools.decode).toBe(
-      'skipped: DynamoGraphDeployment default/test-graph is not Ready (Ready=False, reason rolling_update_in_progress: Rolling update in progress); not scaling for 0s of 1800s',
-    );
-    now += 60_000;
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], ready, { D: counts(1) }));
-    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
-    expect((await c.apply(decisionFor({ decode: 2 }, spec), spec)).pools.decode).toMatch(/^patched 1->2/);
-  });
-
-  it('no conditions at all counts as not Ready; after readinessTimeout it acts and reports "is not ready after" (test_wait_for_graph_deployment_no_conditions / _timeout)', async () => {
-    const spec = specWith([decodePool], { readinessTimeout: '30m' });
-    let now = 0;
-    const c = connector({ now: () => now });
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], { state: 'pending' }));
-    expect((await c.apply(decisionFor({ decode: 2 }, spec), spec)).pools.decode).toContain('is not Ready (no Ready condition); not scaling for 0s of 1800s');
-    now = 1_800_000;
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], { state: 'pending' }));
-    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
-    const late = await c.apply(decisionFor({ decode: 2 }, spec), spec);
-    expect(late.pools.decode).toMatch(/^patched 1->2/);
-    expect(late.errors.decode).toBe('DynamoGraphDeployment default/test-graph is not ready after 1800s (no Ready condition); scaling anyway');
-  });
-
-  it('no scale-up stacked on a component still becoming ready; scale-downs go through; timeout after readinessTimeout', async () => {
-    const spec = specWith([decodePool], { readinessTimeout: '10m' });
-    let now = 0;
-    const c = connector({ now: () => now });
-    // 4 wanted, 2 updated, 2 ready: the previous scale-up is still coming up (Dynamo: scale_up_in_progress).
-    const rolling = betaGraph([{ name: 'D', type: 'decode', replicas: 4 }], ready, { D: { replicas: 4, updatedReplicas: 2, readyReplicas: 2 } });
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
-    expect((await c.apply(decisionFor({ decode: 6 }, spec), spec)).pools.decode).toBe(
-      'skipped: component D of default/test-graph is still becoming ready (2/4 ready, 2 updated); waited 0s of 600s before adding more',
-    );
-    now = 300_000;
-    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
-    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`, { spec: { replicas: 3 } }).query(FM).reply(200, {});
-    expect((await c.apply(decisionFor({ decode: 3 }, spec), spec)).pools.decode).toMatch(/^patched 4->3/);
-    now = 600_000;
+    const rolling = betaGraph([{ name: 'D', type: 'decode', replicas: 4 }], notReady, { D: { replicas: 4, updatedReplicas: 2, readyReplicas: 2 } });
     scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, rolling);
     scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`, { spec: { replicas: 6 } }).query(FM).reply(200, {});
-    const late = await c.apply(decisionFor({ decode: 6 }, spec), spec);
-    expect(late.pools.decode).toMatch(/^patched 4->6/);
-    expect(late.errors.decode).toBe('component D of default/test-graph is not ready after 600s (2/4 ready); scaling anyway');
+    expect(await connector().apply(decisionFor({ decode: 6 }, spec), spec)).toEqual({ pools: { decode: 'patched 4->6 (DynamoGraphDeploymentScalingAdapter test-graph-d/scale)' }, errors: {} });
+  });
+
+  it('readTargets: the counts and the graph condition the gate needs (v1beta1: ready, updated, rolling update)', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 4 }], notReady, { D: { replicas: 4, updatedReplicas: 2, readyReplicas: 3 } }));
+    expect(await connector().readTargetsDetailed(spec)).toEqual({
+      pools: { decode: { desired: 4, ready: 3, updated: 2, graph: { ready: false, rollingUpdate: true, condition: 'Ready=False, reason rolling_update_in_progress: Rolling update in progress' } } },
+      errors: {},
+    });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }], { state: 'pending' }));
+    expect((await connector().readTargetsDetailed(spec)).pools.decode).toEqual({ desired: 1, graph: { ready: false, condition: 'no Ready condition' } });
   });
 });
 
@@ -365,6 +333,7 @@ describe('DynamoComponentDeployment targets', () => {
     scope().get(`${NS_ALPHA}/dynamocomponentdeployments/decode-spot`).reply(200, { spec: { replicas: 3 }, status: { conditions: [], service: { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 2 } } });
     scope().get(`${NS_ALPHA}/dynamographdeployments/test-graph`).reply(200, alphaGraph({ VllmDecodeWorker: { replicas: 2 } }));
     const c = connector({ version: 'v1alpha1' });
-    expect(await c.readTargetsDetailed(spec)).toEqual({ pools: { 'decode-spot': { desired: 3, ready: 2 }, decode: { desired: 2 } }, errors: {} });
+    // A DCD has no graph condition; a component without status has neither ready nor updated (nothing to check).
+    expect(await c.readTargetsDetailed(spec)).toEqual({ pools: { 'decode-spot': { desired: 3, ready: 2, updated: 3 }, decode: { desired: 2, graph: { ready: true } } }, errors: {} });
   });
 });

@@ -2,11 +2,14 @@
  * Properties of decide() over random valid policies and random (often broken) observations, run as
  * tick sequences that carry the state. At every tick:
  *  1. each pool is within [minReplicas raised by active schedules, maxReplicas], an integer;
- *  2. total GPUs <= spec.budget.maxGpus whenever the (schedule-raised) minimums fit in it;
+ *  2. total GPUs <= spec.budget.maxGpus whenever the (schedule-raised) minimums fit in it, counting a pool whose
+ *     scale-down the readiness gate holds (its graph is not Ready) at the count decided for it;
  *  3. relative to the previous desired count, a pool moves at most maxStepUp up and maxStepDown down,
  *     except (documented in src/constraints/index.ts): up to a minimum that forces it; an on-demand pool
  *     taking replicas from an unavailable Spot pool of its role; a Spot pool dropping because it is
- *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit;
+ *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit; the readiness gate
+ *     keeping a pool at its current (observed) count within its bounds, which may be any distance from the previous
+ *     decision when the cluster runs another count (a write that did not land, a change by someone else);
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
  * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
@@ -95,6 +98,8 @@ const poolObsArb: fc.Arbitrary<PoolObservation> = fc.record(
   {
     desired: maybe(fc.integer({ min: 0, max: 20 })),
     ready: maybe(fc.integer({ min: 0, max: 20 })),
+    updated: maybe(fc.integer({ min: 0, max: 20 })),
+    graph: maybe(fc.oneof(fc.constant({ ready: true }), fc.record({ ready: fc.constant(false), rollingUpdate: fc.boolean() }))),
     pending: maybe(fc.integer({ min: 0, max: 5 })),
     pendingSeconds: maybe(fc.integer({ min: 0, max: 600 })),
     evicted: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined, freq: 1 }),
@@ -158,13 +163,22 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
       out.push(`${pool.name}: desired ${d} is not an integer`);
       return;
     }
-    gpus += d * pool.gpusPerReplica;
+    // A pool the readiness gate keeps above its decided count (a scale-down held while its graph is not Ready) runs
+    // those GPUs anyway; the budget is checked on the count the other steps decided.
+    const held = effects.find((e) => e.constraint === 'readiness' && e.pool === pool.name && e.to > e.from);
+    gpus += (held ? held.from : d) * pool.gpusPerReplica;
     minGpus += min * pool.gpusPerReplica;
     roleTotal[pool.role] += d;
     roleMin[pool.role] += min;
     if (d < min || d > pool.maxReplicas) out.push(`${pool.name}: ${d} outside [${min}, ${pool.maxReplicas}]`);
     const prev = previous?.[pool.name];
     if (prev === undefined) return;
+    if (effects.some((e) => e.constraint === 'readiness' && e.pool === pool.name)) {
+      const current = decision.pools[pool.name]?.current;
+      const kept = current === undefined ? undefined : Math.min(pool.maxReplicas, Math.max(min, current));
+      if (d !== kept) out.push(`${pool.name}: held by the readiness gate at ${d}, not at its current count ${current} within [${min}, ${pool.maxReplicas}]`);
+      return;
+    }
     const budgetCut = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name);
     const spotGone = effects.some((e) => e.constraint === 'spot-unavailable' && e.role === pool.role);
     const unavailableSpot = pool.capacity === 'spot' && spotGone;

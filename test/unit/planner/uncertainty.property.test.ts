@@ -96,7 +96,14 @@ const specArb = fc
   );
 
 const poolObsArb = fc.record(
-  { desired: maybe(countValue), ready: maybe(countValue), pending: maybe(countValue), evicted: maybe(fc.constantFrom(0, 1, 3)) },
+  {
+    desired: maybe(countValue),
+    ready: maybe(countValue),
+    updated: maybe(countValue),
+    graph: maybe(fc.constantFrom({ ready: true }, { ready: false }, { ready: false, rollingUpdate: true }, null)),
+    pending: maybe(countValue),
+    evicted: maybe(fc.constantFrom(0, 1, 3)),
+  },
   { requiredKeys: [] },
 );
 
