@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
-import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
+import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
 import { testSpec } from '../unit/sources/spec-fixture.js';
 
 function decision(time: string, prefill: number, decode: number, held = false): Decision {
@@ -15,7 +15,8 @@ function decision(time: string, prefill: number, decode: number, held = false): 
   };
 }
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`virtual connector against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
+describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`, () => {
+  requireBinaries(NATS_SERVER_BIN);
   let server: NatsServerHandle;
   beforeAll(async () => {
     server = await startNatsServer();
