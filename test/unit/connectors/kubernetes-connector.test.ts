@@ -4,6 +4,7 @@
  */
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_OBJECT_BYTES } from '../../../src/kubernetes/client.js';
 import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
 
@@ -366,5 +367,37 @@ describe('DynamoComponentDeployment targets', () => {
     scope().get(`${NS_ALPHA}/dynamographdeployments/test-graph`).reply(200, alphaGraph({ VllmDecodeWorker: { replicas: 2 } }));
     const c = connector({ version: 'v1alpha1' });
     expect(await c.readTargetsDetailed(spec)).toEqual({ pools: { 'decode-spot': { desired: 3, ready: 2 }, decode: { desired: 2 } }, errors: {} });
+  });
+});
+
+describe('bounded reads of the API server', () => {
+  it('a graph GET answering more than the cap is refused unread past it, not retried, and nothing is written', async () => {
+    const spec = specWith([decodePool]);
+    const huge = JSON.stringify(betaGraph([{ name: 'VllmDecodeWorker', type: 'decode', replicas: 1, note: 'x'.repeat(MAX_OBJECT_BYTES) }]));
+    scope().get(`${NS}/dynamographdeployments/test-graph`).once().reply(200, huge);
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toBe('error');
+    expect(result.errors.decode).toBe(
+      'GET /apis/nvidia.com/v1beta1/namespaces/default/dynamographdeployments/test-graph: the answer is longer than 4 MB and was not read further ' +
+        '(a Kubernetes object is at most 1.5 MB); is the kubeconfig pointing at a Kubernetes API server?',
+    );
+  });
+
+  it('a declared Content-Length over the cap is refused before the body is read', async () => {
+    const spec = specWith([decodePool]);
+    scope()
+      .get(`${NS}/dynamographdeployments/test-graph`)
+      .reply(200, '{}', { 'Content-Length': String(MAX_OBJECT_BYTES + 1) });
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors.decode).toContain('the answer is longer than 4 MB');
+  });
+
+  it('a 200 that is not JSON names the path and what to check', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, '<html>login</html>');
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors.decode).toBe(
+      'GET /apis/nvidia.com/v1beta1/namespaces/default/dynamographdeployments/test-graph -> HTTP 200: the answer is not JSON (<html>login</html>); is the kubeconfig pointing at a Kubernetes API server?',
+    );
   });
 });
