@@ -62,7 +62,13 @@ export async function runPlanner(options: RunOptions, hooks: RunHooks = {}): Pro
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  await service.start();
+  try {
+    await service.start();
+  } catch (error) {
+    // Nothing may be left running (informers, connections) when the process is to exit with the start error.
+    await service.stop('start failed').catch(() => undefined);
+    throw error;
+  }
   hooks.onStarted?.(service);
   await service.stopped;
   return 0;
