@@ -77,6 +77,38 @@ describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`,
     }
   });
 
+  it('honours the hold marks: nothing for a pool marked writable: false, never below what was published for a held one', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-hold' } } });
+    const connector = createVirtualConnector();
+    try {
+      expect((await connector.apply(decision('2026-11-25T10:00:00Z', 5, 4), spec)).pools['prefill-od']).toBe('published -->5 (revision 1) to planner-hold');
+      const held = decision('2026-11-25T10:01:00Z', 3, 6, true);
+      held.explanation.unknown = ['the request count'];
+      held.pools['prefill-od']!.hold = true;
+      held.pools['decode-od']!.hold = true;
+      const r = await connector.apply(held, spec);
+      expect(r.pools).toEqual({
+        'prefill-od': 'held at 5: the decision was a hold (the request count unknown) and 3 is below the 5 set now; not written',
+        // A held pool may still grow.
+        'decode-od': 'published 4->6 (revision 2) to planner-hold',
+      });
+      const blind = decision('2026-11-25T10:02:00Z', 0, 0, true);
+      blind.explanation.unknown = ['the request count', 'the current count of prefill-od, decode-od'];
+      for (const pool of Object.values(blind.pools)) Object.assign(pool, { hold: true, writable: false });
+      const nothing = await connector.apply(blind, spec);
+      expect(nothing.pools['prefill-od']).toMatch(/^not written: nothing is known of this pool's count \(the request count; the current count of prefill-od, decode-od unknown\)/);
+      expect(nothing.errors).toEqual({});
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-hold' });
+      expect(Object.values(await reader.all()).map((d) => [d.pool, d.desired])).toEqual([
+        ['decode-od', 6],
+        ['prefill-od', 5],
+      ]);
+      await reader.close();
+    } finally {
+      await connector.close();
+    }
+  });
+
   it('writes nothing when it is not the leader', async () => {
     const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-b' } } });
     let leader = false;

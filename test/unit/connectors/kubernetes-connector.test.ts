@@ -401,3 +401,56 @@ describe('bounded reads of the API server', () => {
     );
   });
 });
+
+describe('the hold marks of a decision', () => {
+  it('a pool marked writable: false gets no request at all', async () => {
+    const spec = specWith([decodePool]);
+    const decision = decisionFor({ decode: 0 }, spec);
+    decision.explanation.unknown = ['the request count', 'the current count of decode'];
+    Object.assign(decision.pools.decode!, { hold: true, writable: false });
+    const result = await connector().apply(decision, spec);
+    expect(result).toEqual({
+      pools: { decode: "not written: nothing is known of this pool's count (the request count; the current count of decode unknown); its decided count is a placeholder, so nothing is written" },
+      errors: {},
+    });
+  });
+
+  it('a held pool is not written below the count read back; a held pool may still grow', async () => {
+    const spec = specWith([prefillPool, decodePool]);
+    scope()
+      .get(`${NS}/dynamographdeployments/test-graph`)
+      .reply(200, betaGraph([{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 5 }, { name: 'VllmDecodeWorker', type: 'decode', replicas: 2 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-vllmdecodeworker/scale`, { spec: { replicas: 3 } }).query(FM).reply(200, {});
+    const decision = decisionFor({ prefill: 1, decode: 3 }, spec);
+    decision.explanation.unknown = ['the request count'];
+    for (const pool of Object.values(decision.pools)) pool.hold = true;
+    const result = await connector().apply(decision, spec);
+    expect(result).toEqual({
+      pools: {
+        prefill: 'held at 5: the decision was a hold (the request count unknown) and 1 is below the 5 set now; not written',
+        decode: 'patched 2->3 (DynamoGraphDeploymentScalingAdapter test-graph-vllmdecodeworker/scale)',
+      },
+      errors: {},
+    });
+  });
+
+  it('the same decision without the hold mark scales down', async () => {
+    const spec = specWith([prefillPool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 5 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-vllmprefillworker/scale`, { spec: { replicas: 1 } }).query(FM).reply(200, {});
+    const result = await connector().apply(decisionFor({ prefill: 1 }, spec), spec);
+    expect(result.pools.prefill).toBe('patched 5->1 (DynamoGraphDeploymentScalingAdapter test-graph-vllmprefillworker/scale)');
+  });
+
+  it('a held DynamoComponentDeployment is read back and not shrunk', async () => {
+    const spec = specWith([{ name: 'spot', role: 'decode', target: { kind: 'DynamoComponentDeployment', name: 'd' } }]);
+    scope()
+      .get(`${NS}/dynamocomponentdeployments/d`)
+      .reply(200, { apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'd', namespace: 'default' }, spec: { replicas: 4 } });
+    const decision = decisionFor({ spot: 0 }, spec);
+    decision.explanation.unknown = ['the current count of spot'];
+    decision.pools.spot!.hold = true;
+    const result = await connector().apply(decision, spec);
+    expect(result.pools.spot).toBe('held at 4: the decision was a hold (the current count of spot unknown) and 0 is below the 4 set now; not written');
+  });
+});
