@@ -2,7 +2,9 @@
  * What a connector may write for one pool of a Decision, from its hold marks (see PoolDecision.hold / writable):
  *   - `writable: false`: nothing at all (the desired count is only a placeholder: nothing was known of the pool);
  *   - `hold: true`: the decided count, but never below the count the connector reads back from its target now
- *     (the decision did not know everything, so it must not shrink what runs);
+ *     (the decision did not know everything, so it must not shrink what runs), except for a Spot pool the decision
+ *     found unavailable (`boundBy` has "spot-unavailable"): the decision sized it to what it still has (evicted
+ *     replicas are gone whatever its spec says) and gave the rest to on-demand, as it does without a hold;
  *   - otherwise: the decided count.
  * Every connector (Kubernetes, NATS KV, dry-run) applies the same rule, so a hold means the same wherever it lands.
  * Example: cold start, Prometheus down, the graph read failed while deciding: desired 0 (placeholder), writable
@@ -23,7 +25,9 @@ export function writeRule(decision: Decision, pool: string): WriteRule {
   const decided = Object.hasOwn(decision.pools, pool) ? decision.pools[pool] : undefined;
   if (!decided) return { kind: 'any' };
   if (decided.writable === false) return { kind: 'none', why: holdWhy(decision) };
-  if (decided.hold === true) return { kind: 'not-below-current', why: holdWhy(decision) };
+  // A Spot pool the decision found unavailable (replicas evicted, or its cool-down) is sized to what it still has, the
+  // rest handed to on-demand: the count read back still counts the lost replicas, so it is no floor for this pool.
+  if (decided.hold === true && !decided.boundBy.includes('spot-unavailable')) return { kind: 'not-below-current', why: holdWhy(decision) };
   return { kind: 'any' };
 }
 

@@ -13,6 +13,8 @@ export type { RunOptions } from './wiring.js';
 
 export interface RunHooks {
   logger?: Logger;
+  /** The decide worker's entry (tests); default service/decide's worker. */
+  decideWorker?: URL;
   /** Called once the service is started (tests). */
   onStarted?: (service: MultiPlannerService) => void;
   /** Install SIGTERM/SIGINT handlers (default true). */

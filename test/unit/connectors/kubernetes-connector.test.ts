@@ -453,4 +453,17 @@ describe('the hold marks of a decision', () => {
     const result = await connector().apply(decision, spec);
     expect(result.pools.spot).toBe('held at 4: the decision was a hold (the current count of spot unknown) and 0 is below the 4 set now; not written');
   });
+
+  it('a held Spot pool the decision found unavailable (evicted) is written down to what it still has', async () => {
+    const spec = specWith([{ name: 'spot', role: 'decode', capacity: 'spot', target: { kind: 'DynamoComponentDeployment', name: 'd' } }]);
+    scope()
+      .get(`${NS}/dynamocomponentdeployments/d`)
+      .reply(200, { apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'd', namespace: 'default' }, spec: { replicas: 3 } });
+    scope().patch(`${NS}/dynamocomponentdeployments/d`, { spec: { replicas: 0 } }).query(FM).reply(200, {});
+    const decision = decisionFor({ spot: 0 }, spec);
+    decision.explanation.unknown = ['the request count'];
+    Object.assign(decision.pools.spot!, { hold: true, boundBy: ['spot-unavailable'] });
+    const result = await connector().apply(decision, spec);
+    expect(result.pools.spot).toMatch(/^patched 3->0/);
+  });
 });
