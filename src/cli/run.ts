@@ -12,7 +12,7 @@ import { formatDuration, MAX_TIMER_SECONDS, parseDuration } from '../config/dura
 import { InputError } from '../errors.js';
 import { DEFAULT_CONCURRENCY } from '../service/loop.js';
 import { numberOption } from './options.js';
-import { runPlanner, type RunOptions } from '../service/run.js';
+import { runPlanner, type RunHooks, type RunOptions } from '../service/run.js';
 
 /** pino's levels, the only values --log-level takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -62,7 +62,8 @@ function leaseName(value: string): string {
   return value;
 }
 
-export function registerRun(program: Command): void {
+/** `hooks`: what tests may change that no flag reaches (the decide worker's entry); the CLI passes none. */
+export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorker'> = {}): void {
   program
     .command('run')
     .description('run the planner service: tick every spec.interval, scale the targets, export /metrics')
@@ -97,7 +98,7 @@ export function registerRun(program: Command): void {
       if (opts.retryPeriod >= opts.renewDeadline) {
         throw new InputError([`--retry-period (${opts.retryPeriod}s) must be shorter than --renew-deadline (${opts.renewDeadline}s): the leader must be able to retry a renew before its deadline`]);
       }
-      const code = await runPlanner(opts as RunOptions);
+      const code = await runPlanner(opts as RunOptions, hooks);
       process.exitCode = code;
     });
 }

@@ -224,7 +224,9 @@ export class PlannerLoop implements MultiPlannerService {
     void this.#loop();
   }
 
-  runOnce(): Promise<RoundOutcome> {
+  async runOnce(): Promise<RoundOutcome> {
+    // The decide threads are started before the round: their start-up is not counted against a tick's timeout.
+    await this.#options.decider?.start?.();
     return this.#roundOnce(true);
   }
 

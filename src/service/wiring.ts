@@ -208,7 +208,7 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.policyTimeout !== undefined ? { policyTimeoutSeconds: options.policyTimeout } : {}),
       // decide() runs in a worker thread with a deadline: a computation that does not end cannot stop the loop.
-      decider: new DecidePool({ log: logger, ...(hooks.decideWorker ? { worker: hooks.decideWorker } : {}) }),
+      decider: new DecidePool({ log: logger, minWorkers: multi ? 2 : 1, ...(hooks.decideWorker ? { worker: hooks.decideWorker } : {}) }),
     },
     initial,
   );

@@ -5,8 +5,9 @@
  * worker is terminated (V8 stops even a tight loop), the call fails with DecideTimeoutError (the tick then holds:
  * nothing is written) and a fresh worker takes the next call.
  *
- * Sizing: one worker, and more (up to `maxWorkers`) only while calls wait behind a busy one for GROW_AFTER_MS;
- * workers above one that stay idle for IDLE_MS are stopped. A decide takes well under a millisecond, so one worker
+ * Sizing: `minWorkers` ready (1; 2 with several policies), and more (up to `maxWorkers`) only while calls wait
+ * behind busy ones for GROW_AFTER_MS; workers above the minimum that stay idle for IDLE_MS are stopped, and a worker
+ * stopped at a deadline is replaced at once. A decide takes well under a millisecond, so one worker
  * serves many policies; a second one lets the other policies decide while one spins until its deadline.
  * Each worker's heap is capped (`maxHeapMb`): a decide that allocates without end dies alone, not the process.
  *
@@ -49,6 +50,11 @@ export interface DecidePoolOptions {
   worker?: URL;
   /** Most workers at once (default 4). */
   maxWorkers?: number;
+  /**
+   * Workers kept ready (default 1). With several policies 2: while one policy's decide spins until its deadline,
+   * the others decide on the second without waiting for a new thread to start.
+   */
+  minWorkers?: number;
   /** Heap cap of each worker in MB (default 64; a decide uses well under 1 MB). */
   maxHeapMb?: number;
   /** How long a worker may take to load its modules (default 60 s). */
@@ -56,8 +62,8 @@ export interface DecidePoolOptions {
   log?: Logger;
 }
 
-/** Calls wait this long behind busy workers before another worker is started. */
-export const GROW_AFTER_MS = 200;
+/** Calls wait this long behind busy workers before another worker is started (a decide takes well under 1 ms). */
+export const GROW_AFTER_MS = 1000;
 /** Workers beyond the first are stopped after this long without work. */
 export const IDLE_MS = 60_000;
 /** The ids a worker is known to hold are forgotten past this many (it then gets specs and profiles again). */
@@ -94,6 +100,7 @@ function defaultWorker(): URL {
 export class DecidePool implements Decider {
   readonly #worker: URL;
   readonly #max: number;
+  readonly #min: number;
   readonly #heapMb: number;
   readonly #bootTimeoutMs: number;
   readonly #log: Logger | undefined;
@@ -110,6 +117,7 @@ export class DecidePool implements Decider {
   constructor(options: DecidePoolOptions = {}) {
     this.#worker = options.worker ?? defaultWorker();
     this.#max = Math.max(1, options.maxWorkers ?? 4);
+    this.#min = Math.min(this.#max, Math.max(1, options.minWorkers ?? 1));
     this.#heapMb = options.maxHeapMb ?? 64;
     this.#bootTimeoutMs = options.bootTimeoutMs ?? 60_000;
     this.#log = options.log;
@@ -120,8 +128,14 @@ export class DecidePool implements Decider {
     return this.#slots.size;
   }
 
-  start(): Promise<void> {
-    const slot = [...this.#slots][0] ?? this.#spawn();
+  async start(): Promise<void> {
+    if (this.#slots.size === 0) this.#spawn();
+    while (this.#slots.size < this.#min) this.#spawn();
+    await Promise.all([...this.#slots].map((slot) => this.#ready(slot)));
+  }
+
+  /** Resolves when `slot` has loaded its modules; rejects when it stops first. */
+  #ready(slot: Slot): Promise<void> {
     if (slot.ready) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
@@ -297,9 +311,9 @@ export class DecidePool implements Decider {
   /** A worker without work: the extra ones stop after IDLE_MS. */
   #idle(slot: Slot): void {
     clearTimeout(slot.idleTimer);
-    if (this.#slots.size <= 1) return;
+    if (this.#slots.size <= this.#min) return;
     slot.idleTimer = setTimeout(() => {
-      if (!slot.job && this.#slots.size > 1) void this.#stop(slot);
+      if (!slot.job && this.#slots.size > this.#min) void this.#stop(slot);
     }, IDLE_MS);
     slot.idleTimer.unref();
   }
@@ -325,6 +339,8 @@ export class DecidePool implements Decider {
     clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
     if (job) this.#settle(job, error ?? new DecideTimeoutError('the decision thread was stopped'));
+    // A thread stopped at a deadline is replaced at once, so the next tick finds one ready.
+    while (!this.#closed && this.#slots.size < this.#min) this.#spawn();
     await slot.worker.terminate();
     this.#pump();
   }
