@@ -48,7 +48,7 @@ export interface Decider {
 export interface DecidePoolOptions {
   /** The worker's entry; default this folder's worker. Tests pass one that misbehaves. */
   worker?: URL;
-  /** Most workers at once (default 4). */
+  /** Most workers at once (default 3; each costs about 20 MB). */
   maxWorkers?: number;
   /**
    * Workers kept ready (default 1). With several policies 2: while one policy's decide spins until its deadline,
@@ -116,7 +116,7 @@ export class DecidePool implements Decider {
 
   constructor(options: DecidePoolOptions = {}) {
     this.#worker = options.worker ?? defaultWorker();
-    this.#max = Math.max(1, options.maxWorkers ?? 4);
+    this.#max = Math.max(1, options.maxWorkers ?? 3);
     this.#min = Math.min(this.#max, Math.max(1, options.minWorkers ?? 1));
     this.#heapMb = options.maxHeapMb ?? 64;
     this.#bootTimeoutMs = options.bootTimeoutMs ?? 60_000;
