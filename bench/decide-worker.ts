@@ -4,6 +4,7 @@
  * and the message hops. The same sequence of observations is decided in line and through the pool, one call at a
  * time as a policy's tick makes it, after the forecaster's history is full (the largest state a tick carries).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPolicyFile } from '../src/config/load.js';
@@ -28,6 +29,9 @@ export interface DecideWorkerBench {
   overheadMicros: number;
   /** The overhead as a share of a 30 s interval. */
   overheadToInterval: number;
+  /** When, and on how busy a machine (a thread hop waits for a core: it costs more when the cores are busy). */
+  measuredAt: string;
+  loadAverage: number;
 }
 
 function observationAt(k: number, now: number, spec: PolicySpec): Observation {
@@ -98,5 +102,7 @@ export async function benchDecideWorker(calls = 2000): Promise<DecideWorkerBench
     workerMicros,
     overheadMicros,
     overheadToInterval: overheadMicros / 1e6 / 30,
+    measuredAt: new Date().toISOString(),
+    loadAverage: +(os.loadavg()[0] as number).toFixed(2),
   };
 }

@@ -85,7 +85,7 @@ function markdown(r: Results): string {
         `| in line | ${fmt(w.inlineMicros.median, 1)} | ${fmt(w.inlineMicros.p99, 1)} |`,
         `| through the worker | ${fmt(w.workerMicros.median, 1)} | ${fmt(w.workerMicros.p99, 1)} |`,
         '',
-        `The hop (structured clone of the observation and a planner state of ${w.historyPoints} history points there, ${Math.round(w.sentBytes / 1024)} KB as JSON, and of the decision and new state back, ${Math.round(w.returnedBytes / 1024)} KB) adds **${fmt(w.overheadMicros, 0)} µs** per tick: ${fmt(w.overheadToInterval * 100, 4)} % of a 30 s interval. \`sla\` on examples/spot-mixed.yaml, ${w.calls.toLocaleString('en-US')} ticks one at a time.`,
+        `The hop (structured clone of the observation and a planner state of ${w.historyPoints} history points there, ${Math.round(w.sentBytes / 1024)} KB as JSON, and of the decision and new state back, ${Math.round(w.returnedBytes / 1024)} KB) adds **${fmt(w.overheadMicros, 0)} µs** per tick: ${fmt(w.overheadToInterval * 100, 4)} % of a 30 s interval. \`sla\` on examples/spot-mixed.yaml, ${w.calls.toLocaleString('en-US')} ticks one at a time; measured ${w.measuredAt.slice(0, 10)} at load average ${w.loadAverage} (the hop waits for a free core, so it costs more on a busy machine).`,
         '',
       );
     }
