@@ -210,17 +210,26 @@ export class DecidePool implements Decider {
       }
       this.#reply(slot, message);
     });
+    let failure: string | undefined;
     worker.on('error', (error) => {
+      failure = error.message;
       this.#log?.error({ event: 'decide-worker-failed', err: error.message }, `the decide worker thread failed: ${error.message}`);
     });
     worker.on('exit', (code) => {
       clearTimeout(boot);
       clearTimeout(slot.timer);
       clearTimeout(slot.idleTimer);
-      this.#slots.delete(slot);
+      const deleted = this.#slots.delete(slot);
       const job = slot.job;
       slot.job = undefined;
       if (job) this.#settle(job, new Error(`the decide worker thread stopped (exit code ${code}: out of memory, or a crash) during the decision`));
+      if (deleted && !slot.ready && !this.#closed) {
+        // It never started (a missing or broken module): the waiting calls fail with why, and no thread is started
+        // again until the next call, rather than in a loop.
+        const why = new Error(`the decide worker thread could not start (${failure ?? `exit code ${code}`})`);
+        for (const waiting of this.#queue.splice(0)) this.#settle(waiting, why);
+        return;
+      }
       this.#pump();
     });
     return slot;

@@ -109,3 +109,13 @@ describe('decide in a worker thread', () => {
     await expect(pool.decide(input(spec()), { timeoutMs: 1000 })).rejects.toThrow('the planner is stopping: no decision');
   });
 });
+
+describe('a decide worker that cannot start', () => {
+  it('fails the waiting call with why, start() rejects, and no thread is started in a loop', async () => {
+    pool = new DecidePool({ worker: new URL('./no-such-worker.mjs', import.meta.url) });
+    await expect(pool.start()).rejects.toThrow('the decide worker thread stopped while it was starting');
+    const error = await pool.decide(input(spec()), { timeoutMs: 5000 }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^the decide worker thread could not start \(.*no-such-worker\.mjs/);
+    expect(pool.size).toBe(0);
+  });
+});
