@@ -89,6 +89,8 @@ interface Slot {
   idleTimer?: NodeJS.Timeout;
   /** Spec and profile ids this worker was sent. */
   sent: Set<number>;
+  /** Why it failed, when it did ('error' event). */
+  failure?: string;
 }
 
 /** A worker entry next to this file: the compiled JavaScript, or under tsx a boot file that registers tsx first. */
@@ -141,7 +143,7 @@ export class DecidePool implements Decider {
       const onMessage = (message: unknown) => {
         if ((message as ReadyMessage).ready) done();
       };
-      const onExit = () => done(new Error('the decide worker thread stopped while it was starting'));
+      const onExit = () => done(new Error(`the decide worker thread stopped while it was starting${slot.failure ? ` (${slot.failure})` : ''}`));
       const done = (error?: Error) => {
         slot.worker.off('message', onMessage);
         slot.worker.off('exit', onExit);
@@ -210,9 +212,8 @@ export class DecidePool implements Decider {
       }
       this.#reply(slot, message);
     });
-    let failure: string | undefined;
     worker.on('error', (error) => {
-      failure = error.message;
+      slot.failure = error.message;
       this.#log?.error({ event: 'decide-worker-failed', err: error.message }, `the decide worker thread failed: ${error.message}`);
     });
     worker.on('exit', (code) => {
@@ -226,7 +227,7 @@ export class DecidePool implements Decider {
       if (deleted && !slot.ready && !this.#closed) {
         // It never started (a missing or broken module): the waiting calls fail with why, and no thread is started
         // again until the next call, rather than in a loop.
-        const why = new Error(`the decide worker thread could not start (${failure ?? `exit code ${code}`})`);
+        const why = new Error(`the decide worker thread could not start (${slot.failure ?? `exit code ${code}`})`);
         for (const waiting of this.#queue.splice(0)) this.#settle(waiting, why);
         return;
       }
