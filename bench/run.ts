@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDecide, type DecideBench } from './decide.js';
+import { benchDecideWorker, type DecideWorkerBench } from './decide-worker.js';
 import { benchSimulator, SIM_SPEED_TARGET, type SimulatorBench } from './simulator.js';
 import { benchQuality, QUALITY_HINDSIGHT_FACTOR, type QualityRow } from './quality.js';
 import { EXTRA_COST_FOR_SLO } from '../src/sim/report/pareto.js';
@@ -22,7 +23,7 @@ interface Results {
   generatedAt: string;
   machine: { cpus: number; model: string; node: string; loadAverage: number[] };
   command: string;
-  decide?: DecideBench;
+  decide?: DecideBench & { worker?: DecideWorkerBench };
   simulator?: SimulatorBench;
   quality?: QualityRow[];
   load?: LoadBench;
@@ -48,7 +49,7 @@ const results: Results = {
 
 for (const section of sections) {
   process.stderr.write(`bench: ${section} ...\n`);
-  if (section === 'decide') results.decide = benchDecide();
+  if (section === 'decide') results.decide = { ...benchDecide(), worker: await benchDecideWorker() };
   if (section === 'simulator') results.simulator = await benchSimulator();
   if (section === 'quality') results.quality = await benchQuality();
   if (section === 'load') results.load = await benchLoad();
@@ -81,6 +82,20 @@ function markdown(r: Results): string {
       `Target: median under 100 µs for \`sla\` — ${d.medianMicros.sla! < 100 ? 'met' : 'NOT met'}; \`sla\` costs ${fmt(d.ratioToDynamo, 2)}x Dynamo's formulas. ${d.calls.toLocaleString('en-US')} calls each (\`npm run bench -- decide\`).`,
       '',
     );
+    const w = d.worker;
+    if (w) {
+      lines.push(
+        '### decide() in a worker thread (as `pd-planner run` runs it)',
+        '',
+        '| | median (µs) | p99 (µs) |',
+        '|---|---:|---:|',
+        `| in line | ${fmt(w.inlineMicros.median, 1)} | ${fmt(w.inlineMicros.p99, 1)} |`,
+        `| through the worker | ${fmt(w.workerMicros.median, 1)} | ${fmt(w.workerMicros.p99, 1)} |`,
+        '',
+        `The hop (structured clone of the observation and a planner state of ${w.historyPoints} history points there, ${Math.round(w.sentBytes / 1024)} KB as JSON, and of the decision and new state back, ${Math.round(w.returnedBytes / 1024)} KB) adds **${fmt(w.overheadMicros, 0)} µs** per tick: ${fmt(w.overheadToInterval * 100, 4)} % of a 30 s interval. \`sla\` on examples/spot-mixed.yaml, ${w.calls.toLocaleString('en-US')} ticks one at a time; measured ${w.measuredAt.slice(0, 10)} at load average ${w.loadAverage} (the hop waits for a free core, so it costs more on a busy machine).`,
+        '',
+      );
+    }
   }
   if (r.simulator) {
     const s = r.simulator;

@@ -8,29 +8,39 @@
  * that failed to apply or a start-up failure. docs/service.md tells the whole story.
  */
 import { Option, type Command } from 'commander';
-import { parseDuration } from '../config/duration.js';
+import { formatDuration, MAX_TIMER_SECONDS, parseDuration } from '../config/duration.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_CONCURRENCY } from '../service/loop.js';
-import { runPlanner, type RunOptions } from '../service/run.js';
+import { numberOption } from './options.js';
+import { runPlanner, type RunHooks, type RunOptions } from '../service/run.js';
 
-function seconds(what: string) {
+/** pino's levels, the only values --log-level takes. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Most policies ticking at once: each holds a few connections to Prometheus and the API server while it ticks. */
+export const MAX_CONCURRENCY = 256;
+
+/** A duration flag ("15s", "500ms", "1h"): positive and at most a day (what timers hold), else exit 2 naming the flag. */
+function seconds(flag: string) {
   return (value: string): number => {
     const parsed = parseDuration(value);
-    if (parsed === undefined || parsed <= 0) throw new InputError([`${what}: expected a duration such as "15s", got "${value}"`]);
+    if (parsed === undefined || !(parsed > 0)) throw new InputError([`${flag}: expected a duration such as "15s" or "500ms", got "${value}"`]);
+    if (parsed > MAX_TIMER_SECONDS) throw new InputError([`${flag}: ${value} is longer than a day (${formatDuration(MAX_TIMER_SECONDS)}), the longest the planner's timers hold`]);
     return parsed;
   };
 }
 
-function secondsOrZero(what: string) {
-  const positive = seconds(what);
-  return (value: string): number => (/^0+(\.0*)?[a-z]*$/i.test(value.trim()) ? 0 : positive(value));
-}
-
-function wholeNumber(what: string) {
+/** Like `seconds`, but 0 (written "0", or with a unit: "0s") is allowed and means "none". */
+function secondsOrZero(flag: string) {
+  const positive = seconds(flag);
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InputError([`${what}: expected a whole number >= 1, got "${value}"`]);
-    return n;
+    if (value.trim() === '0' || parseDuration(value) === 0) return 0;
+    try {
+      return positive(value);
+    } catch (error) {
+      if (!(error instanceof InputError) || !/expected a duration/.test(error.message)) throw error;
+      throw new InputError([`${flag}: expected a duration such as "30s", or 0 for none, got "${value}"`]);
+    }
   };
 }
 
@@ -39,13 +49,21 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError([`--metrics-port: expected a port 0..65535, got "${value}"`]);
-  return n;
+function logLevel(value: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InputError([`--log-level: "${value}" is not a level; use one of ${LOG_LEVELS.join(', ')}`]);
+  return value;
 }
 
-export function registerRun(program: Command): void {
+/** A Lease name is a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253 characters. */
+function leaseName(value: string): string {
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) {
+    throw new InputError([`--lease-name: "${value}" is not a valid Lease name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)`]);
+  }
+  return value;
+}
+
+/** `hooks`: what tests may change that no flag reaches (the decide worker's entry); the CLI passes none. */
+export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorker'> = {}): void {
   program
     .command('run')
     .description('run the planner service: tick every spec.interval, scale the targets, export /metrics')
@@ -53,21 +71,23 @@ export function registerRun(program: Command): void {
     .option('--once', 'run one tick from the current metric window, apply it, and exit')
     .option('--dry-run', 'decide and log the patches that would be sent; write nothing (no leader election)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG)')
-    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', port, 9090)
+    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', (v: string) => numberOption('--metrics-port', v, { integer: true, min: 0, max: 65535 }), 9090)
     .option('--connector <kind>', 'kubernetes | virtual (NATS KV bucket from spec.sources.virtual)', 'kubernetes')
     .addOption(new Option('--lease-duration <duration>', 'leader Lease duration').argParser(seconds('--lease-duration')).default(15, '15s'))
     .addOption(
       new Option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long').argParser(seconds('--renew-deadline')).default(10, '10s'),
     )
     .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(seconds('--retry-period')).default(2, '2s'))
-    .option('--concurrency <n>', `policies ticking at once within a tick (default ${DEFAULT_CONCURRENCY})`, wholeNumber('--concurrency'))
+    .option('--concurrency <n>', `policies ticking at once within a tick (default ${DEFAULT_CONCURRENCY})`, (v: string) =>
+      numberOption('--concurrency', v, { integer: true, min: 1, max: MAX_CONCURRENCY }),
+    )
     .addOption(
       new Option('--policy-timeout <duration>', 'per-policy tick timeout, 0 = none (default: none with one policy file, else half the shortest interval)').argParser(
         secondsOrZero('--policy-timeout'),
       ),
     )
-    .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)')
-    .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
+    .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)', leaseName)
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, logLevel, 'info')
     .action(async (opts: RunOptions & { connector: string }) => {
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
         throw new InputError([`--connector: expected kubernetes or virtual, got "${opts.connector}"`]);
@@ -75,7 +95,10 @@ export function registerRun(program: Command): void {
       if (opts.renewDeadline >= opts.leaseDuration) {
         throw new InputError([`--renew-deadline (${opts.renewDeadline}s) must be shorter than --lease-duration (${opts.leaseDuration}s)`]);
       }
-      const code = await runPlanner(opts as RunOptions);
+      if (opts.retryPeriod >= opts.renewDeadline) {
+        throw new InputError([`--retry-period (${opts.retryPeriod}s) must be shorter than --renew-deadline (${opts.renewDeadline}s): the leader must be able to retry a renew before its deadline`]);
+      }
+      const code = await runPlanner(opts as RunOptions, hooks);
       process.exitCode = code;
     });
 }

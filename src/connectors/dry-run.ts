@@ -1,6 +1,7 @@
 /**
  * A connector that writes nothing: it logs, for each pool, the replica count it would set and reports
- * "dry-run: would set N (where)". `run --dry-run` uses it when there is no Kubernetes connector to do the dry run
+ * "dry-run: would set N (where)", or, for a pool the hold marks keep from being written (planner/write-rule.ts), "dry-run:
+ * would write nothing: ..." with why. `run --dry-run` uses it when there is no Kubernetes connector to do the dry run
  * (the Kubernetes connector has its own `dryRun` option, which also reads the cluster and logs the exact PATCH);
  * tests of the shells use it too.
  */
@@ -8,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision } from '../planner/types.js';
+import { heldAtCurrentLine, notWritableLine, writeRule } from '../planner/write-rule.js';
 
 export interface DryRunConnectorOptions {
   logger?: Logger;
@@ -48,9 +50,16 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
           continue;
         }
         const target = describeTarget(pool, spec);
-        const from = d.current !== undefined ? `${d.current}->` : '';
-        result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
-        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, 'dry-run: nothing written');
+        const rule = writeRule(decision, pool.name);
+        if (rule.kind === 'none') {
+          result.pools[pool.name] = `dry-run: would write nothing: ${notWritableLine(rule.why)}`;
+        } else if (rule.kind === 'not-below-current' && d.current !== undefined && d.desired < d.current) {
+          result.pools[pool.name] = `dry-run: would write nothing: ${heldAtCurrentLine(d.desired, d.current, rule.why)}`;
+        } else {
+          const from = d.current !== undefined ? `${d.current}->` : '';
+          result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
+        }
+        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target, result: result.pools[pool.name] }, 'dry-run: nothing written');
       }
       return result;
     },

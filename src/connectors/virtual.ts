@@ -7,6 +7,8 @@
  * restarts. Writes use the KV entry's sequence as a compare-and-set (`update(key, value, lastSeq)`), so two
  * planners that both think they lead cannot silently overwrite each other: the loser gets an error.
  * A pool whose desired count did not change is not rewritten ("unchanged"), so watchers see only real changes.
+ * The hold marks (planner/write-rule.ts): nothing is published for a pool with `writable: false`, and a held pool is
+ * never published below the count published last.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -14,6 +16,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { PolicySpec, Role } from '../config/schema.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision, PoolDecision } from '../planner/types.js';
+import { heldAtCurrentLine, notWritableLine, writeRule } from '../planner/write-rule.js';
 import { messageOf } from '../errors.js';
 
 export interface VirtualDecision {
@@ -27,6 +30,13 @@ export interface VirtualDecision {
   /** 1 for the first decision published for this pool, +1 for each change. */
   revision: number;
 }
+
+/**
+ * The largest KV entry read back: a published decision is about 200 bytes. An entry past this is not ours (another
+ * writer shares the key); it is refused rather than parsed. (NATS itself bounds a message by the server's max_payload,
+ * 1 MB by default.)
+ */
+export const MAX_ENTRY_BYTES = 64 * 1024;
 
 export interface VirtualConnectorOptions {
   /** nats:// URL; default spec.sources.virtual.nats. */
@@ -103,6 +113,11 @@ export function createVirtualConnector(options: VirtualConnectorOptions = {}): V
         return result;
       }
       for (const [pool, d] of Object.entries(decision.pools)) {
+        const rule = writeRule(decision, pool);
+        if (rule.kind === 'none') {
+          result.pools[pool] = notWritableLine(rule.why);
+          continue;
+        }
         // Leadership may be lost between two pools: check again before every write.
         if (options.canAct && !options.canAct()) {
           result.pools[pool] = 'skipped: not the leader';
@@ -110,9 +125,17 @@ export function createVirtualConnector(options: VirtualConnectorOptions = {}): V
         }
         try {
           const entry = await kv.get(pool);
+          if (entry && entry.length > MAX_ENTRY_BYTES) {
+            throw new Error(`the entry holds ${entry.length} bytes, more than the ${MAX_ENTRY_BYTES} a decision takes: another writer uses this key; give the policy its own bucket`);
+          }
           const previous = entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<VirtualDecision>() : undefined;
           if (previous && previous.desired === d.desired) {
             result.pools[pool] = 'unchanged';
+            continue;
+          }
+          // A hold never publishes less than what was published last: that is what the consumer runs now.
+          if (rule.kind === 'not-below-current' && previous && typeof previous.desired === 'number' && d.desired < previous.desired) {
+            result.pools[pool] = heldAtCurrentLine(d.desired, previous.desired, rule.why);
             continue;
           }
           const value: VirtualDecision = {

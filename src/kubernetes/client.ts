@@ -1,13 +1,36 @@
 /**
- * The few API calls the connector makes, over @kubernetes/client-node's CustomObjectsApi, each bounded by a
- * timeout and turned into KubeApiError (status, method, path, the server's message, Retry-After).
+ * The few API calls the connector makes (discovery, GET and PATCH of Dynamo objects), as plain HTTPS requests with
+ * the kubeconfig's credentials, each bounded by a timeout and a byte cap on the answer, and turned into
+ * KubeApiError (status, method, path, the server's message, Retry-After).
+ *
+ * The byte cap: an object stored in etcd is at most 1.5 MiB (the API server's default request limit), so its JSON is
+ * about that size; an answer past MAX_OBJECT_BYTES is not an object of ours and is refused unread past the cap
+ * (never buffered whole, and not retried).
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { KubeApiError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
 import { messageOf } from '../errors.js';
+
+/** The most one answer of the API server may hold (see above). */
+export const MAX_OBJECT_BYTES = 4 * 1024 * 1024;
+
+/** An answer longer than the cap: refused, not retried (the next try would be as long). */
+export class KubeResponseTooLargeError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `${method} ${path}: the answer is longer than ${maxBytes / (1024 * 1024)} MB and was not read further (a Kubernetes object is at most 1.5 MB); ` +
+        'is the kubeconfig pointing at a Kubernetes API server?',
+    );
+    this.name = 'KubeResponseTooLargeError';
+  }
+}
 
 export const GROUP = 'nvidia.com';
 export const FIELD_MANAGER = 'pd-planner';
@@ -38,90 +61,123 @@ function statusMessage(body: unknown): string {
   return parsed === undefined ? '' : JSON.stringify(parsed).slice(0, 500);
 }
 
-function retryAfter(headers: Record<string, string> | undefined): number | undefined {
-  const raw = headers?.['retry-after'] ?? headers?.['Retry-After'];
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  return Number.isFinite(seconds) ? seconds : undefined;
+/** Any failure of a request (transport error, timeout) as a KubeApiError; KubeApiError and the too-large error pass through. */
+export function toKubeApiError(error: unknown, method: string, path: string): Error {
+  if (error instanceof KubeApiError || error instanceof KubeResponseTooLargeError) return error;
+  return new KubeApiError(0, method, path, messageOf(error));
 }
 
-/** Any failure of the generated client (ApiException, network error) as a KubeApiError. */
-export function toKubeApiError(error: unknown, method: string, path: string): KubeApiError {
-  if (error instanceof KubeApiError) return error;
-  if (error instanceof k8s.ApiException) {
-    const e = error as k8s.ApiException<unknown>;
-    return new KubeApiError(e.code, method, path, statusMessage(e.body) || e.message.split('\n')[0] || 'error', retryAfter(e.headers));
-  }
-  const message = messageOf(error);
-  return new KubeApiError(0, method, path, message);
+interface RawAnswer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
-async function bounded<T>(promise: Promise<T>, timeoutMs: number, method: string, path: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KubeApiError(0, method, path, `timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } catch (error) {
-    throw toKubeApiError(error, method, path);
-  } finally {
-    clearTimeout(timer);
-  }
+interface RawRequest {
+  method: 'GET' | 'PATCH';
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs: number;
+  maxBytes: number;
 }
 
-/** A plain GET with the kubeconfig's credentials, for paths the generated client has no method for. */
-async function rawGet(kc: k8s.KubeConfig, path: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+/**
+ * One request with the kubeconfig's credentials (token, client certificate, exec plugin), its answer read up to
+ * `maxBytes`; the whole exchange is given up (and the socket closed) after `timeoutMs`.
+ */
+async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer> {
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeApiError(0, 'GET', path, 'the kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/$/, '') + path);
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+  if (!cluster) throw new KubeApiError(0, r.method, r.path, 'the kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + r.path);
+  for (const [key, value] of Object.entries(r.query ?? {})) url.searchParams.set(key, value);
+  const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+  const headers: Record<string, string | number> = { Accept: 'application/json' };
+  if (payload) {
+    headers['Content-Type'] = r.contentType ?? 'application/json';
+    headers['Content-Length'] = payload.length;
+  }
+  const options: https.RequestOptions = { method: r.method, headers };
   await kc.applyToHTTPSOptions(options);
   const transport = url.protocol === 'http:' ? http : https;
   if (url.protocol === 'http:') delete options.agent;
-  return new Promise((resolve, reject) => {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: Error | undefined, answer?: RawAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(answer as RawAnswer);
+    };
     const req = transport.request(url, options, (res) => {
+      const declared = Number(res.headers['content-length'] ?? Number.NaN);
+      if (declared > r.maxBytes) {
+        req.destroy();
+        finish(new KubeResponseTooLargeError(r.method, r.path, r.maxBytes));
+        return;
+      }
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
+      let total = 0;
+      res.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > r.maxBytes) {
+          req.destroy();
+          finish(new KubeResponseTooLargeError(r.method, r.path, r.maxBytes));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks, total).toString('utf8'), headers: res.headers }));
+      res.on('error', (error) => finish(toKubeApiError(error, r.method, r.path)));
     });
-    req.on('error', reject);
-    req.end();
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(new KubeApiError(0, r.method, r.path, `timed out after ${r.timeoutMs} ms`));
+    }, r.timeoutMs);
+    req.on('error', (error) => finish(toKubeApiError(error, r.method, r.path)));
+    req.end(payload);
   });
 }
 
-export function createKubeClient(kc: k8s.KubeConfig, options: { timeoutMs: number }): KubeClient {
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+/** The answer's JSON when it is a 2xx, else a KubeApiError with the server's Status message and Retry-After. */
+function objectOf(answer: RawAnswer, method: string, path: string): unknown {
+  if (answer.status < 200 || answer.status > 299) {
+    const ra = answer.headers['retry-after'];
+    const retryAfter = ra === undefined ? undefined : Number(ra);
+    throw new KubeApiError(answer.status, method, path, statusMessage(answer.body) || 'error', Number.isFinite(retryAfter) ? retryAfter : undefined);
+  }
+  try {
+    return JSON.parse(answer.body) as unknown;
+  } catch {
+    throw new KubeApiError(answer.status, method, path, `the answer is not JSON (${answer.body.slice(0, 100).trim() || 'empty'}); is the kubeconfig pointing at a Kubernetes API server?`);
+  }
+}
+
+export function createKubeClient(kc: k8s.KubeConfig, options: { timeoutMs: number; maxBytes?: number }): KubeClient {
   const { timeoutMs } = options;
+  const maxBytes = options.maxBytes ?? MAX_OBJECT_BYTES;
   return {
     async discoverVersions() {
       const path = `/apis/${GROUP}`;
-      const res = await bounded(rawGet(kc, path), timeoutMs, 'GET', path);
+      const res = await rawRequest(kc, { method: 'GET', path, timeoutMs, maxBytes });
       if (res.status === 404) {
         throw new KubeApiError(404, 'GET', path, 'the API group nvidia.com is not served: are the NVIDIA Dynamo CRDs installed?');
       }
-      if (res.status !== 200) {
-        const ra = res.headers['retry-after'];
-        throw new KubeApiError(res.status, 'GET', path, statusMessage(res.body), ra !== undefined ? Number(ra) : undefined);
-      }
-      const group = JSON.parse(res.body) as { versions?: { version: string }[]; preferredVersion?: { version: string } };
+      const group = objectOf(res, 'GET', path) as { versions?: { version: string }[] };
       const served = (group.versions ?? []).map((v) => v.version);
       return (['v1beta1', 'v1alpha1'] as const).filter((v) => served.includes(v));
     },
     async get(plural, namespace, name, version) {
       const path = objectPath(plural, namespace, name, version);
-      return (await bounded(api.getNamespacedCustomObject({ group: GROUP, version, namespace, plural, name }), timeoutMs, 'GET', path)) as KubeObject;
+      return objectOf(await rawRequest(kc, { method: 'GET', path, timeoutMs, maxBytes }), 'GET', path) as KubeObject;
     },
     async patch(target, body, contentType) {
       const { plural, namespace, name, version, subresource } = target;
       const path = objectPath(plural, namespace, name, version, subresource);
-      const headers = k8s.setHeaderOptions('Content-Type', contentType);
-      const param = { group: GROUP, version, namespace, plural, name, body, fieldManager: FIELD_MANAGER };
-      const call = subresource === 'scale' ? api.patchNamespacedCustomObjectScale(param, headers) : api.patchNamespacedCustomObject(param, headers);
-      return (await bounded(call, timeoutMs, 'PATCH', path)) as KubeObject;
+      const answer = await rawRequest(kc, { method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER }, body, contentType, timeoutMs, maxBytes });
+      return objectOf(answer, 'PATCH', path) as KubeObject;
     },
   };
 }

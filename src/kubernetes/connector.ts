@@ -6,6 +6,8 @@
  * one write path (scale-write.ts) on its target (scale-targets.ts: the scaling adapter's `/scale`, the graph on 404,
  * or the DynamoComponentDeployment). The readiness gate (no scale-up on a component still becoming ready, nothing
  * during a rolling update) is part of the decision (constraints/readiness.ts), fed by the counts targets.ts reads.
+ * The hold marks of the decision (planner/write-rule.ts): a pool with `writable: false` is not read nor written; a
+ * held pool is never written below the count its target holds now.
  * Always: field manager `pd-planner`; no PATCH when the spec already holds the count; 409 -> re-read and retry;
  * 429/5xx/timeouts -> bounded backoff (retry.ts); `canAct()` is asked right before each write; dry-run logs the
  * patch and writes nothing.
@@ -16,6 +18,7 @@ import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision, PoolObservation } from '../planner/types.js';
+import { notWritableLine, writeRule } from '../planner/write-rule.js';
 import { DynamoApi } from './dynamo-api.js';
 import { resolveComponent, type DynamoVersion, type GraphComponent, type KubeObject } from './graph.js';
 import type { RetryOptions } from './retry.js';
@@ -58,6 +61,8 @@ export interface KubernetesConnector extends Connector {
 interface PoolJob {
   pool: PoolSpec;
   desired: number;
+  /** Set when the decision was a hold: no write below the current count (planner/write-rule.ts). */
+  holdWhy?: string;
 }
 
 export class DynamoConnector implements KubernetesConnector {
@@ -91,12 +96,19 @@ export class DynamoConnector implements KubernetesConnector {
         result.pools[pool.name] = 'no target: nothing to scale';
         continue;
       }
+      const rule = writeRule(decision, pool.name);
+      if (rule.kind === 'none') {
+        result.pools[pool.name] = notWritableLine(rule.why);
+        this.#api.log.warn({ pool: pool.name, why: rule.why }, `${pool.name}: nothing known of its count; nothing written`);
+        continue;
+      }
       if (!Number.isInteger(decided.desired) || decided.desired < 0) {
         result.pools[pool.name] = 'error';
         result.errors[pool.name] = `desired replicas ${decided.desired} is not a non-negative integer; nothing written`;
         continue;
       }
-      jobs.push({ ref: targetRef(pool.target, this.#namespace), job: { pool, desired: decided.desired } });
+      const job: PoolJob = { pool, desired: decided.desired, ...(rule.kind === 'not-below-current' ? { holdWhy: rule.why } : {}) };
+      jobs.push({ ref: targetRef(pool.target, this.#namespace), job });
     }
     if (jobs.length === 0) return result;
     let version: DynamoVersion;
@@ -176,7 +188,7 @@ export class DynamoConnector implements KubernetesConnector {
       }
       try {
         const target = new GraphComponentTarget(this.#api, ref, version, job.pool, component, this.#canAct);
-        await this.#writer.scale(result, job.pool.name, job.desired, target);
+        await this.#writer.scale(result, job.pool.name, job.desired, target, job.holdWhy);
       } catch (error) {
         fail(job, error);
       }
@@ -187,7 +199,7 @@ export class DynamoConnector implements KubernetesConnector {
     const pool = job.pool.name;
     try {
       const target = new ComponentDeploymentTarget(this.#api, ref, version, pool, this.#canAct);
-      await this.#writer.scale(result, pool, job.desired, target);
+      await this.#writer.scale(result, pool, job.desired, target, job.holdWhy);
     } catch (error) {
       result.errors[pool] = messageOf(error);
       result.pools[pool] = 'error';

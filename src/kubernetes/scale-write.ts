@@ -2,7 +2,8 @@
  * The one write path of the connector, for every kind of target: set a pool's replicas on its object.
  *
  * Per pool: read the object (the first read may be the one the caller already made); "unchanged" when its spec
- * holds the count; then one write, which first checks `canAct()` (not the
+ * holds the count; a held decision (planner/write-rule.ts) never writes below the count read back ("held at N");
+ * then one write, which first checks `canAct()` (not the
  * leader: no write) and dry-run (log the write, send nothing). A write the object's own changes made fail (409
  * Conflict; a failed JSON-patch `test` on a graph) re-reads and retries, up to `conflictRetries` times; anything
  * else is thrown to the caller, which reports it for the pool. Counts are absolute, so a retried write never
@@ -11,6 +12,7 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import type { ApplyResult } from '../planner/ports.js';
+import { heldAtCurrentLine } from '../planner/write-rule.js';
 import { LeadershipLostError } from './dynamo-api.js';
 import type { ReplicaCounts } from './graph.js';
 
@@ -50,14 +52,22 @@ export class ScaleWriter {
     this.#options = options;
   }
 
-  /** Sets `pool` to `desired` on `target` and writes the pool's result line (and error) into `result`; throws what it cannot handle. */
-  async scale(result: ApplyResult, pool: string, desired: number, target: ScaleTarget): Promise<void> {
+  /**
+   * Sets `pool` to `desired` on `target` and writes the pool's result line (and error) into `result`; throws what it
+   * cannot handle. `holdWhy`: set when the decision was a hold: then a count below the current one is not written.
+   */
+  async scale(result: ApplyResult, pool: string, desired: number, target: ScaleTarget, holdWhy?: string): Promise<void> {
     const { log, conflictRetries } = this.#options;
     for (let round = 0; ; round += 1) {
       const { specReplicas } = await target.read();
       const current = specReplicas ?? 0;
       if (current === desired) {
         result.pools[pool] = `unchanged (${current})`;
+        return;
+      }
+      if (holdWhy !== undefined && desired < current) {
+        result.pools[pool] = heldAtCurrentLine(desired, current, holdWhy);
+        log.warn({ pool, desired, current, why: holdWhy }, `${pool}: the decision was a hold; not writing ${desired}, below the ${current} set now`);
         return;
       }
       try {

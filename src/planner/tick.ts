@@ -8,7 +8,7 @@
  */
 import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
-import { decide } from './decide.js';
+import { decide, type DecideInput, type DecideResult } from './decide.js';
 import type { ApplyResult, Clock, Connector, MetricSource } from './ports.js';
 import type { PlannerState } from './state.js';
 import type { Decision, Forecast, Observation } from './types.js';
@@ -24,6 +24,11 @@ export interface TickPorts {
   clock: Clock;
   source: MetricSource;
   connector: Connector;
+  /**
+   * Runs decide() (default: in line). The service runs it in a worker thread it can stop at a deadline; the
+   * simulator calls it in line. Same function either way.
+   */
+  decide?: (input: DecideInput) => DecideResult | Promise<DecideResult>;
 }
 
 export interface TickOptions {
@@ -41,7 +46,7 @@ export interface TickResult {
 export async function runTick(ctx: TickContext, ports: TickPorts, options: TickOptions = {}): Promise<TickResult> {
   const now = ports.clock.now();
   const observation = await observeSafely(ports.source, now, ctx.spec);
-  const { decision, state } = decide({
+  const { decision, state } = await (ports.decide ?? decide)({
     spec: ctx.spec,
     profile: ctx.profile,
     observation,

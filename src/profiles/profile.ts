@@ -361,3 +361,34 @@ export function profileFromData(prefillJson: unknown, decodeJson: unknown, name:
     bestDecode,
   };
 }
+
+/** A profile as the JSON it was built from (Dynamo's two files), to rebuild it elsewhere, e.g. in a worker thread. */
+export interface ProfileData {
+  name: string;
+  source: string;
+  prefill: PrefillData;
+  decode: DecodeData;
+}
+
+/**
+ * The data of a built profile, in the layout profileFromData reads: profileFromData(d.prefill, d.decode, d.name,
+ * d.source) gives a profile with the same numbers. Example: rows [{ ctx 1024, kv [0.1, 0.5] }] -> y_context_length
+ * [1024, 1024], x_kv_usage [0.1, 0.5].
+ */
+export function profileData(profile: PerformanceProfile): ProfileData {
+  const decode: DecodeData = { x_kv_usage: [], y_context_length: [], z_itl: [], z_thpt_per_gpu: [], max_kv_tokens: profile.maxKvTokens };
+  for (const row of profile.decode.rows) {
+    row.kv.forEach((kv, i) => {
+      decode.x_kv_usage.push(kv);
+      decode.y_context_length.push(row.ctx);
+      decode.z_itl.push(row.itlMs[i] as number);
+      decode.z_thpt_per_gpu.push(row.thptPerGpu[i] as number);
+    });
+  }
+  return {
+    name: profile.name,
+    source: profile.source,
+    prefill: { prefill_isl: [...profile.prefill.isl], prefill_ttft: [...profile.prefill.ttftMs], prefill_thpt_per_gpu: [...profile.prefill.thptPerGpu] },
+    decode,
+  };
+}

@@ -1,5 +1,6 @@
 /** The HTTP server of the service: /metrics (our exporter), /healthz and /readyz (the probes). */
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { InputError } from '../errors.js';
 import type { PlannerMetrics } from './exporter.js';
 import type { Probe } from './probes.js';
 
@@ -41,9 +42,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, options.port, options.host)));
     server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -56,4 +57,18 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/** Why the server could not listen, as the user can act on it: the port in use, or one that needs privileges. */
+function listenError(error: Error, port: number, host = '0.0.0.0'): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new InputError([
+      `--metrics-port ${port}: the port is already in use on ${host} (EADDRINUSE): another process listens there; pick a free port with --metrics-port PORT, or stop the other process`,
+    ]);
+  }
+  if (code === 'EACCES') {
+    return new InputError([`--metrics-port ${port}: permission denied (EACCES): ports below 1024 need privileges; use a port from 1024 up, e.g. --metrics-port 9090`]);
+  }
+  return error;
 }

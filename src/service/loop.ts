@@ -42,6 +42,7 @@ import { PolicyRegistry, type PolicyEntry, type PolicyStatus } from './policy-re
 import { PolicyWatcher } from './policy-watch.js';
 import { healthProbe, readyProbe, type Probe } from './probes.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
+import type { Decider } from './decide/pool.js';
 import type { TickOutcome } from './tick-outcome.js';
 import { TickRunner } from './tick-runner.js';
 
@@ -82,6 +83,11 @@ export interface MultiPlannerOptions {
   policyTimeoutSeconds?: number;
   /** Run the tick step (default planner/tick's runTick); injectable for tests. */
   tick?: typeof runTick;
+  /**
+   * Runs each decide() with a deadline, off the event loop (service/decide/pool.ts); `pd-planner run` always passes
+   * one. Omitted, decide() runs in line (tests that drive the loop by hand).
+   */
+  decider?: Decider;
 }
 
 export interface RoundOutcome {
@@ -178,6 +184,7 @@ export class PlannerLoop implements MultiPlannerService {
       onProgress: (at) => {
         this.#lastProgressAt = at;
       },
+      ...(options.decider ? { decider: options.decider } : {}),
     });
     this.#lastPeriodMs = Math.min(...initial.map((p) => p.plan.spec.interval * 1000), 60_000);
     this.#lastProgressAt = this.#clock.now();
@@ -198,6 +205,8 @@ export class PlannerLoop implements MultiPlannerService {
       this.#server = await startMetricsServer({ port: metricsPort, host: this.#options.metricsHost, metrics: this.#metrics, health: this.health, ready: this.ready });
       this.#log.info({ event: 'metrics-server', port: this.#server.port }, `serving /metrics, /healthz, /readyz on port ${this.#server.port}`);
     }
+    // The first decide thread is started before the first tick, so that tick does not wait for it.
+    await this.#options.decider?.start?.();
     this.#metrics.setLeader(leader ? await leader.start() : true);
     if (this.#options.watchPolicy !== false) {
       this.#watcher = new PolicyWatcher({
@@ -215,7 +224,9 @@ export class PlannerLoop implements MultiPlannerService {
     void this.#loop();
   }
 
-  runOnce(): Promise<RoundOutcome> {
+  async runOnce(): Promise<RoundOutcome> {
+    // The decide threads are started before the round: their start-up is not counted against a tick's timeout.
+    await this.#options.decider?.start?.();
     return this.#roundOnce(true);
   }
 
@@ -398,6 +409,8 @@ export class PlannerLoop implements MultiPlannerService {
         log.warn({ event: 'tick-abandoned', graceSeconds: grace / 1000 }, `the running tick did not finish within ${grace / 1000}s; abandoned (no further writes)`);
       }
     }
+    // Stops the decide threads; a decide still running (an abandoned tick) fails at once.
+    await this.#options.decider?.close?.().catch(() => undefined);
     if (leader) {
       await leader.stop().catch((error: unknown) => log.warn({ err: error }, 'lease release failed'));
       this.#metrics.setLeader(false);

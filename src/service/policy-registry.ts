@@ -7,8 +7,8 @@
  *   - a policy is failing after spec.failureThreshold failed (or timed-out, or skipped) ticks in a row, and ready
  *     again after one good tick.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { MAX_POLICY_BYTES, readCapped } from '../config/read.js';
 import { InputError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { initialState, type PlannerState } from '../planner/state.js';
@@ -65,11 +65,18 @@ export function isReady(e: PolicyEntry): boolean {
   return e.consecutiveFailures < e.plan.spec.failureThreshold;
 }
 
+/** What `safeRead` returns for a file past the policy size cap: its problems are reported when it is loaded. */
+const OVERSIZED = '\u0000(over the policy size cap)';
+
+/**
+ * A policy file's text, read with the same byte cap as the loader (a file swapped for a huge one, or for a link to
+ * /dev/zero, is never read whole); OVERSIZED when it is too large; undefined when it cannot be read (deleted).
+ */
 function safeRead(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
+    return readCapped(path, { bytes: MAX_POLICY_BYTES, what: 'a policy file is a few KB' }).toString('utf8');
+  } catch (error) {
+    return error instanceof InputError && /\(limit \d/.test(error.message) ? OVERSIZED : undefined;
   }
 }
 

@@ -10,7 +10,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import type { LoadedPlan } from './plan.js';
 
 export interface PolicyPaths {
@@ -59,7 +59,14 @@ export function expandPolicyPaths(args: string[]): PolicyPaths {
       continue;
     }
     dirs.push(arg);
-    const inside = policyFilesIn(arg);
+    let inside: string[];
+    try {
+      inside = policyFilesIn(arg);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push(`--policy: cannot list the directory ${arg}: ${code === 'EACCES' ? 'permission denied' : messageOf(error)}`);
+      continue;
+    }
     if (inside.length === 0) problems.push(`--policy: the directory ${arg} holds no *.yaml or *.yml policy file`);
     files.push(...inside);
   }

@@ -15,10 +15,15 @@ export interface TickOutcome {
  * "requests: prometheus down (and 1 more)".
  */
 export function failureOf(result: TickResult): string | undefined {
-  const problems = [
+  const problems = tickProblems(result);
+  if (problems.length === 0) return undefined;
+  return problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`;
+}
+
+/** Every source error (`field: why`) and connector error (`apply pool: why`) of a tick that returned. */
+export function tickProblems(result: TickResult): string[] {
+  return [
     ...Object.entries(result.observation.errors ?? {}).map(([field, why]) => `${field}: ${why}`),
     ...Object.entries(result.apply.errors).map(([pool, why]) => `apply ${pool}: ${why}`),
   ];
-  if (problems.length === 0) return undefined;
-  return problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`;
 }

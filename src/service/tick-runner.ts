@@ -4,6 +4,9 @@
  * A tick that times out is marked failed and abandoned: its connector calls see `canAct() === false` from then on
  * (each tick runs in its own async context, which `stepAbandoned()` reads), and its late result is dropped. The
  * policy stays `running` until the stuck call returns, and the loop skips it until then.
+ * With a `decider`, decide() runs in a worker thread with a deadline (what is left of the tick's timeout, else
+ * decideBoundMs): a decide that does not return stops its thread, not the event loop, and the tick fails as
+ * `timeout` with nothing written. The tick's own timeout also stops its decide at once.
  * A tick "fails" when it threw, timed out, was skipped, when any metric source reported an error, or when the
  * connector reported one. A clean zero-traffic window is a good tick.
  */
@@ -11,7 +14,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, Connector, MetricSource } from '../planner/ports.js';
-import { runTick, type TickResult } from '../planner/tick.js';
+import type { DecideInput } from '../planner/decide.js';
+import { runTick, type TickPorts, type TickResult } from '../planner/tick.js';
+import { DecideTimeoutError, type Decider } from './decide/pool.js';
 import { decisionReason, type PlannerMetrics } from './exporter.js';
 import type { LeaderElector } from './leader.js';
 import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
@@ -33,11 +38,27 @@ export interface TickRunnerOptions {
   single: boolean;
   /** Called with the clock's reading whenever a tick starts or ends (the loop's progress, for /healthz). */
   onProgress: (at: number) => void;
+  /** Runs decide() with a deadline (a worker thread); omit to decide in line. */
+  decider?: Decider;
+}
+
+/**
+ * The deadline of a decide() when the tick itself has none (one policy, no --policy-timeout): the policy's interval,
+ * and at least MIN_DECIDE_BOUND_MS. A decide takes well under a second at the input ceilings, so this only catches a
+ * computation that does not end, never a slow machine.
+ * Example: interval 60 s -> 60 s; interval 250 ms -> 10 s.
+ */
+export const MIN_DECIDE_BOUND_MS = 10_000;
+
+export function decideBoundMs(intervalSeconds: number): number {
+  return Math.max(MIN_DECIDE_BOUND_MS, intervalSeconds * 1000);
 }
 
 /** Per-tick context, visible to canAct() from inside the connector's calls. */
 interface StepContext {
   abandoned: boolean;
+  /** Aborted when the tick times out: its decide() (in a worker) is stopped at once. */
+  abort: AbortController;
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -73,8 +94,16 @@ export class TickRunner {
     e.lastRunAt = roundStart;
     const plan = e.plan;
     const name = plan.name;
-    const step: StepContext = { abandoned: false };
-    const ports = { clock, source: this.#options.source, connector: this.#options.connector };
+    const step: StepContext = { abandoned: false, abort: new AbortController() };
+    const decider = this.#options.decider;
+    // A decide() in a worker gets what is left of the tick's time (or its own bound) and stops when the tick does.
+    const decideTimeoutMs = () => (limitMs === undefined ? decideBoundMs(plan.spec.interval) : Math.max(1, started + limitMs - clock.now()));
+    const ports: TickPorts = {
+      clock,
+      source: this.#options.source,
+      connector: this.#options.connector,
+      ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.abort.signal }) } : {}),
+    };
     const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports));
     const settled = work.then(
       () => undefined,
@@ -106,10 +135,17 @@ export class TickRunner {
     let outcome: TickOutcome;
     if ('timeout' in first) {
       step.abandoned = true;
+      step.abort.abort();
       const why = `tick timed out after ${seconds(limitMs ?? 0)}s (per-policy timeout); its writes are stopped and its result dropped`;
       outcome = { ok: false, failure: why, durationSeconds };
       metrics.recordFailedTick(durationSeconds, name, 'timeout');
       log.warn({ event: 'tick-timeout', policy: name, durationSeconds }, `${name}: ${why}`);
+    } else if ('error' in first && first.error instanceof DecideTimeoutError) {
+      // decide() did not return in time (its worker was restarted): nothing was written; held, and counted as a timeout.
+      const why = `tick timed out: ${first.error.message}`;
+      outcome = { ok: false, failure: why, durationSeconds };
+      metrics.recordFailedTick(durationSeconds, name, 'timeout');
+      log.warn({ event: 'tick-timeout', policy: name, durationSeconds }, `${single ? '' : `${name}: `}${why}`);
     } else if ('error' in first) {
       const message = messageOf(first.error);
       outcome = { ok: false, failure: `tick failed: ${message}`, durationSeconds };

@@ -1,7 +1,8 @@
 /**
  * Builds the whole planner service from `run`'s options without starting it: policy files -> metric sources
- * (Prometheus, NATS, Kubernetes) -> the loop -> connector (Kubernetes, NATS KV or dry-run), with Lease leader
- * election (skipped for --once and --dry-run) and the metrics exporter.
+ * (Prometheus, NATS, Kubernetes) -> the loop (decide() in a worker thread, decide/pool.ts) -> connector
+ * (Kubernetes, NATS KV or dry-run), with Lease leader election (skipped for --once and --dry-run) and the metrics
+ * exporter.
  *
  * Several policies (several --policy, or a directory): one process, one Lease, one metrics server (series labelled
  * `policy`), one Kubernetes connector and one set of informers (one watch per resource type and namespace) shared
@@ -20,6 +21,7 @@ import { loadProfile } from '../profiles/load.js';
 import { createClusterMetricSource } from '../sources/cluster-source.js';
 import { createNatsQueueSource } from '../sources/nats-queue.js';
 import { createPrometheusSource } from '../sources/prometheus.js';
+import { DecidePool } from './decide/pool.js';
 import { createPlannerMetrics, type PlannerMetrics } from './exporter.js';
 import { loadKubeConfig, plannerNamespace } from './kube-config.js';
 import { cachedTargets, kubeStateReader } from './kube-readers.js';
@@ -96,8 +98,15 @@ function virtualKeyProblems(plans: { path: string; plan: LoadedPlan }[]): string
   return problems;
 }
 
+/** What a caller may change besides the options: no flag reaches these. */
+export interface BuildHooks {
+  logger?: Logger;
+  /** The decide worker's entry (tests pass one whose decide misbehaves); default service/decide's worker. */
+  decideWorker?: URL;
+}
+
 /** Builds the whole planner (sources, connector, election, metrics, loop) without starting it. */
-export async function buildPlanner(options: RunOptions, hooks: { logger?: Logger } = {}): Promise<BuiltPlanner> {
+export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}): Promise<BuiltPlanner> {
   const logger = hooks.logger ?? createLogger({ level: options.logLevel });
   const args = Array.isArray(options.policy) ? options.policy : [options.policy];
   if (args.length === 0) throw new InputError(['--policy: give at least one policy file or directory']);
@@ -198,6 +207,8 @@ export async function buildPlanner(options: RunOptions, hooks: { logger?: Logger
       watchPolicy: !options.once,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.policyTimeout !== undefined ? { policyTimeoutSeconds: options.policyTimeout } : {}),
+      // decide() runs in a worker thread with a deadline: a computation that does not end cannot stop the loop.
+      decider: new DecidePool({ log: logger, minWorkers: multi ? 2 : 1, ...(hooks.decideWorker ? { worker: hooks.decideWorker } : {}) }),
     },
     initial,
   );

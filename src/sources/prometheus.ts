@@ -13,6 +13,9 @@
  *     planner scale down (Dynamo G1 never did: issues #3131, #6985).
  *   - unreadable request count (empty result, NaN, HTTP error, timeout, refused): `requests` is left undefined so
  *     the planner holds (Dynamo issue #14765: a failed read must not look like an idle window).
+ *   - a value that is not a decimal number ("", "   ", "0x10": Number() would read the first two as 0 and the third
+ *     as 16), or one below 0 (no count, length, latency or usage is): the field is left out, with the reason.
+ *   - an answer longer than MAX_QUERY_RESPONSE_BYTES: refused unread past the cap, with the reason.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import type { PolicySpec } from '../config/schema.js';
@@ -66,7 +69,26 @@ const isOptionalField = (field: string): boolean => field === 'peakRequestsPerSe
 /** Percentiles always read besides the SLO's own. */
 export const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
 
-export type PrometheusErrorKind = 'empty' | 'nan' | 'infinite' | 'multiple' | 'http' | 'timeout' | 'refused' | 'network' | 'bad-response';
+export type PrometheusErrorKind =
+  | 'empty'
+  | 'nan'
+  | 'infinite'
+  | 'not-a-number'
+  | 'negative'
+  | 'multiple'
+  | 'http'
+  | 'timeout'
+  | 'refused'
+  | 'network'
+  | 'bad-response'
+  | 'too-large';
+
+/**
+ * The most one query's answer may hold. An instant query of the planner returns one series: a few hundred bytes. A
+ * query that matches thousands of series (a custom query without sum(...), a label filter gone wrong) is refused
+ * past this instead of being buffered: 14 queries x 10 MB each would otherwise take a 256 MiB pod down.
+ */
+export const MAX_QUERY_RESPONSE_BYTES = 1024 * 1024;
 
 export class PrometheusQueryError extends Error {
   constructor(
@@ -123,10 +145,6 @@ interface PromResponse {
 }
 
 /**
- * Runs one instant query at `time` (epoch ms) and returns its single number.
- * Throws PrometheusQueryError whose message names the endpoint and the query.
- */
-/**
  * `http://user:pass@host:9090` -> the URL without credentials (fetch refuses URLs that carry them, and they must
  * never reach a message) and an `Authorization: Basic base64(user:pass)` header.
  * Example: http://reader:s3cret@prom:9090 -> { url: "http://prom:9090", authorization: "Basic cmVhZGVyOnMzY3JldA==" }.
@@ -147,7 +165,12 @@ export function splitUrlCredentials(url: string): { url: string; authorization?:
   return { url: bare, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
-export async function queryScalar(options: PrometheusClientOptions, query: string, time?: number): Promise<number> {
+/**
+ * Runs one instant query at `time` (epoch ms) and returns its single number; with `nonNegative`, a value below 0 is
+ * refused too (a count, a length, a latency or a usage cannot be negative). Throws PrometheusQueryError whose message
+ * names the endpoint and the query.
+ */
+export async function queryScalar(options: PrometheusClientOptions, query: string, time?: number, nonNegative = false): Promise<number> {
   const { url: baseUrl, authorization } = splitUrlCredentials(options.url);
   const endpoint = queryEndpoint(baseUrl);
   const where = `prometheus ${endpoint}`;
@@ -163,7 +186,15 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
       signal: controller.signal,
       headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
     });
-    const text = await response.text();
+    const text = await readBody(response, MAX_QUERY_RESPONSE_BYTES);
+    if (text === undefined) {
+      controller.abort();
+      throw new PrometheusQueryError(
+        'too-large',
+        `${where} answered more than ${MAX_QUERY_RESPONSE_BYTES / (1024 * 1024)} MB ${about} (read no further): the planner's queries return one number each; ` +
+          'aggregate the query with sum(...) or narrow its label filters',
+      );
+    }
     body = parseBody(text);
     if (!response.ok || body.status === 'error') {
       const detail = body.error ? ` (${body.errorType ?? 'error'}: ${body.error})` : text ? ` (${text.slice(0, 200).trim()})` : '';
@@ -183,7 +214,38 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   } finally {
     clearTimeout(timer);
   }
-  return extractNumber(body, where, about);
+  const value = extractNumber(body, where, about);
+  if (nonNegative && value < 0) {
+    throw new PrometheusQueryError('negative', `${where} returned ${value}, below 0, which no count, length, latency or usage can be ${about}`);
+  }
+  return value;
+}
+
+/**
+ * The response body as text, or undefined when it is longer than `maxBytes` (then the rest is not read: the stream is
+ * cancelled and the connection dropped). A Content-Length over the cap is refused before reading anything.
+ */
+async function readBody(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 function parseBody(text: string): PromResponse {
@@ -238,7 +300,11 @@ function extractNumber(body: PromResponse, where: string, about: string): number
   } else {
     throw new PrometheusQueryError('bad-response', `${where} returned a ${String(data.resultType)} where an instant vector was expected ${about}`);
   }
-  const value = typeof raw === 'string' ? parsePromNumber(raw) : typeof raw === 'number' ? raw : Number.NaN;
+  if (raw === undefined) throw new PrometheusQueryError('bad-response', `${where} sent a sample without a value ${about}`);
+  const value = parsePromNumber(raw);
+  if (value === undefined) {
+    throw new PrometheusQueryError('not-a-number', `${where} returned ${shown(raw)}, which is not a decimal number ${about}`);
+  }
   if (Number.isNaN(value)) throw new PrometheusQueryError('nan', `${where} returned NaN ${about}`);
   if (!Number.isFinite(value)) {
     throw new PrometheusQueryError(
@@ -249,11 +315,30 @@ function extractNumber(body: PromResponse, where: string, about: string): number
   return value;
 }
 
-/** Prometheus writes infinities as "+Inf" / "-Inf", which Number() does not read. */
-function parsePromNumber(text: string): number {
-  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  return Number(text);
+/** A value as it came, quoted and cut short for a message: `""`, `"0x10"`, `true`. */
+function shown(raw: unknown): string {
+  const text = JSON.stringify(raw) ?? String(raw);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/** A decimal number as Prometheus writes sample values: "42", "0.5", "-3", "1e+06", "1.5E-3". */
+const PROM_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A sample value: a decimal number, or Prometheus' "+Inf" / "-Inf" / "NaN"; undefined for anything else. Number()
+ * alone would read "" and "   " as 0 (a failed read taken for an idle window) and "0x10" as 16.
+ * A JSON number (some proxies and exporters send one) counts when finite.
+ */
+export function parsePromNumber(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? raw + 0 : undefined;
+  if (typeof raw !== 'string') return undefined;
+  if (raw === '+Inf' || raw === 'Inf') return Number.POSITIVE_INFINITY;
+  if (raw === '-Inf') return Number.NEGATIVE_INFINITY;
+  if (raw === 'NaN') return Number.NaN;
+  if (!PROM_DECIMAL.test(raw)) return undefined;
+  const value = Number(raw);
+  // "-0" is a zero like any other (and prints as 0).
+  return value === 0 ? 0 : value;
 }
 
 /** What one planned query fills in. */
@@ -333,7 +418,8 @@ export async function observePrometheus(
   slo: PolicySpec['slo'],
 ): Promise<ObservationPart> {
   const planned = planQueries(config, windowSeconds, slo);
-  const settled = await Promise.allSettled(planned.map((p) => queryScalar(client, p.query, now)));
+  // Every field the planner reads is a count, a length, a latency or a usage: none can be below 0.
+  const settled = await Promise.allSettled(planned.map((p) => queryScalar(client, p.query, now, true)));
   const results = new Map<string, number>();
   const failures = new Map<string, PrometheusQueryError>();
   planned.forEach((p, index) => {

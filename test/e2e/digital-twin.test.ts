@@ -22,16 +22,14 @@
  * (99.5-99.8 % TTFT); decided GPUs +1 to +4 %; queue depth a held backlog on 19/19 ticks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveBinary, NATS_SERVER_BIN, PROMETHEUS_BIN } from '../fixtures/servers.js';
+import { NATS_SERVER_BIN, PROMETHEUS_BIN, requireBinaries } from '../fixtures/servers.js';
 import { median } from './twin/compare.js';
 import { runDigitalTwinE2e, type E2eRun } from './twin/run.js';
 import { scenarioSpec } from './twin/scenario.js';
 import { absoluteCheck, E2E_HINDSIGHT_FACTOR } from './twin/yardsticks.js';
 
-const binariesPresent = haveBinary(NATS_SERVER_BIN) && haveBinary(PROMETHEUS_BIN);
-const why = `needs ${NATS_SERVER_BIN} and ${PROMETHEUS_BIN} (Debian packages nats-server and prometheus; .ci/run and scripts/test.sh install them)`;
-
-describe.skipIf(!binariesPresent)(`digital twin end to end: pd-planner run vs the in-process simulation (skipped only when a binary is missing: ${why})`, () => {
+describe('digital twin end to end: pd-planner run vs the in-process simulation', () => {
+  requireBinaries(NATS_SERVER_BIN, PROMETHEUS_BIN);
   let run: E2eRun;
 
   beforeAll(async () => {

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createNatsQueueSource } from '../../src/sources/nats-queue.js';
-import { freePort, haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
+import { freePort, NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
 import { testSpec } from '../unit/sources/spec-fixture.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`NATS queue depth against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
+describe(`NATS queue depth against the real nats-server at ${NATS_SERVER_BIN}`, () => {
+  requireBinaries(NATS_SERVER_BIN);
   let server: NatsServerHandle;
   beforeAll(async () => {
     server = await startNatsServer();

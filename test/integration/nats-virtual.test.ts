@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
-import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
+import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
 import { testSpec } from '../unit/sources/spec-fixture.js';
 
 function decision(time: string, prefill: number, decode: number, held = false): Decision {
@@ -15,7 +15,8 @@ function decision(time: string, prefill: number, decode: number, held = false): 
   };
 }
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`virtual connector against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
+describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`, () => {
+  requireBinaries(NATS_SERVER_BIN);
   let server: NatsServerHandle;
   beforeAll(async () => {
     server = await startNatsServer();
@@ -73,6 +74,38 @@ describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`virtual connector against the rea
     } finally {
       stop();
       await reader.close();
+    }
+  });
+
+  it('honours the hold marks: nothing for a pool marked writable: false, never below what was published for a held one', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-hold' } } });
+    const connector = createVirtualConnector();
+    try {
+      expect((await connector.apply(decision('2026-11-25T10:00:00Z', 5, 4), spec)).pools['prefill-od']).toBe('published -->5 (revision 1) to planner-hold');
+      const held = decision('2026-11-25T10:01:00Z', 3, 6, true);
+      held.explanation.unknown = ['the request count'];
+      held.pools['prefill-od']!.hold = true;
+      held.pools['decode-od']!.hold = true;
+      const r = await connector.apply(held, spec);
+      expect(r.pools).toEqual({
+        'prefill-od': 'held at 5: the decision was a hold (the request count unknown) and 3 is below the 5 set now; not written',
+        // A held pool may still grow.
+        'decode-od': 'published 4->6 (revision 2) to planner-hold',
+      });
+      const blind = decision('2026-11-25T10:02:00Z', 0, 0, true);
+      blind.explanation.unknown = ['the request count', 'the current count of prefill-od, decode-od'];
+      for (const pool of Object.values(blind.pools)) Object.assign(pool, { hold: true, writable: false });
+      const nothing = await connector.apply(blind, spec);
+      expect(nothing.pools['prefill-od']).toMatch(/^not written: nothing is known of this pool's count \(the request count; the current count of prefill-od, decode-od unknown\)/);
+      expect(nothing.errors).toEqual({});
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-hold' });
+      expect(Object.values(await reader.all()).map((d) => [d.pool, d.desired])).toEqual([
+        ['decode-od', 6],
+        ['prefill-od', 5],
+      ]);
+      await reader.close();
+    } finally {
+      await connector.close();
     }
   });
 

@@ -281,6 +281,8 @@ describe('the production layout (what the Dockerfile copies, run as its USER fro
     expect(top).toEqual(['dist', 'node_modules', 'package.json', 'profiles', 'traces']);
     expect(existsSync(join(app, 'dist/cli/main.js'))).toBe(true);
     expect(existsSync(join(app, 'dist/sim/sweep-worker.js'))).toBe(true);
+    // run's decide thread: plain JavaScript, no tsx boot file.
+    expect(existsSync(join(app, 'dist/service/decide/worker.js'))).toBe(true);
     expect(readdirSync(join(app, 'dist'), { recursive: true }).filter((f) => String(f).endsWith('.ts'))).toEqual([]);
     for (const dev of ['tsx', 'typescript', 'vitest', 'eslint', 'esbuild', 'nock', 'fast-check']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
     for (const dep of Object.keys(PKG.dependencies)) expect(existsSync(join(app, 'node_modules', dep)), dep).toBe(true);

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusSource } from '../../src/sources/prometheus.js';
 import {
-  haveBinary,
   PROMETHEUS_BIN,
+  requireBinaries,
   sleep,
   startFrontendExporter,
   startPrometheus,
@@ -18,7 +18,8 @@ import { testSpec } from '../unit/sources/spec-fixture.js';
 
 const labels = { model: 'llama', dynamo_namespace: 'prod' };
 
-describe.skipIf(!haveBinary(PROMETHEUS_BIN))(`Prometheus source against the real prometheus at ${PROMETHEUS_BIN} (skipped only when that binary is missing)`, () => {
+describe(`Prometheus source against the real prometheus at ${PROMETHEUS_BIN}`, () => {
+  requireBinaries(PROMETHEUS_BIN);
   let exporter: FrontendExporter;
   let prometheus: PrometheusHandle;
 

@@ -16,7 +16,7 @@ import { runCli } from '../fixtures/cli.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
 import { pod } from '../fixtures/fake-kube-api/objects.js';
 import { fleetGraphs, fleetPolicy, graphObjects, perModelAnswers, PREFILL, storedReplicas, writeFleetPolicies, type FleetGraph, type ModelWindow } from '../fixtures/fleet.js';
-import { startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../fixtures/servers.js';
+import { startFakePrometheus, waitFor, type FakeAnswer, type FakePrometheus } from '../fixtures/servers.js';
 
 const POOLS = ['prefill-od', 'prefill-spot', 'decode-od', 'decode-spot'];
 
@@ -123,13 +123,20 @@ describe('one planner process, many graphs', () => {
   }, 60_000);
 
   it('a deleted graph and a stalled one do not hold up the others', async () => {
-    const graphs = await fleet(10, (g) => (g.name === 'g-05' ? { delayMs: 3000, then: window(g, 1).requests } : window(g, 1)), { failureThreshold: 1 });
-    api!.delete('nvidia.com/v1beta1', 'DynamoGraphDeployment', 'default', 'g-03');
+    let stall = false;
+    const graphs = await fleet(10, (g) => (g.name === 'g-05' && stall ? { delayMs: 3000, then: window(g, 1).requests } : window(g, 1)), { failureThreshold: 1 });
     ({ service } = await buildPlanner(options({ policyTimeout: 1 }), { logger: silentLogger() }));
-    const t0 = Date.now();
+    // A first round with every graph healthy lists and starts the informers (on a loaded machine that alone can take
+    // a second), so the round below measures the faults only.
+    await service.runOnce();
+    await waitFor(() => service!.status().policies.every((p) => !p.running), 20_000, 'the warm-up ticks to return');
+    const g05Before = storedReplicas(api!.get.bind(api), graphs[5]!);
+    const writesBefore = api!.requests.length;
+    api!.delete('nvidia.com/v1beta1', 'DynamoGraphDeployment', 'default', 'g-03');
+    stall = true;
     const round = await service.runOnce();
     // Bounded by the 1 s timeout of g-05, not its 3 s Prometheus stall.
-    expect(Date.now() - t0).toBeLessThan(2800);
+    expect(round.durationSeconds).toBeLessThan(2.8);
     const byName = Object.fromEntries(round.results.map((r) => [r.name, r.outcome]));
     expect(byName['g-03']!.ok).toBe(false);
     expect(byName['g-03']!.failure).toContain('DynamoGraphDeployment "g-03" not found in namespace "default"');
@@ -144,15 +151,15 @@ describe('one planner process, many graphs', () => {
     expect(second.results.filter((r) => r.outcome.ok)).toHaveLength(8);
     // Not every policy fails: still ready, and /readyz names the failing ones.
     expect(service.ready()).toEqual({ ok: true, detail: '8 of 10 policies ready; failing: g-03, g-05' });
-    // When the stalled tick finally returns, it cannot write: nothing of g-05 was ever patched.
+    // When the stalled tick finally returns, it cannot write: nothing of g-05 was patched after the warm-up round.
     await new Promise((resolve) => setTimeout(resolve, 3500));
     expect(service.status().policies.find((p) => p.name === 'g-05')!.running).toBe(false);
-    expect([...writesByTarget(api!.requests).keys()].filter((k) => ownedBy(graphs[5]!, k))).toEqual([]);
-    expect(storedReplicas(api!.get.bind(api), graphs[5]!)).toEqual({ 'prefill-od': 1, 'prefill-spot': 0, 'decode-od': 1, 'decode-spot': 0 });
+    expect([...writesByTarget(api!.requests.slice(writesBefore)).keys()].filter((k) => ownedBy(graphs[5]!, k))).toEqual([]);
+    expect(storedReplicas(api!.get.bind(api), graphs[5]!)).toEqual(g05Before);
   }, 60_000);
 
   it('the loop keeps its interval, never overlaps ticks, holds one Lease and labels metrics by policy', async () => {
-    await fleet(10, (g) => window(g, 1), { interval: '1s' });
+    await fleet(10, (g) => window(g, 1), { interval: '2s' });
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
     ({ service } = await buildPlanner(options({ once: false, leaseDuration: 3, renewDeadline: 2, retryPeriod: 0.5 }), { logger }));
@@ -171,7 +178,7 @@ describe('one planner process, many graphs', () => {
     for (let i = 1; i < spans.length; i += 1) {
       // Never overlapping, and one interval apart (start to start) while the ticks are short.
       expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end - 2);
-      expect(spans[i]!.start - spans[i - 1]!.start).toBeGreaterThan(950);
+      expect(spans[i]!.start - spans[i - 1]!.start).toBeGreaterThan(1950);
     }
     for (const s of spans) expect(s.ticked).toBe(10);
     expect(lines.filter((l) => l.event === 'tick-overrun')).toEqual([]);

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlanner } from '../../src/service/run.js';
 import { createVirtualReader } from '../../src/connectors/virtual.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { dynamoAnswers, haveBinary, NATS_SERVER_BIN, startFakePrometheus, startNatsServer, type FakePrometheus, type NatsServerHandle } from '../fixtures/servers.js';
+import { dynamoAnswers, NATS_SERVER_BIN, requireBinaries, startFakePrometheus, startNatsServer, type FakePrometheus, type NatsServerHandle } from '../fixtures/servers.js';
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))(`run --once --connector virtual against the real nats-server at ${NATS_SERVER_BIN} (skipped only when that binary is missing)`, () => {
+describe(`run --once --connector virtual against the real nats-server at ${NATS_SERVER_BIN}`, () => {
+  requireBinaries(NATS_SERVER_BIN);
   let nats: NatsServerHandle;
   let prom: FakePrometheus;
   let dir: string;

@@ -3,7 +3,7 @@
  * Must hold afterwards: no crash and no unhandled rejection; every tick while it is down reports the queue depth
  * as missing (naming the server, stream and consumer), /readyz turns 503 after failureThreshold ticks; once NATS is
  * back the same service object reads the depth again (same 3 pending, the store survived) and is ready, without a
- * restart or a policy reload. Uses the real nats-server binary (skipped only when it is not installed).
+ * restart or a policy reload. Uses the real nats-server binary (the suite fails, saying how to install it, when it is missing).
  * The source alone (connect, missing stream/consumer, reconnect) is covered in test/integration/nats-queue.test.ts.
  */
 import { connect } from '@nats-io/transport-node';
@@ -11,7 +11,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
-import { haveBinary, NATS_SERVER_BIN, startNatsServer, waitFor, type NatsServerHandle } from '../../fixtures/servers.js';
+import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../../fixtures/servers.js';
 import { startRig, writes, type Rig } from './rig.js';
 
 const policy = (natsUrl: string) => `apiVersion: pd-planner/v1
@@ -29,7 +29,8 @@ spec:
     queue: { nats: ${natsUrl}, stream: prefill, consumer: workers, timeout: 500ms }
 `;
 
-describe.skipIf(!haveBinary(NATS_SERVER_BIN))('fault: NATS down and back under the running service', () => {
+describe('fault: NATS down and back under the running service', () => {
+  requireBinaries(NATS_SERVER_BIN);
   let nats: NatsServerHandle;
   let api: FakeKubeApi;
   let rig: Rig;

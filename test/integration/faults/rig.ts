@@ -1,6 +1,6 @@
 /**
  * A planner service wired exactly as `pd-planner run` wires it (Prometheus source, NATS queue source, Kubernetes
- * target reader, kube-state informers, Kubernetes connector), but driven tick by tick from the test with a manual
+ * target reader, kube-state informers, Kubernetes connector, decide() in a worker thread), but driven tick by tick from the test with a manual
  * clock, against the fake API server and the fake Prometheus. Shared by the fault tests in this folder.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { createKubernetesConnector, type KubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { createLogger, type Logger } from '../../../src/log.js';
+import { DecidePool } from '../../../src/service/decide/pool.js';
 import { createPlannerMetrics, type PlannerMetrics } from '../../../src/service/exporter.js';
 import { startMetricsServer, type MetricsServer } from '../../../src/service/http-server.js';
 import { createKubeState, type KubeState } from '../../../src/kubernetes/informers/kube-state.js';
@@ -156,6 +157,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       metrics,
       watchPolicy: false,
       shutdownGraceSeconds: 2,
+      // decide() in a worker thread, as `pd-planner run` runs it.
+      decider: new DecidePool({ log: log.logger }),
       ...options.service,
     },
     initial,

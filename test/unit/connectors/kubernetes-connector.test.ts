@@ -4,6 +4,7 @@
  */
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_OBJECT_BYTES } from '../../../src/kubernetes/client.js';
 import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
 import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
 
@@ -335,5 +336,103 @@ describe('DynamoComponentDeployment targets', () => {
     const c = connector({ version: 'v1alpha1' });
     // A DCD has no graph condition; a component without status has neither ready nor updated (nothing to check).
     expect(await c.readTargetsDetailed(spec)).toEqual({ pools: { 'decode-spot': { desired: 3, ready: 2, updated: 3 }, decode: { desired: 2, graph: { ready: true } } }, errors: {} });
+  });
+});
+
+describe('bounded reads of the API server', () => {
+  it('a graph GET answering more than the cap is refused unread past it, not retried, and nothing is written', async () => {
+    const spec = specWith([decodePool]);
+    const huge = JSON.stringify(betaGraph([{ name: 'VllmDecodeWorker', type: 'decode', replicas: 1, note: 'x'.repeat(MAX_OBJECT_BYTES) }]));
+    scope().get(`${NS}/dynamographdeployments/test-graph`).once().reply(200, huge);
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toBe('error');
+    expect(result.errors.decode).toBe(
+      'GET /apis/nvidia.com/v1beta1/namespaces/default/dynamographdeployments/test-graph: the answer is longer than 4 MB and was not read further ' +
+        '(a Kubernetes object is at most 1.5 MB); is the kubeconfig pointing at a Kubernetes API server?',
+    );
+  });
+
+  it('a declared Content-Length over the cap is refused before the body is read', async () => {
+    const spec = specWith([decodePool]);
+    scope()
+      .get(`${NS}/dynamographdeployments/test-graph`)
+      .reply(200, '{}', { 'Content-Length': String(MAX_OBJECT_BYTES + 1) });
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors.decode).toContain('the answer is longer than 4 MB');
+  });
+
+  it('a 200 that is not JSON names the path and what to check', async () => {
+    const spec = specWith([decodePool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, '<html>login</html>');
+    const result = await connector().apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors.decode).toBe(
+      'GET /apis/nvidia.com/v1beta1/namespaces/default/dynamographdeployments/test-graph -> HTTP 200: the answer is not JSON (<html>login</html>); is the kubeconfig pointing at a Kubernetes API server?',
+    );
+  });
+});
+
+describe('the hold marks of a decision', () => {
+  it('a pool marked writable: false gets no request at all', async () => {
+    const spec = specWith([decodePool]);
+    const decision = decisionFor({ decode: 0 }, spec);
+    decision.explanation.unknown = ['the request count', 'the current count of decode'];
+    Object.assign(decision.pools.decode!, { hold: true, writable: false });
+    const result = await connector().apply(decision, spec);
+    expect(result).toEqual({
+      pools: { decode: "not written: nothing is known of this pool's count (the request count; the current count of decode unknown); its decided count is a placeholder, so nothing is written" },
+      errors: {},
+    });
+  });
+
+  it('a held pool is not written below the count read back; a held pool may still grow', async () => {
+    const spec = specWith([prefillPool, decodePool]);
+    scope()
+      .get(`${NS}/dynamographdeployments/test-graph`)
+      .reply(200, betaGraph([{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 5 }, { name: 'VllmDecodeWorker', type: 'decode', replicas: 2 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-vllmdecodeworker/scale`, { spec: { replicas: 3 } }).query(FM).reply(200, {});
+    const decision = decisionFor({ prefill: 1, decode: 3 }, spec);
+    decision.explanation.unknown = ['the request count'];
+    for (const pool of Object.values(decision.pools)) pool.hold = true;
+    const result = await connector().apply(decision, spec);
+    expect(result).toEqual({
+      pools: {
+        prefill: 'held at 5: the decision was a hold (the request count unknown) and 1 is below the 5 set now; not written',
+        decode: 'patched 2->3 (DynamoGraphDeploymentScalingAdapter test-graph-vllmdecodeworker/scale)',
+      },
+      errors: {},
+    });
+  });
+
+  it('the same decision without the hold mark scales down', async () => {
+    const spec = specWith([prefillPool]);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 5 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-vllmprefillworker/scale`, { spec: { replicas: 1 } }).query(FM).reply(200, {});
+    const result = await connector().apply(decisionFor({ prefill: 1 }, spec), spec);
+    expect(result.pools.prefill).toBe('patched 5->1 (DynamoGraphDeploymentScalingAdapter test-graph-vllmprefillworker/scale)');
+  });
+
+  it('a held DynamoComponentDeployment is read back and not shrunk', async () => {
+    const spec = specWith([{ name: 'spot', role: 'decode', target: { kind: 'DynamoComponentDeployment', name: 'd' } }]);
+    scope()
+      .get(`${NS}/dynamocomponentdeployments/d`)
+      .reply(200, { apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'd', namespace: 'default' }, spec: { replicas: 4 } });
+    const decision = decisionFor({ spot: 0 }, spec);
+    decision.explanation.unknown = ['the current count of spot'];
+    decision.pools.spot!.hold = true;
+    const result = await connector().apply(decision, spec);
+    expect(result.pools.spot).toBe('held at 4: the decision was a hold (the current count of spot unknown) and 0 is below the 4 set now; not written');
+  });
+
+  it('a held Spot pool the decision found unavailable (evicted) is written down to what it still has', async () => {
+    const spec = specWith([{ name: 'spot', role: 'decode', capacity: 'spot', target: { kind: 'DynamoComponentDeployment', name: 'd' } }]);
+    scope()
+      .get(`${NS}/dynamocomponentdeployments/d`)
+      .reply(200, { apiVersion: 'nvidia.com/v1beta1', kind: 'DynamoComponentDeployment', metadata: { name: 'd', namespace: 'default' }, spec: { replicas: 3 } });
+    scope().patch(`${NS}/dynamocomponentdeployments/d`, { spec: { replicas: 0 } }).query(FM).reply(200, {});
+    const decision = decisionFor({ spot: 0 }, spec);
+    decision.explanation.unknown = ['the request count'];
+    Object.assign(decision.pools.spot!, { hold: true, boundBy: ['spot-unavailable'] });
+    const result = await connector().apply(decision, spec);
+    expect(result.pools.spot).toMatch(/^patched 3->0/);
   });
 });

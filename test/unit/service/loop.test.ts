@@ -14,7 +14,8 @@ import { createMultiPlannerService, type MultiPlannerOptions, type MultiPlannerS
 import { conflicts, expandPolicyPaths, targetKey } from '../../../src/service/policy-set.js';
 import type { Connector, MetricSource } from '../../../src/planner/ports.js';
 import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
-import type { TickResult, runTick } from '../../../src/planner/tick.js';
+import { runTick, type TickResult } from '../../../src/planner/tick.js';
+import { DecideTimeoutError, type Decider } from '../../../src/service/decide/pool.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import { manualTime } from '../../fixtures/manual-time.js';
 
@@ -326,5 +327,64 @@ describe('metrics with the policy label', () => {
     expect(text).not.toContain('policy="b"');
     expect(text).toContain('pd_planner_tick_overruns_total 1');
     expect(text).toContain('pd_planner_round_duration_seconds_bucket{le="60"} 0');
+  });
+});
+
+describe('decide() through a decider (a worker thread in the service)', () => {
+  /** A decider whose calls hang until given up; records each call's deadline and whether its signal was aborted. */
+  function hangingDecider() {
+    const calls: { timeoutMs: number; aborted: () => boolean }[] = [];
+    let starts = 0;
+    let closes = 0;
+    const decider: Decider = {
+      decide: (_input, options) =>
+        new Promise((_, reject) => {
+          calls.push({ timeoutMs: options.timeoutMs, aborted: () => options.signal?.aborted ?? false });
+          options.signal?.addEventListener('abort', () => reject(new DecideTimeoutError('the tick timed out during its decision; the decision thread was restarted')));
+        }),
+      start: async () => void (starts += 1),
+      close: async () => void (closes += 1),
+    };
+    return { decider, calls, starts: () => starts, closes: () => closes };
+  }
+
+  it('the tick timeout gives the decide what is left of it, and stops it when it passes: a `timeout`, nothing applied', async () => {
+    const hang = hangingDecider();
+    const applied: string[] = [];
+    const connector: Connector = { apply: async (d) => ((applied.push(d.time), { pools: {}, errors: {} })) };
+    const { service, time, metrics, events } = setup(policies(1), { tick: runTick, decider: hang.decider, connector, policyTimeoutSeconds: 20 });
+    await service.start();
+    await settle();
+    expect(hang.starts()).toBe(1);
+    expect(hang.calls).toHaveLength(1);
+    expect(hang.calls[0]!.timeoutMs).toBe(20_000);
+    // The one timer pending is the tick's timeout, 20 s out.
+    expect(time.timers.map((t) => t.at - time.clock.now())).toEqual([20_000]);
+    time.fireNext();
+    await settle();
+    expect(hang.calls[0]!.aborted()).toBe(true);
+    expect(service.status().policies[0]).toMatchObject({ running: false, consecutiveFailures: 1 });
+    expect(applied).toEqual([]);
+    expect(events()).toContain('tick-timeout');
+    expect(await metrics.registry.metrics()).toMatch(/^pd_planner_errors_total\{policy="p00",reason="timeout"\} 1$/m);
+    await service.stop('test done');
+    expect(hang.closes()).toBe(1);
+  });
+
+  it('without a tick timeout, the decide gets its own bound: max(interval, 10 s); its DecideTimeoutError counts as a timeout', async () => {
+    const calls: number[] = [];
+    const decider: Decider = {
+      decide: async (_input, options) => {
+        calls.push(options.timeoutMs);
+        throw new DecideTimeoutError('decide() did not return within 60s (a computation that does not end); its thread was restarted and nothing was written');
+      },
+    };
+    const { service, metrics, lines } = setup(policies(1), { tick: runTick, decider });
+    const round = await service.runOnce();
+    expect(calls).toEqual([60_000]);
+    expect(round.results[0]!.outcome.failure).toBe('tick timed out: decide() did not return within 60s (a computation that does not end); its thread was restarted and nothing was written');
+    expect(lines.find((l) => l.event === 'tick-timeout')).toBeDefined();
+    expect(await metrics.registry.metrics()).toMatch(/^pd_planner_errors_total\{policy="p00",reason="timeout"\} 1$/m);
+    expect(await metrics.registry.metrics()).toMatch(/^pd_planner_errors_total\{policy="p00",reason="tick"\} 0$/m);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -188,6 +188,32 @@ describe('policy hot reload', () => {
     expect(service.spec().interval).toBe(30);
     // Same text again: nothing to do.
     expect(service.reloadPolicy()).toBe(false);
+  });
+
+  it('a policy file swapped for a huge file, or for a link to /dev/zero, is read up to the size cap only: old policy kept, the size named', async () => {
+    const { service, sink, path } = makeService();
+    writeFileSync(path, `${POLICY('30s')}\n# ${'x'.repeat(2 * 1024 * 1024)}\n`);
+    expect(service.reloadPolicy()).toBe(false);
+    expect(service.spec().interval).toBe(60);
+    const failed = sink.lines.filter((l) => l.event === 'policy-reload-failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.problems).toEqual([`${path}: is 2.0 MB; a policy file is a few KB (limit 256 KB): is this the right file?`]);
+    // The same oversized file again: logged once, not on every event.
+    expect(service.reloadPolicy()).toBe(false);
+    expect(sink.lines.filter((l) => l.event === 'policy-reload-failed')).toHaveLength(1);
+
+    unlinkSync(path);
+    symlinkSync('/dev/zero', path);
+    // Read whole, /dev/zero would take the heap; capped, it costs 256 KB.
+    const before = process.memoryUsage().rss;
+    expect(service.reloadPolicy()).toBe(false);
+    expect(service.spec().interval).toBe(60);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+
+    unlinkSync(path);
+    writeFileSync(path, POLICY('30s'));
+    expect(service.reloadPolicy()).toBe(true);
+    expect(service.spec().interval).toBe(30);
   });
 
   it('picks up a change through the file watcher, and the next tick uses the new interval', async () => {

@@ -3,6 +3,8 @@ import {
   createPrometheusSource,
   DEFAULT_QUERIES,
   labelMatchers,
+  MAX_QUERY_RESPONSE_BYTES,
+  parsePromNumber,
   planQueries,
   queryScalar,
   PrometheusQueryError,
@@ -126,6 +128,91 @@ describe('prometheus source: zero traffic and unreadable counts', () => {
     const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
     expect(part.requests).toBeUndefined();
     expect(part.errors?.requests).toContain('returned 2 series where one was expected');
+  });
+});
+
+describe('prometheus source: only finite decimal numbers are values', () => {
+  it('parsePromNumber reads decimals and Prometheus infinities; empty, blank, hex, words and other types are not numbers', () => {
+    expect(parsePromNumber('42')).toBe(42);
+    expect(parsePromNumber('0.5')).toBe(0.5);
+    expect(parsePromNumber('-3')).toBe(-3);
+    expect(parsePromNumber('1e+06')).toBe(1e6);
+    expect(parsePromNumber('.5E-3')).toBe(0.0005);
+    expect(parsePromNumber('+Inf')).toBe(Number.POSITIVE_INFINITY);
+    expect(parsePromNumber('-Inf')).toBe(Number.NEGATIVE_INFINITY);
+    expect(parsePromNumber('NaN')).toBeNaN();
+    expect(parsePromNumber(7)).toBe(7);
+    for (const bad of ['', '   ', ' 5', '5 ', '0x10', '0b1', '0o7', '1_000', 'Infinity', 'nan', '1,5', '5m', null, true, {}, [], Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(parsePromNumber(bad), JSON.stringify(bad)).toBeUndefined();
+    }
+  });
+
+  // Number("") and Number("   ") are 0: read that way, a broken answer would look like an idle window and scale down.
+  const invalid: { value: unknown; says: string }[] = [
+    { value: '', says: 'returned "", which is not a decimal number' },
+    { value: '   ', says: 'returned "   ", which is not a decimal number' },
+    { value: '0x10', says: 'returned "0x10", which is not a decimal number' },
+    { value: 'Infinity', says: 'returned "Infinity", which is not a decimal number' },
+    { value: null, says: 'returned null, which is not a decimal number' },
+    { value: '-5', says: 'returned -5, below 0, which no count, length, latency or usage can be' },
+    { value: '+Inf', says: 'returned +Inf' },
+    { value: 'NaN', says: 'returned NaN' },
+  ];
+  for (const { value, says } of invalid) {
+    it(`a request count of ${JSON.stringify(value)} is missing, with the reason in errors naming the query`, async () => {
+      fake = await startFakePrometheus((q) => (q.includes('requests_total') && !q.includes('rate(') ? { value } : dynamoAnswers(busy)(q)));
+      const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+      expect(part.requests).toBeUndefined();
+      expect(part.errors?.requests).toContain(says);
+      expect(part.errors?.requests).toContain('for query `sum(increase(dynamo_frontend_requests_total{');
+      // The other fields are read as usual.
+      expect(part.isl).toBe(3000);
+      expect(Object.keys(part.errors ?? {})).toEqual(['requests']);
+    });
+  }
+
+  it('a negative latency or length is refused too; "-0" is a zero', async () => {
+    fake = await startFakePrometheus((q) =>
+      q.includes('input_sequence_tokens_sum') ? { value: '-3000' } : q.includes('time_to_first_token_seconds_sum') ? { value: '-0' } : dynamoAnswers(busy)(q),
+    );
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.isl).toBeUndefined();
+    expect(part.errors?.isl).toContain('returned -3000, below 0');
+    expect(part.ttftMs?.mean).toBe(0);
+    expect(part.requests).toBe(720);
+  });
+
+  it('at zero traffic an empty string for a mean is still an error (it is not the 0/0 NaN of an idle window)', async () => {
+    const idle = dynamoAnswers({ ...busy, requests: 0 });
+    fake = await startFakePrometheus((q) => (q.includes('input_sequence_tokens_sum') ? { value: '' } : idle(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBe(0);
+    expect(Object.keys(part.errors ?? {})).toEqual(['isl']);
+  });
+});
+
+describe('prometheus source: each answer is read up to a byte cap', () => {
+  it('an answer over the cap is refused with a message naming the query, and the rest is not read', async () => {
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') && !q.includes('rate(') ? { bytes: 3 * MAX_QUERY_RESPONSE_BYTES } : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toMatch(/answered more than 1 MB for query `sum\(increase\(dynamo_frontend_requests_total\{.*\}\[60s\]\)\)` \(read no further\)/);
+    expect(part.errors?.requests).toContain('aggregate the query with sum(...)');
+    expect(part.isl).toBe(3000);
+  });
+
+  it('an answer just under the cap is read (and is several series, so refused for that)', async () => {
+    fake = await startFakePrometheus(() => ({ bytes: MAX_QUERY_RESPONSE_BYTES - 4096 }));
+    const error = await queryScalar({ url: fake.url, timeoutSeconds: 5 }, 'up').catch((e: unknown) => e);
+    expect((error as PrometheusQueryError).kind).toBe('multiple');
+  });
+
+  it('an answer that declares a Content-Length over the cap is refused before its body is read', async () => {
+    const big = JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '1'] } }).padEnd(MAX_QUERY_RESPONSE_BYTES + 10, ' ');
+    const fetchBig: typeof fetch = async () => new Response(big, { status: 200, headers: { 'content-length': String(big.length) } });
+    const error = await queryScalar({ url: 'http://prom.invalid', timeoutSeconds: 5, fetch: fetchBig }, 'up').catch((e: unknown) => e);
+    expect((error as PrometheusQueryError).kind).toBe('too-large');
+    expect((error as PrometheusQueryError).message).toContain('prometheus http://prom.invalid/api/v1/query answered more than 1 MB for query `up`');
   });
 });
 
