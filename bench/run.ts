@@ -12,7 +12,7 @@ import { benchSimulator, SIM_SPEED_TARGET, type SimulatorBench } from './simulat
 import { benchQuality, QUALITY_HINDSIGHT_FACTOR, type QualityRow } from './quality.js';
 import { EXTRA_COST_FOR_SLO } from '../src/sim/report/pareto.js';
 import { benchLoad, type LoadBench } from './load.js';
-import { formatAblation, formatMatrix, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
+import { formatAblation, formatFamilies, formatMatrix, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECTIONS = ['decide', 'simulator', 'quality', 'load', 'matrix'] as const;

@@ -1,0 +1,10 @@
+import { defaultSpec, familyRows, REAL_ROWS, rowYardsticks } from './matrix.js';
+import { simulate } from '../src/sim/run.js';
+const name = process.argv[2]!; const k0 = Number(process.argv[3]);
+const rows = [...REAL_ROWS, ...familyRows([1,2,3,4,5,1001,1002,1003])];
+const row = rows.find((r) => r.name === name)!;
+const y = await rowYardsticks(row, 1, false);
+const { profile } = defaultSpec();
+const details: any[] = [];
+await simulate({ spec: y.spec, profile, trace: y.trace, baselines: [], seed: 1, start: y.start, bound: y.bound, onDecision: (_k, _i, d) => details.push(d) });
+console.log(JSON.stringify(details[k0].explanation, null, 1));
