@@ -27,6 +27,9 @@
  * Real traces keep the bench/quality.ts SLOs (p95; TTFT 2 s, Mooncake 8 s; ITL 60 ms); the scenario families use the
  * issue's SLO, p90 TTFT 2 s and ITL 45 ms.
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { parsePolicyText } from '../src/config/load.js';
 import type { PolicySpec } from '../src/config/schema.js';
 import { loadProfile } from '../src/profiles/load.js';
@@ -188,6 +191,16 @@ export interface RowYardsticks {
 
 /** Yardsticks per row, trace, rate, SLO and seed, kept for the life of the process (see the header). */
 const yardstickCache = new Map<string, Promise<RowYardsticks>>();
+/** A directory where the yardsticks are also kept between processes (bench/tune.ts --cache), or undefined. */
+let diskCache: string | undefined;
+
+/**
+ * Keep the yardsticks in `dir` as well (one JSON file per row, trace, rate, SLO and seed), for tuning runs that start
+ * a process per variant. Delete the directory when the cluster model, the yardsticks or the default policy change.
+ */
+export function setYardstickCacheDir(dir: string | undefined): void {
+  diskCache = dir;
+}
 
 function peakOf(schedule: readonly Record<string, number>[]): Record<string, number> {
   const peak: Record<string, number> = Object.create(null) as Record<string, number>;
@@ -200,8 +213,22 @@ export function rowYardsticks(row: MatrixRow, seed: number, withBaselines: boole
   const full = JSON.stringify([row.trace, row.rateScale, row.slo, seed, true]);
   const cached = yardstickCache.get(key) ?? yardstickCache.get(full);
   if (cached) return cached;
-  const made = computeYardsticks(row, seed, withBaselines);
+  const made = diskCache ? fromDisk(diskCache, key, row, seed, withBaselines) : computeYardsticks(row, seed, withBaselines);
   yardstickCache.set(key, made);
+  return made;
+}
+
+async function fromDisk(dir: string, key: string, row: MatrixRow, seed: number, withBaselines: boolean): Promise<RowYardsticks> {
+  const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.json`);
+  if (fs.existsSync(file)) {
+    // The spec is rebuilt, not read: the policy's own fields (its defaults) may have changed since the file was written.
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Omit<RowYardsticks, 'trace' | 'spec'>;
+    return { ...stored, spec: rowSpec(defaultSpec().spec, row.slo), trace: await readTrace(row.trace, { rateScale: row.rateScale, seed }) };
+  }
+  const made = await computeYardsticks(row, seed, withBaselines);
+  fs.mkdirSync(dir, { recursive: true });
+  const { trace: _trace, spec: _spec, ...stored } = made;
+  fs.writeFileSync(file, JSON.stringify(stored));
   return made;
 }
 

@@ -2,16 +2,17 @@
  * Compare variants of the policy on the tuning seeds (never the report seeds): the yardsticks of each row are
  * computed once (bench/matrix.ts caches them), then every variant replays only the policy.
  *
- *   npx tsx bench/tune.ts [--seeds 1-5|1,2,3] [--real] [--families ramp,flash] [--rows] VARIANT ...
+ *   npx tsx bench/tune.ts [--seeds 1-5|1,2,3] [--real] [--families ramp,flash] [--rows] [--cache DIR] VARIANT ...
  *
  * A VARIANT is NAME or NAME:PATH=VALUE,PATH=VALUE (the fields of the policy spec, as matrix-run's --set; `off.X`
  * switches improvement X off). `base` is the defaults. Prints, per variant and family, rows meeting the SLO, mean
  * attainment and mean x hindsight; --rows also prints every row.
+ * --cache DIR keeps the yardsticks on disk between runs (delete DIR when the model or the yardsticks change).
  * Example: npx tsx bench/tune.ts --seeds 1-5 base u1:sla.targetUtilization=1
  */
 import type { PolicySpec } from '../src/config/schema.js';
 import { FAMILIES, REPORT_SEEDS, type Family } from '../src/sim/scenarios/index.js';
-import { familyRows, REAL_ROWS, runMatrix, switchOff, type MatrixRow, type RowResult } from './matrix.js';
+import { familyRows, REAL_ROWS, runMatrix, setYardstickCacheDir, switchOff, type MatrixRow, type RowResult } from './matrix.js';
 
 const args = process.argv.slice(2);
 const value = (flag: string): string | undefined => {
@@ -28,7 +29,8 @@ if (seeds.some((s) => REPORT_SEEDS.includes(s))) {
 }
 const families = (value('--families')?.split(',') ?? [...FAMILIES]) as Family[];
 const rows: MatrixRow[] = [...(args.includes('--real') ? REAL_ROWS : []), ...familyRows(seeds, families)];
-const flagsWithValue = new Set(['--seeds', '--families']);
+const flagsWithValue = new Set(['--seeds', '--families', '--cache']);
+setYardstickCacheDir(value('--cache'));
 const variants = args.filter((a, i) => !a.startsWith('--') && !flagsWithValue.has(args[i - 1] ?? ''));
 if (variants.length === 0) variants.push('base');
 
