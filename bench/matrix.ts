@@ -119,13 +119,22 @@ export interface RowResult {
   checks: { meetsSlo: boolean; withinCheapest: boolean | undefined; withinBound: boolean | undefined; minimumDominates: boolean };
   /** Rows whose load is a series of steps: how the policy's GPUs answered each (see stepResponse). */
   stepResponse?: StepResponse;
+  /** Loads that jump without a precursor (step, flash, idle, the README step): the unseen share (unseenShare). */
+  unseen?: number;
+  /** Those rows: the policy's misses in its first episode of intervals below the SLO, as a share of the trace. */
+  firstEpisode?: { fromSeconds: number; toSeconds: number; missShare: number };
 }
+
+/** The rows whose unseen share is reported. */
+const JUMPS: readonly MatrixRow['kind'][] = ['step', 'flash', 'idle', 'readme'];
 
 export interface StepResponse {
   /** Policy peak GPUs / hindsight's peak GPUs. */
   peakRatio: number;
-  /** Longest time from a step to the GPUs settling, and the goal: startup + 2 intervals. */
+  /** Longest time from a step to the GPUs settling (steps up, steps down), and the goal: startup + 2 intervals. */
   worstSettleSeconds: number;
+  worstSettleUpSeconds: number;
+  worstSettleDownSeconds: number;
   settleGoalSeconds: number;
   /** Direction reversals of the policy's GPUs after settling, summed over the steps (0 = no oscillation). */
   reversals: number;
@@ -249,6 +258,58 @@ async function computeYardsticks(row: MatrixRow, seed: number, withBaselines: bo
   return out;
 }
 
+/**
+ * Share of a trace's requests that no reactive planner has capacity for in time: at interval j, capacity ordered on
+ * what was seen can serve only loads seen up to interval j - L, L = ceil(startup / interval) + 1 (seen at the end of
+ * interval j - L, ordered then, ready startup later). The most a planner that provisions only for loads it has seen
+ * can hold at j is the highest interval load up to j - L (the warm start serves the first one), as if it never let any
+ * capacity go; the requests above that are unseen. An indicator of surprise, not a bound: capacity sized for a load
+ * has slack (whole replicas, target utilisation, the queue absorbs some within the TTFT target), so a planner may
+ * serve part of the unseen load in time, and a trend (a ramp) can be extrapolated; it is reported for loads that jump
+ * without a precursor (steps, flash crowds, idle gaps), beside the misses of the policy's first episode.
+ * Example (60 s intervals, 180 s startup, L = 4): 100, 100, 100, 500, 500, 500, 500, 500 requests -> intervals 3-6 are
+ * 400 above the 100 seen in time each, interval 7 sees 500: 1600 of 2800 = 57%.
+ */
+export function unseenShare(trace: Trace, spec: PolicySpec): number {
+  const loads = binTrace(trace, spec.interval).map((b) => b.requests);
+  const startup = Math.max(0, ...spec.pools.map((p) => p.startupSeconds));
+  const lag = Math.ceil(startup / spec.interval - 1e-9) + 1;
+  let seen = loads[0] ?? 0;
+  let unseen = 0;
+  let total = 0;
+  for (let j = 0; j < loads.length; j++) {
+    if (j - lag >= 0) seen = Math.max(seen, loads[j - lag] as number);
+    unseen += Math.max(0, (loads[j] as number) - seen);
+    total += loads[j] as number;
+  }
+  return total > 0 ? unseen / total : 0;
+}
+
+/**
+ * The first episode of a run: the first stretch of consecutive intervals whose attainment is below the SLO's share,
+ * and the requests it missed (1 - attainment of each interval x its requests) as a share of the trace's requests.
+ * Example: intervals of 500 requests at 100%, 20%, 0%, 60%, 100%: the episode is intervals 1-3, missing 400 + 500
+ * + 200 = 1100 of 2500 = 44%.
+ */
+export function firstEpisode(run: RunResult, spec: PolicySpec): RowResult['firstEpisode'] {
+  const goal = sloTarget(spec);
+  let total = 0;
+  for (const r of run.intervals) total += r.requests;
+  let start = -1;
+  let missed = 0;
+  for (let k = 0; k < run.intervals.length; k++) {
+    const r = run.intervals[k] as RunResult['intervals'][number];
+    const below = r.attainment !== undefined && r.attainment < goal;
+    if (below) {
+      if (start < 0) start = k;
+      missed += (1 - (r.attainment as number)) * r.requests;
+    } else if (start >= 0) {
+      return { fromSeconds: (run.intervals[start] as { t: number }).t - spec.interval, toSeconds: (run.intervals[k - 1] as { t: number }).t, missShare: total > 0 ? missed / total : 0 };
+    }
+  }
+  return start < 0 ? undefined : { fromSeconds: (run.intervals[start] as { t: number }).t - spec.interval, toSeconds: (run.intervals.at(-1) as { t: number }).t, missShare: total > 0 ? missed / total : 0 };
+}
+
 /** Times (s) at which a generated trace's rate steps, when it is a step load (the readme example, the step family). */
 export function stepTimes(trace: string): number[] | undefined {
   if (isSyntheticSpec(trace)) {
@@ -276,18 +337,22 @@ export function stepResponse(run: RunResult, hindsight: RunResult, steps: number
   const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
   const replicaGpus = Math.max(...spec.pools.map((p) => p.gpusPerReplica));
   const bounds = [...steps, Infinity];
-  let worst = 0;
+  let worstUp = 0;
+  let worstDown = 0;
   let reversals = 0;
   for (let i = 0; i < steps.length; i++) {
     const from = steps[i] as number;
     const to = bounds[i + 1] as number;
     const seg = run.intervals.filter((r) => r.t > from && r.t <= to);
     if (seg.length === 0) continue;
+    const before = run.intervals.filter((r) => r.t <= from).at(-1)?.gpus ?? (seg[0] as { gpus: number }).gpus;
     const final = (seg[seg.length - 1] as { gpus: number }).gpus;
     const band = Math.max(replicaGpus, 0.1 * final);
     let settledIndex = seg.length - 1;
     for (let k = seg.length - 1; k >= 0 && Math.abs((seg[k] as { gpus: number }).gpus - final) <= band; k--) settledIndex = k;
-    worst = Math.max(worst, (seg[settledIndex] as { t: number }).t - from);
+    const settle = (seg[settledIndex] as { t: number }).t - from;
+    if (final >= before) worstUp = Math.max(worstUp, settle);
+    else worstDown = Math.max(worstDown, settle);
     let direction = 0;
     for (let k = settledIndex + 1; k < seg.length; k++) {
       const d = Math.sign((seg[k] as { gpus: number }).gpus - (seg[k - 1] as { gpus: number }).gpus);
@@ -295,7 +360,14 @@ export function stepResponse(run: RunResult, hindsight: RunResult, steps: number
       if (d !== 0) direction = d;
     }
   }
-  return { peakRatio: peakGpus(run) / peakGpus(hindsight), worstSettleSeconds: worst, settleGoalSeconds: startup + 2 * spec.interval, reversals };
+  return {
+    peakRatio: peakGpus(run) / peakGpus(hindsight),
+    worstSettleSeconds: Math.max(worstUp, worstDown),
+    worstSettleUpSeconds: worstUp,
+    worstSettleDownSeconds: worstDown,
+    settleGoalSeconds: startup + 2 * spec.interval,
+    reversals,
+  };
 }
 
 export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[]> {
@@ -333,6 +405,8 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[
       ...(y.baselines ? { hpaTunedUtilization: y.baselines.hpaTunedUtilization } : {}),
       ...(cheapest ? { cheapest } : {}),
       ...(steps ? { stepResponse: stepResponse(policyRun, y.hindsight.run, steps, policySpec) } : {}),
+      ...(JUMPS.includes(row.kind) ? { unseen: unseenShare(trace, spec) } : {}),
+      ...(JUMPS.includes(row.kind) && firstEpisode(policyRun, spec) ? { firstEpisode: firstEpisode(policyRun, spec) } : {}),
       checks: {
         meetsSlo: ours.meets,
         withinCheapest: cheapest === undefined ? undefined : ours.gpuHours <= cheapest.gpuHours,
@@ -399,11 +473,32 @@ export function formatMatrix(results: RowResult[]): string {
   const stepped = results.filter((r) => r.stepResponse);
   if (stepped.length > 0) {
     lines.push('', "Step response (goal: peak <= 1.3 x hindsight's peak, settled within startup + 2 intervals, no reversal after settling):", '');
-    lines.push("| trace | peak / hindsight's peak | worst settle (s) | goal (s) | reversals |", '|---|---:|---:|---:|---:|');
+    lines.push("| trace | peak / hindsight's peak | worst settle after a step up (s) | after a step down (s) | goal (s) | reversals |", '|---|---:|---:|---:|---:|---:|');
     for (const r of stepped) {
       const x = r.stepResponse as StepResponse;
-      lines.push(`| ${r.row.name} | ${x.peakRatio.toFixed(2)} | ${x.worstSettleSeconds} | ${x.settleGoalSeconds} | ${x.reversals} |`);
+      lines.push(`| ${r.row.name} | ${x.peakRatio.toFixed(2)} | ${x.worstSettleUpSeconds} | ${x.worstSettleDownSeconds} | ${x.settleGoalSeconds} | ${x.reversals} |`);
     }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Loads that jump without a precursor: the unseen share (unseenShare) against the SLO's allowance, what the policy
+ * reached, and what it took to meet the SLO (hindsight, which knows the future; the cheapest deployable baseline).
+ */
+export function formatUnseen(results: RowResult[]): string {
+  const rows = results.filter((r) => r.unseen !== undefined);
+  if (rows.length === 0) return '';
+  const lines = [
+    '| trace | unseen share | allowed misses | policy | policy misses in its first episode | hindsight | cheapest deployable that meets |',
+    '|---|---:|---:|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const p = r.runs.policy as RunFigures;
+    const h = r.runs.hindsight as RunFigures;
+    lines.push(
+      `| ${r.row.name} | ${pct(r.unseen as number)} | ${(100 - r.row.slo.percentile).toFixed(0)}% | ${pct(p.attainment)}, ${p.gpuHours.toFixed(1)} GPU-h | ${r.firstEpisode ? `${pct(r.firstEpisode.missShare)} (minutes ${r.firstEpisode.fromSeconds / 60}-${r.firstEpisode.toSeconds / 60})` : 'none'} | ${pct(h.attainment)}, ${h.gpuHours.toFixed(1)} GPU-h | ${r.cheapest ? `${r.cheapest.name}: ${pct((r.runs[r.cheapest.name] as RunFigures).attainment)}, ${r.cheapest.gpuHours.toFixed(1)} GPU-h (${(r.cheapest.gpuHours / h.gpuHours).toFixed(2)} x hindsight)` : r.runs.static ? 'none' : '–'} |`,
+    );
   }
   return lines.join('\n');
 }
