@@ -167,12 +167,12 @@ describe('budgetHold', () => {
     // 1000 x e^(-60 / (180 x memory))
     expect(floorAfterTick(0, true)).toBeCloseTo(1000 * Math.exp(-60 / 540), 6);
     expect(floorAfterTick(0.05, true)).toBeCloseTo(1000 * Math.exp(-60 / 1080), 6);
-    expect(BUDGET_HOLD_STARTUPS).toBe(20);
-    expect(floorAfterTick(0.2, true)).toBeCloseTo(1000 * Math.exp(-60 / 3600), 6);
+    expect(BUDGET_HOLD_STARTUPS).toBe(10);
+    expect(floorAfterTick(0.2, true)).toBeCloseTo(1000 * Math.exp(-60 / 1800), 6);
     // off: the budget does not matter
     expect(floorAfterTick(0.2, false)).toBeCloseTo(1000 * Math.exp(-60 / 540), 6);
     const memory = floorMemory(ctxFor({ observation: quiet, correction: record(0.2, 0) }, { burst: true, budgetHold: true }));
-    expect(memory.startups).toBe(20);
+    expect(memory.startups).toBe(10);
     expect(memory.spent).toBeCloseTo(2, 9);
   });
   it('is visible in the explanation: the memory and the budget share it was read from', () => {
