@@ -4,12 +4,13 @@
  * code: the fluid lower bound and the hindsight schedule (src/sim/yardsticks), every run from the same neutral start.
  *
  * Absolute checks (bench/quality.ts qualityCheck): the default policy meets the SLO (attainment within both targets
- * >= the SLO percentile) and costs at most QUALITY_HINDSIGHT_FACTOR (2) x hindsight's GPU-hours. Measured at seed 1:
- * azure-code x2 1.60x, azure-conv x4 1.78x, mooncake x1 1.37x. A planner that scales every count by 2 or by 0.5
- * (test/fixtures/scaled-policy.ts) fails them on every trace.
+ * >= the SLO percentile) and costs at most its trace's hindsightFactor x hindsight's GPU-hours: what the defaults
+ * reach with about 10% to spare (measured at seed 1: azure-code x2 1.70x of a 1.85 factor, azure-conv x4 1.74x of
+ * 1.9, mooncake x1 1.41x of 1.55). A planner that scales every count by 2 or by 0.5 (test/fixtures/scaled-policy.ts)
+ * fails them on every trace.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { benchQuality, QUALITY_BASELINES, QUALITY_HINDSIGHT_FACTOR, QUALITY_TRACES, qualityCheck, qualitySpec, type QualityRow } from '../../bench/quality.js';
+import { benchQuality, QUALITY_BASELINES, QUALITY_TRACES, qualityCheck, qualitySpec, type QualityRow } from '../../bench/quality.js';
 import { parsePolicyText } from '../../src/config/load.js';
 import type { PolicySpec } from '../../src/config/schema.js';
 import { loadProfile } from '../../src/profiles/load.js';
@@ -31,16 +32,18 @@ async function policyOnly(name: string, edit: (spec: PolicySpec) => PolicySpec =
 }
 
 describe.each(QUALITY_TRACES.map((t) => t.name))('planner quality on %s', (name) => {
+  const factor = QUALITY_TRACES.find((t) => t.name === name)!.hindsightFactor;
   let row: QualityRow;
   beforeAll(async () => {
     // Every baseline, perfect-forecast included: hindsight must cost no more than any of them that meets the SLO.
     row = (await benchQuality({ traces: [name], baselines: [...QUALITY_BASELINES, 'perfect-forecast'] }))[0] as QualityRow;
   }, 240_000);
 
-  it(`the default policy meets the SLO within ${QUALITY_HINDSIGHT_FACTOR} x hindsight's GPU-hours`, () => {
+  it(`the default policy meets the SLO within the trace's factor of hindsight's GPU-hours`, () => {
     const policy = row.runs.policy!;
     expect(policy.sloMet, `attainment ${policy.attainment}`).toBe(true);
-    expect(policy.xHindsight).toBeLessThanOrEqual(QUALITY_HINDSIGHT_FACTOR);
+    expect(factor).toBeLessThan(2);
+    expect(policy.xHindsight).toBeLessThanOrEqual(factor);
     expect(row.targets).toEqual({ sloMet: true, withinHindsightFactor: true });
   });
 
@@ -56,7 +59,7 @@ describe.each(QUALITY_TRACES.map((t) => t.name))('planner quality on %s', (name)
   it('a planner that doubles or halves every count fails the same checks (mutation)', async () => {
     for (const factor of [2, 0.5]) {
       const { run, spec } = await withScaledPolicy('sla', factor, () => policyOnly(name));
-      const check = qualityCheck(run, row.runs.hindsight!.gpuHours, spec);
+      const check = qualityCheck(run, row.runs.hindsight!.gpuHours, spec, factor);
       expect(check.sloMet && check.withinHindsightFactor, `x${factor}: attainment ${run.sloAttainment.both.toFixed(3)}, ${check.xHindsight.toFixed(2)}x hindsight`).toBe(false);
     }
   }, 120_000);
