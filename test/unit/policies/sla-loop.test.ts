@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../../src/planner/types.js';
 import { slaContext } from '../../../src/policies/sla/context.js';
-import { correctionStep, dCfCeiling, DCF_MIN, PCF_MAX } from '../../../src/policies/sla/correction.js';
+import { correctionStep, dCfCeiling, DCF_MIN, DCF_SMOOTHING, PCF_MAX } from '../../../src/policies/sla/correction.js';
 import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
 import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
@@ -110,6 +110,16 @@ describe('correctionGuard', () => {
     expect(on.dCf).toBe(1.05);
     expect(on.decode).toMatchObject({ dCfGuard: 'kept from the last tick: 17 decode replica(s) still starting' });
     expect(off.dCf).toBeGreaterThan(2);
+  });
+  it('moves dCf DCF_SMOOTHING (0.3) of the way to a window\'s value: one window after new replicas arrive is not the engine', () => {
+    const obs: Observation = { time: 't', windowSeconds: 60, requests: 540, isl: 1500, osl: 350, ttftMs: { p90: 500 }, itlMs: { mean: 38, p90: 40 }, requestDurationSeconds: 15 };
+    const input = { profile: llama, observation: obs, current: { prefill: 5, decode: 10 }, correction: { pCf: 1, dCf: 1 }, forecast: forecast(540, 1500, 350) };
+    const raw = correctionStep(ctxFor(input, { percentile: true }), 1).dCf;
+    const guarded = correctionStep(ctxFor(input, { percentile: true, correctionGuard: true }), 1);
+    expect(DCF_SMOOTHING).toBe(0.3);
+    expect(raw).toBeGreaterThan(1.05);
+    expect(guarded.dCf).toBeCloseTo(1 + (raw - 1) * 0.3, 9);
+    expect(guarded.decode).toMatchObject({ dCfSmoothing: 'last + (window - last) x 0.3' });
   });
   it('bounds the factors: pCf at PCF_MAX 2, dCf where the ITL target still allows a quarter of the SLO KV use', () => {
     // llama2-70b-h100-tp4 at ITL 45 ms, context 1700: kv 0.134 at the SLO, a quarter runs at 32.6 ms -> 1.38
