@@ -9,7 +9,8 @@
  * percentile), GPU-hours, x bound and x hindsight, and the policy's Pareto verdict against it (report/pareto.ts):
  * a run is beaten when the policy meets the SLO at fewer GPU-hours, or meets it where the run does not at no more
  * than 10% extra; a cheaper run that misses the SLO is never called beaten, its cost is given beside it.
- * Targets for the default policy: the SLO met, GPU-hours within QUALITY_HINDSIGHT_FACTOR x hindsight.
+ * Targets for the default policy: the SLO met, GPU-hours within the trace's `hindsightFactor` x hindsight (what the
+ * defaults reach with a margin of about 10%, so that a regression of the sizing fails test/sim/quality.test.ts).
  *
  * What differs from the embedded default policy, and why:
  * - Budget lifted to 256 GPUs and 32 replicas per pool, so that no run is held at the budget: a comparison of
@@ -34,13 +35,16 @@ export interface QualitySetup {
   slo: { ttftMs: number; itlMs: number; percentile: number };
   /** Why this SLO and rate scale. */
   why: string;
+  /**
+   * The most GPU-hours the default policy may take, as a multiple of hindsight's: what the defaults reach at seed 1
+   * with about 10% to spare (other parts of the model, e.g. how replicas become ready, move the figures a little).
+   */
+  hindsightFactor: number;
 }
 
 /** The budget every quality run gets (see the header). */
 export const QUALITY_BUDGET = { maxGpus: 256, maxReplicasPerPool: 32 };
 
-/** The default policy's GPU-hours must stay within this factor of hindsight's (and meet the SLO). */
-export const QUALITY_HINDSIGHT_FACTOR = 2;
 
 /** The runs of the quality section, in table order. */
 export const QUALITY_BASELINES: Baseline[] = ['static', 'hpa', 'hpa-tuned', 'dynamo', 'hindsight'];
@@ -54,6 +58,7 @@ export const QUALITY_TRACES: QualitySetup[] = [
     why:
       'default SLO. Sub-minute bursts of 3-4x the minute mean after silent minutes; x2 puts the peak prefill need above 8 ' +
       'replicas (p95 ISL 7302 -> 0.85 s profiled prefill, so 2 s leaves about 1.1 s of queueing)',
+    hindsightFactor: 1.85,
   },
   {
     name: 'azure-conv-2023',
@@ -61,6 +66,7 @@ export const QUALITY_TRACES: QualitySetup[] = [
     rateScale: 4,
     slo: { ttftMs: 2000, itlMs: 60, percentile: 95 },
     why: 'default SLO. Smooth diurnal-like load; x4 puts the peak above 8 prefill replicas',
+    hindsightFactor: 1.9,
   },
   {
     name: 'mooncake-synthetic',
@@ -72,6 +78,7 @@ export const QUALITY_TRACES: QualitySetup[] = [
       'extrapolated at 8.59 tok/ms), so a 2 s TTFT p95 is impossible; TTFT target 8 s = 1.4 x that. ITL 60 ms is ' +
       'feasible (at context 15k the step-time model allows 24 sequences per replica at 60 ms). x1 already needs more ' +
       'than 8 prefill replicas at its peak',
+    hindsightFactor: 1.55,
   },
 ];
 
@@ -107,6 +114,8 @@ export interface QualityRow {
   runs: Record<string, RunSummary>;
   sloMet: boolean;
   targets: { sloMet: boolean; withinHindsightFactor: boolean };
+  /** The trace's factor the policy is held to (QUALITY_TRACES[].hindsightFactor). */
+  hindsightFactor: number;
   wallSeconds: number;
 }
 
@@ -122,10 +131,11 @@ export function qualitySpec(base: PolicySpec, setup: QualitySetup): PolicySpec {
 }
 
 /**
- * The absolute check a planner must pass on a quality trace: SLO met and GPU-hours within `factor` x hindsight.
+ * The absolute check a planner must pass on a quality trace: SLO met and GPU-hours within `factor` x hindsight (the
+ * trace's hindsightFactor).
  * A planner that doubles its counts fails the second, one that halves them the first (test/sim/quality.test.ts).
  */
-export function qualityCheck(run: RunResult, hindsightGpuHours: number, spec: PolicySpec, factor = QUALITY_HINDSIGHT_FACTOR): { sloMet: boolean; withinHindsightFactor: boolean; xHindsight: number } {
+export function qualityCheck(run: RunResult, hindsightGpuHours: number, spec: PolicySpec, factor: number): { sloMet: boolean; withinHindsightFactor: boolean; xHindsight: number } {
   const xHindsight = run.gpuHours.total / hindsightGpuHours;
   return { sloMet: run.sloAttainment.both >= sloTarget(spec), withinHindsightFactor: xHindsight <= factor, xHindsight };
 }
@@ -188,7 +198,7 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
         policyBeats: verdict?.beats ?? false,
       };
     }
-    const check = qualityCheck(policy, hindsight.gpuHours.total, spec);
+    const check = qualityCheck(policy, hindsight.gpuHours.total, spec, setup.hindsightFactor);
     const hs = result.yardsticks.hindsight!;
     rows.push({
       trace: setup.name,
@@ -204,6 +214,7 @@ export async function benchQuality(options: BenchQualityOptions | number = {}): 
       runs,
       sloMet: check.sloMet,
       targets: { sloMet: check.sloMet, withinHindsightFactor: check.withinHindsightFactor },
+      hindsightFactor: setup.hindsightFactor,
       wallSeconds: result.wallSeconds,
     });
   }
@@ -232,7 +243,7 @@ export function formatQuality(rows: QualityRow[]): string {
     }
     out.push('');
     for (const r of Object.values(row.runs)) if (r.verdict) out.push(`- ${r.verdict}`);
-    out.push(`- targets: SLO met ${row.targets.sloMet ? 'yes' : 'NO'}; GPU-h <= ${QUALITY_HINDSIGHT_FACTOR} x hindsight ${row.targets.withinHindsightFactor ? 'yes' : 'NO'} (${row.runs.policy!.xHindsight.toFixed(2)}x); ${row.wallSeconds.toFixed(1)} s`);
+    out.push(`- targets: SLO met ${row.targets.sloMet ? 'yes' : 'NO'}; GPU-h <= ${row.hindsightFactor} x hindsight ${row.targets.withinHindsightFactor ? 'yes' : 'NO'} (${row.runs.policy!.xHindsight.toFixed(2)}x); ${row.wallSeconds.toFixed(1)} s`);
     out.push('');
   }
   return out.join('\n');

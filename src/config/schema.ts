@@ -177,6 +177,8 @@ const slaOptions = z.strictObject({
       sloFeedback: z.boolean().default(true),
       /** Answer a sharp rise at once: a window far above the forecast raises the forecasts to what was observed. */
       fastPath: z.boolean().default(true),
+      /** Hold the burst floor longer while the SLO's miss budget is being spent (needs sloFeedback's record of misses). */
+      budgetHold: z.boolean().default(true),
     })
     .prefault({}),
   /** Target utilisation of profiled capacity: sizing aims at this fraction of throughput (headroom for bursts). */

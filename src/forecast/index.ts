@@ -113,11 +113,15 @@ function forecastSeries(history: readonly HistoryPoint[], field: SeriesField, sp
  * Forecast requests, ISL and OSL `horizon` intervals after the last point of `history` (oldest first).
  * Each series is forecast on its own; points where it is missing are skipped. With no value at all
  * for a series, its forecast is NaN with a note.
+ * An upper confidence bound (`confidence`, the trend forecaster) is put on the request count only: ISL and OSL are
+ * means over a window's requests, whose tail the policy sizes for from the observed percentiles, and a bound on all
+ * three would multiply (+15% on the count and +13% on ISL ask for +30% of prefill work, not +15%).
  * Example: constant forecaster, history [{requests: 700, isl: 3000}, {requests: 720}] ->
  * requests 720, isl 3000 (from the older point), osl NaN ("no history").
  */
 export function forecastNext(history: HistoryPoint[], spec: ForecasterSpec, intervalSeconds: number, horizon: number): Forecast {
   const out = {} as Forecast;
-  for (const field of FIELDS) out[field] = forecastSeries(history, field, spec, intervalSeconds, horizon);
+  const lengths = spec.confidence > 0 ? { ...spec, confidence: 0 } : spec;
+  for (const field of FIELDS) out[field] = forecastSeries(history, field, field === 'requests' ? spec : lengths, intervalSeconds, horizon);
   return out;
 }

@@ -118,6 +118,8 @@ export interface DecodeCorrectionDetail {
   dCf: number;
   dCfSource?: string;
   dCfGuard?: string;
+  dCfWindow?: number;
+  dCfSmoothing?: string;
   observedItlMs?: number;
   observedItlStat?: string;
   profiledItlMs?: number;

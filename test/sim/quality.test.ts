@@ -4,13 +4,14 @@
  * code: the fluid lower bound and the hindsight schedule (src/sim/yardsticks), every run from the same neutral start.
  *
  * Absolute checks (bench/quality.ts qualityCheck): the default policy meets the SLO (attainment within both targets
- * >= the SLO percentile) and costs at most QUALITY_HINDSIGHT_FACTOR (2) x hindsight's GPU-hours. Measured at seed 1:
- * azure-code x2 1.60x, azure-conv x4 1.78x, mooncake x1 1.37x. A planner that scales every need by 2
- * (test/fixtures/scaled-policy.ts) fails them on every trace; one that scales it by 0.5 fails them wherever that
- * halves what it runs (on azure-conv x4 the constraints keep 0.87x of the policy's GPU-hours and it meets the SLO).
+ * >= the SLO percentile) and costs at most its trace's hindsightFactor x hindsight's GPU-hours: what the defaults
+ * reach with about 10% to spare (measured at seed 1: azure-code x2 1.70x of a 1.85 factor, azure-conv x4 1.74x of
+ * 1.9, mooncake x1 1.41x of 1.55). A planner that scales every need by 2 (test/fixtures/scaled-policy.ts) fails them
+ * on every trace; one that scales it by 0.5 fails them wherever that halves what it runs (on azure-conv x4 the
+ * constraints keep 0.87x of the policy's GPU-hours and it meets the SLO).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { benchQuality, QUALITY_BASELINES, QUALITY_HINDSIGHT_FACTOR, QUALITY_TRACES, qualityCheck, qualitySpec, type QualityRow } from '../../bench/quality.js';
+import { benchQuality, QUALITY_BASELINES, QUALITY_TRACES, qualityCheck, qualitySpec, type QualityRow } from '../../bench/quality.js';
 import { parsePolicyText } from '../../src/config/load.js';
 import type { PolicySpec } from '../../src/config/schema.js';
 import { loadProfile } from '../../src/profiles/load.js';
@@ -32,16 +33,18 @@ async function policyOnly(name: string, edit: (spec: PolicySpec) => PolicySpec =
 }
 
 describe.each(QUALITY_TRACES.map((t) => t.name))('planner quality on %s', (name) => {
+  const factor = QUALITY_TRACES.find((t) => t.name === name)!.hindsightFactor;
   let row: QualityRow;
   beforeAll(async () => {
     // Every baseline, perfect-forecast included: hindsight must cost no more than any of them that meets the SLO.
     row = (await benchQuality({ traces: [name], baselines: [...QUALITY_BASELINES, 'perfect-forecast'] }))[0] as QualityRow;
   }, 240_000);
 
-  it(`the default policy meets the SLO within ${QUALITY_HINDSIGHT_FACTOR} x hindsight's GPU-hours`, () => {
+  it(`the default policy meets the SLO within the trace's factor of hindsight's GPU-hours`, () => {
     const policy = row.runs.policy!;
     expect(policy.sloMet, `attainment ${policy.attainment}`).toBe(true);
-    expect(policy.xHindsight).toBeLessThanOrEqual(QUALITY_HINDSIGHT_FACTOR);
+    expect(factor).toBeLessThan(2);
+    expect(policy.xHindsight).toBeLessThanOrEqual(factor);
     expect(row.targets).toEqual({ sloMet: true, withinHindsightFactor: true });
   });
 
@@ -55,12 +58,12 @@ describe.each(QUALITY_TRACES.map((t) => t.name))('planner quality on %s', (name)
   });
 
   it('a planner that doubles or halves every count fails the same checks (mutation)', async () => {
-    for (const factor of [2, 0.5]) {
-      const { run, spec } = await withScaledPolicy('sla', factor, () => policyOnly(name));
-      const check = qualityCheck(run, row.runs.hindsight!.gpuHours, spec);
+    for (const scale of [2, 0.5]) {
+      const { run, spec } = await withScaledPolicy('sla', scale, () => policyOnly(name));
+      const check = qualityCheck(run, row.runs.hindsight!.gpuHours, spec, factor);
       const passes = check.sloMet && check.withinHindsightFactor;
-      const figures = `x${factor}: attainment ${run.sloAttainment.both.toFixed(3)}, ${check.xHindsight.toFixed(2)}x hindsight, ${(run.gpuHours.total / row.runs.policy!.gpuHours).toFixed(2)}x the policy's GPU-hours`;
-      if (factor < 1 && passes) {
+      const figures = `x${scale}: attainment ${run.sloAttainment.both.toFixed(3)}, ${check.xHindsight.toFixed(2)}x hindsight, ${(run.gpuHours.total / row.runs.policy!.gpuHours).toFixed(2)}x the policy's GPU-hours`;
+      if (scale < 1 && passes) {
         // Halving the policy's need does not always halve the counts: minimums, the step limits and the readiness gate
         // (scale-downs wait while other replicas start, as on a Dynamo graph) keep them up. On azure-conv x4 the
         // mutant keeps 0.87x the policy's GPU-hours and meets the SLO narrowly (95.8%). A mutant that passes must

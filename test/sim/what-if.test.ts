@@ -29,7 +29,7 @@ describe('coherent what-ifs', () => {
   it('startup-seconds 60s, 120s, 240s, 600s on the bundled code trace: GPU-hours never fall as startup grows', async () => {
     const runs = await sweep(BUNDLED_TRACES.azureCode2023, [60, 120, 240, 600].map((s) => ({ startupSeconds: s })));
     const gpuHours = runs.map((r) => r.gpuHours.total);
-    // measured: 33.1, 34.7, 37.4, 54.9
+    // measured: 29.8, 29.7, 36.4, 52.1 (60 s and 120 s within the noise allowance)
     for (let i = 1; i < gpuHours.length; i++) expect(gpuHours[i - 1]!).toBeLessThanOrEqual(gpuHours[i]! * (1 + GPU_HOURS_NOISE));
     expect(gpuHours[3]! / gpuHours[0]!).toBeGreaterThan(1.3);
   });
@@ -37,7 +37,7 @@ describe('coherent what-ifs', () => {
   it('gpu-budget 24, 32, 48, 128 on a ramp: attainment never falls as the budget grows, and the budget binds', async () => {
     const runs = await sweep('scenario:ramp?seed=2', [24, 32, 48, 128].map((g) => ({ gpuBudget: g })));
     const attainment = runs.map((r) => r.sloAttainment.both);
-    // measured: 20.3%, 99.5%, 99.8%, 99.8%
+    // measured: 24.3%, 99.5%, 99.8%, 99.8%
     for (let i = 1; i < attainment.length; i++) expect(attainment[i]!).toBeGreaterThanOrEqual(attainment[i - 1]! - ATTAINMENT_NOISE);
     expect(attainment[0]!).toBeLessThan(0.5);
     expect(attainment[3]!).toBeGreaterThan(0.99);

@@ -7,6 +7,7 @@
  *
  *   fast-path.ts    a sharp rise raises the forecasts to what was just observed  improvements.fastPath
  *   burst.ts        burst ratio and floor: the request count sizing uses         improvements.burst
+ *                   the floor held longer while the SLO's miss budget is spent   improvements.budgetHold
  *   correction.ts   correction factors pCf, dCf (Dynamo's, or percentile.ts's)    sla.correction
  *   overshoot.ts    the prefill factor from pCf                                   improvements.ttftOvershoot
  *   sizing.ts       Dynamo's formulas for one forecast, with percentile.ts's
@@ -42,6 +43,8 @@ import { sloFeedbackStep, type SloFeedback } from './slo-feedback.js';
 export {
   burstRatio,
   burstStep,
+  floorMemory,
+  BUDGET_HOLD_STARTUPS,
   BURST_CAP,
   BURST_DECAY,
   BURST_MEMORY_STARTUPS,
@@ -57,7 +60,7 @@ export { OVERSHOOT_CAP, PCF_FLOOR, prefillFactor } from './overshoot.js';
 export { PCF_SMOOTHING, prefillQueueCorrection, SATURATED_RHO } from './percentile.js';
 export { queueAwareStep } from './queue-aware.js';
 export { bareNeed, sizeFor, type Sized, type SizingInputs } from './sizing.js';
-export { estimateMissFraction, sloFeedbackStep } from './slo-feedback.js';
+export { budgetSpent, estimateMissFraction, sloFeedbackStep } from './slo-feedback.js';
 
 export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
   const warnings: string[] = [];

@@ -1,8 +1,13 @@
 /**
  * `queueAware` (spec.sla.improvements.queueAware): a backlog beyond what the queue model expects at the current
- * replicas (Little's law, L_q = lambda x W_q) is cleared within the TTFT target:
- * extra = ceil(excess x serviceSeconds / ttftTarget), at most the base need (a backlog is a symptom; it clears once
- * capacity arrives). 20 queued at 5 replicas, lambda 30/s, L_q = 2.5: excess 17.5 x 0.1354 s / 0.5 s = 4.74 -> 5 extra.
+ * replicas (Little's law, L_q = lambda x W_q) gets the capacity to drain it by the time that capacity can serve:
+ * extra = ceil(excess x serviceSeconds / drain), drain = max(TTFT target, startupSeconds of the prefill pools), at
+ * most the base need. Replicas ordered now serve only after startupSeconds, and the requests already queued have
+ * missed by then: sizing extra capacity to clear the backlog within the TTFT target would ask for many replicas that
+ * arrive after it is gone (on a step of 3x, a 1000-request backlog x 0.18 s / 2 s is 90 replicas; capped at the
+ * base need that still doubles prefill for the 5 minutes of the scale-down window).
+ * 20 queued at 5 replicas, lambda 30/s, L_q = 2.5, startup 0: excess 17.5 x 0.1354 s / 0.5 s = 4.74 -> 5 extra;
+ * with startup 180 s: 17.5 x 0.1354 / 180 = 0.013 -> 1 extra.
  */
 import type { RoleNeed } from '../../planner/types.js';
 import { isUsable, r4, windowSeconds } from '../common.js';
@@ -27,7 +32,10 @@ export function queueAwareStep(ctx: SlaContext, prefill: RoleNeed, factor: numbe
   const excess = Math.max(0, obs.queueDepth - expected);
   const serviceS = Number.isFinite(mu) && mu > 0 ? 1 / mu : 0;
   const base = prefill.replicas;
-  const extra = Math.min(base, Math.ceil((excess * serviceS) / ctx.ttftTargetS));
+  let startup = 0;
+  for (const pool of ctx.spec.pools) if (pool.role === 'prefill') startup = Math.max(startup, pool.startupSeconds);
+  const drainS = Math.max(ctx.ttftTargetS, startup);
+  const extra = Math.min(base, Math.ceil((excess * serviceS) / drainS));
   return {
     replicas: base + extra,
     detail: Object.assign(prefill.detail, {
@@ -35,6 +43,7 @@ export function queueAwareStep(ctx: SlaContext, prefill: RoleNeed, factor: numbe
       expectedQueue: r4(expected),
       backlogExcess: r4(excess),
       backlogServiceSeconds: r4(serviceS),
+      backlogDrainSeconds: r4(drainS),
       backlogExtraReplicas: extra,
       replicas: base + extra,
     }),

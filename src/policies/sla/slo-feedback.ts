@@ -36,7 +36,7 @@
  * The constants were chosen on the tuning seeds of the scenario families and the bundled traces (bench/matrix.ts).
  */
 import type { Role } from '../../config/schema.js';
-import type { RoleSloState } from '../../planner/state.js';
+import type { CorrectionState, RoleSloState } from '../../planner/state.js';
 import type { LatencySummary } from '../../planner/types.js';
 import { isUsable, r4 } from '../common.js';
 import type { SlaContext } from './context.js';
@@ -90,6 +90,18 @@ export function estimateMissFraction(summary: LatencySummary | undefined, target
   const [qHigh, vHigh] = points[points.length - 1] as [number, number];
   const closeness = Math.min(1, Math.max(0, (vHigh / targetMs - 0.5) / 0.5));
   return (1 - qHigh) * closeness;
+}
+
+/**
+ * Share of the SLO's miss budget spent over the loop's memory: the roles' remembered miss rates summed (a request
+ * missing both is counted twice, so this errs high) over 1 - p. 0 without a record (sloFeedback off, or no window yet).
+ * Example: p90, prefill missing 6% and decode 2% of the requests remembered -> (0.06 + 0.02) / 0.1 = 0.8.
+ */
+export function budgetSpent(spec: SlaContext['spec'], slo: CorrectionState['slo']): number {
+  if (!slo) return 0;
+  const budget = 1 - Math.max(spec.slo.ttft.percentile, spec.slo.itl.percentile) / 100;
+  const rate = (r: RoleSloState) => (r.served > 0 ? r.missed / r.served : 0);
+  return budget > 0 ? (rate(slo.prefill) + rate(slo.decode)) / budget : 0;
 }
 
 /** The window's latency at the SLO percentile over the target (NaN when not observed). */

@@ -60,4 +60,16 @@ describe('trend forecaster', () => {
     expect(f.isl.value).toBe(2000);
     expect(f.requests.method).toBe('trend(alpha=0.5,beta=0.3,confidence=1)');
   });
+
+  it('puts the upper bound on the request count only: ISL and OSL ahead are point forecasts', () => {
+    const r = rng(11);
+    const history = Array.from({ length: 40 }, (_, i) => ({ time: i * 60000, requests: 1000 + 50 * r.normal(), isl: 2000 + 200 * r.normal(), osl: 300 + 30 * r.normal() }));
+    const ahead = forecastNext(history, spec, 60, 4);
+    expect(ahead.requests.bound).toBeGreaterThan(0);
+    expect(ahead.isl.bound).toBeUndefined();
+    expect(ahead.osl.bound).toBeUndefined();
+    // the same ISL series through the forecaster directly does carry a bound
+    expect(trendForecaster(seriesOf(history.map((h) => h.isl)), spec, 60, 4).bound).toBeGreaterThan(0);
+    expect(ahead.isl.method).toBe('trend(alpha=0.5,beta=0.3,confidence=0)');
+  });
 });

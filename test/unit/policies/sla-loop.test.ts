@@ -1,17 +1,18 @@
 /**
- * The improvements that learn from the SLO and guard against overload: sloFeedback (slo-feedback.ts) and
- * correctionGuard (correction.ts), each on its own and through the policy.
+ * The improvements that learn from the SLO and guard against overload: sloFeedback (slo-feedback.ts),
+ * correctionGuard (correction.ts) and budgetHold (burst.ts), each on its own and through the policy.
  */
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../../src/planner/types.js';
 import { slaContext } from '../../../src/policies/sla/context.js';
-import { correctionStep, dCfCeiling, DCF_MIN, PCF_MAX } from '../../../src/policies/sla/correction.js';
+import { correctionStep, dCfCeiling, DCF_MIN, DCF_SMOOTHING, PCF_MAX } from '../../../src/policies/sla/correction.js';
 import { slaPolicy } from '../../../src/policies/sla/index.js';
-import { estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
+import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
+import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF>, slo = { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }) {
   const spec = makeSpec({ interval: '60s', slo, sla: { improvements: { ...OFF, ...improvements } } });
   return slaContext(makeInput({ ...partial, spec }), { prefill: 1, decode: 1 }, [], {});
@@ -110,6 +111,16 @@ describe('correctionGuard', () => {
     expect(on.decode).toMatchObject({ dCfGuard: 'kept from the last tick: 17 decode replica(s) still starting' });
     expect(off.dCf).toBeGreaterThan(2);
   });
+  it('moves dCf DCF_SMOOTHING (0.3) of the way to a window\'s value: one window after new replicas arrive is not the engine', () => {
+    const obs: Observation = { time: 't', windowSeconds: 60, requests: 540, isl: 1500, osl: 350, ttftMs: { p90: 500 }, itlMs: { mean: 38, p90: 40 }, requestDurationSeconds: 15 };
+    const input = { profile: llama, observation: obs, current: { prefill: 5, decode: 10 }, correction: { pCf: 1, dCf: 1 }, forecast: forecast(540, 1500, 350) };
+    const raw = correctionStep(ctxFor(input, { percentile: true }), 1).dCf;
+    const guarded = correctionStep(ctxFor(input, { percentile: true, correctionGuard: true }), 1);
+    expect(DCF_SMOOTHING).toBe(0.3);
+    expect(raw).toBeGreaterThan(1.05);
+    expect(guarded.dCf).toBeCloseTo(1 + (raw - 1) * 0.3, 9);
+    expect(guarded.decode).toMatchObject({ dCfSmoothing: 'last + (window - last) x 0.3' });
+  });
   it('bounds the factors: pCf at PCF_MAX 2, dCf where the ITL target still allows a quarter of the SLO KV use', () => {
     // llama2-70b-h100-tp4 at ITL 45 ms, context 1700: kv 0.134 at the SLO, a quarter runs at 32.6 ms -> 1.38
     expect(dCfCeiling(llama, 45, 1700)).toBeCloseTo(45 / llama.decodeItlMs(0.25 * llama.bestDecode(45, 1700).kv, 1700).value, 6);
@@ -144,5 +155,41 @@ describe('fastPath', () => {
     const on = slaPolicy(makeInput({ spec: spec(true), forecast: f, observation: observation(380) }));
     expect(on.need.prefill.detail.requests).toBe(300);
     expect(on.need.prefill.detail.fastPath).toBeUndefined();
+  });
+});
+
+describe('budgetHold', () => {
+  // p90: a miss budget of 10%. Interval 60 s, startup 180 s (the helpers' default).
+  const record = (prefillMiss: number, decodeMiss: number) => ({
+    pCf: 1,
+    dCf: 1,
+    burstFloor: 1000,
+    slo: { prefill: { headroom: 1, missed: prefillMiss * 1000, served: 1000 }, decode: { headroom: 1, missed: decodeMiss * 1000, served: 1000 } },
+  });
+  const quiet: Observation = { time: 't', windowSeconds: 60, requests: 0 };
+  it('budgetSpent sums the roles remembered miss rates over 1 - p: 6% + 2% at p90 -> 0.8; nothing remembered -> 0', () => {
+    const ctx = ctxFor({ observation: quiet, correction: record(0.06, 0.02) }, { burst: true, budgetHold: true });
+    expect(budgetSpent(ctx.spec, ctx.input.correction.slo)).toBeCloseTo(0.8, 9);
+    expect(budgetSpent(ctx.spec, undefined)).toBe(0);
+  });
+  it('the burst floor keeps 3 startups of memory with the budget unspent, 6 at half, BUDGET_HOLD_STARTUPS once it is spent', () => {
+    const floorAfterTick = (prefillMiss: number, hold: boolean) => burstStep(ctxFor({ observation: quiet, correction: record(prefillMiss, 0) }, { burst: true, budgetHold: hold })).floor;
+    // 1000 x e^(-60 / (180 x memory))
+    expect(floorAfterTick(0, true)).toBeCloseTo(1000 * Math.exp(-60 / 540), 6);
+    expect(floorAfterTick(0.05, true)).toBeCloseTo(1000 * Math.exp(-60 / 1080), 6);
+    expect(BUDGET_HOLD_STARTUPS).toBe(10);
+    expect(floorAfterTick(0.2, true)).toBeCloseTo(1000 * Math.exp(-60 / 1800), 6);
+    // off: the budget does not matter
+    expect(floorAfterTick(0.2, false)).toBeCloseTo(1000 * Math.exp(-60 / 540), 6);
+    const memory = floorMemory(ctxFor({ observation: quiet, correction: record(0.2, 0) }, { burst: true, budgetHold: true }));
+    expect(memory.startups).toBe(10);
+    expect(memory.spent).toBeCloseTo(2, 9);
+  });
+  it('is visible in the explanation: the memory and the budget share it was read from', () => {
+    const spec = makeSpec({ interval: '60s', slo: { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }, sla: { improvements: { ...OFF, burst: true, budgetHold: true } } });
+    const out = slaPolicy(makeInput({ spec, forecast: forecast(0, 3000, 150), observation: quiet, correction: record(0.05, 0) }));
+    expect(out.need.prefill.detail.budgetSpent).toBe(0.5);
+    expect(out.need.prefill.detail.burstFloorMemoryStartups).toBe(6);
+    expect(out.correction.burstFloor).toBeCloseTo(1000 * Math.exp(-60 / 1080), 6);
   });
 });

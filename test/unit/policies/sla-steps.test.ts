@@ -15,7 +15,7 @@ import { sizeFor, type SizingInputs } from '../../../src/policies/sla/sizing.js'
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF> = {}, targetUtilization = 1) {
   const spec = makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization } });
   const input = makeInput({ ...partial, spec });
@@ -164,12 +164,19 @@ describe('lead-time step', () => {
 
 describe('queue-aware step', () => {
   const need = (): RoleNeed => ({ replicas: 5, detail: { replicas: 5 } });
-  const ctx = (queueDepth: number | undefined, on = true) =>
-    ctxFor({ forecast: forecast(5400, 3000, 150), observation: { time: 't', windowSeconds: 180, requests: 5400, ...(queueDepth === undefined ? {} : { queueDepth }) }, current: { prefill: 5, decode: 1 } }, { queueAware: on });
-  it('12 queued where 2.5 are expected: 3 extra', () => {
+  const ctx = (queueDepth: number | undefined, on = true, startupSeconds = 0) => {
+    const c = ctxFor({ forecast: forecast(5400, 3000, 150), observation: { time: 't', windowSeconds: 180, requests: 5400, ...(queueDepth === undefined ? {} : { queueDepth }) }, current: { prefill: 5, decode: 1 } }, { queueAware: on });
+    return { ...c, spec: { ...c.spec, pools: c.spec.pools.map((p) => ({ ...p, startupSeconds })) } };
+  };
+  it('12 queued where 2.5 are expected, instant startup: drained within the TTFT target, 3 extra', () => {
     const out = queueAwareStep(ctx(12), need(), 1);
     expect(out.replicas).toBe(8);
     expect(out.detail.backlogExtraReplicas).toBe(3);
+  });
+  it('with a 180 s startup the same backlog is drained over the startup: 1 extra', () => {
+    const out = queueAwareStep(ctx(12, true, 180), need(), 1);
+    expect(out.detail.backlogDrainSeconds).toBe(180);
+    expect(out.replicas).toBe(6);
   });
   it('at most the base need; nothing when off or unknown', () => {
     expect(queueAwareStep(ctx(500), need(), 1).replicas).toBe(10);

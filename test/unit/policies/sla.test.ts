@@ -7,7 +7,7 @@ import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../.
 import { prefillMs } from '../../../src/policies/common.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
   return makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization }, ...extra });
 }
@@ -192,27 +192,41 @@ describe('leadTime improvement', () => {
 });
 
 describe('queueAware improvement', () => {
-  const run = (queueDepth: number | undefined, on: boolean) =>
+  const run = (queueDepth: number | undefined, on: boolean, startupSeconds = 180) =>
     slaPolicy(
       makeInput({
-        spec: specWith({ queueAware: on }),
+        spec: specWith({ queueAware: on }, 1, {
+          pools: [
+            { name: 'prefill', role: 'prefill', maxReplicas: 100, startupSeconds },
+            { name: 'decode', role: 'decode', maxReplicas: 100, startupSeconds },
+          ],
+        }),
         forecast: forecast(5400, 3000, 150),
         observation: { time: 't', windowSeconds: 180, requests: 5400, ...(queueDepth !== undefined ? { queueDepth } : {}) },
         current: { prefill: 5, decode: 1 },
       }),
     );
-  it('12 queued at 5 replicas: expected 2.50, excess 9.50 x 0.1354 s / 0.5 s = 2.57 -> 3 extra (8, not 5)', () => {
-    const out = run(12, true);
+  it('12 queued at 5 replicas, instant startup: expected 2.50, excess 9.50 x 0.1354 s / 0.5 s = 2.57 -> 3 extra (8, not 5)', () => {
+    const out = run(12, true, 0);
     expect(out.need.prefill.detail.expectedQueue).toBeCloseTo(2.4982, 4);
     expect(out.need.prefill.detail.backlogExtraReplicas).toBe(3);
     expect(out.need.prefill.replicas).toBe(8);
-    expect(run(12, false).need.prefill.replicas).toBe(5);
+    expect(run(12, false, 0).need.prefill.replicas).toBe(5);
+  });
+  it('with a 180 s startup the backlog is drained over the startup: 9.50 x 0.1354 s / 180 s -> 1 extra (6)', () => {
+    const out = run(12, true);
+    expect(out.need.prefill.detail.backlogDrainSeconds).toBe(180);
+    expect(out.need.prefill.detail.backlogExtraReplicas).toBe(1);
+    expect(out.need.prefill.replicas).toBe(6);
   });
   it('a queue no longer than the model expects adds nothing', () => {
     expect(run(2, true).need.prefill.replicas).toBe(5);
   });
   it('a huge backlog adds at most the base need (5 -> 10)', () => {
-    expect(run(500, true).need.prefill.replicas).toBe(10);
+    // 500 queued, instant startup: 497.5 x 0.1354 / 0.5 = 135 extra, capped at 5; over a 180 s startup 20000 are needed
+    expect(run(500, true, 0).need.prefill.replicas).toBe(10);
+    expect(run(500, true).need.prefill.replicas).toBe(6);
+    expect(run(20000, true).need.prefill.replicas).toBe(10);
   });
   it('a missing queue depth adds nothing and is reported', () => {
     const out = run(undefined, true);
