@@ -25,11 +25,17 @@ export interface Trace {
   warnings?: string[];
 }
 
-/** Percentiles of a latency over a set of requests, in ms. */
+/**
+ * Percentiles of a latency over a set of requests, in ms: p50, p90, p95 and p99, and the SLO's own percentile under
+ * its name when it is none of those (an SLO on p97.5 adds "p97.5"), so a report compares the SLO with exactly the
+ * percentile it names. p90 and the SLO's own are optional only for reports written before they were computed.
+ */
 export interface Percentiles {
   p50: number;
+  p90?: number;
   p95: number;
   p99: number;
+  [key: `p${string}`]: number | undefined;
 }
 
 /** One planner interval of one simulated run, for the report's plots. */

@@ -16,7 +16,7 @@ export function latencyCell(l: LatencyVsSlo): string {
 export function summaryTableCells(report: SimReport): { headers: string[]; rows: string[][]; align: Align[] } {
   const headers = [
     'run', 'kind', 'SLO met (both)', 'TTFT met', 'ITL met',
-    latencyHeader('TTFT', report.slo.ttft), latencyHeader('ITL', report.slo.itl),
+    latencyHeader(report, 'ttft'), latencyHeader(report, 'itl'),
     'GPU-hours', 'spot / on-demand', 'x bound', 'x hindsight', 'vs policy', 'cost', 'evictions (requeued)', 'dropped',
   ];
   const align: Align[] = [
