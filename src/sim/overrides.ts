@@ -69,6 +69,16 @@ export function applyWhatIf(spec: PolicySpec, whatIf: WhatIf): PolicySpec {
   return out;
 }
 
+/** The knobs set in `whatIf`, by flag name: { gpuBudget: 64 } -> { "gpu-budget": 64 } (report.json's `overrides`). */
+export function whatIfFlags(whatIf: WhatIf): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [flag, param] of Object.entries(WHAT_IF_PARAMS)) {
+    const value = whatIf[param.key];
+    if (value !== undefined) out[flag] = value;
+  }
+  return out;
+}
+
 /** Most values one sweep runs (each is a whole simulation with its baselines). */
 export const MAX_SWEEP_VALUES = 256;
 

@@ -1,3 +1,4 @@
+import type { PolicyDocument } from '../config/document.js';
 /** One request of a trace: arrival in seconds from the trace start, token counts. */
 export interface TraceRequest {
   arrival: number;
@@ -99,12 +100,36 @@ export interface YardstickSummary {
   };
 }
 
+/** A pool as the report describes it: what its rows and series are about. */
+export interface ReportPool {
+  name: string;
+  role: string;
+  capacity: string;
+  gpusPerReplica: number;
+  minReplicas: number;
+  maxReplicas: number;
+  costPerGpuHour: number;
+  startupSeconds: number;
+}
+
 export interface SimReport {
   /** Layout version of report.json. */
   schemaVersion: number;
   generatedAt: string;
   policyName: string;
-  trace: { name: string; format: string; requests: number; durationSeconds: number; rateScale: number; skippedLines: number; skippedExamples: { line: number; reason: string }[] };
+  trace: {
+    name: string;
+    format: string;
+    requests: number;
+    durationSeconds: number;
+    rateScale: number;
+    skippedLines: number;
+    skippedExamples: { line: number; reason: string }[];
+    /** What was read: the file path (relative to the working directory when under it) or the synthetic/scenario spec. */
+    source?: string;
+    /** The --speedup factor (1 = real time). */
+    speedup?: number;
+  };
   slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
   /** The fluid lower bound on GPU-hours (yardsticks/bound.ts). */
   bound: { gpuHours: number; prefillGpuHours: number; decodeGpuHours: number; method: string };
@@ -113,4 +138,14 @@ export interface SimReport {
   yardsticks?: YardstickSummary;
   runs: RunResult[];
   sim: { wallSeconds: number; requestsPerSecond: number; seed: number };
+  /** The pools of the effective policy. */
+  pools?: ReportPool[];
+  /** The baselines asked for (--baselines), in order. */
+  baselines?: string[];
+  /** What-if knobs applied on top of the policy file, by flag name ({ "gpu-budget": 64 }); {} when none. */
+  overrides?: Record<string, number>;
+  /** --current: the replica counts per pool the `current` run held. */
+  current?: Record<string, number>;
+  /** The effective policy (the file with every default and override applied) as a policy file. */
+  policy?: PolicyDocument;
 }

@@ -6,6 +6,9 @@
  */
 import type { Percentiles, RunResult, SimReport } from '../types.js';
 import { percentileName } from '../cluster/percentiles.js';
+import { CURRENT_RUN } from '../current.js';
+
+export { CURRENT_RUN } from '../current.js';
 
 export type PercentileKey = `p${string}`;
 
@@ -70,6 +73,11 @@ export interface SummaryRow {
   xHindsight?: number;
   /** GPU-hours / the policy file's policy's GPU-hours; undefined without that run. */
   vsPolicy?: number;
+  /**
+   * What the run saves against the `current` run (--current: the replicas run today), positive when it costs less:
+   * GPU-hours and cost. Undefined without a current run, and for the current run itself.
+   */
+  savedVsCurrent?: { gpuHours: number; cost: number };
   cost: number;
   evictions: number;
   requeued: number;
@@ -95,12 +103,14 @@ function vsSlo(p: Percentiles, slo: { percentile: number; ms: number }, key: Per
 /**
  * One row per run, in the report's run order.
  * Example: policy 41.50 GPU-h, hindsight 33.25 GPU-h, bound 20.00 GPU-h -> policy.xHindsight = 41.50 / 33.25 = 1.248
- * ("1.25×"), policy.xBound = 2.075 ("2.08×").
+ * ("1.25×"), policy.xBound = 2.075 ("2.08×"); with a current run of 64.00 GPU-h at $512.00 and the policy at $320.00,
+ * policy.savedVsCurrent = { gpuHours: 22.50, cost: 192.00 }.
  */
 export function summaryRows(report: SimReport): SummaryRow[] {
   const hindsightHours = findRun(report, HINDSIGHT_RUN)?.gpuHours.total;
   const boundHours = report.bound?.gpuHours;
   const policyHours = findRun(report, POLICY_RUN)?.gpuHours.total;
+  const current = findRun(report, CURRENT_RUN);
   const goal = sloGoal(report);
   const ttftKey = reportPercentileKey(report, 'ttft');
   const itlKey = reportPercentileKey(report, 'itl');
@@ -115,6 +125,7 @@ export function summaryRows(report: SimReport): SummaryRow[] {
     xBound: ratio(run.gpuHours.total, boundHours),
     xHindsight: ratio(run.gpuHours.total, hindsightHours),
     vsPolicy: ratio(run.gpuHours.total, policyHours),
+    savedVsCurrent: current && run !== current ? { gpuHours: current.gpuHours.total - run.gpuHours.total, cost: current.cost - run.cost } : undefined,
     cost: run.cost,
     evictions: run.evictions,
     requeued: run.requeued,
