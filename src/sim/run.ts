@@ -194,6 +194,8 @@ export function buildReport(args: {
       skippedExamples: trace.skipped.examples,
       ...(inputs.traceSource !== undefined ? { source: inputs.traceSource } : {}),
       ...(inputs.speedup !== undefined ? { speedup: inputs.speedup } : {}),
+      ...(trace.excluded && trace.excluded.length > 0 ? { excluded: trace.excluded.map((e) => ({ ...e })) } : {}),
+      ...(trace.warnings && trace.warnings.length > 0 ? { warnings: [...trace.warnings] } : {}),
     },
     slo: { ttft: { ...spec.slo.ttft }, itl: { ...spec.slo.itl } },
     bound: result.bound,

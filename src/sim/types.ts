@@ -129,6 +129,10 @@ export interface SimReport {
     source?: string;
     /** The --speedup factor (1 = real time). */
     speedup?: number;
+    /** Well-formed requests left out of the load on purpose, per reason (Trace.excluded). */
+    excluded?: { count: number; reason: string }[];
+    /** What the reader changed or noticed (Trace.warnings). */
+    warnings?: string[];
   };
   slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
   /** The fluid lower bound on GPU-hours (yardsticks/bound.ts). */

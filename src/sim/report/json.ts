@@ -98,7 +98,7 @@ export function reportObject(report: SimReport): Plain {
     'start', 'yardsticks', 'policy', 'generatedAt',
   ], {
     trace: (v) => ordered(v as object, [
-      'requests', 'durationSeconds', 'name', 'source', 'format', 'rateScale', 'speedup', 'skippedLines', 'skippedExamples',
+      'requests', 'durationSeconds', 'name', 'source', 'format', 'rateScale', 'speedup', 'skippedLines', 'skippedExamples', 'excluded', 'warnings',
     ], { durationSeconds: SECONDS }),
     runs: (v) => (v as RunResult[]).map((run) => runJson(run, current)),
     bound: (v) => ordered(v as object, ['gpuHours', 'prefillGpuHours', 'decodeGpuHours', 'method'], {
