@@ -25,7 +25,7 @@ const PLOT_HEIGHT = 240;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
-/** Shared look: readable fonts, light grid, left-aligned titles, legends on the right. */
+/** Shared look: readable fonts, light grid, left-aligned titles; legends outside the plotting area (layout.test.ts). */
 const CONFIG = {
   font: FONT,
   background: 'white',
@@ -114,7 +114,8 @@ export function loadChart(report: SimReport): Chart {
     }
   }
   const forecastColour = runColours([run?.policy ?? POLICY_RUN])[0]!;
-  const seriesLegend = { orient: 'top-left', fillColor: 'white', padding: 6, strokeColor: '#ccc', symbolSize: 300 };
+  // Above the plot, never inside it: a legend in a corner of the plot covers the peaks that land there.
+  const seriesLegend = { orient: 'top', direction: 'horizontal', symbolSize: 300, labelLimit: 400 };
   return {
     id: 'load',
     heading: 'Load and forecast',

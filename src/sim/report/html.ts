@@ -34,6 +34,7 @@ h3 { font-size: 15px; margin: 12px 0 4px; }
 .card { background: white; border: 1px solid #e1e4e8; border-radius: 8px; padding: 16px 18px; margin: 0 0 18px; }
 .caption { color: #555; margin: 0 0 10px; max-width: 980px; }
 figure { margin: 0; overflow-x: auto; }
+.scroll { overflow-x: auto; }
 figure svg { display: block; max-width: 100%; height: auto; }
 table.summary { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 13px; }
 table.summary th, table.summary td { padding: 6px 8px; border-bottom: 1px solid #e6e8eb; white-space: nowrap; }
@@ -71,7 +72,8 @@ function summaryTableHtml(report: SimReport): string {
     }).join('');
     return `<tr${s.policy === 'policy' ? ' class="main"' : ''}>${tds}</tr>`;
   }).join('\n');
-  return `<table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+  // Wide tables (the savings columns of --current) scroll inside their card instead of widening the page.
+  return `<div class="scroll"><table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function chartSection(chart: Chart, svg: string): string {

@@ -321,7 +321,7 @@ export async function sweepHtml(sweep: SweepReport, scenarioLinks = true): Promi
     `<h1>Sweep over ${escapeHtml(sweepAxis(sweep.parameter).label)} (--param ${escapeHtml(sweep.parameter)})</h1>`,
     `<dl class="meta">${meta.join('\n')}</dl>`,
     `<section class="card" id="plot"><h2>GPU-hours and attainment</h2><p class="caption">Each point is one scenario's run. Look for the value where the policy's line meets the SLO at the fewest GPU-hours.</p><figure>${svg}</figure></section>`,
-    `<section class="card" id="comparison"><h2>Comparison</h2><p class="caption">Per value and run. ${scenarioLinks ? 'Click a value for that scenario\'s full report.' : ''}</p><table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></section>`,
+    `<section class="card" id="comparison"><h2>Comparison</h2><p class="caption">Per value and run. ${scenarioLinks ? 'Click a value for that scenario\'s full report.' : ''}</p><div class="scroll"><table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div></section>`,
   ];
   return htmlPage(`pd-planner sweep: ${sweep.parameter}`, page.join('\n'), 'table.summary tr.group td { border-top: 2px solid #b8bec6; }');
 }
