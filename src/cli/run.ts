@@ -1,6 +1,7 @@
 /**
  * `pd-planner run --policy FILE|DIR [--policy ...] [--once] [--dry-run] [--kubeconfig FILE] [--metrics-port 9090]
- *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]`
+ *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]
+ *  [--log-level debug|info|warn|error] [--log-format json|text]`
  *
  * The command: parses and checks the flags, then runs the service (service/run.ts; service/wiring.ts builds it:
  * policy files -> metric sources -> loop -> connector, with leader election, the /metrics server, policy hot reload
@@ -12,6 +13,9 @@ import { parseDuration } from '../config/duration.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_CONCURRENCY } from '../service/loop.js';
 import { runPlanner, type RunOptions } from '../service/run.js';
+import { LOG_FORMATS, type LogFormat } from '../log.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 function seconds(what: string) {
   return (value: string): number => {
@@ -67,8 +71,15 @@ export function registerRun(program: Command): void {
       ),
     )
     .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)')
-    .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
-    .action(async (opts: RunOptions & { connector: string }) => {
+    .option('--log-level <level>', 'debug (adds each tick\'s observation and explanation), info, warn, error', 'info')
+    .option('--log-format <format>', 'json (one object a line) | text (time, level, message); default: text on a terminal, else json')
+    .action(async (opts: RunOptions & { connector: string; logFormat?: string }) => {
+      if (!LOG_LEVELS.includes(opts.logLevel ?? 'info')) {
+        throw new InputError([`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`]);
+      }
+      const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
+      if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new InputError([`--log-format: expected json or text, got "${format}"`]);
+      opts.logFormat = format as LogFormat;
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
         throw new InputError([`--connector: expected kubernetes or virtual, got "${opts.connector}"`]);
       }

@@ -50,7 +50,7 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
         const target = describeTarget(pool, spec);
         const from = d.current !== undefined ? `${d.current}->` : '';
         result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
-        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, 'dry-run: nothing written');
+        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, `dry-run: would set ${pool.name} ${d.current !== undefined ? `from ${d.current} ` : ''}to ${d.desired} (${target}); nothing written`);
       }
       return result;
     },
