@@ -1,7 +1,7 @@
 /**
  * The policy file (`kind: PlannerPolicy`), as a zod schema.
  *
- * The field names of SPEC section 2 and DESIGN section 6 are a public contract: extend, never rename.
+ * The field names are a public contract (docs/policy.md; policy files in use depend on them): extend, never rename.
  * Every default lives here, next to the field it belongs to, and `docs/policy.md` lists them.
  * Cross-field rules (min <= max, budget >= the sum of minimum GPUs, schedules naming real pools,
  * the profile existing) are in `validate.ts`, which runs after this schema.

@@ -62,7 +62,7 @@ export interface IntervalRecord {
   queueDepth: number;
 }
 
-/** One policy's simulated run: the fields of SPEC section 8 plus the series behind the plots. */
+/** One policy's simulated run: the fields report.json documents (docs/report.md) plus the series behind the plots. */
 export interface RunResult {
   /** "policy" for the policy file's own policy; the baseline's name otherwise. */
   policy: string;
