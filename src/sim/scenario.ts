@@ -68,7 +68,8 @@ export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {})
   // A generated trace (synthetic:..., scenario:...) is a spec, not a path.
   const given = scenario.tracePath;
   const generated = given !== undefined && (isSyntheticSpec(given) || isScenarioSpec(given));
-  const tracePath = given === undefined ? defaultTracePath() : generated ? given : path.resolve(given);
+  // As given: the reader's messages then name the file as the user wrote it (the working directory is the same).
+  const tracePath = given ?? defaultTracePath();
   const trace = await readTrace(tracePath, {
     format: scenario.traceFormat,
     rateScale,
@@ -98,7 +99,7 @@ export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {})
     generatedAt: new Date().toISOString(),
     inputs: {
       metadata: loaded.file.metadata,
-      traceSource: generated ? given : shownPath(tracePath),
+      traceSource: generated ? given : shownPath(path.resolve(tracePath)),
       speedup: scenario.speedup,
       baselines: scenario.baselines,
       whatIf: scenario.whatIf,
