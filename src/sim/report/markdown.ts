@@ -88,7 +88,7 @@ export function howToRead(report: SimReport): string[] {
   return [
     `**SLO met** is the share of requests that met the target: TTFT ≤ ${ttft.ms} ms, ITL ≤ ${itl.ms} ms, and **both**. ` +
       `An SLO on p${sloPercent(ttft.percentile)} is kept when at least ${sloPercent(ttft.percentile)}% of requests meet it.`,
-    '**TTFT / ITL** columns give the percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
+    '**TTFT / ITL** columns give the latency at the SLO\'s own percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
     '**GPU-hours** count every GPU provisioned, starting or ready; **cost** prices them per pool (Spot is cheaper).',
     '**x bound** divides a run\'s GPU-hours by the fluid lower bound (no schedule that meets the SLO, however clever, goes below 1.00×; one that misses it may); ' +
       '**x hindsight** by the cheapest schedule found, with the whole trace known, that meets the SLO: 1.25× means 25% more ' +
