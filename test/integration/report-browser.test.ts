@@ -61,7 +61,8 @@ addEventListener('load', () => {
 function chromium(args: string[]): { status: number | null; stdout: string; stderr: string } {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run the tests with \`npm test\` (scripts/test-tools.sh installs Debian's chromium when missing), or set PD_PLANNER_CHROMIUM`);
   const profile = mkdtempSync(join(work, 'profile-'));
-  const r = spawnSync(CHROMIUM, [
+  // At a lower CPU priority, as the README test runs its commands: the timing-sensitive suites run beside it.
+  const r = spawnSync('nice', ['-n', '10', CHROMIUM,
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--no-first-run', `--user-data-dir=${profile}`, `--window-size=${WIDTH},1000`, '--virtual-time-budget=10000', ...args,
   ], { encoding: 'utf8', timeout: 90_000 });
