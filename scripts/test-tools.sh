@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Debian tools the tests use, installed when missing: nats-server, prometheus, and kubectl (package
-# kubernetes-client). Then PD_PLANNER_KUBECTLS: every kubectl the manifest tests render deploy/ with, separated by ":".
+# The Debian tools the tests use, installed when missing: nats-server, prometheus, kubectl (package
+# kubernetes-client), and chromium (report.html as a browser draws it: test/integration/report-browser.test.ts).
+# Then PD_PLANNER_KUBECTLS: every kubectl the manifest tests render deploy/ with, separated by ":".
 # Besides the kubectl on PATH, that is Debian 12's kubernetes-client (kubectl 1.20, whose embedded kustomize is the
 # oldest a Debian machine has), unpacked into node_modules/.cache without installing it, so the kustomizations are
 # known to render with it whichever kubectl this machine has.
@@ -47,6 +48,7 @@ pd_install_test_tools() {
   # Only when no kubectl is there: another package's kubectl (google-cloud-sdk's, say) owns /usr/bin/kubectl, and
   # installing kubernetes-client over it fails with a dpkg file conflict.
   pd_have kubectl || need+=(kubernetes-client)
+  pd_have chromium || need+=(chromium)
   [ ${#need[@]} -eq 0 ] || pd_apt_install "${need[@]}"
 }
 

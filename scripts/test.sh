@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as `npm test` runs it. Works on a fresh Debian machine by itself: installs node modules and
-# the Debian tools the tests use (nats-server, prometheus, kubectl) when they are missing, then typechecks, lints and
+# the Debian tools the tests use (nats-server, prometheus, kubectl, chromium) when they are missing, then typechecks, lints and
 # runs vitest. The manifest tests render deploy/ with every kubectl in PD_PLANNER_KUBECTLS (scripts/test-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."

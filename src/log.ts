@@ -12,8 +12,14 @@ const SECRET_KEYS = ['authorization', 'Authorization', 'token', 'bearerToken', '
 /** pino redact paths: the key itself, one level down (`*.token`) and two levels down (`*.*.token`). */
 export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.headers.${key}`]);
 
+/** `json`: one JSON object a line (for log collectors); `text`: "time LEVEL message" (for a terminal). */
+export type LogFormat = 'json' | 'text';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];
+
 export interface LoggerOptions {
   level?: string;
+  /** Default json. */
+  format?: LogFormat;
   /** Where to write (tests pass a stream); default stdout. */
   destination?: DestinationStream;
   name?: string;
@@ -37,6 +43,29 @@ export function maskSecrets(text: string): string {
   return redactUrlCredentials(maskBearer(text));
 }
 
+/**
+ * A JSON log line as a person reads it: "2026-12-07T03:39:34.750Z WARN  prometheus ... unknown this tick", with the
+ * error's message when the line carries one. The JSON fields stay in the json format; this one is for terminals.
+ * A line that is not JSON passes through as it is.
+ */
+export function textLine(json: string): string {
+  let entry: { time?: string; level?: string; msg?: string; err?: { message?: string } | string };
+  try {
+    entry = JSON.parse(json) as typeof entry;
+  } catch {
+    return json.endsWith('\n') ? json : `${json}\n`;
+  }
+  const err = typeof entry.err === 'string' ? entry.err : entry.err?.message;
+  const msg = entry.msg ?? '';
+  const detail = err && !msg.includes(err) ? ` (${err})` : '';
+  return `${entry.time ?? ''} ${(entry.level ?? '').toUpperCase().padEnd(5)} ${msg}${detail}\n`;
+}
+
+/** A pino destination that writes each line as textLine formats it. */
+function textDestination(out: DestinationStream): DestinationStream {
+  return { write: (line: string) => out.write(textLine(line)) };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
@@ -53,7 +82,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination,
+    options.format === 'text' ? textDestination(options.destination ?? process.stdout) : options.destination,
   );
 }
 

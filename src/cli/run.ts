@@ -1,6 +1,7 @@
 /**
  * `pd-planner run --policy FILE|DIR [--policy ...] [--once] [--dry-run] [--kubeconfig FILE] [--metrics-port 9090]
- *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]`
+ *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]
+ *  [--log-level debug|info|warn|error] [--log-format json|text]`
  *
  * The command: parses and checks the flags, then runs the service (service/run.ts; service/wiring.ts builds it:
  * policy files -> metric sources -> loop -> connector, with leader election, the /metrics server, policy hot reload
@@ -13,6 +14,7 @@ import { InputError } from '../errors.js';
 import { DEFAULT_CONCURRENCY } from '../service/loop.js';
 import { numberOption } from './options.js';
 import { runPlanner, type RunHooks, type RunOptions } from '../service/run.js';
+import { LOG_FORMATS, type LogFormat } from '../log.js';
 
 /** pino's levels, the only values --log-level takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -87,8 +89,12 @@ export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorke
       ),
     )
     .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)', leaseName)
-    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, logLevel, 'info')
-    .action(async (opts: RunOptions & { connector: string }) => {
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (debug adds each tick's observation and explanation)`, logLevel, 'info')
+    .option('--log-format <format>', 'json (one object a line) | text (time, level, message); default: text on a terminal, else json')
+    .action(async (opts: RunOptions & { connector: string; logFormat?: string }) => {
+      const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
+      if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new InputError([`--log-format: expected json or text, got "${format}"`]);
+      opts.logFormat = format as LogFormat;
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
         throw new InputError([`--connector: expected kubernetes or virtual, got "${opts.connector}"`]);
       }

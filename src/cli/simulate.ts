@@ -5,16 +5,13 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadPolicyFile, parsePolicyText, type LoadedPolicy } from '../config/load.js';
-import { loadProfile } from '../profiles/load.js';
-import { readTrace, defaultTracePath } from '../sim/traces/index.js';
-import { buildReport, simulate } from '../sim/run.js';
-import { applyWhatIfChecked } from '../sim/overrides.js';
-import { DEFAULT_POLICY_YAML } from '../sim/default-policy.js';
+import { checkScenario, runScenario, type Scenario } from '../sim/scenario.js';
+import { parseCurrent } from '../sim/current.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
-import { createProgress } from './progress.js';
+import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
+import { checkOutDir, REPORT_FILES } from './out-dir.js';
 
 export interface SimulateFlags {
   policy?: string;
@@ -26,6 +23,8 @@ export interface SimulateFlags {
   rateScale: string;
   seed: string;
   json?: boolean;
+  force?: boolean;
+  current?: string;
   [key: string]: unknown;
 }
 
@@ -36,65 +35,56 @@ export function registerSimulate(program: Command): void {
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
     .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
-    .option('--out <dir>', 'where report.json, report.md and report.html go', 'out/report')
+    .option('--out <dir>', 'where report.json, report.md and report.html go (with --json: only when given)', 'out/report')
+    .option('--force', 'replace a report already in --out (without it, such a folder is refused)')
     .option('--baselines <list>', 'comma-separated: static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast (or "none"; "oracle" = perfect-forecast)', 'static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast')
+    .option('--current <pool=n,...>', 'the replicas each pool runs today: adds the static baseline "current" and the savings against it')
     .option('--speedup <x>', 'replay x times faster (same requests, shorter duration)', '1')
     .option('--rate-scale <x>', 'multiply the arrival rate, keeping duration and shape', '1')
     .option('--seed <n>', 'random seed (rate scaling, evictions)', '1')
-    .option('--json', 'print report.json to stdout instead of the table');
+    .option('--json', 'print report.json to stdout instead of the table (no files unless --out is given)');
   addWhatIfFlags(command);
-  command.action(async (flags: SimulateFlags) => {
-    const loaded = loadPolicyOrDefault(flags.policy);
+  command.action(async (flags: SimulateFlags, cmd: Command) => {
     const whatIf = whatIfOptions(flags);
-    const spec = applyWhatIfChecked(loaded.spec, whatIf);
-    const profile = loadProfile(spec.profile, loaded.baseDir);
     const seed = numberOption('--seed', flags.seed, { integer: true, min: 0, max: MAX_SEED });
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
     const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
-    const tracePath = flags.trace ?? defaultTracePath();
-    const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';
+    const format = flags.traceFormat as Scenario['traceFormat'];
     if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
       throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);
     }
-
-    const readBar = createProgress('reading trace', 1);
-    const trace = await readTrace(tracePath, { format, rateScale, speedup, seed, onProgress: (done, total) => readBar.update(total > 0 ? done / total : 0) });
-    readBar.done();
-    // Skipped lines, sorting and exclusions: the run goes on, but the user hears about it (file:line: reason).
-    for (const warning of [...loaded.warnings, ...(trace.warnings ?? [])]) process.stderr.write(`warning: ${warning}\n`);
-    const runs = 1 + baselines.length;
-    const bar = createProgress(`simulating ${runs} runs`, runs);
-    const result = await simulate({
-      spec,
-      profile,
-      trace,
-      baselines,
-      seed,
-      onProgress: (run, done, total) => bar.update(run + done / total),
-    });
-    bar.done();
-    const report = buildReport({
-      policyName: loaded.file.metadata.name,
-      spec,
-      trace,
-      rateScale,
-      seed,
-      result,
-      generatedAt: new Date().toISOString(),
-    });
+    const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
+    const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace, traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
+    checkScenario(scenario);
+    // --json prints the report; it writes the files too only when --out says where.
+    const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
     const outDir = path.resolve(flags.out);
-    const files = await writeReport(report, outDir);
+    const replacing = writeFiles ? checkOutDir(outDir, REPORT_FILES, flags.force === true) : undefined;
+
+    let readBar: Progress | undefined;
+    let bar: Progress | undefined;
+    const report = await runScenario(
+      scenario,
+      {
+        onTraceProgress: (share) => (readBar ??= createProgress('reading trace', 1)).update(share),
+        onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
+        onRuns: (runs) => {
+          readBar?.done();
+          bar = createProgress(`simulating ${runs} runs`, runs);
+        },
+        onRunProgress: (run, done, total) => bar?.update(run + done / total),
+      },
+    );
+    bar?.done();
+    if (replacing) process.stderr.write(`${replacing}\n`);
+    const files = writeFiles ? await writeReport(report, outDir) : undefined;
     if (flags.json) {
-      process.stdout.write(`${reportJson(report)}\n`);
+      process.stdout.write(reportJson(report));
     } else {
       process.stdout.write(`${summaryTable(report)}\n`);
-      process.stdout.write(`\nreport: ${path.relative(process.cwd(), files.html) || files.html} (also report.json, report.md)\n`);
+      if (files) process.stdout.write(`\nreport: ${path.relative(process.cwd(), files.html) || files.html} (also report.json, report.md)\n`);
     }
   });
 }
 
-export function loadPolicyOrDefault(policyPath: string | undefined): LoadedPolicy {
-  if (policyPath) return loadPolicyFile(policyPath);
-  return parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
-}

@@ -12,7 +12,8 @@ import { loadPolicyFile } from '../config/load.js';
 import { MAX_POLICY_BYTES, readInputFile } from '../config/read.js';
 import { InputError } from '../errors.js';
 import { defaultImage, packageVersion } from '../image.js';
-import { sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
+import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
+import { checkOutDir, SWEEP_FILES } from './out-dir.js';
 import { runScenario, type Scenario } from '../sim/scenario.js';
 import { isSyntheticSpec, parseSyntheticSpec } from '../sim/traces/index.js';
 import { MAX_SWEEP_INDICES, PART_FORMAT, PART_VERSION, mergeSweepParts, writeSweepPart } from '../sim/sweep-parts.js';
@@ -28,7 +29,7 @@ const IMAGE_UID = 65532;
 /** Options that only shape the Job (never passed to its pods), with their flags for messages. */
 const JOB_OPTIONS = { image: '--image', jobName: '--job-name', namespace: '--namespace', reportsClaim: '--reports-claim', parallelism: '--parallelism' } as const;
 /** Options the pods get from the Job itself rather than from the command line that emitted it. */
-const NOT_PASSED = new Set(['out', 'threads', 'json', 'emitJob', 'jobIndex', 'merge', 'policy', 'trace', ...Object.keys(JOB_OPTIONS)]);
+const NOT_PASSED = new Set(['out', 'force', 'threads', 'json', 'emitJob', 'jobIndex', 'merge', 'policy', 'trace', ...Object.keys(JOB_OPTIONS)]);
 
 const fromCli = (cmd: Command, key: string) => cmd.getOptionValueSource(key) === 'cli';
 
@@ -58,12 +59,12 @@ export function checkModes(cmd: Command): void {
     if (stray.length > 0) throw new InputError([`sweep: ${stray.join(', ')} shape${stray.length === 1 ? 's' : ''} the Job that --emit-job prints; add --emit-job, or leave ${stray.length === 1 ? 'it' : 'them'} out`]);
   }
   if (flags.emitJob !== undefined) {
-    const stray = ['out', 'threads', 'json'].filter((k) => fromCli(cmd, k)).map((k) => `--${k}`);
+    const stray = ['out', 'force', 'threads', 'json'].filter((k) => fromCli(cmd, k)).map((k) => `--${k}`);
     if (stray.length > 0) throw new InputError([`sweep --emit-job: ${stray.join(', ')} would not reach the Job: its pods run one value each (one thread) and write to ${REPORTS_MOUNT}/<--job-name>; leave ${stray.length === 1 ? 'it' : 'them'} out`]);
   }
   if (flags.merge !== undefined) {
-    const stray = passThroughArgs(cmd, new Set(['merge', 'out', 'json'])).filter((a) => a.startsWith('--'));
-    if (stray.length > 0) throw new InputError([`sweep --merge: ${stray.join(', ')} would change nothing: the parts were simulated already; --merge takes only --out and --json`]);
+    const stray = passThroughArgs(cmd, new Set(['merge', 'out', 'force', 'json'])).filter((a) => a.startsWith('--'));
+    if (stray.length > 0) throw new InputError([`sweep --merge: ${stray.join(', ')} would change nothing: the parts were simulated already; --merge takes only --out, --force and --json`]);
   }
 }
 
@@ -245,8 +246,12 @@ export async function mergeCommand(cmd: Command): Promise<void> {
   const dir = path.resolve(String(flags.merge));
   const merged = await mergeSweepParts(dir);
   const outDir = fromCli(cmd, 'out') ? path.resolve(String(flags.out)) : dir;
+  // A merged report in the parts' own folder is derived from them: merging again (more pods done) replaces it, and
+  // says so. Any other folder is guarded like every --out.
+  const replacing = checkOutDir(outDir, SWEEP_FILES, flags.force === true || outDir === dir);
+  if (replacing) process.stderr.write(`${replacing}\n`);
   const files = await writeSweepReport(merged.sweep, outDir);
-  if (flags.json) process.stdout.write(`${JSON.stringify(merged.sweep, null, 2)}\n`);
+  if (flags.json) process.stdout.write(sweepJson(merged.sweep));
   else process.stdout.write(`${sweepSummaryTable(merged.sweep)}\n\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (merged from ${merged.files.length} part file${merged.files.length === 1 ? '' : 's'})\n`);
   if (merged.missing.length > 0) {
     const list = merged.missing.map((m) => `${m.index} (${merged.sweep.parameter} = ${m.value})`).join(', ');

@@ -8,10 +8,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { applyWhatIfChecked, parseSweepParam } from '../sim/overrides.js';
-import { loadPolicyOrDefault } from './simulate.js';
+import { loadScenarioPolicy } from '../sim/scenario.js';
 import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
-import { sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
+import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
+import { checkCurrent, parseCurrent } from '../sim/current.js';
+import { checkOutDir, SWEEP_FILES } from './out-dir.js';
 import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
@@ -24,13 +26,15 @@ export function registerSweep(program: Command): void {
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
     .option('--trace <file>', 'trace file (default: the bundled Azure LLM code trace)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
-    .option('--out <dir>', 'where sweep.json, sweep.md and sweep.html go', 'out/sweep')
+    .option('--out <dir>', 'where sweep.json, sweep.md and sweep.html go (with --json: only when given)', 'out/sweep')
+    .option('--force', 'replace a sweep report already in --out (without it, such a folder is refused)')
     .option('--baselines <list>', 'comma-separated baselines per scenario (see simulate)', 'dynamo,hindsight')
+    .option('--current <pool=n,...>', 'the replicas each pool runs today: adds the static baseline "current" to every scenario')
     .option('--speedup <x>', 'replay x times faster', '1')
     .option('--rate-scale <x>', 'arrival-rate multiplier (unless it is the swept parameter)', '1')
     .option('--seed <n>', 'random seed', '1')
     .option('--threads <n>', 'worker threads (default: one per core)')
-    .option('--json', 'print sweep.json to stdout instead of the table');
+    .option('--json', 'print sweep.json to stdout instead of the table (no files unless --out is given)');
   addWhatIfFlags(command);
   command
     .option('--emit-job', 'print a Kubernetes Indexed Job that runs one value per pod (same flags, same image) instead of sweeping here')
@@ -55,10 +59,14 @@ export function registerSweep(program: Command): void {
     const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
     const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
+    const current = flags.current !== undefined ? parseCurrent(String(flags.current)) : undefined;
     // Every scenario's policy checked here, before any worker starts: a value the policy cannot take is exit 2 naming it.
-    const loaded = loadPolicyOrDefault(flags.policy ? String(flags.policy) : undefined);
+    const loaded = loadScenarioPolicy(flags.policy ? String(flags.policy) : undefined);
     const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name}`);
-    for (const value of param.values) applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
+    for (const value of param.values) {
+      const spec = applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
+      if (current) checkCurrent(spec, current);
+    }
     const scenarios: Scenario[] = param.values.map((value) => ({
       policyPath: flags.policy ? path.resolve(String(flags.policy)) : undefined,
       tracePath: flags.trace ? String(flags.trace) : undefined,
@@ -68,9 +76,13 @@ export function registerSweep(program: Command): void {
       speedup,
       seed,
       baselines,
+      ...(current ? { current } : {}),
     }));
     if (flags.emitJob) return void process.stdout.write(emitJob(cmd, param.name, scenarios));
     if (flags.jobIndex !== undefined) return runJobIndex(cmd, param.name, param.values, scenarios);
+    const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
+    const outDir = path.resolve(String(flags.out));
+    const replacing = writeFiles ? checkOutDir(outDir, SWEEP_FILES, flags.force === true) : undefined;
     const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1 }) : undefined;
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });
@@ -80,8 +92,12 @@ export function registerSweep(program: Command): void {
       values: param.values,
       scenarios: param.values.map((value, i) => ({ value, report: result.reports[i]! })),
     };
-    const files = await writeSweepReport(sweep, path.resolve(String(flags.out)));
-    if (flags.json) process.stdout.write(`${JSON.stringify(sweep, null, 2)}\n`);
-    else process.stdout.write(`${sweepSummaryTable(sweep)}\n\nsweep report: ${path.relative(process.cwd(), files.html)} (${result.wallSeconds.toFixed(1)} s wall)\n`);
+    if (replacing) process.stderr.write(`${replacing}\n`);
+    const files = writeFiles ? await writeSweepReport(sweep, outDir) : undefined;
+    if (flags.json) process.stdout.write(sweepJson(sweep));
+    else {
+      process.stdout.write(`${sweepSummaryTable(sweep)}\n`);
+      if (files) process.stdout.write(`\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (${result.wallSeconds.toFixed(1)} s wall)\n`);
+    }
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The policy file (`kind: PlannerPolicy`), as a zod schema.
  *
- * The field names of SPEC section 2 and DESIGN section 6 are a public contract: extend, never rename.
+ * The field names are a public contract (docs/policy.md; policy files in use depend on them): extend, never rename.
  * Every default lives here, next to the field it belongs to, and `docs/policy.md` lists them.
  * Cross-field rules (min <= max, budget >= the sum of minimum GPUs, schedules naming real pools,
  * the profile existing) are in `validate.ts`, which runs after this schema.
@@ -19,6 +19,9 @@ export interface DurationOptions {
   plainSeconds?: boolean;
 }
 
+/** Every schema `duration()` made: how document.ts finds the fields to write back as "60s" rather than 60. */
+export const DURATION_SCHEMAS = new WeakSet<z.ZodType>();
+
 /**
  * A duration string such as "60s" or "5m", parsed to seconds, at most `max` (one day unless said otherwise).
  * A bare number is a units error, except in `…Seconds` fields (`plainSeconds`), where it is seconds.
@@ -28,7 +31,7 @@ export function duration(what: string, opts: DurationOptions = {}) {
   const max = opts.max ?? MAX_TIMER_SECONDS;
   // z.unknown() rather than a string|number union: a wrong type (`interval: true`) then gets the same
   // "expected an interval such as ..." message instead of zod's generic "invalid union".
-  return z
+  const schema = z
     .unknown()
     .optional()
     .transform((value, ctx) => {
@@ -72,7 +75,10 @@ export function duration(what: string, opts: DurationOptions = {}) {
       }
       return seconds;
     });
+  DURATION_SCHEMAS.add(schema);
+  return schema;
 }
+
 
 /**
  * Physical ceilings. Work per decision grows with replica counts (Spot pools are filled one replica at a time, the

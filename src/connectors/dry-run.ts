@@ -59,7 +59,7 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
           const from = d.current !== undefined ? `${d.current}->` : '';
           result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
         }
-        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target, result: result.pools[pool.name] }, 'dry-run: nothing written');
+        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, `${pool.name}: ${result.pools[pool.name]}; nothing written`);
       }
       return result;
     },

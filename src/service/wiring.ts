@@ -15,7 +15,7 @@ import { createDryRunConnector } from '../connectors/dry-run.js';
 import { createVirtualConnector } from '../connectors/virtual.js';
 import { InputError } from '../errors.js';
 import { createKubernetesConnector, type KubernetesConnector } from '../kubernetes/index.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type LogFormat, type Logger } from '../log.js';
 import type { Connector } from '../planner/ports.js';
 import { loadProfile } from '../profiles/load.js';
 import { createClusterMetricSource } from '../sources/cluster-source.js';
@@ -42,6 +42,8 @@ export interface RunOptions {
   renewDeadline: number;
   retryPeriod: number;
   logLevel?: string;
+  /** json (default) or text. */
+  logFormat?: LogFormat;
   /** Policies ticking at once (default 8). */
   concurrency?: number;
   /** Per-policy tick timeout (s); 0 = none. Default: none with one policy file, else half the loop interval. */
@@ -79,7 +81,7 @@ function loadInitialPlans(files: string[], multi: boolean): { path: string; plan
 /** Where the virtual connector would publish a pool's count: "nats://nats:4222 bucket pd-planner key prefill". */
 function virtualKey(pool: PoolSpec, spec: PolicySpec): string {
   const v = spec.sources.virtual;
-  return `${v?.nats ?? '(no spec.sources.virtual.nats)'} bucket ${v?.bucket ?? 'pd-planner'} key ${pool.name}`;
+  return v ? `${v.nats} bucket ${v.bucket} key ${pool.name}` : `NATS KV key ${pool.name}; the policy sets no spec.sources.virtual to publish to`;
 }
 
 /** With --connector virtual, decisions are keyed by pool name inside a bucket: two policies must not share one. */
@@ -107,7 +109,7 @@ export interface BuildHooks {
 
 /** Builds the whole planner (sources, connector, election, metrics, loop) without starting it. */
 export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}): Promise<BuiltPlanner> {
-  const logger = hooks.logger ?? createLogger({ level: options.logLevel });
+  const logger = hooks.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   const args = Array.isArray(options.policy) ? options.policy : [options.policy];
   if (args.length === 0) throw new InputError(['--policy: give at least one policy file or directory']);
   const { files, named, dirs } = expandPolicyPaths(args);

@@ -24,14 +24,29 @@ export interface WhatIf {
   rateScale?: number;
 }
 
-export const WHAT_IF_PARAMS: Record<string, { key: keyof WhatIf; parse: (text: string) => number; describe: string; field?: RegExp }> = {
-  'gpu-budget': { key: 'gpuBudget', parse: (t) => atMost(positiveInt(t), t, MAX_BUDGET_GPUS), describe: 'spec.budget.maxGpus (GPUs)', field: /^spec\.budget\.maxGpus\b|^spec\.schedules\[\d+\]\.minReplicas: while active/ },
-  'spot-share': { key: 'spotShare', parse: share, describe: 'spec.spot.maxShare (0..1)', field: /^spec\.spot\.maxShare\b/ },
-  'eviction-rate': { key: 'evictionRate', parse: (t) => atMost(nonNegative(t), t, MAX_EVICTIONS_PER_HOUR), describe: 'Spot evictions per replica per hour', field: /^spec\.spot\.evictionRatePerHour\b/ },
-  'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds (240, "90s", "4m")', field: /^spec\.pools\[\d+\]\.startupSeconds\b/ },
-  'ttft-ms': { key: 'ttftMs', parse: positive, describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/ },
-  'itl-ms': { key: 'itlMs', parse: positive, describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/ },
-  'rate-scale': { key: 'rateScale', parse: positive, describe: 'arrival-rate multiplier' },
+export interface WhatIfParam {
+  key: keyof WhatIf;
+  parse: (text: string) => number;
+  describe: string;
+  /** Problems of the checked policy that this knob caused (their field), to name the knob in the message. */
+  field?: RegExp;
+  /** How reports name it and its unit: the sweep tables and the plot's axis ("GPU budget (GPUs)"). */
+  label: string;
+  unit: string;
+  /** A value with its unit: 64 -> "64 GPUs", 0.6 -> "60%", 2 -> "×2". */
+  show: (value: number) => string;
+}
+
+const plain = (n: number): string => String(Number(n.toPrecision(6)));
+
+export const WHAT_IF_PARAMS: Record<string, WhatIfParam> = {
+  'gpu-budget': { key: 'gpuBudget', parse: (t) => atMost(positiveInt(t), t, MAX_BUDGET_GPUS), describe: 'spec.budget.maxGpus (GPUs)', field: /^spec\.budget\.maxGpus\b|^spec\.schedules\[\d+\]\.minReplicas: while active/, label: 'GPU budget', unit: 'GPUs', show: (v) => `${plain(v)} GPUs` },
+  'spot-share': { key: 'spotShare', parse: share, describe: 'spec.spot.maxShare (0..1)', field: /^spec\.spot\.maxShare\b/, label: 'most Spot share of a role', unit: '% of replicas', show: (v) => `${plain(v * 100)}%` },
+  'eviction-rate': { key: 'evictionRate', parse: (t) => atMost(nonNegative(t), t, MAX_EVICTIONS_PER_HOUR), describe: 'Spot evictions per replica per hour', field: /^spec\.spot\.evictionRatePerHour\b/, label: 'Spot eviction rate', unit: 'evictions per replica-hour', show: (v) => `${plain(v)}/h` },
+  'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds (240, "90s", "4m")', field: /^spec\.pools\[\d+\]\.startupSeconds\b/, label: 'replica startup time', unit: 's', show: (v) => `${plain(v)} s` },
+  'ttft-ms': { key: 'ttftMs', parse: positive, describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/, label: 'TTFT SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
+  'itl-ms': { key: 'itlMs', parse: positive, describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/, label: 'ITL SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
+  'rate-scale': { key: 'rateScale', parse: positive, describe: 'arrival-rate multiplier', label: 'arrival rate', unit: '× the trace', show: (v) => `×${plain(v)}` },
 };
 
 /**
@@ -66,6 +81,16 @@ export function applyWhatIf(spec: PolicySpec, whatIf: WhatIf): PolicySpec {
   if (whatIf.startupSeconds !== undefined) out = { ...out, pools: out.pools.map((p) => ({ ...p, startupSeconds: whatIf.startupSeconds as number })) };
   if (whatIf.ttftMs !== undefined) out = { ...out, slo: { ...out.slo, ttft: { ...out.slo.ttft, ms: whatIf.ttftMs } } };
   if (whatIf.itlMs !== undefined) out = { ...out, slo: { ...out.slo, itl: { ...out.slo.itl, ms: whatIf.itlMs } } };
+  return out;
+}
+
+/** The knobs set in `whatIf`, by flag name: { gpuBudget: 64 } -> { "gpu-budget": 64 } (report.json's `overrides`). */
+export function whatIfFlags(whatIf: WhatIf): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [flag, param] of Object.entries(WHAT_IF_PARAMS)) {
+    const value = whatIf[param.key];
+    if (value !== undefined) out[flag] = value;
+  }
   return out;
 }
 

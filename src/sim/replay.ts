@@ -22,6 +22,7 @@ import { initialState, type PlannerState } from '../planner/state.js';
 import type { Decision, Forecast, Observation } from '../planner/types.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
 import { ClusterSim, windowObservation, type WindowStats } from './cluster/index.js';
+import { reportPercentiles } from './cluster/percentiles.js';
 import { binIslQuantile, type IntervalLoad } from './intervals.js';
 import type { IntervalRecord, RunResult, Trace } from './types.js';
 
@@ -204,8 +205,8 @@ function intervalRecord(t: number, stats: WindowStats, observation: Observation,
     forecastRequests: Number.isFinite(forecastRequests) ? forecastRequests : undefined,
     desired,
     ready,
-    ttftMs: stats.ttft.count > 0 ? { p50: stats.ttft.p50, p95: stats.ttft.p95, p99: stats.ttft.p99 } : undefined,
-    itlMs: stats.itl.count > 0 ? { p50: stats.itl.p50, p95: stats.itl.p95, p99: stats.itl.p99 } : undefined,
+    ttftMs: stats.ttft.count > 0 ? reportPercentiles(stats.ttft) : undefined,
+    itlMs: stats.itl.count > 0 ? reportPercentiles(stats.itl) : undefined,
     attainment: stats.completed > 0 ? stats.attainment : undefined,
     gpus: stats.gpus,
     costPerHour: stats.costPerHour,

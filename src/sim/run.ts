@@ -9,12 +9,15 @@
  * baseline is the exception only in that it holds its own fixed counts (hindsight's peak) from t = 0, as a static
  * deployment has no "before".
  */
-import type { PolicySpec } from '../config/schema.js';
+import type { PolicyFile, PolicySpec } from '../config/schema.js';
+import { policyDocument } from '../config/document.js';
+import { whatIfFlags, type WhatIf } from './overrides.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import type { Decision } from '../planner/types.js';
 import { HPA_TARGET_UTILIZATION, staticSpec, type Baseline, type RunKind } from './baselines.js';
 import { binTrace, oracleForecast } from './intervals.js';
-import { plannerDriver, replay, type Driver, type EvictionOptions } from './replay.js';
+import { plannerDriver, replay, scheduleDriver, type Driver, type EvictionOptions } from './replay.js';
+import { checkCurrent, CURRENT_RUN } from './current.js';
 import type { RunResult, SimReport, Trace, YardstickSummary } from './types.js';
 import { fluidBound, type FluidBound } from './yardsticks/bound.js';
 import { hindsight, neutralStart, type HindsightResult } from './yardsticks/hindsight.js';
@@ -23,8 +26,13 @@ import { dynamoShipsDriver } from './dynamo-ships/loop.js';
 
 export { SIM_EPOCH_MS, WARM_HISTORY_POINTS, type EvictionOptions } from './replay.js';
 
-/** report.json's layout version: 2 added `schemaVersion`, `bound`, `start`, `yardsticks` and the hindsight / hpa-tuned runs. */
-export const REPORT_SCHEMA_VERSION = 2;
+/**
+ * report.json's layout version (docs/report.md): 2 added `schemaVersion`, `bound`, `start`, `yardsticks` and the
+ * hindsight / hpa-tuned runs; 3 added p90 and the SLO's own percentile to every latency, `trace.source`,
+ * `trace.speedup`, `pools`, `baselines`, `overrides`, `current` (and the `current` run), `policy`, and rounds numbers
+ * to their meaning.
+ */
+export const REPORT_SCHEMA_VERSION = 3;
 
 export interface SimulateOptions {
   spec: PolicySpec;
@@ -38,12 +46,17 @@ export interface SimulateOptions {
    * running service. Default: neutralStart, decided without any policy. Every run, hindsight included, starts from it.
    */
   start?: Record<string, number>;
+  /**
+   * The replica counts the user runs today (every pool, checked by checkCurrent): adds the static run `current`,
+   * right after the policy's, held at these counts from t = 0 with no policy, bound or budget applied.
+   */
+  current?: Record<string, number>;
   /** The fluid bound, when the caller has computed it already (fluidBound of the same spec, profile and trace). */
   bound?: FluidBound;
   /** Called after each interval of each run (for a progress bar): (runIndex, intervalsDone, intervalsTotal). */
   onProgress?: (run: number, done: number, total: number) => void;
   /** Every tick's full decision (with its explanation) of the planner runs, for tests and debugging. */
-  onDecision?: (kind: RunKind, interval: number, decision: Decision) => void;
+  onDecision?: (kind: RunKind | typeof CURRENT_RUN, interval: number, decision: Decision) => void;
 }
 
 export interface SimulateResult {
@@ -63,7 +76,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const bound = options.bound ?? fluidBound(spec, profile, trace);
   const start = options.start ?? neutralStart(spec, profile, trace);
   const yardsticks: YardstickSummary = {};
-  const kinds: RunKind[] = ['policy', ...options.baselines];
+  const kinds: (RunKind | typeof CURRENT_RUN)[] = ['policy', ...(options.current ? [CURRENT_RUN] : []), ...options.baselines];
   let replayed = 0;
 
   let hs: HindsightResult | undefined;
@@ -86,6 +99,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       case 'policy':
         run = await planned('policy', spec, start);
         break;
+      case CURRENT_RUN: {
+        const { counts, warnings } = checkCurrent(spec, options.current as Record<string, number>);
+        replayed += trace.arrival.length;
+        run = await replay({ name: CURRENT_RUN, kind: 'static', spec, profile, trace, bins, initial: counts, seed, evictions, driver: scheduleDriver([counts]), progress });
+        run.warnings.unshift(...warnings);
+        break;
+      }
       case 'perfect-forecast': {
         const startup = Math.max(...spec.pools.map((p) => p.startupSeconds));
         run = await planned('perfect-forecast', { ...spec, policy: 'sla' }, start, (k) => oracleForecast(bins, k, spec.interval, startup));
@@ -136,6 +156,18 @@ function round4(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
 
+export interface ReportInputs {
+  /** The policy file's metadata (name, namespace, labels), for the effective policy document. */
+  metadata?: PolicyFile['metadata'];
+  /** The trace as given: a path or a synthetic/scenario spec. */
+  traceSource?: string;
+  speedup?: number;
+  baselines?: readonly string[];
+  /** The what-if knobs applied to the policy file. */
+  whatIf?: WhatIf;
+  current?: Record<string, number>;
+}
+
 export function buildReport(args: {
   policyName: string;
   spec: PolicySpec;
@@ -144,8 +176,10 @@ export function buildReport(args: {
   seed: number;
   result: SimulateResult;
   generatedAt: string;
+  inputs?: ReportInputs;
 }): SimReport {
-  const { trace, result } = args;
+  const { trace, result, spec } = args;
+  const inputs = args.inputs ?? {};
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: args.generatedAt,
@@ -158,8 +192,12 @@ export function buildReport(args: {
       rateScale: args.rateScale,
       skippedLines: trace.skipped.count,
       skippedExamples: trace.skipped.examples,
+      ...(inputs.traceSource !== undefined ? { source: inputs.traceSource } : {}),
+      ...(inputs.speedup !== undefined ? { speedup: inputs.speedup } : {}),
+      ...(trace.excluded && trace.excluded.length > 0 ? { excluded: trace.excluded.map((e) => ({ ...e })) } : {}),
+      ...(trace.warnings && trace.warnings.length > 0 ? { warnings: [...trace.warnings] } : {}),
     },
-    slo: { ttft: { ...args.spec.slo.ttft }, itl: { ...args.spec.slo.itl } },
+    slo: { ttft: { ...spec.slo.ttft }, itl: { ...spec.slo.itl } },
     bound: result.bound,
     start: result.start,
     yardsticks: result.yardsticks,
@@ -169,5 +207,13 @@ export function buildReport(args: {
       requestsPerSecond: result.wallSeconds > 0 ? result.requestsReplayed / result.wallSeconds : 0,
       seed: args.seed,
     },
+    pools: spec.pools.map((p) => ({
+      name: p.name, role: p.role, capacity: p.capacity, gpusPerReplica: p.gpusPerReplica,
+      minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, costPerGpuHour: p.costPerGpuHour, startupSeconds: p.startupSeconds,
+    })),
+    ...(inputs.baselines ? { baselines: [...inputs.baselines] } : {}),
+    overrides: whatIfFlags(inputs.whatIf ?? {}),
+    ...(inputs.current ? { current: { ...inputs.current } } : {}),
+    policy: policyDocument(inputs.metadata ?? { name: args.policyName }, spec),
   };
 }

@@ -1,9 +1,11 @@
 /**
  * One what-if scenario, self-contained so a worker thread can run it from plain data:
  * load the policy (file or embedded default), apply the what-if knobs, load profile and trace, simulate, report.
+ * `pd-planner simulate` runs one; a sweep runs one per value (in worker threads, or one per Job index).
  */
 import path from 'node:path';
-import { loadPolicyFile, parsePolicyText } from '../config/load.js';
+import { loadPolicyFile, parsePolicyText, type LoadedPolicy } from '../config/load.js';
+import type { PolicySpec } from '../config/schema.js';
 import { loadProfile } from '../profiles/load.js';
 import { readTrace, defaultTracePath, isSyntheticSpec } from './traces/index.js';
 import { isScenarioSpec } from './scenarios/index.js';
@@ -11,6 +13,7 @@ import { buildReport, simulate } from './run.js';
 import { applyWhatIfChecked, type WhatIf } from './overrides.js';
 import { DEFAULT_POLICY_YAML } from './default-policy.js';
 import type { Baseline } from './baselines.js';
+import { checkCurrent } from './current.js';
 import type { SimReport } from './types.js';
 
 export interface Scenario {
@@ -22,19 +25,91 @@ export interface Scenario {
   speedup: number;
   seed: number;
   baselines: Baseline[];
+  /** --current: today's replicas per pool, for the `current` baseline. */
+  current?: Record<string, number>;
 }
 
-export async function runScenario(scenario: Scenario): Promise<SimReport> {
-  const loaded = scenario.policyPath
-    ? loadPolicyFile(scenario.policyPath)
-    : parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
+/** Progress and notices of a scenario run, for the CLI (a worker thread passes none). */
+export interface ScenarioHooks {
+  /** A warning the user should see (policy warnings, trace lines skipped, sorting): the run goes on. */
+  onWarning?: (warning: string) => void;
+  /** Share of the trace read, 0..1. */
+  onTraceProgress?: (share: number) => void;
+  /** Runs known once the policy is read; then (runIndex, intervalsDone, intervalsTotal) as each run goes. */
+  onRuns?: (runs: number) => void;
+  onRunProgress?: (run: number, done: number, total: number) => void;
+}
+
+export function loadScenarioPolicy(policyPath: string | undefined): LoadedPolicy {
+  return policyPath ? loadPolicyFile(policyPath) : parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
+}
+
+/** A path as the report shows it: relative to the working directory when under it ("traces/x.csv"), else absolute. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * The scenario's policy with its what-if knobs, checked with --current: every mistake in them is an InputError
+ * (exit 2) here, before a trace is read or a file is written.
+ */
+export function checkScenario(scenario: Scenario): { loaded: LoadedPolicy; spec: PolicySpec } {
+  const loaded = loadScenarioPolicy(scenario.policyPath);
   const spec = applyWhatIfChecked(loaded.spec, scenario.whatIf);
+  if (scenario.current) checkCurrent(spec, scenario.current);
+  return { loaded, spec };
+}
+
+export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<SimReport> {
+  const { loaded, spec } = checkScenario(scenario);
   const profile = loadProfile(spec.profile, loaded.baseDir);
   const rateScale = scenario.whatIf.rateScale ?? scenario.rateScale;
   // A generated trace (synthetic:..., scenario:...) is a spec, not a path.
   const given = scenario.tracePath;
-  const tracePath = given === undefined ? defaultTracePath() : isSyntheticSpec(given) || isScenarioSpec(given) ? given : path.resolve(given);
-  const trace = await readTrace(tracePath, { format: scenario.traceFormat, rateScale, speedup: scenario.speedup, seed: scenario.seed });
-  const result = await simulate({ spec, profile, trace, baselines: scenario.baselines, seed: scenario.seed });
-  return buildReport({ policyName: loaded.file.metadata.name, spec, trace, rateScale, seed: scenario.seed, result, generatedAt: new Date().toISOString() });
+  const generated = given !== undefined && (isSyntheticSpec(given) || isScenarioSpec(given));
+  // As given: the reader's messages then name the file as the user wrote it (the working directory is the same).
+  const tracePath = given ?? defaultTracePath();
+  const trace = await readTrace(tracePath, {
+    format: scenario.traceFormat,
+    rateScale,
+    speedup: scenario.speedup,
+    seed: scenario.seed,
+    onProgress: hooks.onTraceProgress ? (done, total) => hooks.onTraceProgress?.(total > 0 ? done / total : 0) : undefined,
+  });
+  // Skipped lines, sorting and exclusions: the run goes on, but the user hears about it (file:line: reason).
+  for (const warning of [...loaded.warnings, ...(trace.warnings ?? [])]) hooks.onWarning?.(warning);
+  hooks.onRuns?.(1 + (scenario.current ? 1 : 0) + scenario.baselines.length);
+  const result = await simulate({
+    spec,
+    profile,
+    trace,
+    baselines: scenario.baselines,
+    seed: scenario.seed,
+    current: scenario.current,
+    onProgress: hooks.onRunProgress,
+  });
+  return buildReport({
+    policyName: loaded.file.metadata.name,
+    spec: profileResolved(spec, loaded.baseDir),
+    trace,
+    rateScale,
+    seed: scenario.seed,
+    result,
+    generatedAt: new Date().toISOString(),
+    inputs: {
+      metadata: loaded.file.metadata,
+      traceSource: generated ? given : shownPath(path.resolve(tracePath)),
+      speedup: scenario.speedup,
+      baselines: scenario.baselines,
+      whatIf: scenario.whatIf,
+      current: scenario.current,
+    },
+  });
+}
+
+/** A profile folder named relative to the policy file, made absolute: the report's policy then loads from anywhere. */
+function profileResolved<T extends { profile: string }>(spec: T, baseDir: string): T {
+  if (spec.profile.startsWith('builtin:') || path.isAbsolute(spec.profile)) return spec;
+  return { ...spec, profile: path.resolve(baseDir, spec.profile) };
 }

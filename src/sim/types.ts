@@ -1,3 +1,4 @@
+import type { PolicyDocument } from '../config/document.js';
 /** One request of a trace: arrival in seconds from the trace start, token counts. */
 export interface TraceRequest {
   arrival: number;
@@ -25,11 +26,17 @@ export interface Trace {
   warnings?: string[];
 }
 
-/** Percentiles of a latency over a set of requests, in ms. */
+/**
+ * Percentiles of a latency over a set of requests, in ms: p50, p90, p95 and p99, and the SLO's own percentile under
+ * its name when it is none of those (an SLO on p97.5 adds "p97.5"), so a report compares the SLO with exactly the
+ * percentile it names. p90 and the SLO's own are optional only for reports written before they were computed.
+ */
 export interface Percentiles {
   p50: number;
+  p90?: number;
   p95: number;
   p99: number;
+  [key: `p${string}`]: number | undefined;
 }
 
 /** One planner interval of one simulated run, for the report's plots. */
@@ -55,7 +62,7 @@ export interface IntervalRecord {
   queueDepth: number;
 }
 
-/** One policy's simulated run: the fields of SPEC section 8 plus the series behind the plots. */
+/** One policy's simulated run: the fields report.json documents (docs/report.md) plus the series behind the plots. */
 export interface RunResult {
   /** "policy" for the policy file's own policy; the baseline's name otherwise. */
   policy: string;
@@ -93,12 +100,40 @@ export interface YardstickSummary {
   };
 }
 
+/** A pool as the report describes it: what its rows and series are about. */
+export interface ReportPool {
+  name: string;
+  role: string;
+  capacity: string;
+  gpusPerReplica: number;
+  minReplicas: number;
+  maxReplicas: number;
+  costPerGpuHour: number;
+  startupSeconds: number;
+}
+
 export interface SimReport {
   /** Layout version of report.json. */
   schemaVersion: number;
   generatedAt: string;
   policyName: string;
-  trace: { name: string; format: string; requests: number; durationSeconds: number; rateScale: number; skippedLines: number; skippedExamples: { line: number; reason: string }[] };
+  trace: {
+    name: string;
+    format: string;
+    requests: number;
+    durationSeconds: number;
+    rateScale: number;
+    skippedLines: number;
+    skippedExamples: { line: number; reason: string }[];
+    /** What was read: the file path (relative to the working directory when under it) or the synthetic/scenario spec. */
+    source?: string;
+    /** The --speedup factor (1 = real time). */
+    speedup?: number;
+    /** Well-formed requests left out of the load on purpose, per reason (Trace.excluded). */
+    excluded?: { count: number; reason: string }[];
+    /** What the reader changed or noticed (Trace.warnings). */
+    warnings?: string[];
+  };
   slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
   /** The fluid lower bound on GPU-hours (yardsticks/bound.ts). */
   bound: { gpuHours: number; prefillGpuHours: number; decodeGpuHours: number; method: string };
@@ -107,4 +142,14 @@ export interface SimReport {
   yardsticks?: YardstickSummary;
   runs: RunResult[];
   sim: { wallSeconds: number; requestsPerSecond: number; seed: number };
+  /** The pools of the effective policy. */
+  pools?: ReportPool[];
+  /** The baselines asked for (--baselines), in order. */
+  baselines?: string[];
+  /** What-if knobs applied on top of the policy file, by flag name ({ "gpu-budget": 64 }); {} when none. */
+  overrides?: Record<string, number>;
+  /** --current: the replica counts per pool the `current` run held. */
+  current?: Record<string, number>;
+  /** The effective policy (the file with every default and override applied) as a policy file. */
+  policy?: PolicyDocument;
 }

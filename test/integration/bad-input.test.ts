@@ -54,7 +54,8 @@ function decideWithState(state: string, ...stderr: string[]): Case {
 }
 function simulate(trace: string, exit: 0 | 2, ...stderr: string[]): Case {
   const out = join(TMP, `out-${trace}`);
-  return { name: trace, args: ['simulate', '--policy', POLICY, '--trace', f(trace), '--out', out, '--baselines', 'none'], exit, stderr };
+  // --force: each case runs in-process and then as the binary, into the same --out.
+  return { name: trace, args: ['simulate', '--policy', POLICY, '--trace', f(trace), '--out', out, '--force', '--baselines', 'none'], exit, stderr };
 }
 
 const UTF16_HINT = 'not UTF-8; save it as UTF-8, e.g. iconv -f';
@@ -225,7 +226,7 @@ const CASES: Case[] = [
   { name: 'simulate: --rate-scale 1e15', args: ['simulate', '--rate-scale', '1e15', '--out', join(TMP, 'out-scale15'), '--baselines', 'none'], exit: 2, stderr: ['--rate-scale: "1e15" is not a number from 0.000001 to 1000000'] },
   { name: 'simulate: --gpu-budget 4 below the minimums', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--gpu-budget', '4', '--out', join(TMP, 'out-budget'), '--baselines', 'none'], exit: 2, stderr: ["--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"] },
   // A pool named "constructor" through the simulator and every report (a Vega sort list of pool names fails on it).
-  { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
+  { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--force', '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
 ];

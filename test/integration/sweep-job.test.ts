@@ -174,8 +174,8 @@ describe('the Job run here, index by index, then merged', () => {
     // The same table on the terminal and in sweep.md, the same sweep.json and per-value reports.
     const table = (s: string) => s.slice(0, s.indexOf('\n\nsweep report:'));
     expect(table(merged.stdout)).toBe(table(direct.stdout));
-    expect(table(merged.stdout)).toMatch(/^32\s+policy/m);
-    expect(table(merged.stdout)).toMatch(/^48\s+policy/m);
+    expect(table(merged.stdout)).toMatch(/^32 GPUs\s+policy/m);
+    expect(table(merged.stdout)).toMatch(/^48 GPUs\s+policy/m);
     expect(readFileSync(join(reports, 'sweep.md'), 'utf8')).toBe(readFileSync(join(local, 'sweep.md'), 'utf8'));
     const json = (d: string, f: string) => stable(JSON.parse(readFileSync(join(d, f), 'utf8')));
     expect(json(reports, 'sweep.json')).toEqual(json(local, 'sweep.json'));
@@ -194,7 +194,7 @@ describe('the Job run here, index by index, then merged', () => {
     const { code, stderr } = await cli(['sweep', '--merge', partial, '--out', join(dir, 'partial-out')]);
     expect(code).toBe(1);
     expect(stderr).toContain('no part file for index 0 (gpu-budget = 32)');
-    expect(readFileSync(join(dir, 'partial-out/sweep.md'), 'utf8')).toContain('- **No result for**: 32');
+    expect(readFileSync(join(dir, 'partial-out/sweep.md'), 'utf8')).toContain('- **No result for**: 32 GPUs');
   }, 60_000);
 
   it('refuses parts of another sweep, a folder without parts, and an index past the values (exit 2)', async () => {

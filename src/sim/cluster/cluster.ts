@@ -71,7 +71,7 @@ import { IndexedMinHeap } from './indexedHeap.js';
 import { IntDeque } from './intDeque.js';
 import { KeyedMinHeap } from './keyedHeap.js';
 import { DecodeItl, PrefillTimes } from './latency.js';
-import { latencyStats, quantilesInPlace } from './percentiles.js';
+import { latencyStats, reportPercentiles } from './percentiles.js';
 import type { ClusterOptions, ClusterTotals, PoolWindowStats, WindowStats } from './types.js';
 
 /**
@@ -498,8 +498,8 @@ export class ClusterSim {
       gpuHours: { total: total / 3600, spot: spot / 3600, onDemand: (total - spot) / 3600 },
       cost,
       attainment: n > 0 ? { ttft: metT / n, itl: metI / n, both: metB / n } : { ttft: NaN, itl: NaN, both: NaN },
-      ttftMs: percentilesOf(ttftDone, nt),
-      itlMs: percentilesOf(itlDone, ni),
+      ttftMs: percentilesOf(ttftDone, nt, this.sloTtftPct),
+      itlMs: percentilesOf(itlDone, ni, this.sloItlPct),
       endSeconds: end,
       meanInSystem: end > 0 ? this.areaTotal / end : 0,
       meanRequestDurationSeconds: this.completed > 0 ? this.durationSum / this.completed : NaN,
@@ -1182,9 +1182,9 @@ function deepCopy(value: unknown): unknown {
   return copy;
 }
 
-function percentilesOf(values: Float32Array, n: number): Percentiles {
-  const [p50, p95, p99] = quantilesInPlace(values, n, [0.5, 0.95, 0.99]) as [number, number, number];
-  return { p50, p95, p99 };
+/** p50, p90, p95, p99 and the SLO's own percentile (0..100) of values[0..n), as reports carry them. */
+function percentilesOf(values: Float32Array, n: number, sloPercent: number): Percentiles {
+  return reportPercentiles(latencyStats(values, n, sloPercent));
 }
 
 /** Every problem with the options, one `field: message` line each. */

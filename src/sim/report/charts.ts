@@ -7,7 +7,7 @@ import type { RunResult, SimReport } from '../types.js';
 import { runColours, SLO_COLOUR } from './colours.js';
 import { bucketSize, downsample, type PlotPoint } from './downsample.js';
 import { fmtGpuHours, fmtMoney, fmtRatio } from './format.js';
-import { findRun, HINDSIGHT_RUN, POLICY_RUN, percentileKeyFor, sloPercent, summaryRows } from './summary.js';
+import { findRun, HINDSIGHT_RUN, POLICY_RUN, reportPercentileKey, sloPercent, summaryRows } from './summary.js';
 
 export interface Chart {
   /** Stable id, used as the HTML anchor. */
@@ -25,7 +25,7 @@ const PLOT_HEIGHT = 240;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
-/** Shared look: readable fonts, light grid, left-aligned titles, legends on the right. */
+/** Shared look: readable fonts, light grid, left-aligned titles; legends outside the plotting area (layout.test.ts). */
 const CONFIG = {
   font: FONT,
   background: 'white',
@@ -114,7 +114,8 @@ export function loadChart(report: SimReport): Chart {
     }
   }
   const forecastColour = runColours([run?.policy ?? POLICY_RUN])[0]!;
-  const seriesLegend = { orient: 'top-left', fillColor: 'white', padding: 6, strokeColor: '#ccc', symbolSize: 300 };
+  // Above the plot, never inside it: a legend in a corner of the plot covers the peaks that land there.
+  const seriesLegend = { orient: 'top', direction: 'horizontal', symbolSize: 300, labelLimit: 400 };
   return {
     id: 'load',
     heading: 'Load and forecast',
@@ -266,7 +267,7 @@ export function logTicks(lo: number, hi: number): number[] {
  */
 function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   const slo = report.slo[which];
-  const key = percentileKeyFor(slo.percentile);
+  const key = reportPercentileKey(report, which);
   const name = which === 'ttft' ? 'TTFT' : 'ITL';
   const rows: Record<string, unknown>[] = [];
   const overByRun = new Map<string, number>();
@@ -276,12 +277,13 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
     // Count breaches on the raw intervals, plot the (possibly bucketed) points.
     overByRun.set(run.policy, run.intervals.filter((rec) => {
       const p = which === 'ttft' ? rec.ttftMs : rec.itlMs;
-      return p !== undefined && p[key] > slo.ms;
+      return p !== undefined && (p[key] ?? 0) > slo.ms;
     }).length);
     for (const rec of points(report, run)) {
       const p = which === 'ttft' ? rec.ttftMs : rec.itlMs;
       // An interval with no completed request has no percentile: null breaks the line instead of inventing a value.
-      const value = p && p[key] > 0 ? round(p[key], 2) : null;
+      const ms = p?.[key];
+      const value = ms !== undefined && ms > 0 ? round(ms, 2) : null;
       if (value !== null) {
         lo = Math.min(lo, value);
         hi = Math.max(hi, value);

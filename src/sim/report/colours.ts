@@ -10,8 +10,9 @@ const FIXED: Record<string, string> = {
   hindsight: '#4d4d4d', // dark grey: the reference floor
   'hpa-tuned': '#98df8a', // pale green: HPA at its best setting
   'perfect-forecast': '#7f7f7f', // grey: our policy with a perfect forecast
+  current: '#8c564b', // brown: the replicas run today (--current)
 };
-const SPARE = ['#d62728', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#aec7e8'];
+const SPARE = ['#d62728', '#e377c2', '#17becf', '#bcbd22', '#aec7e8'];
 
 /** Colour per run name, in the given order. Example: ["policy","static","x"] -> ["#1f77b4","#9467bd","#d62728"]. */
 export function runColours(runs: readonly string[]): string[] {

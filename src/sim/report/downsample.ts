@@ -31,11 +31,14 @@ const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length
 function worst(ps: (Percentiles | undefined)[]): Percentiles | undefined {
   const defined = ps.filter((p): p is Percentiles => p !== undefined);
   if (defined.length === 0) return undefined;
-  return {
-    p50: Math.max(...defined.map((p) => p.p50)),
-    p95: Math.max(...defined.map((p) => p.p95)),
-    p99: Math.max(...defined.map((p) => p.p99)),
-  };
+  // Every key any interval carries (p50, p90, p95, p99, the SLO's own), each the worst of the bucket.
+  const out: Percentiles = { p50: -Infinity, p95: -Infinity, p99: -Infinity };
+  for (const p of defined) {
+    for (const [key, value] of Object.entries(p) as [`p${string}`, number | undefined][]) {
+      if (value !== undefined) out[key] = Math.max(out[key] ?? -Infinity, value);
+    }
+  }
+  return out;
 }
 
 function perPool(records: IntervalRecord[], pick: (r: IntervalRecord) => Record<string, number>, combine: (xs: number[]) => number): Record<string, number> {

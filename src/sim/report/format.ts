@@ -66,3 +66,15 @@ export function fmtRate(perSecond: number): string {
   if (abs >= 100) return Math.round(perSecond).toString();
   return perSecond.toFixed(1);
 }
+
+/** A saving: 12.5 -> "12.50", -3.2 -> "−3.20" (costs more), with fmtGpuHours' digits. */
+export function fmtSavedGpuHours(hours: number | undefined): string {
+  if (hours === undefined || !Number.isFinite(hours)) return '—';
+  return hours < 0 ? `−${fmtGpuHours(-hours)}` : fmtGpuHours(hours);
+}
+
+/** A saving in money: 150 -> "$150.00", -20 -> "−$20.00" (costs more). */
+export function fmtSavedMoney(amount: number | undefined): string {
+  if (amount === undefined || !Number.isFinite(amount)) return '—';
+  return amount < 0 ? `−${fmtMoney(-amount)}` : fmtMoney(amount);
+}

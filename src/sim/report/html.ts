@@ -5,7 +5,7 @@
 import type { SimReport } from '../types.js';
 import { reportCharts, type Chart } from './charts.js';
 import { runColours } from './colours.js';
-import { howToRead, simLine, sloLine, summaryTableCells, traceLine, warningSections } from './markdown.js';
+import { howToRead, inputLines, simLine, sloLine, summaryTableCells, traceLine, warningSections } from './markdown.js';
 import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
 
@@ -34,6 +34,7 @@ h3 { font-size: 15px; margin: 12px 0 4px; }
 .card { background: white; border: 1px solid #e1e4e8; border-radius: 8px; padding: 16px 18px; margin: 0 0 18px; }
 .caption { color: #555; margin: 0 0 10px; max-width: 980px; }
 figure { margin: 0; overflow-x: auto; }
+.scroll { overflow-x: auto; }
 figure svg { display: block; max-width: 100%; height: auto; }
 table.summary { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 13px; }
 table.summary th, table.summary td { padding: 6px 8px; border-bottom: 1px solid #e6e8eb; white-space: nowrap; }
@@ -71,7 +72,8 @@ function summaryTableHtml(report: SimReport): string {
     }).join('');
     return `<tr${s.policy === 'policy' ? ' class="main"' : ''}>${tds}</tr>`;
   }).join('\n');
-  return `<table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+  // Wide tables (the savings columns of --current) scroll inside their card instead of widening the page.
+  return `<div class="scroll"><table class="summary"><thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function chartSection(chart: Chart, svg: string): string {
@@ -110,6 +112,7 @@ export async function reportHtml(report: SimReport): Promise<string> {
     `<dl class="meta">
 <dt>Trace</dt><dd>${escapeHtml(traceLine(report))}</dd>
 <dt>SLO</dt><dd>${escapeHtml(sloLine(report))}</dd>
+${inputLines(report).map(([label, text]) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(text)}</dd>`).join('\n')}
 <dt>Simulated</dt><dd>${escapeHtml(simLine(report))}</dd>
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>
 </dl>`,

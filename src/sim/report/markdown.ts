@@ -1,10 +1,10 @@
 /** report.md: the summary table with enough context (trace, SLO, how to read it) to stand on its own. */
 import type { SimReport } from '../types.js';
 import {
-  fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtRatio,
+  fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtRatio, fmtSavedGpuHours, fmtSavedMoney,
 } from './format.js';
 import { markdownTable, type Align } from './table.js';
-import { findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
+import { CURRENT_RUN, findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
 import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
@@ -12,17 +12,17 @@ export function latencyCell(l: LatencyVsSlo): string {
   return `${fmtMs(l.value)} ${l.ok ? '✓' : '✗'}`;
 }
 
-/** Column headers and cells shared by report.md and report.html. */
+/** Column headers and cells shared by report.md and report.html; the savings columns only with a current run. */
 export function summaryTableCells(report: SimReport): { headers: string[]; rows: string[][]; align: Align[] } {
+  const withCurrent = findRun(report, CURRENT_RUN) !== undefined;
   const headers = [
     'run', 'kind', 'SLO met (both)', 'TTFT met', 'ITL met',
-    latencyHeader('TTFT', report.slo.ttft), latencyHeader('ITL', report.slo.itl),
-    'GPU-hours', 'spot / on-demand', 'x bound', 'x hindsight', 'vs policy', 'cost', 'evictions (requeued)', 'dropped',
+    latencyHeader(report, 'ttft'), latencyHeader(report, 'itl'),
+    'GPU-hours', 'spot / on-demand', 'x bound', 'x hindsight', 'vs policy', 'cost',
+    ...(withCurrent ? ['GPU-hours saved vs current', 'cost saved vs current'] : []),
+    'evictions (requeued)', 'dropped',
   ];
-  const align: Align[] = [
-    'left', 'left', 'right', 'right', 'right', 'right', 'right',
-    'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right',
-  ];
+  const align: Align[] = ['left', 'left', ...headers.slice(2).map((): Align => 'right')];
   const rows = summaryRows(report).map((r) => [
     r.policy,
     r.kind,
@@ -37,6 +37,7 @@ export function summaryTableCells(report: SimReport): { headers: string[]; rows:
     fmtRatio(r.xHindsight),
     fmtRatio(r.vsPolicy),
     fmtMoney(r.cost),
+    ...(withCurrent ? [fmtSavedGpuHours(r.savedVsCurrent?.gpuHours), fmtSavedMoney(r.savedVsCurrent?.cost)] : []),
     `${fmtInt(r.evictions)} (${fmtInt(r.requeued)})`,
     fmtInt(r.dropped),
   ]);
@@ -63,6 +64,18 @@ export function sloLine(report: SimReport): string {
   return `TTFT p${sloPercent(ttft.percentile)} ≤ ${ttft.ms} ms, ITL p${sloPercent(itl.percentile)} ≤ ${itl.ms} ms`;
 }
 
+/** The run's inputs beyond the trace and SLO, as (label, text) pairs for report.md and report.html. */
+export function inputLines(report: SimReport): [string, string][] {
+  const out: [string, string][] = [];
+  const overrides = Object.entries(report.overrides ?? {});
+  out.push(['What-if overrides', overrides.length > 0 ? overrides.map(([flag, v]) => `--${flag} ${v}`).join(', ') : 'none (the policy as written)']);
+  if (report.current) out.push(['Today (current)', Object.entries(report.current).map(([pool, n]) => `${pool}=${n}`).join(', ')]);
+  if (report.pools && report.pools.length > 0) {
+    out.push(['Pools', report.pools.map((p) => `${p.name} (${p.role}, ${p.capacity}, ${p.gpusPerReplica} GPU${p.gpusPerReplica === 1 ? '' : 's'}/replica, ${fmtMoney(p.costPerGpuHour)}/GPU-h)`).join('; ')]);
+  }
+  return out;
+}
+
 export function simLine(report: SimReport): string {
   const { sim } = report;
   const runs = report.runs.length;
@@ -75,12 +88,15 @@ export function howToRead(report: SimReport): string[] {
   return [
     `**SLO met** is the share of requests that met the target: TTFT ≤ ${ttft.ms} ms, ITL ≤ ${itl.ms} ms, and **both**. ` +
       `An SLO on p${sloPercent(ttft.percentile)} is kept when at least ${sloPercent(ttft.percentile)}% of requests meet it.`,
-    '**TTFT / ITL** columns give the percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
+    '**TTFT / ITL** columns give the latency at the SLO\'s own percentile over all completed requests; ✓ means it is within the SLO, ✗ that it is not.',
     '**GPU-hours** count every GPU provisioned, starting or ready; **cost** prices them per pool (Spot is cheaper).',
     '**x bound** divides a run\'s GPU-hours by the fluid lower bound (no schedule that meets the SLO, however clever, goes below 1.00×; one that misses it may); ' +
       '**x hindsight** by the cheapest schedule found, with the whole trace known, that meets the SLO: 1.25× means 25% more ' +
       'GPU-hours than that. **vs policy** compares with the policy file\'s own policy.',
     '**evictions** are Spot replicas taken away; their in-flight requests were requeued. **dropped** requests never completed.',
+    ...(findRun(report, CURRENT_RUN)
+      ? ['**current** holds the replicas run today (`--current`) in every interval; **saved vs current** is what each run saves against it, in GPU-hours and in cost (negative: it costs more).']
+      : []),
     `A run **beats** another when it meets the SLO at fewer GPU-hours, or meets it where the other does not at no more than ${Math.round(EXTRA_COST_FOR_SLO * 100)}% extra GPU-hours; a cheaper run that misses the SLO is compared with its cost beside it, never called beaten.`,
   ];
 }
@@ -101,6 +117,7 @@ export function reportMarkdown(report: SimReport): string {
     '',
     `- **Trace**: ${traceLine(report)}`,
     `- **SLO**: ${sloLine(report)}`,
+    ...inputLines(report).map(([label, text]) => `- **${label}**: ${text}`),
     `- **Simulated**: ${simLine(report)}`,
     `- **Generated**: ${report.generatedAt}`,
     '',
@@ -138,6 +155,16 @@ export function yardstickLines(report: SimReport): string[] {
   const policy = findRun(report, POLICY_RUN);
   if (!policy) return lines;
   const goal = sloGoal(report);
+  const current = findRun(report, CURRENT_RUN);
+  if (current) {
+    const gpuHours = current.gpuHours.total - policy.gpuHours.total;
+    const cost = current.cost - policy.cost;
+    const counts = report.current ? ` (${Object.entries(report.current).map(([pool, n]) => `${pool}=${n}`).join(', ')})` : '';
+    lines.push(
+      `Against today's replicas${counts}: the policy ${gpuHours >= 0 ? 'saves' : 'costs'} ${fmtGpuHours(Math.abs(gpuHours))} GPU-hours and ${fmtMoney(Math.abs(cost))}` +
+        `${gpuHours >= 0 ? '' : ' more'}, with ${fmtPct(policy.sloAttainment.both)} of requests within the SLO (current: ${fmtPct(current.sloAttainment.both)}).`,
+    );
+  }
   const as = (r: typeof policy) => ({ name: r.policy, attainment: r.sloAttainment.both, gpuHours: r.gpuHours.total });
   for (const run of report.runs) {
     if (run === policy) continue;

@@ -5,10 +5,14 @@
  * ("x hindsight"), and to the policy file's own policy.
  */
 import type { Percentiles, RunResult, SimReport } from '../types.js';
+import { percentileName } from '../cluster/percentiles.js';
+import { CURRENT_RUN } from '../current.js';
 
-export type PercentileKey = keyof Percentiles;
+export { CURRENT_RUN } from '../current.js';
 
-/** The run name SPEC section 8 gives the policy file's own policy, and the hindsight baseline's. */
+export type PercentileKey = `p${string}`;
+
+/** The run name report.json gives the policy file's own policy, and the hindsight baseline's. */
 export const POLICY_RUN = 'policy';
 export const HINDSIGHT_RUN = 'hindsight';
 
@@ -22,17 +26,27 @@ export function sloPercent(percentile: number): number {
   return percentile <= 1 ? percentile * 100 : percentile;
 }
 
+const NEAREST: [PercentileKey, number][] = [['p50', 50], ['p95', 95], ['p99', 99]];
+
 /**
- * The reported percentile to compare with an SLO on percentile `p`: the nearest of p50/p95/p99.
- * Example: an SLO on p95 -> "p95"; on p90 -> "p95" (|90-95| = 5 < |90-50| = 40), and the header
- * then says "SLO on p90" so nobody mistakes one for the other.
+ * The key of percentile `percentile` in a run's latency object: its own name ("p90", "p97.5"), which every report
+ * this simulator writes carries (src/sim/cluster/percentiles.ts). `available` is a latency object of the report:
+ * when it lacks that key (a report written before the SLO's percentile was computed), the nearest of p50/p95/p99.
+ * Example: an SLO on p90 -> "p90"; the same SLO against an old report with p50/p95/p99 only -> "p95".
  */
-export function percentileKeyFor(percentile: number): PercentileKey {
+export function percentileKeyFor(percentile: number, available?: Percentiles): PercentileKey {
   const p = sloPercent(percentile);
-  const candidates: [PercentileKey, number][] = [['p50', 50], ['p95', 95], ['p99', 99]];
-  let best = candidates[0]!;
-  for (const c of candidates) if (Math.abs(c[1] - p) < Math.abs(best[1] - p)) best = c;
+  const own = percentileName(p);
+  if (!available || typeof available[own] === 'number') return own;
+  let best = NEAREST[0]!;
+  for (const c of NEAREST) if (Math.abs(c[1] - p) < Math.abs(best[1] - p)) best = c;
   return best[0];
+}
+
+/** The key a report's tables and plots use for the TTFT or ITL SLO, judged on the first run's latencies. */
+export function reportPercentileKey(report: SimReport, which: 'ttft' | 'itl'): PercentileKey {
+  const sample = report.runs[0]?.[which === 'ttft' ? 'ttftMs' : 'itlMs'];
+  return percentileKeyFor(report.slo[which].percentile, sample);
 }
 
 export interface LatencyVsSlo {
@@ -59,6 +73,11 @@ export interface SummaryRow {
   xHindsight?: number;
   /** GPU-hours / the policy file's policy's GPU-hours; undefined without that run. */
   vsPolicy?: number;
+  /**
+   * What the run saves against the `current` run (--current: the replicas run today), positive when it costs less:
+   * GPU-hours and cost. Undefined without a current run, and for the current run itself.
+   */
+  savedVsCurrent?: { gpuHours: number; cost: number };
   cost: number;
   evictions: number;
   requeued: number;
@@ -76,33 +95,37 @@ export function findRun(report: SimReport, name: string): RunResult | undefined 
   return report.runs.find((r) => r.policy === name);
 }
 
-function vsSlo(p: Percentiles, slo: { percentile: number; ms: number }): LatencyVsSlo {
-  const key = percentileKeyFor(slo.percentile);
-  const value = p[key];
+function vsSlo(p: Percentiles, slo: { percentile: number; ms: number }, key: PercentileKey): LatencyVsSlo {
+  const value = p[key] ?? Number.NaN;
   return { key, value, sloMs: slo.ms, sloPercent: sloPercent(slo.percentile), ok: value <= slo.ms };
 }
 
 /**
  * One row per run, in the report's run order.
  * Example: policy 41.50 GPU-h, hindsight 33.25 GPU-h, bound 20.00 GPU-h -> policy.xHindsight = 41.50 / 33.25 = 1.248
- * ("1.25×"), policy.xBound = 2.075 ("2.08×").
+ * ("1.25×"), policy.xBound = 2.075 ("2.08×"); with a current run of 64.00 GPU-h at $512.00 and the policy at $320.00,
+ * policy.savedVsCurrent = { gpuHours: 22.50, cost: 192.00 }.
  */
 export function summaryRows(report: SimReport): SummaryRow[] {
   const hindsightHours = findRun(report, HINDSIGHT_RUN)?.gpuHours.total;
   const boundHours = report.bound?.gpuHours;
   const policyHours = findRun(report, POLICY_RUN)?.gpuHours.total;
+  const current = findRun(report, CURRENT_RUN);
   const goal = sloGoal(report);
+  const ttftKey = reportPercentileKey(report, 'ttft');
+  const itlKey = reportPercentileKey(report, 'itl');
   return report.runs.map((run) => ({
     policy: run.policy,
     kind: run.kind,
     attainment: run.sloAttainment,
-    ttft: vsSlo(run.ttftMs, report.slo.ttft),
-    itl: vsSlo(run.itlMs, report.slo.itl),
+    ttft: vsSlo(run.ttftMs, report.slo.ttft, ttftKey),
+    itl: vsSlo(run.itlMs, report.slo.itl, itlKey),
     gpuHours: run.gpuHours,
     sloMet: run.sloAttainment.both >= goal,
     xBound: ratio(run.gpuHours.total, boundHours),
     xHindsight: ratio(run.gpuHours.total, hindsightHours),
     vsPolicy: ratio(run.gpuHours.total, policyHours),
+    savedVsCurrent: current && run !== current ? { gpuHours: current.gpuHours.total - run.gpuHours.total, cost: current.cost - run.cost } : undefined,
     cost: run.cost,
     evictions: run.evictions,
     requeued: run.requeued,
@@ -112,9 +135,11 @@ export function summaryRows(report: SimReport): SummaryRow[] {
   }));
 }
 
-/** "TTFT p95 ms (SLO 500)" or, when the SLO is on a percentile we do not report, "TTFT p95 ms (SLO 500 on p90)". */
-export function latencyHeader(name: 'TTFT' | 'ITL', slo: { percentile: number; ms: number }): string {
-  const key = percentileKeyFor(slo.percentile);
+/** "TTFT p90 ms (SLO 500)"; for an old report without the SLO's own percentile, "TTFT p95 ms (SLO 500 on p90)". */
+export function latencyHeader(report: SimReport, which: 'ttft' | 'itl'): string {
+  const slo = report.slo[which];
+  const name = which === 'ttft' ? 'TTFT' : 'ITL';
+  const key = reportPercentileKey(report, which);
   const p = sloPercent(slo.percentile);
   const onOther = `p${p}` === key ? '' : ` on p${p}`;
   return `${name} ${key} ms (SLO ${slo.ms}${onOther})`;

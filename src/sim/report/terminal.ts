@@ -1,8 +1,8 @@
 /** The compact summary `pd-planner simulate` prints: one aligned row per run, plain text. */
 import type { SimReport } from '../types.js';
-import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio } from './format.js';
+import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio, fmtSavedGpuHours, fmtSavedMoney } from './format.js';
 import { sloLine, traceLine, simLine, yardstickLines } from './markdown.js';
-import { summaryRows, type LatencyVsSlo } from './summary.js';
+import { CURRENT_RUN, findRun, summaryRows, type LatencyVsSlo } from './summary.js';
 import { textTable, type Align } from './table.js';
 
 /** "412" within the SLO, "612!" over it: a plain-ASCII mark that survives any terminal. */
@@ -14,8 +14,12 @@ export function summaryTable(report: SimReport): string {
   const rows = summaryRows(report);
   const ttftKey = rows[0]?.ttft.key ?? 'p95';
   const itlKey = rows[0]?.itl.key ?? 'p95';
-  const headers = ['run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'x bound', 'x hindsight', 'cost', 'evicted', 'dropped'];
-  const align: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'];
+  const withCurrent = findRun(report, CURRENT_RUN) !== undefined;
+  const headers = [
+    'run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'x bound', 'x hindsight', 'cost',
+    ...(withCurrent ? ['saved GPU-h', 'saved $'] : []), 'evicted', 'dropped',
+  ];
+  const align: Align[] = ['left', 'left', ...headers.slice(2).map((): Align => 'right')];
   const cells = rows.map((r) => [
     r.policy,
     r.kind,
@@ -26,12 +30,13 @@ export function summaryTable(report: SimReport): string {
     fmtRatio(r.xBound).replace('×', 'x'),
     fmtRatio(r.xHindsight).replace('×', 'x'),
     fmtMoney(r.cost),
+    ...(withCurrent ? [fmtSavedGpuHours(r.savedVsCurrent?.gpuHours).replace('−', '-'), fmtSavedMoney(r.savedVsCurrent?.cost).replace('−', '-')] : []),
     fmtInt(r.evictions),
     fmtInt(r.dropped),
   ]);
   return [
     `trace: ${traceLine(report)}`,
-    `SLO:   ${sloLine(report)} (latencies in ms; "!" = over the SLO)`,
+    `SLO:   ${sloLine(report)} (latencies in ms; "!" = over the SLO)${withCurrent ? '; saved = against current, the replicas run today' : ''}`,
     '',
     textTable(headers, cells, align),
     '',

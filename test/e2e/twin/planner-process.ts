@@ -21,7 +21,8 @@ interface TickLine {
   event?: string;
   desired?: Record<string, number>;
   observation?: ServiceTick['observation'];
-  explanation?: { held?: boolean };
+  /** The tick held the replica counts (metrics missing). */
+  held?: boolean;
   durationSeconds?: number;
 }
 
@@ -46,7 +47,7 @@ export function startPlanner(args: string[]): PlannerProcess {
     const tick: ServiceTick = {
       wall: Date.parse(parsed.observation.time),
       desired: parsed.desired,
-      held: parsed.explanation?.held === true,
+      held: parsed.held === true,
       observation: parsed.observation,
       durationSeconds: parsed.durationSeconds ?? 0,
     };

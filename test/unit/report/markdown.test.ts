@@ -32,11 +32,25 @@ describe('summaryRows', () => {
     expect(summaryRows(r).every((row) => row.xHindsight === undefined && row.xBound !== undefined)).toBe(true);
   });
 
-  it('compares the SLO with the nearest reported percentile', () => {
-    expect(percentileKeyFor(95)).toBe('p95');
-    expect(percentileKeyFor(0.99)).toBe('p99');
-    expect(percentileKeyFor(90)).toBe('p95');
-    expect(percentileKeyFor(60)).toBe('p50');
+  it('compares the SLO with its own percentile, and an old report without it with the nearest one', () => {
+    const current = { p50: 100, p90: 300, p95: 400, p99: 900, 'p97.5': 600 };
+    expect(percentileKeyFor(90, current)).toBe('p90');
+    expect(percentileKeyFor(97.5, current)).toBe('p97.5');
+    expect(percentileKeyFor(0.99, current)).toBe('p99');
+    const old = { p50: 100, p95: 400, p99: 900 };
+    expect(percentileKeyFor(95, old)).toBe('p95');
+    expect(percentileKeyFor(90, old)).toBe('p95');
+    expect(percentileKeyFor(60, old)).toBe('p50');
+  });
+
+  it('puts a p90 SLO against the p90 columns', () => {
+    const r = sampleReport();
+    r.slo.ttft.percentile = 90;
+    for (const run of r.runs) run.ttftMs.p90 = run.ttftMs.p95 - 100;
+    const rows = summaryRows(r);
+    expect(rows[0]!.ttft).toMatchObject({ key: 'p90', value: r.runs[0]!.ttftMs.p95 - 100, sloPercent: 90 });
+    expect(reportMarkdown(r)).toContain('| TTFT p90 ms (SLO 500) |');
+    expect(summaryTable(r)).toContain('TTFT p90');
   });
 });
 

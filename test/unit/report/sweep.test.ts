@@ -24,17 +24,39 @@ function tableRows(md: string): string[][] {
 describe('sweep tables', () => {
   const sweep = sampleSweep();
 
-  it('has one row per value and run with attainment, GPU-hours and cost', () => {
-    const rows = tableRows(sweepMarkdown(sweep));
+  it('has one row per value (with its unit) and run with attainment, latencies at the SLO percentile, GPU-hours and cost', () => {
+    const md = sweepMarkdown(sweep);
+    expect(md).toContain('| arrival rate (× the trace) | run | SLO met (both) | TTFT p95 ms | ITL p95 ms | GPU-hours | x bound | x hindsight | cost |');
+    const rows = tableRows(md);
     expect(rows).toHaveLength(4 * 5);
     // The value is shown on the first row of its group only.
-    expect(rows.map((r) => r[0]).filter((v) => v !== '')).toEqual(['0.5', '1', '1.5', '2']);
+    expect(rows.map((r) => r[0]).filter((v) => v !== '')).toEqual(['×0.5', '×1', '×1.5', '×2']);
     const oneX = rows.slice(5, 10);
-    expect(oneX[0]).toEqual(['1', 'policy', '94.8%', '18.80', '1.20×', '1.10×', '$54.08']);
-    expect(oneX[4]).toEqual(['', 'hindsight', '93.5%', '17.02', '1.09×', '1.00×', '$49.79']);
+    expect(oneX[0]).toEqual(['×1', 'policy', '94.8%', '442 ✓', '46 ✓', '18.80', '1.20×', '1.10×', '$54.08']);
+    expect(oneX[4]!.slice(1)).toEqual(['hindsight', '93.5%', '489 ✓', '48 ✓', '17.02', '1.09×', '1.00×', '$49.79']);
     // At 2× the load, the static baseline (sized for 1×) costs the same and misses the SLO badly.
     // Below the bound (0.83×) because it misses the SLO: x bound is only a floor for runs that meet it.
-    expect(rows[16]).toEqual(['', 'static', '34.3%', '26.00', '0.83×', '0.80×', '$72.80']);
+    expect(rows[16]!.slice(1, 3)).toEqual(['static', '34.3%']);
+    expect(rows[16]!.slice(5)).toEqual(['26.00', '0.83×', '0.80×', '$72.80']);
+    expect(rows[16]![3]).toMatch(/ ✗$/);
+  });
+
+  it('puts a p90 SLO against p90 columns and adds the savings against a current run', () => {
+    const s = sampleSweep();
+    for (const { report } of s.scenarios) {
+      report.slo.ttft.percentile = 90;
+      const current = structuredClone(report.runs[1]!);
+      current.policy = 'current';
+      current.gpuHours.total = 30;
+      current.cost = 100;
+      report.runs.splice(1, 0, current);
+    }
+    const md = sweepMarkdown(s);
+    expect(md).toContain('| TTFT p90 ms | ITL p95 ms |');
+    expect(md).toContain('| GPU-hours saved vs current | cost saved vs current |');
+    // policy at ×1: 18.80 GPU-h at $54.08 against 30 GPU-h at $100.
+    expect(tableRows(md)[6]!.slice(-2)).toEqual(['11.20', '$45.92']);
+    expect(sweepSummaryTable(s).split('\n')[2]).toMatch(/saved GPU-h\s+saved \$$/);
   });
 
   it('orders scenarios by `values`, shows a value without a result, and keeps unlisted ones', () => {
@@ -44,26 +66,27 @@ describe('sweep tables', () => {
     s.values = [0.5, 1, 1.5];
     const md = sweepMarkdown(s);
     const values = tableRows(md).map((r) => r[0]).filter((v) => v !== '');
-    expect(values).toEqual(['0.5', '1', '1.5', '2']);
-    expect(md).toContain('| 1.5 | (no result) | — | — | — | — | — |');
-    expect(md).toContain('- **No result for**: 1.5');
-    expect(sweepSummaryTable(s)).toContain('no result for rateScale = 1.5');
+    expect(values).toEqual(['×0.5', '×1', '×1.5', '×2']);
+    expect(md).toContain('| ×1.5 | (no result) | — | — | — | — | — | — | — |');
+    expect(md).toContain('- **No result for**: ×1.5');
+    expect(sweepSummaryTable(s)).toContain('no result for rate-scale = ×1.5');
   });
 
   it('prints an aligned terminal table', () => {
     const lines = sweepSummaryTable(sweep).split('\n');
-    expect(lines[0]).toBe('sweep over rateScale: 4 values');
-    expect(lines[2]).toMatch(/^rateScale\s+run\s+SLO met \(both\)\s+GPU-hours\s+x bound\s+x hindsight\s+cost$/);
-    expect(lines[4]).toMatch(/^0\.5\s+policy\s+95\.0%\s+10\.00\s+1\.28x\s+1\.06x\s+\$30\.16$/);
+    expect(lines[0]).toBe('sweep over arrival rate (rate-scale): ×0.5, ×1, ×1.5, ×2');
+    expect(lines[2]).toMatch(/^arrival rate \(× the trace\)\s+run\s+SLO met \(both\)\s+TTFT p95 ms\s+ITL p95 ms\s+GPU-hours\s+x bound\s+x hindsight\s+cost$/);
+    expect(lines[4]).toMatch(/^x0\.5\s+policy\s+95\.0%\s+\d+\s+\d+\s+10\.00\s+1\.28x\s+1\.06x\s+\$30\.16$/);
   });
 
   it('writes sweep.json in values order, summaries without the per-interval series', () => {
     const parsed = JSON.parse(sweepJson(sweep));
-    expect(parsed.parameter).toBe('rateScale');
+    expect(parsed.parameter).toBe('rate-scale');
+    expect(parsed.unit).toBe('× the trace');
     expect(parsed.values).toEqual([0.5, 1, 1.5, 2]);
     expect(parsed.scenarios.map((s: { value: number }) => s.value)).toEqual([0.5, 1, 1.5, 2]);
     const one = parsed.scenarios[1];
-    expect(one.dir).toBe('rateScale-1');
+    expect(one.dir).toBe('rate-scale-1');
     expect(one.report.trace.requests).toBe(140_500);
     expect(one.report.runs[0].gpuHours.total).toBe(18.8);
     expect(one.report.runs[0].intervals).toBeUndefined();
@@ -84,15 +107,15 @@ describe('writeSweepReport', () => {
     sweep.scenarios = sweep.scenarios.filter((s) => sweep.values.includes(s.value));
     const paths = await writeSweepReport(sweep, out);
     expect(paths.json).toBe(join(out, 'sweep.json'));
-    expect(paths.scenarios).toEqual([join(out, 'rateScale-1'), join(out, 'rateScale-1.5')]);
+    expect(paths.scenarios).toEqual([join(out, 'rate-scale-1'), join(out, 'rate-scale-1.5')]);
     const html = await readFile(paths.html, 'utf8');
     expect(html).not.toMatch(/http|<script/i);
     expect(html.match(/<svg/g)).toHaveLength(1);
-    expect(html).toContain('GPU-hours and SLO attainment vs rateScale');
-    expect(html).toContain('<a href="rateScale-1.5/report.html">1.5</a>');
-    expect((await readFile(paths.md, 'utf8')).startsWith('# Sweep over `rateScale`')).toBe(true);
+    expect(html).toContain('GPU-hours and SLO attainment vs arrival rate');
+    expect(html).toContain('<a href="rate-scale-1.5/report.html">×1.5</a>');
+    expect((await readFile(paths.md, 'utf8')).startsWith('# Sweep over arrival rate (`--param rate-scale`)')).toBe(true);
     expect((await readdir(paths.scenarios[1]!)).sort()).toEqual(['report.html', 'report.json', 'report.md']);
-    expect((await readdir(out)).sort()).toEqual(['rateScale-1', 'rateScale-1.5', 'sweep.html', 'sweep.json', 'sweep.md']);
+    expect((await readdir(out)).sort()).toEqual(['rate-scale-1', 'rate-scale-1.5', 'sweep.html', 'sweep.json', 'sweep.md']);
   });
 
   it('can skip the per-scenario reports', async () => {

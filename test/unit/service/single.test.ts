@@ -130,17 +130,39 @@ describe('planner service loop', () => {
     expect(service.status().ticks).toBe(2);
   });
 
-  it('logs the decision and its explanation for each tick', async () => {
+  it('logs the decision for each tick at info, and its explanation at debug', async () => {
     const { service, sink, ticks } = makeService();
     await service.start();
     ticks.calls[0]!.release({ requests: 720 });
     await settle();
     const line = sink.lines.find((l) => l.event === 'tick')!;
+    expect(line.level).toBe('info');
     expect(line.msg).toBe('tick: prefill-od=2');
     expect(line.desired).toEqual({ 'prefill-od': 2 });
     expect(line.outcome).toBe('scaled');
-    expect((line.explanation as { policy: string }).policy).toBe('static');
+    expect(line.held).toBe(false);
+    expect(line.explanation).toBeUndefined();
     expect((line.observation as Observation).requests).toBe(720);
+    const detail = sink.lines.find((l) => l.event === 'tick-detail')!;
+    expect(detail.level).toBe('debug');
+    expect((detail.explanation as { policy: string }).policy).toBe('static');
+    expect(sink.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('a source that cannot be read is one warning naming the fields it left unknown; the tick line stays short', async () => {
+    const { service, sink, ticks } = makeService();
+    await service.start();
+    const down = (q: string) => `prometheus http://p:9090/api/v1/query could not be reached (ECONNREFUSED) for query \`${q}\``;
+    ticks.calls[0]!.release({ errors: { requests: down('sum(a)'), isl: down('sum(b)'), queueDepth: 'nats nats://n:4222 stream "prefill": connection refused' } });
+    await settle();
+    const warnings = sink.lines.filter((l) => l.level === 'warn' && l.event === 'source-error');
+    expect(warnings.map((w) => w.msg)).toEqual([
+      'prometheus http://p:9090/api/v1/query could not be reached (ECONNREFUSED): requests, isl unknown this tick',
+      'nats nats://n:4222 stream "prefill": connection refused: queueDepth unknown this tick',
+    ]);
+    const line = sink.lines.find((l) => l.event === 'tick')!;
+    expect((line.observation as Observation).errors).toEqual({ requests: 'prometheus', isl: 'prometheus', queueDepth: 'nats' });
+    expect(JSON.stringify(line).length).toBeLessThan(2000);
   });
 
   it('failureThreshold failed ticks in a row flip /readyz; one good tick flips it back', async () => {
