@@ -25,6 +25,8 @@ export const plannerStateSchema = z.looseObject({
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),
+  startup: z.record(z.string(), z.array(finite)).optional(),
+  idleSince: finite.optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

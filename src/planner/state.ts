@@ -38,6 +38,10 @@ export interface PlannerState {
   last?: Record<string, number>;
   /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */
   lastEviction: Record<string, number>;
+  /** Pool -> the last measured startup times (s), newest last, at most STARTUP_WINDOW (planner/startup.ts). */
+  startup?: Record<string, number[]>;
+  /** Epoch ms since when no demand has been seen; absent while there is demand (planner/idle.ts). */
+  idleSince?: number;
 }
 
 export function initialState(): PlannerState {
