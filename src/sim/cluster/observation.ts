@@ -40,6 +40,7 @@ export function windowObservation(stats: WindowStats, timeEpochMs: number, slo: 
   const pools: Record<string, PoolObservation> = {};
   for (const [name, p] of Object.entries(stats.pools)) {
     pools[name] = { desired: p.desired, ready: p.ready, pending: p.starting, evicted: p.evicted, evictionNotices: p.evictionNotices };
+    if (p.startupSeconds.length > 0) (pools[name] as PoolObservation).startupSeconds = p.startupSeconds.slice();
   }
   obs.pools = pools;
   return obs;
