@@ -15,10 +15,19 @@ import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress } from './progress.js';
 import { InputError } from '../errors.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
+import { simulateFleetCommand } from './simulate-fleet.js';
+
+/** Repeatable option: every value, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 export interface SimulateFlags {
   policy?: string;
-  trace?: string;
+  /** Repeatable: one trace, or with --fleet one NAME=FILE per graph. */
+  trace?: string[];
+  fleet?: string;
+  startupSpread?: string;
   traceFormat: string;
   out: string;
   baselines: string;
@@ -34,7 +43,9 @@ export function registerSimulate(program: Command): void {
     .command('simulate')
     .description('what-if: replay a trace through the planner against a modelled cluster, with baselines')
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
-    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
+    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace); with --fleet, NAME=FILE once per graph', collect)
+    .option('--fleet <file>', 'a PlannerFleet file: simulate its graphs on their shared budget (baselines: split, unlimited, dynamo)')
+    .option('--startup-spread <sigma>', 'with --fleet: draw each replica\'s startup time from a lognormal around its pool\'s startupSeconds with this log-space sigma (e.g. 0.3)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--out <dir>', 'where report.json, report.md and report.html go', 'out/report')
     .option('--baselines <list>', 'comma-separated: static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast (or "none"; "oracle" = perfect-forecast)', 'static,hpa,hpa-tuned,dynamo,hindsight,perfect-forecast')
@@ -44,6 +55,12 @@ export function registerSimulate(program: Command): void {
     .option('--json', 'print report.json to stdout instead of the table');
   addWhatIfFlags(command);
   command.action(async (flags: SimulateFlags) => {
+    if (flags.fleet !== undefined) {
+      await simulateFleetCommand(flags, command.getOptionValueSource('baselines') === 'default');
+      return;
+    }
+    if (flags.startupSpread !== undefined) throw new InputError(['--startup-spread: only with --fleet (the single-graph yardsticks search with exact startup times)']);
+    if ((flags.trace?.length ?? 0) > 1) throw new InputError([`--trace: given ${flags.trace?.length} times; one trace per simulation (several, as NAME=FILE, only with --fleet)`]);
     const loaded = loadPolicyOrDefault(flags.policy);
     const whatIf = whatIfOptions(flags);
     const spec = applyWhatIfChecked(loaded.spec, whatIf);
@@ -52,7 +69,7 @@ export function registerSimulate(program: Command): void {
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
     const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
-    const tracePath = flags.trace ?? defaultTracePath();
+    const tracePath = flags.trace?.[0] ?? defaultTracePath();
     const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';
     if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
       throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);

@@ -6,12 +6,13 @@
  *          one replica per role a wake needs;
  *   hard   what its policy sizes for the load (its target), at least the floor;
  *   want   what its decision keeps (the target, plus replicas its scale-down window or step-down limit keep a while).
- * The budget is handed out in that order: every floor first (all of them, even when they do not fit: a warning then
- * says so), then the hard layer, then the soft one (want - hard). Within a layer the graphs are served by priority,
- * highest first: a lower priority gives way before a higher one loses anything, so the shortfall lands on it first.
- * Graphs of the same priority share what their layer cannot have by SLO pressure (observed latency at the SLO
- * percentile / target): the cut is shared in proportion to demand / pressure, so the graph further over its target
- * keeps more, as the budget split between prefill and decode does (constraints/budget.ts):
+ * Every floor is granted first (all of them, even when they do not fit: a warning then says so). What is left goes to
+ * the graphs by priority, highest first, each priority's hard layer and then its soft one: a lower priority gives way
+ * before a higher one loses anything, so the shortfall lands on it first (and a higher priority keeps its scale-down
+ * window: taking those replicas while its load wavers would have it start them again a minute later). Graphs of one
+ * priority share what they cannot have by SLO pressure (observed latency at the SLO percentile / target), hard layers
+ * before soft ones: the cut is shared in proportion to demand / pressure, so the graph further over its target keeps
+ * more, as the budget split between prefill and decode does (constraints/budget.ts):
  *   cut_g = extra_g x min(1, mu / pressure_g), with mu such that the cuts add up to what is missing.
  * Example: budget 48, floors 8 + 8, hard demands 32 (chat, priority 2) and 24 (code, priority 1): 32 are left after
  * the floors; chat's layer (24 above its floor) fits and leaves 8 for code's 16, so code is cut by 8 -> chat 32,
@@ -83,24 +84,17 @@ export function pressureCuts(extras: readonly number[], pressures: readonly numb
   return extras.slice();
 }
 
-/** Give `available` GPUs to one layer (from `lower` to `upper` per graph) by priority, then by pressure. Mutates granted. */
-function fillLayer(asks: readonly GpuAsk[], granted: number[], upper: (a: GpuAsk) => number, available: number): number {
-  const priorities = [...new Set(asks.map((a) => a.priority))].sort((a, b) => b - a);
-  let left = available;
-  for (const priority of priorities) {
-    const tier = asks.map((a, i) => ({ a, i })).filter(({ a }) => a.priority === priority);
-    const extras = tier.map(({ a, i }) => Math.max(0, upper(a) - (granted[i] as number)));
-    const need = extras.reduce((x, y) => x + y, 0);
-    if (need <= left) {
-      tier.forEach(({ i }, k) => (granted[i] = (granted[i] as number) + (extras[k] as number)));
-      left -= need;
-      continue;
-    }
-    const cuts = pressureCuts(extras, tier.map(({ a }) => a.pressure), need - left);
-    tier.forEach(({ i }, k) => (granted[i] = (granted[i] as number) + (extras[k] as number) - (cuts[k] as number)));
-    left = 0;
+/** Give `available` GPUs to the graphs of one priority, up to `upper` each, by pressure when short. Mutates granted. */
+function fillTier(asks: readonly GpuAsk[], tier: readonly number[], granted: number[], upper: (a: GpuAsk) => number, available: number): number {
+  const extras = tier.map((i) => Math.max(0, upper(asks[i] as GpuAsk) - (granted[i] as number)));
+  const need = extras.reduce((x, y) => x + y, 0);
+  if (need <= available) {
+    tier.forEach((i, k) => (granted[i] = (granted[i] as number) + (extras[k] as number)));
+    return available - need;
   }
-  return left;
+  const cuts = pressureCuts(extras, tier.map((i) => (asks[i] as GpuAsk).pressure), need - available);
+  tier.forEach((i, k) => (granted[i] = (granted[i] as number) + (extras[k] as number) - (cuts[k] as number)));
+  return 0;
 }
 
 /** Split `budget` GPUs between the asks (the rules at the top of this file). */
@@ -111,8 +105,12 @@ export function arbitrate(asks: readonly GpuAsk[], budget: number): Arbitration 
   const want = sum((a) => Math.max(a.floor, a.hard, a.want));
   const granted = asks.map((a) => a.floor);
   let left = budget - floor;
-  if (left > 0) left = fillLayer(asks, granted, (a) => Math.max(a.floor, a.hard), left);
-  if (left > 0) left = fillLayer(asks, granted, (a) => Math.max(a.floor, a.hard, a.want), left);
+  const priorities = [...new Set(asks.map((a) => a.priority))].sort((a, b) => b - a);
+  for (const priority of priorities) {
+    const tier = asks.map((a, i) => (a.priority === priority ? i : -1)).filter((i) => i >= 0);
+    if (left > 0) left = fillTier(asks, tier, granted, (a) => Math.max(a.floor, a.hard), left);
+    if (left > 0) left = fillTier(asks, tier, granted, (a) => Math.max(a.floor, a.hard, a.want), left);
+  }
   // Whole replicas: round each grant down to its step above the floor, then hand the rounding back.
   for (let i = 0; i < asks.length; i++) {
     const a = asks[i] as GpuAsk;

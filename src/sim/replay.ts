@@ -22,7 +22,7 @@ import { initialState, type PlannerState } from '../planner/state.js';
 import type { Decision, Forecast, Observation, PoolObservation } from '../planner/types.js';
 import { nextTickSeconds } from '../planner/idle.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
-import { ClusterSim, windowObservation, type WindowStats } from './cluster/index.js';
+import { ClusterSim, windowObservation, type ClusterTotals, type WindowStats } from './cluster/index.js';
 import { binIslQuantile, type IntervalLoad } from './intervals.js';
 import type { IntervalRecord, RunResult, Trace } from './types.js';
 
@@ -78,6 +78,8 @@ export interface ReplayInput {
   progress?: (done: number, total: number) => void;
   /** Startup times drawn per replica (ClusterOptions.startup); omitted = each pool's startupSeconds exactly. */
   startup?: { sigma: number; factor?: number };
+  /** Called with the cluster's totals (per-request latencies included) when the run is done. */
+  onTotals?: (totals: ClusterTotals) => void;
 }
 
 export async function replay(input: ReplayInput): Promise<RunResult> {
@@ -128,6 +130,7 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
     input.progress?.(k + 1, total);
   }
   const totals = cluster.finish();
+  input.onTotals?.(totals);
   return {
     policy: input.name,
     kind: input.kind,
@@ -265,7 +268,7 @@ export function scheduleDriver(desired: readonly Record<string, number>[]): Driv
   };
 }
 
-function intervalRecord(t: number, stats: WindowStats, observation: Observation, desiredNow: Record<string, number>, forecastRequests: number | undefined): IntervalRecord {
+export function intervalRecord(t: number, stats: WindowStats, observation: Observation, desiredNow: Record<string, number>, forecastRequests: number | undefined): IntervalRecord {
   const desired: Record<string, number> = {};
   const ready: Record<string, number> = {};
   let evictions = 0;
@@ -290,7 +293,7 @@ function intervalRecord(t: number, stats: WindowStats, observation: Observation,
   };
 }
 
-function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
+export function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
   if (!first) return [];
   const points: PlannerState['history'] = [];
   for (let j = WARM_HISTORY_POINTS - 1; j >= 0; j--) {

@@ -8,6 +8,7 @@ import { runColours } from './colours.js';
 import { howToRead, simLine, sloLine, summaryTableCells, traceLine, warningSections } from './markdown.js';
 import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
+import { coldStartLines } from './cold-starts.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -112,6 +113,7 @@ export async function reportHtml(report: SimReport): Promise<string> {
 <dt>SLO</dt><dd>${escapeHtml(sloLine(report))}</dd>
 <dt>Simulated</dt><dd>${escapeHtml(simLine(report))}</dd>
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>
+${coldStartLines(report.runs).map((l) => `<dt>Cold starts</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
 </dl>`,
     `<section class="card" id="summary">
 <h2>Summary</h2>
