@@ -38,7 +38,7 @@ import type { PolicyOutput } from '../policies/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
-import { scaleToZero, type IdleResult } from './idle.js';
+import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
@@ -258,7 +258,8 @@ export function decide(input: DecideInput): DecideResult {
   const floor = unknown.length > 0 ? { counts: known, reason: `${unknown.join('; ')} unknown` } : undefined;
 
   // Constraints.
-  const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous, floor });
+  // A role woken (or kept warm) by the scale-to-zero rule has a minimum of one replica while it is.
+  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle), observation, state, now, need, baseline, previous, floor });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';

@@ -109,6 +109,24 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
   };
 }
 
+/**
+ * The spec the constraints apply with: while a role that may reach zero is woken or kept, one of its pools (its first
+ * on-demand pool, else its first pool) has a minimum of one replica, so no budget split or Spot rule can leave a
+ * role with demand at zero. Example: prefill-od and prefill-spot both min 0, demand seen -> prefill-od min 1.
+ */
+export function withWakeMinimums(spec: PolicySpec, result: IdleResult): PolicySpec {
+  const raise = new Set<number>();
+  for (const role of ROLES) {
+    const act = result.action[role];
+    if (act !== 'wake' && act !== 'keep') continue;
+    const pools = spec.pools.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.maxReplicas >= 1);
+    const pick = pools.find(({ p }) => p.capacity === 'on-demand') ?? pools[0];
+    if (pick) raise.add(pick.i);
+  }
+  if (raise.size === 0) return spec;
+  return { ...spec, pools: spec.pools.map((p, i) => (raise.has(i) ? { ...p, minReplicas: Math.max(1, p.minReplicas) } : p)) };
+}
+
 /** Whether the last decision put every pool at zero. */
 export function atZero(state: PlannerState, spec: PolicySpec): boolean {
   const last = state.last;

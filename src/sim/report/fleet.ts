@@ -9,7 +9,6 @@ import type { FleetGraphRun, FleetReport, FleetRunResult } from '../fleet/types.
 import type { Percentiles } from '../types.js';
 import { timeScale } from './charts.js';
 import { coldStartLines } from './cold-starts.js';
-import { runColours } from './colours.js';
 import { fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate } from './format.js';
 import { escapeHtml, htmlPage } from './html.js';
 import { renderSvg } from './svg.js';
@@ -159,6 +158,9 @@ export function fleetReportMarkdown(report: FleetReport): string {
   return lines.join('\n');
 }
 
+/** Graph colours: Tableau 10, far apart from one graph to the next (runs in the single-graph report use their own). */
+const GRAPH_COLOURS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
+
 /** Per run, each graph's GPUs over time, stacked, with the budget as a rule. */
 export function fleetGpuChart(report: FleetReport): TopLevelSpec {
   const scale = timeScale(report.trace.durationSeconds);
@@ -179,7 +181,7 @@ export function fleetGpuChart(report: FleetReport): TopLevelSpec {
           encoding: {
             x: { field: 'time', type: 'quantitative', title: scale.title },
             y: { field: 'gpus', type: 'quantitative', stack: 'zero', title: 'GPUs' },
-            color: { field: 'graph', type: 'nominal', scale: { domain: names, range: runColours(names) }, title: 'graph' },
+            color: { field: 'graph', type: 'nominal', scale: { domain: names, range: names.map((_, i) => GRAPH_COLOURS[i % GRAPH_COLOURS.length]) }, title: 'graph' },
           },
         },
         { mark: { type: 'rule', color: '#d62728', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { y: { datum: report.budget.maxGpus } } },
