@@ -127,11 +127,20 @@ function stepOf(spec: PolicySpec, only?: 'spot' | 'onDemand'): number {
   return spec.pools.filter((p) => only === undefined || capacityOf(p) === only).reduce((g, p) => gcd(g, p.gpusPerReplica), 0) || 1;
 }
 
-/** The graph's worst role: observed latency at the SLO percentile over its target (1 when unknown). */
-function pressureOf(spec: PolicySpec, observation: Observation | undefined): number {
+/** Whether a latency summary holds any usable value. */
+function observed(summary: Observation['ttftMs']): boolean {
+  return Object.values(summary ?? {}).some((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+}
+
+/**
+ * The graph's SLO pressure: its worst observed role (latency at the SLO percentile over its target, 0.25..4), 1 when
+ * neither role's latency was observed. Example: TTFT p95 600 ms vs 2000 (0.3), ITL not observed -> 0.3.
+ */
+export function pressureOf(spec: PolicySpec, observation: Observation | undefined): number {
   if (!observation) return 1;
   const p = sloPressure(spec, observation);
-  return Math.max(p.prefill, p.decode);
+  const known = [...(observed(observation.ttftMs) ? [p.prefill] : []), ...(observed(observation.itlMs) ? [p.decode] : [])];
+  return known.length > 0 ? Math.max(...known) : 1;
 }
 
 /**
