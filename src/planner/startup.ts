@@ -13,8 +13,11 @@
  *
  * Why p90 and not the mean: the lead time is how far ahead capacity must be ordered, and ordering it too late costs
  * SLO while ordering it a little early costs a few GPU-minutes. Why a count window and not a time window: scale-ups
- * can be days apart, and the startup time moves slowly (image cache, node pool), so the last 20 pods are the best
+ * can be days apart, and the startup time moves slowly (image cache, node pool), so the last 32 pods are the best
  * evidence at any age. Samples that are not a duration (negative, not a number, over a day) are ignored.
+ * What it cannot see: a pod deleted before it was Ready (a scale-down while it started) gives no sample, and those
+ * are the slow ones, so the learned p90 runs a little short of the truth when the planner often scales down
+ * replicas that are still starting (the fleet section of bench/RESULTS.md shows how much on bursty load).
  */
 import { MAX_TIMER_SECONDS } from '../config/duration.js';
 import type { PolicySpec } from '../config/schema.js';
@@ -25,7 +28,7 @@ import type { LearnedStartup, Observation } from './types.js';
 export type { LearnedStartup } from './types.js';
 
 /** Samples kept per pool (the newest). */
-export const STARTUP_WINDOW = 20;
+export const STARTUP_WINDOW = 32;
 /** Samples after which the prior no longer counts. */
 export const STARTUP_TRUST = 5;
 /** The percentile of the samples used as the startup time. */

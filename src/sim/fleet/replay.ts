@@ -43,6 +43,8 @@ export interface FleetReplayInput {
   progress?: (done: number, total: number) => void;
   /** Every tick's fleet decision (each graph's decision with its explanation), for tests and debugging. */
   onTick?: (k: number, result: FleetResult) => void;
+  /** Every interval's observation of each graph, as its decision saw it. */
+  onObservation?: (graph: string, observation: Observation) => void;
 }
 
 export interface FleetReplayResult {
@@ -174,6 +176,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
       if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
       const tail = r.islTail[k];
       if (tail !== undefined && Number.isFinite(tail)) observation.islPercentiles = { [`p${r.graph.spec.slo.ttft.percentile}`]: tail };
+      input.onObservation?.(r.graph.name, observation);
       return { stats, observation };
     });
     const result = decideFleet({

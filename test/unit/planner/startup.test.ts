@@ -24,8 +24,8 @@ describe('startup time learned from observed pod startups', () => {
     expect(nearestRank([5, 1, 3], 0.5)).toBe(3);
   });
 
-  it('keeps the newest 20 usable samples per pool, ignoring what is not a duration', () => {
-    const state = stateWith({ startup: { prefill: Array.from({ length: 19 }, (_, i) => 100 + i), decode: ['x' as unknown as number] } });
+  it('keeps the newest STARTUP_WINDOW (32) usable samples per pool, ignoring what is not a duration', () => {
+    const state = stateWith({ startup: { prefill: Array.from({ length: STARTUP_WINDOW - 1 }, (_, i) => 100 + i), decode: ['x' as unknown as number] } });
     const observation: Observation = { time: '', pools: { prefill: { startupSeconds: [300, 310, -5, Number.NaN, 90_000] }, decode: { startupSeconds: [200] } } };
     const samples = startupSamples(spec, observation, state);
     expect(samples.prefill).toHaveLength(STARTUP_WINDOW);
