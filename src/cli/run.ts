@@ -1,5 +1,5 @@
 /**
- * `pd-planner run --policy FILE|DIR [--policy ...] [--once] [--dry-run] [--kubeconfig FILE] [--metrics-port 9090]
+ * `pd-planner run --policy FILE|DIR [--policy ...] | --fleet FLEET.yaml [--once] [--dry-run] [--kubeconfig FILE] [--metrics-port 9090]
  *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]`
  *
  * The command: parses and checks the flags, then runs the service (service/run.ts; service/wiring.ts builds it:
@@ -49,7 +49,8 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('run the planner service: tick every spec.interval, scale the targets, export /metrics')
-    .requiredOption('--policy <path>', 'policy file (YAML), or a directory: every *.yaml in it; repeat for several policies (one per model/graph)', collect)
+    .option('--policy <path>', 'policy file (YAML), or a directory: every *.yaml in it; repeat for several policies (one per model/graph)', collect)
+    .option('--fleet <file>', 'a PlannerFleet file: plan its graphs together on its one GPU budget (instead of --policy)')
     .option('--once', 'run one tick from the current metric window, apply it, and exit')
     .option('--dry-run', 'decide and log the patches that would be sent; write nothing (no leader election)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG)')
@@ -69,6 +70,8 @@ export function registerRun(program: Command): void {
     .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)')
     .option('--log-level <level>', 'pino level: debug, info, warn, error', 'info')
     .action(async (opts: RunOptions & { connector: string }) => {
+      if (opts.policy === undefined && opts.fleet === undefined) throw new InputError(['--policy: required (a policy file or directory), or --fleet FILE']);
+      if (opts.policy !== undefined && opts.fleet !== undefined) throw new InputError(['--fleet: not with --policy (the fleet file names its graphs\' policies)']);
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
         throw new InputError([`--connector: expected kubernetes or virtual, got "${opts.connector}"`]);
       }
