@@ -28,6 +28,15 @@
  *
  * Current replicas per role (the policy's `current`): sum over the role's pools of ready, else the
  * observed desired, else the last decision, else minReplicas.
+ *
+ * STARTUP LEARNED. Each pool's startup time is the p90 of the pod startups measured so far (observation
+ * `pools[].startupSeconds`, kept in the state), with the policy's startupSeconds as the prior (startup.ts): the spec
+ * everything below plans with carries it.
+ *
+ * SCALE TO ZERO. A role whose pools all have minReplicas 0 goes to zero after spec.scaleToZero.idleSeconds without
+ * demand (at once: no window, no step limit), keeps one replica until then, and gets at least one replica (a minimum,
+ * which no budget split can take) at the first tick that sees a request or a queued one (idle.ts). A poll of a graph
+ * at zero is decided like any tick but not recorded in the forecaster's history.
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
 import { applyConstraints, poolLayout, scheduledMins } from '../constraints/index.js';

@@ -39,8 +39,12 @@ export interface IdleResult {
   explanation?: ScaleToZeroExplanation;
 }
 
-/** Roles whose pools' minReplicas add up to 0: they may be scaled to zero. */
+/**
+ * Roles whose pools' minReplicas add up to 0: they may be scaled to zero. Not under `policy: static`, whose counts are
+ * fixed by the user whatever the traffic.
+ */
 export function zeroCapableRoles(spec: PolicySpec): Role[] {
+  if (spec.policy === 'static') return [];
   return ROLES.filter((role) => {
     const pools = spec.pools.filter((p) => p.role === role);
     return pools.length > 0 && pools.every((p) => p.minReplicas === 0);
@@ -112,16 +116,22 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
 /**
  * The spec the constraints apply with: while a role that may reach zero is woken or kept, one of its pools (its first
  * on-demand pool, else its first pool) has a minimum of one replica, so no budget split or Spot rule can leave a
- * role with demand at zero. Example: prefill-od and prefill-spot both min 0, demand seen -> prefill-od min 1.
+ * role with demand at zero, as long as the GPU budget holds the raised minimums (a budget that cannot hold one replica
+ * of the role leaves it to the budget split). Example: prefill-od and prefill-spot both min 0, demand seen ->
+ * prefill-od min 1.
  */
 export function withWakeMinimums(spec: PolicySpec, result: IdleResult): PolicySpec {
   const raise = new Set<number>();
+  let minGpus = spec.pools.reduce((s, p) => s + p.minReplicas * p.gpusPerReplica, 0);
   for (const role of ROLES) {
     const act = result.action[role];
     if (act !== 'wake' && act !== 'keep') continue;
     const pools = spec.pools.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.maxReplicas >= 1);
     const pick = pools.find(({ p }) => p.capacity === 'on-demand') ?? pools[0];
-    if (pick) raise.add(pick.i);
+    if (!pick || pick.p.minReplicas >= 1) continue;
+    if (spec.budget.maxGpus !== undefined && minGpus + pick.p.gpusPerReplica > spec.budget.maxGpus) continue;
+    minGpus += pick.p.gpusPerReplica;
+    raise.add(pick.i);
   }
   if (raise.size === 0) return spec;
   return { ...spec, pools: spec.pools.map((p, i) => (raise.has(i) ? { ...p, minReplicas: Math.max(1, p.minReplicas) } : p)) };

@@ -96,7 +96,7 @@ describe('scale to zero and back', () => {
     expect(withWakeMinimums(spec, { action: { prefill: 'zero', decode: undefined } })).toBe(spec);
   });
 
-  it('property: whatever the load, budget and counts, a role with demand never ends at zero replicas', () => {
+  it('property: whatever the load, counts and budget (one that holds a replica per role), a role with demand never ends at zero replicas', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 5000 }),
