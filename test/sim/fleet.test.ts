@@ -19,7 +19,7 @@ describe('a fleet of two graphs on one budget', () => {
     const peak = (g: string) => Math.max(...unlimited!.graphs[g]!.intervals.map((i) => i.gpus));
     expect([peak('chat'), peak('code')]).toEqual([32, 28]);
     expect(unlimited!.peakGpus).toBe(56);
-    expect(pairBudget('anti', { chat: 32, code: 28 }, 56)).toBe(40);
+    expect(pairBudget('anti', { chat: 32, code: 28 })).toBe(40);
     // 40 GPUs fit either peak (and the other's minimums), not both.
     expect(policy!.sloMet).toBe(true);
     expect(policy!.graphs.chat!.sloAttainment.both).toBeGreaterThanOrEqual(0.95);
@@ -41,7 +41,7 @@ describe('a fleet of two graphs on one budget', () => {
     const peak = (g: string) => Math.max(...unlimited!.graphs[g]!.intervals.map((i) => i.gpus));
     // chat (priority 2) peaks at 44 alone, code at 28, 68 together: 52 = chat's peak + code's minimums.
     expect([peak('chat'), peak('code'), unlimited!.peakGpus]).toEqual([44, 28, 68]);
-    expect(pairBudget('same', { chat: 44, code: 28 }, 68)).toBe(52);
+    expect(pairBudget('same', { chat: 44, code: 28 })).toBe(52);
     const chat = policy!.graphs.chat!;
     const code = policy!.graphs.code!;
     expect(chat.sloMet).toBe(true);
