@@ -15,7 +15,22 @@ import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/rep
 import { readTrace } from '../sim/traces/index.js';
 import { createProgress } from './progress.js';
 import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
-import type { SimulateFlags } from './simulate.js';
+
+/** The flags of `simulate` this command reads (simulate.ts parses them). */
+export interface SimulateFleetFlags {
+  policy?: string;
+  trace?: string[];
+  fleet?: string;
+  startupSpread?: string;
+  traceFormat: string;
+  out: string;
+  baselines: string;
+  speedup: string;
+  rateScale: string;
+  seed: string;
+  json?: boolean;
+  [key: string]: unknown;
+}
 
 /** Most a --startup-spread may be: e^(1.28 x 2) = 13x the median at p90 is already no startup time anyone plans with. */
 const MAX_STARTUP_SPREAD = 2;
@@ -44,7 +59,7 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
   return out;
 }
 
-export async function simulateFleetCommand(flags: SimulateFlags, defaultBaselines: boolean): Promise<void> {
+export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBaselines: boolean): Promise<void> {
   if (flags.policy !== undefined) throw new InputError(['--policy: not with --fleet (the fleet file names its graphs\' policies)']);
   const fleet = loadFleetFile(flags.fleet as string);
   const whatIf = whatIfOptions(flags);

@@ -267,8 +267,11 @@ export function decide(input: DecideInput): DecideResult {
   const floor = unknown.length > 0 ? { counts: known, reason: `${unknown.join('; ')} unknown` } : undefined;
 
   // Constraints.
-  // A role woken (or kept warm) by the scale-to-zero rule has a minimum of one replica while it is.
-  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle), observation, state, now, need, baseline, previous, floor });
+  // A role woken (or kept warm) by the scale-to-zero rule has a minimum of one replica while it is, where the budget
+  // holds it next to what stays anyway (minimums, schedules, counts held while something is unknown).
+  const scheduled = scheduledMins(spec, now).mins;
+  const committed = pools.map((p, i) => Math.max(scheduled[i] as number, floor ? Math.min(p.maxReplicas, known[i] ?? 0) : 0));
+  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';

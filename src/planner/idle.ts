@@ -116,19 +116,21 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
 /**
  * The spec the constraints apply with: while a role that may reach zero is woken or kept, one of its pools (its first
  * on-demand pool, else its first pool) has a minimum of one replica, so no budget split or Spot rule can leave a
- * role with demand at zero, as long as the GPU budget holds the raised minimums (a budget that cannot hold one replica
- * of the role leaves it to the budget split). Example: prefill-od and prefill-spot both min 0, demand seen ->
- * prefill-od min 1.
+ * role with demand at zero, as long as the GPU budget holds it next to what must stay anyway (`committed`: per pool the
+ * replicas kept by minimums, schedules and counts held while something is unknown). A budget that cannot hold one
+ * replica of the role more leaves it to the budget split. Example: prefill-od and prefill-spot both min 0, demand
+ * seen -> prefill-od min 1.
  */
-export function withWakeMinimums(spec: PolicySpec, result: IdleResult): PolicySpec {
+export function withWakeMinimums(spec: PolicySpec, result: IdleResult, committed: readonly number[] = spec.pools.map((p) => p.minReplicas)): PolicySpec {
   const raise = new Set<number>();
-  let minGpus = spec.pools.reduce((s, p) => s + p.minReplicas * p.gpusPerReplica, 0);
+  let minGpus = spec.pools.reduce((s, p, i) => s + (committed[i] ?? p.minReplicas) * p.gpusPerReplica, 0);
   for (const role of ROLES) {
     const act = result.action[role];
     if (act !== 'wake' && act !== 'keep') continue;
     const pools = spec.pools.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.maxReplicas >= 1);
+    if (pools.some(({ p, i }) => Math.max(p.minReplicas, committed[i] ?? 0) >= 1)) continue;
     const pick = pools.find(({ p }) => p.capacity === 'on-demand') ?? pools[0];
-    if (!pick || pick.p.minReplicas >= 1) continue;
+    if (!pick) continue;
     if (spec.budget.maxGpus !== undefined && minGpus + pick.p.gpusPerReplica > spec.budget.maxGpus) continue;
     minGpus += pick.p.gpusPerReplica;
     raise.add(pick.i);

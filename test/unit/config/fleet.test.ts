@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registerValidate } from '../../../src/cli/validate.js';
+import { loadPolicyFile } from '../../../src/config/load.js';
 import { ROOT, runCli, runInProcess } from '../cli/cli-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pd-fleet-'));
@@ -88,6 +89,12 @@ describe('pd-planner validate FLEET.yaml', () => {
     const r = await validate(fleet('broken-fleet.yaml', '  budget: { maxGpus: 48 }\n  graphs:\n    - { policy: broken.yaml }\n'));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^spec\.graphs\[0\]\.policy \(broken\.yaml\): spec\.limits\.maxStepUp: /);
+  });
+
+  it('a fleet file where a policy is expected says what to do with it', () => {
+    expect(() => loadPolicyFile(join(ROOT, 'examples/fleet/fleet.yaml'))).toThrow(
+      expect.objectContaining({ problems: [`${join(ROOT, 'examples/fleet/fleet.yaml')}: kind: PlannerFleet is a fleet file; give it to validate, run --fleet or simulate --fleet (this takes a PlannerPolicy)`] }),
+    );
   });
 
   it('--json and exit codes through the real binary', () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideFleet, type FleetGraphInput } from '../../../src/fleet/decide.js';
 import { initialState } from '../../../src/planner/state.js';
@@ -113,5 +114,42 @@ describe('decideFleet', () => {
     expect([spotGpus(chat), spotGpus(code)]).toEqual([24, 0]);
     expect([gpus(chat.pools), gpus(code.pools)]).toEqual([48, 48]);
     expect(code.explanation.fleet?.detail).toContain('Spot capacity: 0 of the fleet\'s 24 Spot GPUs');
+  });
+
+  it('property: within the budget whenever the floors fit, never below a floor, and the higher priority short only when the lower is at its floor', () => {
+    const graphArb = fc.record({
+      requests: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined, freq: 8 }),
+      ttft: fc.integer({ min: 100, max: 6000 }),
+      prefill: fc.integer({ min: 0, max: 10 }),
+      decode: fc.integer({ min: 0, max: 10 }),
+      priority: fc.integer({ min: 1, max: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.array(graphArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 0, max: 80 }), (raw, extra) => {
+        const graphs = raw.map((g, i) =>
+          graph(`g${i}`, g.priority, g.requests === undefined ? { ...obs(0, g.ttft, { prefill: g.prefill, decode: g.decode }), requests: undefined } : obs(g.requests, g.ttft, { prefill: g.prefill, decode: g.decode })),
+        );
+        // Floors: 8 GPUs of minimums each, or what a held graph runs.
+        const floors = raw.map((g) => (g.requests === undefined ? Math.max(1, g.prefill) * 4 + Math.max(1, g.decode) * 4 : 8));
+        const budget = floors.reduce((a, b) => a + b, 0) + extra;
+        const r = decideFleet({ name: 'p', budget: { maxGpus: budget }, now: T0, graphs });
+        const used = raw.map((_, i) => gpus(r.results[`g${i}`]!.decision.pools));
+        expect(used.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(budget);
+        raw.forEach((_, i) => {
+          const share = r.arbitration.shares[`g${i}`]!;
+          expect(share.floorGpus).toBe(floors[i]);
+          expect(used[i]).toBeGreaterThanOrEqual(share.floorGpus);
+          expect(used[i]).toBeLessThanOrEqual(share.grantedGpus);
+        });
+        raw.forEach((g, i) => {
+          const share = r.arbitration.shares[`g${i}`]!;
+          if (share.gaveUpGpus < 4) return;
+          raw.forEach((h, j) => {
+            if (h.priority < g.priority) expect(r.arbitration.shares[`g${j}`]!.grantedGpus).toBe(r.arbitration.shares[`g${j}`]!.floorGpus);
+          });
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 });
