@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SECTION ...]`: speed and quality figures, written to bench/results.json and
- * bench/RESULTS.md (the README quotes the latter). Sections: decide, simulator, quality, load, matrix (default: all).
+ * bench/RESULTS.md (the README quotes the latter). Sections: decide, simulator, quality, load, matrix, fleet (default: all).
  * Figures are compared with baselines measured in the same run; the machine is shared and noisy, so read ratios.
  */
 import fs from 'node:fs';
@@ -14,9 +14,10 @@ import { benchQuality, type QualityRow } from './quality.js';
 import { EXTRA_COST_FOR_SLO } from '../src/sim/report/pareto.js';
 import { benchLoad, type LoadBench } from './load.js';
 import { formatAblation, formatFamilies, formatMatrix, formatUnseen, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
+import { benchFleet, formatFleet, type FleetBench } from './fleet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SECTIONS = ['decide', 'simulator', 'quality', 'load', 'matrix'] as const;
+const SECTIONS = ['decide', 'simulator', 'quality', 'load', 'matrix', 'fleet'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Results {
@@ -28,6 +29,7 @@ interface Results {
   quality?: QualityRow[];
   load?: LoadBench;
   matrix?: { rows: RowResult[]; ablation: AblationRow[] };
+  fleet?: FleetBench;
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -57,6 +59,7 @@ for (const section of sections) {
     const rows = matrixRows('report');
     results.matrix = { rows: await runMatrix({ rows }), ablation: await runAblation(rows) };
   }
+  if (section === 'fleet') results.fleet = await benchFleet();
 }
 fs.writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 fs.writeFileSync(path.join(here, 'RESULTS.md'), markdown(results));
@@ -181,6 +184,7 @@ function markdown(r: Results): string {
       '',
     );
   }
+  if (r.fleet) lines.push(formatFleet(r.fleet));
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,7 +1,7 @@
 /**
- * `pd-planner run --policy FILE|DIR [--policy ...] [--once] [--dry-run] [--kubeconfig FILE] [--metrics-port 9090]
- *  [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION] [--lease-name NAME]
- *  [--log-level debug|info|warn|error] [--log-format json|text]`
+ * `pd-planner run --policy FILE|DIR [--policy ...] | --fleet FLEET.yaml [--once] [--dry-run] [--kubeconfig FILE]
+ *  [--metrics-port 9090] [--connector kubernetes|virtual] [--concurrency 8] [--policy-timeout DURATION]
+ *  [--lease-name NAME] [--log-level debug|info|warn|error] [--log-format json|text]`
  *
  * The command: parses and checks the flags, then runs the service (service/run.ts; service/wiring.ts builds it:
  * policy files -> metric sources -> loop -> connector, with leader election, the /metrics server, policy hot reload
@@ -69,7 +69,8 @@ export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorke
   program
     .command('run')
     .description('run the planner service: tick every spec.interval, scale the targets, export /metrics')
-    .requiredOption('--policy <path>', 'policy file (YAML), or a directory: every *.yaml in it; repeat for several policies (one per model/graph)', collect)
+    .option('--policy <path>', 'policy file (YAML), or a directory: every *.yaml in it; repeat for several policies (one per model/graph)', collect)
+    .option('--fleet <file>', 'a PlannerFleet file: plan its graphs together on its one GPU budget (instead of --policy)')
     .option('--once', 'run one tick from the current metric window, apply it, and exit')
     .option('--dry-run', 'decide and log the patches that would be sent; write nothing (no leader election)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG)')
@@ -95,6 +96,8 @@ export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorke
       const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
       if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new InputError([`--log-format: expected json or text, got "${format}"`]);
       opts.logFormat = format as LogFormat;
+      if (opts.policy === undefined && opts.fleet === undefined) throw new InputError(['--policy: required (a policy file or directory), or --fleet FILE']);
+      if (opts.policy !== undefined && opts.fleet !== undefined) throw new InputError(['--fleet: not with --policy (the fleet file names its graphs\' policies)']);
       if (opts.connector !== 'kubernetes' && opts.connector !== 'virtual') {
         throw new InputError([`--connector: expected kubernetes or virtual, got "${opts.connector}"`]);
       }

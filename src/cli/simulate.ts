@@ -12,10 +12,19 @@ import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
+import { simulateFleetCommand } from './simulate-fleet.js';
+
+/** Repeatable option: every value, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 export interface SimulateFlags {
   policy?: string;
-  trace?: string;
+  /** Repeatable: one trace, or with --fleet one NAME=FILE per graph. */
+  trace?: string[];
+  fleet?: string;
+  startupSpread?: string;
   traceFormat: string;
   out: string;
   baselines: string;
@@ -33,7 +42,9 @@ export function registerSimulate(program: Command): void {
     .command('simulate')
     .description('what-if: replay a trace through the planner against a modelled cluster, with baselines')
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
-    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
+    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace); with --fleet, NAME=FILE once per graph', collect)
+    .option('--fleet <file>', 'a PlannerFleet file: simulate its graphs on their shared budget (baselines: split, unlimited, dynamo)')
+    .option('--startup-spread <sigma>', 'with --fleet: draw each replica\'s startup time from a lognormal around its pool\'s startupSeconds with this log-space sigma (e.g. 0.3)')
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--out <dir>', 'where report.json, report.md and report.html go (with --json: only when given)', 'out/report')
     .option('--force', 'replace a report already in --out (without it, such a folder is refused)')
@@ -45,6 +56,12 @@ export function registerSimulate(program: Command): void {
     .option('--json', 'print report.json to stdout instead of the table (no files unless --out is given)');
   addWhatIfFlags(command);
   command.action(async (flags: SimulateFlags, cmd: Command) => {
+    if (flags.fleet !== undefined) {
+      await simulateFleetCommand(flags, command.getOptionValueSource('baselines') === 'default', cmd.getOptionValueSource('out') === 'cli');
+      return;
+    }
+    if (flags.startupSpread !== undefined) throw new InputError(['--startup-spread: only with --fleet (the single-graph yardsticks search with exact startup times)']);
+    if ((flags.trace?.length ?? 0) > 1) throw new InputError([`--trace: given ${flags.trace?.length} times; one trace per simulation (several, as NAME=FILE, only with --fleet)`]);
     const whatIf = whatIfOptions(flags);
     const seed = numberOption('--seed', flags.seed, { integer: true, min: 0, max: MAX_SEED });
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
@@ -55,7 +72,7 @@ export function registerSimulate(program: Command): void {
       throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);
     }
     const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
-    const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace, traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
+    const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace?.[0], traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
     checkScenario(scenario);
     // --json prints the report; it writes the files too only when --out says where.
     const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';

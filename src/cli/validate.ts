@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { loadPolicyFile, type LoadedPolicy } from '../config/load.js';
 import { summarizePolicy } from '../config/summary.js';
+import { fileKind, loadFleetFile, type LoadedFleet } from '../config/fleet-load.js';
+import { summarizeFleet } from '../config/fleet-summary.js';
 
 export interface ValidateResult {
   valid: boolean;
@@ -31,13 +33,40 @@ export function validateResult(loaded: LoadedPolicy): ValidateResult {
   };
 }
 
+/** The --json result for a valid fleet: its budget, and each graph with its parsed policy. */
+export function fleetValidateResult(fleet: LoadedFleet) {
+  return {
+    valid: true,
+    path: fleet.path,
+    kind: 'PlannerFleet',
+    name: fleet.name,
+    problems: [] as string[],
+    warnings: fleet.warnings,
+    budget: fleet.file.spec.budget,
+    graphs: fleet.graphs.map((g) => ({ name: g.name, policy: g.policy, path: g.path, priority: g.priority, spec: g.spec })),
+  };
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check a policy file; print a summary (exit 0) or one "path: problem" line per problem (exit 2)')
-    .argument('<policy>', 'policy file (YAML, kind: PlannerPolicy)')
+    .description('check a policy or fleet file; print a summary (exit 0) or one "path: problem" line per problem (exit 2)')
+    .argument('<policy>', 'policy file (YAML, kind: PlannerPolicy) or fleet file (kind: PlannerFleet)')
     .option('--json', 'print the result as JSON on stdout (problems still go to stderr)')
     .action((policyPath: string, opts: { json?: boolean }) => {
+      if (fileKind(policyPath) === 'PlannerFleet') {
+        let fleet: LoadedFleet;
+        try {
+          fleet = loadFleetFile(policyPath);
+        } catch (error) {
+          if (opts.json && error instanceof InputError) {
+            process.stdout.write(`${JSON.stringify({ valid: false, path: policyPath, kind: 'PlannerFleet', problems: error.problems, warnings: [] }, null, 2)}\n`);
+          }
+          throw error;
+        }
+        process.stdout.write(opts.json ? `${JSON.stringify(fleetValidateResult(fleet), null, 2)}\n` : `${summarizeFleet(fleet)}\n`);
+        return;
+      }
       let loaded: LoadedPolicy;
       try {
         loaded = loadPolicyFile(policyPath);

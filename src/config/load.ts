@@ -45,6 +45,9 @@ export function parsePolicyText(text: string, path: string, baseDir: string, opt
 
   const proto = protoKeyPath(data);
   if (proto) throw new InputError([protoKeyProblem(formatPath(proto))]);
+  if ((data as { kind?: unknown }).kind === 'PlannerFleet') {
+    throw new InputError([`${path}: kind: PlannerFleet is a fleet file; give it to validate, run --fleet or simulate --fleet (this takes a PlannerPolicy)`]);
+  }
   const parsed = policyFile.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues), `${path}: invalid policy`);
   const file = parsed.data;

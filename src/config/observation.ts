@@ -56,6 +56,7 @@ const poolObservation = z.strictObject({
   evicted: missable(count),
   evictionNotices: missable(count),
   pendingSeconds: missable(nonNegative),
+  startupSeconds: missable(z.array(nonNegative).max(1000)),
 });
 
 const fraction = z

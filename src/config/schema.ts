@@ -79,6 +79,20 @@ export function duration(what: string, opts: DurationOptions = {}) {
   return schema;
 }
 
+/** A duration field that may be left out (undefined), with the same spelling rules as `duration`. */
+export function optionalDuration(what: string, opts: Omit<DurationOptions, 'default'> = {}) {
+  const inner = duration(what, opts);
+  return z
+    .unknown()
+    .optional()
+    .transform((value, ctx): number | undefined => {
+      if (value === undefined) return undefined;
+      const parsed = inner.safeParse(value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    });
+}
 
 /**
  * Physical ceilings. Work per decision grows with replica counts (Spot pools are filled one replica at a time, the
@@ -321,6 +335,15 @@ export const policySpec = z.strictObject({
   spot: spot.prefault({}),
   pools: z.array(pool).min(1, 'at least one pool is needed').max(MAX_POOLS, `at most ${MAX_POOLS} pools per policy; split the model's pools over several policies`),
   schedules: z.array(schedule).default([]),
+  /** Roles whose pools all have minReplicas 0 go to zero after this much idle time, and wake on demand (planner/idle.ts). */
+  scaleToZero: z
+    .strictObject({
+      /** No request and an empty queue for this long before such a role is scaled to zero. */
+      idleSeconds: duration('an idle time', { default: 300, plainSeconds: true }),
+      /** While every pool is at zero, look for demand this often instead of every interval (omitted = every interval). */
+      pollInterval: optionalDuration('a poll interval'),
+    })
+    .prefault({}),
   sources: sources.default({}),
   /** Ticks that may fail in a row before /readyz reports not ready. */
   failureThreshold: z.number().int().positive().default(3),

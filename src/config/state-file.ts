@@ -26,6 +26,8 @@ export const plannerStateSchema = z.looseObject({
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),
   readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),
+  startup: z.record(z.string(), z.array(finite)).optional(),
+  idleSince: finite.optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

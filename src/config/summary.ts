@@ -133,6 +133,14 @@ export function summarizePolicy(loaded: LoadedPolicy): string {
   } else {
     field('spot', 'no Spot pools');
   }
+  const zero = (['prefill', 'decode'] as const).filter((role) => spec.pools.some((q) => q.role === role) && spec.pools.filter((q) => q.role === role).every((q) => q.minReplicas === 0));
+  const poll = spec.scaleToZero.pollInterval;
+  field(
+    'to zero',
+    zero.length === 0
+      ? 'no (a pool of each role has minReplicas >= 1)'
+      : `${zero.join(' and ')} after ${formatDuration(spec.scaleToZero.idleSeconds)} without requests; at zero, demand is looked for every ${formatDuration(poll !== undefined && poll < spec.interval ? poll : spec.interval)}`,
+  );
   if (spec.schedules.length === 0) field('schedules', 'none');
   spec.schedules.forEach((s, i) => {
     const mins = Object.entries(s.minReplicas).map(([name, n]) => `${name} >= ${n}`).join(', ');

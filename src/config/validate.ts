@@ -26,6 +26,7 @@ export function checkPolicy(spec: PolicySpec): CheckResult {
   checkBudget(spec, result);
   checkSpot(spec, result);
   checkSchedules(spec, result);
+  checkScaleToZero(spec, result);
   checkPolicyOptions(spec, result);
   checkForecaster(spec, result);
   checkSources(spec, result);
@@ -240,6 +241,21 @@ function checkSchedules(spec: PolicySpec, out: CheckResult): void {
       }
     }
   });
+}
+
+/** The poll interval is only used at zero, and only when it is shorter than the interval. */
+function checkScaleToZero(spec: PolicySpec, out: CheckResult): void {
+  const poll = spec.scaleToZero.pollInterval;
+  if (poll === undefined) return;
+  if (poll < MIN_INTERVAL_SECONDS) {
+    out.problems.push(`spec.scaleToZero.pollInterval: ${formatDuration(poll)} is shorter than ${formatDuration(MIN_INTERVAL_SECONDS)}, the shortest interval; use e.g. "10s"`);
+  } else if (poll >= spec.interval) {
+    out.warnings.push(`spec.scaleToZero.pollInterval: ${formatDuration(poll)} is not shorter than spec.interval (${formatDuration(spec.interval)}), so it changes nothing`);
+  }
+  const canReachZero = ROLES.some((role) => spec.pools.some((p) => p.role === role) && spec.pools.filter((p) => p.role === role).every((p) => p.minReplicas === 0));
+  if (!canReachZero) {
+    out.warnings.push('spec.scaleToZero.pollInterval: no role can reach zero (each has a pool with minReplicas >= 1), so the graph is never polled at zero');
+  }
 }
 
 function checkPolicyOptions(spec: PolicySpec, out: CheckResult): void {

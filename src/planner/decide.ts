@@ -28,9 +28,18 @@
  *
  * Current replicas per role (the policy's `current`): sum over the role's pools of ready, else the
  * observed desired, else the last decision, else minReplicas.
+ *
+ * STARTUP LEARNED. Each pool's startup time is the p90 of the pod startups measured so far (observation
+ * `pools[].startupSeconds`, kept in the state), with the policy's startupSeconds as the prior (startup.ts): the spec
+ * everything below plans with carries it.
+ *
+ * SCALE TO ZERO. A role whose pools all have minReplicas 0 goes to zero after spec.scaleToZero.idleSeconds without
+ * demand (at once: no window, no step limit), keeps one replica until then, and gets at least one replica (a minimum,
+ * which no budget split can take) at the first tick that sees a request or a queued one (idle.ts). A poll of a graph
+ * at zero is decided like any tick but not recorded in the forecaster's history.
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
-import { applyConstraints, poolLayout } from '../constraints/index.js';
+import { applyConstraints, poolLayout, scheduledMins } from '../constraints/index.js';
 import { replicasToUnits } from '../constraints/layout.js';
 import { forecastNext, historyLimit } from '../forecast/index.js';
 import { policies } from '../policies/index.js';
@@ -38,6 +47,8 @@ import type { PolicyOutput } from '../policies/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
+import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
+import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
 import { messageOf } from '../errors.js';
@@ -51,6 +62,11 @@ export interface DecideInput {
   now: number;
   /** Perfect-foresight forecast (the simulator's oracle baseline) instead of the forecaster. */
   forecastOverride?: { next: Forecast; lead?: Forecast };
+  /**
+   * A poll tick of a graph at zero (planner/idle.ts nextTickSeconds): decided as any tick, but its window is not
+   * recorded in the forecaster's history (the next full tick's window covers it).
+   */
+  poll?: boolean;
 }
 
 export interface DecideResult {
@@ -130,14 +146,17 @@ function zeroTrafficLengths(forecast: Forecast): Forecast {
 }
 
 export function decide(input: DecideInput): DecideResult {
-  const { spec, profile, observation, state, now } = input;
+  const { profile, observation, state, now } = input;
+  // Each pool's startup time as measured (the policy's startupSeconds until then): the spec everything plans with.
+  const learned = withLearnedStartup(input.spec, observation, state);
+  const spec = learned.spec;
   const layout = poolLayout(spec);
   const pools = spec.pools;
   const warnings: string[] = [];
   const missing: Record<string, string> = {};
 
   // History and forecasts.
-  const history = recordHistory(state.history, observation, now, historyLimit(spec.forecaster, spec.interval));
+  const history = input.poll ? state.history : recordHistory(state.history, observation, now, historyLimit(spec.forecaster, spec.interval));
   const useLead = spec.policy === 'sla' && spec.sla.improvements.leadTime;
   // Replicas ordered at this tick start serving startupSeconds from now, and the next tick can order more: they must
   // carry the interval in which they become ready. Startup 180 s at 60 s: ready 3 intervals on, serving the 4th.
@@ -170,6 +189,7 @@ export function decide(input: DecideInput): DecideResult {
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
   }
   const requestsUnknown = !input.forecastOverride && count(observation.requests) === undefined;
+  const idle: IdleResult = scaleToZero(spec, observation, state, now, current);
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;
@@ -205,16 +225,33 @@ export function decide(input: DecideInput): DecideResult {
       if (asked !== undefined && Number.isFinite(asked)) need[role] = asked;
       continue;
     }
+    const act = idle.action[role];
+    if (act === 'zero') {
+      // Idle long enough (or at zero with no demand): nothing to size, whatever the forecaster's tail says.
+      need[role] = 0;
+      explainedNeed[role] = { replicas: 0, detail: { rule: 'scale to zero', reason: idle.explanation?.detail ?? 'idle', replicas: 0 } };
+      continue;
+    }
     const raw = output?.need[role];
     const usable = raw !== undefined && Number.isFinite(raw.replicas) && raw.replicas >= 0 && raw.detail.held !== true;
     if (usable) {
       need[role] = raw.replicas;
       explainedNeed[role] = raw;
+      if ((act === 'wake' || act === 'keep') && raw.replicas < 1) {
+        need[role] = 1;
+        explainedNeed[role] = { replicas: 1, detail: { ...raw.detail, [act === 'wake' ? 'wake' : 'keepWarm']: idle.explanation?.detail ?? act, policyReplicas: raw.replicas, replicas: 1 } };
+      }
       continue;
     }
     const reason = holdReason ?? (raw?.detail.reason !== undefined ? String(raw.detail.reason) : `policy gave no usable ${role} need (${raw?.replicas ?? 'none'})`);
     let kept = 0;
     for (const i of layout.roles[role].all) kept += replicasToUnits(baseline[i] as number, layout.roles[role].unitGpus, pools[i]!.gpusPerReplica);
+    if (act === 'wake' && kept === 0) {
+      // Demand while the role runs nothing: one replica serves it whatever the policy could not compute.
+      need[role] = 1;
+      explainedNeed[role] = { replicas: 1, detail: { wake: idle.explanation?.detail ?? 'demand seen', policyHeld: reason, replicas: 1 } };
+      continue;
+    }
     explainedNeed[role] = heldNeed(role, kept, reason);
     heldRoles.push(role);
   }
@@ -230,7 +267,11 @@ export function decide(input: DecideInput): DecideResult {
   const floor = unknown.length > 0 ? { counts: known, reason: `${unknown.join('; ')} unknown` } : undefined;
 
   // Constraints.
-  const constrained = applyConstraints({ spec, observation, state, now, need, baseline, previous, floor });
+  // A role woken (or kept warm) by the scale-to-zero rule has a minimum of one replica while it is, where the budget
+  // holds it next to what stays anyway (minimums, schedules, counts held while something is unknown).
+  const scheduled = scheduledMins(spec, now).mins;
+  const committed = pools.map((p, i) => Math.max(scheduled[i] as number, floor ? Math.min(p.maxReplicas, known[i] ?? 0) : 0));
+  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
@@ -239,6 +280,21 @@ export function decide(input: DecideInput): DecideResult {
     if (!Object.hasOwn(missing, field)) missing[field] = reason;
   }
 
+  // Scale to zero at once: the idle time was the wait, so neither the scale-down window nor the step limit spreads it.
+  if (!floor) {
+    const { mins } = scheduledMins(spec, now);
+    for (const role of ROLES) {
+      if (idle.action[role] !== 'zero') continue;
+      for (const i of layout.roles[role].all) {
+        const to = Math.max(mins[i] as number, pools[i]!.minReplicas);
+        const from = constrained.desired[i] as number;
+        if (from <= to) continue;
+        constrained.desired[i] = to;
+        constrained.budget.usedGpus -= (from - to) * pools[i]!.gpusPerReplica;
+        constrained.effects.push({ constraint: 'scale-to-zero', pool: pools[i]!.name, role, from, to, detail: `${pools[i]!.name}: ${idle.explanation?.detail ?? 'idle'}; at once, not stepped` });
+      }
+    }
+  }
   const boundBy = boundByPool(spec, constrained.effects);
   const decidedPools: Record<string, PoolDecision> = {};
   const last: Record<string, number> = {};
@@ -267,6 +323,8 @@ export function decide(input: DecideInput): DecideResult {
       held: heldAll,
       ...(holdReason !== undefined && heldAll ? { holdReason } : {}),
       ...(unknown.length > 0 ? { unknown } : {}),
+      ...(idle.explanation ? { scaleToZero: idle.explanation } : {}),
+      startup: learned.startup,
       forecast: next,
       ...(lead ? { leadForecast: { ...lead, horizonIntervals: leadHorizon } } : {}),
       ...(constrained.activeSchedules.length > 0 ? { activeSchedules: constrained.activeSchedules } : {}),
@@ -287,6 +345,8 @@ export function decide(input: DecideInput): DecideResult {
       last,
       lastEviction: constrained.lastEviction,
       ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
+      ...(Object.keys(learned.samples).length > 0 ? { startup: learned.samples } : {}),
+      ...(idle.idleSince !== undefined ? { idleSince: idle.idleSince } : {}),
     },
   };
 }

@@ -48,6 +48,10 @@ export interface PlannerState {
   lastEviction: Record<string, number>;
   /** Pool -> the readiness gate's clocks (pools with nothing to remember are left out). */
   readiness?: Record<string, PoolReadinessState>;
+  /** Pool -> the last measured startup times (s), newest last, at most STARTUP_WINDOW (planner/startup.ts). */
+  startup?: Record<string, number[]>;
+  /** Epoch ms since when no demand has been seen; absent while there is demand (planner/idle.ts). */
+  idleSince?: number;
 }
 
 export function initialState(): PlannerState {

@@ -34,6 +34,8 @@ export interface TickPorts {
 export interface TickOptions {
   /** Perfect-foresight forecast (the simulator's oracle baseline). */
   forecastOverride?: { next: Forecast; lead?: Forecast };
+  /** A poll of a graph at zero (planner/idle.ts nextTickSeconds): decided, but not recorded in the forecaster's history. */
+  poll?: boolean;
 }
 
 export interface TickResult {
@@ -53,6 +55,7 @@ export async function runTick(ctx: TickContext, ports: TickPorts, options: TickO
     state: ctx.state,
     now,
     forecastOverride: options.forecastOverride,
+    poll: options.poll,
   });
   const apply = await ports.connector.apply(decision, ctx.spec);
   return { observation, decision, state, apply };

@@ -29,6 +29,11 @@ export interface PoolObservation {
   evictionNotices?: number;
   /** Seconds the oldest pending pod of this pool has been pending. */
   pendingSeconds?: number;
+  /**
+   * Startup times measured since the last tick: for each pod of the pool that became Ready, seconds from its creation
+   * to Ready (planner/startup.ts learns the pool's startup time from them).
+   */
+  startupSeconds?: number[];
 }
 
 /** The Ready condition of a graph (DynamoGraphDeployment), as the readiness gate reads it. */
@@ -107,7 +112,8 @@ export interface ConstraintEffect {
     | 'spot-unavailable'
     | 'schedule'
     | 'hold'
-    | 'readiness';
+    | 'readiness'
+    | 'scale-to-zero';
   pool?: string;
   role?: Role;
   from: number;
@@ -162,6 +168,12 @@ export interface Explanation {
   leadForecast?: Forecast & { horizonIntervals: number };
   /** Schedules active at decision time (they raise pool minimums). */
   activeSchedules?: string[];
+  /** Scale to zero and back (planner/idle.ts), when a role's pools may all reach zero. */
+  scaleToZero?: ScaleToZeroExplanation;
+  /** Per pool: the startup time planned with (learned from the cluster, else the policy's), planner/startup.ts. */
+  startup?: Record<string, LearnedStartup>;
+  /** What the fleet's arbitration gave this graph, when it is one graph of a PlannerFleet (src/fleet/). */
+  fleet?: FleetShare;
   correction?: CorrectionState;
   need: Partial<Record<Role, RoleNeed>>;
   constraints: ConstraintEffect[];
@@ -169,6 +181,51 @@ export interface Explanation {
   warnings: string[];
   /** Observation fields that were missing, and what was done instead. */
   missing: Record<string, string>;
+}
+
+/** What the planner uses as one pool's startup time, and where it came from (planner/startup.ts). */
+export interface LearnedStartup {
+  /** Seconds used as the pool's startup time this tick. */
+  seconds: number;
+  /** The policy's startupSeconds. */
+  prior: number;
+  /** Samples it is learned from (0 = the prior alone). */
+  samples: number;
+  /** p90 of the samples, when there are any. */
+  p90?: number;
+  source: 'prior' | 'blend' | 'learned';
+}
+
+export type IdleAction = 'wake' | 'keep' | 'zero';
+
+/** What the scale-to-zero rule did this tick (planner/idle.ts). */
+export interface ScaleToZeroExplanation {
+  action: IdleAction;
+  /** The roles it applies to (those whose pools may all reach zero). */
+  roles: Role[];
+  /** Seconds without demand so far (absent while there is demand). */
+  idleForSeconds?: number;
+  idleSeconds: number;
+  detail: string;
+}
+
+/** One graph's share of a fleet's budget, and what it gave up (src/fleet/arbitrate.ts). */
+export interface FleetShare {
+  fleet: string;
+  priority: number;
+  /** SLO pressure the arbitration weighed (observed latency at the SLO percentile / target, 0.25..4; 1 unknown). */
+  pressure: number;
+  /** GPUs: the least it could run (minimums, schedules, held counts, a wake), what it asked for, what it got. */
+  floorGpus: number;
+  demandGpus: number;
+  grantedGpus: number;
+  /** Capacity grants, when the fleet limits Spot or on-demand GPUs. */
+  spotGpus?: number;
+  onDemandGpus?: number;
+  /** GPUs of its demand it did not get (0 when it got all). */
+  gaveUpGpus: number;
+  /** Why, in one sentence. */
+  detail: string;
 }
 
 export interface Decision {

@@ -88,6 +88,8 @@ export class PlannerMetricsRegistry implements PlannerMetrics {
   readonly #slo: Gauge;
   readonly #correction: Gauge;
   readonly #budget: Gauge;
+  readonly #startup: Gauge;
+  readonly #startupSamples: Gauge;
   readonly #decisions: Counter;
   readonly #errors: Counter;
   readonly #duration: Histogram;
@@ -116,6 +118,8 @@ export class PlannerMetricsRegistry implements PlannerMetrics {
     this.#slo = new Gauge({ name: 'pd_planner_slo_target_ms', help: 'SLO target (ms) from the policy', labelNames: [...P, 'metric'], registers });
     this.#correction = new Gauge({ name: 'pd_planner_correction_factor', help: 'Observed/profiled latency correction factor', labelNames: [...P, 'role'], registers });
     this.#budget = new Gauge({ name: 'pd_planner_budget_gpus', help: 'GPUs used by the decision and the budget maximum', labelNames: [...P, 'kind'], registers });
+    this.#startup = new Gauge({ name: 'pd_planner_startup_seconds', help: 'Startup time planned with per pool: the p90 of measured pod startups (creation to Ready), the policy\'s startupSeconds until some are seen', labelNames: [...P, 'pool'], registers });
+    this.#startupSamples = new Gauge({ name: 'pd_planner_startup_samples', help: 'Measured pod startups the startup time is learned from, per pool (0 = the policy\'s startupSeconds)', labelNames: [...P, 'pool'], registers });
     this.#decisions = new Counter({ name: 'pd_planner_decisions_total', help: 'Decisions by outcome', labelNames: [...P, 'reason'], registers });
     this.#errors = new Counter({
       name: 'pd_planner_errors_total',
@@ -180,6 +184,12 @@ export class PlannerMetricsRegistry implements PlannerMetrics {
     if (cf) {
       this.#set(policy, this.#correction, { role: 'prefill' }, cf.pCf);
       this.#set(policy, this.#correction, { role: 'decode' }, cf.dCf);
+    }
+    this.#clear(policy, this.#startup);
+    this.#clear(policy, this.#startupSamples);
+    for (const [pool, learned] of Object.entries(decision.explanation.startup ?? {})) {
+      this.#set(policy, this.#startup, { pool }, learned.seconds);
+      this.#set(policy, this.#startupSamples, { pool }, learned.samples);
     }
     this.#clear(policy, this.#budget);
     const used = decision.explanation.budget?.usedGpus ?? Object.values(decision.pools).reduce((sum, d) => sum + d.gpus, 0);

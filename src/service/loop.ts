@@ -45,6 +45,9 @@ import { realScheduler, type Scheduler } from './scheduler.js';
 import type { Decider } from './decide/pool.js';
 import type { TickOutcome } from './tick-outcome.js';
 import { TickRunner } from './tick-runner.js';
+import { FleetRound, type FleetSettings, type FleetTurn } from './fleet-round.js';
+import { createFleetMetrics } from './fleet-metrics.js';
+import { nextTickSeconds } from '../planner/idle.js';
 
 export type { PolicyStatus } from './policy-registry.js';
 
@@ -88,6 +91,12 @@ export interface MultiPlannerOptions {
    * one. Omitted, decide() runs in line (tests that drive the loop by hand).
    */
   decider?: Decider;
+  /**
+   * `run --fleet`: the policies are the graphs of one fleet, decided together each round on its budget
+   * (fleet-round.ts). `settings` gives the fleet file's budget and priorities as last loaded; `reload` re-reads the
+   * fleet file (true when it changed) and `file` is watched with the policies.
+   */
+  fleet?: { settings: () => FleetSettings; reload?: () => boolean; file?: string };
 }
 
 export interface RoundOutcome {
@@ -133,6 +142,17 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 /** A policy is due when its interval has passed since its last tick, give or take half a round. */
 const isDue = (e: PolicyEntry, roundStart: number, period: number) => e.lastRunAt === undefined || roundStart - e.lastRunAt >= e.plan.spec.interval * 1000 - period / 2;
 
+/**
+ * A graph at zero with `scaleToZero.pollInterval` is also polled in between (planner/idle.ts): due for a poll when that
+ * long has passed since its last tick or poll, give or take half a round.
+ */
+function pollDue(e: PolicyEntry, lastPoll: number | undefined, roundStart: number, period: number): boolean {
+  const poll = nextTickSeconds(e.plan.spec, e.state);
+  if (poll >= e.plan.spec.interval) return false;
+  const since = Math.max(e.lastRunAt ?? -Infinity, lastPoll ?? -Infinity);
+  return roundStart - since >= poll * 1000 - period / 2;
+}
+
 export class PlannerLoop implements MultiPlannerService {
   readonly stopped: Promise<void>;
   readonly #options: MultiPlannerOptions;
@@ -142,6 +162,9 @@ export class PlannerLoop implements MultiPlannerService {
   readonly #metrics: PlannerMetrics;
   readonly #registry: PolicyRegistry;
   readonly #runner: TickRunner;
+  readonly #fleet: FleetRound | undefined;
+  /** When each graph at zero was last polled (epoch ms). */
+  readonly #lastPoll = new WeakMap<PolicyEntry, number>();
   readonly #concurrency: number;
   /** One policy file and no directory. */
   readonly #single: boolean;
@@ -186,13 +209,34 @@ export class PlannerLoop implements MultiPlannerService {
       },
       ...(options.decider ? { decider: options.decider } : {}),
     });
+    this.#fleet = options.fleet
+      ? new FleetRound({
+          clock: this.#clock,
+          scheduler: this.#scheduler,
+          source: options.source,
+          connector: options.connector,
+          log: this.#log,
+          metrics: this.#metrics,
+          fleetMetrics: createFleetMetrics(this.#metrics.registry, () => options.fleet!.settings().name),
+          registry: this.#registry,
+          concurrency: this.#concurrency,
+          settings: options.fleet.settings,
+          onProgress: (at) => {
+            this.#lastProgressAt = at;
+          },
+        })
+      : undefined;
     this.#lastPeriodMs = Math.min(...initial.map((p) => p.plan.spec.interval * 1000), 60_000);
     this.#lastProgressAt = this.#clock.now();
     this.stopped = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   }
 
   readonly canAct = (): boolean =>
-    !this.#stopping && !this.#abandoned && !this.#runner.stepAbandoned() && (this.#options.leader ? this.#options.leader.isLeader() : true);
+    !this.#stopping &&
+    !this.#abandoned &&
+    !this.#runner.stepAbandoned() &&
+    !(this.#fleet?.stepAbandoned() ?? false) &&
+    (this.#options.leader ? this.#options.leader.isLeader() : true);
 
   readonly health = (): Probe =>
     healthProbe({ idleMs: this.#clock.now() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });
@@ -211,10 +255,12 @@ export class PlannerLoop implements MultiPlannerService {
     if (this.#options.watchPolicy !== false) {
       this.#watcher = new PolicyWatcher({
         dirs: this.#registry.dirs,
-        files: this.#options.policyFiles,
+        files: [...this.#options.policyFiles, ...(this.#options.fleet?.file ? [this.#options.fleet.file] : [])],
         debounceMs: this.#options.reloadDebounceMs ?? 500,
         onChange: () => {
-          if (!this.#stopping) this.reloadPolicies();
+          if (this.#stopping) return;
+          this.#options.fleet?.reload?.();
+          this.reloadPolicies();
         },
         log: this.#log,
       });
@@ -257,17 +303,22 @@ export class PlannerLoop implements MultiPlannerService {
     return this.#server?.port;
   }
 
-  /** The loop interval: the shortest policy interval (the last one known when no policy is loaded). */
+  /**
+   * The loop interval: the shortest time to a policy's next tick (its interval, or its poll interval while it is at
+   * zero); the last one known when no policy is loaded.
+   */
   #periodMs(): number {
-    if (this.#registry.size > 0) this.#lastPeriodMs = Math.min(...this.#registry.list().map((e) => e.plan.spec.interval * 1000));
+    if (this.#registry.size > 0) this.#lastPeriodMs = Math.min(...this.#registry.list().map((e) => nextTickSeconds(e.plan.spec, e.state) * 1000));
     return this.#lastPeriodMs;
   }
 
+  /** The per-policy timeout: as configured, else none for a single policy file, else half the shortest spec.interval (polls at zero aside). */
   #timeoutMs(period: number): number | undefined {
     const configured = this.#options.policyTimeoutSeconds;
     if (configured === 0) return undefined;
     if (configured !== undefined) return configured * 1000;
-    return this.#single ? undefined : period / 2;
+    const shortest = this.#registry.size > 0 ? Math.min(...this.#registry.list().map((e) => e.plan.spec.interval * 1000)) : period;
+    return this.#single ? undefined : Math.max(period, shortest) / 2;
   }
 
   async #runRound(force: boolean): Promise<RoundOutcome> {
@@ -279,13 +330,23 @@ export class PlannerLoop implements MultiPlannerService {
     const limitMs = this.#timeoutMs(period);
     // Start no tick that could not finish within the round (only meaningful when the timeout is shorter).
     const startBy = limitMs !== undefined && limitMs < period ? startedAt + period - limitMs : Infinity;
+    const polls = new Set<PolicyEntry>();
     const due = this.#registry
       .list()
-      .filter((e) => force || isDue(e, startedAt, period))
+      .filter((e) => {
+        if (force || isDue(e, startedAt, period)) return true;
+        if (!pollDue(e, this.#lastPoll.get(e), startedAt, period)) return false;
+        polls.add(e);
+        return true;
+      })
       // Longest-waiting first: a policy skipped for lack of time goes first next round.
       .sort((a, b) => (a.lastRunAt ?? -Infinity) - (b.lastRunAt ?? -Infinity) || a.plan.name.localeCompare(b.plan.name));
-    const results: RoundOutcome['results'] = [];
-    await forEachLimit(due, this.#concurrency, async (e) => {
+    for (const e of polls) this.#lastPoll.set(e, startedAt);
+    let results: RoundOutcome['results'] = [];
+    if (this.#fleet) {
+      const turns: FleetTurn[] = due.filter((e) => !this.#stopping && !e.removed).map((entry) => ({ entry, poll: polls.has(entry) }));
+      if (turns.length > 0) results = await this.#fleet.run(turns, this.#registry.list(), startedAt, limitMs);
+    } else await forEachLimit(due, this.#concurrency, async (e) => {
       if (this.#stopping || e.removed) return;
       let outcome: TickOutcome;
       if (e.running) outcome = this.#runner.skip(e, 'its previous tick has not returned yet (it timed out earlier)');
@@ -294,7 +355,7 @@ export class PlannerLoop implements MultiPlannerService {
           e,
           `no time left in this round: it would start ${seconds(clock.now() - startedAt)}s into a ${seconds(period)}s interval with a ${seconds(limitMs ?? 0)}s timeout (raise --concurrency)`,
         );
-      } else outcome = await this.#runner.run(e, startedAt, limitMs);
+      } else outcome = await this.#runner.run(e, startedAt, limitMs, { poll: polls.has(e) });
       results.push({ name: e.plan.name, path: e.path, outcome });
     });
     this.#rounds += 1;
@@ -368,6 +429,14 @@ export class PlannerLoop implements MultiPlannerService {
     }
     const names = all.map((e) => e.plan.name);
     const concurrency = this.#concurrency;
+    const fleet = this.#options.fleet?.settings();
+    if (fleet) {
+      log.info(
+        { event: 'started', fleet: fleet.name, budget: fleet.budget, priorities: fleet.priorities, policies: names, intervalSeconds: period / 1000, election },
+        `planner started: fleet ${fleet.name}, ${names.length} graphs on ${fleet.budget.maxGpus} GPUs, every ${period / 1000}s`,
+      );
+      return;
+    }
     log.info(
       { event: 'started', policies: names, intervalSeconds: period / 1000, concurrency, policyTimeoutSeconds: limitMs === undefined ? null : limitMs / 1000, election },
       `planner started: ${names.length} policies, every ${period / 1000}s, ${concurrency} at a time${limitMs === undefined ? '' : `, ${limitMs / 1000}s per-policy timeout`}`,

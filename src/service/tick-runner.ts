@@ -87,12 +87,15 @@ export class TickRunner {
     return outcome;
   }
 
-  /** One tick of `e`, given up after `limitMs` (undefined = no limit); `roundStart` is when its round began. */
-  async run(e: PolicyEntry, roundStart: number, limitMs: number | undefined): Promise<TickOutcome> {
+  /**
+   * One tick of `e`, given up after `limitMs` (undefined = no limit); `roundStart` is when its round began. A poll of a
+   * graph at zero (`poll`) is decided like a tick, but does not move its interval's schedule.
+   */
+  async run(e: PolicyEntry, roundStart: number, limitMs: number | undefined, options: { poll?: boolean } = {}): Promise<TickOutcome> {
     const { clock, scheduler, metrics, log, single } = this.#options;
     const started = clock.now();
     this.#options.onProgress(started);
-    e.lastRunAt = roundStart;
+    if (!options.poll) e.lastRunAt = roundStart;
     const plan = e.plan;
     const name = plan.name;
     const step: StepContext = { abandoned: false, abort: new AbortController() };
@@ -105,7 +108,7 @@ export class TickRunner {
       connector: this.#options.connector,
       ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.abort.signal }) } : {}),
     };
-    const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports));
+    const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, options.poll ? { poll: true } : {}));
     const settled = work.then(
       () => undefined,
       () => undefined,

@@ -9,7 +9,11 @@
  * by every policy.
  */
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { loadPolicyFile } from '../config/load.js';
+import { checkFleet } from '../config/fleet.js';
+import { loadFleetFile, type LoadedFleet } from '../config/fleet-load.js';
+import type { FleetSettings } from './fleet-round.js';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { createDryRunConnector } from '../connectors/dry-run.js';
 import { createVirtualConnector } from '../connectors/virtual.js';
@@ -32,7 +36,9 @@ import { expandPolicyPaths, policySetProblems, withTargetNamespace } from './pol
 
 export interface RunOptions {
   /** Policy files and/or directories (every *.yaml / *.yml in a directory). */
-  policy: string | string[];
+  policy?: string | string[];
+  /** A PlannerFleet file: its graphs are planned together on its one budget (instead of --policy). */
+  fleet?: string;
   once?: boolean;
   dryRun?: boolean;
   kubeconfig?: string;
@@ -48,7 +54,7 @@ export interface RunOptions {
   concurrency?: number;
   /** Per-policy tick timeout (s); 0 = none. Default: none with one policy file, else half the loop interval. */
   policyTimeout?: number;
-  /** Lease name; default pd-planner-<metadata.name> with one policy file, else "pd-planner". */
+  /** Lease name; default pd-planner-<metadata.name> with one policy file, pd-planner-fleet-<name> with a fleet, else "pd-planner". */
   leaseName?: string;
 }
 
@@ -76,6 +82,61 @@ function loadInitialPlans(files: string[], multi: boolean): { path: string; plan
   }
   if (problems.length > 0) throw new InputError(problems);
   return plans;
+}
+
+/**
+ * A fleet file for the service: its graphs' policies as the initial plans, its settings (budget, priorities), and
+ * their reload. A changed fleet file that is valid and lists the same policy files takes effect at the next round; one
+ * that is invalid, or adds or removes a graph, is logged and the running fleet kept (restart the planner to change
+ * the graphs). A changed policy file is refused when the fleet would no longer be valid with it (a different interval,
+ * a target another graph scales, minimums over the budget).
+ */
+function fleetOfFile(path: string, logger: Logger) {
+  let loaded = loadFleetFile(path);
+  for (const warning of loaded.warnings) logger.warn({ event: 'policy-warning', fleet: loaded.name }, warning);
+  const settingsOf = (f: LoadedFleet): FleetSettings => ({ name: f.name, budget: f.file.spec.budget, priorities: Object.fromEntries(f.graphs.map((g) => [g.name, g.priority])) });
+  let settings = settingsOf(loaded);
+  const paths = loaded.graphs.map((g) => g.path);
+  let text = safeReadText(path);
+  return {
+    paths,
+    initial: loaded.graphs.map((g) => ({ path: g.path, plan: toLoadedPlan(g.loaded, loadProfile) })),
+    settings: () => settings,
+    reload: (): boolean => {
+      const now = safeReadText(path);
+      if (now === undefined || now === text) return false;
+      text = now;
+      try {
+        const next = loadFleetFile(path);
+        const nextPaths = next.graphs.map((g) => g.path);
+        if (nextPaths.length !== paths.length || nextPaths.some((p, i) => p !== paths[i])) {
+          logger.error({ event: 'policy-reload-failed', path }, `fleet reload: ${path} changes the list of graphs; restart the planner for that. Keeping budget ${settings.budget.maxGpus} and the priorities`);
+          return false;
+        }
+        loaded = next;
+        settings = settingsOf(next);
+        logger.info({ event: 'policy-reloaded', path, fleet: next.name, budget: next.file.spec.budget, priorities: settings.priorities }, `fleet ${next.name} reloaded from ${path}`);
+        return true;
+      } catch (error) {
+        const problems = error instanceof InputError ? error.problems : [String(error)];
+        logger.error({ event: 'policy-reload-failed', path, problems }, `fleet reload: ${path} is invalid; keeping the running fleet:\n${problems.join('\n')}`);
+        return false;
+      }
+    },
+    checkReloaded: (policyPath: string, plan: LoadedPlan) => {
+      const graphs = loaded.graphs.map((g) => (g.path === policyPath ? { ...g, name: plan.name, spec: plan.spec } : g));
+      const problems = checkFleet(loaded.file, graphs).problems;
+      if (problems.length > 0) throw new InputError(problems.map((p) => `fleet ${loaded.name}: ${p}`));
+    },
+  };
+}
+
+function safeReadText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where the virtual connector would publish a pool's count: "nats://nats:4222 bucket pd-planner key prefill". */
@@ -110,11 +171,13 @@ export interface BuildHooks {
 /** Builds the whole planner (sources, connector, election, metrics, loop) without starting it. */
 export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}): Promise<BuiltPlanner> {
   const logger = hooks.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
-  const args = Array.isArray(options.policy) ? options.policy : [options.policy];
-  if (args.length === 0) throw new InputError(['--policy: give at least one policy file or directory']);
-  const { files, named, dirs } = expandPolicyPaths(args);
-  const multi = files.length > 1 || dirs.length > 0;
-  const raw = loadInitialPlans(files, multi);
+  const args = options.policy === undefined ? [] : Array.isArray(options.policy) ? options.policy : [options.policy];
+  if (options.fleet !== undefined && args.length > 0) throw new InputError(['--policy: not with --fleet (the fleet file names its graphs\' policies)']);
+  if (options.fleet === undefined && args.length === 0) throw new InputError(['--policy: give at least one policy file or directory (or --fleet FILE)']);
+  const fleet = options.fleet !== undefined ? fleetOfFile(options.fleet, logger) : undefined;
+  const { files, named, dirs } = fleet ? { files: fleet.paths, named: fleet.paths, dirs: [] as string[] } : expandPolicyPaths(args);
+  const multi = fleet !== undefined || files.length > 1 || dirs.length > 0;
+  const raw = fleet ? fleet.initial : loadInitialPlans(files, multi);
 
   const needsKube = options.connector === 'kubernetes';
   const kubeConfig = loadKubeConfig(options.kubeconfig);
@@ -127,7 +190,11 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
   const namespace = plannerNamespace(policyNamespaces.length === 1 ? policyNamespaces[0] : undefined, kubeConfig);
   // Several policies share one connector and one set of informers: each policy's targets default to its own namespace.
   const prepare = (plan: LoadedPlan): LoadedPlan => (multi ? { ...plan, spec: withTargetNamespace(plan.spec, plan.namespace ?? namespace) } : plan);
-  const loadPlan = (path: string): LoadedPlan => prepare(toLoadedPlan(loadPolicyFile(path), loadProfile));
+  const loadPlan = (path: string): LoadedPlan => {
+    const plan = prepare(toLoadedPlan(loadPolicyFile(path), loadProfile));
+    fleet?.checkReloaded(path, plan);
+    return plan;
+  };
   const initial = raw.map(({ path, plan }) => ({ path, plan: prepare(plan) }));
   const setProblems = [...policySetProblems(initial), ...(multi && options.connector === 'virtual' && !options.dryRun ? virtualKeyProblems(initial) : [])];
   if (setProblems.length > 0) throw new InputError(setProblems);
@@ -179,7 +246,7 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
       namespace,
       // One Lease for the process. With several policies the default must not depend on them: adding a policy
       // during a rolling update would otherwise give the old and new pods different Leases (two leaders).
-      name: (options.leaseName ?? (multi ? 'pd-planner' : `pd-planner-${first.name}`)).slice(0, 253),
+      name: (options.leaseName ?? (fleet ? `pd-planner-fleet-${fleet.settings().name}` : multi ? 'pd-planner' : `pd-planner-${first.name}`)).slice(0, 253),
       identity: defaultIdentity(),
       leaseDurationSeconds: options.leaseDuration,
       renewDeadlineSeconds: options.renewDeadline,
@@ -211,6 +278,7 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
       ...(options.policyTimeout !== undefined ? { policyTimeoutSeconds: options.policyTimeout } : {}),
       // decide() runs in a worker thread with a deadline: a computation that does not end cannot stop the loop.
       decider: new DecidePool({ log: logger, minWorkers: multi ? 2 : 1, ...(hooks.decideWorker ? { worker: hooks.decideWorker } : {}) }),
+      ...(fleet ? { fleet: { settings: fleet.settings, reload: fleet.reload, file: options.fleet } } : {}),
     },
     initial,
   );

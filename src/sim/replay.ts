@@ -19,9 +19,10 @@ import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { runTick } from '../planner/tick.js';
 import { initialState, type PlannerState } from '../planner/state.js';
-import type { Decision, Forecast, Observation } from '../planner/types.js';
+import type { Decision, Forecast, Observation, PoolObservation } from '../planner/types.js';
+import { nextTickSeconds } from '../planner/idle.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
-import { ClusterSim, windowObservation, type WindowStats } from './cluster/index.js';
+import { ClusterSim, windowObservation, type ClusterTotals, type WindowStats } from './cluster/index.js';
 import { reportPercentiles } from './cluster/percentiles.js';
 import { binIslQuantile, type IntervalLoad } from './intervals.js';
 import type { IntervalRecord, RunResult, Trace } from './types.js';
@@ -52,6 +53,13 @@ export interface Driver {
   atStart?: Record<string, number>;
   /** Called at the end of interval k (virtual second t) with the window's stats and observation. */
   step(k: number, t: number, stats: WindowStats, observation: Observation): Promise<DriverStep> | DriverStep;
+  /** Seconds between polls for demand within an interval while the graph is at zero; undefined = no polls now. */
+  pollSeconds?(): number | undefined;
+  /**
+   * A poll at virtual second t within interval k that saw demand (`observation`: the requests since the interval
+   * began and the queue now). Returns what to run from t on.
+   */
+  poll?(k: number, t: number, observation: Observation): Promise<DriverStep> | DriverStep;
 }
 
 export interface ReplayInput {
@@ -69,6 +77,10 @@ export interface ReplayInput {
   evictions?: EvictionOptions;
   driver: Driver;
   progress?: (done: number, total: number) => void;
+  /** Startup times drawn per replica (ClusterOptions.startup); omitted = each pool's startupSeconds exactly. */
+  startup?: { sigma: number; factor?: number };
+  /** Called with the cluster's totals (per-request latencies included) when the run is done. */
+  onTotals?: (totals: ClusterTotals) => void;
 }
 
 export async function replay(input: ReplayInput): Promise<RunResult> {
@@ -84,6 +96,7 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
       noticeSeconds: input.evictions?.noticeSeconds ?? spec.spot.noticeSeconds,
       schedule: input.evictions?.schedule,
     },
+    ...(input.startup ? { startup: input.startup } : {}),
   });
   if (driver.atStart) for (const [pool, n] of Object.entries(driver.atStart)) cluster.setDesired(pool, n, 0);
   const interval = spec.interval;
@@ -93,11 +106,9 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
   let decisions = 0;
   let lastForecast: number | undefined;
   let current: Record<string, number> = { ...initial, ...(driver.atStart ?? {}) };
-  for (let k = 0; k < total; k++) {
-    const t = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
-    const stats = cluster.advanceTo(t);
-    const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, spec.slo, spec.pools);
-    const step = await driver.step(k, t, stats, observation);
+  let wakes = 0;
+  const apply = (step: DriverStep, t: number) => {
+    const before = sumOf(current);
     let changed = false;
     for (const [pool, n] of Object.entries(step.desired)) {
       if (current[pool] !== n) changed = true;
@@ -105,12 +116,22 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
     }
     current = { ...current, ...step.desired };
     if (changed) decisions++;
+    if (before === 0 && sumOf(current) > 0) wakes++;
+  };
+  for (let k = 0; k < total; k++) {
+    const t = Math.min((k + 1) * interval, Math.max(trace.durationSeconds, interval));
+    await pollWithin(cluster, trace, driver, k, k * interval, t, apply);
+    const stats = cluster.advanceTo(t);
+    const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, spec.slo, spec.pools);
+    const step = await driver.step(k, t, stats, observation);
+    apply(step, t);
     for (const w of step.warnings ?? []) warnings.add(w);
     intervals.push(intervalRecord(t, stats, observation, current, lastForecast));
     lastForecast = step.forecastRequests;
     input.progress?.(k + 1, total);
   }
   const totals = cluster.finish();
+  input.onTotals?.(totals);
   return {
     policy: input.name,
     kind: input.kind,
@@ -124,9 +145,59 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
     droppedRequests: totals.dropped,
     completedRequests: totals.completed,
     decisions,
+    coldStarts: { wakes, ...totals.coldStarts },
     intervals,
     warnings: [...warnings].slice(0, 20),
   };
+}
+
+function sumOf(counts: Record<string, number>): number {
+  let sum = 0;
+  for (const n of Object.values(counts)) sum += n;
+  return sum;
+}
+
+/** Index of the first arrival after t (arrivals sorted). */
+export function arrivalsUpTo(trace: Trace, t: number): number {
+  let lo = 0;
+  let hi = trace.arrival.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((trace.arrival[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Polls within interval k (from `start` to `end`) while the driver is at zero: every pollSeconds it looks at the
+ * trace's arrivals since `start` (what the frontend counter shows) and the cluster's queue, without closing the
+ * window; the first poll that sees demand is decided (`driver.poll`) and applied at that second. The interval's
+ * window stays whole: the next tick sees everything since `start`.
+ */
+export async function pollWithin(
+  cluster: ClusterSim,
+  trace: Trace,
+  driver: Driver,
+  k: number,
+  start: number,
+  end: number,
+  apply: (step: DriverStep, t: number) => void,
+): Promise<void> {
+  const period = driver.pollSeconds?.();
+  if (period === undefined || !(period > 0) || !driver.poll) return;
+  const first = arrivalsUpTo(trace, start);
+  for (let s = start + period; s < end - 1e-9; s += period) {
+    const arrived = arrivalsUpTo(trace, s) - first;
+    if (arrived === 0) continue;
+    cluster.runTo(s);
+    const seen = cluster.peek();
+    const pools: Record<string, PoolObservation> = {};
+    for (const [name, p] of Object.entries(seen.pools)) pools[name] = { desired: p.desired, ready: p.ready, pending: p.starting };
+    const observation: Observation = { time: new Date(SIM_EPOCH_MS + s * 1000).toISOString(), windowSeconds: s - start, requests: arrived, queueDepth: seen.queueDepth, pools };
+    apply(await driver.poll(k, s, observation), s);
+    return;
+  }
 }
 
 /** WARM_HISTORY_POINTS intervals before the trace at the first interval's load: a flat, settled history. */
@@ -157,27 +228,35 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
   state.last = { ...initial };
   state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
   state.history = warmHistory(bins[0], interval);
+  const tickAt = async (k: number, t: number, observation: Observation, poll: boolean) => {
+    const clock = { now: () => SIM_EPOCH_MS + t * 1000 };
+    const source: MetricSource = { observe: async () => observation };
+    let desired: Record<string, number> = {};
+    const connector: Connector = {
+      apply: async (decision: Decision) => {
+        desired = Object.fromEntries(Object.entries(decision.pools).map(([pool, d]) => [pool, d.desired]));
+        return { pools: {}, errors: {} };
+      },
+    };
+    const forecastOverride = poll ? undefined : options.forecastAt?.(k);
+    const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride, poll });
+    options.onDecision?.(k, tick.decision);
+    state = tick.state;
+    return { desired, decision: tick.decision, forecastRequests: tick.decision.explanation.forecast?.requests.value, warnings: tick.decision.explanation.warnings };
+  };
   return {
+    pollSeconds() {
+      const next = nextTickSeconds(spec, state);
+      return next < interval ? next : undefined;
+    },
+    poll: (k, t, observation) => tickAt(k, t, observation, true),
     async step(k, t, _stats, observation) {
       const bin = bins[k];
       // The window's busiest 10 s and its ISL at the TTFT SLO's percentile, from the trace arrivals of exactly this window.
       if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
       const islTail = islAtPercentile[k];
       if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [`p${spec.slo.ttft.percentile}`]: islTail };
-      const clock = { now: () => SIM_EPOCH_MS + t * 1000 };
-      const source: MetricSource = { observe: async () => observation };
-      let desired: Record<string, number> = {};
-      const connector: Connector = {
-        apply: async (decision: Decision) => {
-          desired = Object.fromEntries(Object.entries(decision.pools).map(([pool, d]) => [pool, d.desired]));
-          return { pools: {}, errors: {} };
-        },
-      };
-      const forecastOverride = options.forecastAt?.(k);
-      const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride });
-      options.onDecision?.(k, tick.decision);
-      state = tick.state;
-      return { desired, decision: tick.decision, forecastRequests: tick.decision.explanation.forecast?.requests.value, warnings: tick.decision.explanation.warnings };
+      return tickAt(k, t, observation, false);
     },
   };
 }
@@ -190,7 +269,7 @@ export function scheduleDriver(desired: readonly Record<string, number>[]): Driv
   };
 }
 
-function intervalRecord(t: number, stats: WindowStats, observation: Observation, desiredNow: Record<string, number>, forecastRequests: number | undefined): IntervalRecord {
+export function intervalRecord(t: number, stats: WindowStats, observation: Observation, desiredNow: Record<string, number>, forecastRequests: number | undefined): IntervalRecord {
   const desired: Record<string, number> = {};
   const ready: Record<string, number> = {};
   let evictions = 0;
@@ -215,7 +294,7 @@ function intervalRecord(t: number, stats: WindowStats, observation: Observation,
   };
 }
 
-function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
+export function warmHistory(first: IntervalLoad | undefined, interval: number): PlannerState['history'] {
   if (!first) return [];
   const points: PlannerState['history'] = [];
   for (let j = WARM_HISTORY_POINTS - 1; j >= 0; j--) {

@@ -39,6 +39,17 @@ export interface Percentiles {
   [key: `p${string}`]: number | undefined;
 }
 
+/** Requests that met a cold start: arrived while a role had no ready replica, and so waited for one to start. */
+export interface ColdStarts {
+  requests: number;
+  completed: number;
+  /** Of the completed ones, those within the TTFT target. */
+  metTtft: number;
+  /** TTFT percentiles (ms) of the completed ones (NaN when none), and the worst. */
+  ttftMs: Percentiles;
+  maxTtftMs: number;
+}
+
 /** One planner interval of one simulated run, for the report's plots. */
 export interface IntervalRecord {
   /** Seconds from trace start at the end of the interval. */
@@ -80,6 +91,11 @@ export interface RunResult {
   completedRequests: number;
   /** Number of planner decisions taken. */
   decisions: number;
+  /**
+   * Scale-to-zero's cost, counted honestly: how often the graph woke from zero, and the requests that met a cold
+   * start (arrived while a role had no ready replica, so waited for a startup), with their TTFT.
+   */
+  coldStarts?: ColdStarts & { wakes: number };
   intervals: IntervalRecord[];
   warnings: string[];
 }

@@ -12,6 +12,8 @@
  * - evicted (since the previous poolObservations call): a pod that turned Failed with reason `Evicted`, got a
  *   `DisruptionTarget=True` condition, or was deleted while its node was gone or under an eviction notice
  *   (lost with its Spot node). Each pod counts once.
+ * - startupSeconds (since the previous call): creation to Ready of each pod that became Ready, first start only
+ *   (pod-startup.ts); the planner learns each pool's startup time from them.
  * - evictionNotices (since the previous call): a pod whose node shows a notice: taint `ToBeDeletedByClusterAutoscaler`
  *   or `DeletionCandidateOfClusterAutoscaler`, `node.kubernetes.io/unschedulable` / `spec.unschedulable` (cordon,
  *   drain), `node.kubernetes.io/out-of-service`, or the node being deleted. Each pod counts once per notice, and
@@ -27,6 +29,7 @@ import type { PoolObservation } from '../../planner/types.js';
 import { createKubeClient } from '../client.js';
 import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveComponent, type DynamoVersion, type KubeObject } from '../graph.js';
 import { PodEventLog } from './pod-events.js';
+import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
 import { WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
 
@@ -84,6 +87,7 @@ export class KubeStateInformers implements KubeState {
   readonly #resyncMs: number;
   readonly #watchNodes: boolean;
   readonly #events: PodEventLog;
+  readonly #startups: PodStartupLog;
   /** Every informer, in the order created. */
   readonly #watched: WatchedInformer<k8s.KubernetesObject>[] = [];
   readonly #podsByNs = new Map<string, WatchedInformer<Pod>>();
@@ -110,6 +114,7 @@ export class KubeStateInformers implements KubeState {
     this.#nodesAvailable = this.#watchNodes;
     this.#version = options.version;
     this.#events = new PodEventLog(options.now ?? Date.now);
+    this.#startups = new PodStartupLog(options.now ?? Date.now);
     this.#informerEvents = {
       running: () => this.#running,
       failed: (name, message, status) => {
@@ -186,14 +191,17 @@ export class KubeStateInformers implements KubeState {
       const pending = list.filter((p) => p.status?.phase === 'Pending' && !p.metadata?.deletionTimestamp);
       const oldest = Math.min(...pending.map((p) => pendingSince(p) ?? now));
       const { evicted, notices } = this.#events.report(pool.name, now, mine);
+      const startups = this.#startups.report(pool.name, now, mine);
       out[pool.name] = {
         pending: pending.length,
         ...(pending.length > 0 ? { pendingSeconds: Math.max(0, Math.round((now - oldest) / 1000)) } : {}),
         evicted,
         ...(this.#nodesAvailable ? { evictionNotices: notices } : {}),
+        ...(startups.length > 0 ? { startupSeconds: startups } : {}),
       };
     }
     this.#events.forgetReported();
+    this.#startups.forgetReported();
     return out;
   }
 
@@ -242,6 +250,7 @@ export class KubeStateInformers implements KubeState {
     const uid = pod.metadata?.uid;
     if (!uid) return;
     if (isEvicted(pod)) this.#events.evicted(uid, pod);
+    this.#startups.note(uid, pod);
     if (!this.#events.hasNotice(uid) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && hasNotice(this.#nodeOf(pod))) this.#events.noticed(uid, pod);
   }
 

@@ -65,7 +65,7 @@
  */
 import type { Percentiles, Trace } from '../types.js';
 import { InputError } from '../../errors.js';
-import { createRng, exponential, type Rng } from '../random.js';
+import { createRng, exponential, standardNormal, type Rng } from '../random.js';
 import { EventQueue } from './eventQueue.js';
 import { IndexedMinHeap } from './indexedHeap.js';
 import { IntDeque } from './intDeque.js';
@@ -146,6 +146,10 @@ export class ClusterSim {
   private readonly evictionRatePerSec: number;
   private readonly noticeSeconds: number;
   private readonly schedule: { t: number; pool: number; count: number }[];
+  /** Startup times: a seeded lognormal per replica (options.startup), else each pool's startupSeconds exactly. */
+  private readonly startupRng: Rng | undefined;
+  private readonly startupSigma: number;
+  private readonly startupFactor: number;
 
   /** Transfers, replica startups, eviction notices and evictions. */
   private readonly events = new EventQueue(4096);
@@ -173,6 +177,10 @@ export class ClusterSim {
   private readonly pLastT: number[] = [];
   private readonly pEvicted: number[] = [];
   private readonly pNotices: number[] = [];
+  /** Startup times (s) of the replicas of each pool that became ready in the current window. */
+  private readonly pStartups: number[][] = [];
+  /** Ready replicas taking work, per role (a request arriving when either is 0 meets a cold start). */
+  private readyTaking = [0, 0];
 
   // ---- replicas (slots, reused) ----
   private rPool = new Int32Array(0);
@@ -219,6 +227,9 @@ export class ClusterSim {
   private notices = 0;
   private durationSum = DOUBLE_ZERO;
   private areaTotal = DOUBLE_ZERO;
+  /** Requests that arrived while a role had no ready replica (they wait for a startup), in arrival order. */
+  private coldIdx = new Int32Array(64);
+  private coldN = 0;
 
   // ---- window accumulators ----
   private wStart = DOUBLE_ZERO;
@@ -276,6 +287,10 @@ export class ClusterSim {
     this.sloItlPct = options.slo.itl.percentile;
     this.rng = createRng(options.seed);
     this.noticeSeconds = options.spot?.noticeSeconds ?? 0;
+    this.startupSigma = options.startup?.sigma ?? 0;
+    this.startupFactor = options.startup?.factor ?? 1;
+    // A stream of its own, so drawing startup times moves no eviction.
+    this.startupRng = options.startup ? createRng(options.seed ^ 0x5a17ed) : undefined;
 
     options.pools.forEach((p, i) => {
       this.poolIndex.set(p.name, i);
@@ -294,6 +309,7 @@ export class ClusterSim {
       this.pLastT.push(0);
       this.pEvicted.push(0);
       this.pNotices.push(0);
+      this.pStartups.push([]);
     });
 
     const schedule = options.spot?.schedule;
@@ -483,8 +499,20 @@ export class ClusterSim {
       if (okI) metI++;
       if (okT && okI) metB++;
     }
+    const coldTtft = new Float32Array(Math.max(1, this.coldN));
+    let coldDone = 0;
+    let coldMet = 0;
+    for (let k = 0; k < this.coldN; k++) {
+      const i = this.coldIdx[k]!;
+      if (this.state[i] !== RQ_DONE) continue;
+      coldTtft[coldDone++] = this.ttft[i]!;
+      if (this.ttft[i]! <= this.sloTtftMs) coldMet++;
+    }
+    let coldMax = NaN;
+    for (let k = 0; k < coldDone; k++) if (!(coldTtft[k]! <= coldMax)) coldMax = coldTtft[k]!;
     const n = this.n;
     this.finished = {
+      coldStarts: { requests: this.coldN, completed: coldDone, metTtft: coldMet, ttftMs: percentilesOf(coldTtft, coldDone, this.sloTtftPct), maxTtftMs: coldMax },
       requests: n,
       completed: this.completed,
       dropped: this.dropped,
@@ -505,6 +533,16 @@ export class ClusterSim {
       meanRequestDurationSeconds: this.completed > 0 ? this.durationSum / this.completed : NaN,
     };
     return this.finished;
+  }
+
+  /**
+   * What a poll between two windows sees, without closing the window: requests waiting for prefill, and each pool's
+   * desired, ready and starting replicas. Example: a graph at zero with 3 requests arrived -> queueDepth 3, all 0.
+   */
+  peek(): { queueDepth: number; pools: Record<string, { desired: number; ready: number; starting: number }> } {
+    const pools: Record<string, { desired: number; ready: number; starting: number }> = {};
+    for (let p = 0; p < this.pName.length; p++) pools[this.pName[p]!] = { desired: this.pDesired[p]!, ready: this.pReady[p]!, starting: this.pStarting[p]! };
+    return { queueDepth: this.prefillQueue.size, pools };
   }
 
   /** State of request i (RQ_* constants), for tests and debugging. */
@@ -618,6 +656,7 @@ export class ClusterSim {
     }
     this.inSystem++;
     this.state[i] = RQ_PREFILL_QUEUE;
+    if (this.readyTaking[PREFILL] === 0 || this.readyTaking[DECODE] === 0) this.markCold(i);
     if (this.prefillIdleN > 0 && this.prefillQueue.size === 0) this.startPrefill(this.popIdlePrefill(), i);
     else {
       this.prefillQueue.pushBack(i);
@@ -814,11 +853,27 @@ export class ClusterSim {
     this.pAlive[p] = this.pAlive[p]! + 1;
     this.pStarting[p] = this.pStarting[p]! + 1;
     if (readyNow) this.becomeReady(r);
-    else this.events.push(this.now + this.pStartup[p]!, EV_READY, r, epoch);
+    else this.events.push(this.now + this.startupOf(p), EV_READY, r, epoch);
     if (this.pSpot[p] && this.evictionRatePerSec > 0) {
       this.events.push(this.now + exponential(this.rng, this.evictionRatePerSec), EV_NOTICE, r, epoch);
     }
     return r;
+  }
+
+  /** Seconds a new replica of pool p takes to become ready: lognormal with median startupSeconds x factor, or exact. */
+  private startupOf(p: number): number {
+    const base = this.pStartup[p]! * this.startupFactor;
+    if (this.startupRng === undefined || this.startupSigma <= 0 || base <= 0) return base;
+    return base * Math.exp(this.startupSigma * standardNormal(this.startupRng));
+  }
+
+  private markCold(i: number): void {
+    if (this.coldN === this.coldIdx.length) {
+      const grown = new Int32Array(this.coldIdx.length * 2);
+      grown.set(this.coldIdx);
+      this.coldIdx = grown;
+    }
+    this.coldIdx[this.coldN++] = i;
   }
 
   private becomeReady(r: number): void {
@@ -827,6 +882,9 @@ export class ClusterSim {
     this.rReady[r] = 1;
     this.pStarting[p] = this.pStarting[p]! - 1;
     this.pReady[p] = this.pReady[p]! + 1;
+    this.readyTaking[this.rRole[r]!]! += 1;
+    const took = this.now - this.rBorn[r]!;
+    if (took > 0) this.pStartups[p]!.push(took);
     if (this.rRole[r] === PREFILL) {
       const q = this.prefillQueue;
       if (q.size > 0) this.startPrefill(r, q.popFront());
@@ -843,8 +901,10 @@ export class ClusterSim {
   private beginLeaving(r: number, how: number): void {
     const p = this.rPool[r]!;
     if (this.rLeaving[r] === STAYING) {
-      if (this.rReady[r]) this.pReady[p] = this.pReady[p]! - 1;
-      else this.pStarting[p] = this.pStarting[p]! - 1;
+      if (this.rReady[r]) {
+        this.pReady[p] = this.pReady[p]! - 1;
+        this.readyTaking[this.rRole[r]!]! -= 1;
+      } else this.pStarting[p] = this.pStarting[p]! - 1;
     }
     this.rLeaving[r] = how;
     this.removeFromList(r);
@@ -856,8 +916,10 @@ export class ClusterSim {
     this.touchPool(p);
     this.pAlive[p] = this.pAlive[p]! - 1;
     if (this.rLeaving[r] === STAYING) {
-      if (this.rReady[r]) this.pReady[p] = this.pReady[p]! - 1;
-      else this.pStarting[p] = this.pStarting[p]! - 1;
+      if (this.rReady[r]) {
+        this.pReady[p] = this.pReady[p]! - 1;
+        this.readyTaking[this.rRole[r]!]! -= 1;
+      } else this.pStarting[p] = this.pStarting[p]! - 1;
     }
     this.removeFromList(r);
     if (this.rRole[r] === DECODE && this.rReady[r]) this.readyDecode--;
@@ -1084,6 +1146,7 @@ export class ClusterSim {
         leaving: this.pAlive[p]! - this.pReady[p]! - this.pStarting[p]!,
         evicted: this.pEvicted[p]!,
         evictionNotices: this.pNotices[p]!,
+        startupSeconds: this.pStartups[p]!.splice(0),
         gpus: poolGpus,
         gpuSeconds: gpuSec,
         cost: poolCost,

@@ -62,6 +62,7 @@ export function windowObservation(stats: WindowStats, timeEpochMs: number, slo: 
     const component = pools?.find((spec) => spec.name === name)?.target?.kind === 'DynamoComponentDeployment';
     out[name] = { desired: p.desired, ready: p.ready, updated: p.ready + p.starting, pending: p.starting, evicted: p.evicted, evictionNotices: p.evictionNotices };
     if (!component) out[name].graph = graph;
+    if (p.startupSeconds.length > 0) out[name].startupSeconds = p.startupSeconds.slice();
   }
   obs.pools = out;
   return obs;

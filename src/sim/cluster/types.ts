@@ -4,7 +4,9 @@
  */
 import type { PoolSpec, SloSpec } from '../../config/schema.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
-import type { Percentiles } from '../types.js';
+import type { ColdStarts, Percentiles } from '../types.js';
+
+export type { ColdStarts } from '../types.js';
 
 /** Spot evictions: a Poisson process per Spot replica, or a recorded schedule (which then replaces the Poisson one). */
 export interface SpotOptions {
@@ -29,6 +31,12 @@ export interface ClusterOptions {
   kvTransferMsPerKToken?: number;
   /** After the last arrival, how long finish() keeps running before counting what is left as dropped. Default 600 s. */
   drainSeconds?: number;
+  /**
+   * Startup times drawn per replica: lognormal with median startupSeconds x `factor` (default 1) and log-space
+   * standard deviation `sigma`, from a seeded stream of its own. Omitted: every replica takes startupSeconds exactly.
+   * Example: startupSeconds 180, factor 1.5, sigma 0.3 -> median 270 s, p90 270 x e^(1.2816 x 0.3) = 396 s.
+   */
+  startup?: { sigma: number; factor?: number };
 }
 
 /** A latency over the requests of one window, in ms. All NaN when count is 0. */
@@ -56,6 +64,8 @@ export interface PoolWindowStats {
   evicted: number;
   /** Eviction notices received in the window. */
   evictionNotices: number;
+  /** Seconds from creation to ready of each replica that became ready in the window (the informers' measure). */
+  startupSeconds: number[];
   /** GPUs held at the end of the window (starting + ready + leaving) x gpusPerReplica. */
   gpus: number;
   gpuSeconds: number;
@@ -115,6 +125,7 @@ export interface WindowStats {
 }
 
 export interface ClusterTotals {
+  coldStarts: ColdStarts;
   requests: number;
   completed: number;
   /** Dropped: too large for the KV cache, plus anything unfinished when the drain ran out. */

@@ -8,6 +8,7 @@ import { runColours } from './colours.js';
 import { howToRead, inputLines, simLine, sloLine, summaryTableCells, traceLine, warningSections } from './markdown.js';
 import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
+import { coldStartLines } from './cold-starts.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -115,6 +116,7 @@ export async function reportHtml(report: SimReport): Promise<string> {
 ${inputLines(report).map(([label, text]) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(text)}</dd>`).join('\n')}
 <dt>Simulated</dt><dd>${escapeHtml(simLine(report))}</dd>
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>
+${coldStartLines(report.runs).map((l) => `<dt>Cold starts</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
 </dl>`,
     `<section class="card" id="summary">
 <h2>Summary</h2>

@@ -6,6 +6,7 @@ import {
 import { markdownTable, type Align } from './table.js';
 import { CURRENT_RUN, findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
 import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
+import { coldStartLines } from './cold-starts.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
 export function latencyCell(l: LatencyVsSlo): string {
@@ -126,6 +127,7 @@ export function reportMarkdown(report: SimReport): string {
     markdownTable(headers, rows, align),
     '',
     ...yardstickLines(report).map((l) => `- ${l}`),
+    ...coldStartLines(report.runs).map((l) => `- ${l}`),
     '',
     '## How to read this',
     '',

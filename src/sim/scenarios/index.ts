@@ -75,7 +75,12 @@ export function describeScenario(family: Family, seed: number): string {
  */
 export function generateScenario(spec: ScenarioSpec, runSeed: number): Trace {
   const seed = spec.seed ?? runSeed;
-  const plan = scenarioPlan(spec.family, seed);
+  const trace = traceOfPlan(scenarioPlan(spec.family, seed), seed, spec.seed === undefined ? `${spec.text}?seed=${seed}` : spec.text);
+  return { ...trace, warnings: trace.arrival.length === 0 ? [`${spec.text}: generated no request`] : [] };
+}
+
+/** The requests of a load plan, drawn with `seed` (the thinning above), as a trace named `name`. */
+export function traceOfPlan(plan: LoadPlan, seed: number, name: string): Trace {
   const arrivals = createRng(seed);
   const lengths = createRng(seed ^ 0x2545f491);
   const builder = new TraceBuilder(Math.min(1 << 24, plan.peakRate * plan.durationSeconds + 16));
@@ -89,14 +94,14 @@ export function generateScenario(spec: ScenarioSpec, runSeed: number): Trace {
   }
   const n = builder.length;
   return {
-    name: spec.seed === undefined ? `${spec.text}?seed=${seed}` : spec.text,
+    name,
     format: 'scenario',
     arrival: builder.arrival.slice(0, n),
     isl: builder.isl.slice(0, n),
     osl: builder.osl.slice(0, n),
     durationSeconds: plan.durationSeconds,
     skipped: { count: 0, examples: [] },
-    warnings: n === 0 ? [`${spec.text}: generated no request`] : [],
+    warnings: n === 0 ? [`${name}: generated no request`] : [],
   };
 }
 

@@ -40,7 +40,7 @@ describe('schema problems: one "path: message" line each', () => {
     ['an interval with a wrong unit', (s: Data) => (s.interval = '60 seconds'), 'spec.interval: expected an interval such as "60s", "5m" or "1h30m", got "60 seconds"'],
     ['a boolean duration', (s: Data) => (s.stabilization = { scaleDown: true }), 'spec.stabilization.scaleDown: expected a window such as "60s", "5m" or "1h30m", got boolean'],
     ['an unknown pool field', (s: Data) => (s.pools[0].colour = 'red'), 'spec.pools[0].colour: unknown field (allowed: name, role, capacity, gpusPerReplica, minReplicas, maxReplicas, costPerGpuHour, startupSeconds, target)'],
-    ['a misspelt spec field', (s: Data) => (s.forcaster = { kind: 'holt' }), 'spec.forcaster: unknown field; did you mean "forecaster"? (allowed: interval, slo, policy, sla, load, hpa, static, forecaster, profile, budget, limits, stabilization, spot, pools, schedules, sources, failureThreshold, readinessTimeout)'],
+    ['a misspelt spec field', (s: Data) => (s.forcaster = { kind: 'holt' }), 'spec.forcaster: unknown field; did you mean "forecaster"? (allowed: interval, slo, policy, sla, load, hpa, static, forecaster, profile, budget, limits, stabilization, spot, pools, schedules, scaleToZero, sources, failureThreshold, readinessTimeout)'],
     ['an unknown policy', (s: Data) => (s.policy = 'slaa'), 'spec.policy: expected one of sla, dynamo, load, hpa, static, got "slaa"; did you mean "sla"?'],
     ['an unknown role', (s: Data) => (s.pools[0].role = 'prefil'), 'spec.pools[0].role: expected one of prefill, decode, got "prefil"; did you mean "prefill"?'],
     ['a negative SLO', (s: Data) => (s.slo.itl.ms = -5), 'spec.slo.itl.ms: expected a number > 0, got -5'],

@@ -40,7 +40,7 @@ describe('observation parsing', () => {
     ['a zero window', { windowSeconds: 0 }, 'observation.windowSeconds: expected a number > 0, got 0'],
     ['a window with a unit', { windowSeconds: '60s' }, 'observation.windowSeconds: expected a number, got "60s"'],
     ['a fractional pod count', { pools: { p: { ready: 1.5 } } }, 'observation.pools.p.ready: expected a whole number, got 1.5'],
-    ['an unknown pool field', { pools: { p: { replicas: 2 } } }, 'observation.pools.p.replicas: unknown field (allowed: desired, ready, updated, graph, pending, evicted, evictionNotices, pendingSeconds)'],
+    ['an unknown pool field', { pools: { p: { replicas: 2 } } }, 'observation.pools.p.replicas: unknown field (allowed: desired, ready, updated, graph, pending, evicted, evictionNotices, pendingSeconds, startupSeconds)'],
     ['a time without zone', { time: '2026-11-25 10:00' }, 'observation.time: expected an ISO 8601 time such as "2026-11-25T10:00:00Z", got "2026-11-25 10:00"'],
   ])('%s', (_name, extra, line) => {
     expect(problemsOf(() => parseObservation({ ...base, ...extra }))).toEqual([line]);

@@ -12,6 +12,7 @@
  *     decision when the cluster runs another count (a write that did not land, a change by someone else);
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
+ *  (A role scaled to zero after its idle time goes to its minimum at once: not a step, see planner/idle.ts.)
  * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
  */
 import fc from 'fast-check';
@@ -182,10 +183,12 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
     const budgetCut = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name);
     const spotGone = effects.some((e) => e.constraint === 'spot-unavailable' && e.role === pool.role);
     const unavailableSpot = pool.capacity === 'spot' && spotGone;
+    // Scale to zero after the idle time goes to the minimum at once (planner/idle.ts): not a step.
+    const toZero = effects.some((e) => e.constraint === 'scale-to-zero' && e.pool === pool.name) && d === min;
     if (d > prev + spec.limits.maxStepUp && d !== min && !(pool.capacity === 'on-demand' && spotGone)) {
       out.push(`${pool.name}: stepped up ${prev} -> ${d} (max ${spec.limits.maxStepUp})`);
     }
-    if (d < prev - spec.limits.maxStepDown && !budgetCut && !unavailableSpot) {
+    if (d < prev - spec.limits.maxStepDown && !budgetCut && !unavailableSpot && !toZero) {
       out.push(`${pool.name}: stepped down ${prev} -> ${d} (max ${spec.limits.maxStepDown})`);
     }
     if (heldRoles.has(pool.role) && d < prev && !budgetCut && !unavailableSpot && d !== pool.maxReplicas) {

@@ -1,0 +1,72 @@
+/**
+ * `pd-planner simulate --fleet FLEET.yaml --trace NAME=FILE ...`: the fleet report (report.json with each run's
+ * fleet totals and `graphs` beside them, report.md and report.html with the graphs side by side), and the input
+ * errors (a trace per graph, NAME a graph of the fleet, fleet baselines only), exit 2.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { registerSimulate } from '../../../src/cli/simulate.js';
+import { ROOT, runInProcess } from './cli-helpers.js';
+
+const FLEET = join(ROOT, 'examples/fleet/fleet.yaml');
+const chat = 'chat=synthetic:step?steps=0:1,5m:4&duration=10m&isl=2000&osl=200';
+const code = 'code=synthetic:step?steps=0:2,5m:0&duration=10m&isl=2000&osl=200';
+const simulateFleet = (args: string[]) => runInProcess(registerSimulate, ['simulate', '--fleet', FLEET, ...args]);
+
+describe('pd-planner simulate --fleet', () => {
+  it('writes a fleet report: totals and graphs side by side, per run', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pd-sim-fleet-'));
+    const r = await simulateFleet(['--trace', chat, '--trace', code, '--out', out, '--baselines', 'split,unlimited', '--startup-spread', '0.2']);
+    expect(r.stderr).not.toMatch(/^[^w]/m);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^run\s+all SLOs met\s+SLO met \(all requests\)\s+GPU-hours\s+peak GPUs \/ budget\s+cost\s+chat: SLO met\s+chat: GPU-h\s+code: SLO met\s+code: GPU-h$/m);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+      kind: string;
+      trace: { requests: number; durationSeconds: number };
+      budget: { maxGpus: number };
+      runs: { policy: string; sloAttainment: { both: number }; gpuHours: { total: number }; cost: number; graphs: Record<string, { sloAttainment: { both: number }; gpuHours: { total: number }; cost: number; priority: number }> }[];
+    };
+    expect(report.kind).toBe('PlannerFleet');
+    expect(report.budget.maxGpus).toBe(48);
+    expect(report.runs.map((x) => x.policy)).toEqual(['policy', 'split', 'unlimited']);
+    for (const run of report.runs) {
+      expect(Object.keys(run.graphs)).toEqual(['chat', 'code']);
+      // The fleet's totals are its graphs' sums.
+      expect(run.gpuHours.total).toBeCloseTo(run.graphs.chat!.gpuHours.total + run.graphs.code!.gpuHours.total, 9);
+      expect(run.cost).toBeCloseTo(run.graphs.chat!.cost + run.graphs.code!.cost, 9);
+    }
+    expect(Object.keys(report.runs[0]!).slice(0, 9)).toEqual(['policy', 'sloAttainment', 'ttftMs', 'itlMs', 'gpuHours', 'cost', 'evictions', 'droppedRequests', 'decisions']);
+    expect(report.runs[0]!.graphs.chat!.priority).toBe(2);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Graphs side by side');
+    expect(md).toMatch(/\| run \| all SLOs met \| SLO met \(all requests\) \| GPU-hours \| peak GPUs \/ budget \| cost \| chat: SLO met \| chat: GPU-h \| code: SLO met \| code: GPU-h \|/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('GPUs per graph under the budget');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/https?:\/\//);
+  }, 60_000);
+
+  it.each([
+    [['--trace', chat], /^--trace: no trace for graph code; add --trace code=FILE$/m],
+    [['--trace', chat, '--trace', 'other=x.csv'], /^--trace: "other" is not a graph of the fleet \(graphs: chat, code; NAME is a policy's metadata\.name\)$/m],
+    [['--trace', chat, '--trace', 'plain.csv'], /^--trace: "plain\.csv" is not NAME=FILE; with --fleet give one per graph \(chat=FILE, code=FILE\)$/m],
+    [['--trace', chat, '--trace', code, '--baselines', 'hindsight'], /^--baselines: "hindsight" is not a fleet baseline \(with --fleet choose from split, unlimited, dynamo\)$/m],
+    [['--trace', chat, '--trace', code, '--gpu-budget', '4'], /^--gpu-budget: 4 GPUs is below the 8 the graphs' minReplicas need \(chat 8, code 0\); raise it or lower some minReplicas$/m],
+  ])('refuses %j with exit 2', async (args, line) => {
+    const r = await simulateFleet(args as string[]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(line);
+  });
+
+  it('several --trace without --fleet, and --startup-spread without it, are input errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pd-sim-x-'));
+    writeFileSync(join(dir, 'x'), '');
+    const two = await runInProcess(registerSimulate, ['simulate', '--trace', 'a.csv', '--trace', 'b.csv']);
+    expect(two.status).toBe(2);
+    expect(two.stderr).toContain('--trace: given 2 times; one trace per simulation (several, as NAME=FILE, only with --fleet)');
+    const spread = await runInProcess(registerSimulate, ['simulate', '--startup-spread', '0.3']);
+    expect(spread.status).toBe(2);
+  });
+});
