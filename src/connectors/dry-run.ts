@@ -51,15 +51,19 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
         }
         const target = describeTarget(pool, spec);
         const rule = writeRule(decision, pool.name);
+        let message: string;
         if (rule.kind === 'none') {
           result.pools[pool.name] = `dry-run: would write nothing: ${notWritableLine(rule.why)}`;
+          message = `dry-run: would write nothing to ${pool.name}: nothing is known of its count (${rule.why})`;
         } else if (rule.kind === 'not-below-current' && d.current !== undefined && d.desired < d.current) {
           result.pools[pool.name] = `dry-run: would write nothing: ${heldAtCurrentLine(d.desired, d.current, rule.why)}`;
+          message = `dry-run: would keep ${pool.name} at ${d.current}: a hold (${rule.why}) never writes below the count set now`;
         } else {
           const from = d.current !== undefined ? `${d.current}->` : '';
           result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;
+          message = `dry-run: would set ${pool.name} ${d.current !== undefined ? `from ${d.current} ` : ''}to ${d.desired} (${target}); nothing written`;
         }
-        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, `${pool.name}: ${result.pools[pool.name]}; nothing written`);
+        log.info({ event: 'dry-run', pool: pool.name, desired: d.desired, current: d.current, target }, message);
       }
       return result;
     },

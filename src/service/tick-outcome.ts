@@ -1,5 +1,6 @@
 /** What one policy's tick came to, as the loop records it. */
 import type { TickResult } from '../planner/tick.js';
+import { sourceProblems, unknownFields } from './tick-log.js';
 
 export interface TickOutcome {
   ok: boolean;
@@ -12,7 +13,7 @@ export interface TickOutcome {
 /**
  * The first line of each failure of a tick that returned, for logs and /readyz; undefined for a good tick.
  * Example: errors { requests: "prometheus down" } and apply errors { decode: "403" } give
- * "requests: prometheus down (and 1 more)".
+ * "prometheus down: requests unknown this tick (and 1 more)".
  */
 export function failureOf(result: TickResult): string | undefined {
   const problems = tickProblems(result);
@@ -20,10 +21,15 @@ export function failureOf(result: TickResult): string | undefined {
   return problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`;
 }
 
-/** Every source error (`field: why`) and connector error (`apply pool: why`) of a tick that returned. */
+/**
+ * Every source problem (one line per source and cause, with the fields it left unknown, without the queries) and
+ * connector error (`apply pool: why`) of a tick that returned. Example: Prometheus refused for 15 fields ->
+ * "prometheus http://p:9090/api/v1/query could not be reached (fetch failed): requests, isl, osl, ttftMs.mean,
+ * itlMs.mean, requestDurationSeconds and 9 more unknown this tick".
+ */
 export function tickProblems(result: TickResult): string[] {
   return [
-    ...Object.entries(result.observation.errors ?? {}).map(([field, why]) => `${field}: ${why}`),
+    ...sourceProblems(result.observation.errors).map((p) => `${p.problem}: ${unknownFields(p.fields)}`),
     ...Object.entries(result.apply.errors).map(([pool, why]) => `apply ${pool}: ${why}`),
   ];
 }

@@ -1,6 +1,7 @@
 /**
  * `pd-planner run --dry-run --once --connector virtual` on a machine with no cluster, Prometheus or NATS (the
- * README's dry run): exit 0, one line per event at its level, a warning per unreachable source naming the fields it
+ * README's dry run): exit 1 (the tick held: its sources could not be read) with one short line on stderr saying why,
+ * one line per event at its level, a warning per unreachable source naming the fields it
  * left unknown, a short info line for the decision, and the long detail only at debug.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,8 +24,9 @@ interface Line { level: string; event?: string; msg: string; source?: string; fi
 describe('run --dry-run --once --connector virtual, without a cluster', () => {
   it('json (not a terminal): warnings per source, a short decision line, nothing at debug', async () => {
     const { code, stdout, stderr } = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual']);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
+    expect(stderr).toMatch(/^pd-planner run --once: the tick failed: prometheus http:\/\/127\.0\.0\.1:9\/api\/v1\/query .*: requests, isl, .* unknown this tick; nats nats:\/\/127\.0\.0\.1:9 .*: queueDepth unknown this tick\n$/);
+    expect(stderr.length).toBeLessThan(600);
+    expect(code).toBe(1);
     const lines = jsonLines<Line>(stdout);
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings.map((w) => [w.event, w.source])).toEqual([['source-error', 'prometheus'], ['source-error', 'nats']]);
@@ -37,8 +39,8 @@ describe('run --dry-run --once --connector virtual, without a cluster', () => {
     expect(tick.msg).toMatch(/^tick: prefill-od=1 decode-od=1 \(held: requests missing \(prometheus .*\): holding the replica counts/);
     expect(tick.msg).not.toContain('for query');
     expect(lines.filter((l) => l.event === 'dry-run').map((l) => l.msg)).toEqual([
-      'dry-run: would set prefill-od to 1 (NATS KV key prefill-od; the policy sets no spec.sources.virtual to publish to); nothing written',
-      'dry-run: would set decode-od to 1 (NATS KV key decode-od; the policy sets no spec.sources.virtual to publish to); nothing written',
+      'dry-run: would write nothing to prefill-od: nothing is known of its count (the request count; the current count of prefill-od, decode-od unknown)',
+      'dry-run: would write nothing to decode-od: nothing is known of its count (the request count; the current count of prefill-od, decode-od unknown)',
     ]);
     expect(lines.filter((l) => l.level === 'debug')).toEqual([]);
     // No line is the several-KB decision: the longest is the tick line, well under 2 KB.
@@ -47,7 +49,7 @@ describe('run --dry-run --once --connector virtual, without a cluster', () => {
 
   it('--log-level debug adds the observation and explanation as one debug line', async () => {
     const { code, stdout } = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual', '--log-level', 'debug']);
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     const detail = jsonLines<Line & { explanation?: { held: boolean }; observation?: { errors: Record<string, string> } }>(stdout).filter((l) => l.event === 'tick-detail');
     expect(detail).toHaveLength(1);
     expect(detail[0]!.level).toBe('debug');
@@ -57,7 +59,7 @@ describe('run --dry-run --once --connector virtual, without a cluster', () => {
 
   it('--log-format text: "time LEVEL message", one line per event', async () => {
     const { code, stdout } = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual', '--log-format', 'text']);
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     const lines = stdout.trimEnd().split('\n');
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR|DEBUG) \S/);
     expect(lines.filter((l) => / WARN {2}/.test(l))).toHaveLength(2);
@@ -67,7 +69,7 @@ describe('run --dry-run --once --connector virtual, without a cluster', () => {
   it('a wrong --log-level or --log-format is exit 2 naming the flag', async () => {
     const level = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual', '--log-level', 'loud']);
     expect(level.code).toBe(2);
-    expect(level.stderr).toBe('--log-level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"\n');
+    expect(level.stderr).toBe('--log-level: "loud" is not a level; use one of fatal, error, warn, info, debug, trace, silent\n');
     const format = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual', '--log-format', 'yaml']);
     expect(format.code).toBe(2);
     expect(format.stderr).toBe('--log-format: expected json or text, got "yaml"\n');

@@ -106,13 +106,14 @@ describe('pd-planner run --once', () => {
       dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2),
       dgdsa('v1beta1', 'llama', 'VllmDecodeWorker', 3),
     ]);
-    const { code, stdout } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
+    const { code, stdout } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath, '--log-level', 'debug']);
     expect(code).toBe(0);
     // Prefill is settled: its scale-up goes ahead on a graph that is not Ready. Decode is still becoming ready: held at 3.
     expect(scalePatches(api!)).toEqual(['llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200']);
     const tick = jsonLines(stdout).find((l) => l.event === 'tick')!;
     expect(tick.desired).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
-    const effects = (tick.explanation as { constraints: { constraint: string; pool?: string; from: number; to: number; detail: string }[] }).constraints;
+    const detail = jsonLines(stdout).find((l) => l.event === 'tick-detail')!;
+    const effects = (detail.explanation as { constraints: { constraint: string; pool?: string; from: number; to: number; detail: string }[] }).constraints;
     expect(effects.filter((e) => e.constraint === 'readiness')).toEqual([
       {
         constraint: 'readiness',
