@@ -361,6 +361,3 @@ export const policyFile = z.strictObject({
 export type PolicyFile = z.infer<typeof policyFile>;
 export type PolicySpec = z.infer<typeof policySpec>;
 export type SloSpec = PolicySpec['slo'];
-export type SlaOptions = PolicySpec['sla'];
-export type LoadOptions = PolicySpec['load'];
-export type HpaOptions = PolicySpec['hpa'];

@@ -30,6 +30,7 @@
  *   = 10 GPUs; step 2 takes decode back to 4 -> (4, 4); the next tick reaches (2, 6).
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
+import { percentileKey } from '../planner/percentile-key.js';
 import type { ConstraintEffect, LatencySummary, Observation } from '../planner/types.js';
 import { dynamoGpuBudget } from '../policies/dynamo.js';
 
@@ -47,8 +48,7 @@ const PRESSURE_MAX = 4;
 /** Observed latency at the SLO percentile (p95 -> "p95"), else the mean when percentiles are off or missing. */
 function observedAt(summary: LatencySummary | undefined, percentile: number, usePercentile: boolean): number | undefined {
   if (summary === undefined) return undefined;
-  const key = `p${percentile}` as `p${number}`;
-  const value = usePercentile ? (summary[key] ?? summary.mean) : summary.mean;
+  const value = usePercentile ? (summary[percentileKey(percentile)] ?? summary.mean) : summary.mean;
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 

@@ -26,6 +26,7 @@
  */
 import type { PolicySpec, PoolSpec, Role, SpotSpec } from '../config/schema.js';
 import type { PlannerState } from '../planner/state.js';
+import { observedReplicas } from '../planner/observed.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
 import { own } from '../config/records.js';
 import { replicasToUnits, unitsToReplicas, type RoleLayout } from './layout.js';
@@ -47,12 +48,12 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
   const caps: number[] = [];
   spec.pools.forEach((pool, i) => {
     const seen = own(observation.pools, pool.name);
-    const lost = (finite(seen?.evicted) ?? 0) + (finite(seen?.evictionNotices) ?? 0);
+    const lost = (observedReplicas(seen?.evicted) ?? 0) + (observedReplicas(seen?.evictionNotices) ?? 0);
     if (lost > 0) lastEviction[pool.name] = now;
     let reason: string | undefined;
     if (pool.capacity === 'spot') {
       const evictedAt = own(lastEviction, pool.name);
-      const pending = finite(seen?.pending) ?? 0;
+      const pending = observedReplicas(seen?.pending) ?? 0;
       const pendingSeconds = seen?.pendingSeconds !== undefined && Number.isFinite(seen.pendingSeconds) && seen.pendingSeconds >= 0 ? seen.pendingSeconds : 0;
       if (lost > 0) {
         reason = `${lost} eviction(s) or notice(s) this tick`;
@@ -67,22 +68,17 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
     if (reason === undefined) {
       caps.push(pool.maxReplicas);
     } else {
-      const desired = finite(seen?.desired) ?? finite(own(state.last, pool.name)) ?? 0;
+      const desired = observedReplicas(seen?.desired) ?? observedReplicas(own(state.last, pool.name)) ?? 0;
       // The target's ready count may lag the pod informers: a replica lost this tick is not ready, whatever the
       // status still says. Example: desired 3, status ready 3 (not yet updated), 3 evicted -> min(3, 3 - 3) = 0;
       // once the status has caught up (ready 0) the same rule gives min(0, 0) = 0, never a double subtraction.
-      const statusReady = finite(seen?.ready);
+      const statusReady = observedReplicas(seen?.ready);
       const ready =
-        statusReady !== undefined ? Math.min(statusReady, Math.max(0, desired - lost)) : Math.max(0, desired - (finite(seen?.pending) ?? 0) - lost);
+        statusReady !== undefined ? Math.min(statusReady, Math.max(0, desired - lost)) : Math.max(0, desired - (observedReplicas(seen?.pending) ?? 0) - lost);
       caps.push(Math.max(min, Math.min(ready, pool.maxReplicas)));
     }
   });
   return { unavailable, caps, lastEviction };
-}
-
-/** A count from the observation: a number >= 0, rounded up (never fewer than reported); else undefined. */
-function finite(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
 }
 
 /** Expected Spot replicas missing while replacements start, rounded up (see rule 2 above). */

@@ -69,17 +69,3 @@ export function lognormal(rng: Rng, mean: number, sigma: number): number {
   const mu = Math.log(mean) - (sigma * sigma) / 2;
   return Math.exp(mu + sigma * standardNormal(rng));
 }
-
-/** A Poisson-distributed integer with the given mean (Knuth for small means, normal approximation above 50). */
-export function poisson(rng: Rng, mean: number): number {
-  if (!(mean >= 0)) throw new RangeError(`poisson: mean must be >= 0, got ${mean}`);
-  if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * standardNormal(rng)));
-  const limit = Math.exp(-mean);
-  let k = 0;
-  let p = rng();
-  while (p > limit) {
-    k++;
-    p *= rng();
-  }
-  return k;
-}

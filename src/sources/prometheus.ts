@@ -19,6 +19,7 @@
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import type { PolicySpec } from '../config/schema.js';
+import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
 import { messageOf } from '../errors.js';
 
@@ -352,11 +353,6 @@ interface PlannedQuery {
   zeroTrafficNaN: boolean;
 }
 
-/** "p95" for 0.95, "p99.9" for 0.999. */
-export function quantileKey(quantile: number): `p${number}` {
-  return `p${Number((quantile * 100).toFixed(4))}`;
-}
-
 /** The queries one window needs, rendered. Pure, so tests and `decide --explain` can show them. */
 export function planQueries(config: PrometheusConfig, windowSeconds: number, slo: PolicySpec['slo']): PlannedQuery[] {
   const vars = { window: promWindow(windowSeconds), labels: labelMatchers(config.labels) };
@@ -376,9 +372,9 @@ export function planQueries(config: PrometheusConfig, windowSeconds: number, slo
   add('kvUsage', 'kvUsage', 1, false);
   add('peakRequestsPerSecond', 'peakRequestsPerSecond', 1, true);
   const quantilesFor = (percentile: number) => [...new Set([percentile / 100, ...STANDARD_QUANTILES])].sort((a, b) => a - b);
-  add(`islPercentiles.${quantileKey(slo.ttft.percentile / 100)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
-  for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${quantileKey(q)}`, 'ttftPercentile', 1000, true, q);
-  for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${quantileKey(q)}`, 'itlPercentile', 1000, true, q);
+  add(`islPercentiles.${percentileKey(slo.ttft.percentile)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
+  for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${percentileKey(q * 100)}`, 'ttftPercentile', 1000, true, q);
+  for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${percentileKey(q * 100)}`, 'itlPercentile', 1000, true, q);
   return planned;
 }
 

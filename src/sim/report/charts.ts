@@ -3,6 +3,7 @@
  * inlined. `svg.ts` renders them; nothing here does I/O.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { RunResult, SimReport } from '../types.js';
 import { runColours, SLO_COLOUR } from './colours.js';
 import { bucketSize, downsample, type PlotPoint } from './downsample.js';
@@ -294,7 +295,8 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   // Pad the domain a little so the lowest and highest lines do not sit on the panel edges.
   const domain = [round(lo / 1.15, 2), round(hi * 1.15, 2)];
   const ticks = logTicks(domain[0]!, domain[1]!);
-  const onOther = `p${sloPercent(slo.percentile)}` === key ? '' : ` (SLO is on p${sloPercent(slo.percentile)})`;
+  const sloKey = percentileKey(sloPercent(slo.percentile));
+  const onOther = sloKey === key ? '' : ` (SLO is on ${sloKey})`;
   const overTotal = [...overByRun.values()].reduce((s, n) => s + n, 0);
   const intervals = report.runs[0]?.intervals.length ?? 0;
   const runLabels = report.runs.map((r) => `${r.policy}: ${overByRun.get(r.policy) ?? 0} of ${r.intervals.length} over`);

@@ -4,6 +4,7 @@
  * load and GPUs as the mean (GPU-hours are kept), latency as the worst interval (an SLO breach
  * never disappears), desired replicas as the highest and ready as the lowest (a gap never disappears).
  */
+import { mean } from 'simple-statistics';
 import type { IntervalRecord, Percentiles } from '../types.js';
 
 /** At most this many points per series: about 1.25 px each on a 900 px plot. */
@@ -25,8 +26,6 @@ export interface PlotPoint {
   itlMs?: Percentiles;
   gpus: number;
 }
-
-const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 function worst(ps: (Percentiles | undefined)[]): Percentiles | undefined {
   const defined = ps.filter((p): p is Percentiles => p !== undefined);
