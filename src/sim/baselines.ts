@@ -12,7 +12,7 @@
  *   model (yardsticks/hindsight.ts).
  * - `perfect-forecast`: our `sla` policy fed each interval's true load (intervals.ts oracleForecast): what forecasting
  *   errors cost the policy, NOT a lower bound (hindsight and the fluid bound are). `oracle` is accepted on the
- *   command line as its old name.
+ *   command line as an alias.
  */
 import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';

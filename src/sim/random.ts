@@ -3,8 +3,8 @@
  * spot evictions). Deterministic: the same seed always yields the same sequence, on every platform.
  *
  * The generator is mulberry32: 32-bit state, one multiply-xorshift round per draw, period 2^32.
- * That is plenty for a simulation (a 10M-request trace draws a few tens of millions of numbers) and
- * it is ~5x faster than anything built on BigInt.
+ * That is plenty for a simulation (a 10M-request trace draws a few tens of millions of numbers), and
+ * it needs no BigInt arithmetic, which is far slower.
  */
 
 /** A uniform generator on [0, 1). */

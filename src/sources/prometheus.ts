@@ -1,7 +1,7 @@
 /**
  * Reads one window of Dynamo frontend metrics from the Prometheus HTTP API (`GET /api/v1/query`).
  *
- * Default queries use the metric names the Dynamo frontend exports (DESIGN section 5):
+ * Default queries use the metric names the Dynamo frontend exports:
  *   requests  sum(increase(dynamo_frontend_requests_total{$labels}[$window]))          a COUNT, as Dynamo uses it
  *   means     sum(increase(X_sum{$labels}[$window])) / sum(increase(X_count{$labels}[$window]))   count-weighted
  *   pXX       histogram_quantile(q, sum by (le) (increase(X_bucket{$labels}[$window])))
