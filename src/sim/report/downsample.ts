@@ -15,17 +15,8 @@ export function bucketSize(intervals: number, maxPoints = MAX_PLOT_POINTS): numb
   return Math.max(1, Math.ceil(intervals / maxPoints));
 }
 
-export interface PlotPoint {
-  /** End of the bucket's last interval, seconds from trace start. */
-  t: number;
-  requests: number;
-  forecastRequests?: number;
-  desired: Record<string, number>;
-  ready: Record<string, number>;
-  ttftMs?: Percentiles;
-  itlMs?: Percentiles;
-  gpus: number;
-}
+/** What a plot shows of an interval, or of a bucket of intervals (`t`: the end of the bucket's last interval). */
+export type PlotPoint = Pick<IntervalRecord, 't' | 'requests' | 'forecastRequests' | 'desired' | 'ready' | 'ttftMs' | 'itlMs' | 'gpus'>;
 
 function worst(ps: (Percentiles | undefined)[]): Percentiles | undefined {
   const defined = ps.filter((p): p is Percentiles => p !== undefined);
