@@ -1,8 +1,9 @@
 /**
  * The documents stand on their own: README.md, docs/, deploy/ and examples/ name no document the repo does not
  * contain (the project's private specification and design notes, helper names, section marks), and every relative
- * link points at a file that exists, and at a heading that exists when it names one. The code's comments (src/,
- * bench/, scripts/) name none either.
+ * link points at a file that exists, and at a heading that exists when it names one, as does every source path a
+ * document names in backticks (`src/...`, `test/...`). The code's comments (src/, bench/, scripts/) name no outside
+ * document either.
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -60,6 +61,12 @@ describe('self-contained documents', () => {
       else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) broken.push(`${target}: no heading #${anchor} in ${resolved}`);
     }
     expect(broken).toEqual([]);
+  });
+
+  it.each(DOCUMENTS.filter((f) => f.endsWith('.md')))('%s names only source paths that exist', (file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const missing = [...text.matchAll(/`((?:src|test|bench|scripts)\/[^`\s*]+)`/g)].map((m) => m[1]!).filter((path) => !existsSync(join(ROOT, path)));
+    expect(missing).toEqual([]);
   });
 
   it('the checks can fail', () => {
