@@ -44,7 +44,7 @@ export interface IdleResult {
  * Roles whose pools' minReplicas add up to 0: they may be scaled to zero. Not under `policy: static`, whose counts are
  * fixed by the user whatever the traffic.
  */
-export function zeroCapableRoles(spec: PolicySpec): Role[] {
+function zeroCapableRoles(spec: PolicySpec): Role[] {
   if (spec.policy === 'static') return [];
   return ROLES.filter((role) => {
     const pools = spec.pools.filter((p) => p.role === role);
@@ -137,7 +137,7 @@ export function withWakeMinimums(spec: PolicySpec, result: IdleResult, committed
 }
 
 /** Whether the last decision put every pool at zero. */
-export function atZero(state: PlannerState, spec: PolicySpec): boolean {
+function atZero(state: PlannerState, spec: PolicySpec): boolean {
   const last = state.last;
   if (last === undefined) return false;
   return spec.pools.every((p) => own(last, p.name) === 0);

@@ -235,7 +235,7 @@ export function heldOutput(input: PolicyInput, field: string, warnings: string[]
 }
 
 /** Forecast fields for the formulas. */
-export function forecastValues(f: Forecast): { requests: number; isl: number; osl: number } {
+function forecastValues(f: Forecast): { requests: number; isl: number; osl: number } {
   return { requests: f.requests.value, isl: f.isl.value, osl: f.osl.value };
 }
 

@@ -82,7 +82,7 @@ function parseWith<T>(
  * planner's arithmetic degenerate (a throughput of 1e-300 tokens/s means "infinitely many replicas"), so the file
  * is refused by name. The ranges are far wider than any engine: a TTFT of an hour, 1e9 tokens/s per GPU.
  */
-export const PROFILE_RANGES = {
+const PROFILE_RANGES = {
   tokens: { min: 1, max: 1e8, what: 'tokens' },
   ms: { min: 1e-3, max: 3.6e6, what: 'ms' },
   thpt: { min: 1e-2, max: 1e9, what: 'tokens/s per GPU' },

@@ -22,7 +22,7 @@ export type Baseline = (typeof BASELINES)[number];
 export type RunKind = 'policy' | Baseline;
 
 /** Old names still accepted by --baselines, and what they mean now. */
-export const BASELINE_ALIASES: Record<string, Baseline> = { oracle: 'perfect-forecast' };
+const BASELINE_ALIASES: Record<string, Baseline> = { oracle: 'perfect-forecast' };
 
 /** Share of a replica's SLO-bound capacity that the HPA baseline targets. */
 export const HPA_TARGET_UTILIZATION = 0.7;

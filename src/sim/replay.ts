@@ -176,7 +176,7 @@ export function arrivalsUpTo(trace: Trace, t: number): number {
  * window; the first poll that sees demand is decided (`driver.poll`) and applied at that second. The interval's
  * window stays whole: the next tick sees everything since `start`.
  */
-export async function pollWithin(
+async function pollWithin(
   cluster: ClusterSim,
   trace: Trace,
   driver: Driver,

@@ -68,7 +68,7 @@ export const DEFAULT_QUERIES: Record<QueryName, string | undefined> = {
 const isOptionalField = (field: string): boolean => field === 'peakRequestsPerSecond' || field.startsWith('islPercentiles.');
 
 /** Percentiles always read besides the SLO's own. */
-export const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
+const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
 
 export type PrometheusErrorKind =
   | 'empty'
@@ -114,7 +114,7 @@ export function labelMatchers(labels: Record<string, string>): string {
 }
 
 /** A window in seconds as a PromQL range: 60 -> "60s"; fractional seconds are rounded up (59.5 -> "60s"). */
-export function promWindow(seconds: number): string {
+function promWindow(seconds: number): string {
   return `${Math.max(1, Math.ceil(seconds))}s`;
 }
 
@@ -134,7 +134,7 @@ export interface PrometheusClientOptions {
 }
 
 /** The endpoint a query goes to, for messages. */
-export function queryEndpoint(baseUrl: string): string {
+function queryEndpoint(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
 }
 
@@ -406,7 +406,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions = {}): P
   };
 }
 
-export async function observePrometheus(
+async function observePrometheus(
   client: PrometheusClientOptions,
   config: PrometheusConfig,
   now: number,

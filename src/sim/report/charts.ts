@@ -55,7 +55,7 @@ export function timeScale(durationSeconds: number): TimeScale {
 }
 
 /** Interval length in seconds, from the first two records (or the first record's end time). */
-export function intervalSeconds(report: SimReport): number {
+function intervalSeconds(report: SimReport): number {
   for (const run of report.runs) {
     const [a, b] = run.intervals;
     if (a && b) return b.t - a.t;
@@ -100,7 +100,7 @@ function mainRun(report: SimReport) {
 }
 
 /** (a) Requests per interval and the policy's forecast for the same interval. */
-export function loadChart(report: SimReport): Chart {
+function loadChart(report: SimReport): Chart {
   const run = mainRun(report);
   const step = intervalSeconds(report);
   const actual = 'requests (trace)';
@@ -154,7 +154,7 @@ export function loadChart(report: SimReport): Chart {
 }
 
 /** (b) Desired vs ready replicas per pool for the policy file's policy, one panel per pool. */
-export function replicasChart(report: SimReport): Chart {
+function replicasChart(report: SimReport): Chart {
   const run = mainRun(report);
   const rows: Record<string, unknown>[] = [];
   const pools: string[] = [];
@@ -217,7 +217,7 @@ export function replicasChart(report: SimReport): Chart {
 }
 
 /** (b) Total GPUs provisioned per run over time. */
-export function gpusChart(report: SimReport): Chart {
+function gpusChart(report: SimReport): Chart {
   const rows = report.runs.flatMap((run) => points(report, run).map((rec) => ({ time: at(report, rec), run: run.policy, gpus: round(rec.gpus, 2) })));
   return {
     id: 'gpus',
@@ -350,11 +350,11 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   };
 }
 
-export const ttftChart = (report: SimReport): Chart => latencyChart(report, 'ttft');
-export const itlChart = (report: SimReport): Chart => latencyChart(report, 'itl');
+const ttftChart = (report: SimReport): Chart => latencyChart(report, 'ttft');
+const itlChart = (report: SimReport): Chart => latencyChart(report, 'itl');
 
 /** (d) GPU-hours (Spot and on-demand stacked) and cost per run, as bars. */
-export function costChart(report: SimReport): Chart {
+function costChart(report: SimReport): Chart {
   const rows = summaryRows(report);
   const hours = rows.flatMap((r) => [
     { run: r.policy, capacity: 'on-demand', gpuHours: round(r.gpuHours.onDemand, 4) },
@@ -433,7 +433,7 @@ export function costChart(report: SimReport): Chart {
 }
 
 /** (e) Spot evictions over time: one row per run, a circle per interval with evictions, sized by count. */
-export function evictionsChart(report: SimReport): Chart {
+function evictionsChart(report: SimReport): Chart {
   const rows = report.runs.flatMap((run) =>
     run.intervals.filter((rec) => rec.evictions > 0).map((rec) => ({ time: at(report, rec), run: run.policy, evictions: rec.evictions })),
   );

@@ -8,7 +8,7 @@ import { mean } from 'simple-statistics';
 import type { IntervalRecord, Percentiles } from '../types.js';
 
 /** At most this many points per series: about 1.25 px each on a 900 px plot. */
-export const MAX_PLOT_POINTS = 720;
+const MAX_PLOT_POINTS = 720;
 
 /** Intervals per bucket. Example: 10,080 intervals -> ceil(10,080 / 720) = 14; 60 intervals -> 1. */
 export function bucketSize(intervals: number, maxPoints = MAX_PLOT_POINTS): number {

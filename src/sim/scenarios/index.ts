@@ -20,7 +20,7 @@ import { FAMILIES, FAMILY_PLANS, type Family, type LoadPlan } from './families.j
 
 export { FAMILIES, type Family, type LoadPlan } from './families.js';
 
-export const SCENARIO_PREFIX = 'scenario:';
+const SCENARIO_PREFIX = 'scenario:';
 export const TUNING_SEEDS: readonly number[] = Array.from({ length: 20 }, (_, i) => i + 1);
 export const REPORT_SEEDS: readonly number[] = [1001, 1002, 1003];
 

@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { encodingProblem, type EncodingProblem } from '../../config/encoding.js';
 
 /** A single line longer than this is not a trace line (a 1,000-block Mooncake line is ~8 KB). */
-export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 /** Bytes inspected for the binary-file check. */
 const SNIFF_BYTES = 1024;
@@ -13,7 +13,7 @@ const SNIFF_BYTES = 1024;
  * UTF-16/32, or bytes that are not valid UTF-8 (an incomplete character cut at the 1 KB edge is fine).
  * Example: a gzip file starts 1f 8b 08 00 → binary, "NUL byte at offset 3", gzip-compressed.
  */
-export function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
+function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
   return encodingProblem(head.subarray(0, SNIFF_BYTES), { partial: true });
 }
 

@@ -13,9 +13,9 @@ import type { Exclusion, RowParser } from './row.js';
  * out of the load and count them as an exclusion (reported in trace.excluded and trace.warnings).
  * The `*_without_fails_*.csv` files give the same load with nothing excluded.
  */
-export const BURSTGPT_COLUMNS = ['timestamp', 'request tokens', 'response tokens'] as const;
+const BURSTGPT_COLUMNS = ['timestamp', 'request tokens', 'response tokens'] as const;
 
-export const FAILED_REQUEST: Exclusion = { exclude: 'failed requests (Response tokens = 0)' };
+const FAILED_REQUEST: Exclusion = { exclude: 'failed requests (Response tokens = 0)' };
 
 export function isBurstGptHeader(columns: string[]): boolean {
   return locateColumns(columns, BURSTGPT_COLUMNS).missing.length === 0;
