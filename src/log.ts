@@ -10,7 +10,7 @@ export type { Logger } from 'pino';
 const SECRET_KEYS = ['authorization', 'Authorization', 'token', 'bearerToken', 'password', 'secret', 'cookie', 'apiKey'];
 
 /** pino redact paths: the key itself, one level down (`*.token`) and two levels down (`*.*.token`). */
-export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.headers.${key}`]);
+const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.headers.${key}`]);
 
 /** `json`: one JSON object a line (for log collectors); `text`: "time LEVEL message" (for a terminal). */
 export type LogFormat = 'json' | 'text';
@@ -39,7 +39,7 @@ export function redactUrlCredentials(text: string): string {
 }
 
 /** maskBearer + redactUrlCredentials. */
-export function maskSecrets(text: string): string {
+function maskSecrets(text: string): string {
   return redactUrlCredentials(maskBearer(text));
 }
 

@@ -5,7 +5,7 @@ import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 
 /** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
-export const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
 export const MAX_SEED = 4_294_967_295;

@@ -17,10 +17,10 @@ import { runPlanner, type RunHooks, type RunOptions } from '../service/run.js';
 import { LOG_FORMATS, type LogFormat } from '../log.js';
 
 /** pino's levels, the only values --log-level takes. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Most policies ticking at once: each holds a few connections to Prometheus and the API server while it ticks. */
-export const MAX_CONCURRENCY = 256;
+const MAX_CONCURRENCY = 256;
 
 /** A duration flag ("15s", "500ms", "1h"): positive and at most a day (what timers hold), else exit 2 naming the flag. */
 function seconds(flag: string) {

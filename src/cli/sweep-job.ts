@@ -34,7 +34,7 @@ const NOT_PASSED = new Set(['out', 'force', 'threads', 'json', 'emitJob', 'jobIn
 const fromCli = (cmd: Command, key: string) => cmd.getOptionValueSource(key) === 'cli';
 
 /** The flags given on the command line (not defaults) as argv, except those in `skip`. */
-export function passThroughArgs(cmd: Command, skip: Set<string>): string[] {
+function passThroughArgs(cmd: Command, skip: Set<string>): string[] {
   const args: string[] = [];
   for (const option of cmd.options) {
     const key = option.attributeName();
@@ -86,11 +86,11 @@ export interface JobInput {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** "pd-planner-sweep-gpu-budget": a DNS label, short enough for `<name>-<index>` pod hostnames (63 characters). */
-export function defaultJobName(parameter: string): string {
+function defaultJobName(parameter: string): string {
   return `pd-planner-sweep-${parameter.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.replace(/-+$/, '').slice(0, 50).replace(/-+$/, '');
 }
 
-export function checkJobName(name: string, completions: number): void {
+function checkJobName(name: string, completions: number): void {
   const longest = `${name}-${completions - 1}`;
   if (!DNS_LABEL.test(name) || longest.length > 63) {
     throw new InputError([`--job-name: "${name}" must be lowercase letters, digits and "-", start and end with a letter or digit, and leave room for "-<index>" within 63 characters (its last pod is "${longest}")`]);
@@ -98,7 +98,7 @@ export function checkJobName(name: string, completions: number): void {
 }
 
 /** The Job (and the ConfigMap holding the policy, when there is one) as plain objects, in apply order. */
-export function jobManifests(input: JobInput): Record<string, unknown>[] {
+function jobManifests(input: JobInput): Record<string, unknown>[] {
   const labels = {
     'app.kubernetes.io/name': 'pd-planner',
     'app.kubernetes.io/component': 'sweep',
@@ -177,7 +177,7 @@ export function jobManifests(input: JobInput): Record<string, unknown>[] {
   return [configMap, job];
 }
 
-export function manifestsYaml(objects: Record<string, unknown>[]): string {
+function manifestsYaml(objects: Record<string, unknown>[]): string {
   return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
@@ -220,7 +220,7 @@ export function emitJob(cmd: Command, parameter: string, scenarios: Scenario[]):
 }
 
 /** `--job-index` alone means $JOB_COMPLETION_INDEX, which Kubernetes sets in each pod of an Indexed Job. */
-export function jobIndex(flag: unknown, env: NodeJS.ProcessEnv, count: number): number {
+function jobIndex(flag: unknown, env: NodeJS.ProcessEnv, count: number): number {
   const given = typeof flag === 'string';
   const text = given ? flag : env.JOB_COMPLETION_INDEX;
   const source = given ? '--job-index' : 'JOB_COMPLETION_INDEX';

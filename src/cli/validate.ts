@@ -21,7 +21,7 @@ export interface ValidateResult {
   profile?: { name: string; source: string };
 }
 
-export function validateResult(loaded: LoadedPolicy): ValidateResult {
+function validateResult(loaded: LoadedPolicy): ValidateResult {
   return {
     valid: true,
     path: loaded.path,
@@ -34,7 +34,7 @@ export function validateResult(loaded: LoadedPolicy): ValidateResult {
 }
 
 /** The --json result for a valid fleet: its budget, and each graph with its parsed policy. */
-export function fleetValidateResult(fleet: LoadedFleet) {
+function fleetValidateResult(fleet: LoadedFleet) {
   return {
     valid: true,
     path: fleet.path,

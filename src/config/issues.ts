@@ -56,7 +56,7 @@ function editDistance(a: string, b: string): number {
  * The closest candidate to `word`, if it is close enough to be a likely typo:
  * at most 1 edit for words up to 4 characters, else at most a third of the length (e.g. "prefil" -> "prefill").
  */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;

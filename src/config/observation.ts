@@ -64,7 +64,7 @@ const fraction = z
   .min(0)
   .max(1, { error: (issue) => `expected a fraction between 0 and 1 (0.75 for 75%), got ${String(issue.input)}` });
 
-export const observationSchema = z.strictObject({
+const observationSchema = z.strictObject({
   time: z.iso.datetime({ offset: true }),
   windowSeconds: missable(z.number().positive()),
   requests: missable(nonNegative),
@@ -112,7 +112,7 @@ export function parseObservation(data: unknown, prefix = 'observation'): Observa
  * Checks that need the policy: observed pools must be pools of the policy (a typo would otherwise leave the
  * real pool "missing"); a window that differs from the interval is allowed but worth saying.
  */
-export function checkObservationAgainstPolicy(observation: Observation, spec: PolicySpec, prefix = 'observation'): CheckResult {
+function checkObservationAgainstPolicy(observation: Observation, spec: PolicySpec, prefix = 'observation'): CheckResult {
   const out: CheckResult = { problems: [], warnings: [] };
   const names = spec.pools.map((p) => p.name);
   for (const name of Object.keys(observation.pools ?? {})) {

@@ -27,7 +27,7 @@ export const DURATION_SCHEMAS = new WeakSet<z.ZodType>();
  * A bare number is a units error, except in `…Seconds` fields (`plainSeconds`), where it is seconds.
  * Example: startupSeconds "240s", "4m" and 240 are all 240; interval 60 is an error, interval "2d" too (over a day).
  */
-export function duration(what: string, opts: DurationOptions = {}) {
+function duration(what: string, opts: DurationOptions = {}) {
   const max = opts.max ?? MAX_TIMER_SECONDS;
   // z.unknown() rather than a string|number union: a wrong type (`interval: true`) then gets the same
   // "expected an interval such as ..." message instead of zod's generic "invalid union".
@@ -80,7 +80,7 @@ export function duration(what: string, opts: DurationOptions = {}) {
 }
 
 /** A duration field that may be left out (undefined), with the same spelling rules as `duration`. */
-export function optionalDuration(what: string, opts: Omit<DurationOptions, 'default'> = {}) {
+function optionalDuration(what: string, opts: Omit<DurationOptions, 'default'> = {}) {
   const inner = duration(what, opts);
   return z
     .unknown()
@@ -100,8 +100,8 @@ export function optionalDuration(what: string, opts: Omit<DurationOptions, 'defa
  */
 export const MAX_POOL_REPLICAS = 10_000;
 /** Pools per policy (real ones have 2-8): the Spot fill scans every pool per replica it places. */
-export const MAX_POOLS = 64;
-export const MAX_GPUS_PER_REPLICA = 1024;
+const MAX_POOLS = 64;
+const MAX_GPUS_PER_REPLICA = 1024;
 export const MAX_BUDGET_GPUS = 10_000_000;
 /** Intervals a forecaster may look back over (a week of one-minute intervals): bounds the state's history. */
 export const MAX_FORECAST_POINTS = 10_080;
@@ -114,11 +114,11 @@ const positive = z.number().positive();
 
 export const ROLES = ['prefill', 'decode'] as const;
 export type Role = (typeof ROLES)[number];
-export const CAPACITIES = ['spot', 'on-demand'] as const;
+const CAPACITIES = ['spot', 'on-demand'] as const;
 export type Capacity = (typeof CAPACITIES)[number];
 export const POLICY_KINDS = ['sla', 'dynamo', 'load', 'hpa', 'static'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
-export const FORECASTER_KINDS = ['trend', 'constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
+const FORECASTER_KINDS = ['trend', 'constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
 export type ForecasterKind = (typeof FORECASTER_KINDS)[number];
 
 const sloTarget = z.strictObject({
@@ -361,6 +361,3 @@ export const policyFile = z.strictObject({
 export type PolicyFile = z.infer<typeof policyFile>;
 export type PolicySpec = z.infer<typeof policySpec>;
 export type SloSpec = PolicySpec['slo'];
-export type SlaOptions = PolicySpec['sla'];
-export type LoadOptions = PolicySpec['load'];
-export type HpaOptions = PolicySpec['hpa'];

@@ -17,7 +17,7 @@ import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 const finite = z.number();
 const replicas = z.record(z.string(), z.number().int().nonnegative());
 
-export const plannerStateSchema = z.looseObject({
+const plannerStateSchema = z.looseObject({
   history: z.array(
     z.looseObject({ time: finite, requests: finite.optional(), isl: finite.optional(), osl: finite.optional() }),
   ),

@@ -25,7 +25,7 @@ export interface DryRunConnector extends Connector {
 }
 
 /** "DynamoGraphDeployment llm/g component P", "DynamoComponentDeployment d", or "no target". */
-export function kubernetesTarget(pool: PoolSpec): string {
+function kubernetesTarget(pool: PoolSpec): string {
   const t = pool.target;
   if (!t) return 'no target';
   const component = t.kind === 'DynamoGraphDeployment' && t.service ? ` component ${t.service}` : '';

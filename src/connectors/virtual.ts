@@ -36,7 +36,7 @@ export interface VirtualDecision {
  * writer shares the key); it is refused rather than parsed. (NATS itself bounds a message by the server's max_payload,
  * 1 MB by default.)
  */
-export const MAX_ENTRY_BYTES = 64 * 1024;
+const MAX_ENTRY_BYTES = 64 * 1024;
 
 export interface VirtualConnectorOptions {
   /** nats:// URL; default spec.sources.virtual.nats. */
@@ -54,7 +54,7 @@ export interface VirtualConnector extends Connector {
 }
 
 /** "held: <why>" for a hold; otherwise "<policy>" plus the constraints that changed this pool. */
-export function decisionReason(decision: Decision, pool: PoolDecision): string {
+function decisionReason(decision: Decision, pool: PoolDecision): string {
   const e = decision.explanation;
   if (e.held) return `held: ${e.holdReason ?? 'missing metrics'}`;
   return pool.boundBy.length > 0 ? `${e.policy}; bound by ${pool.boundBy.join(', ')}` : e.policy;

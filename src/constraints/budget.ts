@@ -30,6 +30,7 @@
  *   = 10 GPUs; step 2 takes decode back to 4 -> (4, 4); the next tick reaches (2, 6).
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
+import { percentileKey } from '../planner/percentile-key.js';
 import type { ConstraintEffect, LatencySummary, Observation } from '../planner/types.js';
 import { dynamoGpuBudget } from '../policies/dynamo.js';
 
@@ -47,8 +48,7 @@ const PRESSURE_MAX = 4;
 /** Observed latency at the SLO percentile (p95 -> "p95"), else the mean when percentiles are off or missing. */
 function observedAt(summary: LatencySummary | undefined, percentile: number, usePercentile: boolean): number | undefined {
   if (summary === undefined) return undefined;
-  const key = `p${percentile}` as `p${number}`;
-  const value = usePercentile ? (summary[key] ?? summary.mean) : summary.mean;
+  const value = usePercentile ? (summary[percentileKey(percentile)] ?? summary.mean) : summary.mean;
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
@@ -208,40 +208,37 @@ export interface TrimPool {
 
 /** Take replicas back until the total fits `maxGpus` (see the order above). Mutates `values`; returns the GPUs still over. */
 export function trimToBudget(pools: readonly TrimPool[], values: number[], maxGpus: number, effects: ConstraintEffect[]): number {
+  const rows = pools.map((pool, i) => ({ pool, value: values[i] ?? 0, before: values[i] ?? 0, reasons: [] as string[] }));
   let total = 0;
-  for (let i = 0; i < pools.length; i++) total += (values[i] as number) * (pools[i] as TrimPool).gpus;
+  for (const row of rows) total += row.value * row.pool.gpus;
   if (total <= maxGpus) return 0;
-  const before = values.slice();
   const phases: { floor: (p: TrimPool) => number; why: string }[] = [
     { floor: (p) => Math.max(p.min, p.stepped), why: 'scale-down stabilization released to fit the budget' },
     { floor: (p) => Math.max(p.min, p.previous ?? 0), why: 'growth held back to fit the budget' },
     { floor: (p) => Math.max(p.min, p.target), why: 'step-down limit exceeded to fit the budget' },
     { floor: (p) => p.min, why: 'cut below its target to fit the budget' },
   ];
-  const reasons: string[][] = pools.map(() => []);
   for (const phase of phases) {
     while (total > maxGpus) {
-      let pick = -1;
+      let pick: (typeof rows)[number] | undefined;
       let most = 0;
-      for (let i = 0; i < pools.length; i++) {
-        const p = pools[i] as TrimPool;
-        const spare = ((values[i] as number) - phase.floor(p)) * p.gpus;
+      for (const row of rows) {
+        const spare = (row.value - phase.floor(row.pool)) * row.pool.gpus;
         if (spare > most) {
           most = spare;
-          pick = i;
+          pick = row;
         }
       }
-      if (pick < 0) break;
-      values[pick] = (values[pick] as number) - 1;
-      total -= (pools[pick] as TrimPool).gpus;
-      const r = reasons[pick] as string[];
-      if (!r.includes(phase.why)) r.push(phase.why);
+      if (pick === undefined) break;
+      pick.value -= 1;
+      total -= pick.pool.gpus;
+      if (!pick.reasons.includes(phase.why)) pick.reasons.push(phase.why);
     }
   }
-  for (let i = 0; i < pools.length; i++) {
-    if (values[i] === before[i]) continue;
-    const p = pools[i] as TrimPool;
-    effects.push({ constraint: 'budget', pool: p.name, role: p.role, from: before[i] as number, to: values[i] as number, detail: `GPU budget ${maxGpus}: ${(reasons[i] as string[]).join('; ')}` });
-  }
+  rows.forEach((row, i) => {
+    if (row.value === row.before) return;
+    values[i] = row.value;
+    effects.push({ constraint: 'budget', pool: row.pool.name, role: row.pool.role, from: row.before, to: row.value, detail: `GPU budget ${maxGpus}: ${row.reasons.join('; ')}` });
+  });
   return Math.max(0, total - maxGpus);
 }

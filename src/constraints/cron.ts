@@ -34,7 +34,7 @@ export interface CronMatcher {
 const matchers = new Map<string, CronMatcher | Error>();
 
 /** The parsed expression (memoised: expressions come from the policy file and do not change). */
-export function cronMatcher(expression: string): CronMatcher | Error {
+function cronMatcher(expression: string): CronMatcher | Error {
   let matcher = matchers.get(expression);
   if (matcher === undefined) {
     try {
@@ -104,7 +104,7 @@ function matchesDayOfWeek(values: (number | string)[], year: number, month: numb
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** UTC offset (ms, local = UTC + offset) of `timezone` at instant `time`. Throws RangeError on an unknown zone. */
-export function zoneOffset(time: number, timezone: string): number {
+function zoneOffset(time: number, timezone: string): number {
   if (timezone === 'UTC' || timezone === 'Etc/UTC') return 0;
   // Offsets only change on quarter-hour boundaries (DST switches, historic zones), so memoize per quarter hour:
   // formatToParts costs microseconds and every tick asks the same few instants again.

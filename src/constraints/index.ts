@@ -1,9 +1,9 @@
 /**
  * Constraints: from the policy's raw need per role to desired replicas per pool.
  *
- * SPEC section 3 lists them as min/max, budget, step limits, stabilization, Spot, schedules. Taken
- * literally that order cannot work: a per-pool min/max needs the role's need split into pools (Spot),
- * and schedules change the minimums that min/max applies. The order used, in one place:
+ * They are min/max, budget, step limits, stabilization, Spot, schedules and the readiness gate, and their order
+ * matters: a per-pool min/max needs the role's need split into pools (Spot), and schedules change the minimums that
+ * min/max applies. The order, in one place:
  *
  *   0. schedules          active schedules raise per-pool minimums (nothing changes yet)       schedules.ts
  *   1. Spot availability  evicted (cool-down) or long-pending Spot pools may not grow         spot.ts

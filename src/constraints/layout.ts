@@ -33,17 +33,13 @@ export function poolLayout(spec: PolicySpec): PoolLayout {
   if (layout !== undefined) return layout;
   const roles = {} as Record<Role, RoleLayout>;
   for (const role of ROLES) {
-    const all: number[] = [];
-    spec.pools.forEach((pool, i) => {
-      if (pool.role === role) all.push(i);
-    });
-    const sizes = new Set(all.map((i) => (spec.pools[i] as PoolSpec).gpusPerReplica));
+    const members = spec.pools.flatMap((pool, index) => (pool.role === role ? [{ pool, index }] : []));
     roles[role] = {
-      all,
-      spot: all.filter((i) => (spec.pools[i] as PoolSpec).capacity === 'spot'),
-      onDemand: all.filter((i) => (spec.pools[i] as PoolSpec).capacity === 'on-demand'),
-      unitGpus: all.length > 0 ? (spec.pools[all[0] as number] as PoolSpec).gpusPerReplica : 1,
-      mixedSizes: sizes.size > 1,
+      all: members.map((m) => m.index),
+      spot: members.filter((m) => m.pool.capacity === 'spot').map((m) => m.index),
+      onDemand: members.filter((m) => m.pool.capacity === 'on-demand').map((m) => m.index),
+      unitGpus: members[0]?.pool.gpusPerReplica ?? 1,
+      mixedSizes: new Set(members.map((m) => m.pool.gpusPerReplica)).size > 1,
     };
   }
   layout = {

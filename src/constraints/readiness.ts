@@ -28,6 +28,7 @@
 import type { PolicySpec } from '../config/schema.js';
 import { own } from '../config/records.js';
 import type { PoolReadinessState } from '../planner/state.js';
+import { observedReplicas } from '../planner/observed.js';
 import type { ConstraintEffect, GraphReadiness, Observation, PoolObservation } from '../planner/types.js';
 
 export interface ReadinessInput {
@@ -53,11 +54,6 @@ export interface ReadinessOutput {
   state: Record<string, PoolReadinessState>;
 }
 
-/** A replica count from a source: a finite number >= 0, rounded up; anything else is unknown. */
-function observedCount(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
-}
-
 /** A graph readiness read defensively (an observation may come from a hand-written file or a broken source). */
 function graphOf(seen: PoolObservation | undefined): GraphReadiness | undefined {
   const graph = seen?.graph;
@@ -81,15 +77,15 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
   spec.pools.forEach((pool, i) => {
     const prior = own(input.state, pool.name);
     const seen = own(observation.pools, pool.name);
-    const current = observedCount(seen?.desired);
+    const current = observedReplicas(seen?.desired);
     if (current === undefined) {
       // Nothing to compare with this tick: keep the clocks, so one failed read does not restart them.
       if (prior !== undefined) state[pool.name] = { ...prior };
       return;
     }
     const decided = desired[i] as number;
-    const ready = observedCount(seen?.ready);
-    const updated = observedCount(seen?.updated);
+    const ready = observedReplicas(seen?.ready);
+    const updated = observedReplicas(seen?.updated);
     const caughtUp = (ready ?? 0) >= current && (updated === undefined || updated >= current);
     const settled = ready === undefined || caughtUp;
     const next: PoolReadinessState = {};

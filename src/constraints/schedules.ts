@@ -21,7 +21,7 @@ export interface ScheduledMins {
   warnings: string[];
 }
 
-export function describeSchedule(schedule: ScheduleSpec): string {
+function describeSchedule(schedule: ScheduleSpec): string {
   return `"${schedule.cron}" (${formatDuration(schedule.duration)}, ${schedule.timezone})`;
 }
 

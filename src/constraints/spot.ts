@@ -26,6 +26,7 @@
  */
 import type { PolicySpec, PoolSpec, Role, SpotSpec } from '../config/schema.js';
 import type { PlannerState } from '../planner/state.js';
+import { observedReplicas } from '../planner/observed.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
 import { own } from '../config/records.js';
 import { replicasToUnits, unitsToReplicas, type RoleLayout } from './layout.js';
@@ -47,12 +48,12 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
   const caps: number[] = [];
   spec.pools.forEach((pool, i) => {
     const seen = own(observation.pools, pool.name);
-    const lost = (finite(seen?.evicted) ?? 0) + (finite(seen?.evictionNotices) ?? 0);
+    const lost = (observedReplicas(seen?.evicted) ?? 0) + (observedReplicas(seen?.evictionNotices) ?? 0);
     if (lost > 0) lastEviction[pool.name] = now;
     let reason: string | undefined;
     if (pool.capacity === 'spot') {
       const evictedAt = own(lastEviction, pool.name);
-      const pending = finite(seen?.pending) ?? 0;
+      const pending = observedReplicas(seen?.pending) ?? 0;
       const pendingSeconds = seen?.pendingSeconds !== undefined && Number.isFinite(seen.pendingSeconds) && seen.pendingSeconds >= 0 ? seen.pendingSeconds : 0;
       if (lost > 0) {
         reason = `${lost} eviction(s) or notice(s) this tick`;
@@ -63,26 +64,21 @@ export function spotAvailability(spec: PolicySpec, observation: Observation, sta
       }
     }
     unavailable.push(reason);
-    const min = mins[i] as number;
+    const min = mins[i] ?? 0;
     if (reason === undefined) {
       caps.push(pool.maxReplicas);
     } else {
-      const desired = finite(seen?.desired) ?? finite(own(state.last, pool.name)) ?? 0;
+      const desired = observedReplicas(seen?.desired) ?? observedReplicas(own(state.last, pool.name)) ?? 0;
       // The target's ready count may lag the pod informers: a replica lost this tick is not ready, whatever the
       // status still says. Example: desired 3, status ready 3 (not yet updated), 3 evicted -> min(3, 3 - 3) = 0;
       // once the status has caught up (ready 0) the same rule gives min(0, 0) = 0, never a double subtraction.
-      const statusReady = finite(seen?.ready);
+      const statusReady = observedReplicas(seen?.ready);
       const ready =
-        statusReady !== undefined ? Math.min(statusReady, Math.max(0, desired - lost)) : Math.max(0, desired - (finite(seen?.pending) ?? 0) - lost);
+        statusReady !== undefined ? Math.min(statusReady, Math.max(0, desired - lost)) : Math.max(0, desired - (observedReplicas(seen?.pending) ?? 0) - lost);
       caps.push(Math.max(min, Math.min(ready, pool.maxReplicas)));
     }
   });
   return { unavailable, caps, lastEviction };
-}
-
-/** A count from the observation: a number >= 0, rounded up (never fewer than reported); else undefined. */
-function finite(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
 }
 
 /** Expected Spot replicas missing while replacements start, rounded up (see rule 2 above). */
@@ -117,47 +113,66 @@ export interface SplitResult {
   moved: number;
 }
 
-/** Role units of pool i at `replicas`. */
-function units(input: SplitInput, i: number, replicas: number): number {
-  return replicasToUnits(replicas, input.layout.unitGpus, (input.pools[i] as PoolSpec).gpusPerReplica);
+/** One pool of the role as the split sees it; `count` is what the split has given it so far. */
+interface Slot {
+  /** Index in spec.pools: where the count is written. */
+  index: number;
+  pool: PoolSpec;
+  min: number;
+  cap: number;
+  unavailable?: string;
+  count: number;
+}
+
+/** The pools at `indices` (from the role's layout) with their minimum, cap and availability. */
+function slotsOf(input: SplitInput, indices: readonly number[]): Slot[] {
+  return indices.flatMap((index) => {
+    const pool = input.pools[index];
+    if (pool === undefined) return [];
+    return [{ index, pool, min: input.mins[index] ?? 0, cap: input.caps[index] ?? 0, unavailable: input.unavailable[index], count: 0 }];
+  });
+}
+
+/** Role units of `replicas` of a pool. */
+function units(input: SplitInput, pool: PoolSpec, replicas: number): number {
+  return replicasToUnits(replicas, input.layout.unitGpus, pool.gpusPerReplica);
 }
 
 /** Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas into out. */
-function fill(input: SplitInput, indices: readonly number[], amount: number, useCaps: boolean, spread: boolean, out: number[]): number {
-  const { layout, pools, mins } = input;
-  const hi = (i: number) => (useCaps ? (input.caps[i] as number) : (pools[i] as PoolSpec).maxReplicas);
+function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean, spread: boolean, out: number[]): number {
+  const hi = (s: Slot) => (useCaps ? s.cap : s.pool.maxReplicas);
   let left = amount;
-  for (const i of indices) {
-    out[i] = mins[i] as number;
-    left -= units(input, i, out[i] as number);
+  for (const s of slots) {
+    s.count = s.min;
+    left -= units(input, s.pool, s.count);
   }
   if (spread) {
     while (left > 0) {
-      let pick = -1;
-      for (const i of indices) {
-        if ((out[i] as number) >= hi(i)) continue;
-        if (pick < 0 || (out[i] as number) < (out[pick] as number)) pick = i;
+      let pick: Slot | undefined;
+      for (const s of slots) {
+        if (s.count >= hi(s)) continue;
+        if (pick === undefined || s.count < pick.count) pick = s;
       }
-      if (pick < 0) break;
-      out[pick] = (out[pick] as number) + 1;
-      left -= units(input, pick, 1);
+      if (pick === undefined) break;
+      pick.count += 1;
+      left -= units(input, pick.pool, 1);
     }
   } else {
-    for (const i of indices) {
+    for (const s of slots) {
       if (left <= 0) break;
-      const pool = pools[i] as PoolSpec;
-      const room = hi(i) - (out[i] as number);
-      const add = Math.min(room, unitsToReplicas(left, layout.unitGpus, pool.gpusPerReplica));
-      out[i] = (out[i] as number) + add;
-      left -= units(input, i, add);
+      const room = hi(s) - s.count;
+      const add = Math.min(room, unitsToReplicas(left, input.layout.unitGpus, s.pool.gpusPerReplica));
+      s.count += add;
+      left -= units(input, s.pool, add);
     }
   }
+  for (const s of slots) out[s.index] = s.count;
   return amount - Math.max(left, 0);
 }
 
-function sumUnits(input: SplitInput, indices: readonly number[], perPool: (i: number) => number): number {
+function sumUnits(input: SplitInput, slots: readonly Slot[], perPool: (s: Slot) => number): number {
   let sum = 0;
-  for (const i of indices) sum += units(input, i, perPool(i));
+  for (const s of slots) sum += units(input, s.pool, perPool(s));
   return sum;
 }
 
@@ -166,13 +181,15 @@ function sumUnits(input: SplitInput, indices: readonly number[], perPool: (i: nu
  * Effects (spot-cap, on-demand-floor, spot-unavailable) are appended to `effects`.
  */
 export function splitRole(input: SplitInput, total: number, out: number[], effects: ConstraintEffect[], warnings: string[]): SplitResult {
-  const { layout, pools, spot, role, mins, caps } = input;
-  const spotLo = sumUnits(input, layout.spot, (i) => mins[i] as number);
-  const spotHi = sumUnits(input, layout.spot, (i) => (pools[i] as PoolSpec).maxReplicas);
-  const spotAvail = sumUnits(input, layout.spot, (i) => caps[i] as number);
-  const odHi = sumUnits(input, layout.onDemand, (i) => (pools[i] as PoolSpec).maxReplicas);
-  const hasOnDemand = layout.onDemand.length > 0;
-  const hasSpot = layout.spot.length > 0;
+  const { layout, spot, role } = input;
+  const spotSlots = slotsOf(input, layout.spot);
+  const odSlots = slotsOf(input, layout.onDemand);
+  const spotLo = sumUnits(input, spotSlots, (s) => s.min);
+  const spotHi = sumUnits(input, spotSlots, (s) => s.pool.maxReplicas);
+  const spotAvail = sumUnits(input, spotSlots, (s) => s.cap);
+  const odHi = sumUnits(input, odSlots, (s) => s.pool.maxReplicas);
+  const hasOnDemand = odSlots.length > 0;
+  const hasSpot = spotSlots.length > 0;
 
   const spotWanted = hasSpot ? spotShare(total, spot, spotLo, spotHi, hasOnDemand) : 0;
   if (hasSpot && hasOnDemand) {
@@ -196,10 +213,10 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
   let spotGot = Math.min(spotWanted, spotAvail);
   const moved = spotWanted - spotGot;
   if (moved > 0) {
-    const reasons = layout.spot.filter((i) => input.unavailable[i] !== undefined).map((i) => `${(pools[i] as PoolSpec).name}: ${input.unavailable[i]}`);
-    const only = layout.spot.filter((i) => input.unavailable[i] !== undefined);
+    const unavailable = spotSlots.filter((s) => s.unavailable !== undefined);
+    const reasons = unavailable.map((s) => `${s.pool.name}: ${s.unavailable}`);
     effects.push({
-      constraint: 'spot-unavailable', role, pool: only.length === 1 ? (pools[only[0] as number] as PoolSpec).name : undefined,
+      constraint: 'spot-unavailable', role, pool: unavailable.length === 1 ? unavailable[0]?.pool.name : undefined,
       from: spotWanted, to: spotGot,
       detail: `${moved} ${role} replica(s) moved from Spot to on-demand (${reasons.join('; ')})`,
     });
@@ -216,8 +233,8 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
   if (!hasOnDemand && hasSpot && spot.maxShare < 1) {
     warnings.push(`${role}: no on-demand pool, so spot.maxShare ${spot.maxShare} and onDemandFloor cannot apply`);
   }
-  const placedSpot = hasSpot ? fill(input, layout.spot, spotGot, true, true, out) : 0;
-  const placedOd = hasOnDemand ? fill(input, layout.onDemand, odWanted, false, false, out) : 0;
+  const placedSpot = hasSpot ? fill(input, spotSlots, spotGot, true, true, out) : 0;
+  const placedOd = hasOnDemand ? fill(input, odSlots, odWanted, false, false, out) : 0;
   return { placed: placedSpot + placedOd, moved };
 }
 
@@ -227,27 +244,27 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
  * Returns the units moved.
  */
 export function moveFromUnavailableSpot(input: SplitInput, counts: number[], effects: ConstraintEffect[]): number {
-  const { layout, pools, caps, role } = input;
+  const { layout, role } = input;
+  const onDemand = slotsOf(input, layout.onDemand);
   let moved = 0;
-  for (const i of layout.spot) {
-    const reason = input.unavailable[i];
-    if (reason === undefined || (counts[i] as number) <= (caps[i] as number)) continue;
-    const from = counts[i] as number;
-    counts[i] = caps[i] as number;
-    const lost = units(input, i, from) - units(input, i, caps[i] as number);
+  for (const s of slotsOf(input, layout.spot)) {
+    const from = counts[s.index] ?? 0;
+    if (s.unavailable === undefined || from <= s.cap) continue;
+    counts[s.index] = s.cap;
+    const lost = units(input, s.pool, from) - units(input, s.pool, s.cap);
     let left = lost;
-    for (const j of layout.onDemand) {
+    for (const od of onDemand) {
       if (left <= 0) break;
-      const pool = pools[j] as PoolSpec;
-      const add = Math.min(pool.maxReplicas - (counts[j] as number), unitsToReplicas(left, layout.unitGpus, pool.gpusPerReplica));
+      const current = counts[od.index] ?? 0;
+      const add = Math.min(od.pool.maxReplicas - current, unitsToReplicas(left, layout.unitGpus, od.pool.gpusPerReplica));
       if (add <= 0) continue;
-      counts[j] = (counts[j] as number) + add;
-      left -= units(input, j, add);
+      counts[od.index] = current + add;
+      left -= units(input, od.pool, add);
     }
     moved += lost - Math.max(left, 0);
     effects.push({
-      constraint: 'spot-unavailable', role, pool: (pools[i] as PoolSpec).name, from, to: counts[i] as number,
-      detail: `held ${role}: ${(pools[i] as PoolSpec).name} ${reason}; ${lost - Math.max(left, 0)} replica(s) moved to on-demand`,
+      constraint: 'spot-unavailable', role, pool: s.pool.name, from, to: s.cap,
+      detail: `held ${role}: ${s.pool.name} ${s.unavailable}; ${lost - Math.max(left, 0)} replica(s) moved to on-demand`,
     });
   }
   return moved;

@@ -18,7 +18,7 @@ import { messageOf } from '../errors.js';
 export const MAX_OBJECT_BYTES = 4 * 1024 * 1024;
 
 /** An answer longer than the cap: refused, not retried (the next try would be as long). */
-export class KubeResponseTooLargeError extends Error {
+class KubeResponseTooLargeError extends Error {
   constructor(
     readonly method: string,
     readonly path: string,
@@ -32,7 +32,7 @@ export class KubeResponseTooLargeError extends Error {
   }
 }
 
-export const GROUP = 'nvidia.com';
+const GROUP = 'nvidia.com';
 export const FIELD_MANAGER = 'pd-planner';
 
 export type DynamoPlural = 'dynamographdeployments' | 'dynamographdeploymentscalingadapters' | 'dynamocomponentdeployments';
@@ -62,7 +62,7 @@ function statusMessage(body: unknown): string {
 }
 
 /** Any failure of a request (transport error, timeout) as a KubeApiError; KubeApiError and the too-large error pass through. */
-export function toKubeApiError(error: unknown, method: string, path: string): Error {
+function toKubeApiError(error: unknown, method: string, path: string): Error {
   if (error instanceof KubeApiError || error instanceof KubeResponseTooLargeError) return error;
   return new KubeApiError(0, method, path, messageOf(error));
 }

@@ -65,7 +65,7 @@ interface PoolJob {
   holdWhy?: string;
 }
 
-export class DynamoConnector implements KubernetesConnector {
+class DynamoConnector implements KubernetesConnector {
   readonly #api: DynamoApi;
   readonly #namespace: string;
   readonly #canAct: () => boolean;

@@ -2,7 +2,7 @@
 import type { DynamoVersion, GraphComponent } from './graph.js';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
-export const JSON_PATCH = 'application/json-patch+json';
+const JSON_PATCH = 'application/json-patch+json';
 
 /** DGDSA /scale and DCD: `{"spec":{"replicas":N}}` as a merge patch. */
 export function replicasMergePatch(replicas: number): { spec: { replicas: number } } {

@@ -48,6 +48,7 @@ import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
 import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
+import { observedAmount, observedReplicas } from './observed.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
@@ -77,16 +78,6 @@ export interface DecideResult {
 /** Policies that size on the request count. */
 const USES_REQUESTS: Record<PolicySpec['policy'], boolean> = { sla: true, dynamo: true, hpa: true, load: false, static: false };
 
-function count(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
-
-/** A replica count from a source: a number >= 0, rounded up (2.5 replicas may be 3 pods; never fewer than reported). */
-function replicas(value: number | undefined): number | undefined {
-  const v = count(value);
-  return v === undefined ? undefined : Math.ceil(v);
-}
-
 /** The counts known for one pool this tick, and the highest of them (undefined when none is known). */
 export interface KnownCounts {
   last?: number;
@@ -104,10 +95,10 @@ export interface KnownCounts {
 export function knownCounts(observation: Observation, state: PlannerState, name: string): KnownCounts {
   const seen = own(observation.pools, name);
   const out: KnownCounts = {};
-  const last = replicas(own(state.last, name));
-  const desired = replicas(seen?.desired);
-  const ready = replicas(seen?.ready);
-  const pending = replicas(seen?.pending);
+  const last = observedReplicas(own(state.last, name));
+  const desired = observedReplicas(seen?.desired);
+  const ready = observedReplicas(seen?.ready);
+  const pending = observedReplicas(seen?.pending);
   if (last !== undefined) out.last = last;
   if (desired !== undefined) out.desired = desired;
   if (ready !== undefined) out.ready = ready;
@@ -119,9 +110,9 @@ export function knownCounts(observation: Observation, state: PlannerState, name:
 
 /** History with this tick's point appended (replacing any point at or after `now`), at most `limit` points. */
 export function recordHistory(history: readonly HistoryPoint[], observation: Observation, now: number, limit: number): HistoryPoint[] {
-  const requests = count(observation.requests);
-  const isl = count(observation.isl);
-  const osl = count(observation.osl);
+  const requests = observedAmount(observation.requests);
+  const isl = observedAmount(observation.isl);
+  const osl = observedAmount(observation.osl);
   let end = history.length;
   while (end > 0 && (history[end - 1] as HistoryPoint).time >= now) end--;
   const hasPoint = requests !== undefined || isl !== undefined || osl !== undefined;
@@ -188,7 +179,7 @@ export function decide(input: DecideInput): DecideResult {
     const present = counts.ready ?? counts.desired ?? counts.last ?? pool.minReplicas;
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
   }
-  const requestsUnknown = !input.forecastOverride && count(observation.requests) === undefined;
+  const requestsUnknown = !input.forecastOverride && observedAmount(observation.requests) === undefined;
   const idle: IdleResult = scaleToZero(spec, observation, state, now, current);
 
   // Hold on missing requests, else run the policy.
@@ -303,7 +294,7 @@ export function decide(input: DecideInput): DecideResult {
     const desired = constrained.desired[i] as number;
     last[pool.name] = desired;
     const decision: PoolDecision = { desired, role: pool.role, capacity: pool.capacity, gpus: desired * pool.gpusPerReplica, boundBy: boundBy[i] as string[] };
-    const observedDesired = replicas(own(observation.pools, pool.name)?.desired);
+    const observedDesired = observedReplicas(own(observation.pools, pool.name)?.desired);
     if (observedDesired !== undefined) decision.current = observedDesired;
     if (floor) {
       decision.hold = true;

@@ -27,6 +27,7 @@
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
 import { own } from '../config/records.js';
 import type { PlannerState } from './state.js';
+import { observedAmount } from './observed.js';
 import type { IdleAction, Observation, ScaleToZeroExplanation } from './types.js';
 
 export type { IdleAction, ScaleToZeroExplanation } from './types.js';
@@ -43,7 +44,7 @@ export interface IdleResult {
  * Roles whose pools' minReplicas add up to 0: they may be scaled to zero. Not under `policy: static`, whose counts are
  * fixed by the user whatever the traffic.
  */
-export function zeroCapableRoles(spec: PolicySpec): Role[] {
+function zeroCapableRoles(spec: PolicySpec): Role[] {
   if (spec.policy === 'static') return [];
   return ROLES.filter((role) => {
     const pools = spec.pools.filter((p) => p.role === role);
@@ -51,17 +52,13 @@ export function zeroCapableRoles(spec: PolicySpec): Role[] {
   });
 }
 
-function count(x: number | undefined): number | undefined {
-  return x !== undefined && Number.isFinite(x) && x >= 0 ? x : undefined;
-}
-
 /**
  * Whether the observation shows demand: true (a request or a queued one), false (none, and the queue is empty or
  * not watched), undefined (the request count is unknown, or the queue's source failed while no request was seen).
  */
 export function demandSeen(observation: Observation): boolean | undefined {
-  const requests = count(observation.requests);
-  const queue = count(observation.queueDepth);
+  const requests = observedAmount(observation.requests);
+  const queue = observedAmount(observation.queueDepth);
   if ((requests ?? 0) > 0 || (queue ?? 0) > 0) return true;
   if (requests === undefined) return undefined;
   if (queue === undefined && own(observation.errors, 'queueDepth') !== undefined) return undefined;
@@ -76,7 +73,7 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
   const action: Record<Role, IdleAction | undefined> = { prefill: undefined, decode: undefined };
   const roles = zeroCapableRoles(spec);
   const demand = demandSeen(observation);
-  const window = count(observation.windowSeconds) ?? spec.interval;
+  const window = observedAmount(observation.windowSeconds) ?? spec.interval;
   const previous = typeof state.idleSince === 'number' && Number.isFinite(state.idleSince) && state.idleSince <= now ? state.idleSince : undefined;
   const idleSince = demand === false ? (previous ?? now - window * 1000) : undefined;
   if (roles.length === 0 || demand === undefined) return { action, ...(idleSince !== undefined ? { idleSince } : {}) };
@@ -87,7 +84,7 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
   if (demand) {
     summary = 'wake';
     for (const role of roles) action[role] = 'wake';
-    const seen = [count(observation.requests) ? `${observation.requests} request(s)` : '', count(observation.queueDepth) ? `${observation.queueDepth} queued` : ''].filter(Boolean).join(', ');
+    const seen = [observedAmount(observation.requests) ? `${observation.requests} request(s)` : '', observedAmount(observation.queueDepth) ? `${observation.queueDepth} queued` : ''].filter(Boolean).join(', ');
     detail = `demand seen (${seen}): ${roles.join(' and ')} at least one replica each`;
   } else if ((idleFor as number) >= idleSeconds) {
     summary = 'zero';
@@ -140,7 +137,7 @@ export function withWakeMinimums(spec: PolicySpec, result: IdleResult, committed
 }
 
 /** Whether the last decision put every pool at zero. */
-export function atZero(state: PlannerState, spec: PolicySpec): boolean {
+function atZero(state: PlannerState, spec: PolicySpec): boolean {
   const last = state.last;
   if (last === undefined) return false;
   return spec.pools.every((p) => own(last, p.name) === 0);

@@ -30,9 +30,9 @@ export type { LearnedStartup } from './types.js';
 /** Samples kept per pool (the newest). */
 export const STARTUP_WINDOW = 32;
 /** Samples after which the prior no longer counts. */
-export const STARTUP_TRUST = 5;
+const STARTUP_TRUST = 5;
 /** The percentile of the samples used as the startup time. */
-export const STARTUP_PERCENTILE = 0.9;
+const STARTUP_PERCENTILE = 0.9;
 
 function usable(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x) && x > 0 && x <= MAX_TIMER_SECONDS;

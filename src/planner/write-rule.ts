@@ -15,7 +15,7 @@ import type { Decision } from './types.js';
 export type WriteRule = { kind: 'none'; why: string } | { kind: 'not-below-current'; why: string } | { kind: 'any' };
 
 /** Why the decision held, for result lines: "the request count; the current count of prefill-od unknown". */
-export function holdWhy(decision: Decision): string {
+function holdWhy(decision: Decision): string {
   const unknown = decision.explanation.unknown ?? [];
   if (unknown.length > 0) return `${unknown.join('; ')} unknown`;
   return decision.explanation.holdReason ?? 'inputs unknown';

@@ -1,5 +1,6 @@
 /**
- * Dynamo's G1 SLA planner formulas, exactly (DESIGN section 4, dynamo/NOTES-planner.md 1.3-1.7): the baseline.
+ * Dynamo's G1 SLA planner formulas, exactly (test/unit/policies/dynamo.test.ts checks them against Dynamo's own
+ * reference rows): the baseline.
  * None of our improvements; `sla/` builds on these functions.
  *
  * Per interval I seconds, with n requests forecast for the next interval, mean isl/osl tokens:
@@ -234,7 +235,7 @@ export function heldOutput(input: PolicyInput, field: string, warnings: string[]
 }
 
 /** Forecast fields for the formulas. */
-export function forecastValues(f: Forecast): { requests: number; isl: number; osl: number } {
+function forecastValues(f: Forecast): { requests: number; isl: number; osl: number } {
   return { requests: f.requests.value, isl: f.isl.value, osl: f.osl.value };
 }
 

@@ -1,7 +1,7 @@
 /**
  * A performance profile built from Dynamo's profiler JSON, with fast piecewise-linear lookups.
  *
- * Interpolation (DESIGN section 4, "Reference numbers"):
+ * Interpolation (the rule Dynamo's planner interpolators use; test/unit/profiles checks it against Dynamo's numbers):
  * - prefill: linear in ISL between measured points, clamped to the measured range;
  * - decode: the scattered points form rows of one context length each; within a row, linear in KV usage;
  *   across rows, linear in context length between the two rows around the query; clamped at both ends.
@@ -82,7 +82,7 @@ function parseWith<T>(
  * planner's arithmetic degenerate (a throughput of 1e-300 tokens/s means "infinitely many replicas"), so the file
  * is refused by name. The ranges are far wider than any engine: a TTFT of an hour, 1e9 tokens/s per GPU.
  */
-export const PROFILE_RANGES = {
+const PROFILE_RANGES = {
   tokens: { min: 1, max: 1e8, what: 'tokens' },
   ms: { min: 1e-3, max: 3.6e6, what: 'ms' },
   thpt: { min: 1e-2, max: 1e9, what: 'tokens/s per GPU' },
@@ -304,7 +304,7 @@ export function profileFromData(prefillJson: unknown, decodeJson: unknown, name:
    * at kv 1, ITL = 12.43 > 10; at breakpoint kv 0.5975, ITL = 0.6206 x 10.4299 + 0.3794 x 9.9401 = 10.2441 > 10;
    * at the next breakpoint down, kv 0.4129, ITL = 9.2416 <= 10. The crossing is
    * kv = 0.4129 + (10 - 9.2416) / (10.2441 - 9.2416) x (0.5975 - 0.4129) = 0.5526, throughput there 3906 tok/s/GPU
-   * (DESIGN's "3906 (kv 0.553)"; a 100-point kv grid would give 0.545 and 3869).
+   * (a 100-point kv grid would give 0.545 and 3869).
    */
   function bestDecode(itlTargetMs: number, ctx: number): BestDecode {
     locate(ctx);

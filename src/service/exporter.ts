@@ -77,7 +77,7 @@ export interface PlannerMetrics {
 type Labels = Record<string, string | number>;
 
 /** Counters and gauges of one planner process; see PlannerMetrics for what each method records. */
-export class PlannerMetricsRegistry implements PlannerMetrics {
+class PlannerMetricsRegistry implements PlannerMetrics {
   readonly registry = new Registry();
   /** Per-policy series carry the `policy` label. */
   readonly #byPolicy: boolean;

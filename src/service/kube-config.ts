@@ -12,7 +12,7 @@ import { InputError, messageOf } from '../errors.js';
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** The largest kubeconfig read: one with embedded certificates for a few clusters is tens of KB. */
-export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
+const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
 
 const HOW = 'give the file `kubectl config view --raw --minify` writes, or run in a pod (in-cluster credentials)';
 

@@ -71,7 +71,7 @@ function leaseFailure(error: unknown): string {
   return status !== undefined && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
 }
 
-export class LeaseElector implements LeaderElector {
+class LeaseElector implements LeaderElector {
   readonly identity: string;
   readonly #options: LeaderElectionOptions;
   readonly #clock: Clock;

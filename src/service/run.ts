@@ -25,7 +25,7 @@ export interface RunHooks {
  * Why the ticks of a --once round failed, one line per policy (every source and connector error of it); empty when
  * every tick was clean (its sources answered and its decision was applied).
  */
-export function onceFailures(round: RoundOutcome, multi: boolean): string[] {
+function onceFailures(round: RoundOutcome, multi: boolean): string[] {
   const lines: string[] = [];
   for (const { name, outcome } of round.results) {
     if (outcome.ok) continue;

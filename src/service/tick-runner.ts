@@ -49,9 +49,9 @@ export interface TickRunnerOptions {
  * computation that does not end, never a slow machine.
  * Example: interval 60 s -> 60 s; interval 250 ms -> 10 s.
  */
-export const MIN_DECIDE_BOUND_MS = 10_000;
+const MIN_DECIDE_BOUND_MS = 10_000;
 
-export function decideBoundMs(intervalSeconds: number): number {
+function decideBoundMs(intervalSeconds: number): number {
   return Math.max(MIN_DECIDE_BOUND_MS, intervalSeconds * 1000);
 }
 

@@ -12,7 +12,7 @@
  *   model (yardsticks/hindsight.ts).
  * - `perfect-forecast`: our `sla` policy fed each interval's true load (intervals.ts oracleForecast): what forecasting
  *   errors cost the policy, NOT a lower bound (hindsight and the fluid bound are). `oracle` is accepted on the
- *   command line as its old name.
+ *   command line as an alias.
  */
 import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
@@ -22,7 +22,7 @@ export type Baseline = (typeof BASELINES)[number];
 export type RunKind = 'policy' | Baseline;
 
 /** Old names still accepted by --baselines, and what they mean now. */
-export const BASELINE_ALIASES: Record<string, Baseline> = { oracle: 'perfect-forecast' };
+const BASELINE_ALIASES: Record<string, Baseline> = { oracle: 'perfect-forecast' };
 
 /** Share of a replica's SLO-bound capacity that the HPA baseline targets. */
 export const HPA_TARGET_UTILIZATION = 0.7;

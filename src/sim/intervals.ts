@@ -19,7 +19,7 @@ export interface IntervalLoad {
 }
 
 /** Sub-window over which the peak arrival rate is measured: a burst this long fills a 2 s TTFT budget many times over. */
-export const PEAK_SUBWINDOW_SECONDS = 10;
+const PEAK_SUBWINDOW_SECONDS = 10;
 
 export function binTrace(trace: Trace, intervalSeconds: number): IntervalLoad[] {
   checkSimulationSpan(trace, intervalSeconds);

@@ -95,7 +95,7 @@ export function whatIfFlags(whatIf: WhatIf): Record<string, number> {
 }
 
 /** Most values one sweep runs (each is a whole simulation with its baselines). */
-export const MAX_SWEEP_VALUES = 256;
+const MAX_SWEEP_VALUES = 256;
 
 /** Parse "gpu-budget=16,24,32" into the knob and its values; errors name the flag and what to write. */
 export function parseSweepParam(text: string): { name: string; key: keyof WhatIf; values: number[] } {

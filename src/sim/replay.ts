@@ -19,6 +19,7 @@ import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { runTick } from '../planner/tick.js';
 import { initialState, type PlannerState } from '../planner/state.js';
+import { percentileKey } from '../planner/percentile-key.js';
 import type { Decision, Forecast, Observation, PoolObservation } from '../planner/types.js';
 import { nextTickSeconds } from '../planner/idle.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
@@ -175,7 +176,7 @@ export function arrivalsUpTo(trace: Trace, t: number): number {
  * window; the first poll that sees demand is decided (`driver.poll`) and applied at that second. The interval's
  * window stays whole: the next tick sees everything since `start`.
  */
-export async function pollWithin(
+async function pollWithin(
   cluster: ClusterSim,
   trace: Trace,
   driver: Driver,
@@ -255,7 +256,7 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
       // The window's busiest 10 s and its ISL at the TTFT SLO's percentile, from the trace arrivals of exactly this window.
       if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
       const islTail = islAtPercentile[k];
-      if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [`p${spec.slo.ttft.percentile}`]: islTail };
+      if (islTail !== undefined && Number.isFinite(islTail)) observation.islPercentiles = { [percentileKey(spec.slo.ttft.percentile)]: islTail };
       return tickAt(k, t, observation, false);
     },
   };

@@ -141,11 +141,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   return { runs, bound, start, yardsticks, wallSeconds: (performance.now() - started) / 1000, requestsReplayed: replayed };
 }
 
-/** The warm start every simulated run begins from (see the module comment). */
-export function warmStartReplicas(spec: PolicySpec, profile: PerformanceProfile, trace: Trace): Record<string, number> {
-  return neutralStart(spec, profile, trace);
-}
-
 function peakOf(schedule: readonly Record<string, number>[]): Record<string, number> {
   const peak: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const step of schedule) for (const [pool, n] of Object.entries(step)) peak[pool] = Math.max(peak[pool] ?? 0, n);

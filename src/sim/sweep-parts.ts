@@ -35,7 +35,7 @@ export interface SweepPart {
 }
 
 /** "sweep-index-3.json". */
-export function partFileName(index: number): string {
+function partFileName(index: number): string {
   return `sweep-index-${index}.json`;
 }
 

@@ -1,10 +1,4 @@
 import type { PolicyDocument } from '../config/document.js';
-/** One request of a trace: arrival in seconds from the trace start, token counts. */
-export interface TraceRequest {
-  arrival: number;
-  isl: number;
-  osl: number;
-}
 
 /** A loaded (and possibly rate-scaled) trace, arrivals sorted ascending. Columnar for speed. */
 export interface Trace {

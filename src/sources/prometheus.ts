@@ -1,7 +1,7 @@
 /**
  * Reads one window of Dynamo frontend metrics from the Prometheus HTTP API (`GET /api/v1/query`).
  *
- * Default queries use the metric names the Dynamo frontend exports (DESIGN section 5):
+ * Default queries use the metric names the Dynamo frontend exports:
  *   requests  sum(increase(dynamo_frontend_requests_total{$labels}[$window]))          a COUNT, as Dynamo uses it
  *   means     sum(increase(X_sum{$labels}[$window])) / sum(increase(X_count{$labels}[$window]))   count-weighted
  *   pXX       histogram_quantile(q, sum by (le) (increase(X_bucket{$labels}[$window])))
@@ -19,6 +19,7 @@
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import type { PolicySpec } from '../config/schema.js';
+import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
 import { messageOf } from '../errors.js';
 
@@ -67,7 +68,7 @@ export const DEFAULT_QUERIES: Record<QueryName, string | undefined> = {
 const isOptionalField = (field: string): boolean => field === 'peakRequestsPerSecond' || field.startsWith('islPercentiles.');
 
 /** Percentiles always read besides the SLO's own. */
-export const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
+const STANDARD_QUANTILES = [0.5, 0.95, 0.99];
 
 export type PrometheusErrorKind =
   | 'empty'
@@ -113,7 +114,7 @@ export function labelMatchers(labels: Record<string, string>): string {
 }
 
 /** A window in seconds as a PromQL range: 60 -> "60s"; fractional seconds are rounded up (59.5 -> "60s"). */
-export function promWindow(seconds: number): string {
+function promWindow(seconds: number): string {
   return `${Math.max(1, Math.ceil(seconds))}s`;
 }
 
@@ -133,7 +134,7 @@ export interface PrometheusClientOptions {
 }
 
 /** The endpoint a query goes to, for messages. */
-export function queryEndpoint(baseUrl: string): string {
+function queryEndpoint(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
 }
 
@@ -352,11 +353,6 @@ interface PlannedQuery {
   zeroTrafficNaN: boolean;
 }
 
-/** "p95" for 0.95, "p99.9" for 0.999. */
-export function quantileKey(quantile: number): `p${number}` {
-  return `p${Number((quantile * 100).toFixed(4))}`;
-}
-
 /** The queries one window needs, rendered. Pure, so tests and `decide --explain` can show them. */
 export function planQueries(config: PrometheusConfig, windowSeconds: number, slo: PolicySpec['slo']): PlannedQuery[] {
   const vars = { window: promWindow(windowSeconds), labels: labelMatchers(config.labels) };
@@ -376,9 +372,9 @@ export function planQueries(config: PrometheusConfig, windowSeconds: number, slo
   add('kvUsage', 'kvUsage', 1, false);
   add('peakRequestsPerSecond', 'peakRequestsPerSecond', 1, true);
   const quantilesFor = (percentile: number) => [...new Set([percentile / 100, ...STANDARD_QUANTILES])].sort((a, b) => a - b);
-  add(`islPercentiles.${quantileKey(slo.ttft.percentile / 100)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
-  for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${quantileKey(q)}`, 'ttftPercentile', 1000, true, q);
-  for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${quantileKey(q)}`, 'itlPercentile', 1000, true, q);
+  add(`islPercentiles.${percentileKey(slo.ttft.percentile)}`, 'islPercentile', 1, true, slo.ttft.percentile / 100);
+  for (const q of quantilesFor(slo.ttft.percentile)) add(`ttftMs.${percentileKey(q * 100)}`, 'ttftPercentile', 1000, true, q);
+  for (const q of quantilesFor(slo.itl.percentile)) add(`itlMs.${percentileKey(q * 100)}`, 'itlPercentile', 1000, true, q);
   return planned;
 }
 
@@ -410,7 +406,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions = {}): P
   };
 }
 
-export async function observePrometheus(
+async function observePrometheus(
   client: PrometheusClientOptions,
   config: PrometheusConfig,
   now: number,

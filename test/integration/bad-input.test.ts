@@ -15,6 +15,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode, type NodeOutcome } from '../fixtures/node-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Fixture paths are given relative to the repository root, as a user would type them; messages echo them. */
@@ -234,34 +235,14 @@ const CASES: Case[] = [
 /** Fixture files that are inputs to other cases rather than cases of their own. */
 const SUPPORT = new Set(['valid-policy.yaml', 'valid-observation.json', 'valid-trace.csv', 'README.md', 'profile-invalid-json', 'profile-wrong-shape', 'profile-thpt-1e-300']);
 
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnNode(args: string[]): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status: signal ? null : status, stdout, stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr });
-    });
-  });
-}
+type Outcome = NodeOutcome;
 
 /** Run `cases` in one child process through bad-input-runner.mjs; a runner that dies fails every case of its group. */
 async function runGroup(cases: readonly Case[], index: number): Promise<[string, Outcome][]> {
   const casesFile = join(TMP, `group-${index}.json`);
   const resultsFile = join(TMP, `group-${index}-results.json`);
   writeFileSync(casesFile, JSON.stringify(cases.map((c) => c.args)));
-  const runner = await spawnNode(['test/integration/bad-input-runner.mjs', casesFile, resultsFile]);
+  const runner = await runNode(['test/integration/bad-input-runner.mjs', casesFile, resultsFile], 120_000);
   if (runner.status !== 0 || !existsSync(resultsFile)) {
     const failed: Outcome = { status: null, stdout: runner.stdout, stderr: `runner exited ${runner.status}:\n${runner.stderr}` };
     return cases.map((c) => [c.name, failed]);
@@ -320,7 +301,7 @@ beforeAll(async () => {
   const sample = CASES.filter((c) => THROUGH_BINARY.includes(c.name));
   const [grouped, direct] = await Promise.all([
     Promise.all(groups.map(runGroup)),
-    Promise.all(sample.map(async (c) => [c.name, await spawnNode(['bin/pd-planner.js', ...c.args])] as [string, Outcome])),
+    Promise.all(sample.map(async (c) => [c.name, await runNode(['bin/pd-planner.js', ...c.args], 120_000)] as [string, Outcome])),
   ]);
   inProcess = new Map(grouped.flat());
   binary = new Map(direct);

@@ -11,15 +11,13 @@
  * Cases run in-process, many per child (bad-input-runner.mjs calls the CLI's entry per case), two children in
  * parallel. The corpus is fixed by FUZZ_SEED (default below); a failing case names its seed and index.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode } from '../fixtures/node-process.js';
 import { generateCorpus, type FuzzCase } from './fuzz/corpus.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_107);
 /** A case taking this long means unbounded work (the slowest generated case takes well under a second). */
 const CASE_MS = 30_000;
@@ -40,27 +38,11 @@ const corpus = generateCorpus(TMP, SEED);
 let results = new Map<string, Outcome>();
 let peakRssKb = 0;
 
-function spawnNode(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status: signal ? null : status, stdout, stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr });
-    });
-  });
-}
-
 async function runGroup(cases: readonly FuzzCase[], index: number): Promise<[string, Outcome][]> {
   const casesFile = join(TMP, `group-${index}.json`);
   const resultsFile = join(TMP, `group-${index}-results.json`);
   writeFileSync(casesFile, JSON.stringify(cases.map((c) => c.args)));
-  const runner = await spawnNode(['test/integration/bad-input-runner.mjs', casesFile, resultsFile]);
+  const runner = await runNode(['test/integration/bad-input-runner.mjs', casesFile, resultsFile], 170_000);
   if (runner.status !== 0 || !existsSync(resultsFile)) {
     const failed: Outcome = { status: null, stdout: runner.stdout, stderr: `runner exited ${runner.status}:\n${runner.stderr}`, ms: 0, maxRssKb: 0 };
     return cases.map((c) => [c.name, failed]);

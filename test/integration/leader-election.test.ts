@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/log.js';
 import { createPlannerMetrics } from '../../src/service/exporter.js';
 import { createLeaderElector, type LeaseApi } from '../../src/service/leader.js';
 import { toLoadedPlan } from '../../src/service/plan.js';
-import { createPlannerService, type PlannerService } from '../../src/service/single.js';
+import { createPlannerService, type PlannerService } from '../fixtures/single-policy-service.js';
 import { loadProfile } from '../../src/profiles/load.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../fixtures/fake-kube-api/objects.js';

@@ -78,7 +78,7 @@ export interface KubeState {
 
 type DynamoObject = KubeObject & k8s.KubernetesObject;
 
-export class KubeStateInformers implements KubeState {
+class KubeStateInformers implements KubeState {
   readonly #options: KubeStateOptions;
   readonly #log: Logger;
   readonly #kc: k8s.KubeConfig;

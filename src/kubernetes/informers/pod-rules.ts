@@ -43,7 +43,8 @@ export function isEvicted(pod: Pod): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'DisruptionTarget' && c.status === 'True');
 }
 
-function timeOf(value: unknown): number | undefined {
+/** A Kubernetes timestamp (a Date from the client, or an RFC 3339 string) as epoch ms; undefined when unreadable. */
+export function timeOf(value: unknown): number | undefined {
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'string') {
     const t = Date.parse(value);

@@ -7,7 +7,7 @@
  * pods already Ready when the informer starts count too, so a planner learns at once from what runs.
  * Example: created 10:00:00, Ready since 10:03:42 -> 222 s.
  */
-import type { Pod } from './pod-rules.js';
+import { timeOf, type Pod } from './pod-rules.js';
 
 /** Samples a pool reports at most per call (the planner keeps fewer). */
 const MAX_PER_REPORT = 64;
@@ -15,15 +15,6 @@ const MAX_PER_REPORT = 64;
 const KEEP_MS = 3_600_000;
 /** Longer than this is not a startup but a pod that waited for something else (or wrong clocks): no sample. */
 const MAX_STARTUP_SECONDS = 86_400;
-
-function timeOf(value: unknown): number | undefined {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'string') {
-    const t = Date.parse(value);
-    return Number.isFinite(t) ? t : undefined;
-  }
-  return undefined;
-}
 
 /** Seconds from creation to Ready of a pod on its first start, or undefined (not Ready, restarted, times unreadable). */
 export function startupSecondsOf(pod: Pod): number | undefined {

@@ -52,7 +52,8 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     let failed = false;
     informer.on('error', (err: unknown) => {
       failed = true;
-      const message = err instanceof Error ? err.message : String((err as { body?: unknown })?.body ?? err);
+      // Not an Error: the client's rejected response, whose body says why.
+      const message = messageOf(err instanceof Error ? err : ((err as { body?: unknown })?.body ?? err));
       const status = (err as { code?: number; statusCode?: number })?.code ?? (err as { statusCode?: number })?.statusCode;
       if (this.#events.failed(this.name, message, status)) this.#scheduleRebuild();
     });

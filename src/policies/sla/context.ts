@@ -4,13 +4,9 @@
  */
 import type { PolicySpec, Role } from '../../config/schema.js';
 import type { Observation } from '../../planner/types.js';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import type { PolicyInput } from '../types.js';
-
-/** `p95` for 95, `p99.9` for 99.9: the key of a LatencySummary. */
-export function percentileKey(percentile: number): `p${number}` {
-  return `p${percentile}`;
-}
 
 export interface SlaContext {
   input: PolicyInput;

@@ -52,7 +52,7 @@ export {
   BURST_SUBWINDOW_SECONDS,
   POISSON_PEAK_Z,
 } from './burst.js';
-export { percentileKey, slaContext, type SlaContext } from './context.js';
+export { slaContext, type SlaContext } from './context.js';
 export { correctionStep, disrupted } from './correction.js';
 export { fastPathStep, PANIC_RATIO, PANIC_Z } from './fast-path.js';
 export { leadTimeStep } from './lead-time.js';

@@ -36,6 +36,7 @@
  * The constants were chosen on the tuning seeds of the scenario families and the bundled traces (bench/matrix.ts).
  */
 import type { Role } from '../../config/schema.js';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { CorrectionState, RoleSloState } from '../../planner/state.js';
 import type { LatencySummary } from '../../planner/types.js';
 import { isUsable, r4 } from '../common.js';
@@ -106,7 +107,7 @@ export function budgetSpent(spec: SlaContext['spec'], slo: CorrectionState['slo'
 
 /** The window's latency at the SLO percentile over the target (NaN when not observed). */
 function latencyShare(summary: LatencySummary | undefined, percentile: number, targetMs: number): number {
-  const value = summary?.[`p${percentile}`];
+  const value = summary?.[percentileKey(percentile)];
   return isUsable(value) ? value / targetMs : NaN;
 }
 

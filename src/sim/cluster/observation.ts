@@ -16,6 +16,7 @@
  * graph pool { graph: { ready: false, condition: "decode: 2/4 ready" } }.
  */
 import type { PoolSpec, SloSpec } from '../../config/schema.js';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { GraphReadiness, LatencySummary, Observation, PoolObservation } from '../../planner/types.js';
 import type { LatencyStats, WindowStats } from './types.js';
 
@@ -23,7 +24,7 @@ function summary(stats: LatencyStats, sloPercentile: number): LatencySummary | u
   if (stats.count === 0) return undefined;
   const out: LatencySummary = { mean: stats.mean, p50: stats.p50, p90: stats.p90, p95: stats.p95, p99: stats.p99 };
   // The SLO's own percentile, when it is not one of the above (e.g. p99.9); computed by the cluster at its SLO.
-  if (stats.slo.percentile === sloPercentile) out[`p${sloPercentile}`] = stats.slo.value;
+  if (stats.slo.percentile === sloPercentile) out[percentileKey(sloPercentile)] = stats.slo.value;
   return out;
 }
 

@@ -6,6 +6,7 @@
  * Computed by selection (quickselect, expected O(n)) rather than sorting: a 1M-request run needs p50/p95/p99 of two
  * columns, and sorting them cost more than the whole event loop of a decode-heavy window.
  */
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { Percentiles } from '../types.js';
 import type { LatencyStats } from './types.js';
 
@@ -155,21 +156,13 @@ export function latencyStats(samples: Float32Array, n: number, sloPercentile: nu
   return { count: n, mean: sum / n, p50, p90, p95, p99, slo: { percentile: sloPercentile, value: atSlo } };
 }
 
-/** The percentiles every report carries; the SLO's own is added when it is none of these. */
-export const REPORTED_PERCENTILES = [50, 90, 95, 99] as const;
-
-/** "p95" for 95, "p97.5" for 97.5: the key a percentile has in a report's latency object. */
-export function percentileName(percent: number): `p${string}` {
-  return `p${Number(percent.toPrecision(6))}`;
-}
-
 /**
  * The report's percentiles of a window's stats: p50, p90, p95, p99, and the SLO's own under its name.
  * Example: stats of an SLO on 97.5 -> { p50, p90, p95, p99, "p97.5": stats.slo.value }.
  */
 export function reportPercentiles(stats: LatencyStats): Percentiles {
   const out: Percentiles = { p50: stats.p50, p90: stats.p90, p95: stats.p95, p99: stats.p99 };
-  const own = percentileName(stats.slo.percentile);
+  const own = percentileKey(stats.slo.percentile);
   if (out[own] === undefined) out[own] = stats.slo.value;
   return out;
 }

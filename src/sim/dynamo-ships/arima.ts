@@ -344,8 +344,3 @@ export function forecastWithOrder(y: readonly number[], order: ArimaOrder): numb
   }
   return order.log ? Math.expm1(next) : next;
 }
-
-/** auto_arima(y) then a one-step forecast (used when no order is kept yet). */
-export function arimaForecast(y: readonly number[], order?: ArimaOrder): number {
-  return forecastWithOrder(y, order ?? chooseOrder(y));
-}

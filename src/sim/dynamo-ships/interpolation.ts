@@ -38,7 +38,7 @@ import { solveLinear } from './solve.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 
 /** Dynamo's grid resolution (DecodeInterpolator(resolution=100)). */
-export const GRID_RESOLUTION = 100;
+const GRID_RESOLUTION = 100;
 /** SciPy's CloughTocher2DInterpolator defaults. */
 const GRADIENT_TOL = 1e-6;
 const GRADIENT_MAXITER = 400;
@@ -123,7 +123,7 @@ interface Triangulation {
   adj: Int32Array;
 }
 
-export function triangulate(px: Float64Array, py: Float64Array, tieTolerance = 0): Triangulation {
+function triangulate(px: Float64Array, py: Float64Array, tieTolerance = 0): Triangulation {
   const coords = new Float64Array(px.length * 2);
   for (let i = 0; i < px.length; i++) {
     coords[2 * i] = px[i] as number;
@@ -417,7 +417,7 @@ function cloughTocher(T: Triangulation, t: number, b: Float64Array, f: Float64Ar
  * griddata((px, py), values, grid, method="cubic") with NaN cells filled by method="nearest", as Dynamo builds its
  * decode grids. Returns a row-major grid: cell (iy, ix) at iy * xs.length + ix.
  */
-export function cubicGrid(px: Float64Array, py: Float64Array, values: Float64Array, xs: Float64Array, ys: Float64Array): Float64Array {
+function cubicGrid(px: Float64Array, py: Float64Array, values: Float64Array, xs: Float64Array, ys: Float64Array): Float64Array {
   const kept = qhullVertices(px, py);
   const kx = Float64Array.from(kept, (i) => px[i] as number);
   const ky = Float64Array.from(kept, (i) => py[i] as number);
@@ -449,7 +449,7 @@ export function cubicGrid(px: Float64Array, py: Float64Array, values: Float64Arr
  * matters: on llama2-70b-h100-tp4 it leaves out the same 3 points SciPy does (lifted distances 1.5e-10 to 3.0e-10,
  * round-off 9.1e-11; the nearest kept point is at 6.3e-10).
  */
-export function qhullVertices(px: Float64Array, py: Float64Array): number[] {
+function qhullVertices(px: Float64Array, py: Float64Array): number[] {
   const n = px.length;
   // One triangulation per point: bounded to profiles of a realistic size (Dynamo's profiler writes tens to hundreds).
   if (n > QHULL_EMULATION_MAX_POINTS) return [...Array(n).keys()];
@@ -481,7 +481,7 @@ const QHULL_EMULATION_MAX_POINTS = 2000;
 const QHULL_TOLERANCE = 4;
 
 /** The tie tolerance for a point set (absolute, in lifted units). */
-export function qhullTieTolerance(px: Float64Array, py: Float64Array): number {
+function qhullTieTolerance(px: Float64Array, py: Float64Array): number {
   return QHULL_TOLERANCE * liftedCoordinates(px, py).roundoff;
 }
 
@@ -502,7 +502,7 @@ function nearest(px: Float64Array, py: Float64Array, x: number, y: number): numb
 }
 
 /** numpy.linspace(start, stop, num): i x step + start, the last exactly stop. */
-export function linspace(start: number, stop: number, num: number): Float64Array {
+function linspace(start: number, stop: number, num: number): Float64Array {
   const out = new Float64Array(num);
   const step = (stop - start) / (num - 1);
   for (let i = 0; i < num; i++) out[i] = i * step + start;
@@ -562,7 +562,7 @@ function gridsFile(profile: PerformanceProfile): string {
   return join(dir, DECODE_GRIDS_FILE);
 }
 
-export const DECODE_GRIDS_FILE = 'dynamo_decode_grids.json';
+const DECODE_GRIDS_FILE = 'dynamo_decode_grids.json';
 /** A grids file is 20,000 numbers: ~300 kB. Anything far larger is not one. */
 const GRIDS_FILE_MAX_BYTES = 4 << 20;
 

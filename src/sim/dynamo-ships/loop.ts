@@ -21,7 +21,7 @@ import { dynamoTick, type DynamoConfig, type DynamoInterpolators, type DynamoMet
 import { createPredictor, type DynamoPredictorKind } from './predictors.js';
 
 /** Dynamo's loop defaults. */
-export const DYNAMO_DEFAULTS = { intervalSeconds: 180, predictor: 'arima' as DynamoPredictorKind, minEndpoint: 1, correction: true };
+const DYNAMO_DEFAULTS = { intervalSeconds: 180, predictor: 'arima' as DynamoPredictorKind, minEndpoint: 1, correction: true };
 
 const interpolatorCache = new WeakMap<PerformanceProfile, DynamoInterpolators>();
 
@@ -35,7 +35,7 @@ export function dynamoInterpolators(profile: PerformanceProfile): DynamoInterpol
   return interp;
 }
 
-export function dynamoConfig(spec: PolicySpec): DynamoConfig {
+function dynamoConfig(spec: PolicySpec): DynamoConfig {
   return {
     intervalSeconds: DYNAMO_DEFAULTS.intervalSeconds,
     itlMs: spec.slo.itl.ms,

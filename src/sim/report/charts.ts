@@ -3,6 +3,7 @@
  * inlined. `svg.ts` renders them; nothing here does I/O.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { RunResult, SimReport } from '../types.js';
 import { runColours, SLO_COLOUR } from './colours.js';
 import { bucketSize, downsample, type PlotPoint } from './downsample.js';
@@ -54,7 +55,7 @@ export function timeScale(durationSeconds: number): TimeScale {
 }
 
 /** Interval length in seconds, from the first two records (or the first record's end time). */
-export function intervalSeconds(report: SimReport): number {
+function intervalSeconds(report: SimReport): number {
   for (const run of report.runs) {
     const [a, b] = run.intervals;
     if (a && b) return b.t - a.t;
@@ -99,7 +100,7 @@ function mainRun(report: SimReport) {
 }
 
 /** (a) Requests per interval and the policy's forecast for the same interval. */
-export function loadChart(report: SimReport): Chart {
+function loadChart(report: SimReport): Chart {
   const run = mainRun(report);
   const step = intervalSeconds(report);
   const actual = 'requests (trace)';
@@ -153,7 +154,7 @@ export function loadChart(report: SimReport): Chart {
 }
 
 /** (b) Desired vs ready replicas per pool for the policy file's policy, one panel per pool. */
-export function replicasChart(report: SimReport): Chart {
+function replicasChart(report: SimReport): Chart {
   const run = mainRun(report);
   const rows: Record<string, unknown>[] = [];
   const pools: string[] = [];
@@ -216,7 +217,7 @@ export function replicasChart(report: SimReport): Chart {
 }
 
 /** (b) Total GPUs provisioned per run over time. */
-export function gpusChart(report: SimReport): Chart {
+function gpusChart(report: SimReport): Chart {
   const rows = report.runs.flatMap((run) => points(report, run).map((rec) => ({ time: at(report, rec), run: run.policy, gpus: round(rec.gpus, 2) })));
   return {
     id: 'gpus',
@@ -294,7 +295,8 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   // Pad the domain a little so the lowest and highest lines do not sit on the panel edges.
   const domain = [round(lo / 1.15, 2), round(hi * 1.15, 2)];
   const ticks = logTicks(domain[0]!, domain[1]!);
-  const onOther = `p${sloPercent(slo.percentile)}` === key ? '' : ` (SLO is on p${sloPercent(slo.percentile)})`;
+  const sloKey = percentileKey(sloPercent(slo.percentile));
+  const onOther = sloKey === key ? '' : ` (SLO is on ${sloKey})`;
   const overTotal = [...overByRun.values()].reduce((s, n) => s + n, 0);
   const intervals = report.runs[0]?.intervals.length ?? 0;
   const runLabels = report.runs.map((r) => `${r.policy}: ${overByRun.get(r.policy) ?? 0} of ${r.intervals.length} over`);
@@ -348,11 +350,11 @@ function latencyChart(report: SimReport, which: 'ttft' | 'itl'): Chart {
   };
 }
 
-export const ttftChart = (report: SimReport): Chart => latencyChart(report, 'ttft');
-export const itlChart = (report: SimReport): Chart => latencyChart(report, 'itl');
+const ttftChart = (report: SimReport): Chart => latencyChart(report, 'ttft');
+const itlChart = (report: SimReport): Chart => latencyChart(report, 'itl');
 
 /** (d) GPU-hours (Spot and on-demand stacked) and cost per run, as bars. */
-export function costChart(report: SimReport): Chart {
+function costChart(report: SimReport): Chart {
   const rows = summaryRows(report);
   const hours = rows.flatMap((r) => [
     { run: r.policy, capacity: 'on-demand', gpuHours: round(r.gpuHours.onDemand, 4) },
@@ -431,7 +433,7 @@ export function costChart(report: SimReport): Chart {
 }
 
 /** (e) Spot evictions over time: one row per run, a circle per interval with evictions, sized by count. */
-export function evictionsChart(report: SimReport): Chart {
+function evictionsChart(report: SimReport): Chart {
   const rows = report.runs.flatMap((run) =>
     run.intervals.filter((rec) => rec.evictions > 0).map((rec) => ({ time: at(report, rec), run: run.policy, evictions: rec.evictions })),
   );

@@ -4,29 +4,19 @@
  * load and GPUs as the mean (GPU-hours are kept), latency as the worst interval (an SLO breach
  * never disappears), desired replicas as the highest and ready as the lowest (a gap never disappears).
  */
+import { mean } from 'simple-statistics';
 import type { IntervalRecord, Percentiles } from '../types.js';
 
 /** At most this many points per series: about 1.25 px each on a 900 px plot. */
-export const MAX_PLOT_POINTS = 720;
+const MAX_PLOT_POINTS = 720;
 
 /** Intervals per bucket. Example: 10,080 intervals -> ceil(10,080 / 720) = 14; 60 intervals -> 1. */
 export function bucketSize(intervals: number, maxPoints = MAX_PLOT_POINTS): number {
   return Math.max(1, Math.ceil(intervals / maxPoints));
 }
 
-export interface PlotPoint {
-  /** End of the bucket's last interval, seconds from trace start. */
-  t: number;
-  requests: number;
-  forecastRequests?: number;
-  desired: Record<string, number>;
-  ready: Record<string, number>;
-  ttftMs?: Percentiles;
-  itlMs?: Percentiles;
-  gpus: number;
-}
-
-const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** What a plot shows of an interval, or of a bucket of intervals (`t`: the end of the bucket's last interval). */
+export type PlotPoint = Pick<IntervalRecord, 't' | 'requests' | 'forecastRequests' | 'desired' | 'ready' | 'ttftMs' | 'itlMs' | 'gpus'>;
 
 function worst(ps: (Percentiles | undefined)[]): Percentiles | undefined {
   const defined = ps.filter((p): p is Percentiles => p !== undefined);

@@ -21,7 +21,7 @@ function inlineMarkdown(s: string): string {
     .replace(/`(.+?)`/g, '<code>$1</code>');
 }
 
-export const CSS = `
+const CSS = `
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; background: #f6f7f9; color: #1d2228; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }

@@ -16,7 +16,7 @@ type Plain = Record<string, unknown>;
 type Fix = (v: unknown) => unknown;
 
 /** x rounded to `digits` decimals; non-finite numbers stay as they are (JSON writes them as null). */
-export function roundTo(x: number, digits: number): number {
+function roundTo(x: number, digits: number): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** digits;
   return Math.round(x * f) / f;

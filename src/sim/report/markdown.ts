@@ -9,7 +9,7 @@ import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
 import { coldStartLines } from './cold-starts.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
-export function latencyCell(l: LatencyVsSlo): string {
+function latencyCell(l: LatencyVsSlo): string {
   return `${fmtMs(l.value)} ${l.ok ? '✓' : '✗'}`;
 }
 

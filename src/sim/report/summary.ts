@@ -5,7 +5,7 @@
  * ("x hindsight"), and to the policy file's own policy.
  */
 import type { Percentiles, RunResult, SimReport } from '../types.js';
-import { percentileName } from '../cluster/percentiles.js';
+import { percentileKey } from '../../planner/percentile-key.js';
 import { CURRENT_RUN } from '../current.js';
 
 export { CURRENT_RUN } from '../current.js';
@@ -36,7 +36,7 @@ const NEAREST: [PercentileKey, number][] = [['p50', 50], ['p95', 95], ['p99', 99
  */
 export function percentileKeyFor(percentile: number, available?: Percentiles): PercentileKey {
   const p = sloPercent(percentile);
-  const own = percentileName(p);
+  const own = percentileKey(p);
   if (!available || typeof available[own] === 'number') return own;
   let best = NEAREST[0]!;
   for (const c of NEAREST) if (Math.abs(c[1] - p) < Math.abs(best[1] - p)) best = c;
@@ -141,7 +141,7 @@ export function latencyHeader(report: SimReport, which: 'ttft' | 'itl'): string 
   const name = which === 'ttft' ? 'TTFT' : 'ITL';
   const key = reportPercentileKey(report, which);
   const p = sloPercent(slo.percentile);
-  const onOther = `p${p}` === key ? '' : ` on p${p}`;
+  const onOther = percentileKey(p) === key ? '' : ` on ${percentileKey(p)}`;
   return `${name} ${key} ms (SLO ${slo.ms}${onOther})`;
 }
 

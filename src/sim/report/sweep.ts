@@ -27,7 +27,7 @@ export interface SweepScenario {
 const sameValue = (a: number | string, b: number | string): boolean => a === b || String(a) === String(b);
 
 /** Scenarios in the order of `values`, then any scenario whose value `values` does not list. */
-export function orderedScenarios(sweep: SweepReport): SweepScenario[] {
+function orderedScenarios(sweep: SweepReport): SweepScenario[] {
   const out: SweepScenario[] = sweep.values.map((value) => ({ value, report: sweep.scenarios.find((s) => sameValue(s.value, value))?.report }));
   for (const s of sweep.scenarios) if (!sweep.values.some((v) => sameValue(v, s.value))) out.push({ value: s.value, report: s.report });
   return out;
@@ -55,7 +55,7 @@ export interface SweepAxis {
   share: boolean;
 }
 
-export function sweepAxis(parameter: string): SweepAxis {
+function sweepAxis(parameter: string): SweepAxis {
   const param = Object.hasOwn(WHAT_IF_PARAMS, parameter) ? WHAT_IF_PARAMS[parameter] : undefined;
   if (!param) return { label: parameter, unit: '', show: String, share: false };
   return { label: param.label, unit: param.unit, show: (v) => (typeof v === 'number' ? param.show(v) : String(v)), share: param.key === 'spotShare' };

@@ -28,7 +28,7 @@ export function textTable(headers: string[], rows: string[][], align: Align[]): 
 }
 
 /** A `|` inside a cell would end it early; `\|` keeps it literal. Newlines become spaces. */
-export function mdCell(s: string): string {
+function mdCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 

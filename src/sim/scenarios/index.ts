@@ -5,7 +5,7 @@
  *   scenario:ramp?seed=3      scenario:flash?seed=1001      scenario:mix      (seed: the run's --seed)
  *
  * Families (families.ts): ramp, flash, step, diurnal, mix (prompt-length mix shift), idle (gaps with no traffic).
- * The same family and seed always give the same trace; `describeScenario` says what was drawn.
+ * The same family and seed always give the same trace; the plan's `description` (scenarioPlan) says what was drawn.
  *
  * Seeds are split so that a constant tuned on some instances is judged on others:
  * - TUNING_SEEDS (1-20): look at these while choosing a constant or a rule.
@@ -20,7 +20,7 @@ import { FAMILIES, FAMILY_PLANS, type Family, type LoadPlan } from './families.j
 
 export { FAMILIES, type Family, type LoadPlan } from './families.js';
 
-export const SCENARIO_PREFIX = 'scenario:';
+const SCENARIO_PREFIX = 'scenario:';
 export const TUNING_SEEDS: readonly number[] = Array.from({ length: 20 }, (_, i) => i + 1);
 export const REPORT_SEEDS: readonly number[] = [1001, 1002, 1003];
 
@@ -62,10 +62,6 @@ export function scenarioPlan(family: Family, seed: number): LoadPlan {
   // A family's parameters and its arrivals use separate streams, so the parameters of seed 3 do not depend on how
   // many arrivals another family drew.
   return FAMILY_PLANS[family](createRng(seed * 7919 + FAMILIES.indexOf(family)), seed);
-}
-
-export function describeScenario(family: Family, seed: number): string {
-  return scenarioPlan(family, seed).description;
 }
 
 /**

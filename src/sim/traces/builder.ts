@@ -65,7 +65,7 @@ export class TraceBuilder {
 }
 
 /** Stable sort of the three columns by arrival, through an index permutation. */
-export function sortByArrival(
+function sortByArrival(
   arrival: Float64Array,
   isl: Uint32Array,
   osl: Uint32Array,

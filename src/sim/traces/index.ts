@@ -47,7 +47,7 @@ export interface ReadTraceOptions {
 }
 
 /** Bad lines kept as examples in trace.skipped (all are counted). */
-export const MAX_SKIPPED_EXAMPLES = 20;
+const MAX_SKIPPED_EXAMPLES = 20;
 
 const DEFAULT_SEED = 1;
 
@@ -110,7 +110,7 @@ async function fileSize(path: string): Promise<number | undefined> {
 }
 
 /** Read one trace file; exported for callers that want no scaling. */
-export async function readTraceFile(
+async function readTraceFile(
   path: string,
   opts: Pick<ReadTraceOptions, 'format' | 'onProgress'> = {},
 ): Promise<Trace> {

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { describeEncodingProblem, encodingProblem, type EncodingProblem } from '../../config/encoding.js';
+import { encodingProblem, type EncodingProblem } from '../../config/encoding.js';
 
 /** A single line longer than this is not a trace line (a 1,000-block Mooncake line is ~8 KB). */
-export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 /** Bytes inspected for the binary-file check. */
 const SNIFF_BYTES = 1024;
@@ -13,16 +13,8 @@ const SNIFF_BYTES = 1024;
  * UTF-16/32, or bytes that are not valid UTF-8 (an incomplete character cut at the 1 KB edge is fine).
  * Example: a gzip file starts 1f 8b 08 00 → binary, "NUL byte at offset 3", gzip-compressed.
  */
-export function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
+function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
   return encodingProblem(head.subarray(0, SNIFF_BYTES), { partial: true });
-}
-
-/** The same as a short phrase, e.g. "NUL byte at offset 3" (kept for callers that want one string). */
-export function binaryReason(head: Uint8Array): string | undefined {
-  const problem = encodingOfHead(head);
-  if (problem === undefined) return undefined;
-  if (problem.kind === 'binary') return `NUL byte at offset ${problem.nulOffset}`;
-  return describeEncodingProblem(problem, 'in the first 1 KB');
 }
 
 /** Thrown when one line exceeds MAX_LINE_CHARS (a binary or one-line file that passed the 1 KB sniff). */

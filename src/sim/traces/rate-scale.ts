@@ -26,7 +26,7 @@ export interface RateScaleOptions {
  * Why that keeps the shape: those neighbourhoods tile the time axis without overlap, so every window
  * that spans a few requests receives exactly `factor` times its original count on average. Where the
  * trace is in a burst the gaps are short, so the copies land inside the burst (bursts stay bursts, as
- * tall relative to the base as before); where it is quiet they spread over the quiet gap. Jitter also
+ * tall relative to the base as in the original); where it is quiet they spread over the quiet gap. Jitter also
  * avoids stacking `factor` requests on the exact same instant, which would invent bursts.
  * Example: arrivals [0, 1, 1.2, 5], factor 2: copy of 1 lands in [0.5, 1.1); copy of 1.2 in [1.1, 3.1);
  * copy of 0 in [0, 0.5); copy of 5 in [3.1, 5]. First and last stay, so the duration is unchanged.

@@ -255,7 +255,7 @@ function drawLength(dist: LengthDistribution, rng: Rng): number {
  * The mean arrival rate of a shape over [0, duration) (requests/s), for the size check.
  * Example: burst rate 2, height 5, length 60, every 600 -> 2 x (1 + 4 x 60/600) = 2.8/s.
  */
-export function meanRate(shape: ArrivalShape, durationSeconds: number): number {
+function meanRate(shape: ArrivalShape, durationSeconds: number): number {
   switch (shape.kind) {
     case 'poisson':
       return shape.rate;

@@ -9,6 +9,7 @@
  * highest attainment (reported as not meeting it).
  * Example: on a bursty trace u = 0.7 may meet 62% and u = 0.15 meet 95% at 80 GPU-h: hpa-tuned is the u = 0.15 run.
  */
+import { mean } from 'simple-statistics';
 import type { PolicySpec } from '../../config/schema.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import { hpaTargets } from '../baselines.js';
@@ -22,7 +23,7 @@ export const HPA_UTILIZATION_GRID: readonly number[] = Array.from({ length: 18 }
 
 /** The hpa policy spec at target utilisation u. */
 export function hpaSpecAt(spec: PolicySpec, profile: PerformanceProfile, trace: Trace, u: number): PolicySpec {
-  const targets = hpaTargets(spec, profile, mean(trace.isl), mean(trace.osl), u);
+  const targets = hpaTargets(spec, profile, meanTokens(trace.isl), meanTokens(trace.osl), u);
   return { ...spec, policy: 'hpa', hpa: { ...spec.hpa, prefillRequestsPerReplica: targets.prefill, decodeRequestsPerReplica: targets.decode } };
 }
 
@@ -59,8 +60,7 @@ export async function hpaTuned(spec: PolicySpec, profile: PerformanceProfile, tr
   return { utilization: kept.u, sloMet: best !== undefined, run: kept.run, grid };
 }
 
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i] as number;
-  return values.length ? sum / values.length : 0;
+/** The mean token count of a trace column; 0 for an empty trace. */
+function meanTokens(values: Uint32Array): number {
+  return values.length > 0 ? mean(Array.from(values)) : 0;
 }

@@ -18,7 +18,7 @@ import { createPrometheusSource } from '../../../src/sources/prometheus.js';
 import { createClusterMetricSource } from '../../../src/sources/cluster-source.js';
 import type { LeaderElector } from '../../../src/service/leader.js';
 import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
-import { createPlannerService, type PlannerService, type PlannerServiceOptions } from '../../../src/service/single.js';
+import { createPlannerService, type PlannerService, type PlannerServiceOptions } from '../../fixtures/single-policy-service.js';
 import type { TickOutcome } from '../../../src/service/tick-outcome.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import type { FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';

@@ -1,7 +1,9 @@
 /**
  * The documents stand on their own: README.md, docs/, deploy/ and examples/ name no document the repo does not
  * contain (the project's private specification and design notes, helper names, section marks), and every relative
- * link points at a file that exists, and at a heading that exists when it names one.
+ * link points at a file that exists, and at a heading that exists when it names one, as does every source path a
+ * document names in backticks (`src/...`, `test/...`). The code's comments (src/, bench/, scripts/) name no outside
+ * document either.
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -17,6 +19,7 @@ function filesUnder(dir: string): string[] {
 }
 
 const DOCUMENTS = ['README.md', ...filesUnder('docs'), ...filesUnder('deploy'), ...filesUnder('examples')].filter((f) => /\.(md|ya?ml|json)$/.test(f));
+const CODE = [...filesUnder('src'), ...filesUnder('bench'), ...filesUnder('scripts')].filter((f) => /\.(ts|mts|mjs|js|sh|py|md)$/.test(f));
 
 /** References to documents outside the repo. */
 const OUTSIDE = [/\bSPEC\b/, /\bDESIGN\b/, /\bNOTES\b/, /§/, /\bhelper H\d+/i, /\/work\/shared/];
@@ -36,9 +39,11 @@ describe('self-contained documents', () => {
     expect(DOCUMENTS).toContain('docs/report.md');
     expect(DOCUMENTS).toContain('deploy/README.md');
     expect(DOCUMENTS).toContain('examples/sla.yaml');
+    expect(CODE).toContain('src/constraints/index.ts');
+    expect(CODE).toContain('bench/run.ts');
   });
 
-  it.each(DOCUMENTS)('%s names no document the repo does not contain', (file) => {
+  it.each([...DOCUMENTS, ...CODE])('%s names no document the repo does not contain', (file) => {
     const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
     const found = lines.flatMap((line, i) => (OUTSIDE.some((re) => re.test(line)) ? [`${file}:${i + 1}: ${line.trim()}`] : []));
     expect(found).toEqual([]);
@@ -56,6 +61,12 @@ describe('self-contained documents', () => {
       else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) broken.push(`${target}: no heading #${anchor} in ${resolved}`);
     }
     expect(broken).toEqual([]);
+  });
+
+  it.each(DOCUMENTS.filter((f) => f.endsWith('.md')))('%s names only source paths that exist', (file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const missing = [...text.matchAll(/`((?:src|test|bench|scripts)\/[^`\s*]+)`/g)].map((m) => m[1]!).filter((path) => !existsSync(join(ROOT, path)));
+    expect(missing).toEqual([]);
   });
 
   it('the checks can fail', () => {

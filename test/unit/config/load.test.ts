@@ -144,7 +144,7 @@ describe('cross-field problems', () => {
   });
 
   it('an on-demand floor the on-demand pools cannot hold', () => {
-    // A role on Spot alone is a choice (DESIGN's example policy makes it): a warning, not an error.
+    // A role on Spot alone is a choice (test/fixtures/example-policy-plain-seconds.yaml makes it): a warning, not an error.
     const spotOnly = withSpec((s) => s.pools.splice(2, 1));
     expect(problems(spotOnly)).toEqual([]);
     expect(load(spotOnly).warnings).toEqual([

@@ -15,7 +15,7 @@ function input(prefill: number, decode: number, maxGpus: number, extra: Partial<
   };
 }
 
-describe('allocateBudget, proportional (DESIGN section 4 reference rows, budget 8, min 1)', () => {
+describe('allocateBudget, proportional (the Dynamo reference rows, budget 8, min 1)', () => {
   it.each([
     [2, 1, 2, 1],
     [5, 1, 5, 1],

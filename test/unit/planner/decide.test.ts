@@ -16,7 +16,7 @@ function run(spec: PolicySpec, observation: Partial<Observation>, state: Planner
   return decide({ spec, profile, observation: { time: '', ...observation }, state, now: T0, ...extra });
 }
 
-describe('decide: the Dynamo reference rows (DESIGN section 4, budget 8)', () => {
+describe('decide: the Dynamo reference rows (budget 8)', () => {
   it.each([
     [1800, 3000, 150, 2, 1],
     [5400, 3000, 150, 5, 1],

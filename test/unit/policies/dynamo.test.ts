@@ -1,5 +1,5 @@
 /**
- * DESIGN section 4 "Reference numbers": every row, on dynamo-format-synthetic, I = 180 s, ITL SLO 50 ms,
+ * Reference numbers of Dynamo's formulas: every row, on dynamo-format-synthetic, I = 180 s, ITL SLO 50 ms,
  * 1 GPU per replica, budget 8, min 1.
  */
 import { describe, expect, it } from 'vitest';
@@ -64,7 +64,7 @@ const rows: Row[] = [
   },
 ];
 
-describe('dynamo policy reproduces the DESIGN section 4 reference table', () => {
+describe('dynamo policy reproduces the reference table', () => {
   for (const row of rows) {
     it(row.label, () => {
       const spec = makeSpec({ slo: { ttft: { ms: 500 }, itl: { ms: row.itlMs ?? 50 } } });

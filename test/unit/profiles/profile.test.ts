@@ -71,7 +71,7 @@ describe('decode interpolation (linear in kv within a row, then across rows)', (
     // 8.8677 + (0.3 - 0.2019)/(0.4001 - 0.2019) x (10.7002 - 8.8677) = 9.7747
     expect(synthetic.decodeItlMs(0.3, 762).value).toBeCloseTo(9.77470, 4);
   });
-  it('is linear across rows: kv 1, ctx 3075 -> 5703 tok/s/GPU (DESIGN table)', () => {
+  it('is linear across rows: kv 1, ctx 3075 -> 5703 tok/s/GPU (the worked example in src/profiles/profile.ts)', () => {
     const thpt = synthetic.decodeThptPerGpu(1, 3075);
     expect(thpt.value).toBeCloseTo(5702.89, 1);
     expect(thpt.clamped).toBeUndefined(); // 0.9996 is within the kv tolerance of 1
@@ -101,7 +101,7 @@ describe('bestDecode (largest kv with ITL <= target, exact inversion)', () => {
     expect(b).toMatchObject({ kv: 1, feasible: true });
     expect(b.thptPerGpu).toBeCloseTo(5702.89, 1);
   });
-  it('reproduces DESIGN "3906 (kv 0.553)" at ITL 10 ms, ctx 3000 + 150/2', () => {
+  it('reproduces the reference 3906 tok/s/GPU (kv 0.553) at ITL 10 ms, ctx 3000 + 150/2', () => {
     const b = synthetic.bestDecode(10, 3075);
     expect(b.feasible).toBe(true);
     expect(b.kv).toBeCloseTo(0.5526, 4);
@@ -111,7 +111,7 @@ describe('bestDecode (largest kv with ITL <= target, exact inversion)', () => {
     expect(synthetic.decodeItlMs(b.kv, 3075).value).toBeCloseTo(10, 9);
     expect(synthetic.decodeThptPerGpu(b.kv, 3075).value).toBeCloseTo(b.thptPerGpu, 9);
   });
-  it('reproduces DESIGN "6104 (kv 0.441)" at ITL 10 ms, ctx 1024 + 1000/2', () => {
+  it('reproduces the reference 6104 tok/s/GPU (kv 0.441) at ITL 10 ms, ctx 1024 + 1000/2', () => {
     const b = synthetic.bestDecode(10, 1524);
     expect(b.kv).toBeCloseTo(0.4413, 4);
     expect(Math.round(b.thptPerGpu)).toBe(6104);

@@ -8,7 +8,7 @@ import { createPlannerMetrics } from '../../../src/service/exporter.js';
 import type { LeaderElector } from '../../../src/service/leader.js';
 import type { Connector, MetricSource } from '../../../src/planner/ports.js';
 import { toLoadedPlan, type LoadedPlan } from '../../../src/service/plan.js';
-import { createPlannerService, type PlannerService } from '../../../src/service/single.js';
+import { createPlannerService, type PlannerService } from '../../fixtures/single-policy-service.js';
 import type { TickResult, runTick } from '../../../src/planner/tick.js';
 import type { Observation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/load.js';

@@ -9,7 +9,7 @@ describe('parseBaselines', () => {
     expect(parseBaselines('none')).toEqual([]);
   });
 
-  it('maps the old name `oracle` to perfect-forecast (our policy with a perfect forecast, not a lower bound)', () => {
+  it('maps the alias `oracle` to perfect-forecast (our policy with a perfect forecast, not a lower bound)', () => {
     expect(parseBaselines('oracle')).toEqual(['perfect-forecast']);
     expect(parseBaselines('perfect-forecast, oracle')).toEqual(['perfect-forecast']);
   });

@@ -9,7 +9,7 @@ import type { RowParser } from './row.js';
  * - 2024: `2024-05-10 00:00:00.009930+00:00,2048,30` (UTC offset, 6 digits)
  * Naive times are taken as UTC; only differences matter.
  */
-export const AZURE_COLUMNS = ['timestamp', 'contexttokens', 'generatedtokens'] as const;
+const AZURE_COLUMNS = ['timestamp', 'contexttokens', 'generatedtokens'] as const;
 
 export function isAzureHeader(columns: string[]): boolean {
   return locateColumns(columns, AZURE_COLUMNS).missing.length === 0;
