@@ -14,11 +14,15 @@
  * its last decision: its GPUs count as fixed, and nothing of it is decided again.
  * The probe's state is dropped: only the final decision's state is kept, so each graph's history, correction and
  * stabilization advance once per tick, as for a graph planned alone.
+ * Work per tick: two decide() calls per ticked graph, and arithmetic quadratic in the number of graphs at most (the
+ * rounding passes of arbitrate.ts); a fleet file holds at most MAX_FLEET_GRAPHS graphs (config/fleet.ts).
+ * Maps keyed by graph names (`results`, `shares`) have no prototype: a graph named `constructor` or `__proto__` is
+ * an entry like any other.
  */
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
-import { own } from '../config/records.js';
+import { nullRecord, own } from '../config/records.js';
 import { scheduledMins, sloPressure } from '../constraints/index.js';
-import { decide, type DecideResult } from '../planner/decide.js';
+import { decide, type DecideInput, type DecideResult } from '../planner/decide.js';
 import type { PlannerState } from '../planner/state.js';
 import type { Decision, FleetShare, Forecast, Observation } from '../planner/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
@@ -63,6 +67,9 @@ export interface FleetArbitration {
   shares: Record<string, FleetShare>;
   warnings: string[];
 }
+
+/** The single-graph decision decideFleet runs for each graph (planner/decide's decide(); a test may pass another). */
+export type DecideFn = (input: DecideInput) => DecideResult;
 
 export interface FleetResult {
   /** Per ticked graph: its decision and next state. */
@@ -206,7 +213,7 @@ function shareDetail(
   return parts.join('; ');
 }
 
-export function decideFleet(input: FleetInput): FleetResult {
+export function decideFleet(input: FleetInput, decideWith: DecideFn = decide): FleetResult {
   const { budget, now } = input;
   const warnings: string[] = [];
   interface Entry {
@@ -222,7 +229,7 @@ export function decideFleet(input: FleetInput): FleetResult {
       const last = spec.pools.map((p) => own(state.last, p.name) ?? p.minReplicas);
       return { graph, layers: { floor: last, hard: last, want: last }, probeCounts: last, pressure: 1 };
     }
-    const probe = decide({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
+    const probe = decideWith({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
     const layers = poolLayers(spec, probe.decision, probe.state, now);
     const probeCounts = spec.pools.map((p) => own(probe.decision.pools, p.name)?.desired ?? p.minReplicas);
     return { graph, probe, layers, probeCounts, pressure: pressureOf(spec, graph.observation) };
@@ -259,8 +266,8 @@ export function decideFleet(input: FleetInput): FleetResult {
     if (onDemand.overBudget > 0) warnings.push(`fleet ${input.name}: on-demand pools must keep ${onDemand.floor} GPUs, over spec.budget.maxOnDemandGpus ${budget.maxOnDemandGpus}; keeping them`);
   }
 
-  const results: Record<string, DecideResult> = {};
-  const shares: Record<string, FleetShare> = {};
+  const results = nullRecord<DecideResult>();
+  const shares = nullRecord<FleetShare>();
   let usedGpus = 0;
   entries.forEach((e, i) => {
     const { graph } = e;
@@ -290,7 +297,7 @@ export function decideFleet(input: FleetInput): FleetResult {
       return;
     }
     const spec = grantedSpec(graph.spec, e.layers, e.probeCounts, { total: grant.granted, spot, onDemand });
-    const result = decide({ spec, profile: graph.profile, observation: graph.observation, state: graph.state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
+    const result = decideWith({ spec, profile: graph.profile, observation: graph.observation, state: graph.state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
     result.decision.explanation.fleet = share;
     usedGpus += Object.values(result.decision.pools).reduce((s, d) => s + d.gpus, 0);
     results[graph.name] = result;
