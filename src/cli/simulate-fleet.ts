@@ -31,6 +31,7 @@ export interface SimulateFleetFlags {
   seed: string;
   json?: boolean;
   force?: boolean;
+  current?: string;
   [key: string]: unknown;
 }
 
@@ -67,6 +68,8 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
  */
 export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBaselines: boolean, outGiven: boolean): Promise<void> {
   if (flags.policy !== undefined) throw new InputError(['--policy: not with --fleet (the fleet file names its graphs\' policies)']);
+  // Nothing given is dropped silently: --current names the pools of one graph, and the fleet has several.
+  if (flags.current !== undefined) throw new InputError(['--current: not with --fleet (it gives one graph\'s replica counts); simulate that graph alone with --policy FILE --current ...']);
   const fleet = loadFleetFile(flags.fleet as string);
   const whatIf = whatIfOptions(flags);
   const { gpuBudget, ...perGraph } = whatIf;

@@ -54,6 +54,10 @@ describe('pd-planner simulate --fleet', () => {
     [['--trace', chat, '--trace', 'plain.csv'], /^--trace: "plain\.csv" is not NAME=FILE; with --fleet give one per graph \(chat=FILE, code=FILE\)$/m],
     [['--trace', chat, '--trace', code, '--baselines', 'hindsight'], /^--baselines: "hindsight" is not a fleet baseline \(with --fleet choose from split, unlimited, dynamo\)$/m],
     [['--trace', chat, '--trace', code, '--gpu-budget', '4'], /^--gpu-budget: 4 GPUs is below the 8 the graphs' minReplicas need \(chat 8, code 0\); raise it or lower some minReplicas$/m],
+    [['--trace', chat, '--trace', chat, '--trace', code], /^--trace: chat is given twice$/m],
+    [['--trace', chat, '--trace', code, '--current', 'prefill=3'], /^--current: not with --fleet \(it gives one graph's replica counts\); simulate that graph alone with --policy FILE --current \.\.\.$/m],
+    [['--trace', chat, '--trace', code, '--rate-scale', '1e9'], /^--rate-scale: "1e9" is not a number from 0\.000001 to 1000000$/m],
+    [['--trace', chat, '--trace', code, '--startup-seconds', '99999d'], /^--startup-seconds: "99999d" is more than 86400 \(1d\), the most allowed$/m],
   ])('refuses %j with exit 2', async (args, line) => {
     const r = await simulateFleet(args as string[]);
     expect(r.status).toBe(2);
@@ -69,4 +73,25 @@ describe('pd-planner simulate --fleet', () => {
     const spread = await runInProcess(registerSimulate, ['simulate', '--startup-spread', '0.3']);
     expect(spread.status).toBe(2);
   });
+
+  it('graphs named __proto__ and constructor (valid policy names) are reported like any other: report.json, report.md, the chart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pd-sim-proto-'));
+    const policy = (name: string, target: string) =>
+      readFileSync(join(ROOT, 'examples/fleet/chat.yaml'), 'utf8').replace('metadata: { name: chat }', `metadata: { name: ${name} }`).replaceAll('name: chat, service', `name: ${target}, service`);
+    writeFileSync(join(dir, 'a.yaml'), policy('__proto__', 'a'));
+    writeFileSync(join(dir, 'b.yaml'), policy('constructor', 'b'));
+    writeFileSync(join(dir, 'fleet.yaml'), 'apiVersion: pd-planner/v1\nkind: PlannerFleet\nmetadata: { name: names }\nspec:\n  budget: { maxGpus: 32 }\n  graphs:\n    - { policy: a.yaml, priority: 2 }\n    - { policy: b.yaml }\n');
+    const out = join(dir, 'out');
+    const r = await runInProcess(registerSimulate, ['simulate', '--fleet', join(dir, 'fleet.yaml'), '--trace', chat.replace('chat=', '__proto__='), '--trace', code.replace('code=', 'constructor='), '--out', out, '--baselines', 'split']);
+    expect(r.stderr).not.toMatch(/^[^w]/m);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: { graphs: Record<string, { gpuHours: { total: number } }>; gpuHours: { total: number }; intervals: { gpus: Record<string, number> }[] }[] };
+    for (const run of report.runs) {
+      expect(Object.keys(run.graphs)).toEqual(['__proto__', 'constructor']);
+      expect(Object.keys(run.intervals[0]!.gpus)).toEqual(['__proto__', 'constructor']);
+      expect(run.gpuHours.total).toBeCloseTo(Object.values(run.graphs).reduce((s, g) => s + g.gpuHours.total, 0), 9);
+    }
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| policy \| __proto__ \| 2 \|/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('constructor (graph)');
+  }, 60_000);
 });
