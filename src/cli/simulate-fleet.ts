@@ -38,12 +38,17 @@ export interface SimulateFleetFlags {
 /** Most a --startup-spread may be: e^(1.28 x 2) = 13x the median at p90 is already no startup time anyone plans with. */
 const MAX_STARTUP_SPREAD = 2;
 
-/** `--trace chat=chat.jsonl` -> ["chat", "chat.jsonl"]; the FILE may itself hold "=" (synthetic specs do). */
+/**
+ * `--trace chat=chat.jsonl` -> ["chat", "chat.jsonl"]; the FILE may itself hold "=" (synthetic specs do). Keyed by a
+ * Map: a graph named `__proto__` or `constructor` is a key like any other.
+ */
 export function parseNamedTraces(values: readonly string[], names: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   const problems: string[] = [];
   for (const value of values) {
-    const eq = value.indexOf('=');
+    // A graph name may itself hold "=" (metadata.name is free text): the longest graph name followed by "=" wins.
+    const named = names.filter((n) => value.startsWith(`${n}=`)).sort((a, b) => b.length - a.length)[0];
+    const eq = named !== undefined ? named.length : value.indexOf('=');
     const name = eq > 0 ? value.slice(0, eq) : '';
     const file = eq > 0 ? value.slice(eq + 1) : '';
     if (!names.includes(name) || file === '') {

@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseNamedTraces } from '../../../src/cli/simulate-fleet.js';
 import { registerSimulate } from '../../../src/cli/simulate.js';
+import { InputError } from '../../../src/errors.js';
 import { ROOT, runInProcess } from './cli-helpers.js';
 
 const FLEET = join(ROOT, 'examples/fleet/fleet.yaml');
@@ -94,4 +96,27 @@ describe('pd-planner simulate --fleet', () => {
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| policy \| __proto__ \| 2 \|/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('constructor (graph)');
   }, 60_000);
+
+  it('--trace NAME=FILE: graph names that hold "=" or name Object members are keys like any other; twice or unknown is named', () => {
+    const traces = parseNamedTraces(['a=b=synthetic:poisson?rate=1', '__proto__=p.csv', 'constructor=c.csv', 'a=x.csv'], ['a=b', '__proto__', 'constructor', 'a']);
+    expect([...traces]).toEqual([
+      ['a=b', 'synthetic:poisson?rate=1'],
+      ['__proto__', 'p.csv'],
+      ['constructor', 'c.csv'],
+      ['a', 'x.csv'],
+    ]);
+    const problems = (values: string[], names: string[]) => {
+      try {
+        parseNamedTraces(values, names);
+      } catch (error) {
+        return (error as InputError).problems;
+      }
+      return [];
+    };
+    expect(problems(['chat=a.csv', 'chat=b.csv', 'code=c.csv'], ['chat', 'code'])).toEqual(['--trace: chat is given twice']);
+    expect(problems(['toString=a.csv', 'code=c.csv'], ['chat', 'code'])).toEqual([
+      '--trace: "toString" is not a graph of the fleet (graphs: chat, code; NAME is a policy\'s metadata.name)',
+      '--trace: no trace for graph chat; add --trace chat=FILE',
+    ]);
+  });
 });
