@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InputError, messageOf } from '../errors.js';
 import { loadFleetFile } from '../config/fleet-load.js';
 import { checkFleet } from '../config/fleet.js';
-import { applyWhatIfChecked } from '../sim/overrides.js';
+import { applyWhatIfChecked, whatIfFlags } from '../sim/overrides.js';
 import { buildFleetReport, DEFAULT_FLEET_BASELINES, parseFleetBaselines, simulateFleet, type FleetSimGraphInput } from '../sim/fleet/run.js';
 import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/report/fleet.js';
 import { readTrace } from '../sim/traces/index.js';
@@ -123,7 +123,9 @@ export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBas
     onProgress: (run, done, total) => bar.update(run + done / total),
   });
   bar.done();
-  const report = buildFleetReport({ name: fleet.name, budget, graphs, rateScale, seed, result, generatedAt: new Date().toISOString() });
+  // Every what-if flag given is in the report: the run is labelled with what it simulated.
+  const overrides = { ...whatIfFlags(whatIf), ...(spread !== undefined ? { 'startup-spread': spread } : {}) };
+  const report = buildFleetReport({ name: fleet.name, budget, graphs, rateScale, speedup, overrides, seed, result, generatedAt: new Date().toISOString() });
   if (replacing) process.stderr.write(`${replacing}\n`);
   const written = writeFiles ? await writeFleetReport(report, outDir) : undefined;
   if (flags.json) process.stdout.write(fleetReportJson(report));

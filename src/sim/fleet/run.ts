@@ -280,6 +280,9 @@ export function buildFleetReport(args: {
   budget: FleetBudget;
   graphs: FleetSimGraphInput[];
   rateScale: number;
+  speedup?: number;
+  /** The what-if flags given, by flag name (whatIfFlags), `startup-spread` included. */
+  overrides?: Record<string, number>;
   seed: number;
   result: SimulateFleetResult;
   generatedAt: string;
@@ -295,7 +298,9 @@ export function buildFleetReport(args: {
       requests: graphs.reduce((s, g) => s + g.trace.arrival.length, 0),
       durationSeconds: Math.max(0, ...graphs.map((g) => g.trace.durationSeconds)),
       rateScale: args.rateScale,
+      ...(args.speedup !== undefined && args.speedup !== 1 ? { speedup: args.speedup } : {}),
     },
+    overrides: args.overrides ?? {},
     graphs: graphs.map((g) => ({
       name: g.name,
       priority: g.priority,

@@ -47,7 +47,7 @@ function runJson(run: FleetRunResult): Plain {
 
 /** report.json of a fleet: 2-space indented, contract fields first (NaN and Infinity become null). */
 export function fleetReportJson(report: FleetReport): string {
-  const object = ordered(report, ['schemaVersion', 'kind', 'trace', 'budget', 'runs', 'graphs', 'sim', 'fleetName', 'generatedAt'], {
+  const object = ordered(report, ['schemaVersion', 'kind', 'trace', 'budget', 'runs', 'graphs', 'overrides', 'sim', 'fleetName', 'generatedAt'], {
     runs: (v) => (v as FleetRunResult[]).map(runJson),
   });
   return `${JSON.stringify(object, null, 2)}\n`;
@@ -138,6 +138,7 @@ function headLines(report: FleetReport): string[] {
   return [
     `Budget: ${limits.join(', ')}, shared by ${report.graphs.length} graphs`,
     ...report.graphs.map((g) => `${g.name} (priority ${g.priority}, ${g.policy}): ${g.trace.name}, ${fmtInt(g.trace.requests)} requests over ${fmtDuration(g.trace.durationSeconds)}; ${sloText(g.slo)}`),
+    `What-if overrides: ${Object.keys(report.overrides ?? {}).length > 0 ? Object.entries(report.overrides ?? {}).map(([flag, v]) => `--${flag} ${v}`).join(', ') : 'none (the fleet and its policies as written)'}${report.trace.rateScale !== 1 ? `; arrival rate x${report.trace.rateScale}` : ''}${report.trace.speedup !== undefined ? `; replayed x${report.trace.speedup} faster` : ''}`,
     `Simulated: ${report.runs.length} runs in ${fmtDuration(report.sim.wallSeconds)} (${fmtRate(report.sim.requestsPerSecond)} requests/s), seed ${report.sim.seed}`,
   ];
 }

@@ -20,7 +20,7 @@ const simulateFleet = (args: string[]) => runInProcess(registerSimulate, ['simul
 describe('pd-planner simulate --fleet', () => {
   it('writes a fleet report: totals and graphs side by side, per run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'pd-sim-fleet-'));
-    const r = await simulateFleet(['--trace', chat, '--trace', code, '--out', out, '--baselines', 'split,unlimited', '--startup-spread', '0.2']);
+    const r = await simulateFleet(['--trace', chat, '--trace', code, '--out', out, '--baselines', 'split,unlimited', '--startup-spread', '0.2', '--ttft-ms', '1500', '--gpu-budget', '48']);
     expect(r.stderr).not.toMatch(/^[^w]/m);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^run\s+all SLOs met\s+SLO met \(all requests\)\s+GPU-hours\s+peak GPUs \/ budget\s+cost\s+chat: SLO met\s+chat: GPU-h\s+code: SLO met\s+code: GPU-h$/m);
@@ -31,6 +31,8 @@ describe('pd-planner simulate --fleet', () => {
       runs: { policy: string; sloAttainment: { both: number }; gpuHours: { total: number }; cost: number; graphs: Record<string, { sloAttainment: { both: number }; gpuHours: { total: number }; cost: number; priority: number }> }[];
     };
     expect(report.kind).toBe('PlannerFleet');
+    // Every what-if flag given is in the report (the run is labelled with what it simulated).
+    expect((report as unknown as { overrides: Record<string, number> }).overrides).toEqual({ 'gpu-budget': 48, 'ttft-ms': 1500, 'startup-spread': 0.2 });
     expect(report.budget.maxGpus).toBe(48);
     expect(report.runs.map((x) => x.policy)).toEqual(['policy', 'split', 'unlimited']);
     for (const run of report.runs) {
@@ -43,6 +45,7 @@ describe('pd-planner simulate --fleet', () => {
     expect(report.runs[0]!.graphs.chat!.priority).toBe(2);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toContain('## Graphs side by side');
+    expect(md).toContain('- What-if overrides: --gpu-budget 48, --ttft-ms 1500, --startup-spread 0.2');
     expect(md).toMatch(/\| run \| all SLOs met \| SLO met \(all requests\) \| GPU-hours \| peak GPUs \/ budget \| cost \| chat: SLO met \| chat: GPU-h \| code: SLO met \| code: GPU-h \|/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('GPUs per graph under the budget');
