@@ -127,6 +127,9 @@ export function fleetOfFile(path: string, logger: Logger) {
       const graphs = loaded.graphs.map((g) => (g.path === policyPath ? { ...g, name: plan.name, spec: plan.spec } : g));
       const problems = checkFleet(loaded.file, graphs).problems;
       if (problems.length > 0) throw new InputError(problems.map((p) => `fleet ${loaded.name}: ${p}`));
+      // A graph renamed in its policy file keeps its priority (the fleet round looks priorities up by name).
+      loaded = { ...loaded, graphs };
+      settings = settingsOf(loaded);
     },
   };
 }

@@ -3,11 +3,14 @@
  * loader's byte cap, so a fleet file swapped for a link to /dev/zero is reported, not read whole; the priorities it
  * gives the fleet round are keyed by graph names without a prototype.
  */
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadPolicyFile } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log.js';
+import { loadProfile } from '../../../src/profiles/index.js';
+import { toLoadedPlan } from '../../../src/service/plan.js';
 import { fleetOfFile } from '../../../src/service/wiring.js';
 
 const fleetPaths = new Set<string>();
@@ -67,5 +70,14 @@ describe('run --fleet: the fleet file', () => {
     expect(fleet.settings().budget.maxGpus).toBe(40);
     expect(fleet.settings().priorities.chat).toBe(3);
     expect(Object.getPrototypeOf(fleet.settings().priorities)).toBeNull();
+  });
+
+  it('a graph renamed in its policy file keeps its priority', () => {
+    const { path, logger } = setup();
+    const fleet = fleetOfFile(path, logger);
+    const chatPath = join(dir!, 'chat.yaml');
+    writeFileSync(chatPath, readFileSync(chatPath, 'utf8').replace('metadata: { name: chat }', 'metadata: { name: chat-v2 }'));
+    fleet.checkReloaded(chatPath, toLoadedPlan(loadPolicyFile(chatPath), loadProfile));
+    expect({ ...fleet.settings().priorities }).toEqual({ 'chat-v2': 2, code: 1 });
   });
 });
