@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InputError, messageOf } from '../errors.js';
 import { loadFleetFile } from '../config/fleet-load.js';
 import { checkFleet } from '../config/fleet.js';
-import { applyWhatIfChecked } from '../sim/overrides.js';
+import { applyWhatIfChecked, whatIfFlags } from '../sim/overrides.js';
 import { buildFleetReport, DEFAULT_FLEET_BASELINES, parseFleetBaselines, simulateFleet, type FleetSimGraphInput } from '../sim/fleet/run.js';
 import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/report/fleet.js';
 import { readTrace } from '../sim/traces/index.js';
@@ -31,18 +31,24 @@ export interface SimulateFleetFlags {
   seed: string;
   json?: boolean;
   force?: boolean;
+  current?: string;
   [key: string]: unknown;
 }
 
 /** Most a --startup-spread may be: e^(1.28 x 2) = 13x the median at p90 is already no startup time anyone plans with. */
 const MAX_STARTUP_SPREAD = 2;
 
-/** `--trace chat=chat.jsonl` -> ["chat", "chat.jsonl"]; the FILE may itself hold "=" (synthetic specs do). */
+/**
+ * `--trace chat=chat.jsonl` -> ["chat", "chat.jsonl"]; the FILE may itself hold "=" (synthetic specs do). Keyed by a
+ * Map: a graph named `__proto__` or `constructor` is a key like any other.
+ */
 export function parseNamedTraces(values: readonly string[], names: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   const problems: string[] = [];
   for (const value of values) {
-    const eq = value.indexOf('=');
+    // A graph name may itself hold "=" (metadata.name is free text): the longest graph name followed by "=" wins.
+    const named = names.filter((n) => value.startsWith(`${n}=`)).sort((a, b) => b.length - a.length)[0];
+    const eq = named !== undefined ? named.length : value.indexOf('=');
     const name = eq > 0 ? value.slice(0, eq) : '';
     const file = eq > 0 ? value.slice(eq + 1) : '';
     if (!names.includes(name) || file === '') {
@@ -67,6 +73,8 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
  */
 export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBaselines: boolean, outGiven: boolean): Promise<void> {
   if (flags.policy !== undefined) throw new InputError(['--policy: not with --fleet (the fleet file names its graphs\' policies)']);
+  // Nothing given is dropped silently: --current names the pools of one graph, and the fleet has several.
+  if (flags.current !== undefined) throw new InputError(['--current: not with --fleet (it gives one graph\'s replica counts); simulate that graph alone with --policy FILE --current ...']);
   const fleet = loadFleetFile(flags.fleet as string);
   const whatIf = whatIfOptions(flags);
   const { gpuBudget, ...perGraph } = whatIf;
@@ -115,7 +123,9 @@ export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBas
     onProgress: (run, done, total) => bar.update(run + done / total),
   });
   bar.done();
-  const report = buildFleetReport({ name: fleet.name, budget, graphs, rateScale, seed, result, generatedAt: new Date().toISOString() });
+  // Every what-if flag given is in the report: the run is labelled with what it simulated.
+  const overrides = { ...whatIfFlags(whatIf), ...(spread !== undefined ? { 'startup-spread': spread } : {}) };
+  const report = buildFleetReport({ name: fleet.name, budget, graphs, rateScale, speedup, overrides, seed, result, generatedAt: new Date().toISOString() });
   if (replacing) process.stderr.write(`${replacing}\n`);
   const written = writeFiles ? await writeFleetReport(report, outDir) : undefined;
   if (flags.json) process.stdout.write(fleetReportJson(report));

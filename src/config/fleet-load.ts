@@ -2,7 +2,7 @@
  * Loading a fleet file: YAML -> schema -> each graph's policy file (resolved against the fleet file's directory,
  * loaded with every check of its own) -> the checks across graphs. All problems at once, one
  * `path.to.field: message` line each; a graph's own problems are prefixed with the fleet field that names it:
- * `spec.graphs[1].policy (code.yaml): spec.pools[0].maxReplicas: 0 is below minReplicas 1`.
+ * `spec.graphs[1].policy: code.yaml: spec.pools[0].maxReplicas: 0 is below minReplicas 1` (`where: what`, as every problem line).
  */
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -57,7 +57,7 @@ export function loadFleetFile(path: string): LoadedFleet {
   const warnings: string[] = [];
   const graphs: LoadedFleetGraph[] = [];
   file.spec.graphs.forEach((entry, i) => {
-    const where = `spec.graphs[${i}].policy (${entry.policy})`;
+    const where = `spec.graphs[${i}].policy: ${entry.policy}`;
     const policyPath = resolve(baseDir, entry.policy);
     let loaded: LoadedPolicy;
     try {

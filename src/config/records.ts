@@ -15,7 +15,7 @@ export function own<T>(record: Readonly<Record<string, T>> | undefined, key: str
 }
 
 /** An empty record with no prototype: every key is the user's. */
-function nullRecord<T>(): Record<string, T> {
+export function nullRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
+import { STARTUP_WINDOW } from '../planner/startup.js';
 import { errorMap, formatIssues, formatPath } from './issues.js';
 import { protoKeyPath, protoKeyProblem } from './records.js';
 import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
@@ -26,7 +27,8 @@ const plannerStateSchema = z.looseObject({
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),
   readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),
-  startup: z.record(z.string(), z.array(finite)).optional(),
+  /** Per pool the newest STARTUP_WINDOW startup times pd-planner keeps (planner/startup.ts): durations in seconds. */
+  startup: z.record(z.string(), z.array(z.number().positive()).max(STARTUP_WINDOW, `at most ${STARTUP_WINDOW} startup times per pool (the newest ones the planner keeps)`)).optional(),
   idleSince: finite.optional(),
 });
 

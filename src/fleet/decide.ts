@@ -5,20 +5,25 @@
  *   2. from it, the graph's floor / hard / want layers in GPUs (arbitrate.ts), per capacity when the fleet limits
  *      Spot or on-demand GPUs;
  *   3. the budget split between them (arbitrate.ts: floors, then by priority, then by SLO pressure);
- *   4. each graph decided again under its grant: its budget is its granted GPUs (the graph's own constraints then
- *      choose what to give up: scale-down windows first, then growth, prefill and decode by its own rule), and
- *      capacity grants lower its Spot / on-demand pools' maxReplicas (never below what they must keep);
+ *   4. each graph that gave something up decided again under its grant: its budget is its granted GPUs (the graph's
+ *      own constraints then choose what to give up: scale-down windows first, then growth, prefill and decode by its
+ *      own rule), and capacity grants lower its Spot / on-demand pools' maxReplicas (never below what they must keep);
+ *      a graph granted all it asked keeps its probe's decision, exactly what it would decide alone;
  *   5. the explanation of each decision says what the graph got and gave up, and why (`explanation.fleet`).
  *
  * A graph not ticked this time (no observation: its interval has not come, or only graphs at zero are polled) keeps
  * its last decision: its GPUs count as fixed, and nothing of it is decided again.
- * The probe's state is dropped: only the final decision's state is kept, so each graph's history, correction and
- * stabilization advance once per tick, as for a graph planned alone.
+ * A graph decided again keeps only the final decision's state (the probe's is dropped), so each graph's history,
+ * correction and stabilization advance once per tick, as for a graph planned alone.
+ * Work per tick: two decide() calls per ticked graph, and arithmetic quadratic in the number of graphs at most (the
+ * rounding passes of arbitrate.ts); a fleet file holds at most MAX_FLEET_GRAPHS graphs (config/fleet.ts).
+ * Maps keyed by graph names (`results`, `shares`) have no prototype: a graph named `constructor` or `__proto__` is
+ * an entry like any other.
  */
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
-import { own } from '../config/records.js';
+import { nullRecord, own } from '../config/records.js';
 import { scheduledMins, sloPressure } from '../constraints/index.js';
-import { decide, type DecideResult } from '../planner/decide.js';
+import { decide, type DecideInput, type DecideResult } from '../planner/decide.js';
 import type { PlannerState } from '../planner/state.js';
 import type { Decision, FleetShare, Forecast, Observation } from '../planner/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
@@ -63,6 +68,9 @@ export interface FleetArbitration {
   shares: Record<string, FleetShare>;
   warnings: string[];
 }
+
+/** The single-graph decision decideFleet runs for each graph (planner/decide's decide(); a test may pass another). */
+export type DecideFn = (input: DecideInput) => DecideResult;
 
 export interface FleetResult {
   /** Per ticked graph: its decision and next state. */
@@ -206,7 +214,7 @@ function shareDetail(
   return parts.join('; ');
 }
 
-export function decideFleet(input: FleetInput): FleetResult {
+export function decideFleet(input: FleetInput, decideWith: DecideFn = decide): FleetResult {
   const { budget, now } = input;
   const warnings: string[] = [];
   interface Entry {
@@ -222,7 +230,7 @@ export function decideFleet(input: FleetInput): FleetResult {
       const last = spec.pools.map((p) => own(state.last, p.name) ?? p.minReplicas);
       return { graph, layers: { floor: last, hard: last, want: last }, probeCounts: last, pressure: 1 };
     }
-    const probe = decide({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
+    const probe = decideWith({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
     const layers = poolLayers(spec, probe.decision, probe.state, now);
     const probeCounts = spec.pools.map((p) => own(probe.decision.pools, p.name)?.desired ?? p.minReplicas);
     return { graph, probe, layers, probeCounts, pressure: pressureOf(spec, graph.observation) };
@@ -259,8 +267,8 @@ export function decideFleet(input: FleetInput): FleetResult {
     if (onDemand.overBudget > 0) warnings.push(`fleet ${input.name}: on-demand pools must keep ${onDemand.floor} GPUs, over spec.budget.maxOnDemandGpus ${budget.maxOnDemandGpus}; keeping them`);
   }
 
-  const results: Record<string, DecideResult> = {};
-  const shares: Record<string, FleetShare> = {};
+  const results = nullRecord<DecideResult>();
+  const shares = nullRecord<FleetShare>();
   let usedGpus = 0;
   entries.forEach((e, i) => {
     const { graph } = e;
@@ -289,8 +297,15 @@ export function decideFleet(input: FleetInput): FleetResult {
       usedGpus += gpusOf(graph.spec, e.probeCounts);
       return;
     }
-    const spec = grantedSpec(graph.spec, e.layers, e.probeCounts, { total: grant.granted, spot, onDemand });
-    const result = decide({ spec, profile: graph.profile, observation: graph.observation, state: graph.state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
+    // A graph granted all it asked for, in total and on each limited capacity, keeps its probe: it is decided as if
+    // alone. Deciding it again under a budget of exactly its own demand is not neutral (a policy may size by how much
+    // budget is left), and it would make a graph that gives up nothing behave unlike the same graph planned alone.
+    const fits =
+      grant.outcome === 'all' &&
+      (spot === undefined || spot >= gpusOf(graph.spec, e.probeCounts, 'spot')) &&
+      (onDemand === undefined || onDemand >= gpusOf(graph.spec, e.probeCounts, 'onDemand'));
+    const spec = fits ? undefined : grantedSpec(graph.spec, e.layers, e.probeCounts, { total: grant.granted, spot, onDemand });
+    const result = spec ? decideWith({ spec, profile: graph.profile, observation: graph.observation, state: graph.state, now, forecastOverride: graph.forecastOverride, poll: graph.poll }) : e.probe;
     result.decision.explanation.fleet = share;
     usedGpus += Object.values(result.decision.pools).reduce((s, d) => s + d.gpus, 0);
     results[graph.name] = result;

@@ -66,6 +66,17 @@ export function demandSeen(observation: Observation): boolean | undefined {
 }
 
 /**
+ * Whether the state's last tick ended where this window begins (within half a window): only then does the idle clock
+ * carry over. A tick that failed, timed out or was skipped in between left a window nobody saw, and a request in it
+ * cannot be ruled out, so the clock restarts (missing metrics never count as idle time).
+ * Example: window 60 s, last tick 10:04, now 10:05 -> carries over; last tick 10:02 (two ticks lost) -> restarts.
+ */
+function seamless(state: PlannerState, now: number, windowSeconds: number): boolean {
+  const last = state.recommendations[state.recommendations.length - 1]?.time;
+  return typeof last === 'number' && Number.isFinite(last) && last <= now && now - last <= windowSeconds * 1500;
+}
+
+/**
  * The rule at the top of this file. `running` is what each role runs now (replicas, any pool), `uncertain` whether
  * a pool's current count is unknown (then nothing goes to zero).
  */
@@ -74,7 +85,7 @@ export function scaleToZero(spec: PolicySpec, observation: Observation, state: P
   const roles = zeroCapableRoles(spec);
   const demand = demandSeen(observation);
   const window = observedAmount(observation.windowSeconds) ?? spec.interval;
-  const previous = typeof state.idleSince === 'number' && Number.isFinite(state.idleSince) && state.idleSince <= now ? state.idleSince : undefined;
+  const previous = typeof state.idleSince === 'number' && Number.isFinite(state.idleSince) && state.idleSince <= now && seamless(state, now, window) ? state.idleSince : undefined;
   const idleSince = demand === false ? (previous ?? now - window * 1000) : undefined;
   if (roles.length === 0 || demand === undefined) return { action, ...(idleSince !== undefined ? { idleSince } : {}) };
   const idleSeconds = spec.scaleToZero.idleSeconds;

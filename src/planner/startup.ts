@@ -60,7 +60,8 @@ export function startupSamples(spec: PolicySpec, observation: Observation, state
   const out: Record<string, number[]> = {};
   for (const pool of spec.pools) {
     const kept = own(state.startup, pool.name);
-    const before = Array.isArray(kept) ? kept.filter(usable) : [];
+    // Only the newest STARTUP_WINDOW count, whatever length a state brings: the work per tick is bounded.
+    const before = Array.isArray(kept) ? kept.slice(-STARTUP_WINDOW).filter(usable) : [];
     const seen = own(observation.pools, pool.name)?.startupSeconds;
     const fresh = Array.isArray(seen) ? seen.slice(-STARTUP_WINDOW).filter(usable) : [];
     const all = before.length + fresh.length > STARTUP_WINDOW ? [...before, ...fresh].slice(-STARTUP_WINDOW) : [...before, ...fresh];

@@ -7,26 +7,38 @@
  * Failures stay per graph: a source that fails or times out gives that graph an observation with the error, and the
  * core holds its counts (never below what runs) while the others are decided; an apply that fails or times out is that
  * graph's failure, and an apply that timed out can no longer write (`stepAbandoned()`, as in tick-runner.ts).
+ * With a `decider`, the fleet's decision runs in a decide worker thread (decide/pool.ts) with a deadline: the
+ * per-policy timeout, else decideBoundMs of the interval. A decision that does not return by then stops its thread,
+ * not the event loop (/healthz and SIGTERM still answer), and the round fails as a timeout for every graph it ticked,
+ * with nothing written.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { own, toNullRecord } from '../config/records.js';
 import { messageOf } from '../errors.js';
 import { decideFleet, type FleetBudget, type FleetGraphInput, type FleetResult } from '../fleet/decide.js';
 import type { Logger } from '../log.js';
 import type { ApplyResult, Clock, Connector, MetricSource } from '../planner/ports.js';
 import type { Observation } from '../planner/types.js';
+import { DecideTimeoutError, type Decider } from './decide/pool.js';
 import type { PlannerMetrics } from './exporter.js';
 import type { FleetMetrics } from './fleet-metrics.js';
 import { forEachLimit } from './limit.js';
 import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
 import type { Scheduler } from './scheduler.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
+import { decideBoundMs } from './tick-runner.js';
 
 /** The fleet file's settings the loop needs, as last loaded (budget and priorities reload with the file). */
 export interface FleetSettings {
   name: string;
   budget: FleetBudget;
-  /** Graph name (its policy's metadata.name) -> priority. */
+  /** Graph name (its policy's metadata.name) -> priority (read with own(): names are the user's). */
   priorities: Record<string, number>;
+}
+
+/** The settings with their priorities in a record without a prototype (a graph may be named `constructor`). */
+export function fleetSettings(name: string, budget: FleetBudget, priorities: Iterable<readonly [string, number]>): FleetSettings {
+  return { name, budget, priorities: toNullRecord(priorities) };
 }
 
 export interface FleetRoundOptions {
@@ -41,6 +53,8 @@ export interface FleetRoundOptions {
   concurrency: number;
   settings: () => FleetSettings;
   onProgress: (at: number) => void;
+  /** Runs decideFleet() in a worker thread with a deadline; omit to decide in line. */
+  decider?: Decider;
 }
 
 /** A graph this round: a full tick or a poll (planner/idle.ts nextTickSeconds). */
@@ -105,7 +119,7 @@ export class FleetRound {
       const observation = observed.get(e);
       return {
         name: e.plan.name,
-        priority: settings.priorities[e.plan.name] ?? 1,
+        priority: own(settings.priorities, e.plan.name) ?? 1,
         spec: e.plan.spec,
         profile: e.plan.profile,
         state: e.state,
@@ -113,17 +127,25 @@ export class FleetRound {
       };
     });
     let decided: FleetResult;
+    const input = { name: settings.name, budget: settings.budget, graphs, now };
+    const decider = this.#options.decider;
     try {
-      decided = decideFleet({ name: settings.name, budget: settings.budget, graphs, now });
+      const interval = Math.max(...graphs.map((g) => g.spec.interval));
+      decided = decider?.decideFleet ? await decider.decideFleet(input, { timeoutMs: limitMs ?? decideBoundMs(interval) }) : decideFleet(input);
     } catch (error) {
-      const failure = `fleet decision failed: ${messageOf(error)}`;
-      log.error({ event: 'tick-failed', fleet: settings.name, err: error }, failure);
-      return turns.map(({ entry }) => {
+      const timeout = error instanceof DecideTimeoutError;
+      const failure = timeout ? `tick timed out: the fleet's decision: ${messageOf(error)}` : `fleet decision failed: ${messageOf(error)}`;
+      if (timeout) log.warn({ event: 'tick-timeout', fleet: settings.name }, failure);
+      else log.error({ event: 'tick-failed', fleet: settings.name, err: error }, failure);
+      return turns.map(({ entry, poll }) => {
+        if (!poll) entry.lastRunAt = roundStart;
         const outcome: TickOutcome = { ok: false, failure, durationSeconds: (clock.now() - started) / 1000 };
-        metrics.recordFailedTick(outcome.durationSeconds, entry.plan.name, 'tick');
+        metrics.recordFailedTick(outcome.durationSeconds, entry.plan.name, timeout ? 'timeout' : 'tick');
         if (!entry.removed) registry.record(entry, outcome);
         return { name: entry.plan.name, path: entry.path, outcome };
       });
+    } finally {
+      this.#options.onProgress(clock.now());
     }
     for (const warning of decided.arbitration.warnings) log.warn({ event: 'fleet-warning', fleet: settings.name }, warning);
 
@@ -131,7 +153,7 @@ export class FleetRound {
     const results: { name: string; path: string; outcome: TickOutcome }[] = [];
     await forEachLimit(turns, concurrency, async ({ entry, poll }) => {
       const name = entry.plan.name;
-      const result = decided.results[name];
+      const result = own(decided.results, name);
       const observation = observed.get(entry) as Observation;
       if (!poll) entry.lastRunAt = roundStart;
       if (!result) return;

@@ -224,6 +224,7 @@ export class PlannerLoop implements MultiPlannerService {
           onProgress: (at) => {
             this.#lastProgressAt = at;
           },
+          ...(options.decider ? { decider: options.decider } : {}),
         })
       : undefined;
     this.#lastPeriodMs = Math.min(...initial.map((p) => p.plan.spec.interval * 1000), 60_000);

@@ -51,7 +51,7 @@ export interface TickRunnerOptions {
  */
 const MIN_DECIDE_BOUND_MS = 10_000;
 
-function decideBoundMs(intervalSeconds: number): number {
+export function decideBoundMs(intervalSeconds: number): number {
   return Math.max(MIN_DECIDE_BOUND_MS, intervalSeconds * 1000);
 }
 

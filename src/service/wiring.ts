@@ -9,11 +9,11 @@
  * by every policy.
  */
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
 import { loadPolicyFile } from '../config/load.js';
 import { checkFleet } from '../config/fleet.js';
 import { loadFleetFile, type LoadedFleet } from '../config/fleet-load.js';
-import type { FleetSettings } from './fleet-round.js';
+import { MAX_POLICY_BYTES, readCapped } from '../config/read.js';
+import { fleetSettings, type FleetSettings } from './fleet-round.js';
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { createDryRunConnector } from '../connectors/dry-run.js';
 import { createVirtualConnector } from '../connectors/virtual.js';
@@ -91,10 +91,10 @@ function loadInitialPlans(files: string[], multi: boolean): { path: string; plan
  * the graphs). A changed policy file is refused when the fleet would no longer be valid with it (a different interval,
  * a target another graph scales, minimums over the budget).
  */
-function fleetOfFile(path: string, logger: Logger) {
+export function fleetOfFile(path: string, logger: Logger) {
   let loaded = loadFleetFile(path);
   for (const warning of loaded.warnings) logger.warn({ event: 'policy-warning', fleet: loaded.name }, warning);
-  const settingsOf = (f: LoadedFleet): FleetSettings => ({ name: f.name, budget: f.file.spec.budget, priorities: Object.fromEntries(f.graphs.map((g) => [g.name, g.priority])) });
+  const settingsOf = (f: LoadedFleet): FleetSettings => fleetSettings(f.name, f.file.spec.budget, f.graphs.map((g) => [g.name, g.priority] as const));
   let settings = settingsOf(loaded);
   const paths = loaded.graphs.map((g) => g.path);
   let text = safeReadText(path);
@@ -127,15 +127,26 @@ function fleetOfFile(path: string, logger: Logger) {
       const graphs = loaded.graphs.map((g) => (g.path === policyPath ? { ...g, name: plan.name, spec: plan.spec } : g));
       const problems = checkFleet(loaded.file, graphs).problems;
       if (problems.length > 0) throw new InputError(problems.map((p) => `fleet ${loaded.name}: ${p}`));
+      // A graph renamed in its policy file keeps its priority (the fleet round looks priorities up by name).
+      loaded = { ...loaded, graphs };
+      settings = settingsOf(loaded);
     },
   };
 }
 
+/** What `safeReadText` returns for a file past the size cap: the loader then says why (a new text, never the same). */
+const OVERSIZED = '\u0000(over the fleet file size cap)';
+
+/**
+ * The fleet file's text, read with the loader's byte cap (a fleet file swapped for a huge one, or for a link to
+ * /dev/zero, is never read whole); OVERSIZED when it is too large, so the reload reports it; undefined when it
+ * cannot be read (deleted, or being replaced).
+ */
 function safeReadText(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
+    return readCapped(path, { bytes: MAX_POLICY_BYTES, what: 'a fleet file is a few KB' }).toString('utf8');
+  } catch (error) {
+    return error instanceof InputError && /\(limit \d/.test(error.message) ? OVERSIZED : undefined;
   }
 }
 

@@ -42,6 +42,9 @@ interface Case {
 }
 
 const POLICY = f('valid-policy.yaml');
+/** A valid fleet of the two example graphs, named by a path relative to the fixture (`../../../examples/fleet/`). */
+const FLEET = f('fleet-valid.yaml');
+const FLEET_TRACES = ['--trace', 'chat=synthetic:poisson?rate=0.5&duration=5m&isl=2000&osl=200', '--trace', 'code=synthetic:poisson?rate=0.5&duration=5m&isl=2000&osl=200'];
 const OBSERVATION = f('valid-observation.json');
 
 function validate(file: string, exit: 0 | 2, ...stderr: string[]): Case {
@@ -230,10 +233,37 @@ const CASES: Case[] = [
   { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--force', '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
+  // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
+  // Each graph's policy is read with the policy cap; its problems are prefixed with the fleet field that names it.
+  validate('fleet-policy-dev-zero.yaml', 2, 'spec.graphs[1].policy: /dev/zero: more than 256 KB; a policy file is a few KB (limit 256 KB): is this the right file?'),
+  validate('fleet-missing-policy.yaml', 2, 'spec.graphs[1].policy: no-such-policy.yaml: cannot read: no such file (looked for ', 'no-such-policy.yaml; paths are relative to the fleet file)'),
+  validate('fleet-policy-directory.yaml', 2, 'spec.graphs[0].policy: /: cannot read: is a directory, expected a file'),
+  validate('fleet-policy-is-fleet.yaml', 2, 'spec.graphs[0].policy: fleet-policy-is-fleet.yaml: kind: PlannerFleet is a fleet file; give it to validate, run --fleet or simulate --fleet (this takes a PlannerPolicy)'),
+  validate('fleet-same-policy-twice.yaml', 2, 'spec.graphs[1].policy: ../../../examples/fleet/../fleet/chat.yaml is listed twice (also spec.graphs[0]); list each graph once'),
+  validate('fleet-budget-below-mins.yaml', 2, "spec.budget.maxGpus: 4 GPUs is below the 8 the graphs' minReplicas need (chat 8, code 0); raise it or lower some minReplicas"),
+  validate('fleet-unknown-field.yaml', 2, 'spec.graph: unknown field; did you mean "graphs"? (allowed: budget, graphs)', 'spec.graphs: required field is missing (expected a list)'),
+  validate('fleet-proto-key.yaml', 2, 'spec.budget.__proto__: "__proto__" is not allowed as a name'),
+  validate('fleet-empty-graphs.yaml', 2, 'spec.graphs: at least one graph is needed'),
+  validate('fleet-priority-out-of-range.yaml', 2, 'spec.graphs[0].priority: expected a number > 0, got 0', 'spec.graphs[1].priority: expected a number ≤ 1000, got 1e+300'),
+  { name: 'validate FLEET.yaml (valid)', args: ['validate', FLEET], exit: 0, stderr: [], stdout: [`${FLEET}: valid PlannerFleet "bad-fleet"`, 'chat   ../../../examples/fleet/chat.yaml  2'] },
+  { name: 'simulate --fleet /dev/zero', args: ['simulate', '--fleet', '/dev/zero', ...FLEET_TRACES, '--out', join(TMP, 'out-fleet-zero')], exit: 2, stderr: ['/dev/zero: more than 256 KB; a fleet file is a few KB (limit 256 KB)'] },
+  { name: 'simulate --fleet: --trace given twice', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--trace', FLEET_TRACES[1]!, '--out', join(TMP, 'out-fleet-twice')], exit: 2, stderr: ['--trace: chat is given twice'] },
+  {
+    name: 'simulate --fleet: --trace for a graph not in the fleet, none for one that is',
+    args: ['simulate', '--fleet', FLEET, '--trace', 'chat=x.csv', '--trace', 'chta=y.csv', '--out', join(TMP, 'out-fleet-names')],
+    exit: 2,
+    stderr: ['--trace: "chta" is not a graph of the fleet (graphs: chat, code; NAME is a policy\'s metadata.name)', '--trace: no trace for graph code; add --trace code=FILE'],
+  },
+  { name: 'simulate --fleet: --current', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--current', 'prefill=3', '--out', join(TMP, 'out-fleet-current')], exit: 2, stderr: ["--current: not with --fleet (it gives one graph's replica counts)"] },
+  { name: 'simulate --fleet: --gpu-budget below the graphs\' minimums', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--gpu-budget', '4', '--out', join(TMP, 'out-fleet-budget')], exit: 2, stderr: ["--gpu-budget: 4 GPUs is below the 8 the graphs' minReplicas need (chat 8, code 0)"] },
+  { name: 'simulate --fleet: --rate-scale 1e9', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--rate-scale', '1e9', '--out', join(TMP, 'out-fleet-scale')], exit: 2, stderr: ['--rate-scale: "1e9" is not a number from 0.000001 to 1000000'] },
+  { name: 'simulate --fleet: two graphs on one budget', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--baselines', 'split', '--out', join(TMP, 'out-fleet'), '--force'], exit: 0, stderr: [], stdout: ['all SLOs met', 'chat: SLO met', 'code: GPU-h', 'split'] },
+  { name: 'run --fleet /dev/zero', args: ['run', '--fleet', '/dev/zero', '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['/dev/zero: more than 256 KB; a fleet file is a few KB (limit 256 KB)'] },
+  { name: 'run --fleet with --policy', args: ['run', '--fleet', FLEET, '--policy', POLICY, '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['--fleet: not with --policy'] },
 ];
 
 /** Fixture files that are inputs to other cases rather than cases of their own. */
-const SUPPORT = new Set(['valid-policy.yaml', 'valid-observation.json', 'valid-trace.csv', 'README.md', 'profile-invalid-json', 'profile-wrong-shape', 'profile-thpt-1e-300']);
+const SUPPORT = new Set(['fleet-valid.yaml', 'valid-policy.yaml', 'valid-observation.json', 'valid-trace.csv', 'README.md', 'profile-invalid-json', 'profile-wrong-shape', 'profile-thpt-1e-300']);
 
 type Outcome = NodeOutcome;
 

@@ -106,9 +106,9 @@ function namedFiles(args: string[]): string[] {
   const files: string[] = [];
   for (const [i, w] of args.entries()) {
     const flag = args[i - 1];
-    if (flag === '--policy' || flag === '--observation' || flag === '--state') files.push(w);
+    if (flag === '--policy' || flag === '--observation' || flag === '--state' || flag === '--fleet') files.push(w);
     else if (flag === '--trace') {
-      // With --fleet a trace is NAME=FILE.
+      // With --fleet a trace is NAME=FILE (the graph's name first).
       const file = args.includes('--fleet') ? w.slice(w.indexOf('=') + 1) : w;
       if (!/^(synthetic|scenario):/.test(file)) files.push(file);
     }
@@ -138,7 +138,7 @@ describe('the sh blocks parse against the command line and name files the repo h
 
   it('catches a README mistake: an unknown flag, a missing value, a file the repo does not have', async () => {
     expect(await parses(['simulate', '--polcy', 'x'])).toMatch(/unknown option '--polcy'/);
-    expect(await parses(['simulate', '--trace'])).toMatch(/option '--trace <file>' argument missing/);
+    expect(await parses(['run', '--once', '--policy'])).toMatch(/option '--policy <path>' argument missing/);
     expect(await parses(['run', '--policy', 'a.yaml', '--metrics-port', 'x'])).toMatch(/--metrics-port: "x" is not a whole number from 0 to 65535/);
     expect(namedFiles(['run', '--policy', 'policy.yaml', '--once']).filter((f) => !existsSync(join(ROOT, f)))).toEqual(['policy.yaml']);
     expect(shellWords(`npx pd-planner simulate --trace 'synthetic:step?steps=0:2&duration=30m' --json > r.json   # a comment`)).toEqual({

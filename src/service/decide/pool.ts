@@ -16,10 +16,12 @@
  * decide` measures it.
  */
 import { Worker } from 'node:worker_threads';
+import { toNullRecord } from '../../config/records.js';
+import type { FleetInput, FleetResult } from '../../fleet/decide.js';
 import type { DecideInput, DecideResult } from '../../planner/decide.js';
 import { profileData } from '../../profiles/profile.js';
 import type { Logger } from '../../log.js';
-import type { DecideReply, DecideRequest, ReadyMessage } from './protocol.js';
+import type { DecideReply, DecideRequest, FleetGraphRequest, ReadyMessage, WorkerRequest } from './protocol.js';
 
 /** A decide that did not return in time (or was given up: its tick timed out, the service stopped). */
 export class DecideTimeoutError extends Error {
@@ -36,9 +38,11 @@ export interface DecideCallOptions {
   signal?: AbortSignal;
 }
 
-/** What the tick runner needs: decide() with a deadline. */
+/** What the tick runner needs: decide() with a deadline (and the fleet round: decideFleet() with one). */
 export interface Decider {
   decide(input: DecideInput, options: DecideCallOptions): Promise<DecideResult>;
+  /** src/fleet/decide.ts decideFleet() over every graph of a fleet, with one deadline for all of them. */
+  decideFleet?(input: FleetInput, options: DecideCallOptions): Promise<FleetResult>;
   /** Starts one worker and waits until it is ready (so the first tick does not pay for it). */
   start?(): Promise<void>;
   /** Stops every worker; calls still running fail with DecideTimeoutError. */
@@ -69,10 +73,13 @@ export const IDLE_MS = 60_000;
 /** The ids a worker is known to hold are forgotten past this many (it then gets specs and profiles again). */
 const SENT_LIMIT = 512;
 
+/** A call: one graph's decide(), or a fleet's decideFleet(). */
+type Work = { kind: 'decide'; input: DecideInput } | { kind: 'fleet'; input: FleetInput };
+
 interface Job {
-  input: DecideInput;
+  work: Work;
   options: DecideCallOptions;
-  resolve: (result: DecideResult) => void;
+  resolve: (result: unknown) => void;
   reject: (error: Error) => void;
   /** Set while the job runs on a worker. */
   slot?: Slot;
@@ -156,7 +163,21 @@ export class DecidePool implements Decider {
   }
 
   decide(input: DecideInput, options: DecideCallOptions): Promise<DecideResult> {
-    return new Promise<DecideResult>((resolve, reject) => {
+    return this.#call<DecideResult>({ kind: 'decide', input }, options);
+  }
+
+  /**
+   * decideFleet() in a worker with the same deadline and abandonment as decide(): a fleet decision that does not end
+   * stops its thread, not the event loop. Its maps keyed by graph names come back without a prototype.
+   */
+  async decideFleet(input: FleetInput, options: DecideCallOptions): Promise<FleetResult> {
+    const result = await this.#call<FleetResult>({ kind: 'fleet', input }, options);
+    // A structured clone gives every object Object.prototype again: `results.constructor` would not be a graph's.
+    return { results: toNullRecord(result.results), arbitration: { ...result.arbitration, shares: toNullRecord(result.arbitration.shares) } };
+  }
+
+  #call<T>(work: Work, options: DecideCallOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       if (this.#closed) {
         reject(new DecideTimeoutError('the planner is stopping: no decision'));
         return;
@@ -165,7 +186,7 @@ export class DecidePool implements Decider {
         reject(new DecideTimeoutError('the tick was given up before its decision'));
         return;
       }
-      const job: Job = { input, options, resolve, reject };
+      const job: Job = { work, options, resolve: resolve as (result: unknown) => void, reject };
       if (options.signal) {
         job.onAbort = () => this.#abort(job, new DecideTimeoutError('the tick timed out during its decision; the decision thread was restarted'));
         options.signal.addEventListener('abort', job.onAbort, { once: true });
@@ -268,17 +289,44 @@ export class DecidePool implements Decider {
     clearTimeout(slot.idleTimer);
     slot.job = job;
     job.slot = slot;
-    const { spec, profile, observation, state, now, forecastOverride } = job.input;
-    const specId = this.#idOf(spec);
-    const profileId = this.#idOf(profile);
-    const request: DecideRequest = { id: this.#nextRequest++, specId, profileId, observation, state, now };
-    if (forecastOverride) request.forecastOverride = forecastOverride;
-    if (sendAll || !slot.sent.has(specId)) request.spec = spec;
-    if (sendAll || !slot.sent.has(profileId)) request.profile = profileData(profile);
-    job.sentAll = request.spec !== undefined && request.profile !== undefined;
-    if (slot.sent.size > SENT_LIMIT) slot.sent.clear();
-    slot.sent.add(specId);
-    slot.sent.add(profileId);
+    let request: WorkerRequest;
+    const ids = (spec: object, profile: object) => {
+      const specId = this.#idOf(spec);
+      const profileId = this.#idOf(profile);
+      const sendSpec = sendAll || !slot.sent.has(specId);
+      const sendProfile = sendAll || !slot.sent.has(profileId);
+      if (slot.sent.size > SENT_LIMIT) slot.sent.clear();
+      slot.sent.add(specId);
+      slot.sent.add(profileId);
+      return { specId, profileId, sendSpec, sendProfile };
+    };
+    if (job.work.kind === 'decide') {
+      const { spec, profile, observation, state, now, forecastOverride, poll } = job.work.input;
+      const { specId, profileId, sendSpec, sendProfile } = ids(spec, profile);
+      const one: DecideRequest = { id: this.#nextRequest++, specId, profileId, observation, state, now };
+      if (forecastOverride) one.forecastOverride = forecastOverride;
+      if (poll) one.poll = true;
+      if (sendSpec) one.spec = spec;
+      if (sendProfile) one.profile = profileData(profile);
+      job.sentAll = sendSpec && sendProfile;
+      request = one;
+    } else {
+      const { name, budget, now, graphs } = job.work.input;
+      let sentAll = true;
+      const sent = graphs.map((g): FleetGraphRequest => {
+        const { specId, profileId, sendSpec, sendProfile } = ids(g.spec, g.profile);
+        const out: FleetGraphRequest = { name: g.name, priority: g.priority, specId, profileId, state: g.state };
+        if (g.observation) out.observation = g.observation;
+        if (g.forecastOverride) out.forecastOverride = g.forecastOverride;
+        if (g.poll) out.poll = true;
+        if (sendSpec) out.spec = g.spec;
+        if (sendProfile) out.profile = profileData(g.profile);
+        sentAll &&= sendSpec && sendProfile;
+        return out;
+      });
+      job.sentAll = sentAll;
+      request = { id: this.#nextRequest++, fleet: { name, budget, now, graphs: sent } };
+    }
     try {
       slot.worker.postMessage(request);
     } catch (error) {
@@ -313,7 +361,7 @@ export class DecidePool implements Decider {
       }
       this.#settle(job, new Error('the decide worker thread lost the policy it was just sent'));
     } else if ('error' in message) this.#settle(job, new Error(message.error));
-    else this.#settle(job, undefined, message.result);
+    else this.#settle(job, undefined, 'fleetResult' in message ? message.fleetResult : message.result);
     this.#idle(slot);
     this.#pump();
   }
@@ -355,10 +403,10 @@ export class DecidePool implements Decider {
     this.#pump();
   }
 
-  #settle(job: Job, error: Error | undefined, result?: DecideResult): void {
+  #settle(job: Job, error: Error | undefined, result?: unknown): void {
     if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
     job.slot = undefined;
     if (error) job.reject(error);
-    else job.resolve(result as DecideResult);
+    else job.resolve(result);
   }
 }

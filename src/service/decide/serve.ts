@@ -1,15 +1,17 @@
 /**
  * The body of a decide worker thread: rebuilds specs and profiles from what the service sent (kept by id, the last
- * KEEP of each) and answers each request with `decideWith(input)`. The real worker passes planner/decide's
- * decide(); a test entry may pass a function that misbehaves.
+ * KEEP of each) and answers each request with `decideWith(input)`, and each fleet request with decideFleet() over
+ * its graphs, which calls `decideWith` for each of them. The real worker passes planner/decide's decide(); a test
+ * entry may pass a function that misbehaves.
  */
 import { parentPort } from 'node:worker_threads';
 import type { PolicySpec } from '../../config/schema.js';
 import { messageOf } from '../../errors.js';
+import { decideFleet, type FleetGraphInput } from '../../fleet/decide.js';
 import type { DecideInput, DecideResult } from '../../planner/decide.js';
 import { profileFromData } from '../../profiles/profile.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
-import type { DecideReply, DecideRequest, ReadyMessage } from './protocol.js';
+import type { DecideReply, DecideRequest, FleetRequest, ReadyMessage, WorkerRequest } from './protocol.js';
 
 /** Specs and profiles kept per worker: more than the policies of one process, fewer than reloads could pile up. */
 export const KEEP = 256;
@@ -38,22 +40,43 @@ export function serveDecide(decideWith: (input: DecideInput) => DecideResult): v
   if (!port) throw new Error('serveDecide runs in a worker thread');
   const specs = new Recent<PolicySpec>(KEEP);
   const profiles = new Recent<PerformanceProfile>(KEEP);
-  port.on('message', (request: DecideRequest) => {
+  const keep = (sent: { specId: number; spec?: PolicySpec; profileId: number; profile?: DecideRequest['profile'] }) => {
+    if (sent.spec) specs.set(sent.specId, sent.spec);
+    if (sent.profile) {
+      const d = sent.profile;
+      profiles.set(sent.profileId, profileFromData(d.prefill, d.decode, d.name, d.source));
+    }
+  };
+  const one = (request: DecideRequest): DecideReply => {
+    keep(request);
+    const spec = specs.get(request.specId);
+    const profile = profiles.get(request.profileId);
+    if (!spec || !profile) return { id: request.id, missing: true };
+    const input: DecideInput = { spec, profile, observation: request.observation, state: request.state, now: request.now };
+    if (request.forecastOverride) input.forecastOverride = request.forecastOverride;
+    if (request.poll) input.poll = true;
+    return { id: request.id, result: decideWith(input) };
+  };
+  const fleet = (request: FleetRequest): DecideReply => {
+    const { name, budget, now, graphs: sent } = request.fleet;
+    for (const g of sent) keep(g);
+    const graphs: FleetGraphInput[] = [];
+    for (const g of sent) {
+      const spec = specs.get(g.specId);
+      const profile = profiles.get(g.profileId);
+      if (!spec || !profile) return { id: request.id, missing: true };
+      const graph: FleetGraphInput = { name: g.name, priority: g.priority, spec, profile, state: g.state };
+      if (g.observation) graph.observation = g.observation;
+      if (g.forecastOverride) graph.forecastOverride = g.forecastOverride;
+      if (g.poll) graph.poll = true;
+      graphs.push(graph);
+    }
+    return { id: request.id, fleetResult: decideFleet({ name, budget, now, graphs }, decideWith) };
+  };
+  port.on('message', (request: WorkerRequest) => {
     let reply: DecideReply;
     try {
-      if (request.spec) specs.set(request.specId, request.spec);
-      if (request.profile) {
-        const d = request.profile;
-        profiles.set(request.profileId, profileFromData(d.prefill, d.decode, d.name, d.source));
-      }
-      const spec = specs.get(request.specId);
-      const profile = profiles.get(request.profileId);
-      if (!spec || !profile) reply = { id: request.id, missing: true };
-      else {
-        const input: DecideInput = { spec, profile, observation: request.observation, state: request.state, now: request.now };
-        if (request.forecastOverride) input.forecastOverride = request.forecastOverride;
-        reply = { id: request.id, result: decideWith(input) };
-      }
+      reply = 'fleet' in request ? fleet(request) : one(request);
     } catch (error) {
       reply = { id: request.id, error: messageOf(error) };
     }

@@ -9,6 +9,7 @@
  * poll that sees its trace's arrivals, the fleet decides that graph alone (the others keep their counts) and it wakes
  * at that second.
  */
+import { nullRecord, own } from '../../config/records.js';
 import type { PolicySpec } from '../../config/schema.js';
 import { decideFleet, type FleetBudget, type FleetGraphInput, type FleetResult } from '../../fleet/decide.js';
 import { nextTickSeconds } from '../../planner/idle.js';
@@ -111,7 +112,9 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
     return { graph, cluster, state, islTail: binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100), current: { ...initial }, records: [], decisions: 0, wakes: 0, warnings: new Set() };
   });
   const fleetRecords: FleetIntervalRecord[] = [];
-  const gaveUp: Record<string, number> = Object.fromEntries(input.graphs.map((g) => [g.name, 0]));
+  // Keyed by graph names (a graph may be named `constructor` or `__proto__`): records without a prototype.
+  const gaveUp = nullRecord<number>();
+  for (const g of input.graphs) gaveUp[g.name] = 0;
   const fleetWarnings = new Set<string>();
 
   const apply = (run: GraphRun, desired: Record<string, number>, t: number) => {
@@ -157,7 +160,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
       });
       const result = decideFleet({ name: input.name, budget: input.budget, graphs, now: SIM_EPOCH_MS + s * 1000 });
       for (const p of seeing) {
-        const decided = result.results[p.r.graph.name];
+        const decided = own(result.results, p.r.graph.name);
         if (!decided) continue;
         p.r.state = decided.state;
         apply(p.r, desiredOf(decided.decision.pools), s);
@@ -187,9 +190,9 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
     });
     input.onTick?.(k, result);
     for (const w of result.arbitration.warnings) fleetWarnings.add(w);
-    const record: FleetIntervalRecord = { t, gpus: {}, granted: {}, demand: {} };
+    const record: FleetIntervalRecord = { t, gpus: nullRecord(), granted: nullRecord(), demand: nullRecord() };
     runs.forEach((r, i) => {
-      const decided = result.results[r.graph.name]!;
+      const decided = own(result.results, r.graph.name)!;
       const { stats, observation } = observations[i]!;
       r.state = decided.state;
       for (const w of decided.decision.explanation.warnings) r.warnings.add(w);
@@ -197,7 +200,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
       r.records.push(intervalRecord(t, stats, observation, { ...r.current, ...desiredOf(decided.decision.pools) }, r.lastForecast));
       r.lastForecast = decided.decision.explanation.forecast?.requests.value;
       apply(r, desiredOf(decided.decision.pools), t);
-      const share = result.arbitration.shares[r.graph.name]!;
+      const share = own(result.arbitration.shares, r.graph.name)!;
       record.gpus[r.graph.name] = stats.gpus;
       record.granted![r.graph.name] = share.grantedGpus;
       record.demand![r.graph.name] = share.demandGpus;

@@ -14,6 +14,7 @@
  * without any policy), cut to fit the budget the run has: the fleet's budget for `policy` (lower priorities give
  * first), the graph's share for `split` and `dynamo`.
  */
+import { nullRecord, own, toNullRecord } from '../../config/records.js';
 import type { PolicySpec } from '../../config/schema.js';
 import { arbitrate } from '../../fleet/arbitrate.js';
 import { splitShares, type FleetBudget } from '../../fleet/decide.js';
@@ -76,7 +77,7 @@ export interface SimulateFleetResult {
 
 /** Take replicas from a warm start until it fits `gpus` (the pool with most above its minimum first). */
 export function fitStart(spec: PolicySpec, start: Record<string, number>, gpus: number): Record<string, number> {
-  const out = { ...start };
+  const out = toNullRecord(start);
   const used = () => spec.pools.reduce((s, p) => s + (out[p.name] ?? 0) * p.gpusPerReplica, 0);
   let guard = spec.pools.reduce((s, p) => s + (out[p.name] ?? 0), 0);
   while (used() > gpus && guard-- > 0) {
@@ -101,11 +102,11 @@ const minGpus = (spec: PolicySpec) => spec.pools.reduce((s, p) => s + p.minRepli
 /** The warm starts fitted into the fleet budget: floors first, then by priority (the arbitration's rule). */
 function fitFleetStarts(graphs: readonly FleetSimGraphInput[], starts: Record<string, Record<string, number>>, budget: number): Record<string, Record<string, number>> {
   const asks = graphs.map((g) => {
-    const want = gpusOf(g.spec, starts[g.name] ?? {});
+    const want = gpusOf(g.spec, own(starts, g.name) ?? {});
     return { name: g.name, priority: g.priority, pressure: 1, floor: minGpus(g.spec), hard: want, want, step: 1 };
   });
   const grants = arbitrate(asks, budget).grants;
-  return Object.fromEntries(graphs.map((g, i) => [g.name, fitStart(g.spec, starts[g.name] ?? {}, grants[i]!.granted)]));
+  return toNullRecord(graphs.map((g, i) => [g.name, fitStart(g.spec, own(starts, g.name) ?? {}, grants[i]!.granted)] as const));
 }
 
 function withBudget(spec: PolicySpec, maxGpus: number | undefined): PolicySpec {
@@ -156,7 +157,7 @@ export function fleetTotals(
   let dropped = 0;
   let completed = 0;
   let decisions = 0;
-  const byGraph: Record<string, FleetGraphRun> = {};
+  const byGraph = nullRecord<FleetGraphRun>();
   runs.forEach((run, i) => {
     const g = graphs[i]!;
     const n = g.trace.arrival.length;
@@ -178,7 +179,7 @@ export function fleetTotals(
       policy: name,
       priority: g.priority,
       sloMet: n === 0 || run.sloAttainment.both >= sloGoalOf(g.spec),
-      ...(gaveUp ? { gaveUpGpuHours: gaveUp[g.name] ?? 0 } : {}),
+      ...(gaveUp ? { gaveUpGpuHours: own(gaveUp, g.name) ?? 0 } : {}),
     };
   });
   const share = (x: number) => (requests > 0 ? x / requests : NaN);
@@ -209,7 +210,7 @@ function mergeIntervals(graphs: readonly FleetSimGraphInput[], runs: readonly Ru
   const length = Math.max(0, ...runs.map((r) => r.intervals.length));
   const out: FleetIntervalRecord[] = [];
   for (let k = 0; k < length; k++) {
-    const gpus: Record<string, number> = {};
+    const gpus = nullRecord<number>();
     let t = 0;
     runs.forEach((r, i) => {
       const rec = r.intervals[k];
@@ -225,7 +226,7 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<Simu
   const started = performance.now();
   const { graphs, budget, seed } = options;
   const prepared = graphs.map((g, i) => ({ g, bins: binTrace(g.trace, g.spec.interval), seed: seed + 7919 * i }));
-  const starts = options.starts ?? Object.fromEntries(graphs.map((g) => [g.name, neutralStart(g.spec, g.profile, g.trace)]));
+  const starts = options.starts ?? toNullRecord(graphs.map((g) => [g.name, neutralStart(g.spec, g.profile, g.trace)] as const));
   const shares = splitShares(budget.maxGpus, graphs.map((g) => g.priority));
   const kinds = ['policy', ...options.baselines] as const;
   const runs: FleetRunResult[] = [];
@@ -236,7 +237,7 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<Simu
     const progress = (done: number, total: number) => options.onProgress?.(index, done, total);
     if (kind === 'policy') {
       const fitted = fitFleetStarts(graphs, starts, budget.maxGpus);
-      const simGraphs: FleetSimGraph[] = prepared.map(({ g, bins, seed: s }) => ({ name: g.name, priority: g.priority, spec: g.spec, profile: g.profile, trace: g.trace, bins, initial: fitted[g.name] ?? {}, seed: s }));
+      const simGraphs: FleetSimGraph[] = prepared.map(({ g, bins, seed: s }) => ({ name: g.name, priority: g.priority, spec: g.spec, profile: g.profile, trace: g.trace, bins, initial: own(fitted, g.name) ?? {}, seed: s }));
       const result = await replayFleet({ name: options.name, budget, graphs: simGraphs, evictions: options.evictions, startup: options.startup, progress });
       runs.push(fleetTotals('policy', 'fleet', graphs, result.runs, result.totals, result.intervals, budget.maxGpus, result.gaveUpGpuHours, result.warnings));
       replayed += requestsAll;
@@ -247,7 +248,8 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<Simu
     for (const [i, { g, bins, seed: s }] of prepared.entries()) {
       const cap = kind === 'unlimited' ? undefined : shares[i]!;
       const spec = withBudget(g.spec, cap);
-      const initial = cap === undefined ? (starts[g.name] ?? {}) : fitStart(g.spec, starts[g.name] ?? {}, cap);
+      const start = own(starts, g.name) ?? {};
+      const initial = cap === undefined ? start : fitStart(g.spec, start, cap);
       const sub = (done: number, total: number) => progress(i + done / total, graphs.length);
       const driver = kind === 'dynamo' ? dynamoShipsDriver(spec, g.profile, initial) : plannerDriver({ spec, profile: g.profile, trace: g.trace, bins, initial });
       const run = await replay({
@@ -278,6 +280,9 @@ export function buildFleetReport(args: {
   budget: FleetBudget;
   graphs: FleetSimGraphInput[];
   rateScale: number;
+  speedup?: number;
+  /** The what-if flags given, by flag name (whatIfFlags), `startup-spread` included. */
+  overrides?: Record<string, number>;
   seed: number;
   result: SimulateFleetResult;
   generatedAt: string;
@@ -293,7 +298,9 @@ export function buildFleetReport(args: {
       requests: graphs.reduce((s, g) => s + g.trace.arrival.length, 0),
       durationSeconds: Math.max(0, ...graphs.map((g) => g.trace.durationSeconds)),
       rateScale: args.rateScale,
+      ...(args.speedup !== undefined && args.speedup !== 1 ? { speedup: args.speedup } : {}),
     },
+    overrides: args.overrides ?? {},
     graphs: graphs.map((g) => ({
       name: g.name,
       priority: g.priority,

@@ -56,7 +56,9 @@ export interface FleetReport {
   fleetName: string;
   budget: FleetBudget;
   /** Totals over the graphs' traces (the single-graph report's contract fields). */
-  trace: { requests: number; durationSeconds: number; rateScale: number };
+  trace: { requests: number; durationSeconds: number; rateScale: number; speedup?: number };
+  /** The what-if flags given (`--gpu-budget` sets the fleet's budget; the others apply to every graph), by flag name. */
+  overrides?: Record<string, number>;
   graphs: {
     name: string;
     priority: number;

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { own } from '../../config/records.js';
 import type { FleetGraphRun, FleetReport, FleetRunResult } from '../fleet/types.js';
 import type { Percentiles } from '../types.js';
 import { timeScale } from './charts.js';
@@ -46,7 +47,7 @@ function runJson(run: FleetRunResult): Plain {
 
 /** report.json of a fleet: 2-space indented, contract fields first (NaN and Infinity become null). */
 export function fleetReportJson(report: FleetReport): string {
-  const object = ordered(report, ['schemaVersion', 'kind', 'trace', 'budget', 'runs', 'graphs', 'sim', 'fleetName', 'generatedAt'], {
+  const object = ordered(report, ['schemaVersion', 'kind', 'trace', 'budget', 'runs', 'graphs', 'overrides', 'sim', 'fleetName', 'generatedAt'], {
     runs: (v) => (v as FleetRunResult[]).map(runJson),
   });
   return `${JSON.stringify(object, null, 2)}\n`;
@@ -79,7 +80,7 @@ export function fleetSummaryCells(report: FleetReport, marks = { ok: ' ✓', bad
     budgetText(run),
     fmtMoney(run.cost),
     ...names.flatMap((n) => {
-      const g = run.graphs[n];
+      const g = own(run.graphs, n);
       return g ? [`${fmtPct(g.sloAttainment.both)}${g.sloMet ? marks.ok : marks.bad}`, fmtGpuHours(g.gpuHours.total)] : ['—', '—'];
     }),
   ]);
@@ -93,7 +94,7 @@ export function fleetGraphCells(report: FleetReport): { headers: string[]; rows:
   const rows: string[][] = [];
   for (const run of report.runs) {
     for (const g of report.graphs) {
-      const r = run.graphs[g.name];
+      const r = own(run.graphs, g.name);
       if (!r) continue;
       rows.push([
         run.policy,
@@ -137,12 +138,13 @@ function headLines(report: FleetReport): string[] {
   return [
     `Budget: ${limits.join(', ')}, shared by ${report.graphs.length} graphs`,
     ...report.graphs.map((g) => `${g.name} (priority ${g.priority}, ${g.policy}): ${g.trace.name}, ${fmtInt(g.trace.requests)} requests over ${fmtDuration(g.trace.durationSeconds)}; ${sloText(g.slo)}`),
+    `What-if overrides: ${Object.keys(report.overrides ?? {}).length > 0 ? Object.entries(report.overrides ?? {}).map(([flag, v]) => `--${flag} ${v}`).join(', ') : 'none (the fleet and its policies as written)'}${report.trace.rateScale !== 1 ? `; arrival rate x${report.trace.rateScale}` : ''}${report.trace.speedup !== undefined ? `; replayed x${report.trace.speedup} faster` : ''}`,
     `Simulated: ${report.runs.length} runs in ${fmtDuration(report.sim.wallSeconds)} (${fmtRate(report.sim.requestsPerSecond)} requests/s), seed ${report.sim.seed}`,
   ];
 }
 
 function coldLines(report: FleetReport): string[] {
-  return report.runs.flatMap((run) => coldStartLines(report.graphs.map((g) => ({ policy: `${run.policy} / ${g.name}`, coldStarts: run.graphs[g.name]?.coldStarts }))));
+  return report.runs.flatMap((run) => coldStartLines(report.graphs.map((g) => ({ policy: `${run.policy} / ${g.name}`, coldStarts: own(run.graphs, g.name)?.coldStarts }))));
 }
 
 export function fleetReportMarkdown(report: FleetReport): string {
@@ -161,14 +163,23 @@ export function fleetReportMarkdown(report: FleetReport): string {
 /** Graph colours: Tableau 10, far apart from one graph to the next (runs in the single-graph report use their own). */
 const GRAPH_COLOURS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
 
+/**
+ * A graph's name as the chart shows it. Vega looks nominal values up in plain objects, so a value that names a member
+ * of Object.prototype (`constructor`, `toString`, `__proto__`: valid policy names) breaks the whole page ("Operator
+ * not defined"); such a name is shown with " (graph)" after it.
+ */
+export function chartGraphName(name: string): string {
+  return name in Object.prototype ? `${name} (graph)` : name;
+}
+
 /** Per run, each graph's GPUs over time, stacked, with the budget as a rule. */
 export function fleetGpuChart(report: FleetReport): TopLevelSpec {
   const scale = timeScale(report.trace.durationSeconds);
   const values: { run: string; graph: string; time: number; gpus: number }[] = [];
   for (const run of report.runs) {
-    for (const rec of run.intervals) for (const [graph, gpus] of Object.entries(rec.gpus)) values.push({ run: run.policy, graph, time: Number((rec.t / scale.divisor).toFixed(4)), gpus });
+    for (const rec of run.intervals) for (const [graph, gpus] of Object.entries(rec.gpus)) values.push({ run: run.policy, graph: chartGraphName(graph), time: Number((rec.t / scale.divisor).toFixed(4)), gpus });
   }
-  const names = report.graphs.map((g) => g.name);
+  const names = report.graphs.map((g) => chartGraphName(g.name));
   return {
     data: { values },
     facet: { row: { field: 'run', type: 'nominal', title: null, sort: report.runs.map((r) => r.policy) } },

@@ -6,6 +6,8 @@
  * tick ends at its deadline (the per-policy timeout, else the decide bound of max(interval, 10 s)), counted as
  * `pd_planner_errors_total{reason="timeout"}` with nothing written; SIGTERM during the spinning tick ends the process
  * (exit 0) within the grace period; a policy next to the spinning one keeps deciding.
+ * The same for `run --fleet`: the fleet's decision (every graph's, together) runs in a decide thread with the same
+ * deadline, so a graph whose decide spins holds the fleet's round (nothing written), not the process.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,6 +120,40 @@ describe('fault: decide() never returns, in the running process', () => {
 
     // The next tick spins again: SIGTERM in the middle of it.
     await sleep(1500);
+    const signalled = Date.now();
+    planner.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(20_000);
+    expect(events().at(-1)?.event).toBe('stopped');
+  }, 120_000);
+
+  it('run --fleet: the fleet\'s decision runs off the event loop; /healthz answers, the round times out (counted, nothing written), SIGTERM exits 0', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pd-hang-'));
+    writeFileSync(join(dir, 'spin.yaml'), policy('spinner', 'spin-prefill', '2s'));
+    writeFileSync(join(dir, 'fine.yaml'), policy('fine', 'prefill-od', '2s'));
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      'apiVersion: pd-planner/v1\nkind: PlannerFleet\nmetadata: { name: hang }\nspec:\n  budget: { maxGpus: 16 }\n  graphs:\n    - { policy: spin.yaml, priority: 2 }\n    - { policy: fine.yaml }\n',
+    );
+    const port = await freePort();
+    const { planner, output, exited, events } = start(['--fleet', join(dir, 'fleet.yaml'), '--policy-timeout', '1s', '--metrics-port', String(port)]);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(() => events().some((l) => l.event === 'tick-timeout'), 60_000, `a timed-out fleet round (stderr: ${output.stderr})`, 100);
+    const timeout = events().find((l) => l.event === 'tick-timeout')!;
+    expect(timeout.msg).toMatch(/^tick timed out: the fleet's decision: decide\(\) did not return within 1s/);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      statuses.push(await probe(`${base}/healthz`));
+      await sleep(200);
+    }
+    expect(statuses.every((s) => s === 200), `healthz statuses ${statuses.join(',')}`).toBe(true);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Both graphs' ticks failed as timeouts (the fleet decides them together), and nothing was decided or written.
+    expect(Number(/^pd_planner_errors_total\{policy="spinner",reason="timeout"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^pd_planner_errors_total\{policy="fine",reason="timeout"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(events().filter((l) => l.event === 'tick' || l.event === 'fleet' || l.event === 'dry-run')).toEqual([]);
+
     const signalled = Date.now();
     planner.kill('SIGTERM');
     expect(await exited).toBe(0);

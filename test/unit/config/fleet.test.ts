@@ -60,7 +60,7 @@ describe('pd-planner validate FLEET.yaml', () => {
   });
 
   it.each([
-    ['a missing policy file', '  budget: { maxGpus: 48 }\n  graphs:\n    - { policy: chat.yaml }\n    - { policy: nope.yaml }\n', /^spec\.graphs\[1\]\.policy \(nope\.yaml\): cannot read: no such file \(looked for .*nope\.yaml; paths are relative to the fleet file\)$/],
+    ['a missing policy file', '  budget: { maxGpus: 48 }\n  graphs:\n    - { policy: chat.yaml }\n    - { policy: nope.yaml }\n', /^spec\.graphs\[1\]\.policy: nope\.yaml: cannot read: no such file \(looked for .*nope\.yaml; paths are relative to the fleet file\)$/],
     ['a budget below the sum of minimums', '  budget: { maxGpus: 4 }\n  graphs:\n    - { policy: chat.yaml }\n    - { policy: code.yaml }\n', /^spec\.budget\.maxGpus: 4 GPUs is below the 8 the graphs' minReplicas need \(chat 8, code 0\); raise it or lower some minReplicas$/],
     ['a graph listed twice', '  budget: { maxGpus: 48 }\n  graphs:\n    - { policy: chat.yaml }\n    - { policy: ./chat.yaml }\n', /^spec\.graphs\[1\]\.policy: \.\/chat\.yaml is listed twice \(also spec\.graphs\[0\]\); list each graph once$/],
     ['an unknown field', '  budget: { maxGpus: 48, maxGPUs: 2 }\n  graphs:\n    - { policy: chat.yaml }\n', /^spec\.budget\.maxGPUs: unknown field/],
@@ -88,7 +88,7 @@ describe('pd-planner validate FLEET.yaml', () => {
     policy('broken.yaml', 'broken', { extra: '  limits: { maxStepUp: 0 }\n' });
     const r = await validate(fleet('broken-fleet.yaml', '  budget: { maxGpus: 48 }\n  graphs:\n    - { policy: broken.yaml }\n'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^spec\.graphs\[0\]\.policy \(broken\.yaml\): spec\.limits\.maxStepUp: /);
+    expect(r.stderr).toMatch(/^spec\.graphs\[0\]\.policy: broken\.yaml: spec\.limits\.maxStepUp: /);
   });
 
   it('a fleet file where a policy is expected says what to do with it', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideFleet, type FleetGraphInput } from '../../../src/fleet/decide.js';
+import { decide } from '../../../src/planner/decide.js';
 import { initialState } from '../../../src/planner/state.js';
 import type { Observation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/index.js';
@@ -151,5 +152,26 @@ describe('decideFleet', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('a graph granted all it asks decides exactly as planned alone, tick after tick (its decision is not re-made under a budget of its own demand)', () => {
+    const sla = makeSpec({ interval: '60s', slo: { ttft: { ms: 2000 }, itl: { ms: 60 } }, pools, limits: { maxStepUp: 4, maxStepDown: 1 } });
+    let alone = initialState();
+    let fleet = initialState();
+    let counts = { prefill: 2, decode: 2 };
+    const load = [300, 900, 1500, 2400, 2400, 1200, 600, 300, 0, 0, 900, 3000];
+    for (const [k, requests] of load.entries()) {
+      const now = T0 + k * 60_000;
+      const observation = { ...obs(requests, 900 + requests, counts), time: new Date(now).toISOString() };
+      const a = decide({ spec: sla, profile, observation, state: alone, now });
+      const f = decideFleet({ name: 'aks', budget: { maxGpus: 10_000 }, now, graphs: [{ name: 'chat', priority: 1, spec: sla, profile, state: fleet, observation }] });
+      const got = f.results.chat!;
+      expect(got.decision.explanation.fleet?.gaveUpGpus).toBe(0);
+      expect(Object.fromEntries(Object.entries(got.decision.pools).map(([p, d]) => [p, d.desired]))).toEqual(Object.fromEntries(Object.entries(a.decision.pools).map(([p, d]) => [p, d.desired])));
+      expect(got.state).toEqual(a.state);
+      alone = a.state;
+      fleet = got.state;
+      counts = { prefill: a.decision.pools.prefill!.desired, decode: a.decision.pools.decode!.desired };
+    }
   });
 });

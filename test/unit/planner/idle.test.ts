@@ -45,14 +45,31 @@ describe('scale to zero and back', () => {
     const first = scaleToZero(spec, obs(0, {}), initialState(), T0, running);
     expect(first.idleSince).toBe(T0 - MIN);
     expect(first.action).toEqual({ prefill: 'keep', decode: 'keep' });
-    const later = scaleToZero(spec, obs(0, {}), stateWith({ idleSince: T0 - MIN }), T0 + 4 * MIN, running);
+    // The state of the tick just before (its recommendation a window ago): the idle clock carries over.
+    const ticked = (idleSince: number, last: number) => stateWith({ idleSince, recommendations: [{ time: last, desired: {} }] });
+    const later = scaleToZero(spec, obs(0, {}), ticked(T0 - MIN, T0 + 3 * MIN), T0 + 4 * MIN, running);
     expect(later.explanation).toMatchObject({ action: 'zero', idleForSeconds: 300 });
-    const demand = scaleToZero(spec, obs(5, {}), stateWith({ idleSince: T0 - MIN }), T0 + 4 * MIN, running);
+    const demand = scaleToZero(spec, obs(5, {}), ticked(T0 - MIN, T0 + 3 * MIN), T0 + 4 * MIN, running);
     expect(demand.idleSince).toBeUndefined();
     expect(demand.action).toEqual({ prefill: 'wake', decode: 'wake' });
     // A role with a pool of min 1 is not the rule's business.
     const mixed = makeSpec({ slo: { ttft: { ms: 2000 }, itl: { ms: 60 } }, pools: [zeroPools[0], { ...zeroPools[2], minReplicas: 1 }] });
-    expect(scaleToZero(mixed, obs(0, {}), stateWith({ idleSince: T0 - 10 * MIN }), T0, running).action).toEqual({ prefill: 'zero', decode: undefined });
+    expect(scaleToZero(mixed, obs(0, {}), ticked(T0 - 10 * MIN, T0 - MIN), T0, running).action).toEqual({ prefill: 'zero', decode: undefined });
+  });
+
+  it('missing windows are not idle time: after ticks that were lost (failed, timed out, skipped) the idle clock restarts', () => {
+    const running = { prefill: 2, decode: 1 };
+    // Idle since 10 minutes ago by the state, but its last tick was 3 windows ago: the two windows between were not
+    // seen, and a request in them cannot be ruled out.
+    const gap = scaleToZero(spec, obs(0, {}), stateWith({ idleSince: T0 - 10 * MIN, recommendations: [{ time: T0 - 3 * MIN, desired: {} }] }), T0, running);
+    expect(gap.action).toEqual({ prefill: 'keep', decode: 'keep' });
+    expect(gap.idleSince).toBe(T0 - MIN);
+    // A state with an idle clock and no tick at all (a hand-written or foreign state): the same.
+    const none = scaleToZero(spec, obs(0, {}), stateWith({ idleSince: T0 - 10 * MIN }), T0, running);
+    expect(none.action).toEqual({ prefill: 'keep', decode: 'keep' });
+    // The tick just before: the clock carries over (10 minutes >= idleSeconds 300 s).
+    const seamless = scaleToZero(spec, obs(0, {}), stateWith({ idleSince: T0 - 10 * MIN, recommendations: [{ time: T0 - MIN, desired: {} }] }), T0, running);
+    expect(seamless.action).toEqual({ prefill: 'zero', decode: 'zero' });
   });
 
   it('an idle graph goes to zero at once after idleSeconds (no scale-down window, no step limit), and wakes at the first tick that sees demand', () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parsePlannerState } from '../../../src/config/state-file.js';
+import { InputError } from '../../../src/errors.js';
 import { decide } from '../../../src/planner/decide.js';
 import { initialState } from '../../../src/planner/state.js';
 import { learnedStartup, nearestRank, startupSamples, STARTUP_WINDOW, withLearnedStartup } from '../../../src/planner/startup.js';
@@ -32,6 +34,28 @@ describe('startup time learned from observed pod startups', () => {
     expect(samples.prefill!.slice(-2)).toEqual([300, 310]);
     expect(samples.prefill![0]).toBe(101);
     expect(samples.decode).toEqual([200]);
+  });
+
+  it('bounded whatever the state brings: only its newest STARTUP_WINDOW entries count; a state file with more, or with a sample that is not a duration, is refused by field', () => {
+    // 100,000 old samples, then 32 that are not durations: nothing usable among the newest 32 -> the prior.
+    const long = [...Array.from({ length: 100_000 }, () => 300), ...Array.from({ length: STARTUP_WINDOW }, () => -1)];
+    const samples = startupSamples(spec, { time: '' }, stateWith({ startup: { prefill: long } }));
+    expect(samples.prefill).toBeUndefined();
+    expect(withLearnedStartup(spec, { time: '' }, stateWith({ startup: { prefill: long } })).startup.prefill).toMatchObject({ seconds: 180, source: 'prior' });
+    const base = { history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {} };
+    const refused = (data: unknown) => {
+      try {
+        parsePlannerState(data);
+      } catch (error) {
+        return (error as InputError).problems;
+      }
+      return [];
+    };
+    expect(refused({ ...base, startup: { prefill: Array.from({ length: STARTUP_WINDOW + 1 }, () => 200) } })).toEqual([
+      `state.startup.prefill: at most ${STARTUP_WINDOW} startup times per pool (the newest ones the planner keeps)`,
+    ]);
+    expect(refused({ ...base, startup: { prefill: [200, -3] } })[0]).toMatch(/^state\.startup\.prefill\[1\]: /);
+    expect(refused({ ...base, startup: { prefill: Array.from({ length: STARTUP_WINDOW }, () => 200) } })).toEqual([]);
   });
 
   it('plans with the learned value: a longer startup looks further ahead, and the explanation says where it came from', () => {

@@ -1,10 +1,13 @@
 /**
  * decide() in worker threads (service/decide/pool.ts): the same decisions as the inline call; a decide that never
  * returns, or that allocates without end, is stopped with its thread and the next call gets a fresh one; a call is
- * given up at once when its tick is (abort), and when the pool closes.
+ * given up at once when its tick is (abort), and when the pool closes. A poll of a graph at zero stays a poll in the
+ * worker; a fleet's decideFleet() runs there too, with the same deadline, and graph names such as `constructor` or
+ * `__proto__` come back as entries.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { policySpec, type PolicySpec } from '../../../src/config/schema.js';
+import { decideFleet, type FleetInput } from '../../../src/fleet/decide.js';
 import { decide, type DecideInput } from '../../../src/planner/decide.js';
 import { initialState, type PlannerState } from '../../../src/planner/state.js';
 import type { Observation } from '../../../src/planner/types.js';
@@ -117,5 +120,59 @@ describe('a decide worker that cannot start', () => {
     const error = await pool.decide(input(spec()), { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/^the decide worker thread could not start \(.*no-such-worker\.mjs/);
     expect(pool.size).toBe(0);
+  });
+});
+
+describe('decide in a worker thread: polls and fleets', () => {
+  it('a poll stays a poll: its window is not recorded in the history, as inline', async () => {
+    pool = new DecidePool();
+    const s = spec('prefill', { scaleToZero: { idleSeconds: 300, pollInterval: '10s' } });
+    const polled = { ...input(s, { requests: 3 }), poll: true };
+    const inline = decide(polled);
+    const threaded = await pool.decide(polled, { timeoutMs: 30_000 });
+    expect(inline.state.history).toEqual([]);
+    expect(threaded.state.history).toEqual([]);
+    expect(threaded).toEqual(inline);
+  });
+
+  function fleet(names: [string, string], first = 'prefill'): FleetInput {
+    const a = spec(first);
+    const b = spec('prefill');
+    return {
+      name: 'f',
+      budget: { maxGpus: 20 },
+      now: T0,
+      graphs: [
+        { name: names[0], priority: 2, spec: a, profile, state: initialState(), observation: input(a).observation },
+        { name: names[1], priority: 1, spec: b, profile, state: initialState(), observation: input(b, { requests: 2400 }).observation },
+      ],
+    };
+  }
+
+  it('decideFleet gives the inline result, and graphs named constructor and __proto__ are entries like any other', async () => {
+    pool = new DecidePool();
+    for (const names of [['chat', 'code'], ['constructor', '__proto__']] as [string, string][]) {
+      const inline = decideFleet(fleet(names));
+      const threaded = await pool.decideFleet(fleet(names), { timeoutMs: 30_000 });
+      expect(Object.keys(threaded.results)).toEqual(names);
+      expect(Object.keys(threaded.arbitration.shares)).toEqual(names);
+      expect(Object.keys(inline.results)).toEqual(names);
+      for (const name of names) {
+        expect(Object.hasOwn(threaded.results, name)).toBe(true);
+        expect(threaded.results[name]).toEqual(inline.results[name]);
+        expect(threaded.arbitration.shares[name]).toEqual(inline.arbitration.shares[name]);
+      }
+      // 20 GPUs for two graphs that ask for more: the budget holds.
+      expect(threaded.arbitration.usedGpus).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it('a fleet decision that never returns fails with DecideTimeoutError at its deadline, and the next one works', async () => {
+    pool = new DecidePool({ worker: MISBEHAVING_DECIDE_WORKER });
+    await pool.start();
+    await expect(pool.decideFleet(fleet(['spinner', 'fine'], 'spin-prefill'), { timeoutMs: 300 })).rejects.toBeInstanceOf(DecideTimeoutError);
+    expect(pool.restarts).toBe(1);
+    const next = await pool.decideFleet(fleet(['a', 'b']), { timeoutMs: 30_000 });
+    expect(Object.keys(next.results)).toEqual(['a', 'b']);
   });
 });
