@@ -121,11 +121,20 @@ export type PolicyKind = (typeof POLICY_KINDS)[number];
 const FORECASTER_KINDS = ['trend', 'constant', 'moving-average', 'holt', 'seasonal', 'kalman'] as const;
 export type ForecasterKind = (typeof FORECASTER_KINDS)[number];
 
-const sloTarget = z.strictObject({
-  /** Percentile of requests that must meet `ms`, 50..99.99 (95 means p95). */
-  percentile: z.number().gt(0).lt(100).default(95),
-  ms: positive,
-});
+/**
+ * Longest latency targets an SLO may name: a TTFT of an hour, an ITL of a minute per token. Beyond them no request
+ * is ever late, and the yardsticks' searches, which follow each request until its deadline, would run for ever.
+ */
+export const MAX_TTFT_MS = 3_600_000;
+export const MAX_ITL_MS = 60_000;
+
+function sloTarget(maxMs: number, what: string) {
+  return z.strictObject({
+    /** Percentile of requests that must meet `ms`, 50..99.99 (95 means p95). */
+    percentile: z.number().gt(0).lt(100).default(95),
+    ms: positive.refine((v) => v <= maxMs, { message: `at most ${maxMs} ms (${what}); a longer target is never missed` }),
+  });
+}
 
 const target = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -303,7 +312,7 @@ const sources = z.strictObject({
 
 export const policySpec = z.strictObject({
   interval: duration('an interval', { default: 60 }),
-  slo: z.strictObject({ ttft: sloTarget, itl: sloTarget }),
+  slo: z.strictObject({ ttft: sloTarget(MAX_TTFT_MS, 'an hour'), itl: sloTarget(MAX_ITL_MS, 'a minute per token') }),
   policy: z.enum(POLICY_KINDS).default('sla'),
   sla: slaOptions.prefault({}),
   load: loadOptions.prefault({}),

@@ -4,7 +4,7 @@
  */
 import type { PolicySpec } from '../config/schema.js';
 import { formatDuration, MAX_TIMER_SECONDS, parseDuration } from '../config/duration.js';
-import { MAX_BUDGET_GPUS, MAX_EVICTIONS_PER_HOUR } from '../config/schema.js';
+import { MAX_BUDGET_GPUS, MAX_EVICTIONS_PER_HOUR, MAX_ITL_MS, MAX_TTFT_MS } from '../config/schema.js';
 import { checkPolicy } from '../config/validate.js';
 import { InputError, messageOf } from '../errors.js';
 
@@ -44,8 +44,8 @@ export const WHAT_IF_PARAMS: Record<string, WhatIfParam> = {
   'spot-share': { key: 'spotShare', parse: share, describe: 'spec.spot.maxShare (0..1)', field: /^spec\.spot\.maxShare\b/, label: 'most Spot share of a role', unit: '% of replicas', show: (v) => `${plain(v * 100)}%` },
   'eviction-rate': { key: 'evictionRate', parse: (t) => atMost(nonNegative(t), t, MAX_EVICTIONS_PER_HOUR), describe: 'Spot evictions per replica per hour', field: /^spec\.spot\.evictionRatePerHour\b/, label: 'Spot eviction rate', unit: 'evictions per replica-hour', show: (v) => `${plain(v)}/h` },
   'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds (240, "90s", "4m")', field: /^spec\.pools\[\d+\]\.startupSeconds\b/, label: 'replica startup time', unit: 's', show: (v) => `${plain(v)} s` },
-  'ttft-ms': { key: 'ttftMs', parse: positive, describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/, label: 'TTFT SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
-  'itl-ms': { key: 'itlMs', parse: positive, describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/, label: 'ITL SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
+  'ttft-ms': { key: 'ttftMs', parse: (t) => atMost(positive(t), t, MAX_TTFT_MS, ' ms (an hour)'), describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/, label: 'TTFT SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
+  'itl-ms': { key: 'itlMs', parse: (t) => atMost(positive(t), t, MAX_ITL_MS, ' ms (a minute per token)'), describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/, label: 'ITL SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
   'rate-scale': { key: 'rateScale', parse: positive, describe: 'arrival-rate multiplier', label: 'arrival rate', unit: '× the trace', show: (v) => `×${plain(v)}` },
 };
 

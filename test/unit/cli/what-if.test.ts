@@ -52,6 +52,9 @@ describe('flag values', () => {
     ['eviction-rate', '1e9', '--param eviction-rate: "1e9" is more than 60, the most allowed'],
     ['startup-seconds', '2d', '--param startup-seconds: "2d" is more than 86400 (1d), the most allowed'],
     ['spot-share', '2', '--param spot-share: "2" is not a share between 0 and 1'],
+    // A target no request can miss would let the yardsticks' searches follow requests for ever.
+    ['itl-ms', '1e300', '--param itl-ms: "1e300" is more than 60000 ms (a minute per token), the most allowed'],
+    ['ttft-ms', '1e7', '--param ttft-ms: "1e7" is more than 3600000 ms (an hour), the most allowed'],
   ])('%s=%s is refused', (name, text, line) => {
     expect(parse(name, text)).toEqual([line]);
   });

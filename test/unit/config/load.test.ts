@@ -44,6 +44,7 @@ describe('schema problems: one "path: message" line each', () => {
     ['an unknown policy', (s: Data) => (s.policy = 'slaa'), 'spec.policy: expected one of sla, dynamo, load, hpa, static, got "slaa"; did you mean "sla"?'],
     ['an unknown role', (s: Data) => (s.pools[0].role = 'prefil'), 'spec.pools[0].role: expected one of prefill, decode, got "prefil"; did you mean "prefill"?'],
     ['a negative SLO', (s: Data) => (s.slo.itl.ms = -5), 'spec.slo.itl.ms: expected a number > 0, got -5'],
+    ['an ITL target no request can miss', (s: Data) => (s.slo.itl.ms = 1e300), 'spec.slo.itl.ms: at most 60000 ms (a minute per token); a longer target is never missed'],
     ['a missing SLO target', (s: Data) => delete s.slo.ttft.ms, 'spec.slo.ttft.ms: required field is missing (expected a number)'],
     ['a fractional GPU count', (s: Data) => (s.pools[1].gpusPerReplica = 1.5), 'spec.pools[1].gpusPerReplica: expected a whole number, got 1.5'],
     ['a string where a number goes', (s: Data) => (s.pools[1].maxReplicas = 'ten'), 'spec.pools[1].maxReplicas: expected a number, got "ten"'],
