@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { formatDuration } from './duration.js';
 import type { PolicyFile, PolicySpec, PoolSpec } from './schema.js';
 import { MAX_BUDGET_GPUS } from './schema.js';
+import { targetKey } from './validate.js';
 
 /** Graphs per fleet: one decision per graph per tick, twice (the probe and the final one). */
 export const MAX_FLEET_GRAPHS = 64;
@@ -73,15 +74,6 @@ export interface CheckResult {
 
 function minimumGpus(pools: readonly PoolSpec[], only?: 'spot' | 'on-demand'): number {
   return pools.filter((p) => only === undefined || p.capacity === only).reduce((s, p) => s + p.minReplicas * p.gpusPerReplica, 0);
-}
-
-/** What a pool scales, as a key two graphs must not share ("DynamoGraphDeployment ns/llama VllmDecodeWorker"). */
-function targetKey(pool: PoolSpec, namespace: string | undefined): string | undefined {
-  const t = pool.target;
-  if (!t) return undefined;
-  const ns = t.namespace ?? namespace ?? '(planner namespace)';
-  if (t.kind === 'DynamoGraphDeployment') return `${t.kind} ${ns}/${t.name} ${t.service ?? `(${pool.role} component)`}`;
-  return `${t.kind} ${ns}/${t.name}`;
 }
 
 /**

@@ -63,10 +63,14 @@ function checkDurations(spec: PolicySpec, out: CheckResult): void {
   }
 }
 
-function targetKey(pool: PoolSpec): string | undefined {
+/**
+ * The Kubernetes object a pool scales, as one comparable string; `namespace` is the policy's (a target without its
+ * own is in it). Example: a graph target without `service` -> "DynamoGraphDeployment dynamo/llama (decode component)".
+ */
+export function targetKey(pool: PoolSpec, namespace?: string): string | undefined {
   const t = pool.target;
   if (!t) return undefined;
-  const ns = t.namespace ?? '(planner namespace)';
+  const ns = t.namespace ?? namespace ?? '(planner namespace)';
   // A graph target without `service` is found by the pool's role, so the role is part of its identity.
   if (t.kind === 'DynamoGraphDeployment') return `${t.kind} ${ns}/${t.name} ${t.service ?? `(${pool.role} component)`}`;
   return `${t.kind} ${ns}/${t.name}`;
