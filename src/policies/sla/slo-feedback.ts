@@ -21,13 +21,9 @@
  *      missing at p90 is 7 allowances over: capped at 4 allowances, x e^0.4 = 1.49);
  *    - else, while the budget is healthy (m below the allowance) and the window's latency at the SLO percentile is
  *      below TRIM_BELOW of the target: H x e^(-GAIN_DOWN x (1 - m / allowed)): no misses at all -> 4% less a tick,
- *      less as m nears the allowance. TTFT rises steeply near saturation (the queue's knee), so prefill trimming
- *      stops while there is still room: TTFT p95 7.6 s against 8 s stops it, 5.2 s does not. ITL has no such knee
- *      (a decode replica's ITL grows smoothly with its batch), and decode is sized to run at the ITL target (the
- *      largest batch whose ITL meets it), so its latency sits near the target whenever decode is right-sized: decode
- *      trimming stops only within TRIM_BELOW_ITL of it (ITL p90 42 ms against 45 ms trims; 43 ms does not), or it
- *      would never trim. Both only after TRIM_AFTER_SECONDS of windows, so that margins are not cut before the load
- *      has shown its variation;
+ *      less as m nears the allowance. Latency rises steeply near saturation (the queue's knee), so trimming stops
+ *      while there is still room: TTFT p95 7.6 s against 8 s stops it, 5.2 s does not; and only after
+ *      TRIM_AFTER_SECONDS of windows, so that margins are not cut before the load has shown its variation;
  *    - else H stays. It never leaves [HEADROOM_MIN, HEADROOM_MAX] and moves on no window of fewer than MIN_REQUESTS.
  *    Raising on the window rather than on m, and not while capacity is on its way, keeps the loop from winding up:
  *    one bad episode raises H once, and the budget it burned only stops H from falling until the misses have aged.
@@ -56,15 +52,8 @@ export const GAIN_DOWN = 0.04;
 export const GAIN_UP = 0.1;
 export const E_MAX = 4;
 export const MIN_REQUESTS = 30;
-/** Prefill headroom is trimmed only while the window's TTFT at the SLO percentile is below this share of the target. */
+/** Headroom is trimmed only while the window's latency at the SLO percentile is below this share of the target. */
 export const TRIM_BELOW = 0.8;
-/**
- * Decode headroom is trimmed only while the window's ITL at the SLO percentile is below this share of the target (see
- * the module comment: ITL has no knee, and right-sized decode runs near its target). Chosen on the tuning seeds (1-8)
- * of the scenario families with the bundled traces (bench/tune.ts --baselines): with 0.8, decode's headroom stopped
- * near 0.6-0.8 on every smooth row; 0.95 cost 1-2% fewer GPU-hours there at the same rows meeting the SLO.
- */
-export const TRIM_BELOW_ITL = 0.95;
 /**
  * Evidence before trimming: the loop lowers headroom only after this long of windows with requests. Margins exist for
  * variation the first minutes may not have shown. Chosen on the bundled Mooncake trace at x2, whose prompt lengths
@@ -164,7 +153,6 @@ function roleFeedback(ctx: SlaContext, role: Role): RoleFeedback {
   let headroom = last.headroom;
   let rule: string;
   const starting = startingShortfall(spec, obs, role);
-  const trimBelow = role === 'prefill' ? TRIM_BELOW : TRIM_BELOW_ITL;
   if (starting > 0) {
     rule = `kept (${starting} ${role} replica(s) still starting)`;
   } else if (fraction > allowed) {
@@ -174,8 +162,8 @@ function roleFeedback(ctx: SlaContext, role: Role): RoleFeedback {
     rule = 'kept: the remembered misses use the whole allowance';
   } else if (seconds < TRIM_AFTER_SECONDS) {
     rule = `kept: ${seconds} s of ${TRIM_AFTER_SECONDS} s of evidence before trimming`;
-  } else if (!(latencyShare(summary, slo.percentile, slo.ms) < trimBelow)) {
-    rule = `kept: latency at the SLO percentile is not below ${trimBelow} of the target`;
+  } else if (!(latencyShare(summary, slo.percentile, slo.ms) < TRIM_BELOW)) {
+    rule = `kept: latency at the SLO percentile is not below ${TRIM_BELOW} of the target`;
   } else {
     headroom *= Math.exp(-GAIN_DOWN * (1 - rate / allowed));
     rule = 'lowered: misses below the allowance';
