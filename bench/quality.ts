@@ -66,7 +66,7 @@ export const QUALITY_TRACES: QualitySetup[] = [
     rateScale: 4,
     slo: { ttftMs: 2000, itlMs: 60, percentile: 95 },
     why: 'default SLO. Smooth diurnal-like load; x4 puts the peak above 8 prefill replicas',
-    hindsightFactor: 1.9,
+    hindsightFactor: 1.6,
   },
   {
     name: 'mooncake-synthetic',

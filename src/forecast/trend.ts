@@ -15,10 +15,18 @@
  * batch job starting): the level jumps to it at once instead of half-way, and the error that sigma learns from is
  * clipped, so one step does not widen the bound for the next half hour. A second shift right after the first is a
  * steep ramp, not a step: the trend becomes the last rise per interval.
+ * Ramp end (RAMP_END): a point more than SHIFT_Z sigma below the one-step forecast while the trend is rising says the
+ * rise has stopped: the trend is dropped to 0 (the level moves as usual). Smoothing would unlearn a steep trend by
+ * alpha x beta (15%) of each error, so the forecast 4 intervals ahead would keep climbing for several intervals after
+ * the load levelled off, and the capacity ordered on it is held through the scale-down window.
  * Example (alpha 0.5, beta 0.3, confidence 1): a flat 1000 with sigma 30 -> next 1000, 4 ahead 1000 + 30 x sqrt(3) =
  * 1052. On the ramp 1000, 1100, 1200, ... the trend settles at 100 per interval: 4 ahead of 2000 is 2400 plus the bound.
  * A jump from a flat 1000 (sigma 32) to 1600 (18.8 sigma) puts the level at 1600 at once, trend unchanged; 40, 89,
  * 195 after a flat 45 (sigma 7): two shifts in a row, so the trend becomes 195 - 89 = 106 per interval.
+ * Ramp end: 30 points of a flat 764 (sigma down to 6), then 1060 and 1314 (two shifts: trend 254), then 1413, 155
+ * below the forecast 1568 where 4 sigma is 95: trend 0, level 1491, so 4 ahead is 1491 plus the bound rather than
+ * 1491 + 4 x 231 = 2414. A ramp that levels off gently (1000 to 1800 in steps of 100, then 1800 twice) keeps its
+ * trend: its errors stay within the sigma the ramp taught.
  * A falling forecast stops at 0.
  */
 import type { ForecasterSpec } from '../config/schema.js';
@@ -29,6 +37,8 @@ import { coldStart, nonNegative } from './common.js';
 export const SIGMA_WEIGHT = 0.1;
 /** A surprise of more than SHIFT_Z standard deviations above the forecast is taken as a level shift. */
 export const SHIFT_Z = 4;
+/** Drop a rising trend when a point falls more than SHIFT_Z sigma below the forecast (see the module comment). */
+export const RAMP_END = true;
 const MIN_POINTS = 2;
 
 export interface TrendState {
@@ -37,15 +47,18 @@ export interface TrendState {
   sigma: number;
   /** Index of the last point taken as a level shift, or -1. */
   lastShift: number;
+  /** Index of the last point taken as the end of a ramp (its trend dropped), or -1. */
+  lastRampEnd: number;
 }
 
 /** Run the filter over a series (oldest first). */
-export function trendState(series: readonly SeriesPoint[], alpha: number, beta: number): TrendState {
+export function trendState(series: readonly SeriesPoint[], alpha: number, beta: number, rampEnd = RAMP_END): TrendState {
   const first = (series[0] as SeriesPoint).value;
   let level = first;
   let trend = 0;
   let variance = Math.max(1, first);
   let lastShift = -1;
+  let lastRampEnd = -1;
   for (let i = 1; i < series.length; i++) {
     const x = (series[i] as SeriesPoint).value;
     const forecast = level + trend;
@@ -57,12 +70,17 @@ export function trendState(series: readonly SeriesPoint[], alpha: number, beta: 
       lastShift = i;
     } else {
       level = forecast + alpha * error;
-      trend += alpha * beta * error;
+      if (rampEnd && trend > 0 && error < -SHIFT_Z * sigma) {
+        trend = 0;
+        lastRampEnd = i;
+      } else {
+        trend += alpha * beta * error;
+      }
     }
     const clipped = Math.min(Math.abs(error), SHIFT_Z * sigma);
     variance = (1 - SIGMA_WEIGHT) * variance + SIGMA_WEIGHT * clipped * clipped;
   }
-  return { level, trend, sigma: Math.sqrt(variance), lastShift };
+  return { level, trend, sigma: Math.sqrt(variance), lastShift, lastRampEnd };
 }
 
 export const trendForecaster: Forecaster = (series, spec, _intervalSeconds, horizon) => {
@@ -76,6 +94,7 @@ export const trendForecaster: Forecaster = (series, spec, _intervalSeconds, hori
     value: point + bound,
     method: `trend(alpha=${alpha},beta=${beta},confidence=${confidence})`,
     ...(s.lastShift === n - 1 ? { note: 'level shift: the last point is taken as the level' } : {}),
+    ...(s.lastRampEnd === n - 1 ? { note: `ramp end: the last point fell more than ${SHIFT_Z} sigma below the forecast; trend dropped` } : {}),
     ...(bound > 0 ? { bound } : {}),
   };
 };

@@ -109,6 +109,8 @@ export interface PrefillCorrectionDetail {
   observedTtftStat?: string;
   profiledTtftMs?: number;
   modelledTtftMs?: number;
+  /** With `serviceTimeCorrection`: observed over modelled TTFT, beside the service-time factor taken as pCf. */
+  ttftRatio?: number;
   observedIsl?: number;
   observedRequestsPerSecond?: number;
   currentPrefillReplicas?: number;

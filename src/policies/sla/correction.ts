@@ -73,7 +73,7 @@ export function correctionStep(ctx: SlaContext, burstNow: number): Corrections {
   if (!spec.sla.correction) return { pCf: 1, dCf: 1, prefill: CORRECTION_OFF, decode: CORRECTION_OFF, carry: input.correction };
   let p: CorrectionStep<PrefillCorrectionDetail>;
   if (imp.percentile) {
-    const queued = prefillQueueCorrection(profile, obs, ctx.ttftKey, ctx.q, input.current.prefill, ctx.gpus.prefill, interval, input.correction.pCf, burstNow);
+    const queued = prefillQueueCorrection(profile, obs, ctx.ttftKey, ctx.q, input.current.prefill, ctx.gpus.prefill, interval, input.correction.pCf, burstNow, imp.serviceTimeCorrection);
     if (queued.extraMissing) ctx.missing[queued.extraMissing[0]] = queued.extraMissing[1];
     p = queued;
   } else {

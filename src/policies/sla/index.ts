@@ -15,7 +15,8 @@
  *   lead-time.ts    also size for the forecast at the lead time                   improvements.leadTime
  *   queue-aware.ts  extra prefill for an unexpected backlog                       improvements.queueAware
  *   slo-feedback.ts a headroom per role learned from the SLO's misses             improvements.sloFeedback
- * (correction.ts also holds `correctionGuard`: factors kept while a role is saturated or starting, and bounded.)
+ * (correction.ts also holds `correctionGuard`: factors kept while a role is saturated or starting, and bounded;
+ * percentile.ts also holds `serviceTimeCorrection`: pCf read as the service-time factor that explains the TTFT tail.)
  *
  * (`budgetSplit` acts in the constraints: src/constraints/budget.ts.) `targetUtilization`: sizing aims at this
  * fraction of profiled throughput (headroom for bursts), both roles.

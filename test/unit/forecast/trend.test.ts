@@ -1,7 +1,7 @@
 /** The default forecaster (src/forecast/trend.ts): level, trend, its own error, and the bound over the horizon. */
 import { describe, expect, it } from 'vitest';
 import { forecastNext, trendForecaster } from '../../../src/forecast/index.js';
-import { SHIFT_Z, trendState } from '../../../src/forecast/trend.js';
+import { RAMP_END, SHIFT_Z, trendState } from '../../../src/forecast/trend.js';
 import { forecasterSpec, rng, seriesOf } from './helpers.js';
 
 const spec = forecasterSpec();
@@ -43,6 +43,29 @@ describe('trend forecaster', () => {
     // the same jump downwards is smoothed (half-way), never snapped: a drop is not a reason to hurry
     const down = [...values.slice(0, 30), 400];
     expect(trendForecaster(seriesOf(down), spec, 60, 1).value).toBeGreaterThan(600);
+  });
+
+  it('drops a rising trend when a point falls more than SHIFT_Z sigma below the forecast (ramp end), and says so', () => {
+    expect(RAMP_END).toBe(true);
+    // 30 points of a flat 764, then 1060 and 1314 (two shifts: a steep ramp, trend 254), then 1413: 155 below the
+    // forecast 1568 where sigma is 24
+    const values = [...Array.from({ length: 30 }, () => 764), 1060, 1314, 1413];
+    const ended = trendState(seriesOf(values), 0.5, 0.3);
+    expect(ended.trend).toBe(0);
+    expect(ended.level).toBeCloseTo(1490.5, 6);
+    expect(ended.lastRampEnd).toBe(32);
+    const v = trendForecaster(seriesOf(values), spec, 60, 4);
+    expect(v.value - (v.bound ?? 0)).toBeCloseTo(1490.5, 6);
+    expect(v.note).toMatch(/ramp end/);
+    // without the rule the trend is only smoothed (231 a interval): 4 ahead is 2414 before the bound
+    const smoothed = trendState(seriesOf(values), 0.5, 0.3, false);
+    expect(smoothed.trend).toBeCloseTo(230.75, 6);
+    expect(smoothed.level + 4 * smoothed.trend).toBeCloseTo(2413.5, 6);
+    // a ramp that levels off gently keeps its trend: its errors stay within the sigma it taught
+    const gentle = [...Array.from({ length: 10 }, () => 1000), 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1800, 1800];
+    const kept = trendState(seriesOf(gentle), 0.5, 0.3);
+    expect(kept.lastRampEnd).toBe(-1);
+    expect(kept.trend).toBeGreaterThan(60);
   });
 
   it('never forecasts below 0 (the bound is added to a point forecast of at least 0), and falls back to the last value with one point', () => {

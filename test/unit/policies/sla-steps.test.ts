@@ -9,13 +9,14 @@ import { slaContext } from '../../../src/policies/sla/context.js';
 import { correctionStep } from '../../../src/policies/sla/correction.js';
 import { leadTimeStep } from '../../../src/policies/sla/lead-time.js';
 import { OVERSHOOT_CAP, PCF_FLOOR, prefillFactor } from '../../../src/policies/sla/overshoot.js';
-import { observedItl, observedIslTail, queueSizedPrefill } from '../../../src/policies/sla/percentile.js';
+import { observedItl, observedIslTail, queueSizedPrefill, SATURATED_RHO, SERVICE_FACTOR_MIN, serviceTimeFactor } from '../../../src/policies/sla/percentile.js';
+import { waitQuantile } from '../../../src/policies/queue-model.js';
 import { queueAwareStep } from '../../../src/policies/sla/queue-aware.js';
 import { sizeFor, type SizingInputs } from '../../../src/policies/sla/sizing.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF> = {}, targetUtilization = 1) {
   const spec = makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization } });
   const input = makeInput({ ...partial, spec });
@@ -89,6 +90,11 @@ describe('correction step', () => {
     expect(c.dCf).toBeCloseTo(1.207, 3);
     expect(c.carry).toEqual({ pCf: c.pCf, dCf: c.dCf });
   });
+  it('with serviceTimeCorrection: the window reads the service-time factor that explains p95 610 ms (1.0419), not the ratio 1.2506', () => {
+    const c = correctionStep(ctxFor({ observation: observed, current: { prefill: 5, decode: 4 } }, { percentile: true, serviceTimeCorrection: true }), 1);
+    expect(c.prefill).toMatchObject({ pCfWindow: 1.0419, ttftRatio: 1.2506, observedTtftStat: 'p95' });
+    expect(c.pCf).toBeCloseTo(1 + 0.0419 * 0.3, 3);
+  });
   it('keeps both factors through a window with evictions', () => {
     const obs: Observation = { ...observed, pools: { prefill: { evicted: 1 }, decode: { evictionNotices: 2 } } };
     const c = correctionStep(ctxFor({ observation: obs, current: { prefill: 5, decode: 4 }, correction: { pCf: 1.4, dCf: 1.1 } }, { percentile: true }), 1);
@@ -104,6 +110,29 @@ describe('overshoot step', () => {
     expect(prefillFactor(1.5, true).factor).toBe(1.5);
     expect(prefillFactor(3, true).factor).toBe(OVERSHOOT_CAP);
     expect(prefillFactor(0.5, true).factor).toBe(PCF_FLOOR);
+  });
+});
+
+describe('serviceTimeFactor', () => {
+  // 30 req/s on 5 replicas at ISL 3000: mu 7.388/s, prefill 135 ms; the model's p95 TTFT is 488 ms
+  const modelled = (f: number) => 135 * f + waitQuantile(5, 30, 7.388 / f, 0.95) * 1000;
+  it('finds the factor under which the queue model gives the observed p95: 610 ms -> 1.042, 400 ms -> 0.957', () => {
+    const f = serviceTimeFactor(610, 135, 5, 30, 7.388, 0.95);
+    expect(f).toBeCloseTo(1.042, 3);
+    expect(modelled(f)).toBeCloseTo(610, 3);
+    // the latency ratio would say 1.25: six times the correction
+    expect(610 / modelled(1)).toBeCloseTo(1.251, 3);
+    expect(serviceTimeFactor(400, 135, 5, 30, 7.388, 0.95)).toBeCloseTo(0.957, 3);
+    expect(serviceTimeFactor(488, 135, 5, 30, 7.388, 0.95)).toBeCloseTo(1, 2);
+  });
+  it('stops where the model reaches rho 0.9 (1.108 here) and at SERVICE_FACTOR_MIN', () => {
+    expect(serviceTimeFactor(5000, 135, 5, 30, 7.388, 0.95)).toBeCloseTo((SATURATED_RHO * 5 * 7.388) / 30, 6);
+    expect(serviceTimeFactor(10, 135, 5, 30, 7.388, 0.95)).toBe(SERVICE_FACTOR_MIN);
+  });
+  it('with the mean (no percentile observed): the mean wait', () => {
+    const f = serviceTimeFactor(300, 135, 5, 30, 7.388, undefined);
+    expect(f).toBeGreaterThan(1);
+    expect(f).toBeLessThan(300 / 200);
   });
 });
 

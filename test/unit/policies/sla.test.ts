@@ -7,7 +7,7 @@ import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../.
 import { prefillMs } from '../../../src/policies/common.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
   return makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization }, ...extra });
 }
@@ -242,13 +242,19 @@ describe('sla warnings and defaults', () => {
       'profiled TTFT at ISL 16000 is 961.1381 ms, above the TTFT SLO 500 ms: no prefill replica count meets it (a faster engine or shorter prompts would)',
     ]);
   });
-  it('with the default improvements (all on, utilisation 0.85) sizes 6 prefill where dynamo sizes 5', () => {
+  it('with the default improvements (all on, utilisation 0.85) sizes 6 prefill where dynamo sizes 5; the TTFT tail read as a service-time factor', () => {
     const input = { forecast: forecast(5400, 3000, 150), observation: observed, current: { prefill: 5, decode: 4 } };
     const on = slaPolicy(makeInput({ ...input, spec: makeSpec() }));
     const dyn = dynamoPolicy(makeInput({ ...input, spec: makeSpec() }));
-    // pCf 1.0752 (window 1.2506, smoothed): 90000 x 1.0752 / (22163 x 0.85) = 5.14 -> 6; the queue model agrees
-    expect(on.need.prefill.detail.throughputReplicas).toBe(6);
+    // p95 610 ms where the model says 488 at 5 replicas: service-time factor 1.0419 (ratio 1.2506), smoothed 0.3 of
+    // the way: pCf 1.0126; throughput 90000 x 1.0126 / (22163 x 0.85) = 4.84 -> 5, and the queue model asks 6 for
+    // p95 500 ms
+    expect(on.need.prefill.detail).toMatchObject({ pCfWindow: 1.0419, ttftRatio: 1.2506, pCf: 1.0126, throughputReplicas: 5, queueReplicas: 6 });
     expect(on.need.prefill.replicas).toBe(6);
+    // the latency ratio as the factor: pCf 1.0752 -> 90000 x 1.0752 / (22163 x 0.85) = 5.14 -> 6 for throughput alone
+    const ratio = slaPolicy(makeInput({ ...input, spec: makeSpec({ sla: { improvements: { serviceTimeCorrection: false } } }) }));
+    expect(ratio.need.prefill.detail.pCf).toBeCloseTo(1.0752, 4);
+    expect(ratio.need.prefill.detail.throughputReplicas).toBe(6);
     expect(dyn.need.prefill.replicas).toBe(5);
     expect(on.missing.queueDepth).toBe('no queue depth; queue-aware prefill skipped');
   });
