@@ -13,7 +13,7 @@ export interface TickOutcome {
 /**
  * The first line of each failure of a tick that returned, for logs and /readyz; undefined for a good tick.
  * Example: errors { requests: "prometheus down" } and apply errors { decode: "403" } give
- * "prometheus down: requests unknown this tick (and 1 more)".
+ * "requests: prometheus down (and 1 more)".
  */
 export function failureOf(result: TickResult): string | undefined {
   const problems = tickProblems(result);
@@ -22,14 +22,16 @@ export function failureOf(result: TickResult): string | undefined {
 }
 
 /**
- * Every source problem (one line per source and cause, with the fields it left unknown, without the queries) and
- * connector error (`apply pool: why`) of a tick that returned. Example: Prometheus refused for 15 fields ->
+ * Every source problem and connector error (`apply pool: why`) of a tick that returned. A problem of one field keeps
+ * its whole message (`requests: prometheus ... returned "" ... for query ...`); one that many fields share (a source
+ * that cannot be reached) is one line naming them, without the queries. Example: Prometheus refused for 15 fields ->
  * "prometheus http://p:9090/api/v1/query could not be reached (fetch failed): requests, isl, osl, ttftMs.mean,
  * itlMs.mean, requestDurationSeconds and 9 more unknown this tick".
  */
 export function tickProblems(result: TickResult): string[] {
+  const errors = result.observation.errors ?? {};
   return [
-    ...sourceProblems(result.observation.errors).map((p) => `${p.problem}: ${unknownFields(p.fields)}`),
+    ...sourceProblems(errors).map((p) => (p.fields.length === 1 ? `${p.fields[0]}: ${errors[p.fields[0] as string]}` : `${p.problem}: ${unknownFields(p.fields)}`)),
     ...Object.entries(result.apply.errors).map(([pool, why]) => `apply ${pool}: ${why}`),
   ];
 }

@@ -24,7 +24,7 @@ interface Line { level: string; event?: string; msg: string; source?: string; fi
 describe('run --dry-run --once --connector virtual, without a cluster', () => {
   it('json (not a terminal): warnings per source, a short decision line, nothing at debug', async () => {
     const { code, stdout, stderr } = await runCli(['run', '--policy', policy, '--dry-run', '--once', '--connector', 'virtual']);
-    expect(stderr).toMatch(/^pd-planner run --once: the tick failed: prometheus http:\/\/127\.0\.0\.1:9\/api\/v1\/query .*: requests, isl, .* unknown this tick; nats nats:\/\/127\.0\.0\.1:9 .*: queueDepth unknown this tick\n$/);
+    expect(stderr).toMatch(/^pd-planner run --once: the tick failed: prometheus http:\/\/127\.0\.0\.1:9\/api\/v1\/query .*: requests, isl, .* unknown this tick; queueDepth: nats nats:\/\/127\.0\.0\.1:9 .*\n$/);
     expect(stderr.length).toBeLessThan(600);
     expect(code).toBe(1);
     const lines = jsonLines<Line>(stdout);

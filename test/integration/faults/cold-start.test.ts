@@ -96,7 +96,8 @@ describe('fault: cold start with Prometheus down and the graph reads failing', (
     expectNothingBelowRunning(api);
     expect(patchedCounts(api)).toEqual([]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^pd-planner run --once: the tick failed: requests: prometheus http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query (refused the connection|could not be reached)/);
+    // One line for the source every query failed on, naming the fields it left unknown.
+    expect(stderr).toMatch(/^pd-planner run --once: the tick failed: prometheus http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query (refused the connection|could not be reached)[^\n]*: requests, isl, osl, [^\n]* unknown this tick/);
     const tick = jsonLines(stdout).find((l) => l.event === 'tick') as { desired: Record<string, number>; apply: { pools: Record<string, string> } };
     for (const pool of ['prefill-od', 'decode-od']) {
       // Whichever read failed (graph or none), the count written is never below the 5 running.

@@ -73,7 +73,7 @@ const specArb = fc
     forecaster: fc.constantFrom('constant', 'holt', 'kalman', 'seasonal', 'moving-average'),
     budget: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }),
     schedule: fc.option(fc.constantFrom('* * * * *', '0 0 29 2 1'), { nil: undefined }),
-    ttftMs: fc.constantFrom(1e-3, 50, 800, 1e9),
+    ttftMs: fc.constantFrom(1e-3, 50, 800, 3_600_000),
     utilization: fc.constantFrom(1e-9, 0.5, 1),
   })
   .map(

@@ -171,7 +171,7 @@ describe('planner service loop', () => {
     expect(service.ready().ok).toBe(true);
     ticks.calls[0]!.release({ errors: { requests: 'prometheus http://p/api/v1/query refused the connection' } });
     await settle();
-    expect(service.ready()).toEqual({ ok: true, detail: 'last tick failed (1/2): prometheus http://p/api/v1/query refused the connection: requests unknown this tick' });
+    expect(service.ready()).toEqual({ ok: true, detail: 'last tick failed (1/2): requests: prometheus http://p/api/v1/query refused the connection' });
     time.fireNext();
     ticks.calls[1]!.reject(new Error('connector exploded'));
     await settle();
