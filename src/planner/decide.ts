@@ -169,6 +169,9 @@ export function decide(input: DecideInput): DecideResult {
   const known: (number | undefined)[] = [];
   const baseline: number[] = [];
   const current: Record<Role, number> = { prefill: 0, decode: 0 };
+  // What each role has running or on its way, for the idle rule: a replica ordered by a wake is desired but not yet
+  // ready, and still counts (else the next quiet window would send it back to zero before it serves).
+  const running: Record<Role, number> = { prefill: 0, decode: 0 };
   const unknownPools: string[] = [];
   for (const pool of pools) {
     const counts = knownCounts(observation, state, pool.name);
@@ -178,9 +181,10 @@ export function decide(input: DecideInput): DecideResult {
     if (counts.desired === undefined && counts.ready === undefined) unknownPools.push(pool.name);
     const present = counts.ready ?? counts.desired ?? counts.last ?? pool.minReplicas;
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
+    running[pool.role] += counts.highest ?? pool.minReplicas;
   }
   const requestsUnknown = !input.forecastOverride && observedAmount(observation.requests) === undefined;
-  const idle: IdleResult = scaleToZero(spec, observation, state, now, current);
+  const idle: IdleResult = scaleToZero(spec, observation, state, now, running);
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;

@@ -72,6 +72,21 @@ describe('scale to zero and back', () => {
     expect(seamless.action).toEqual({ prefill: 'zero', decode: 'zero' });
   });
 
+  it('a replica ordered by a wake and still starting is kept through the next quiet window, not sent back to zero', () => {
+    // Tick 1: at zero, 3 requests -> wake (one replica per role).
+    const woke = decide({ spec, profile, observation: obs(3, { 'prefill-od': 0, 'prefill-spot': 0, 'decode-od': 0 }), state: initialState(), now: T0 });
+    expect(woke.decision.explanation.scaleToZero).toMatchObject({ action: 'wake' });
+    expect(woke.decision.pools['prefill-od']!.desired).toBeGreaterThan(0);
+    // Tick 2: no request, empty queue; the woken replicas are desired but not ready yet (pending).
+    const starting = Object.fromEntries(Object.entries(woke.decision.pools).map(([p, d]) => [p, { desired: d.desired, ready: 0, pending: d.desired }]));
+    const next = decide({ spec, profile, observation: { ...obs(0, {}), pools: starting }, state: woke.state, now: T0 + MIN });
+    expect(next.decision.explanation.scaleToZero).toMatchObject({ action: 'keep' });
+    for (const role of ['prefill', 'decode'] as const) {
+      const pools = Object.values(next.decision.pools).filter((d) => d.role === role);
+      expect(pools.reduce((sum, d) => sum + d.desired, 0), role).toBeGreaterThan(0);
+    }
+  });
+
   it('an idle graph goes to zero at once after idleSeconds (no scale-down window, no step limit), and wakes at the first tick that sees demand', () => {
     let state: PlannerState = initialState();
     let counts: Record<string, number> = { 'prefill-od': 3, 'prefill-spot': 3, 'decode-od': 6 };
