@@ -103,6 +103,14 @@ function poolLayers(spec: PolicySpec, decision: Decision, state: PlannerState, n
   const want: number[] = [];
   spec.pools.forEach((pool, i) => {
     const d = own(decision.pools, pool.name);
+    if (d?.writable === false) {
+      // Nothing is known of what this pool runs (its count is a placeholder): it may run up to its maximum, and the
+      // fleet's budget keeps that much for it until it is known.
+      floor.push(pool.maxReplicas);
+      hard.push(pool.maxReplicas);
+      want.push(pool.maxReplicas);
+      return;
+    }
     const desired = d?.desired ?? pool.minReplicas;
     const f = d?.hold ? desired : Math.min(desired, Math.max(pool.minReplicas, mins[i] as number));
     const target = own(recommendation, pool.name) ?? desired;
@@ -227,11 +235,16 @@ export function decideFleet(input: FleetInput, decideWith: DecideFn = decide): F
   const entries: Entry[] = input.graphs.map((graph) => {
     const { spec, state } = graph;
     if (!graph.observation) {
-      const last = spec.pools.map((p) => own(state.last, p.name) ?? p.minReplicas);
+      // Not ticked this round: what it was last set to, or, never set, up to its maximum (what it may run).
+      const last = spec.pools.map((p) => own(state.last, p.name) ?? p.maxReplicas);
       return { graph, layers: { floor: last, hard: last, want: last }, probeCounts: last, pressure: 1 };
     }
     const probe = decideWith({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
     const layers = poolLayers(spec, probe.decision, probe.state, now);
+    const unknownPools = spec.pools.filter((p) => own(probe.decision.pools, p.name)?.writable === false).map((p) => p.name);
+    if (unknownPools.length > 0) {
+      warnings.push(`fleet ${input.name}: graph ${graph.name}: nothing is known of what ${unknownPools.join(', ')} run(s); the budget keeps their maxReplicas for them until it is`);
+    }
     const probeCounts = spec.pools.map((p) => own(probe.decision.pools, p.name)?.desired ?? p.minReplicas);
     return { graph, probe, layers, probeCounts, pressure: pressureOf(spec, graph.observation) };
   });

@@ -296,7 +296,6 @@ export function decide(input: DecideInput): DecideResult {
   const floorRaised = constrained.effects.some((e) => e.constraint === 'hold');
   pools.forEach((pool, i) => {
     const desired = constrained.desired[i] as number;
-    last[pool.name] = desired;
     const decision: PoolDecision = { desired, role: pool.role, capacity: pool.capacity, gpus: desired * pool.gpusPerReplica, boundBy: boundBy[i] as string[] };
     const observedDesired = observedReplicas(own(observation.pools, pool.name)?.desired);
     if (observedDesired !== undefined) decision.current = observedDesired;
@@ -304,6 +303,8 @@ export function decide(input: DecideInput): DecideResult {
       decision.hold = true;
       if (known[i] === undefined && (requestsUnknown || need[pool.role] === undefined)) decision.writable = false;
     }
+    // A placeholder is not a count: the state remembers only what may be written.
+    if (decision.writable !== false) last[pool.name] = desired;
     decidedPools[pool.name] = decision;
   });
   const heldAll = held || floorRaised;

@@ -71,6 +71,20 @@ describe('decideFleet', () => {
     expect(r.results.a!.decision.explanation.fleet?.detail).toContain('the cut goes by SLO pressure');
   });
 
+  it('a graph of which nothing is known (no state, its sources failing) keeps its maxReplicas in the budget', () => {
+    // code runs 6 + 6 replicas that nobody can see; chat is under load. Counting code as 0 GPUs would hand its
+    // GPUs to chat: 48 + 48 on a 48-GPU budget.
+    const blind: Observation = { time: '', windowSeconds: 60, errors: { requests: 'prometheus down' } };
+    const r = decideFleet({ name: 'aks', budget: { maxGpus: 160 }, now: T0, graphs: [graph('chat', 2, obs(900)), graph('code', 1, blind)] });
+    const code = r.results.code!.decision;
+    expect(Object.values(code.pools).every((d) => d.writable === false)).toBe(true);
+    expect(r.arbitration.shares.code!.floorGpus).toBe(2 * 16 * 4);
+    expect(r.arbitration.shares.chat!.grantedGpus).toBeLessThanOrEqual(160 - 128);
+    expect(r.arbitration.warnings.join('\n')).toContain('graph code: nothing is known of what prefill, decode run(s)');
+    // The placeholder is not remembered as a count.
+    expect(r.results.code!.state.last).toEqual({});
+  });
+
   it('never below what runs for a graph whose request count is missing', () => {
     const held: Observation = { time: '', windowSeconds: 60, pools: { prefill: { desired: 6, ready: 6 }, decode: { desired: 6, ready: 6 } } };
     const r = decideFleet({ name: 'aks', budget: { maxGpus: 64 }, now: T0, graphs: [graph('chat', 2, obs(900)), graph('code', 1, held)] });
