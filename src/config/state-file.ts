@@ -18,11 +18,20 @@ import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 const finite = z.number();
 const replicas = z.record(z.string(), z.number().int().nonnegative());
 
+/** sla's SLO loop for one role (planner/state.ts RoleSloState): counts and seconds are never negative. */
+const roleSlo = z.looseObject({ headroom: z.number().positive(), missed: z.number().nonnegative(), served: z.number().nonnegative(), seconds: z.number().nonnegative().optional() });
+
 const plannerStateSchema = z.looseObject({
   history: z.array(
     z.looseObject({ time: finite, requests: finite.optional(), isl: finite.optional(), osl: finite.optional() }),
   ),
-  correction: z.looseObject({ pCf: z.number().positive(), dCf: z.number().positive() }),
+  correction: z.looseObject({
+    pCf: z.number().positive(),
+    dCf: z.number().positive(),
+    burst: z.number().nonnegative().optional(),
+    burstFloor: z.number().nonnegative().optional(),
+    slo: z.looseObject({ prefill: roleSlo, decode: roleSlo }).optional(),
+  }),
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),

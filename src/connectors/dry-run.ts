@@ -58,6 +58,10 @@ export function createDryRunConnector(options: DryRunConnectorOptions = {}): Dry
         } else if (rule.kind === 'not-below-current' && d.current !== undefined && d.desired < d.current) {
           result.pools[pool.name] = `dry-run: would write nothing: ${heldAtCurrentLine(d.desired, d.current, rule.why)}`;
           message = `dry-run: would keep ${pool.name} at ${d.current}: a hold (${rule.why}) never writes below the count set now`;
+        } else if (rule.kind === 'not-below-current' && d.current === undefined) {
+          // The target's count is read back before a held pool is written: it is never set below it.
+          result.pools[pool.name] = `dry-run: would set ${d.desired}, never below the count the target holds (${target})`;
+          message = `dry-run: would set ${pool.name} to ${d.desired}, never below the count its target holds (a hold: ${rule.why}) (${target}); nothing written`;
         } else {
           const from = d.current !== undefined ? `${d.current}->` : '';
           result.pools[pool.name] = `dry-run: would set ${from}${d.desired} (${target})`;

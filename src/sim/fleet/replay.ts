@@ -14,6 +14,7 @@ import type { PolicySpec } from '../../config/schema.js';
 import { decideFleet, type FleetBudget, type FleetGraphInput, type FleetResult } from '../../fleet/decide.js';
 import { nextTickSeconds } from '../../planner/idle.js';
 import { initialState, type PlannerState } from '../../planner/state.js';
+import { percentileKey } from '../../planner/percentile-key.js';
 import type { Observation, PoolObservation } from '../../planner/types.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import { ClusterSim, windowObservation, type ClusterTotals } from '../cluster/index.js';
@@ -174,11 +175,11 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
     pollWithin(k * interval, t);
     const observations = runs.map((r) => {
       const stats = r.cluster.advanceTo(t);
-      const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, r.graph.spec.slo);
+      const observation = windowObservation(stats, SIM_EPOCH_MS + t * 1000, r.graph.spec.slo, r.graph.spec.pools);
       const bin = r.graph.bins[k];
       if (bin) observation.peakRequestsPerSecond = bin.peakPerSecond;
       const tail = r.islTail[k];
-      if (tail !== undefined && Number.isFinite(tail)) observation.islPercentiles = { [`p${r.graph.spec.slo.ttft.percentile}`]: tail };
+      if (tail !== undefined && Number.isFinite(tail)) observation.islPercentiles = { [percentileKey(r.graph.spec.slo.ttft.percentile)]: tail };
       input.onObservation?.(r.graph.name, observation);
       return { stats, observation };
     });

@@ -82,5 +82,11 @@ describe('planner state file', () => {
     expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 0, dCf: 1 }, recommendations: [], lastEviction: {} }))).toEqual([
       'state.correction.pCf: expected a number > 0, got 0',
     ]);
+    // The SLO loop's counts and the burst memory reach the policy's arithmetic: a string there would be NaN.
+    const slo = { prefill: { headroom: 1, missed: 'lots', served: 3 }, decode: { headroom: 0.8, missed: 0, served: 3 } };
+    expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1, burstFloor: -2, slo }, recommendations: [], lastEviction: {} }))).toEqual([
+      'state.correction.burstFloor: expected a number ≥ 0, got -2',
+      'state.correction.slo.prefill.missed: expected a number, got "lots"',
+    ]);
   });
 });
