@@ -17,9 +17,10 @@ import { createProgress } from './progress.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
 import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 
-/** The flags of `simulate` this command reads (simulate.ts parses them). */
-export interface SimulateFleetFlags {
+/** The flags of `simulate` (simulate.ts registers and parses them; the fleet reads them too). */
+export interface SimulateFlags {
   policy?: string;
+  /** Repeatable: one trace, or with --fleet one NAME=FILE per graph. */
   trace?: string[];
   fleet?: string;
   startupSpread?: string;
@@ -71,7 +72,7 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
  * `simulate --fleet`. `outGiven`: --out was on the command line (with --json, files are written only then); an --out
  * folder that holds a report is refused without --force, as for a single graph.
  */
-export async function simulateFleetCommand(flags: SimulateFleetFlags, defaultBaselines: boolean, outGiven: boolean): Promise<void> {
+export async function simulateFleetCommand(flags: SimulateFlags, defaultBaselines: boolean, outGiven: boolean): Promise<void> {
   if (flags.policy !== undefined) throw new InputError(['--policy: not with --fleet (the fleet file names its graphs\' policies)']);
   // Nothing given is dropped silently: --current names the pools of one graph, and the fleet has several.
   if (flags.current !== undefined) throw new InputError(['--current: not with --fleet (it gives one graph\'s replica counts); simulate that graph alone with --policy FILE --current ...']);

@@ -12,30 +12,13 @@ import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
-import { simulateFleetCommand } from './simulate-fleet.js';
+import { simulateFleetCommand, type SimulateFlags } from './simulate-fleet.js';
 
 /** Repeatable option: every value, in order. */
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-export interface SimulateFlags {
-  policy?: string;
-  /** Repeatable: one trace, or with --fleet one NAME=FILE per graph. */
-  trace?: string[];
-  fleet?: string;
-  startupSpread?: string;
-  traceFormat: string;
-  out: string;
-  baselines: string;
-  speedup: string;
-  rateScale: string;
-  seed: string;
-  json?: boolean;
-  force?: boolean;
-  current?: string;
-  [key: string]: unknown;
-}
 
 export function registerSimulate(program: Command): void {
   const command = program

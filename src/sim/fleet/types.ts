@@ -3,7 +3,7 @@
  * totals and, under `graphs`, each graph's own result (the fields of a single-graph run), side by side.
  */
 import type { FleetBudget } from '../../fleet/decide.js';
-import type { Percentiles, RunResult } from '../types.js';
+import type { RunResult } from '../types.js';
 
 /** One graph within one fleet run. */
 export interface FleetGraphRun extends RunResult {
@@ -24,21 +24,15 @@ export interface FleetIntervalRecord {
   demand?: Record<string, number>;
 }
 
-export interface FleetRunResult {
+/** One fleet run: the single-graph run's contract fields over every request of every graph, and the graphs' own. */
+export interface FleetRunResult
+  extends Pick<
+    RunResult,
+    'sloAttainment' | 'ttftMs' | 'itlMs' | 'gpuHours' | 'cost' | 'evictions' | 'requeued' | 'droppedRequests' | 'completedRequests' | 'decisions'
+  > {
   /** "policy" for the shared arbitration; the baseline's name otherwise ("split", "unlimited", "dynamo"). */
   policy: string;
   kind: string;
-  /** Over every request of every graph. */
-  sloAttainment: { ttft: number; itl: number; both: number };
-  ttftMs: Percentiles;
-  itlMs: Percentiles;
-  gpuHours: { total: number; spot: number; onDemand: number };
-  cost: number;
-  evictions: number;
-  requeued: number;
-  droppedRequests: number;
-  completedRequests: number;
-  decisions: number;
   /** Every graph met its own SLO. */
   sloMet: boolean;
   /** Most GPUs the fleet held at once (at an interval's end), and the budget it had (none for `unlimited`). */
