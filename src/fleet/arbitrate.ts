@@ -19,7 +19,8 @@
  * code 16. Two graphs of one priority, extras 8 and 8, pressures 1 and 2, 6 missing: mu = 6 / (8/1 + 8/2) = 0.5 ->
  * cuts 4 and 2.
  * Grants are then rounded down to whole replicas (`step` GPUs, the gcd of the graph's replica sizes) and the GPUs
- * freed by rounding handed out again, a step at a time, in the same order.
+ * freed by rounding handed out again, a step at a time, in the same order, until no graph that still wants more has
+ * a whole step of it in what is left.
  */
 
 /** One graph's request, in GPUs. */
@@ -122,8 +123,15 @@ export function arbitrate(asks: readonly GpuAsk[], budget: number): Arbitration 
   const order = asks
     .map((a, i) => ({ a, i }))
     .sort((x, y) => y.a.priority - x.a.priority || y.a.pressure - x.a.pressure || x.a.name.localeCompare(y.a.name));
-  for (let pass = 0; pass < asks.length && spare > 0; pass++) {
-    let gave = false;
+  // Round-robin, a step per graph per pass, until a pass gives nothing: then no graph that still wants more has a
+  // whole step of it in the spare. Bounded: every pass but the last gives at least the smallest step, and what can be
+  // given is below the sum of the steps (rounding took less than a step from each graph, and the budget was short
+  // when a graph was cut), so there are at most sum of steps / smallest step + 1 passes.
+  // Example: a (step 1), b and c (step 8), 40 wanted each, budget 45: the cut leaves 15 each, rounded to 15, 8, 8
+  // (14 spare); pass 1 gives a 1 and b 8, then a takes the 5 left a GPU a pass -> 21, 16, 8 = 45.
+  let gave = spare > 0;
+  while (gave && spare > 0) {
+    gave = false;
     for (const { a, i } of order) {
       const top = Math.max(a.floor, a.hard, a.want);
       const step = a.step > 0 ? a.step : 1;
@@ -133,7 +141,6 @@ export function arbitrate(asks: readonly GpuAsk[], budget: number): Arbitration 
         gave = true;
       }
     }
-    if (!gave) break;
   }
   const grants: GpuGrant[] = asks.map((a, i) => {
     const g = granted[i] as number;

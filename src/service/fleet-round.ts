@@ -7,6 +7,8 @@
  * Failures stay per graph: a source that fails or times out gives that graph an observation with the error, and the
  * core holds its counts (never below what runs) while the others are decided; an apply that fails or times out is that
  * graph's failure, and an apply that timed out can no longer write (`stepAbandoned()`, as in tick-runner.ts).
+ * Each applied graph logs as a policy's tick does (tick-log.ts logTick: its source warnings, its decision line, the
+ * debug detail), named first when the fleet has several graphs.
  * With a `decider`, the fleet's decision runs in a decide worker thread (decide/pool.ts) with a deadline: the
  * per-policy timeout, else decideBoundMs of the interval. A decision that does not return by then stops its thread,
  * not the event loop (/healthz and SIGTERM still answer), and the round fails as a timeout for every graph it ticked,
@@ -22,9 +24,11 @@ import type { Observation } from '../planner/types.js';
 import { DecideTimeoutError, type Decider } from './decide/pool.js';
 import type { PlannerMetrics } from './exporter.js';
 import type { FleetMetrics } from './fleet-metrics.js';
+import type { LeaderElector } from './leader.js';
 import { forEachLimit } from './limit.js';
 import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
 import type { Scheduler } from './scheduler.js';
+import { logTick } from './tick-log.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
 import { decideBoundMs } from './tick-runner.js';
 
@@ -49,6 +53,7 @@ export interface FleetRoundOptions {
   log: Logger;
   metrics: PlannerMetrics;
   fleetMetrics: FleetMetrics;
+  leader?: LeaderElector;
   registry: PolicyRegistry;
   concurrency: number;
   settings: () => FleetSettings;
@@ -166,6 +171,8 @@ export class FleetRound {
         const failure = failureOf(tick);
         outcome = { ok: failure === undefined, failure, result: tick, durationSeconds };
         metrics.recordTick({ spec: entry.plan.spec, decision: result.decision, observation, applyErrors: Object.keys(applied.value.errors).length, durationSeconds, policy: name });
+        const leader = this.#options.leader ? this.#options.leader.isLeader() : true;
+        logTick(log, { name, single: all.length === 1, leader, fields: { fleet: settings.name } }, tick, durationSeconds);
       } else {
         // The decision was not applied: the state is not advanced (the next tick decides from what the cluster holds).
         const why = 'timeout' in applied ? `apply timed out after ${(limitMs ?? 0) / 1000}s; its writes are stopped` : `apply failed: ${messageOf(applied.error)}`;

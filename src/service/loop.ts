@@ -218,6 +218,7 @@ export class PlannerLoop implements MultiPlannerService {
           log: this.#log,
           metrics: this.#metrics,
           fleetMetrics: createFleetMetrics(this.#metrics.registry, () => options.fleet!.settings().name),
+          leader: options.leader,
           registry: this.#registry,
           concurrency: this.#concurrency,
           settings: options.fleet.settings,

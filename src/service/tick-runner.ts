@@ -17,12 +17,12 @@ import type { Clock, Connector, MetricSource } from '../planner/ports.js';
 import type { DecideInput } from '../planner/decide.js';
 import { runTick, type TickPorts, type TickResult } from '../planner/tick.js';
 import { DecideTimeoutError, type Decider } from './decide/pool.js';
-import { decisionReason, type PlannerMetrics } from './exporter.js';
+import type { PlannerMetrics } from './exporter.js';
 import type { LeaderElector } from './leader.js';
 import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
 import type { Scheduler } from './scheduler.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
-import { shortObservation, shortReason, sourceProblems, unknownFields } from './tick-log.js';
+import { logTick } from './tick-log.js';
 
 export interface TickRunnerOptions {
   clock: Clock;
@@ -167,38 +167,8 @@ export class TickRunner {
     return outcome;
   }
 
-  /**
-   * One warning per metric source that could not be read, one line for the decision (info; error when the connector
-   * failed), and the whole observation and explanation at debug (tick-log.ts).
-   */
   #logTick(name: string, result: TickResult, durationSeconds: number): void {
     const { log, leader, single } = this.#options;
-    const prefix = single ? '' : `${name}: `;
-    const tickName = single ? '' : `${name} `;
-    for (const p of sourceProblems(result.observation.errors)) {
-      log.warn({ event: 'source-error', policy: name, source: p.source, fields: p.fields }, `${prefix}${p.problem}: ${unknownFields(p.fields)}`);
-    }
-    const desired = Object.fromEntries(Object.entries(result.decision.pools).map(([pool, d]) => [pool, d.desired]));
-    const explanation = result.decision.explanation;
-    const applyErrors = Object.entries(result.apply.errors);
-    const line = {
-      event: 'tick',
-      policy: name,
-      outcome: decisionReason(result.decision, result.observation),
-      leader: leader ? leader.isLeader() : true,
-      held: explanation.held === true,
-      desired,
-      apply: result.apply,
-      observation: shortObservation(result.observation),
-      durationSeconds,
-    };
-    const counts = Object.entries(desired).map(([pool, n]) => `${pool}=${n}`).join(' ');
-    const held = explanation.held ? ` (held: ${shortReason(explanation.holdReason ?? 'missing metrics')})` : '';
-    if (applyErrors.length > 0) {
-      log.error(line, `${tickName}tick: ${counts}${held}; not applied: ${applyErrors.map(([pool, e]) => `${pool}: ${e}`).join('; ')}`);
-    } else {
-      log.info(line, `${tickName}tick: ${counts}${held}`);
-    }
-    log.debug({ event: 'tick-detail', policy: name, observation: result.observation, explanation }, `${prefix}tick detail: the observation and the decision's explanation`);
+    logTick(log, { name, single, leader: leader ? leader.isLeader() : true }, result, durationSeconds);
   }
 }

@@ -1,10 +1,10 @@
 /**
- * Startup times from the informers against the fake API server: each pod of a pool that became Ready reports its
+ * Startup times from the informers against the fake API server: each pod of a pool seen turning Ready reports its
  * creation-to-Ready time once (first start only); the planner learns the pool's startup time from them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubeState, type KubeState } from '../../src/kubernetes/informers/kube-state.js';
-import { startupSecondsOf } from '../../src/kubernetes/informers/pod-startup.js';
+import { PodStartupLog, startupSecondsOf } from '../../src/kubernetes/informers/pod-startup.js';
 import { decide } from '../../src/planner/decide.js';
 import { initialState } from '../../src/planner/state.js';
 import { loadProfile } from '../../src/profiles/index.js';
@@ -43,20 +43,31 @@ describe('startup times from the pod informer', () => {
     expect(startupSecondsOf(pod('d', { createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T09:59:00Z' }) as never)).toBeUndefined();
   });
 
-  it('reports each pod once per pool, and the planner plans with their p90', async () => {
+  it('reports each pod seen turning Ready once per pool, and the planner plans with their p90', async () => {
     api = await startFakeKubeApi({
       objects: [
-        dgdV1beta1({ name: 'llama', components: [{ name: 'prefill', type: 'prefill', replicas: 2 }, { name: 'decode', type: 'decode', replicas: 1 }] }),
-        pod('prefill-a', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:04:00Z' }),
-        pod('prefill-b', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:05:00Z' }),
+        dgdV1beta1({ name: 'llama', components: [{ name: 'prefill', type: 'prefill', replicas: 3 }, { name: 'decode', type: 'decode', replicas: 1 }] }),
+        pod('prefill-a', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', phase: 'Pending' }),
+        pod('prefill-b', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', phase: 'Pending' }),
+        // Already Ready when first seen: its Ready time may be a recovery from a failed probe (here 2 h after its creation).
+        pod('prefill-old', { labels: labels('prefill'), createdAt: '2026-11-25T08:00:00Z', readyAt: '2026-11-25T10:00:00Z' }),
         pod('decode-a', { labels: labels('decode'), createdAt: '2026-11-25T10:00:00Z' }),
+        pod('decode-b', { labels: labels('decode'), createdAt: '2026-11-25T10:01:00Z', phase: 'Pending' }),
       ],
     });
     state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, watchNodes: false, now: () => T0 });
     await state.start();
-    const first = state.poolObservations(spec, T0);
-    expect(first['prefill-od']?.startupSeconds?.slice().sort()).toEqual([240, 300]);
-    expect(first['decode-od']?.startupSeconds).toBeUndefined();
+    expect(state.poolObservations(spec, T0)['prefill-od']?.startupSeconds).toBeUndefined();
+    api.put(pod('prefill-a', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:04:00Z' }));
+    api.put(pod('prefill-b', { labels: labels('prefill'), createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:05:00Z' }));
+    let prefill: number[] = [];
+    await waitFor(() => {
+      prefill = [...prefill, ...(state!.poolObservations(spec, T0)['prefill-od']?.startupSeconds ?? [])];
+      return prefill.length >= 2;
+    });
+    expect(prefill.sort()).toEqual([240, 300]);
+    const pools = state.poolObservations(spec, T0);
+    const first = { ...pools, 'prefill-od': { ...pools['prefill-od']!, startupSeconds: prefill } };
     // Reported once: the next call has nothing new; a pod that turns Ready later is reported then.
     expect(state.poolObservations(spec, T0 + 60_000)['prefill-od']?.startupSeconds).toBeUndefined();
     api.put(pod('decode-a', { labels: labels('decode'), createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:06:30Z' }));
@@ -71,5 +82,35 @@ describe('startup times from the pod informer', () => {
     const profile = loadProfile('builtin:llama2-70b-h100-tp4', process.cwd());
     const { decision } = decide({ spec, profile, observation: { time: '', requests: 10, isl: 2000, osl: 200, pools: first }, state: initialState(), now: T0 });
     expect(decision.explanation.startup?.['prefill-od']).toEqual({ seconds: 228, prior: 180, samples: 2, p90: 300, source: 'blend' });
+  });
+
+  it('a pod already Ready when first seen gives no sample: its Ready time may be a recovery, not its start', () => {
+    const log = new PodStartupLog(() => T0);
+    // Created 08:00, Ready again at 10:00 after a failed probe: 7200 s would be noted as its startup.
+    log.note('old', pod('old', { createdAt: '2026-11-25T08:00:00Z', readyAt: '2026-11-25T10:00:00Z' }) as never);
+    log.note('new', pod('new', { createdAt: '2026-11-25T10:00:00Z', phase: 'Pending' }) as never);
+    log.note('new', pod('new', { createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:03:42Z' }) as never);
+    expect(log.report('p', T0, () => true)).toEqual([222]);
+  });
+
+  it('a pod noted and forgotten is not noted again by a later update or relist, until it is deleted', () => {
+    let now = T0;
+    const log = new PodStartupLog(() => now);
+    const pending = pod('a', { createdAt: '2026-11-25T10:00:00Z', phase: 'Pending' }) as never;
+    const ready = pod('a', { createdAt: '2026-11-25T10:00:00Z', readyAt: '2026-11-25T10:04:00Z' }) as never;
+    log.note('uid-a', pending);
+    log.note('uid-a', ready);
+    expect(log.report('p', now, () => true)).toEqual([240]);
+    // Two hours on, the sample is forgotten; the same pod updated (or relisted) still gives nothing.
+    now = T0 + 7_200_000;
+    log.report('p', now, () => true);
+    log.forgetReported();
+    log.note('uid-a', ready);
+    expect(log.report('p', now, () => true)).toEqual([]);
+    // Deleted, its uid is forgotten (the marker lives no longer than the pod): seen anew, it would count anew.
+    log.deleted('uid-a');
+    log.note('uid-a', pending);
+    log.note('uid-a', ready);
+    expect(log.report('p', now, () => true)).toEqual([240]);
   });
 });

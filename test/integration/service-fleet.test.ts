@@ -3,7 +3,7 @@
  * decided together on the fleet's budget (the higher priority first), in one process with one Lease and one metrics
  * server; and a graph at zero wakes at the first tick that sees demand (the queue, with a fake metric source).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,27 @@ describe('pd-planner run --fleet', () => {
     expect(metrics).toMatch(/^pd_planner_fleet_graph_priority\{fleet="aks",policy="g-00"\} 2$/m);
     expect(metrics).toMatch(/^pd_planner_desired_replicas\{policy="g-00",pool="prefill-od",role="prefill",capacity="on-demand"\} \d+$/m);
     expect(metrics).toMatch(/^pd_planner_startup_seconds\{policy="g-01",pool="decode-od"\} 180$/m);
+  }, 60_000);
+
+  it('logs each graph\'s tick as a single policy does: a graph whose Prometheus is unreachable warns, named, and logs its tick', async () => {
+    const { fleetPath } = await twoGraphs(48, { 'g-00': 600, 'g-01': 300 });
+    // g-01 reads a Prometheus nothing listens on (port 1 refuses at once).
+    const g01 = join(dir!, 'g-01.yaml');
+    writeFileSync(g01, readFileSync(g01, 'utf8').replace(prom!.url, 'http://127.0.0.1:1'));
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
+    ({ service } = await buildPlanner(options(fleetPath), { logger }));
+    await service.runOnce();
+    const warnings = lines.filter((l) => l.event === 'source-error');
+    expect(warnings.map((l) => l.policy)).toEqual(['g-01']);
+    expect(warnings[0]).toMatchObject({ fleet: 'aks', source: 'prometheus' });
+    expect(warnings[0]!.msg).toMatch(/^g-01: prometheus http:\/\/127\.0\.0\.1:1\S* could not be reached .*: requests, .* unknown this tick$/);
+    const ticks = lines.filter((l) => l.event === 'tick');
+    expect(ticks.map((l) => l.policy).sort()).toEqual(['g-00', 'g-01']);
+    const held = ticks.find((l) => l.policy === 'g-01')!;
+    expect(held).toMatchObject({ fleet: 'aks', held: true });
+    expect(held.msg).toMatch(/^g-01 tick: .*\(held: /);
+    expect(lines.filter((l) => l.event === 'tick-detail').map((l) => l.policy).sort()).toEqual(['g-00', 'g-01']);
   }, 60_000);
 
   it('refuses --policy with --fleet, and an invalid fleet file, with exit 2', async () => {

@@ -12,7 +12,7 @@
  * - evicted (since the previous poolObservations call): a pod that turned Failed with reason `Evicted`, got a
  *   `DisruptionTarget=True` condition, or was deleted while its node was gone or under an eviction notice
  *   (lost with its Spot node). Each pod counts once.
- * - startupSeconds (since the previous call): creation to Ready of each pod that became Ready, first start only
+ * - startupSeconds (since the previous call): creation to Ready of each pod seen turning Ready, first start only
  *   (pod-startup.ts); the planner learns each pool's startup time from them.
  * - evictionNotices (since the previous call): a pod whose node shows a notice: taint `ToBeDeletedByClusterAutoscaler`
  *   or `DeletionCandidateOfClusterAutoscaler`, `node.kubernetes.io/unschedulable` / `spec.unschedulable` (cordon,
@@ -257,6 +257,7 @@ class KubeStateInformers implements KubeState {
   /** A pod deleted while its node is gone or under a notice was lost with its node: an eviction. */
   #onPodDeleted(pod: Pod): void {
     const uid = pod.metadata?.uid;
+    if (uid) this.#startups.deleted(uid);
     if (!uid || this.#events.hasEviction(uid)) return;
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || !this.#nodesAvailable) return;

@@ -44,6 +44,13 @@ describe('fleet arbitration', () => {
     expect(a.granted).toBe(48);
   });
 
+  it('hands the rounding back until no graph that wants more has a whole step of it left over', () => {
+    // 45 GPUs, 40 wanted each: cut to 15 each, rounded to 15, 8, 8 (14 spare); a takes a GPU a pass, b a replica of 8.
+    const a = arbitrate([ask('a', 1, 0, 40, 40, 1, 1), ask('b', 1, 0, 40, 40, 1, 8), ask('c', 1, 0, 40, 40, 1, 8)], 45);
+    expect(granted(a)).toEqual({ a: 21, b: 16, c: 8 });
+    expect(a.granted).toBe(45);
+  });
+
   it('floors that do not fit are all kept, and said', () => {
     const a = arbitrate([ask('a', 1, 24, 24), ask('b', 2, 32, 40)], 48);
     expect(granted(a)).toEqual({ a: 24, b: 32 });
@@ -83,6 +90,38 @@ describe('fleet arbitration', () => {
           result.grants.forEach((o, j) => {
             if (asks[j]!.priority < a.priority) expect(o.granted).toBe(asks[j]!.floor);
           });
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: replicas of mixed sizes stay within budget, floors and wants, and leave no whole step idle that a graph still wants', () => {
+    const arbAsk = fc.record({
+      priority: fc.integer({ min: 1, max: 3 }),
+      pressure: fc.double({ min: 0.25, max: 4, noNaN: true }),
+      step: fc.constantFrom(1, 2, 4, 8),
+      floor: fc.integer({ min: 0, max: 4 }),
+      hard: fc.integer({ min: 0, max: 12 }),
+      soft: fc.integer({ min: 0, max: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(arbAsk, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 200 }), (raw, extra) => {
+        const asks = raw.map((r, i) => {
+          const floor = r.floor * r.step;
+          return ask(`g${i}`, r.priority, floor, floor + r.hard * r.step, floor + (r.hard + r.soft) * r.step, r.pressure, r.step);
+        });
+        const budget = asks.reduce((s, a) => s + a.floor, 0) + extra;
+        const result = arbitrate(asks, budget);
+        expect(result.granted).toBeLessThanOrEqual(budget);
+        const spare = budget - result.granted;
+        result.grants.forEach((g, i) => {
+          const a = asks[i]!;
+          expect(g.granted).toBeGreaterThanOrEqual(a.floor);
+          expect(g.granted).toBeLessThanOrEqual(a.want);
+          expect((g.granted - a.floor) % a.step).toBe(0);
+          // Still wanting a whole step: the spare cannot hold one.
+          if (g.granted + a.step <= a.want) expect(spare).toBeLessThan(a.step);
         });
       }),
       { numRuns: 300 },
