@@ -113,8 +113,9 @@ spec:
     }
     const tick = lines.map((l) => JSON.parse(l) as { event?: string; apply?: { pools: Record<string, string> } }).find((l) => l.event === 'tick');
     expect(tick?.apply?.pools).toEqual({
-      'prefill-od': `dry-run: would set 2 (${nats.url} bucket virt-dry-decisions key prefill-od)`,
-      'decode-od': `dry-run: would set 5 (${nats.url} bucket virt-dry-decisions key decode-od)`,
+      // Held (no pool's current count is observed without a cluster): written, but never below what the key holds.
+      'prefill-od': `dry-run: would set 2, never below the count the target holds (${nats.url} bucket virt-dry-decisions key prefill-od)`,
+      'decode-od': `dry-run: would set 5, never below the count the target holds (${nats.url} bucket virt-dry-decisions key decode-od)`,
     });
     // Nothing was published: the bucket is empty (or was never created, which the reader reports as an error).
     const reader = await createVirtualReader({ nats: nats.url, bucket: 'virt-dry-decisions' });
