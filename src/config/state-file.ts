@@ -30,6 +30,7 @@ const plannerStateSchema = z.looseObject({
     dCf: z.number().positive(),
     burst: z.number().nonnegative().optional(),
     burstFloor: z.number().nonnegative().optional(),
+    crowdHold: z.looseObject({ requests: z.number().nonnegative(), seconds: z.number().nonnegative() }).optional(),
     slo: z.looseObject({ prefill: roleSlo, decode: roleSlo }).optional(),
   }),
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),

@@ -11,12 +11,20 @@ export interface RoleSloState {
   seconds?: number;
 }
 
+/** The peak demand a crowd hold keeps (requests per interval), and seconds since it was seen. */
+export interface CrowdHoldState {
+  requests: number;
+  seconds: number;
+}
+
 /** Correction factors and other learned values a policy carries between ticks (start at pCf = dCf = 1). */
 export interface CorrectionState {
   pCf: number;
   dCf: number;
   burst?: number;
   burstFloor?: number;
+  /** The crowd hold (policies/sla/crowd-hold.ts). */
+  crowdHold?: CrowdHoldState;
   slo?: { prefill: RoleSloState; decode: RoleSloState };
 }
 export interface HistoryPoint {

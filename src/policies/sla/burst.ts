@@ -85,12 +85,16 @@ export interface BurstState {
   ratio: number;
   /** Burst floor in requests per interval (0 when off). */
   floor: number;
+  /** This window's peak demand (its busiest 10 s scaled to the interval; 0 when not measured). */
+  peakDemand: number;
+  /** The floor's memory in startup times (floorMemory). */
+  memoryStartups: number;
   /** This window's own ratio (1 when not measured): the queue model's arrival rate in the prefill correction. */
   now: number;
   detail: Record<string, number | string>;
 }
 
-export const BURST_OFF: BurstState = { on: false, ratio: 1, floor: 0, now: 1, detail: {} };
+export const BURST_OFF: BurstState = { on: false, ratio: 1, floor: 0, peakDemand: 0, memoryStartups: 0, now: 1, detail: {} };
 
 export function burstStep(ctx: SlaContext): BurstState {
   if (!ctx.improvements.burst) return BURST_OFF;
@@ -110,7 +114,7 @@ export function burstStep(ctx: SlaContext): BurstState {
     detail.burstFloorMemoryStartups = r4(memory.startups);
     detail.budgetSpent = r4(memory.spent);
   }
-  return { on: true, ratio: b.value, floor, now: b.observed ?? 1, detail };
+  return { on: true, ratio: b.value, floor, peakDemand: b.peakDemand ?? 0, memoryStartups: memory.startups, now: b.observed ?? 1, detail };
 }
 
 /** The burst floor's memory in startup times, and with `budgetHold` the budget share it was read from. */

@@ -15,6 +15,8 @@
  *   lead-time.ts    also size for the forecast at the lead time                   improvements.leadTime
  *   queue-aware.ts  extra prefill for an unexpected backlog                       improvements.queueAware
  *   slo-feedback.ts a headroom per role learned from the SLO's misses             improvements.sloFeedback
+ *   crowd-hold.ts   the bare need of the highest recent peak, kept once half the
+ *                   SLO's miss budget is spent                                    improvements.crowdHold
  * (correction.ts also holds `correctionGuard`: factors kept while a role is saturated or starting, and bounded;
  * percentile.ts also holds `serviceTimeCorrection`: pCf read as the service-time factor that explains the TTFT tail.)
  *
@@ -33,6 +35,7 @@ import type { Policy, PolicyInput, PolicyOutput } from '../types.js';
 import { burstStep } from './burst.js';
 import { slaContext, type SlaContext } from './context.js';
 import { correctionStep } from './correction.js';
+import { CROWD_HOLD_SPENT, crowdHoldNeed, crowdHoldStep, type CrowdHold } from './crowd-hold.js';
 import { fastPathStep } from './fast-path.js';
 import { leadTimeStep } from './lead-time.js';
 import { prefillFactor } from './overshoot.js';
@@ -55,6 +58,7 @@ export {
 } from './burst.js';
 export { slaContext, type SlaContext } from './context.js';
 export { correctionStep, disrupted } from './correction.js';
+export { CROWD_HOLD_SPENT, crowdHoldStep } from './crowd-hold.js';
 export { fastPathStep, PANIC_RATIO, PANIC_Z } from './fast-path.js';
 export { leadTimeStep } from './lead-time.js';
 export { OVERSHOOT_CAP, PCF_FLOOR, prefillFactor } from './overshoot.js';
@@ -77,7 +81,8 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
   const burst = burstStep(ctx);
   const corrections = correctionStep(ctx, burst.now);
   const feedback = sloFeedbackStep(ctx);
-  let carry = imp.burst ? { ...corrections.carry, burst: burst.ratio, burstFloor: burst.floor } : corrections.carry;
+  const hold = crowdHoldStep(ctx, burst);
+  let carry = imp.burst ? { ...corrections.carry, burst: burst.ratio, burstFloor: burst.floor, ...(hold.state ? { crowdHold: hold.state } : {}) } : corrections.carry;
   if (feedback.on) carry = { ...carry, slo: { prefill: feedback.prefill.state, decode: feedback.decode.state } };
   const { factor, rule } = prefillFactor(corrections.pCf, imp.ttftOvershoot);
   const itlSlo = input.spec.slo.itl.ms;
@@ -104,6 +109,11 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
     const lead = imp.leadTime && lf && checkForecast(lf).ok ? bareNeed(ctx, pointForecast(lf), sizing.islTail) : floor;
     applyFloor(chosen, { prefill: Math.max(floor.prefill, lead.prefill), decode: Math.max(floor.decode, lead.decode) }, feedback);
   }
+  applyHold(
+    chosen,
+    hold,
+    crowdHoldNeed(hold, (requests) => bareNeed(ctx, { ...input.forecast, requests: { ...input.forecast.requests, value: requests, bound: 0 } }, sizing.islTail)),
+  );
 
   finalWarnings(ctx, sized, corrections.pCf, corrections.dCf, chosen.decode);
   return { need: chosen, correction: carry, warnings, missing };
@@ -124,6 +134,21 @@ function applyFloor(chosen: Record<Role, RoleNeed>, floor: Record<Role, number>,
       need.detail.trimmedReplicas = need.replicas;
       need.detail.bareReplicas = floor[role];
       need.replicas = floor[role];
+      need.detail.replicas = need.replicas;
+    }
+  }
+}
+
+/** The crowd hold's explanation, and its bare need as a floor. */
+function applyHold(chosen: Record<Role, RoleNeed>, hold: CrowdHold, held: Record<Role, number>): void {
+  if (!hold.state) return;
+  for (const role of ['prefill', 'decode'] as const) {
+    const need = chosen[role];
+    Object.assign(need.detail, hold.detail, { crowdHoldReplicas: held[role] });
+    if (need.replicas < held[role]) {
+      need.detail.crowdHeldFrom = need.replicas;
+      need.detail.crowdHoldRule = `raised to the bare need of the held peak (budget spent >= ${CROWD_HOLD_SPENT})`;
+      need.replicas = held[role];
       need.detail.replicas = need.replicas;
     }
   }

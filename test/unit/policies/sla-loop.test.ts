@@ -1,6 +1,6 @@
 /**
  * The improvements that learn from the SLO and guard against overload: sloFeedback (slo-feedback.ts),
- * correctionGuard (correction.ts) and budgetHold (burst.ts), each on its own and through the policy.
+ * correctionGuard (correction.ts), budgetHold (burst.ts) and crowdHold (crowd-hold.ts), each on its own and through the policy.
  */
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../../src/planner/types.js';
@@ -8,11 +8,12 @@ import { slaContext } from '../../../src/policies/sla/context.js';
 import { correctionStep, dCfCeiling, DCF_MIN, DCF_SMOOTHING, PCF_MAX } from '../../../src/policies/sla/correction.js';
 import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
+import { CROWD_HOLD_SPENT, crowdHoldStep } from '../../../src/policies/sla/crowd-hold.js';
 import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF>, slo = { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }) {
   const spec = makeSpec({ interval: '60s', slo, sla: { improvements: { ...OFF, ...improvements } } });
   return slaContext(makeInput({ ...partial, spec }), { prefill: 1, decode: 1 }, [], {});
@@ -191,5 +192,69 @@ describe('budgetHold', () => {
     expect(out.need.prefill.detail.budgetSpent).toBe(0.5);
     expect(out.need.prefill.detail.burstFloorMemoryStartups).toBe(6);
     expect(out.correction.burstFloor).toBeCloseTo(1000 * Math.exp(-60 / 1080), 6);
+  });
+});
+
+describe('crowdHold', () => {
+  // p90 (a miss budget of 10%), interval 60 s, startup 180 s. A window of 600 requests whose busiest 10 s ran at
+  // 25 req/s: burst ratio (250 - 1.3 x sqrt(100)) / 100 = 2.37, peak demand 2.37 x 600 = 1422 requests per interval.
+  const crowd: Observation = { time: 't', windowSeconds: 60, requests: 600, peakRequestsPerSecond: 25 };
+  const calm: Observation = { time: 't', windowSeconds: 60, requests: 300, peakRequestsPerSecond: 6 };
+  const spent = (prefillMiss: number) => ({
+    pCf: 1,
+    dCf: 1,
+    slo: { prefill: { headroom: 0.5, missed: prefillMiss * 1000, served: 1000, seconds: 900 }, decode: { headroom: 0.5, missed: 0, served: 1000, seconds: 900 } },
+  });
+  const on = { burst: true, budgetHold: true, sloFeedback: true, percentile: true, crowdHold: true };
+  const step = (observation: Observation, correction: PolicyInput['correction'], improvements: Partial<typeof OFF> = on) => {
+    const ctx = ctxFor({ observation, correction }, improvements);
+    return crowdHoldStep(ctx, burstStep(ctx));
+  };
+
+  it('once half the budget is spent, holds the peak demand undecayed for the floor memory (10 startups: 1800 s)', () => {
+    expect(CROWD_HOLD_SPENT).toBe(0.5);
+    const first = step(crowd, spent(0.2));
+    expect(first.state?.requests).toBeCloseTo(1422, 6);
+    expect(first.state?.seconds).toBe(0);
+    expect(first.detail.crowdHoldSeconds).toBe(1800);
+    // a calm minute later: the peak is kept, one interval older
+    const later = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } });
+    expect(later.state).toEqual({ requests: 1422, seconds: 120 });
+    // older than the memory: the hold gives way to this window's peak (6 req/s x 60 = 360 less the Poisson allowance)
+    const expired = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1800 } });
+    expect(expired.state?.seconds).toBe(0);
+    expect(expired.state?.requests).toBeLessThan(400);
+  });
+
+  it('holds nothing while less than half the budget is spent, or when switched off', () => {
+    // 4% of prefill requests missing at p90: 0.4 of the budget
+    expect(step(crowd, spent(0.04)).state).toBeUndefined();
+    expect(step(crowd, { ...spent(0.04), crowdHold: { requests: 1422, seconds: 60 } }).state).toBeUndefined();
+    expect(step(crowd, spent(0.2), { ...on, crowdHold: false }).state).toBeUndefined();
+  });
+
+  it('through the policy: the bare need of the held peak is a floor the SLO loop cannot trim (prefill 4, not 2)', () => {
+    const run = (hold: boolean, observation: Observation, correction: PolicyInput['correction']) =>
+      slaPolicy(
+        makeInput({
+          spec: makeSpec({ interval: '60s', slo: { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }, sla: { improvements: { ...OFF, ...on, crowdHold: hold } } }),
+          forecast: forecast(300, 3000, 150),
+          observation,
+          correction,
+        }),
+      );
+    const held = run(true, crowd, spent(0.2));
+    const free = run(false, crowd, spent(0.2));
+    // headroom 0.5 trims the burst-sized 1422 to 711 requests: 2 prefill replicas; 1422 sized bare needs 4
+    expect(free.need.prefill.replicas).toBe(2);
+    expect(held.need.prefill.replicas).toBe(4);
+    expect(held.need.prefill.detail.crowdHeldFrom).toBe(2);
+    expect(held.need.prefill.detail.crowdHoldRule).toContain('held peak');
+    expect(held.correction.crowdHold?.requests).toBeCloseTo(1422, 6);
+    // the next calm minute keeps it
+    const next = run(true, calm, held.correction);
+    expect(next.need.prefill.replicas).toBe(4);
+    expect(next.correction.crowdHold?.seconds).toBe(60);
+    expect(free.correction.crowdHold).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@ import { sizeFor, type SizingInputs } from '../../../src/policies/sla/sizing.js'
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF> = {}, targetUtilization = 1) {
   const spec = makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization } });
   const input = makeInput({ ...partial, spec });
@@ -166,7 +166,7 @@ describe('sizing', () => {
     expect([s.prefill.replicas, s.decode.replicas]).toEqual([14, 3]);
   });
   it('a burst-sized count multiplies both roles: 5400 x 2.37 = 12798 -> prefill 10', () => {
-    const burst = { on: true, ratio: 2.37, floor: 0, now: 2.37, detail: {} };
+    const burst = { on: true, ratio: 2.37, floor: 0, peakDemand: 0, memoryStartups: 3, now: 2.37, detail: {} };
     const s = sizeFor(ctxFor({}, { burst: true }), forecast(5400, 3000, 150), plain({ burst }));
     expect(s.prefill.replicas).toBe(10);
     expect(s.prefill.detail.burstSizedRequests).toBeCloseTo(12798, 0);
