@@ -76,6 +76,13 @@ export interface ConstraintInput {
    * is), which no pool may end below, and what was unknown (for the explanation).
    */
   floor?: { counts: readonly (number | undefined)[]; reason: string };
+  /**
+   * Per role whose need a crowd hold raised (policies/sla/crowd-hold.ts): the need without the hold over the need with
+   * it. The recommendation the scale-down window remembers for the role's pools is scaled by it, so the window does
+   * not keep the hold's level once the hold has let go: the hold has its own memory. Example: decode need 6 raised
+   * from 2 -> 1/3; a pool recommended 4 is remembered as ceil(4 / 3) = 2 (at least its minimum).
+   */
+  unheldShare?: Partial<Record<Role, number>>;
 }
 
 export interface ConstraintOutput {
@@ -91,6 +98,19 @@ export interface ConstraintOutput {
   activeSchedules: string[];
   /** For the next state: the readiness gate's clocks. */
   readiness: Record<string, PoolReadinessState>;
+}
+
+/** The recommendation the scale-down window keeps: scaled by `unheldShare` for the roles a crowd hold raised. */
+function rememberedRecommendation(spec: PolicySpec, recommendation: Record<string, number>, mins: readonly number[], share: ConstraintInput['unheldShare']): Record<string, number> {
+  if (!share) return recommendation;
+  const out: Record<string, number> = { ...recommendation };
+  spec.pools.forEach((pool, i) => {
+    const s = share[pool.role];
+    const target = recommendation[pool.name];
+    if (s === undefined || !(s >= 0 && s < 1) || target === undefined) return;
+    out[pool.name] = Math.max(mins[i] as number, Math.ceil(target * s));
+  });
+  return out;
 }
 
 export function applyConstraints(input: ConstraintInput): ConstraintOutput {
@@ -305,7 +325,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     warnings.push(`cost ${costPerHour.toFixed(2)}/h is over spec.budget.maxCostPerHour ${maxCost} (the cost ceiling is reported, not enforced)`);
   }
 
-  const recommendations = [...recent, { time: now, desired: recommendation }];
+  const recommendations = [...recent, { time: now, desired: rememberedRecommendation(spec, recommendation, mins, input.unheldShare) }];
   if (recommendations.length > MAX_RECOMMENDATIONS) recommendations.splice(0, recommendations.length - MAX_RECOMMENDATIONS);
   return {
     desired: gated,

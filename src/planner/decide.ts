@@ -266,7 +266,8 @@ export function decide(input: DecideInput): DecideResult {
   // holds it next to what stays anyway (minimums, schedules, counts held while something is unknown).
   const scheduled = scheduledMins(spec, now).mins;
   const committed = pools.map((p, i) => Math.max(scheduled[i] as number, floor ? Math.min(p.maxReplicas, known[i] ?? 0) : 0));
-  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor });
+  const unheldShare = crowdHoldShares(explainedNeed);
+  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor, ...(unheldShare ? { unheldShare } : {}) });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
@@ -345,4 +346,19 @@ export function decide(input: DecideInput): DecideResult {
       ...(idle.idleSince !== undefined ? { idleSince: idle.idleSince } : {}),
     },
   };
+}
+
+/**
+ * Per role whose need a crowd hold raised (policies/sla/crowd-hold.ts `crowdHeldFrom`): the need without the hold over
+ * the need with it, for the scale-down window (constraints/index.ts unheldShare). Example: need 6 held from 2 -> 1/3.
+ */
+function crowdHoldShares(needs: Partial<Record<Role, RoleNeed>>): Partial<Record<Role, number>> | undefined {
+  let out: Partial<Record<Role, number>> | undefined;
+  for (const role of ROLES) {
+    const need = needs[role];
+    const before = need?.detail.crowdHeldFrom;
+    if (!need || typeof before !== 'number' || !Number.isFinite(before) || !(need.replicas > before) || before < 0) continue;
+    out = { ...out, [role]: before / need.replicas };
+  }
+  return out;
 }

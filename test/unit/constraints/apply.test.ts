@@ -53,6 +53,24 @@ describe('applyConstraints', () => {
     expect(later.desired).toEqual([7, 8]);
   });
 
+  it('a crowd hold acts now, but the scale-down window remembers the need without it (unheldShare)', () => {
+    const plain = makeSpec({ pools: TWO_POOLS });
+    // decode need 6, of which the hold added 4 (2 without it): share 1/3
+    const r = run(plain, { need: { prefill: 3, decode: 6 }, unheldShare: { decode: 2 / 6 } });
+    expect(r.desired).toEqual([3, 6]);
+    expect(r.recommendations.at(-1)?.desired).toEqual({ prefill: 3, decode: 2 });
+    // the hold lets go: the window holds what the load needed (2), not the hold's 6
+    const after = run(plain, { need: { prefill: 3, decode: 2 }, previous: [3, 6], state: stateWith({ recommendations: r.recommendations }), now: T0 + 60_000 });
+    expect(after.desired).toEqual([3, 4]); // 6 - maxStepDown 2
+    // without the share the window keeps 6 for its 300 s
+    const echo = run(plain, { need: { prefill: 3, decode: 6 } });
+    const kept = run(plain, { need: { prefill: 3, decode: 2 }, previous: [3, 6], state: stateWith({ recommendations: echo.recommendations }), now: T0 + 60_000 });
+    expect(kept.desired).toEqual([3, 6]);
+    // never below the pool's minimum
+    const tiny = run(makeSpec({ pools: TWO_POOLS.map((p) => ({ ...p, minReplicas: 2 })) }), { need: { prefill: 3, decode: 6 }, unheldShare: { decode: 0 } });
+    expect(tiny.recommendations.at(-1)?.desired.decode).toBe(2);
+  });
+
   it('a schedule raises a minimum beyond the step limit (min wins over step)', () => {
     const scheduled = makeSpec({
       pools: TWO_POOLS,

@@ -157,3 +157,30 @@ describe('decide: forecasts', () => {
     expect(decision.pools.prefill?.desired).toBe(6);
   });
 });
+
+describe('decide: crowd hold and the scale-down window', () => {
+  it('the hold raises this tick, and the window remembers the need without it', () => {
+    const spec = makeSpec({
+      interval: '60s',
+      pools: TWO_POOLS,
+      slo: { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } },
+      forecaster: { kind: 'constant' },
+    });
+    // Half the budget spent (20% of prefill requests remembered as missed at p90), and a window of 600 requests whose
+    // busiest 10 s ran at 25 req/s: the hold keeps 1422 requests per interval sized bare.
+    const state: PlannerState = {
+      ...initialState(),
+      correction: { pCf: 1, dCf: 1, slo: { prefill: { headroom: 0.5, missed: 200, served: 1000, seconds: 900 }, decode: { headroom: 0.5, missed: 0, served: 1000, seconds: 900 } } },
+    };
+    const pools = { prefill: { desired: 2, ready: 2 }, decode: { desired: 1, ready: 1 } };
+    const { decision, state: next } = run(spec, { windowSeconds: 60, requests: 600, peakRequestsPerSecond: 25, isl: 3000, osl: 150, pools }, state);
+    const prefill = decision.explanation.need.prefill!;
+    // the headroom-trimmed need is 2; the bare need of the held peak is 4
+    expect([prefill.detail.crowdHeldFrom, prefill.replicas]).toEqual([2, 4]);
+    expect(decision.pools.prefill?.desired).toBe(4);
+    expect(decision.explanation.held).toBe(false);
+    // the scale-down window remembers 4 x 2 / 4 = 2, so once the hold lets go it does not keep 4 for five minutes
+    expect(next.recommendations.at(-1)?.desired.prefill).toBe(2);
+    expect(next.correction.crowdHold?.requests).toBeCloseTo(1422, 6);
+  });
+});
