@@ -257,4 +257,25 @@ describe('crowdHold', () => {
     expect(next.correction.crowdHold?.seconds).toBe(60);
     expect(free.correction.crowdHold).toBeUndefined();
   });
+
+  it('a hold let go is not carried, also with sla.correction off (whose carry is the input state)', () => {
+    const policy = (correction: PolicyInput['correction'], improvements: Partial<typeof OFF> = on) =>
+      slaPolicy(
+        makeInput({
+          spec: makeSpec({ interval: '60s', slo: { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }, sla: { correction: false, improvements: { ...OFF, ...improvements } } }),
+          forecast: forecast(300, 3000, 150),
+          observation: calm,
+          correction,
+        }),
+      );
+    // the budget recovered (0.4 spent): the hold lets go, and a later spending starts from the next peak, not 1422
+    const healthy = policy({ ...spent(0.04), crowdHold: { requests: 1422, seconds: 60 } });
+    expect(healthy.need.prefill.detail.crowdHoldRequests).toBeUndefined();
+    expect(healthy.correction.crowdHold).toBeUndefined();
+    // switched off, or without burst: nothing held is carried either
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }, { ...on, crowdHold: false }).correction.crowdHold).toBeUndefined();
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }, { ...on, burst: false }).correction.crowdHold).toBeUndefined();
+    // still spent: kept and aged as with the correction on
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }).correction.crowdHold).toEqual({ requests: 1422, seconds: 120 });
+  });
 });
