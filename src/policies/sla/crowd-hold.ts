@@ -49,7 +49,8 @@ export interface CrowdHold {
 
 export function crowdHoldStep(ctx: SlaContext, burst: BurstState): CrowdHold {
   const { improvements, input, spec, interval } = ctx;
-  if (!improvements.crowdHold || !burst.on) return { detail: {} };
+  // The misses are sloFeedback's record: without it the state's record is an older run's, not this one's.
+  if (!improvements.crowdHold || !improvements.sloFeedback || !burst.on) return { detail: {} };
   const spent = budgetSpent(spec, input.correction.slo);
   if (spent < CROWD_HOLD_SPENT) return { detail: {} };
   const startup = Math.max(0, ...spec.pools.map((p) => p.startupSeconds));

@@ -231,6 +231,8 @@ describe('crowdHold', () => {
     expect(step(crowd, spent(0.04)).state).toBeUndefined();
     expect(step(crowd, { ...spent(0.04), crowdHold: { requests: 1422, seconds: 60 } }).state).toBeUndefined();
     expect(step(crowd, spent(0.2), { ...on, crowdHold: false }).state).toBeUndefined();
+    // sloFeedback off: a record of misses in the state (an older run's, kept as is without correction) is not read
+    expect(step(crowd, spent(0.2), { ...on, sloFeedback: false }).state).toBeUndefined();
   });
 
   it('through the policy: the bare need of the held peak is a floor the SLO loop cannot trim (prefill 4, not 2)', () => {
