@@ -15,11 +15,12 @@
  *   A peak older than the memory gives way to the highest one since; with the budget back under CROWD_HOLD_SPENT the
  *   hold is dropped and the next one starts from the next peak.
  *
- * Example (startup 180 s, 60 s ticks): a crowd peaks at 910 requests per interval and misses enough to spend the
- * budget three times over -> memory 10 startups (1800 s). Ten minutes later the load is back at 230 and the floor has
- * decayed to 660, sized at headroom 0.7 as 462: 2 decode replicas. The hold still sizes 910 bare: 4 prefill and 6
- * decode, and the next crowd of 850 meets ready replicas. Half an hour after the peak, or as soon as fewer than half
- * the allowed misses remain remembered, the hold lets go.
+ * Example (startup 180 s, 60 s ticks, dynamo-format-synthetic at ISL 3000 / OSL 150, TTFT p90 2 s, utilisation
+ * 0.85): a crowd peaks at 910 requests per interval and misses enough to spend the budget three times over -> memory
+ * 10 startups (1800 s). Ten minutes later the load is back at 230 and the floor has decayed to 910 x e^(-600/1800) =
+ * 652, sized at headroom 0.7 as 456: 2 prefill replicas. The hold still sizes 910 bare: 3 prefill, and the next crowd
+ * of 850 meets ready replicas. Half an hour after the peak, or as soon as fewer than half the allowed misses remain
+ * remembered, the hold lets go.
  * The scale-down window remembers the need without the hold (planner/decide.ts crowdHoldShares, constraints/index.ts
  * unheldShare): the hold has its own memory, and once it lets go its level is not kept five minutes more. In a fleet
  * that matters: what one graph's window keeps is served before another graph of lower priority.

@@ -9,6 +9,7 @@ import { correctionStep, dCfCeiling, DCF_MIN, DCF_SMOOTHING, PCF_MAX } from '../
 import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
 import { CROWD_HOLD_SPENT, crowdHoldStep } from '../../../src/policies/sla/crowd-hold.js';
+import { bareNeed, sizeFor } from '../../../src/policies/sla/sizing.js';
 import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
@@ -224,6 +225,16 @@ describe('crowdHold', () => {
     const expired = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1800 } });
     expect(expired.state?.seconds).toBe(0);
     expect(expired.state?.requests).toBeLessThan(400);
+  });
+
+  it("the module's example: 10 minutes on, the floor 910 x e^(-600/1800) = 652 at headroom 0.7 sizes 2 prefill; 910 bare 3", () => {
+    const ctx = ctxFor({ forecast: forecast(230, 3000, 150) }, on);
+    const floor = 910 * Math.exp(-600 / 1800);
+    expect(floor).toBeCloseTo(652, 0);
+    const burst = { ...burstStep(ctx), ratio: 1, floor };
+    const sized = sizeFor(ctx, forecast(230, 3000, 150), { burst, pCf: 1, dCf: 1, factor: 1, factorRule: 'test', itlTargetMs: 45, islTail: undefined, headroom: { prefill: 0.7, decode: 0.7 } });
+    expect(sized.prefill.replicas).toBe(2);
+    expect(bareNeed(ctx, forecast(910, 3000, 150), undefined).prefill).toBe(3);
   });
 
   it('holds nothing while less than half the budget is spent, or when switched off', () => {
