@@ -222,6 +222,10 @@ describe('crowdHold', () => {
     const later = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } });
     expect(later.state).toEqual({ requests: 1422, seconds: 120 });
     // older than the memory: the hold gives way to this window's peak (6 req/s x 60 = 360 less the Poisson allowance)
+    // the last tick of the memory still holds it (1740 + 60 = 1800 s)
+    expect(step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1740 } }).state).toEqual({ requests: 1422, seconds: 1800 });
+    // a higher peak replaces the held one, seen now
+    expect(step(crowd, { ...spent(0.2), crowdHold: { requests: 1000, seconds: 600 } }).state?.seconds).toBe(0);
     const expired = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1800 } });
     expect(expired.state?.seconds).toBe(0);
     expect(expired.state?.requests).toBeLessThan(400);
