@@ -9,7 +9,7 @@
  *
  *   while spent >= CROWD_HOLD_SPENT (slo-feedback.ts budgetSpent), the hold is the highest peak demand seen (the
  *   window's busiest 10 s scaled to the interval, burst.ts) within the last `memory` (burst.ts floorMemory: 6 to 10
- *   startup times at that spending), undecayed; the need of each role is at least the bare need of that demand
+ *   startup times at that spending, 3 without budgetHold), undecayed; the need of each role is at least the bare need of that demand
  *   (sizing.ts bareNeed: profiled throughput at utilisation 1, the queue model's count for the TTFT percentile, decode
  *   at the SLO's ITL), never trimmed by the headroom.
  *   A peak older than the memory gives way to the highest one since; with the budget back under CROWD_HOLD_SPENT the
