@@ -209,7 +209,7 @@ const slaOptions = z.strictObject({
       /** Hold the burst floor longer while the SLO's miss budget is being spent (needs sloFeedback's record of misses). */
       budgetHold: z.boolean().default(true),
       /** Once half the SLO's miss budget is spent, keep the bare need of the highest recent peak demand (needs `burst` and sloFeedback's record of misses). */
-      crowdHold: z.boolean().default(process.env.XCH !== "0"),
+      crowdHold: z.boolean().default(true),
       /** With `percentile`: read the prefill correction as the service-time factor that explains the observed TTFT in the queue model, not the latency ratio. */
       serviceTimeCorrection: z.boolean().default(true),
     })

@@ -33,7 +33,7 @@ const plannerStateSchema = z.looseObject({
     crowdHold: z.looseObject({ requests: z.number().nonnegative(), seconds: z.number().nonnegative() }).optional(),
     slo: z.looseObject({ prefill: roleSlo, decode: roleSlo }).optional(),
   }),
-  recommendations: z.array(z.looseObject({ time: finite, desired: replicas })),
+  recommendations: z.array(z.looseObject({ time: finite, desired: replicas, held: replicas.optional() })),
   last: replicas.optional(),
   lastEviction: z.record(z.string(), finite),
   readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),

@@ -100,17 +100,26 @@ export interface ConstraintOutput {
   readiness: Record<string, PoolReadinessState>;
 }
 
-/** The recommendation the scale-down window keeps: scaled by `unheldShare` for the roles a crowd hold raised. */
-function rememberedRecommendation(spec: PolicySpec, recommendation: Record<string, number>, mins: readonly number[], share: ConstraintInput['unheldShare']): Record<string, number> {
-  if (!share) return recommendation;
+/**
+ * The recommendation the scale-down window keeps: scaled by `unheldShare` for the roles a crowd hold raised; those
+ * pools' recommendations themselves go in `held`, which the scale-up window reads (stabilization.ts).
+ */
+function rememberedRecommendation(spec: PolicySpec, recommendation: Record<string, number>, mins: readonly number[], share: ConstraintInput['unheldShare']): Pick<RecommendationEntry, 'desired' | 'held'> {
+  if (!share) return { desired: recommendation };
   const out: Record<string, number> = { ...recommendation };
+  const held: Record<string, number> = {};
+  let raised = false;
   spec.pools.forEach((pool, i) => {
     const s = share[pool.role];
     const target = recommendation[pool.name];
     if (s === undefined || !(s >= 0 && s < 1) || target === undefined) return;
     out[pool.name] = Math.max(mins[i] as number, Math.ceil(target * s));
+    if (out[pool.name] !== target) {
+      held[pool.name] = target;
+      raised = true;
+    }
   });
-  return out;
+  return raised ? { desired: out, held } : { desired: out };
 }
 
 export function applyConstraints(input: ConstraintInput): ConstraintOutput {
@@ -325,7 +334,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     warnings.push(`cost ${costPerHour.toFixed(2)}/h is over spec.budget.maxCostPerHour ${maxCost} (the cost ceiling is reported, not enforced)`);
   }
 
-  const recommendations = [...recent, { time: now, desired: rememberedRecommendation(spec, recommendation, mins, input.unheldShare) }];
+  const recommendations = [...recent, { time: now, ...rememberedRecommendation(spec, recommendation, mins, input.unheldShare) }];
   if (recommendations.length > MAX_RECOMMENDATIONS) recommendations.splice(0, recommendations.length - MAX_RECOMMENDATIONS);
   return {
     desired: gated,

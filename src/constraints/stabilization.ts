@@ -11,12 +11,18 @@
  * Example: window 300 s, ticks every 60 s, recommendations 6, 4, 5, 3, 3 and previous desired 6 ->
  * result min(6, max(6, 4, 5, 3, 3)) = 6 at the third tick; once the 6 has left the window
  * (> 300 s old) the result is 5, then 3 when the 5 has left too.
+ * A pool whose recommendation a crowd hold raised is remembered with two levels (constraints/index.ts unheldShare):
+ * the scale-down window reads the need without the hold (`desired`), the scale-up window the recommendation itself
+ * (`held`). Example: held 6, without the hold 2, scale-up window 120 s: after 120 s of holds upRec is 6, not 2.
  */
 import { own } from '../config/records.js';
 
 export interface RecommendationEntry {
   time: number;
+  /** Per pool: the level the scale-down window keeps. */
   desired: Record<string, number>;
+  /** Per pool whose recommendation a crowd hold raised above `desired`: the recommendation, for the scale-up window. */
+  held?: Record<string, number>;
 }
 
 /** Entries still inside the longest window at `now` (strictly newer than now - window). */
@@ -49,7 +55,9 @@ export function stabilize(
     const value = own(entry.desired, pool);
     if (value === undefined || !Number.isFinite(value)) continue;
     if (entry.time > downSince && value > downRec) downRec = value;
-    if (entry.time > upSince && value < upRec) upRec = value;
+    const held = own(entry.held, pool);
+    const asked = held !== undefined && Number.isFinite(held) ? held : value;
+    if (entry.time > upSince && asked < upRec) upRec = asked;
   }
   let value = previous;
   if (value < upRec) value = upRec;

@@ -48,8 +48,11 @@ export interface PlannerState {
   history: HistoryPoint[];
   /** Correction factors from the last tick that could compute them (start at 1). */
   correction: CorrectionState;
-  /** Recommendations per tick (before step limits), for the stabilization windows. */
-  recommendations: { time: number; desired: Record<string, number> }[];
+  /**
+   * Recommendations per tick (before step limits), for the stabilization windows; `held`: the pools whose
+   * recommendation a crowd hold raised above what the scale-down window keeps (constraints/stabilization.ts).
+   */
+  recommendations: { time: number; desired: Record<string, number>; held?: Record<string, number> }[];
   /** Last decided desired replicas per pool; a hold returns these. */
   last?: Record<string, number>;
   /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */

@@ -9,17 +9,18 @@
  *
  *   while spent >= CROWD_HOLD_SPENT (slo-feedback.ts budgetSpent), the hold is the highest peak demand seen (the
  *   window's busiest 10 s scaled to the interval, burst.ts) within the last `memory` (burst.ts floorMemory: 6 to 10
- *   startup times at that spending), undecayed; the need of each role is at least the bare need of that demand
+ *   startup times at that spending, 3 without budgetHold), undecayed; the need of each role is at least the bare need of that demand
  *   (sizing.ts bareNeed: profiled throughput at utilisation 1, the queue model's count for the TTFT percentile, decode
  *   at the SLO's ITL), never trimmed by the headroom.
  *   A peak older than the memory gives way to the highest one since; with the budget back under CROWD_HOLD_SPENT the
  *   hold is dropped and the next one starts from the next peak.
  *
- * Example (startup 180 s, 60 s ticks): a crowd peaks at 910 requests per interval and misses enough to spend the
- * budget three times over -> memory 10 startups (1800 s). Ten minutes later the load is back at 230 and the floor has
- * decayed to 660, sized at headroom 0.7 as 462: 2 decode replicas. The hold still sizes 910 bare: 4 prefill and 6
- * decode, and the next crowd of 850 meets ready replicas. Half an hour after the peak, or as soon as fewer than half
- * the allowed misses remain remembered, the hold lets go.
+ * Example (startup 180 s, 60 s ticks, dynamo-format-synthetic at ISL 3000 / OSL 150, TTFT p90 2 s, utilisation
+ * 0.85): a crowd peaks at 910 requests per interval and misses enough to spend the budget three times over -> memory
+ * 10 startups (1800 s). Ten minutes later the load is back at 230 and the floor has decayed to 910 x e^(-600/1800) =
+ * 652, sized at headroom 0.7 as 456: 2 prefill replicas. The hold still sizes 910 bare: 3 prefill, and the next crowd
+ * of 850 meets ready replicas. Half an hour after the peak, or as soon as fewer than half the allowed misses remain
+ * remembered, the hold lets go.
  * The scale-down window remembers the need without the hold (planner/decide.ts crowdHoldShares, constraints/index.ts
  * unheldShare): the hold has its own memory, and once it lets go its level is not kept five minutes more. In a fleet
  * that matters: what one graph's window keeps is served before another graph of lower priority.
@@ -49,7 +50,8 @@ export interface CrowdHold {
 
 export function crowdHoldStep(ctx: SlaContext, burst: BurstState): CrowdHold {
   const { improvements, input, spec, interval } = ctx;
-  if (!improvements.crowdHold || !burst.on) return { detail: {} };
+  // The misses are sloFeedback's record: without it the state's record is an older run's, not this one's.
+  if (!improvements.crowdHold || !improvements.sloFeedback || !burst.on) return { detail: {} };
   const spent = budgetSpent(spec, input.correction.slo);
   if (spent < CROWD_HOLD_SPENT) return { detail: {} };
   const startup = Math.max(0, ...spec.pools.map((p) => p.startupSeconds));

@@ -82,7 +82,10 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
   const corrections = correctionStep(ctx, burst.now);
   const feedback = sloFeedbackStep(ctx);
   const hold = crowdHoldStep(ctx, burst);
-  let carry = imp.burst ? { ...corrections.carry, burst: burst.ratio, burstFloor: burst.floor, ...(hold.state ? { crowdHold: hold.state } : {}) } : corrections.carry;
+  // A hold is carried only while it holds: without `correction` the carry is the input state, last tick's hold in it.
+  const base = { ...corrections.carry };
+  delete base.crowdHold;
+  let carry = imp.burst ? { ...base, burst: burst.ratio, burstFloor: burst.floor, ...(hold.state ? { crowdHold: hold.state } : {}) } : base;
   if (feedback.on) carry = { ...carry, slo: { prefill: feedback.prefill.state, decode: feedback.decode.state } };
   const { factor, rule } = prefillFactor(corrections.pCf, imp.ttftOvershoot);
   const itlSlo = input.spec.slo.itl.ms;

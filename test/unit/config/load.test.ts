@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { InputError } from '../../../src/errors.js';
 import { basePolicy, load, problems, withSpec, type Data } from './policy-helpers.js';
@@ -16,6 +16,21 @@ describe('a valid policy', () => {
     expect(spec.stabilization).toEqual({ scaleDown: 300, scaleUp: 0 });
     expect(spec.pools[0]).toMatchObject({ capacity: 'on-demand', costPerGpuHour: 0, startupSeconds: 180 });
     expect(spec.spot).toMatchObject({ maxShare: 0.7, onDemandFloor: 1, noticeSeconds: 30, evictionCooldown: 600 });
+  });
+
+  it('defaults every sla improvement on, whatever the environment says', async () => {
+    // A default read from the environment would make a policy mean one thing here and another on the next machine.
+    vi.stubEnv('XCH', '0');
+    vi.resetModules();
+    try {
+      const { policySpec } = await import('../../../src/config/schema.js');
+      const spec = policySpec.parse({ slo: { ttft: { ms: 500 }, itl: { ms: 50 } }, pools: [{ name: 'p', role: 'prefill' }, { name: 'd', role: 'decode' }] });
+      expect(spec.sla.improvements.crowdHold).toBe(true);
+      expect(Object.values(spec.sla.improvements).every((on) => on === true)).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 
   it('loads the bundled profile and keeps it on the result', () => {

@@ -71,6 +71,22 @@ describe('applyConstraints', () => {
     expect(tiny.recommendations.at(-1)?.desired.decode).toBe(2);
   });
 
+  it('with a scale-up window, a crowd hold still scales up once the window has seen it (the window reads the held level)', () => {
+    const slow = makeSpec({ pools: TWO_POOLS, stabilization: { scaleUp: '120s' }, limits: { maxStepUp: 10 } });
+    // decode ran 2; the hold raises the need to 6 (2 without it) at every tick from T0
+    let state = stateWith({ recommendations: [{ time: T0 - 60_000, desired: { prefill: 3, decode: 2 } }] });
+    const desired: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const r = run(slow, { need: { prefill: 3, decode: 6 }, unheldShare: { decode: 2 / 6 }, previous: [3, 2], state, now: T0 + k * 60_000 });
+      desired.push(r.desired[1] as number);
+      state = stateWith({ recommendations: r.recommendations });
+    }
+    // T0: the 2 of T0 - 60 s is in the 120 s window; from T0 + 60 s the window has asked 6 throughout (it stayed at 2)
+    expect(desired).toEqual([2, 6, 6, 6]);
+    // the scale-down window still remembers the need without the hold
+    expect(state.recommendations.at(-1)?.desired.decode).toBe(2);
+  });
+
   it('a schedule raises a minimum beyond the step limit (min wins over step)', () => {
     const scheduled = makeSpec({
       pools: TWO_POOLS,

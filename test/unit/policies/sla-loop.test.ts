@@ -9,6 +9,7 @@ import { correctionStep, dCfCeiling, DCF_MIN, DCF_SMOOTHING, PCF_MAX } from '../
 import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
 import { CROWD_HOLD_SPENT, crowdHoldStep } from '../../../src/policies/sla/crowd-hold.js';
+import { bareNeed, sizeFor } from '../../../src/policies/sla/sizing.js';
 import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
@@ -221,9 +222,23 @@ describe('crowdHold', () => {
     const later = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } });
     expect(later.state).toEqual({ requests: 1422, seconds: 120 });
     // older than the memory: the hold gives way to this window's peak (6 req/s x 60 = 360 less the Poisson allowance)
+    // the last tick of the memory still holds it (1740 + 60 = 1800 s)
+    expect(step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1740 } }).state).toEqual({ requests: 1422, seconds: 1800 });
+    // a higher peak replaces the held one, seen now
+    expect(step(crowd, { ...spent(0.2), crowdHold: { requests: 1000, seconds: 600 } }).state?.seconds).toBe(0);
     const expired = step(calm, { ...spent(0.2), crowdHold: { requests: 1422, seconds: 1800 } });
     expect(expired.state?.seconds).toBe(0);
     expect(expired.state?.requests).toBeLessThan(400);
+  });
+
+  it("the module's example: 10 minutes on, the floor 910 x e^(-600/1800) = 652 at headroom 0.7 sizes 2 prefill; 910 bare 3", () => {
+    const ctx = ctxFor({ forecast: forecast(230, 3000, 150) }, on);
+    const floor = 910 * Math.exp(-600 / 1800);
+    expect(floor).toBeCloseTo(652, 0);
+    const burst = { ...burstStep(ctx), ratio: 1, floor };
+    const sized = sizeFor(ctx, forecast(230, 3000, 150), { burst, pCf: 1, dCf: 1, factor: 1, factorRule: 'test', itlTargetMs: 45, islTail: undefined, headroom: { prefill: 0.7, decode: 0.7 } });
+    expect(sized.prefill.replicas).toBe(2);
+    expect(bareNeed(ctx, forecast(910, 3000, 150), undefined).prefill).toBe(3);
   });
 
   it('holds nothing while less than half the budget is spent, or when switched off', () => {
@@ -231,6 +246,8 @@ describe('crowdHold', () => {
     expect(step(crowd, spent(0.04)).state).toBeUndefined();
     expect(step(crowd, { ...spent(0.04), crowdHold: { requests: 1422, seconds: 60 } }).state).toBeUndefined();
     expect(step(crowd, spent(0.2), { ...on, crowdHold: false }).state).toBeUndefined();
+    // sloFeedback off: a record of misses in the state (an older run's, kept as is without correction) is not read
+    expect(step(crowd, spent(0.2), { ...on, sloFeedback: false }).state).toBeUndefined();
   });
 
   it('through the policy: the bare need of the held peak is a floor the SLO loop cannot trim (prefill 4, not 2)', () => {
@@ -256,5 +273,26 @@ describe('crowdHold', () => {
     expect(next.need.prefill.replicas).toBe(4);
     expect(next.correction.crowdHold?.seconds).toBe(60);
     expect(free.correction.crowdHold).toBeUndefined();
+  });
+
+  it('a hold let go is not carried, also with sla.correction off (whose carry is the input state)', () => {
+    const policy = (correction: PolicyInput['correction'], improvements: Partial<typeof OFF> = on) =>
+      slaPolicy(
+        makeInput({
+          spec: makeSpec({ interval: '60s', slo: { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }, sla: { correction: false, improvements: { ...OFF, ...improvements } } }),
+          forecast: forecast(300, 3000, 150),
+          observation: calm,
+          correction,
+        }),
+      );
+    // the budget recovered (0.4 spent): the hold lets go, and a later spending starts from the next peak, not 1422
+    const healthy = policy({ ...spent(0.04), crowdHold: { requests: 1422, seconds: 60 } });
+    expect(healthy.need.prefill.detail.crowdHoldRequests).toBeUndefined();
+    expect(healthy.correction.crowdHold).toBeUndefined();
+    // switched off, or without burst: nothing held is carried either
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }, { ...on, crowdHold: false }).correction.crowdHold).toBeUndefined();
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }, { ...on, burst: false }).correction.crowdHold).toBeUndefined();
+    // still spent: kept and aged as with the correction on
+    expect(policy({ ...spent(0.2), crowdHold: { requests: 1422, seconds: 60 } }).correction.crowdHold).toEqual({ requests: 1422, seconds: 120 });
   });
 });
