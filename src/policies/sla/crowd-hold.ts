@@ -7,9 +7,12 @@
  * comes back, capacity takes a startup time to arrive, and those minutes are missed again. A planner that has
  * already spent half its budget cannot afford that, so:
  *
- *   while spent >= CROWD_HOLD_SPENT (slo-feedback.ts budgetSpent), the hold is the highest peak demand seen (the
- *   window's busiest 10 s scaled to the interval, burst.ts) within the last `memory` (burst.ts floorMemory: 6 to 10
- *   startup times at that spending, 3 without budgetHold), undecayed; the need of each role is at least the bare need of that demand
+ *   while spent >= CROWD_HOLD_SPENT (slo-feedback.ts budgetSpent, as the last tick left it), the hold is the highest
+ *   peak demand seen since it started (the window's busiest 10 s scaled to the interval, burst.ts), for at most
+ *   `memory` (burst.ts floorMemory: 6 to 10 startup times at that spending, 3 without budgetHold), undecayed; it
+ *   starts from the window in which half the budget is first found spent (starting it from the decayed burst floor
+ *   instead, which still carries the crowd that spent it, met one row fewer of 81 on the tuning seeds at 0.2% more
+ *   GPU-hours); the need of each role is at least the bare need of that demand
  *   (sizing.ts bareNeed: profiled throughput at utilisation 1, the queue model's count for the TTFT percentile, decode
  *   at the SLO's ITL), never trimmed by the headroom.
  *   A peak older than the memory gives way to the highest one since; with the budget back under CROWD_HOLD_SPENT the
