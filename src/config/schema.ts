@@ -216,6 +216,8 @@ const slaOptions = z.strictObject({
     .prefault({}),
   /** Target utilisation of profiled capacity: sizing aims at this fraction of throughput (headroom for bursts). */
   targetUtilization: z.number().gt(0).lte(1).default(0.85),
+  /** With fastPath: how often a graph not at zero reads its prefill queue between ticks, deciding at once when it is long (planner/panic.ts). */
+  panicPoll: duration('a panic poll period', { default: 10 }),
 });
 
 const loadOptions = z.strictObject({

@@ -27,6 +27,7 @@ export function checkPolicy(spec: PolicySpec): CheckResult {
   checkSpot(spec, result);
   checkSchedules(spec, result);
   checkScaleToZero(spec, result);
+  checkPanicPoll(spec, result);
   checkPolicyOptions(spec, result);
   checkForecaster(spec, result);
   checkSources(spec, result);
@@ -259,6 +260,14 @@ function checkScaleToZero(spec: PolicySpec, out: CheckResult): void {
   const canReachZero = ROLES.some((role) => spec.pools.some((p) => p.role === role) && spec.pools.filter((p) => p.role === role).every((p) => p.minReplicas === 0));
   if (!canReachZero) {
     out.warnings.push('spec.scaleToZero.pollInterval: no role can reach zero (each has a pool with minReplicas >= 1), so the graph is never polled at zero');
+  }
+}
+
+/** A panic poll of 0 turns panic polls off; a shorter one than the shortest interval would poll NATS without pause. */
+function checkPanicPoll(spec: PolicySpec, out: CheckResult): void {
+  const poll = spec.sla.panicPoll;
+  if (poll > 0 && poll < MIN_INTERVAL_SECONDS) {
+    out.problems.push(`spec.sla.panicPoll: ${formatDuration(poll)} is shorter than ${formatDuration(MIN_INTERVAL_SECONDS)}, the shortest interval; use e.g. "10s", or "0s" for no panic polls`);
   }
 }
 

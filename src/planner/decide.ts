@@ -37,6 +37,10 @@
  * demand (at once: no window, no step limit), keeps one replica until then, and gets at least one replica (a minimum,
  * which no budget split can take) at the first tick that sees a request or a queued one (idle.ts). A poll of a graph
  * at zero is decided like any tick but not recorded in the forecaster's history.
+ *
+ * PANIC POLL. A single graph not at zero whose prefill queue is long between ticks is decided at once (panic.ts): a
+ * poll, on the queue, the requests since the interval began and the pools only, that learns nothing (the correction
+ * state is kept as it was).
  */
 import { ROLES, type PolicySpec, type Role } from '../config/schema.js';
 import { applyConstraints, poolLayout, scheduledMins } from '../constraints/index.js';
@@ -48,6 +52,7 @@ import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
 import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
+import { panicDetail, panicView, type PanicPoll } from './panic.js';
 import { observedAmount, observedReplicas } from './observed.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
@@ -68,6 +73,12 @@ export interface DecideInput {
    * recorded in the forecaster's history (the next full tick's window covers it).
    */
   poll?: boolean;
+  /**
+   * A panic poll (planner/panic.ts; with `poll`): decided on the queue, the requests since the interval began and the
+   * pools only (panicView), and learning nothing: the correction state (pCf, dCf, burst ratio and floor, crowd hold,
+   * the SLO loop's record) is kept as it was. The explanation says so (`panicPoll`).
+   */
+  panic?: PanicPoll;
 }
 
 export interface DecideResult {
@@ -137,7 +148,9 @@ function zeroTrafficLengths(forecast: Forecast): Forecast {
 }
 
 export function decide(input: DecideInput): DecideResult {
-  const { profile, observation, state, now } = input;
+  const { profile, state, now } = input;
+  const panic = input.poll && input.panic ? input.panic : undefined;
+  const observation = panic ? panicView(input.observation) : input.observation;
   // Each pool's startup time as measured (the policy's startupSeconds until then): the spec everything plans with.
   const learned = withLearnedStartup(input.spec, observation, state);
   const spec = learned.spec;
@@ -311,7 +324,7 @@ export function decide(input: DecideInput): DecideResult {
   const heldAll = held || floorRaised;
   if (heldAll && holdReason === undefined) holdReason = `${floor?.reason ?? 'inputs unknown'}: no pool below the highest count known for it`;
 
-  const correction = output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
+  const correction = !panic && output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
   const decision: Decision = {
     time: new Date(now).toISOString(),
     pools: decidedPools,
@@ -321,6 +334,7 @@ export function decide(input: DecideInput): DecideResult {
       ...(holdReason !== undefined && heldAll ? { holdReason } : {}),
       ...(unknown.length > 0 ? { unknown } : {}),
       ...(idle.explanation ? { scaleToZero: idle.explanation } : {}),
+      ...(panic ? { panicPoll: panicDetail(panic) } : {}),
       startup: learned.startup,
       forecast: next,
       ...(lead ? { leadForecast: { ...lead, horizonIntervals: leadHorizon } } : {}),

@@ -148,7 +148,7 @@ export function withWakeMinimums(spec: PolicySpec, result: IdleResult, committed
 }
 
 /** Whether the last decision put every pool at zero. */
-function atZero(state: PlannerState, spec: PolicySpec): boolean {
+export function atZero(state: PlannerState, spec: PolicySpec): boolean {
   const last = state.last;
   if (last === undefined) return false;
   return spec.pools.every((p) => own(last, p.name) === 0);

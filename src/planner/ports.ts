@@ -13,6 +13,11 @@ export interface Clock {
 export interface MetricSource {
   /** The window that ends at `now`. Missing values are left out and the reason is put in `errors`. */
   observe(now: number, windowSeconds: number, policy: PolicySpec): Promise<Observation>;
+  /**
+   * The prefill queue depth now, alone (a panic poll's read, planner/panic.ts); undefined when the policy names no
+   * queue. Throws when the queue could not be read. A source without it gives no panic polls.
+   */
+  observeQueue?(now: number, policy: PolicySpec): Promise<number | undefined>;
 }
 
 export interface ApplyResult {

@@ -10,6 +10,7 @@ import type { PolicySpec } from '../config/schema.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { decide, type DecideInput, type DecideResult } from './decide.js';
 import type { ApplyResult, Clock, Connector, MetricSource } from './ports.js';
+import type { PanicPoll } from './panic.js';
 import type { PlannerState } from './state.js';
 import type { Decision, Forecast, Observation } from './types.js';
 import { messageOf } from '../errors.js';
@@ -36,6 +37,10 @@ export interface TickOptions {
   forecastOverride?: { next: Forecast; lead?: Forecast };
   /** A poll of a graph at zero (planner/idle.ts nextTickSeconds): decided, but not recorded in the forecaster's history. */
   poll?: boolean;
+  /** A panic poll (planner/panic.ts), with `poll`: what it saw, for decide() and the explanation. */
+  panic?: PanicPoll;
+  /** The window to observe (s); default spec.interval. A panic poll observes the time since the graph's last full tick. */
+  windowSeconds?: number;
 }
 
 export interface TickResult {
@@ -47,7 +52,7 @@ export interface TickResult {
 
 export async function runTick(ctx: TickContext, ports: TickPorts, options: TickOptions = {}): Promise<TickResult> {
   const now = ports.clock.now();
-  const observation = await observeSafely(ports.source, now, ctx.spec);
+  const observation = await observeSafely(ports.source, now, options.windowSeconds ?? ctx.spec.interval, ctx.spec);
   const { decision, state } = await (ports.decide ?? decide)({
     spec: ctx.spec,
     profile: ctx.profile,
@@ -56,16 +61,17 @@ export async function runTick(ctx: TickContext, ports: TickPorts, options: TickO
     now,
     forecastOverride: options.forecastOverride,
     poll: options.poll,
+    ...(options.panic ? { panic: options.panic } : {}),
   });
   const apply = await ports.connector.apply(decision, ctx.spec);
   return { observation, decision, state, apply };
 }
 
-async function observeSafely(source: MetricSource, now: number, spec: PolicySpec): Promise<Observation> {
+async function observeSafely(source: MetricSource, now: number, windowSeconds: number, spec: PolicySpec): Promise<Observation> {
   try {
-    return await source.observe(now, spec.interval, spec);
+    return await source.observe(now, windowSeconds, spec);
   } catch (error) {
     const reason = messageOf(error);
-    return { time: new Date(now).toISOString(), windowSeconds: spec.interval, errors: { source: reason } };
+    return { time: new Date(now).toISOString(), windowSeconds, errors: { source: reason } };
   }
 }

@@ -170,6 +170,8 @@ export interface Explanation {
   activeSchedules?: string[];
   /** Scale to zero and back (planner/idle.ts), when a role's pools may all reach zero. */
   scaleToZero?: ScaleToZeroExplanation;
+  /** Set when a panic poll decided between ticks (planner/panic.ts): "panic poll: 14 queued at 20 s into the interval ...". */
+  panicPoll?: string;
   /** Per pool: the startup time planned with (learned from the cluster, else the policy's), planner/startup.ts. */
   startup?: Record<string, LearnedStartup>;
   /** What the fleet's arbitration gave this graph, when it is one graph of a PlannerFleet (src/fleet/). */

@@ -48,6 +48,8 @@ import { TickRunner } from './tick-runner.js';
 import { FleetRound, type FleetSettings, type FleetTurn } from './fleet-round.js';
 import { createFleetMetrics } from './fleet-metrics.js';
 import { nextTickSeconds } from '../planner/idle.js';
+import { panicDue, panicPollSeconds } from '../planner/panic.js';
+import { MIN_INTERVAL_SECONDS } from '../config/duration.js';
 
 export type { PolicyStatus } from './policy-registry.js';
 
@@ -165,6 +167,13 @@ export class PlannerLoop implements MultiPlannerService {
   readonly #fleet: FleetRound | undefined;
   /** When each graph at zero was last polled (epoch ms). */
   readonly #lastPoll = new WeakMap<PolicyEntry, number>();
+  /** When each graph's queue was last read by a panic poll (epoch ms). */
+  readonly #lastPanicRead = new WeakMap<PolicyEntry, number>();
+  /** The full tick (its lastRunAt) after which each graph last decided on a panic poll: one per interval. */
+  readonly #panicked = new WeakMap<PolicyEntry, number>();
+  /** When the next round starts (epoch ms), once scheduled. */
+  #nextRoundAt = 0;
+  #panicInFlight: Promise<void> | undefined;
   readonly #concurrency: number;
   /** One policy file and no directory. */
   readonly #single: boolean;
@@ -399,13 +408,100 @@ export class PlannerLoop implements MultiPlannerService {
         `tick took ${((now - startedAt) / 1000).toFixed(1)}s, longer than the ${period / 1000}s interval; the next tick starts now (ticks never overlap)`,
       );
     }
+    this.#nextRoundAt = due;
+    this.#arm();
+  }
+
+  /** Sets the timer: for the next panic poll when one comes before the next round, else for the round. */
+  #arm(): void {
+    if (this.#stopping) return;
+    const now = this.#clock.now();
+    const panicAt = this.#nextPanicAt();
+    if (panicAt !== undefined) {
+      this.#timer = this.#scheduler.setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#panicInFlight = this.#panicPolls().finally(() => {
+            this.#panicInFlight = undefined;
+            this.#arm();
+          });
+        },
+        Math.max(0, panicAt - now),
+      );
+      return;
+    }
     this.#timer = this.#scheduler.setTimeout(
       () => {
         this.#timer = undefined;
         void this.#loop();
       },
-      Math.max(0, due - now),
+      Math.max(0, this.#nextRoundAt - now),
     );
+  }
+
+  /**
+   * The panic poll period of a graph (ms), or undefined when it has none: single graphs only (not a fleet), with a
+   * source that reads the queue alone and a queue named in its policy, not at zero (planner/panic.ts), after its first
+   * full tick, and not after its one panic decision of this interval.
+   */
+  #panicPeriodMs(e: PolicyEntry): number | undefined {
+    if (this.#fleet || !this.#options.source.observeQueue || e.removed || e.lastRunAt === undefined) return undefined;
+    if (!e.plan.spec.sources.queue || this.#panicked.get(e) === e.lastRunAt) return undefined;
+    const period = panicPollSeconds(e.plan.spec, e.state);
+    return period === undefined ? undefined : period * 1000;
+  }
+
+  /**
+   * When the next panic poll is due (epoch ms): each graph's queue is read every panic period since its last full
+   * tick or read, and not within half a period of the next round (which observes anyway); undefined = none before it.
+   * Example: interval 60 s, panicPoll 10 s, a round at 10:00:00: reads at 10:00:10, :20, :30, :40 and :50.
+   */
+  #nextPanicAt(): number | undefined {
+    let next: number | undefined;
+    for (const e of this.#registry.list()) {
+      const period = this.#panicPeriodMs(e);
+      if (period === undefined) continue;
+      const at = Math.max(e.lastRunAt as number, this.#lastPanicRead.get(e) ?? -Infinity) + period;
+      if (at > this.#nextRoundAt - period / 2) continue;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /**
+   * The panic polls due now: each reads its graph's queue alone (observeQueue); a graph whose queue holds at least
+   * PANIC_QUEUE requests runs one full tick as a poll, observing the window since its last full tick. A read that is
+   * not due changes nothing and logs at debug only.
+   */
+  async #panicPolls(): Promise<void> {
+    const now = this.#clock.now();
+    const due = this.#registry.list().filter((e) => {
+      const period = this.#panicPeriodMs(e);
+      return period !== undefined && now - Math.max(e.lastRunAt as number, this.#lastPanicRead.get(e) ?? -Infinity) >= period / 2;
+    });
+    // Read or not (a round or a tick still running), each of these polls is done: the next one is a period on.
+    for (const e of due) this.#lastPanicRead.set(e, now);
+    if (this.#stopping || this.#inFlight) return;
+    const limitMs = this.#timeoutMs(this.#periodMs());
+    await forEachLimit(due, this.#concurrency, async (e) => {
+      if (this.#stopping || e.removed || e.running) return;
+      const spec = e.plan.spec;
+      let depth: number | undefined;
+      try {
+        depth = await this.#options.source.observeQueue?.(now, spec);
+      } catch (error) {
+        this.#log.debug({ event: 'panic-poll', policy: e.plan.name, err: error }, `${e.plan.name}: panic poll could not read the queue`);
+        return;
+      }
+      if (!panicDue(spec, depth) || this.#stopping || e.removed || e.running) {
+        this.#log.debug({ event: 'panic-poll', policy: e.plan.name, queueDepth: depth ?? null }, `${e.plan.name}: panic poll, queue ${depth ?? 'unknown'}: not due`);
+        return;
+      }
+      const lastRunAt = e.lastRunAt as number;
+      const windowSeconds = Math.max(MIN_INTERVAL_SECONDS, (this.#clock.now() - lastRunAt) / 1000);
+      this.#panicked.set(e, lastRunAt);
+      await this.#runner.run(e, now, limitMs, { poll: true, panic: { queueDepth: depth as number, secondsIntoInterval: windowSeconds }, windowSeconds });
+    });
   }
 
   async #loop(): Promise<void> {
@@ -465,7 +561,7 @@ export class PlannerLoop implements MultiPlannerService {
     log.info({ event: 'stopping', reason }, `stopping: ${reason}`);
     if (this.#timer !== undefined) this.#scheduler.clearTimeout(this.#timer);
     this.#watcher?.close();
-    const running = this.#inFlight;
+    const running: Promise<unknown> | undefined = this.#inFlight ?? this.#panicInFlight;
     if (running) {
       let graceTimer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([

@@ -15,7 +15,8 @@ import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, Connector, MetricSource } from '../planner/ports.js';
 import type { DecideInput } from '../planner/decide.js';
-import { runTick, type TickPorts, type TickResult } from '../planner/tick.js';
+import type { PanicPoll } from '../planner/panic.js';
+import { runTick, type TickOptions, type TickPorts, type TickResult } from '../planner/tick.js';
 import { DecideTimeoutError, type Decider } from './decide/pool.js';
 import type { PlannerMetrics } from './exporter.js';
 import type { LeaderElector } from './leader.js';
@@ -64,6 +65,11 @@ interface StepContext {
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
+function tickOptions(options: { poll?: boolean; panic?: PanicPoll; windowSeconds?: number }): TickOptions {
+  if (!options.poll) return {};
+  return { poll: true, ...(options.panic ? { panic: options.panic } : {}), ...(options.windowSeconds !== undefined ? { windowSeconds: options.windowSeconds } : {}) };
+}
+
 export class TickRunner {
   readonly #options: TickRunnerOptions;
   readonly #steps = new AsyncLocalStorage<StepContext>();
@@ -89,9 +95,10 @@ export class TickRunner {
 
   /**
    * One tick of `e`, given up after `limitMs` (undefined = no limit); `roundStart` is when its round began. A poll of a
-   * graph at zero (`poll`) is decided like a tick, but does not move its interval's schedule.
+   * graph at zero (`poll`) is decided like a tick, but does not move its interval's schedule; a panic poll (`panic`,
+   * with `poll`) also observes `windowSeconds` (the time since the graph's last full tick).
    */
-  async run(e: PolicyEntry, roundStart: number, limitMs: number | undefined, options: { poll?: boolean } = {}): Promise<TickOutcome> {
+  async run(e: PolicyEntry, roundStart: number, limitMs: number | undefined, options: { poll?: boolean; panic?: PanicPoll; windowSeconds?: number } = {}): Promise<TickOutcome> {
     const { clock, scheduler, metrics, log, single } = this.#options;
     const started = clock.now();
     this.#options.onProgress(started);
@@ -108,7 +115,7 @@ export class TickRunner {
       connector: this.#options.connector,
       ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.abort.signal }) } : {}),
     };
-    const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, options.poll ? { poll: true } : {}));
+    const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, tickOptions(options)));
     const settled = work.then(
       () => undefined,
       () => undefined,

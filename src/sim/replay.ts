@@ -22,6 +22,7 @@ import { initialState, type PlannerState } from '../planner/state.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { Decision, Forecast, Observation, PoolObservation } from '../planner/types.js';
 import { nextTickSeconds } from '../planner/idle.js';
+import { panicDue, panicPollSeconds, type PanicPoll } from '../planner/panic.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
 import { ClusterSim, windowObservation, type ClusterTotals, type WindowStats } from './cluster/index.js';
 import { reportPercentiles } from './cluster/percentiles.js';
@@ -60,7 +61,14 @@ export interface Driver {
    * A poll at virtual second t within interval k that saw demand (`observation`: the requests since the interval
    * began and the queue now). Returns what to run from t on.
    */
-  poll?(k: number, t: number, observation: Observation): Promise<DriverStep> | DriverStep;
+  poll?(k: number, t: number, observation: Observation, panic?: PanicPoll): Promise<DriverStep> | DriverStep;
+  /**
+   * Seconds between panic polls within an interval while the graph is not at zero (planner/panic.ts); undefined = none
+   * now. Asked only when pollSeconds gives nothing.
+   */
+  panicSeconds?(): number | undefined;
+  /** Whether a panic poll that read this queue depth decides (planner/panic.ts panicDue). */
+  panicDue?(queueDepth: number): boolean;
 }
 
 export interface ReplayInput {
@@ -186,7 +194,7 @@ async function pollWithin(
   apply: (step: DriverStep, t: number) => void,
 ): Promise<void> {
   const period = driver.pollSeconds?.();
-  if (period === undefined || !(period > 0) || !driver.poll) return;
+  if (period === undefined || !(period > 0) || !driver.poll) return panicWithin(cluster, trace, driver, k, start, end, apply);
   const first = arrivalsUpTo(trace, start);
   for (let s = start + period; s < end - 1e-9; s += period) {
     const arrived = arrivalsUpTo(trace, s) - first;
@@ -197,6 +205,43 @@ async function pollWithin(
     for (const [name, p] of Object.entries(seen.pools)) pools[name] = { desired: p.desired, ready: p.ready, pending: p.starting };
     const observation: Observation = { time: new Date(SIM_EPOCH_MS + s * 1000).toISOString(), windowSeconds: s - start, requests: arrived, queueDepth: seen.queueDepth, pools };
     apply(await driver.poll(k, s, observation), s);
+    return;
+  }
+}
+
+/**
+ * Panic polls within interval k while the graph is not at zero (planner/panic.ts): every panicSeconds the cluster is
+ * run to that second and its prefill queue read; the first poll whose queue is due is decided (`driver.poll`, as a
+ * panic poll: the requests since `start`, the queue, the pools) and applied at that second, and no other poll follows
+ * in this interval. The interval's window stays whole.
+ * Example: interval 60 s, panicPoll 10 s: the queue is read at 10, 20, 30, 40 and 50 s into the interval.
+ */
+async function panicWithin(
+  cluster: ClusterSim,
+  trace: Trace,
+  driver: Driver,
+  k: number,
+  start: number,
+  end: number,
+  apply: (step: DriverStep, t: number) => void,
+): Promise<void> {
+  const period = driver.panicSeconds?.();
+  if (period === undefined || !(period > 0) || !driver.poll || !driver.panicDue) return;
+  for (let j = 1; start + j * period < end - 1e-9; j++) {
+    const s = start + j * period;
+    cluster.runTo(s);
+    const seen = cluster.peek();
+    if (!driver.panicDue(seen.queueDepth)) continue;
+    const pools: Record<string, PoolObservation> = {};
+    for (const [name, p] of Object.entries(seen.pools)) pools[name] = { desired: p.desired, ready: p.ready, pending: p.starting };
+    const observation: Observation = {
+      time: new Date(SIM_EPOCH_MS + s * 1000).toISOString(),
+      windowSeconds: s - start,
+      requests: arrivalsUpTo(trace, s) - arrivalsUpTo(trace, start),
+      queueDepth: seen.queueDepth,
+      pools,
+    };
+    apply(await driver.poll(k, s, observation, { queueDepth: seen.queueDepth, secondsIntoInterval: s - start }), s);
     return;
   }
 }
@@ -229,7 +274,7 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
   state.last = { ...initial };
   state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
   state.history = warmHistory(bins[0], interval);
-  const tickAt = async (k: number, t: number, observation: Observation, poll: boolean) => {
+  const tickAt = async (k: number, t: number, observation: Observation, poll: boolean, panic?: PanicPoll) => {
     const clock = { now: () => SIM_EPOCH_MS + t * 1000 };
     const source: MetricSource = { observe: async () => observation };
     let desired: Record<string, number> = {};
@@ -240,7 +285,7 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
       },
     };
     const forecastOverride = poll ? undefined : options.forecastAt?.(k);
-    const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride, poll });
+    const tick = await runTick({ spec, profile, state }, { clock, source, connector }, { forecastOverride, poll, ...(panic ? { panic } : {}) });
     options.onDecision?.(k, tick.decision);
     state = tick.state;
     return { desired, decision: tick.decision, forecastRequests: tick.decision.explanation.forecast?.requests.value, warnings: tick.decision.explanation.warnings };
@@ -250,7 +295,10 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
       const next = nextTickSeconds(spec, state);
       return next < interval ? next : undefined;
     },
-    poll: (k, t, observation) => tickAt(k, t, observation, true),
+    poll: (k, t, observation, panic) => tickAt(k, t, observation, true, panic),
+    // A perfect forecast has nothing to panic about, and a poll decides without it: no panic polls with forecastAt.
+    panicSeconds: () => (options.forecastAt ? undefined : panicPollSeconds(spec, state)),
+    panicDue: (queueDepth) => panicDue(spec, queueDepth),
     async step(k, t, _stats, observation) {
       const bin = bins[k];
       // The window's busiest 10 s and its ISL at the TTFT SLO's percentile, from the trace arrivals of exactly this window.

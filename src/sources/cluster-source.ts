@@ -120,5 +120,13 @@ export function createClusterMetricSource(parts: ClusterMetricSourceParts): Metr
       if (Object.keys(errors).length > 0) observation.errors = errors;
       return observation;
     },
+    // A panic poll reads the queue alone: no Prometheus or Kubernetes call until it is due.
+    async observeQueue(now, spec): Promise<number | undefined> {
+      if (!parts.queue || !spec.sources.queue) return undefined;
+      const seconds = spec.sources.queue.timeout + 1;
+      const part = await bounded(parts.queue.observe(now, 0, spec), seconds, `queue did not answer within ${seconds}s`);
+      if (part.errors && Object.keys(part.errors).length > 0) throw new Error(Object.values(part.errors).join('; '));
+      return part.queueDepth;
+    },
   };
 }

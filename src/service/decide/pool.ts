@@ -301,11 +301,12 @@ export class DecidePool implements Decider {
       return { specId, profileId, sendSpec, sendProfile };
     };
     if (job.work.kind === 'decide') {
-      const { spec, profile, observation, state, now, forecastOverride, poll } = job.work.input;
+      const { spec, profile, observation, state, now, forecastOverride, poll, panic } = job.work.input;
       const { specId, profileId, sendSpec, sendProfile } = ids(spec, profile);
       const one: DecideRequest = { id: this.#nextRequest++, specId, profileId, observation, state, now };
       if (forecastOverride) one.forecastOverride = forecastOverride;
       if (poll) one.poll = true;
+      if (panic) one.panic = panic;
       if (sendSpec) one.spec = spec;
       if (sendProfile) one.profile = profileData(profile);
       job.sentAll = sendSpec && sendProfile;

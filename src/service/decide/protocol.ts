@@ -6,6 +6,7 @@
 import type { PolicySpec } from '../../config/schema.js';
 import type { DecideResult } from '../../planner/decide.js';
 import type { FleetBudget, FleetResult } from '../../fleet/decide.js';
+import type { PanicPoll } from '../../planner/panic.js';
 import type { PlannerState } from '../../planner/state.js';
 import type { Forecast, Observation } from '../../planner/types.js';
 import type { ProfileData } from '../../profiles/profile.js';
@@ -23,6 +24,8 @@ export interface DecideRequest {
   forecastOverride?: { next: Forecast; lead?: Forecast };
   /** A poll of a graph at zero (not recorded in the forecaster's history). */
   poll?: boolean;
+  /** A panic poll (planner/panic.ts): what it saw. */
+  panic?: PanicPoll;
 }
 
 /** One graph of a fleet request: its spec and profile by id (sent when the worker may not have them), as above. */

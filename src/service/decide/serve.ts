@@ -55,6 +55,7 @@ export function serveDecide(decideWith: (input: DecideInput) => DecideResult): v
     const input: DecideInput = { spec, profile, observation: request.observation, state: request.state, now: request.now };
     if (request.forecastOverride) input.forecastOverride = request.forecastOverride;
     if (request.poll) input.poll = true;
+    if (request.panic) input.panic = request.panic;
     return { id: request.id, result: decideWith(input) };
   };
   const fleet = (request: FleetRequest): DecideReply => {

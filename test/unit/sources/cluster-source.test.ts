@@ -6,6 +6,25 @@ const NOW = Date.parse('2026-11-25T10:00:00Z');
 const spec = testSpec();
 
 describe('cluster metric source', () => {
+  it('observeQueue reads the queue alone (a panic poll): no Prometheus or Kubernetes call; undefined without a queue; throws when the read failed', async () => {
+    const calls: string[] = [];
+    let queue: Record<string, unknown> = { queueDepth: 14 };
+    const source = createClusterMetricSource({
+      prometheus: { observe: async () => (calls.push('prometheus'), { requests: 1 }) },
+      queue: { observe: async () => (calls.push('queue'), queue) },
+      readTargets: async () => (calls.push('targets'), {}),
+      kubeState: async () => (calls.push('kubeState'), {}),
+    });
+    const withQueue = testSpec({ sources: { queue: { nats: 'nats://127.0.0.1:4222', stream: 'prefill' } } });
+    expect(await source.observeQueue!(NOW, withQueue)).toBe(14);
+    expect(calls).toEqual(['queue']);
+    expect(await source.observeQueue!(NOW, spec)).toBeUndefined();
+    expect(calls).toEqual(['queue']);
+    queue = { errors: { queueDepth: 'nats nats://127.0.0.1:4222 stream "prefill": connection refused; is NATS running?' } };
+    await expect(source.observeQueue!(NOW, withQueue)).rejects.toThrow(/connection refused/);
+    expect(await createClusterMetricSource({}).observeQueue!(NOW, withQueue)).toBeUndefined();
+  });
+
   it('merges every source into one observation, pools field by field', async () => {
     const source = createClusterMetricSource({
       prometheus: { observe: async () => ({ requests: 720, isl: 3000, ttftMs: { mean: 420 } }) },
