@@ -52,7 +52,7 @@ import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
 import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
-import { panicDetail, panicView, type PanicPoll } from './panic.js';
+import { panicDetail, panicQueueThreshold, panicView, type PanicPoll } from './panic.js';
 import { observedAmount, observedReplicas } from './observed.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
@@ -334,7 +334,7 @@ export function decide(input: DecideInput): DecideResult {
       ...(holdReason !== undefined && heldAll ? { holdReason } : {}),
       ...(unknown.length > 0 ? { unknown } : {}),
       ...(idle.explanation ? { scaleToZero: idle.explanation } : {}),
-      ...(panic ? { panicPoll: panicDetail(panic) } : {}),
+      ...(panic ? { panicPoll: panicDetail({ ...panic, threshold: panicQueueThreshold(spec, state) }) } : {}),
       startup: learned.startup,
       forecast: next,
       ...(lead ? { leadForecast: { ...lead, horizonIntervals: leadHorizon } } : {}),

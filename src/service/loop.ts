@@ -493,7 +493,7 @@ export class PlannerLoop implements MultiPlannerService {
         this.#log.debug({ event: 'panic-poll', policy: e.plan.name, err: error }, `${e.plan.name}: panic poll could not read the queue`);
         return;
       }
-      if (!panicDue(spec, depth) || this.#stopping || e.removed || e.running) {
+      if (!panicDue(spec, depth, e.state) || this.#stopping || e.removed || e.running) {
         this.#log.debug({ event: 'panic-poll', policy: e.plan.name, queueDepth: depth ?? null }, `${e.plan.name}: panic poll, queue ${depth ?? 'unknown'}: not due`);
         return;
       }

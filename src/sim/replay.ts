@@ -298,7 +298,7 @@ export function plannerDriver(options: PlannerDriverOptions): Driver {
     poll: (k, t, observation, panic) => tickAt(k, t, observation, true, panic),
     // A perfect forecast has nothing to panic about, and a poll decides without it: no panic polls with forecastAt.
     panicSeconds: () => (options.forecastAt ? undefined : panicPollSeconds(spec, state)),
-    panicDue: (queueDepth) => panicDue(spec, queueDepth),
+    panicDue: (queueDepth) => panicDue(spec, queueDepth, state),
     async step(k, t, _stats, observation) {
       const bin = bins[k];
       // The window's busiest 10 s and its ISL at the TTFT SLO's percentile, from the trace arrivals of exactly this window.

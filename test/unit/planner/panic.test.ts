@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/planner/decide.js';
-import { PANIC_QUEUE, panicDetail, panicDue, panicPollSeconds, panicView } from '../../../src/planner/panic.js';
+import { PANIC_QUEUE, PANIC_TTFT_MULTIPLE, panicDetail, panicDue, panicPollSeconds, panicQueueThreshold, panicView } from '../../../src/planner/panic.js';
 import type { CorrectionState } from '../../../src/planner/state.js';
 import type { Observation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/index.js';
@@ -14,6 +14,27 @@ const pools = [
 ];
 const base = { interval: '60s', slo: { ttft: { percentile: 95, ms: 2000 }, itl: { percentile: 95, ms: 60 } }, pools, limits: { maxStepUp: 8, maxStepDown: 2 } };
 const spec = makeSpec(base);
+
+describe('panic poll: the queue threshold', () => {
+  const after = (requests: number) => stateWith({ history: [{ time: T0 - 60_000, requests }] });
+  it('is PANIC_QUEUE, or PANIC_TTFT_MULTIPLE TTFT targets of arrivals at the last interval rate when that is more', () => {
+    expect([PANIC_QUEUE, PANIC_TTFT_MULTIPLE]).toEqual([10, 2]);
+    // 1500 requests in 60 s = 25 req/s, TTFT 2 s: 2 x 25 x 2 = 100
+    expect(panicQueueThreshold(spec, after(1500))).toBeCloseTo(100, 9);
+    // 180 in 60 s = 3 req/s: 2 x 3 x 2 = 12
+    expect(panicQueueThreshold(spec, after(180))).toBeCloseTo(12, 9);
+    // 60 in 60 s: 4, so the floor of 10
+    expect(panicQueueThreshold(spec, after(60))).toBe(10);
+    expect(panicQueueThreshold(spec)).toBe(10);
+    expect(panicQueueThreshold(spec, stateWith({ history: [{ time: T0 }] }))).toBe(10);
+  });
+  it('60 queued is ordinary on a graph serving 25 req/s; 14 queued is a panic at 3 req/s', () => {
+    expect(panicDue(spec, 60, after(1500))).toBe(false);
+    expect(panicDue(spec, 100, after(1500))).toBe(true);
+    expect(panicDue(spec, 14, after(180))).toBe(true);
+    expect(panicDue(spec, 11, after(180))).toBe(false);
+  });
+});
 
 describe('panic poll: when', () => {
   it('panicPoll defaults to 10 s; polls every 10 s under sla with fastPath, never otherwise', () => {
