@@ -36,7 +36,10 @@
  * SCALE TO ZERO. A role whose pools all have minReplicas 0 goes to zero after spec.scaleToZero.idleSeconds without
  * demand (at once: no window, no step limit), keeps one replica until then, and gets at least one replica (a minimum,
  * which no budget split can take) at the first tick that sees a request or a queued one (idle.ts). A poll of a graph
- * at zero is decided like any tick but not recorded in the forecaster's history.
+ * at zero is decided like any tick but learns nothing: its window is not recorded in the forecaster's history and the
+ * correction state (burst floor, crowd hold, the SLO loop's record) is kept as it was. The service polls a graph at
+ * zero every pollInterval and the simulator only until one sees demand, so a poll that aged or learned would make the
+ * two disagree.
  *
  * PANIC POLL. A single graph not at zero whose prefill queue is long between ticks is decided at once (panic.ts): a
  * poll, on the queue, the requests since the interval began and the pools only, that learns nothing (the correction
@@ -69,8 +72,9 @@ export interface DecideInput {
   /** Perfect-foresight forecast (the simulator's oracle baseline) instead of the forecaster. */
   forecastOverride?: { next: Forecast; lead?: Forecast };
   /**
-   * A poll tick of a graph at zero (planner/idle.ts nextTickSeconds): decided as any tick, but its window is not
-   * recorded in the forecaster's history (the next full tick's window covers it).
+   * A poll tick of a graph at zero (planner/idle.ts nextTickSeconds): decided as any tick, but learning nothing: its
+   * window is not recorded in the forecaster's history (the next full tick's window covers it) and the correction
+   * state is kept as it was.
    */
   poll?: boolean;
   /**
@@ -324,7 +328,7 @@ export function decide(input: DecideInput): DecideResult {
   const heldAll = held || floorRaised;
   if (heldAll && holdReason === undefined) holdReason = `${floor?.reason ?? 'inputs unknown'}: no pool below the highest count known for it`;
 
-  const correction = !panic && output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
+  const correction = !input.poll && output && Number.isFinite(output.correction.pCf) && Number.isFinite(output.correction.dCf) ? output.correction : state.correction;
   const decision: Decision = {
     time: new Date(now).toISOString(),
     pools: decidedPools,

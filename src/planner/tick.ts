@@ -35,7 +35,7 @@ export interface TickPorts {
 export interface TickOptions {
   /** Perfect-foresight forecast (the simulator's oracle baseline). */
   forecastOverride?: { next: Forecast; lead?: Forecast };
-  /** A poll of a graph at zero (planner/idle.ts nextTickSeconds): decided, but not recorded in the forecaster's history. */
+  /** A poll of a graph at zero (planner/idle.ts nextTickSeconds): decided, but learning nothing (planner/decide.ts `poll`). */
   poll?: boolean;
   /** A panic poll (planner/panic.ts), with `poll`: what it saw, for decide() and the explanation. */
   panic?: PanicPoll;

@@ -116,9 +116,11 @@ describe('panic poll: the decision', () => {
   };
   const panic = { queueDepth: 14, secondsIntoInterval: 20 };
 
-  it('today a poll without `panic` learns from its window (the test below can fail)', () => {
-    const { state: after } = decide({ spec, profile, observation: serviceObs, state, now, poll: true });
-    expect(after.correction).not.toEqual(correction);
+  it('a full tick learns from the same window (so the tests below can fail); a poll at zero learns nothing either', () => {
+    const { state: full } = decide({ spec, profile, observation: serviceObs, state, now });
+    expect(full.correction).not.toEqual(correction);
+    const { state: polled } = decide({ spec, profile, observation: serviceObs, state, now, poll: true });
+    expect(polled.correction).toEqual(correction);
   });
 
   it('learns nothing: the correction state, burst floor, crowd hold and SLO loop are kept; nor is the window in the history', () => {
