@@ -9,7 +9,8 @@
  *     taking replicas from an unavailable Spot pool of its role; a Spot pool dropping because it is
  *     unavailable; the budget cutting a pool when raised minimums leave no other way to fit; the readiness gate
  *     keeping a pool at its current (observed) count within its bounds, which may be any distance from the previous
- *     decision when the cluster runs another count (a write that did not land, a change by someone else);
+ *     decision when the cluster runs another count (a write that did not land, a change by someone else), or at
+ *     one replica when the role is woken or kept from zero (its wake minimum, planner/idle.ts);
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
  *  (A role scaled to zero after its idle time goes to its minimum at once: not a step, see planner/idle.ts.)
@@ -177,7 +178,11 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
     if (effects.some((e) => e.constraint === 'readiness' && e.pool === pool.name)) {
       const current = decision.pools[pool.name]?.current;
       const kept = current === undefined ? undefined : Math.min(pool.maxReplicas, Math.max(min, current));
-      if (d !== kept) out.push(`${pool.name}: held by the readiness gate at ${d}, not at its current count ${current} within [${min}, ${pool.maxReplicas}]`);
+      // A role woken or kept from zero has one replica as its minimum (planner/idle.ts withWakeMinimums), which the
+      // gate respects like any minimum: a pool at 0 may be kept at 1.
+      const idle = decision.explanation.scaleToZero;
+      const wakeMin = idle !== undefined && idle.action !== 'zero' && idle.roles.includes(pool.role) && min === 0 && current === 0 && d === 1;
+      if (d !== kept && !wakeMin) out.push(`${pool.name}: held by the readiness gate at ${d}, not at its current count ${current} within [${min}, ${pool.maxReplicas}]`);
       return;
     }
     const budgetCut = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name);
