@@ -20,6 +20,7 @@ import { plannerDriver, replay, scheduleDriver, type Driver, type EvictionOption
 import { checkCurrent, CURRENT_RUN } from './current.js';
 import type { RunResult, SimReport, Trace, YardstickSummary } from './types.js';
 import { fluidBound, type FluidBound } from './yardsticks/bound.js';
+import { surprise } from './yardsticks/surprise.js';
 import { hindsight, neutralStart, type HindsightResult } from './yardsticks/hindsight.js';
 import { hpaSpecAt, hpaTuned } from './yardsticks/hpa-tuned.js';
 import { dynamoShipsDriver } from './dynamo-ships/loop.js';
@@ -30,9 +31,9 @@ export { SIM_EPOCH_MS, WARM_HISTORY_POINTS, type EvictionOptions } from './repla
  * report.json's layout version (docs/report.md): 2 added `schemaVersion`, `bound`, `start`, `yardsticks` and the
  * hindsight / hpa-tuned runs; 3 added p90 and the SLO's own percentile to every latency, `trace.source`,
  * `trace.speedup`, `pools`, `baselines`, `overrides`, `current` (and the `current` run), `policy`, and rounds numbers
- * to their meaning.
+ * to their meaning; 4 added `surprise`.
  */
-export const REPORT_SCHEMA_VERSION = 3;
+export const REPORT_SCHEMA_VERSION = 4;
 
 export interface SimulateOptions {
   spec: PolicySpec;
@@ -194,6 +195,7 @@ export function buildReport(args: {
     },
     slo: { ttft: { ...spec.slo.ttft }, itl: { ...spec.slo.itl } },
     bound: result.bound,
+    surprise: surprise(spec, trace),
     start: result.start,
     yardsticks: result.yardsticks,
     runs: result.runs,

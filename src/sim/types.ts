@@ -147,6 +147,8 @@ export interface SimReport {
   slo: { ttft: { percentile: number; ms: number }; itl: { percentile: number; ms: number } };
   /** The fluid lower bound on GPU-hours (yardsticks/bound.ts). */
   bound: { gpuHours: number; prefillGpuHours: number; decodeGpuHours: number; method: string };
+  /** The requests no planner that only reacts can have capacity for in time (yardsticks/surprise.ts). */
+  surprise?: Surprise;
   /** The warm start (replicas per pool) every run began from. */
   start?: Record<string, number>;
   yardsticks?: YardstickSummary;
@@ -162,4 +164,16 @@ export interface SimReport {
   current?: Record<string, number>;
   /** The effective policy (the file with every default and override applied) as a policy file. */
   policy?: PolicyDocument;
+}
+
+/** The requests a planner that only reacts cannot have ordered capacity for in time (yardsticks/surprise.ts). */
+export interface Surprise {
+  /** Share of the trace's requests above the highest load seen a reaction time earlier (0-1). */
+  share: number;
+  /** The reaction time in intervals: ceil(largest startupSeconds / interval) + 1. */
+  lagIntervals: number;
+  /** The SLO's allowed misses: 1 - the stricter percentile (p90 -> 0.1). */
+  allowedMisses: number;
+  /** share > allowedMisses: a planner that only reacts meets the SLO only through slack, a trend or a reserve. */
+  exceedsAllowance: boolean;
 }

@@ -42,7 +42,7 @@ describe('simulate: reports that can be repeated and are never silently replaced
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const report = readJson(reportFile);
-    expect(report.schemaVersion).toBe(3);
+    expect(report.schemaVersion).toBe(4);
     expect(report.trace).toMatchObject({ source: TRACE, format: 'synthetic', rateScale: 1, speedup: 1 });
     expect(report.sim.seed).toBe(7);
     expect(report.baselines).toEqual(['static', 'hpa']);

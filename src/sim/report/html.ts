@@ -5,7 +5,7 @@
 import type { SimReport } from '../types.js';
 import { reportCharts, type Chart } from './charts.js';
 import { runColours } from './colours.js';
-import { howToRead, inputLines, simLine, sloLine, summaryTableCells, traceLine, warningSections } from './markdown.js';
+import { howToRead, inputLines, simLine, sloLine, summaryTableCells, surpriseLine, traceLine, warningSections } from './markdown.js';
 import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
 import { coldStartLines } from './cold-starts.js';
@@ -113,6 +113,7 @@ export async function reportHtml(report: SimReport): Promise<string> {
     `<dl class="meta">
 <dt>Trace</dt><dd>${escapeHtml(traceLine(report))}</dd>
 <dt>SLO</dt><dd>${escapeHtml(sloLine(report))}</dd>
+${[surpriseLine(report)].flatMap((l) => (l ? [`<dt>Surprise</dt><dd>${escapeHtml(l.replace(/^Surprise: /, ''))}</dd>`] : [])).join('')}
 ${inputLines(report).map(([label, text]) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(text)}</dd>`).join('\n')}
 <dt>Simulated</dt><dd>${escapeHtml(simLine(report))}</dd>
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>

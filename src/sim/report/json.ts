@@ -94,7 +94,7 @@ const pass = (v: unknown): unknown => {
 export function reportObject(report: SimReport): Plain {
   const current = report.runs.find((r) => r.policy === CURRENT_RUN);
   return ordered(report, [
-    'schemaVersion', 'trace', 'bound', 'runs', 'sim', 'policyName', 'slo', 'pools', 'baselines', 'overrides', 'current',
+    'schemaVersion', 'trace', 'bound', 'surprise', 'runs', 'sim', 'policyName', 'slo', 'pools', 'baselines', 'overrides', 'current',
     'start', 'yardsticks', 'policy', 'generatedAt',
   ], {
     trace: (v) => ordered(v as object, [
@@ -104,6 +104,7 @@ export function reportObject(report: SimReport): Plain {
     bound: (v) => ordered(v as object, ['gpuHours', 'prefillGpuHours', 'decodeGpuHours', 'method'], {
       gpuHours: GPU_HOURS, prefillGpuHours: GPU_HOURS, decodeGpuHours: GPU_HOURS,
     }),
+    surprise: (v) => ordered(v as object, ['share', 'allowedMisses', 'exceedsAllowance', 'lagIntervals'], { share: SHARE, allowedMisses: SHARE }),
     sim: (v) => ordered(v as object, ['wallSeconds', 'requestsPerSecond', 'seed'], { wallSeconds: SECONDS, requestsPerSecond: digits(0) }),
     slo: (v) => ordered(v as object, ['ttft', 'itl'], {
       ttft: (t) => ordered(t as object, ['percentile', 'ms']),

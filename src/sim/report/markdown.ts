@@ -146,7 +146,22 @@ export function reportMarkdown(report: SimReport): string {
 }
 
 /**
- * The yardsticks in words: the bound with its method, and the policy against each baseline (pareto.ts).
+ * The surprise in words (yardsticks/surprise.ts), or undefined for a report without it.
+ * Example: "Surprise: 15.5% of requests arrive above any load seen 4 intervals earlier (startup, then one interval to
+ * see the load), more than the 10.0% misses the SLO allows: a planner that only reacts serves them in time only from
+ * the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule)."
+ */
+export function surpriseLine(report: SimReport): string | undefined {
+  const s = report.surprise;
+  if (!s) return undefined;
+  const head = `Surprise: ${fmtPct(s.share)} of requests arrive above any load seen ${s.lagIntervals} intervals earlier (startup, then one interval to see the load)`;
+  return s.exceedsAllowance
+    ? `${head}, more than the ${fmtPct(s.allowedMisses)} misses the SLO allows: a planner that only reacts serves them in time only from the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule).`
+    : `${head}, within the ${fmtPct(s.allowedMisses)} misses the SLO allows.`;
+}
+
+/**
+ * The yardsticks in words: the bound with its method, the surprise, and the policy against each baseline (pareto.ts).
  * Example: "policy beats hpa-tuned: both meet the SLO, at 0.73x hpa-tuned's GPU-hours".
  */
 export function yardstickLines(report: SimReport): string[] {
@@ -154,6 +169,8 @@ export function yardstickLines(report: SimReport): string[] {
   if (report.bound) {
     lines.push(`Fluid lower bound: ${fmtGpuHours(report.bound.gpuHours)} GPU-hours (prefill ${fmtGpuHours(report.bound.prefillGpuHours)}, decode ${fmtGpuHours(report.bound.decodeGpuHours)}; ${report.bound.method.split(':')[0]}).`);
   }
+  const surprise = surpriseLine(report);
+  if (surprise) lines.push(surprise);
   const policy = findRun(report, POLICY_RUN);
   if (!policy) return lines;
   const goal = sloGoal(report);

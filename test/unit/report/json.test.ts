@@ -15,7 +15,7 @@ describe('reportJson', () => {
     expect(parsed.sim.requestsPerSecond).toBe(1_848_684);
     expect(parsed.runs.map((r: { policy: string }) => r.policy)).toEqual(['policy', 'static', 'hpa', 'dynamo', 'hindsight']);
     expect(parsed.schemaVersion).toBe(REPORT_SCHEMA_VERSION);
-    expect(REPORT_SCHEMA_VERSION).toBe(3);
+    expect(REPORT_SCHEMA_VERSION).toBe(4);
     // The fixture's bound: 140,500 requests / 600 per GPU-minute + 2 x 140,500 / 400 per 2-GPU-minute, over 60.
     expect(parsed.bound.gpuHours).toBe(Math.round((140_500 / 600 / 60 + (2 * 140_500) / 400 / 60) * 1e4) / 1e4);
     expect(Object.keys(parsed.bound)).toEqual(['gpuHours', 'prefillGpuHours', 'decodeGpuHours', 'method']);
