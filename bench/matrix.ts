@@ -43,6 +43,7 @@ import { simulate } from '../src/sim/run.js';
 import { FAMILIES, REPORT_SEEDS, TUNING_SEEDS, isScenarioSpec, parseScenarioSpec, scenarioPlan, type Family } from '../src/sim/scenarios/index.js';
 import { BUNDLED_TRACES, isSyntheticSpec, parseSyntheticSpec, readTrace } from '../src/sim/traces/index.js';
 import type { RunResult, Trace } from '../src/sim/types.js';
+import { surprise } from '../src/sim/yardsticks/surprise.js';
 import { sloTarget, yardsticks, type FluidBound, type HindsightResult } from '../src/sim/yardsticks/index.js';
 import { QUALITY_BUDGET } from './quality.js';
 
@@ -119,13 +120,13 @@ export interface RowResult {
   checks: { meetsSlo: boolean; withinCheapest: boolean | undefined; withinBound: boolean | undefined; minimumDominates: boolean };
   /** Rows whose load is a series of steps: how the policy's GPUs answered each (see stepResponse). */
   stepResponse?: StepResponse;
-  /** Loads that jump without a precursor (step, flash, idle, the README step): the unseen share (unseenShare). */
-  unseen?: number;
+  /** Loads that jump without a precursor (step, flash, idle, the README step): the surprise share (src/sim/yardsticks/surprise.ts). */
+  surprise?: number;
   /** Those rows: the policy's misses in its first episode of intervals below the SLO, as a share of the trace. */
   firstEpisode?: { fromSeconds: number; toSeconds: number; missShare: number };
 }
 
-/** The rows whose unseen share is reported. */
+/** The rows whose surprise is reported. */
 const JUMPS: readonly MatrixRow['kind'][] = ['step', 'flash', 'idle', 'readme'];
 
 export interface StepResponse {
@@ -258,32 +259,6 @@ async function computeYardsticks(row: MatrixRow, seed: number, withBaselines: bo
   return out;
 }
 
-/**
- * Share of a trace's requests that no reactive planner has capacity for in time: at interval j, capacity ordered on
- * what was seen can serve only loads seen up to interval j - L, L = ceil(startup / interval) + 1 (seen at the end of
- * interval j - L, ordered then, ready startup later). The most a planner that provisions only for loads it has seen
- * can hold at j is the highest interval load up to j - L (the warm start serves the first one), as if it never let any
- * capacity go; the requests above that are unseen. An indicator of surprise, not a bound: capacity sized for a load
- * has slack (whole replicas, target utilisation, the queue absorbs some within the TTFT target), so a planner may
- * serve part of the unseen load in time, and a trend (a ramp) can be extrapolated; it is reported for loads that jump
- * without a precursor (steps, flash crowds, idle gaps), beside the misses of the policy's first episode.
- * Example (60 s intervals, 180 s startup, L = 4): 100, 100, 100, 500, 500, 500, 500, 500 requests -> intervals 3-6 are
- * 400 above the 100 seen in time each, interval 7 sees 500: 1600 of 2800 = 57%.
- */
-export function unseenShare(trace: Trace, spec: PolicySpec): number {
-  const loads = binTrace(trace, spec.interval).map((b) => b.requests);
-  const startup = Math.max(0, ...spec.pools.map((p) => p.startupSeconds));
-  const lag = Math.ceil(startup / spec.interval - 1e-9) + 1;
-  let seen = loads[0] ?? 0;
-  let unseen = 0;
-  let total = 0;
-  for (let j = 0; j < loads.length; j++) {
-    if (j - lag >= 0) seen = Math.max(seen, loads[j - lag] as number);
-    unseen += Math.max(0, (loads[j] as number) - seen);
-    total += loads[j] as number;
-  }
-  return total > 0 ? unseen / total : 0;
-}
 
 /**
  * The first episode of a run: the first stretch of consecutive intervals whose attainment is below the SLO's share,
@@ -405,7 +380,7 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[
       ...(y.baselines ? { hpaTunedUtilization: y.baselines.hpaTunedUtilization } : {}),
       ...(cheapest ? { cheapest } : {}),
       ...(steps ? { stepResponse: stepResponse(policyRun, y.hindsight.run, steps, policySpec) } : {}),
-      ...(JUMPS.includes(row.kind) ? { unseen: unseenShare(trace, spec) } : {}),
+      ...(JUMPS.includes(row.kind) ? { surprise: surprise(spec, trace).share } : {}),
       ...(JUMPS.includes(row.kind) && firstEpisode(policyRun, spec) ? { firstEpisode: firstEpisode(policyRun, spec) } : {}),
       checks: {
         meetsSlo: ours.meets,
@@ -483,21 +458,21 @@ export function formatMatrix(results: RowResult[]): string {
 }
 
 /**
- * Loads that jump without a precursor: the unseen share (unseenShare) against the SLO's allowance, what the policy
+ * Loads that jump without a precursor: the surprise (src/sim/yardsticks/surprise.ts) against the SLO's allowance, what the policy
  * reached, and what it took to meet the SLO (hindsight, which knows the future; the cheapest deployable baseline).
  */
-export function formatUnseen(results: RowResult[]): string {
-  const rows = results.filter((r) => r.unseen !== undefined);
+export function formatSurprise(results: RowResult[]): string {
+  const rows = results.filter((r) => r.surprise !== undefined);
   if (rows.length === 0) return '';
   const lines = [
-    '| trace | unseen share | allowed misses | policy | policy misses in its first episode | hindsight | cheapest deployable that meets |',
+    '| trace | surprise | allowed misses | policy | policy misses in its first episode | hindsight | cheapest deployable that meets |',
     '|---|---:|---:|---|---|---|---|',
   ];
   for (const r of rows) {
     const p = r.runs.policy as RunFigures;
     const h = r.runs.hindsight as RunFigures;
     lines.push(
-      `| ${r.row.name} | ${pct(r.unseen as number)} | ${(100 - r.row.slo.percentile).toFixed(0)}% | ${pct(p.attainment)}, ${p.gpuHours.toFixed(1)} GPU-h | ${r.firstEpisode ? `${pct(r.firstEpisode.missShare)} (minutes ${r.firstEpisode.fromSeconds / 60}-${r.firstEpisode.toSeconds / 60})` : 'none'} | ${pct(h.attainment)}, ${h.gpuHours.toFixed(1)} GPU-h | ${r.cheapest ? `${r.cheapest.name}: ${pct((r.runs[r.cheapest.name] as RunFigures).attainment)}, ${r.cheapest.gpuHours.toFixed(1)} GPU-h (${(r.cheapest.gpuHours / h.gpuHours).toFixed(2)} x hindsight)` : r.runs.static ? 'none' : '–'} |`,
+      `| ${r.row.name} | ${pct(r.surprise as number)} | ${(100 - r.row.slo.percentile).toFixed(0)}% | ${pct(p.attainment)}, ${p.gpuHours.toFixed(1)} GPU-h | ${r.firstEpisode ? `${pct(r.firstEpisode.missShare)} (minutes ${r.firstEpisode.fromSeconds / 60}-${r.firstEpisode.toSeconds / 60})` : 'none'} | ${pct(h.attainment)}, ${h.gpuHours.toFixed(1)} GPU-h | ${r.cheapest ? `${r.cheapest.name}: ${pct((r.runs[r.cheapest.name] as RunFigures).attainment)}, ${r.cheapest.gpuHours.toFixed(1)} GPU-h (${(r.cheapest.gpuHours / h.gpuHours).toFixed(2)} x hindsight)` : r.runs.static ? 'none' : '–'} |`,
     );
   }
   return lines.join('\n');

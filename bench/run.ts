@@ -13,7 +13,7 @@ import { benchSimulator, SIM_SPEED_TARGET, type SimulatorBench } from './simulat
 import { benchQuality, type QualityRow } from './quality.js';
 import { EXTRA_COST_FOR_SLO } from '../src/sim/report/pareto.js';
 import { benchLoad, type LoadBench } from './load.js';
-import { formatAblation, formatFamilies, formatMatrix, formatUnseen, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
+import { formatAblation, formatFamilies, formatMatrix, formatSurprise, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
 import { benchFleet, formatFleet, type FleetBench } from './fleet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -173,10 +173,10 @@ function markdown(r: Results): string {
       '',
       '### Loads that jump without a precursor',
       '',
-      'Unseen share: the requests above the highest interval load seen in time for capacity ordered on it to be ready (an indicator, not a bound: see `unseenShare` in bench/matrix.ts). ' +
+      'Surprise: the requests above the highest interval load seen in time for capacity ordered on it to be ready (an indicator, not a bound: see docs/yardsticks.md#surprise; `simulate` reports it too). ' +
         'The policy\'s first episode: the first stretch of intervals below the SLO and the share of the trace it missed.',
       '',
-      formatUnseen(r.matrix.rows),
+      formatSurprise(r.matrix.rows),
       '',
       '### Ablation: each improvement switched off alone (same rows, policy run only)',
       '',
