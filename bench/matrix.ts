@@ -500,7 +500,7 @@ export function formatFamilies(results: RowResult[]): string {
 }
 
 /** Improvements switched off one at a time in the ablation (the forecaster's bound is `forecaster.confidence` 0). */
-export const ABLATION = ['percentile', 'serviceTimeCorrection', 'ttftOvershoot', 'leadTime', 'queueAware', 'burst', 'correctionGuard', 'sloFeedback', 'fastPath', 'budgetHold', 'crowdHold', 'trendBound'] as const;
+export const ABLATION = ['percentile', 'serviceTimeCorrection', 'ttftOvershoot', 'leadTime', 'queueAware', 'burst', 'correctionGuard', 'sloFeedback', 'fastPath', 'budgetHold', 'crowdHold', 'pauseHold', 'trendBound'] as const;
 
 export interface AblationRow {
   off: string;

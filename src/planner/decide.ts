@@ -218,7 +218,8 @@ export function decide(input: DecideInput): DecideResult {
   let output: PolicyOutput | undefined;
   if (holdReason === undefined) {
     try {
-      output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction });
+      const idleForSeconds = idle.idleSince !== undefined ? (now - idle.idleSince) / 1000 : undefined;
+      output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction, ...(idleForSeconds !== undefined ? { idleForSeconds } : {}) });
     } catch (error) {
       holdReason = `policy ${spec.policy} failed (${messageOf(error)}): holding the replica counts (the highest known per pool)`;
     }

@@ -16,6 +16,8 @@ export interface PolicyInput {
   current: Record<Role, number>;
   /** Correction factors carried from the previous tick (start at 1). */
   correction: CorrectionState;
+  /** Seconds since the graph last saw demand (a request or a queued one); absent while it sees some, or cannot tell. */
+  idleForSeconds?: number;
 }
 
 export interface PolicyOutput {

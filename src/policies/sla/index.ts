@@ -17,6 +17,8 @@
  *   slo-feedback.ts a headroom per role learned from the SLO's misses             improvements.sloFeedback
  *   crowd-hold.ts   the bare need of the highest recent peak, kept once half the
  *                   SLO's miss budget is spent                                    improvements.crowdHold
+ *   pause-hold.ts   a share of what runs, kept while no demand is seen (a pause
+ *                   is not a trend)                                               improvements.pauseHold
  * (correction.ts also holds `correctionGuard`: factors kept while a role is saturated or starting, and bounded;
  * percentile.ts also holds `serviceTimeCorrection`: pCf read as the service-time factor that explains the TTFT tail.)
  *
@@ -39,6 +41,7 @@ import { CROWD_HOLD_SPENT, crowdHoldNeed, crowdHoldStep, type CrowdHold } from '
 import { fastPathStep } from './fast-path.js';
 import { leadTimeStep } from './lead-time.js';
 import { prefillFactor } from './overshoot.js';
+import { applyPauseHold, pauseHoldReplicas } from './pause-hold.js';
 import { observedIslTail } from './percentile.js';
 import { queueAwareStep } from './queue-aware.js';
 import { bareNeed, sizeFor, type Sized, type SizingInputs } from './sizing.js';
@@ -62,6 +65,7 @@ export { CROWD_HOLD_SPENT, crowdHoldStep } from './crowd-hold.js';
 export { fastPathStep, PANIC_RATIO, PANIC_Z } from './fast-path.js';
 export { leadTimeStep } from './lead-time.js';
 export { OVERSHOOT_CAP, PCF_FLOOR, prefillFactor } from './overshoot.js';
+export { applyPauseHold, PAUSE_HOLD_SECONDS, PAUSE_KEEP, pauseHoldReplicas } from './pause-hold.js';
 export { PCF_SMOOTHING, prefillQueueCorrection, SATURATED_RHO } from './percentile.js';
 export { queueAwareStep } from './queue-aware.js';
 export { bareNeed, sizeFor, type Sized, type SizingInputs } from './sizing.js';
@@ -117,6 +121,7 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
     hold,
     crowdHoldNeed(hold, (requests) => bareNeed(ctx, { ...input.forecast, requests: { ...input.forecast.requests, value: requests, bound: 0 } }, sizing.islTail)),
   );
+  applyPauseHold(chosen, pauseHoldReplicas(ctx), input.idleForSeconds);
 
   finalWarnings(ctx, sized, corrections.pCf, corrections.dCf, chosen.decode);
   return { need: chosen, correction: carry, warnings, missing };

@@ -14,7 +14,7 @@ import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sl
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false, pauseHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF>, slo = { ttft: { ms: 2000, percentile: 90 }, itl: { ms: 45, percentile: 90 } }) {
   const spec = makeSpec({ interval: '60s', slo, sla: { improvements: { ...OFF, ...improvements } } });
   return slaContext(makeInput({ ...partial, spec }), { prefill: 1, decode: 1 }, [], {});

@@ -16,7 +16,7 @@ import { sizeFor, type SizingInputs } from '../../../src/policies/sla/sizing.js'
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false, pauseHold: false };
 function ctxFor(partial: Partial<PolicyInput>, improvements: Partial<typeof OFF> = {}, targetUtilization = 1) {
   const spec = makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization } });
   const input = makeInput({ ...partial, spec });

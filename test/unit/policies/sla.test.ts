@@ -7,7 +7,7 @@ import { BURST_CAP, burstRatio, PCF_FLOOR, SATURATED_RHO, slaPolicy } from '../.
 import { prefillMs } from '../../../src/policies/common.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
-const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false };
+const OFF = { percentile: false, ttftOvershoot: false, leadTime: false, queueAware: false, budgetSplit: false, burst: false, correctionGuard: false, sloFeedback: false, fastPath: false, budgetHold: false, serviceTimeCorrection: false, crowdHold: false, pauseHold: false };
 function specWith(improvements: Partial<typeof OFF>, targetUtilization = 1, extra: Record<string, unknown> = {}) {
   return makeSpec({ sla: { improvements: { ...OFF, ...improvements }, targetUtilization }, ...extra });
 }

@@ -1,0 +1,97 @@
+/**
+ * pauseHold (src/policies/sla/pause-hold.ts): while the graph sees no demand, for up to PAUSE_HOLD_SECONDS, each role
+ * keeps PAUSE_KEEP of the replicas it runs; through the scale-down window the hold decays one step per window.
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../../src/planner/decide.js';
+import { initialState, type PlannerState } from '../../../src/planner/state.js';
+import type { Observation } from '../../../src/planner/types.js';
+import { slaPolicy } from '../../../src/policies/sla/index.js';
+import { PAUSE_HOLD_SECONDS, PAUSE_KEEP } from '../../../src/policies/sla/pause-hold.js';
+import { loadProfile } from '../../../src/profiles/index.js';
+import { makeSpec as makeConstraintSpec, T0 } from '../constraints/helpers.js';
+import { forecast, makeInput, makeSpec } from './helpers.js';
+
+const quiet: Observation = { time: 't', windowSeconds: 60, requests: 0, queueDepth: 0 };
+
+describe('pauseHold', () => {
+  const need = (idleForSeconds: number | undefined, pauseHold = true) =>
+    slaPolicy(
+      makeInput({
+        spec: makeSpec({ interval: '60s', sla: { improvements: { pauseHold } } }),
+        forecast: forecast(0, 3000, 150),
+        observation: quiet,
+        current: { prefill: 5, decode: 4 },
+        ...(idleForSeconds !== undefined ? { idleForSeconds } : {}),
+      }),
+    ).need;
+
+  it('keeps 60% of what runs, rounded up, while no demand is seen: 5 prefill -> 3, 4 decode -> 3', () => {
+    expect(PAUSE_KEEP).toBe(0.6);
+    const held = need(120);
+    expect(held.prefill.replicas).toBe(3);
+    expect(held.decode.replicas).toBe(3);
+    expect(held.prefill.detail.pauseHeldFrom).toBe(1);
+    expect(held.prefill.detail.pauseSeconds).toBe(120);
+    expect(held.prefill.detail.pauseHoldRule).toBe('no demand for 120 s of 1800 s: keep 0.6 of the replicas running, rounded up');
+  });
+
+  it('does not apply with demand, after PAUSE_HOLD_SECONDS, or switched off', () => {
+    expect(PAUSE_HOLD_SECONDS).toBe(1800);
+    for (const free of [need(undefined), need(1801), need(120, false)]) {
+      expect(free.prefill.replicas).toBe(1);
+      expect(free.decode.replicas).toBe(1);
+      expect(free.prefill.detail.pauseHoldRule).toBeUndefined();
+    }
+    expect(need(1800).prefill.replicas).toBe(3);
+  });
+});
+
+describe('pauseHold through decide', () => {
+  const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+  /** Replays `ticks` quiet minutes after a busy one at (5, 4), the cluster following each decision at once. */
+  function replay(spec: ReturnType<typeof makeConstraintSpec>, ticks: number): { prefill: number[]; decode: number[] } {
+    // The busy tick before: its recommendation is in the scale-down window.
+    let state: PlannerState = { ...initialState(), last: { p: 5, d: 4 }, recommendations: [{ time: T0, desired: { p: 5, d: 4 } }] };
+    let counts = { p: 5, d: 4 };
+    const out = { prefill: [] as number[], decode: [] as number[] };
+    for (let k = 1; k <= ticks; k++) {
+      const observation: Observation = {
+        ...quiet,
+        time: new Date(T0 + k * 60_000).toISOString(),
+        isl: 3000,
+        osl: 150,
+        pools: { p: { desired: counts.p, ready: counts.p }, d: { desired: counts.d, ready: counts.d } },
+      };
+      const result = decide({ spec, profile, observation, state, now: T0 + k * 60_000 });
+      counts = { p: result.decision.pools.p!.desired, d: result.decision.pools.d!.desired };
+      out.prefill.push(counts.p);
+      out.decode.push(counts.d);
+      state = result.state;
+    }
+    return out;
+  }
+  const pools = (min: number) => [
+    { name: 'p', role: 'prefill', minReplicas: min, maxReplicas: 20 },
+    { name: 'd', role: 'decode', minReplicas: min, maxReplicas: 20 },
+  ];
+
+  it('decays one step per scale-down window (5, 3, 2 prefill) and lets go 30 minutes after the last demand', () => {
+    const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
+    const { prefill, decode } = replay(spec, 40);
+    // The window keeps the busy tick's 5 for 300 s; then ceil(0.6 x 5) = 3 for a window, then ceil(0.6 x 3) = 2, which
+    // holds until the pause is 1800 s old (tick 31), and the window lets the 2 go 300 s later.
+    expect(prefill).toEqual([...Array(4).fill(5), ...Array(5).fill(3), ...Array(25).fill(2), ...Array(6).fill(1)]);
+    expect(decode).toEqual([...Array(4).fill(4), ...Array(5).fill(3), ...Array(25).fill(2), ...Array(6).fill(1)]);
+    // Without the hold the same window lets everything go to the minimum at once.
+    const off = replay(makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' }, sla: { improvements: { pauseHold: false } } }), 6);
+    expect(off.prefill).toEqual([5, 5, 5, 5, 1, 1]);
+  });
+
+  it('does not keep a role from zero once it has been idle for scaleToZero.idleSeconds', () => {
+    const spec = makeConstraintSpec({ interval: '60s', pools: pools(0), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' }, scaleToZero: { idleSeconds: '300s' } });
+    const { prefill, decode } = replay(spec, 7);
+    expect(prefill).toEqual([5, 5, 5, 5, 0, 0, 0]);
+    expect(decode).toEqual([4, 4, 4, 4, 0, 0, 0]);
+  });
+});
