@@ -77,8 +77,8 @@ export interface ConstraintInput {
    */
   floor?: { counts: readonly (number | undefined)[]; reason: string };
   /**
-   * Per role whose need a crowd hold raised (policies/sla/crowd-hold.ts): the need without the hold over the need with
-   * it. The recommendation the scale-down window remembers for the role's pools is scaled by it, so the window does
+   * Per role whose need a hold raised (policies/sla/crowd-hold.ts, pause-hold.ts): the need without the hold over the
+   * need with it. The recommendation the scale-down window remembers for the role's pools is scaled by it, so the window does
    * not keep the hold's level once the hold has let go: the hold has its own memory. Example: decode need 6 raised
    * from 2 -> 1/3; a pool recommended 4 is remembered as ceil(4 / 3) = 2 (at least its minimum).
    */
@@ -101,7 +101,7 @@ export interface ConstraintOutput {
 }
 
 /**
- * The recommendation the scale-down window keeps: scaled by `unheldShare` for the roles a crowd hold raised; those
+ * The recommendation the scale-down window keeps: scaled by `unheldShare` for the roles a hold raised; those
  * pools' recommendations themselves go in `held`, which the scale-up window reads (stabilization.ts).
  */
 function rememberedRecommendation(spec: PolicySpec, recommendation: Record<string, number>, mins: readonly number[], share: ConstraintInput['unheldShare']): Pick<RecommendationEntry, 'desired' | 'held'> {

@@ -11,7 +11,7 @@
  * Example: window 300 s, ticks every 60 s, recommendations 6, 4, 5, 3, 3 and previous desired 6 ->
  * result min(6, max(6, 4, 5, 3, 3)) = 6 at the third tick; once the 6 has left the window
  * (> 300 s old) the result is 5, then 3 when the 5 has left too.
- * A pool whose recommendation a crowd hold raised is remembered with two levels (constraints/index.ts unheldShare):
+ * A pool whose recommendation a hold (crowd or pause) raised is remembered with two levels (constraints/index.ts unheldShare):
  * the scale-down window reads the need without the hold (`desired`), the scale-up window the recommendation itself
  * (`held`). Example: held 6, without the hold 2, scale-up window 120 s: after 120 s of holds upRec is 6, not 2.
  */
@@ -21,7 +21,7 @@ export interface RecommendationEntry {
   time: number;
   /** Per pool: the level the scale-down window keeps. */
   desired: Record<string, number>;
-  /** Per pool whose recommendation a crowd hold raised above `desired`: the recommendation, for the scale-up window. */
+  /** Per pool whose recommendation a hold raised above `desired`: the recommendation, for the scale-up window. */
   held?: Record<string, number>;
 }
 

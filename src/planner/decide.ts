@@ -284,7 +284,7 @@ export function decide(input: DecideInput): DecideResult {
   // holds it next to what stays anyway (minimums, schedules, counts held while something is unknown).
   const scheduled = scheduledMins(spec, now).mins;
   const committed = pools.map((p, i) => Math.max(scheduled[i] as number, floor ? Math.min(p.maxReplicas, known[i] ?? 0) : 0));
-  const unheldShare = crowdHoldShares(explainedNeed);
+  const unheldShare = holdShares(explainedNeed);
   const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor, ...(unheldShare ? { unheldShare } : {}) });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
@@ -368,15 +368,20 @@ export function decide(input: DecideInput): DecideResult {
 }
 
 /**
- * Per role whose need a crowd hold raised (policies/sla/crowd-hold.ts `crowdHeldFrom`): the need without the hold over
- * the need with it, for the scale-down window (constraints/index.ts unheldShare). Example: need 6 held from 2 -> 1/3.
+ * Per role whose need a hold raised (policies/sla/crowd-hold.ts `crowdHeldFrom`, pause-hold.ts `pauseHeldFrom`): the
+ * need without any hold over the need with it, for the scale-down window and a fleet's hard layer
+ * (constraints/index.ts unheldShare). Example: need 6 held from 2 -> 1/3; crowd-held from 2 to 4, then paused-held to
+ * 5 (pauseHeldFrom 4) -> 2/5.
  */
-function crowdHoldShares(needs: Partial<Record<Role, RoleNeed>>): Partial<Record<Role, number>> | undefined {
+function holdShares(needs: Partial<Record<Role, RoleNeed>>): Partial<Record<Role, number>> | undefined {
   let out: Partial<Record<Role, number>> | undefined;
   for (const role of ROLES) {
     const need = needs[role];
-    const before = need?.detail.crowdHeldFrom;
-    if (!need || typeof before !== 'number' || !Number.isFinite(before) || !(need.replicas > before) || before < 0) continue;
+    if (!need) continue;
+    const froms = [need.detail.crowdHeldFrom, need.detail.pauseHeldFrom].filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+    if (froms.length === 0) continue;
+    const before = Math.min(...froms);
+    if (!(need.replicas > before)) continue;
     out = { ...out, [role]: before / need.replicas };
   }
   return out;

@@ -50,7 +50,7 @@ export interface PlannerState {
   correction: CorrectionState;
   /**
    * Recommendations per tick (before step limits), for the stabilization windows; `held`: the pools whose
-   * recommendation a crowd hold raised above what the scale-down window keeps (constraints/stabilization.ts).
+   * recommendation a hold (crowd or pause) raised above what the scale-down window keeps (constraints/stabilization.ts).
    */
   recommendations: { time: number; desired: Record<string, number>; held?: Record<string, number> }[];
   /** Last decided desired replicas per pool; a hold returns these. */

@@ -24,7 +24,7 @@
  * 652, sized at headroom 0.7 as 456: 2 prefill replicas. The hold still sizes 910 bare: 3 prefill, and the next crowd
  * of 850 meets ready replicas. Half an hour after the peak, or as soon as fewer than half the allowed misses remain
  * remembered, the hold lets go.
- * The scale-down window remembers the need without the hold (planner/decide.ts crowdHoldShares, constraints/index.ts
+ * The scale-down window remembers the need without the hold (planner/decide.ts holdShares, constraints/index.ts
  * unheldShare): the hold has its own memory, and once it lets go its level is not kept five minutes more. In a fleet
  * that matters: what one graph's window keeps is served before another graph of lower priority.
  * It is a floor, not a multiplier: sized bare, a hold of a calm trace's ordinary peak asks for no more than the need

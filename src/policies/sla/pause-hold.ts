@@ -10,17 +10,20 @@
  * miss budget allows when the busy spells last ten minutes. Kept replicas serve the first minutes of a return, and the
  * rise is then answered as any rise.
  *
- * The hold decays through the scale-down window: the window keeps the level of the last busy tick for its length, then
- * lets the count fall to the hold, which is PAUSE_KEEP of what now runs, and so on, one step per window length.
+ * The hold decays with what runs: the scale-down window keeps the level of the last busy tick for its length, then
+ * the count falls to the hold, PAUSE_KEEP of what runs, and the next tick to PAUSE_KEEP of that, down to where rounding
+ * up keeps it. The window remembers the need without the hold (planner/decide.ts holdShares), so the hold's level is
+ * not kept a window longer once it lets go, and in a fleet it is a soft layer: within a priority, another graph's load
+ * is served before it.
  * Example (scale-down window 300 s): 5 prefill replicas when the requests stop -> 5 for 300 s, then ceil(0.6 x 5) = 3,
  * then ceil(0.6 x 3) = 2, which holds (ceil(0.6 x 2) = 2) until 1800 s after the last demand; from then on the
  * forecast's need alone, as for any quiet graph. With `scaleToZero`, a role idle for `idleSeconds` still goes to zero:
  * the idle rule decides after the policy (planner/idle.ts).
  *
  * PAUSE_KEEP and PAUSE_HOLD_SECONDS were chosen on tuning seeds 1-12 of the idle-gap family (bench/tune.ts) and checked
- * on seeds 13-20, the other families and the bundled traces unchanged: keeping 0.5 met 6 of 12 idle rows, 0.6 met 10
- * at 2% more GPU-hours than no hold, 0.67 and 0.75 met 12 but cost 10% more, above static peak on some; a memory of
- * 900 s met one row fewer than 1200 s and 1800 s, which met the same.
+ * on seeds 13-20 (2 -> 7 of 8 idle rows), the other families and the bundled traces unchanged: keeping 0.5 met 6 of 12
+ * idle rows, 0.6 met 9-10 at 1-2% more GPU-hours than no hold, 0.67 and 0.75 met 12 but cost 10% more, above static
+ * peak on some; a memory of 900 s met one row fewer than 1200 s and 1800 s, which met the same.
  */
 import type { Role } from '../../config/schema.js';
 import type { RoleNeed } from '../../planner/types.js';

@@ -61,6 +61,20 @@ describe('decideFleet', () => {
     expect(gpus(alone.results.chat!.decision.pools)).toBe(48);
   });
 
+  it("a paused graph's pause hold is a soft layer: within a priority, another graph's load is served first", () => {
+    // chat runs 6 + 6 replicas and has seen no request for a minute: alone, its pause hold keeps ceil(0.6 x 6) = 4 + 4.
+    const paused = { ...obs(0, 1000, { prefill: 6, decode: 6 }), ttftMs: {} };
+    const pausedState = stateWith({ last: { prefill: 6, decode: 6 } });
+    const alone = decideFleet({ name: 'aks', budget: { maxGpus: 480 }, now: T0, graphs: [graph('chat', 1, paused, { state: pausedState })] });
+    expect(alone.results.chat!.decision.explanation.need.prefill?.detail.pauseHoldReplicas).toBe(4);
+    expect(gpus(alone.results.chat!.decision.pools)).toBe(32);
+    // With code under load on 48 GPUs at the same priority, code's load (its hard layer) is served before chat's hold:
+    // code 40, chat its minimums. (A higher priority keeps its soft layers too, as it keeps its scale-down window.)
+    const r = decideFleet({ name: 'aks', budget: { maxGpus: 48 }, now: T0, graphs: [graph('chat', 1, paused, { state: pausedState }), graph('code', 1, obs(900))] });
+    expect(gpus(r.results.code!.decision.pools)).toBe(40);
+    expect(gpus(r.results.chat!.decision.pools)).toBe(8);
+  });
+
   it('same priority: the graph further over its TTFT target keeps more', () => {
     // Extras 32 each, 40 missing: mu = 0.375, so a (0.3 x target) is cut to its floor and b (1.5 x) by 32 x 0.375 / 1.5 = 8.
     const r = decideFleet({ name: 'aks', budget: { maxGpus: 40 }, now: T0, graphs: [graph('a', 1, obs(900, 600)), graph('b', 1, obs(900, 3000))] });

@@ -76,13 +76,14 @@ describe('pauseHold through decide', () => {
     { name: 'd', role: 'decode', minReplicas: min, maxReplicas: 20 },
   ];
 
-  it('decays one step per scale-down window (5, 3, 2 prefill) and lets go 30 minutes after the last demand', () => {
+  it('decays from what runs once the window lets it (5, 3, 2 prefill) and lets go 30 minutes after the last demand', () => {
     const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
     const { prefill, decode } = replay(spec, 40);
-    // The window keeps the busy tick's 5 for 300 s; then ceil(0.6 x 5) = 3 for a window, then ceil(0.6 x 3) = 2, which
-    // holds until the pause is 1800 s old (tick 31), and the window lets the 2 go 300 s later.
-    expect(prefill).toEqual([...Array(4).fill(5), ...Array(5).fill(3), ...Array(25).fill(2), ...Array(6).fill(1)]);
-    expect(decode).toEqual([...Array(4).fill(4), ...Array(5).fill(3), ...Array(25).fill(2), ...Array(6).fill(1)]);
+    // The window keeps the busy tick's 5 for 300 s; then ceil(0.6 x 5) = 3, ceil(0.6 x 3) = 2 the next tick, which
+    // holds (ceil(0.6 x 2) = 2) until the pause is 1800 s old (tick 31). The window remembers the need without the
+    // hold, so nothing of it is kept after that.
+    expect(prefill).toEqual([...Array(4).fill(5), 3, ...Array(25).fill(2), ...Array(10).fill(1)]);
+    expect(decode).toEqual([...Array(4).fill(4), 3, ...Array(25).fill(2), ...Array(10).fill(1)]);
     // Without the hold the same window lets everything go to the minimum at once.
     const off = replay(makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' }, sla: { improvements: { pauseHold: false } } }), 6);
     expect(off.prefill).toEqual([5, 5, 5, 5, 1, 1]);
