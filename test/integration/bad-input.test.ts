@@ -12,7 +12,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNode, type NodeOutcome } from '../fixtures/node-process.js';
@@ -29,6 +29,12 @@ const HUGE_POLICY = join(TMP, 'policy-10mb.yaml');
 const ZERO_PROFILE_POLICY = join(TMP, 'policy-zero-profile.yaml');
 /** Generated: a FIFO a writer opens and closes without writing (a trace that is not a regular file and empty). */
 const EMPTY_FIFO = join(TMP, 'empty-trace.fifo');
+/** Generated: a regular file where --out wants a folder. */
+const OUT_FILE = join(TMP, 'out-is-a-file');
+/** Generated: an --out folder whose report.json is a folder (--force cannot replace it). */
+const OUT_JSON_DIR = join(TMP, 'out-json-is-a-dir');
+/** --out as the runner shows it: relative to the repository root, the runner's working directory. */
+const shownOut = (dir: string): string => relative(ROOT, dir);
 
 interface Case {
   /** The fixture file (or a short label for generated / flag cases). */
@@ -231,6 +237,23 @@ const CASES: Case[] = [
   { name: 'simulate: --gpu-budget 4 below the minimums', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--gpu-budget', '4', '--out', join(TMP, 'out-budget'), '--baselines', 'none'], exit: 2, stderr: ["--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"] },
   // A pool named "constructor" through the simulator and every report (a Vega sort list of pool names fails on it).
   { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--force', '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
+  // --out is checked before anything runs: a file, a folder below a file, a report file that is a folder.
+  { name: 'simulate --out names a file (generated)', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder; name a folder (it is created when missing)`] },
+  {
+    name: 'simulate --out below a file (generated)',
+    args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(OUT_FILE, 'sub'), '--baselines', 'none'],
+    exit: 2,
+    stderr: [`--out: ${shownOut(join(OUT_FILE, 'sub'))} cannot be created: ${OUT_FILE} is a file, not a folder; name a folder (it is created when missing)`],
+  },
+  {
+    name: 'simulate --out with report.json a folder, --force (generated)',
+    args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_JSON_DIR, '--force', '--baselines', 'none'],
+    exit: 2,
+    stderr: [`--out: ${shownOut(join(OUT_JSON_DIR, 'report.json'))} is a folder, not a report file; remove it or choose another --out folder`],
+  },
+  { name: 'sweep --out names a file (generated)', args: ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none', '--threads', '1'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder`] },
+  // procfs answers ENOENT to mkdir, and Node's recursive mkdir then retries for ever: an error, not a hang.
+  { name: 'simulate --out under /proc', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '/proc/pd-planner-no-such-folder', '--baselines', 'none'], exit: 2, stderr: ['--out: cannot create the folder /proc/pd-planner-no-such-folder (ENOENT: no such file or directory'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
   // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
@@ -320,6 +343,8 @@ beforeAll(async () => {
   symlinkSync('/dev/zero', join(TMP, 'zero-profile', 'prefill_raw_data.json'));
   copyFileSync(join(ROOT, 'profiles/llama2-70b-h100-tp4/decode_raw_data.json'), join(TMP, 'zero-profile', 'decode_raw_data.json'));
   writeFileSync(ZERO_PROFILE_POLICY, readFileSync(join(ROOT, POLICY), 'utf8').replace('spec:\n', 'spec:\n  profile: zero-profile\n'));
+  writeFileSync(OUT_FILE, 'not a folder\n');
+  mkdirSync(join(OUT_JSON_DIR, 'report.json'), { recursive: true });
   execFileSync('mkfifo', [EMPTY_FIFO]);
   // Blocks until the simulate case opens the FIFO, then closes it: the reader sees an empty stream.
   fifoWriter = spawn('sh', ['-c', `: > "${EMPTY_FIFO}"`]);
