@@ -201,6 +201,10 @@ const CASES: Case[] = [
   decideWithState('state-wrong-types.json', 'state.history[0].time: expected a number, got "yesterday"', 'state.correction.pCf: expected a number > 0, got -1'),
   decideWithState('state-truncated.json', `${f('state-truncated.json')}:1:58: invalid JSON: Expected ',' or ']' after array element`),
   { name: 'decide: observation is a directory', args: ['decide', '--policy', POLICY, '--observation', DIR], exit: 2, stderr: [`${DIR}: cannot read: is a directory, expected a file`] },
+  // A flag given twice with different values is refused (the last one silently won); an empty value too.
+  { name: 'decide: --policy given twice', args: ['decide', '--policy', POLICY, '--policy', 'examples/static.yaml', '--observation', OBSERVATION], exit: 2, stderr: [`--policy: given twice ("${POLICY}", then "examples/static.yaml"); give it once`] },
+  { name: 'decide: --observation given twice, the same file', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--observation', OBSERVATION], exit: 0, stderr: [], stdout: ['"prefill-od"'] },
+  { name: 'decide: --policy empty', args: ['decide', '--policy', '', '--observation', OBSERVATION], exit: 2, stderr: ['--policy: the value is empty; give one (see pd-planner decide --help)'] },
   { name: 'decide: --observation missing', args: ['decide', '--policy', POLICY], exit: 2, stderr: ["error: required option '--observation <file>' not specified"] },
 
   // ---- traces ---------------------------------------------------------------------------------------------------
@@ -254,6 +258,10 @@ const CASES: Case[] = [
   { name: 'sweep --out names a file (generated)', args: ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none', '--threads', '1'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder`] },
   // procfs answers ENOENT to mkdir, and Node's recursive mkdir then retries for ever: an error, not a hang.
   { name: 'simulate --out under /proc', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '/proc/pd-planner-no-such-folder', '--baselines', 'none'], exit: 2, stderr: ['--out: cannot create the folder /proc/pd-planner-no-such-folder (ENOENT: no such file or directory'] },
+  // An empty --out was the working directory: the report files landed wherever the command ran.
+  { name: 'simulate: --out empty', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '', '--baselines', 'none'], exit: 2, stderr: ['--out: the value is empty; give one (see pd-planner simulate --help)'] },
+  { name: 'simulate: --seed given twice', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--seed', '1', '--seed=2', '--out', join(TMP, 'out-seed-twice'), '--baselines', 'none'], exit: 2, stderr: ['--seed: given twice ("1", then "2"); give it once'] },
+  { name: 'sweep: --param given twice', args: ['sweep', '--param', 'gpu-budget=16', '--param', 'ttft-ms=500', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-param-twice'), '--baselines', 'none'], exit: 2, stderr: ['--param: given twice ("gpu-budget=16", then "ttft-ms=500"); give it once'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
   // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
