@@ -31,7 +31,7 @@ export function registerSweep(program: Command): void {
     .option('--baselines <list>', 'comma-separated baselines per scenario (see simulate)', 'dynamo,hindsight')
     .option('--current <pool=n,...>', 'the replicas each pool runs today: adds the static baseline "current" to every scenario')
     .option('--speedup <x>', 'replay x times faster', '1')
-    .option('--rate-scale <x>', 'arrival-rate multiplier (unless it is the swept parameter)', '1')
+    .option('--rate-scale <x>', 'arrival-rate multiplier (not with --param rate-scale=...)', '1')
     .option('--seed <n>', 'random seed', '1')
     .option('--threads <n>', 'worker threads (default: one per core)')
     .option('--json', 'print sweep.json to stdout instead of the table (no files unless --out is given)');
@@ -50,6 +50,11 @@ export function registerSweep(program: Command): void {
     if (flags.merge !== undefined) return mergeCommand(cmd);
     if (flags.param === undefined) throw new InputError(['sweep: --param <name=values> is required (or --merge DIR), e.g. --param gpu-budget=32,48,64']);
     const param = parseSweepParam(String(flags.param));
+    // The swept parameter's own flag would be overridden by every swept value: refused rather than dropped.
+    const sweptFlag = param.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (cmd.getOptionValueSource(sweptFlag) === 'cli') {
+      throw new InputError([`--${param.name}: ${param.name} is the swept parameter (--param ${String(flags.param)}); leave --${param.name} out, or sweep another parameter`]);
+    }
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
     const format = String(flags.traceFormat) as Scenario['traceFormat'];
