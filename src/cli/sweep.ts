@@ -18,6 +18,12 @@ import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
 
+/**
+ * Most worker threads one sweep starts. Each holds its own copy of the modules and of the trace (about 55 MB for a
+ * small trace), so threads beyond the cores only multiply memory: 64 is more cores than a sweep machine has.
+ */
+const MAX_SWEEP_THREADS = 64;
+
 export function registerSweep(program: Command): void {
   const command = program
     .command('sweep')
@@ -33,7 +39,7 @@ export function registerSweep(program: Command): void {
     .option('--speedup <x>', 'replay x times faster', '1')
     .option('--rate-scale <x>', 'arrival-rate multiplier (not with --param rate-scale=...)', '1')
     .option('--seed <n>', 'random seed', '1')
-    .option('--threads <n>', 'worker threads (default: one per core)')
+    .option('--threads <n>', `worker threads, at most ${MAX_SWEEP_THREADS} (default: one per core)`)
     .option('--json', 'print sweep.json to stdout instead of the table (no files unless --out is given)');
   addWhatIfFlags(command);
   command
@@ -88,7 +94,7 @@ export function registerSweep(program: Command): void {
     const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
     const outDir = path.resolve(String(flags.out));
     const replacing = writeFiles ? checkOutDir(outDir, SWEEP_FILES, flags.force === true) : undefined;
-    const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1 }) : undefined;
+    const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1, max: MAX_SWEEP_THREADS }) : undefined;
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });
     bar.done();

@@ -95,6 +95,13 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(scale.stderr).toBe('--rate-scale: rate-scale is the swept parameter (--param rate-scale=1,2); leave --rate-scale out, or sweep another parameter\n');
   });
 
+  it('sweep --threads is bounded: each worker thread holds its own modules and trace', async () => {
+    const result = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=16', '--threads', '100000', '--policy', POLICY, '--trace', TRACE, '--baselines', 'none', '--json']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('--threads: "100000" is not a whole number from 1 to 64\n');
+  });
+
   it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {
     const result = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=4,64', '--policy', POLICY, '--trace', TRACE]);
     expect(result.status).toBe(2);
