@@ -99,6 +99,27 @@ describe('generated load hits its mean rate (tolerance 4 sigma of a Poisson coun
   });
 });
 
+describe('bounded work', () => {
+  it('a step spec with many steps reads each step a bounded number of times, not once per candidate arrival', () => {
+    // 4,000 steps of 1 s alternating 1/s and 3/s: about 8,000 requests from about 12,000 candidates. A lookup that
+    // scans the steps from the start for every candidate reads them ~24 million times (113 s at 12,000 steps and 18
+    // million candidates); a cursor that moves forward with time reads each about once per candidate or step.
+    const steps = Array.from({ length: 4000 }, (_, i) => ({ at: i, rate: i % 2 === 0 ? 1 : 3 }));
+    let reads = 0;
+    const counted = new Proxy(steps, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const spec = parseSyntheticSpec('synthetic:step?steps=0:1,1:3&duration=4000');
+    const trace = generateSynthetic({ ...spec, shape: { kind: 'step', steps: counted } }, 1);
+    expect(trace.arrival.length).toBeGreaterThan(7000);
+    expect(trace.arrival.length).toBeLessThan(9000);
+    expect(reads).toBeLessThan(10 * (steps.length + 3 * 4000));
+  });
+});
+
 describe('lengths and determinism', () => {
   it('lognormal ISL with mean 3000, sigma 0.8: sample mean within 4 standard errors (~78 tokens)', () => {
     const trace = generateSynthetic(parseSyntheticSpec('synthetic:poisson?rate=5&duration=1h&isl=lognormal:3000:0.8&osl=lognormal:150:0.5'), 5);
