@@ -176,6 +176,13 @@ const CASES: Case[] = [
   decide('obs-deeply-nested.json', 2, 'observation.errors: expected a mapping, got a list (1 item)'),
   decide('obs-truncated.json', 2, `${f('obs-truncated.json')}:1:82: invalid JSON: Unterminated string`),
   decide('obs-trailing-garbage.json', 2, `${f('obs-trailing-garbage.json')}:1:36: invalid JSON: Unexpected non-whitespace character after JSON`),
+  // JSON.parse keeps the last of two equal keys: the first value was silently dropped.
+  decide(
+    'obs-duplicate-key.json',
+    2,
+    `${f('obs-duplicate-key.json')}:6:3: duplicate key "requests" (also at line 3); only one value can be used: keep one`,
+    `${f('obs-duplicate-key.json')}:7:42: duplicate key "ready" (also at line 7); only one value can be used: keep one`,
+  ),
   decide('obs-empty.json', 2, `${f('obs-empty.json')}: the file is empty; expected a JSON observation`),
   decide('obs-utf16le-bom.json', 2, `${f('obs-utf16le-bom.json')}: is UTF-16 little-endian text (byte-order mark FF FE), ${UTF16_HINT} UTF-16LE`),
   decide('obs-latin1.json', 2, `${f('obs-latin1.json')}:1: has bytes that are not valid UTF-8 (first: byte 0xE9 at column 60); ${LATIN1_HINT}`),
