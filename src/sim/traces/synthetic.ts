@@ -197,11 +197,11 @@ function parseLength(raw: string | null, fallback: number, key: string, where: s
   if (parts[0] === 'lognormal' && (parts.length === 2 || parts.length === 3)) {
     const mean = Number(parts[1]);
     const sigma = parts.length === 3 ? Number(parts[2]) : DEFAULT_SIGMA;
-    if (Number.isFinite(mean) && mean >= 1 && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
+    if (Number.isFinite(mean) && mean >= 1 && mean <= MAX_TOKENS && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
       return { kind: 'lognormal', mean, sigma };
     }
   }
-  problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}; mean >= 1, 0 <= sigma <= 4`);
+  problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}; 1 <= mean <= ${MAX_TOKENS}, 0 <= sigma <= 4`);
   return { kind: 'fixed', value: fallback };
 }
 

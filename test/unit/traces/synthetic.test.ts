@@ -42,10 +42,27 @@ describe('parseSyntheticSpec', () => {
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": unknown parameter "rte" for poisson; allowed: rate, duration, isl, osl, seed',
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": duration "-3" is not a positive time (seconds, or "10m", "2h", "1d")',
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": rate is required (a positive rate in requests/s)',
-      'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": isl "lots" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); mean >= 1, 0 <= sigma <= 4',
+      'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": isl "lots" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4',
     ]);
     expect(() => parseSyntheticSpec('synthetic:step?steps=5:2&duration=60')).toThrow(/the first step must be at time 0/);
     expect(() => parseSyntheticSpec('synthetic:burst?rate=1&length=700&every=600&duration=60')).toThrow(/burst length 700 s is longer than the period/);
+  });
+});
+
+describe('token lengths', () => {
+  it('a lognormal mean past the token ceiling is refused as a fixed length is (it was drawn and clamped silently)', () => {
+    const problems = (text: string) => {
+      try {
+        parseSyntheticSpec(text);
+        return [];
+      } catch (error) {
+        return (error as InputError).problems;
+      }
+    };
+    const spec = 'synthetic:poisson?rate=1&duration=1h&isl=lognormal:1e300:4';
+    expect(problems(spec)).toEqual([
+      `synthetic spec "${spec}": isl "lognormal:1e300:4" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4`,
+    ]);
   });
 });
 
