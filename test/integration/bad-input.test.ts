@@ -264,7 +264,7 @@ const CASES: Case[] = [
   },
   { name: 'sweep --out names a file (generated)', args: ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none', '--threads', '1'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder`] },
   // procfs answers ENOENT to mkdir, and Node's recursive mkdir then retries for ever: an error, not a hang.
-  { name: 'simulate --out under /proc', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '/proc/pd-planner-no-such-folder', '--baselines', 'none'], exit: 2, stderr: ['--out: cannot create the folder /proc/pd-planner-no-such-folder (ENOENT: no such file or directory'] },
+  { name: 'simulate --out under /proc', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '/proc/pd-planner-no-such-folder', '--baselines', 'none'], exit: 2, stderr: ['--out: cannot create the report folder /proc/pd-planner-no-such-folder (ENOENT: no such file or directory'] },
   // An empty --out was the working directory: the report files landed wherever the command ran.
   { name: 'simulate: --out empty', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '', '--baselines', 'none'], exit: 2, stderr: ['--out: the value is empty; give one (see pd-planner simulate --help)'] },
   { name: 'simulate: --seed given twice', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--seed', '1', '--seed=2', '--out', join(TMP, 'out-seed-twice'), '--baselines', 'none'], exit: 2, stderr: ['--seed: given twice ("1", then "2"); give it once'] },

@@ -45,7 +45,7 @@ export async function mkdirOrExplain(dir: string): Promise<void> {
       await mkdir(folder);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new InputError([`--out: cannot create the folder ${dir} (${messageOf(err)}); choose another --out folder`]);
+      throw new InputError([`--out: cannot create the report folder ${dir} (${messageOf(err)}); choose another --out folder`]);
     }
   }
 }
