@@ -3,7 +3,7 @@
  * that already holds a report unless --force is given, and say so when --force replaces one. Checked before any
  * simulation runs, so the refusal costs nothing.
  */
-import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -34,13 +34,69 @@ function generatedAt(file: string): string {
  * generated 2026-12-07T03:39:34Z); pass --force to replace it, or choose another --out folder".
  */
 export function checkOutDir(dir: string, files: readonly string[], force: boolean): string | undefined {
+  checkFolder(dir);
   const present = files.filter((f) => existsSync(path.join(dir, f)));
+  for (const file of present) {
+    if (statSync(path.join(dir, file)).isDirectory()) {
+      throw new InputError([`--out: ${shownPath(path.join(dir, file))} is a folder, not a report file; remove it or choose another --out folder`]);
+    }
+  }
   if (present.length === 0) return undefined;
-  const shown = path.relative(process.cwd(), dir) || '.';
+  const shown = shownPath(dir);
   const json = present.find((f) => f.endsWith('.json'));
   const what = `${present.join(', ')}${json ? generatedAt(path.join(dir, json)) : ''}`;
   if (!force) {
     throw new InputError([`--out ${shown}: already holds a report (${what}); pass --force to replace it, or choose another --out folder`]);
   }
   return `replacing the report in ${shown} (${what}) as --force asks`;
+}
+
+/** A path as messages show it: relative to the working directory ("." for the directory itself). */
+function shownPath(p: string): string {
+  return path.relative(process.cwd(), p) || '.';
+}
+
+const AS_FOLDER = 'name a folder (it is created when missing)';
+
+/**
+ * `dir` can hold the report: it is a folder, or the nearest part of it that exists is a writable folder (the rest
+ * is created when the report is written). Checked before the simulation, so a typo does not cost the whole run.
+ * Example: --out report.md (a file) -> "--out: report.md is a file, not a folder; name a folder (...)".
+ */
+function checkFolder(dir: string): void {
+  let existing = dir;
+  for (;;) {
+    let info;
+    try {
+      info = statSync(existing);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new InputError([`--out: cannot use ${shownPath(dir)}: ${(error as Error).message}`]);
+      if (code === 'ENOENT' && isSymlink(existing)) {
+        throw new InputError([`--out: ${shownPath(dir)} cannot be created: ${existing} is a symbolic link to a missing target; ${AS_FOLDER}`]);
+      }
+      const up = path.dirname(existing);
+      if (up === existing) return;
+      existing = up;
+      continue;
+    }
+    if (!info.isDirectory()) {
+      const what = existing === dir ? `${shownPath(dir)} is` : `${shownPath(dir)} cannot be created: ${existing} is`;
+      throw new InputError([`--out: ${what} a file, not a folder; ${AS_FOLDER}`]);
+    }
+    try {
+      accessSync(existing, constants.W_OK);
+    } catch {
+      throw new InputError([`--out: ${existing} is not writable; choose a folder you can write to`]);
+    }
+    return;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,7 @@
  */
 import { Command } from 'commander';
 import { InputError, messageOf } from '../errors.js';
+import { refuseRepeatsAndBlanks } from './flag-rules.js';
 
 type Register = (program: Command) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const requested = argv[2];
     const names = requested && Object.hasOwn(COMMANDS, requested) ? [requested] : Object.keys(COMMANDS);
     for (const name of names) (await (COMMANDS[name] as () => Promise<Register>)())(program);
+    for (const command of program.commands) refuseRepeatsAndBlanks(command);
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {

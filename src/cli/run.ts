@@ -12,6 +12,7 @@ import { Option, type Command } from 'commander';
 import { formatDuration, MAX_TIMER_SECONDS, parseDuration } from '../config/duration.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_CONCURRENCY } from '../service/loop.js';
+import { collect } from './flag-rules.js';
 import { numberOption } from './options.js';
 import { runPlanner, type RunHooks, type RunOptions } from '../service/run.js';
 import { LOG_FORMATS, type LogFormat } from '../log.js';
@@ -44,11 +45,6 @@ function secondsOrZero(flag: string) {
       throw new InputError([`${flag}: expected a duration such as "30s", or 0 for none, got "${value}"`]);
     }
   };
-}
-
-/** Repeatable option: every value, in order. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 function logLevel(value: string): string {

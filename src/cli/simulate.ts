@@ -10,15 +10,10 @@ import { parseCurrent } from '../sim/current.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
+import { collect } from './flag-rules.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
 import { simulateFleetCommand, type SimulateFlags } from './simulate-fleet.js';
-
-/** Repeatable option: every value, in order. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 
 export function registerSimulate(program: Command): void {
   const command = program

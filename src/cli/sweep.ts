@@ -18,6 +18,12 @@ import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
 
+/**
+ * Most worker threads one sweep starts. Each holds its own copy of the modules and of the trace (about 55 MB for a
+ * small trace), so threads beyond the cores only multiply memory: 64 is more cores than a sweep machine has.
+ */
+const MAX_SWEEP_THREADS = 64;
+
 export function registerSweep(program: Command): void {
   const command = program
     .command('sweep')
@@ -31,9 +37,9 @@ export function registerSweep(program: Command): void {
     .option('--baselines <list>', 'comma-separated baselines per scenario (see simulate)', 'dynamo,hindsight')
     .option('--current <pool=n,...>', 'the replicas each pool runs today: adds the static baseline "current" to every scenario')
     .option('--speedup <x>', 'replay x times faster', '1')
-    .option('--rate-scale <x>', 'arrival-rate multiplier (unless it is the swept parameter)', '1')
+    .option('--rate-scale <x>', 'arrival-rate multiplier (not with --param rate-scale=...)', '1')
     .option('--seed <n>', 'random seed', '1')
-    .option('--threads <n>', 'worker threads (default: one per core)')
+    .option('--threads <n>', `worker threads, at most ${MAX_SWEEP_THREADS} (default: one per core)`)
     .option('--json', 'print sweep.json to stdout instead of the table (no files unless --out is given)');
   addWhatIfFlags(command);
   command
@@ -50,6 +56,11 @@ export function registerSweep(program: Command): void {
     if (flags.merge !== undefined) return mergeCommand(cmd);
     if (flags.param === undefined) throw new InputError(['sweep: --param <name=values> is required (or --merge DIR), e.g. --param gpu-budget=32,48,64']);
     const param = parseSweepParam(String(flags.param));
+    // The swept parameter's own flag would be overridden by every swept value: refused rather than dropped.
+    const sweptFlag = param.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (cmd.getOptionValueSource(sweptFlag) === 'cli') {
+      throw new InputError([`--${param.name}: ${param.name} is the swept parameter (--param ${String(flags.param)}); leave --${param.name} out, or sweep another parameter`]);
+    }
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
     const format = String(flags.traceFormat) as Scenario['traceFormat'];
@@ -83,7 +94,7 @@ export function registerSweep(program: Command): void {
     const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
     const outDir = path.resolve(String(flags.out));
     const replacing = writeFiles ? checkOutDir(outDir, SWEEP_FILES, flags.force === true) : undefined;
-    const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1 }) : undefined;
+    const threads = flags.threads ? numberOption('--threads', String(flags.threads), { integer: true, min: 1, max: MAX_SWEEP_THREADS }) : undefined;
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });
     bar.done();

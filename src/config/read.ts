@@ -166,12 +166,14 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
 }
 
 /**
- * Parse JSON strictly (JSON.parse, not YAML), reporting where it broke as `file:line:col: message`.
+ * Parse JSON strictly (JSON.parse, not YAML), reporting where it broke as `file:line:col: message`, and refusing a key
+ * given twice in one object (JSON.parse would keep the last).
  * Node 20 says "... in JSON at position 16"; we turn the position into a line and column.
  */
 export function parseJson(text: string, file: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     const message = messageOf(error);
     if (error instanceof RangeError) throw new InputError([`${file}: invalid JSON: nested too deeply (thousands of levels of [ or {)`]);
@@ -185,6 +187,56 @@ export function parseJson(text: string, file: string): unknown {
     const { line, col } = lineCol(text, offset);
     throw new InputError([`${file}:${line}:${col}: invalid JSON: ${reason}`]);
   }
+  const duplicates = duplicateKeys(text);
+  if (duplicates.length > 0) {
+    throw new InputError(
+      duplicates.map(({ key, offset, first }) => {
+        const { line, col } = lineCol(text, offset);
+        return `${file}:${line}:${col}: duplicate key ${JSON.stringify(key)} (also at line ${lineCol(text, first).line}); only one value can be used: keep one`;
+      }),
+    );
+  }
+  return value;
+}
+
+/**
+ * Keys given twice in one object of `text` (valid JSON), with their offsets and the first one's: JSON.parse keeps the
+ * last value without a word, and nothing the user gave may be dropped silently. One pass, no recursion.
+ * Example: `{"a": 1, "b": {"a": 2}, "a": 3}` -> [{ key: "a", offset: 24, first: 1 }].
+ */
+function duplicateKeys(text: string): { key: string; offset: number; first: number }[] {
+  const found: { key: string; offset: number; first: number }[] = [];
+  // One entry per open brace or bracket: the keys of an object (key -> offset), null for an array.
+  const open: (Map<string, number> | null)[] = [];
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let end = i + 1;
+      while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      const keys = open[open.length - 1];
+      if (keyNext && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        const first = keys.get(key);
+        if (first === undefined) keys.set(key, i);
+        else if (found.length < 100) found.push({ key, offset: i, first });
+      }
+      i = end;
+    } else if (c === 0x7b /* { */) {
+      open.push(new Map());
+      keyNext = true;
+    } else if (c === 0x5b /* [ */) {
+      open.push(null);
+      keyNext = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      open.pop();
+    } else if (c === 0x3a /* : */) {
+      keyNext = false;
+    } else if (c === 0x2c /* , */) {
+      keyNext = open[open.length - 1] != null;
+    }
+  }
+  return found;
 }
 
 /** Context V8 shows around an unexpected token: 10 characters either side (see v8 JsonParser::ReportUnexpectedToken). */

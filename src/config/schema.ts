@@ -103,6 +103,11 @@ export const MAX_POOL_REPLICAS = 10_000;
 const MAX_POOLS = 64;
 const MAX_GPUS_PER_REPLICA = 1024;
 export const MAX_BUDGET_GPUS = 10_000_000;
+/**
+ * Highest cost per GPU-hour, in any currency: far above any price, and low enough that the dearest cluster the
+ * other ceilings allow (64 pools x 10,000 replicas x 1,024 GPUs) costs a finite 6.6e17 an hour.
+ */
+export const MAX_COST_PER_GPU_HOUR = 1_000_000;
 /** Intervals a forecaster may look back over (a week of one-minute intervals): bounds the state's history. */
 export const MAX_FORECAST_POINTS = 10_080;
 /** Spot evictions per replica per hour: one a minute is already no usable capacity. */
@@ -159,7 +164,7 @@ const pool = z.strictObject({
   gpusPerReplica: z.number().int().positive().max(MAX_GPUS_PER_REPLICA).default(1),
   minReplicas: replicaCount.default(1),
   maxReplicas: replicaCount.default(16),
-  costPerGpuHour: z.number().nonnegative().default(0),
+  costPerGpuHour: z.number().nonnegative().max(MAX_COST_PER_GPU_HOUR).default(0),
   startupSeconds: duration('a startup time', { default: 180, plainSeconds: true }),
   target: target.optional(),
 });

@@ -5,7 +5,7 @@
  * Unlike the policy and the observation, this file is written by pd-planner itself, so fields we do not
  * know are kept (a newer version may add some) while the fields we use are type-checked.
  */
-import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -77,12 +77,29 @@ export function checkStateOut(path: string, flag = '--state-out'): void {
   } catch {
     throw new InputError([`${flag}: the directory ${dir} (of ${path}) is not writable`]);
   }
+  let target;
   try {
-    if (statSync(path).isDirectory()) throw new InputError([`${flag}: ${path} is a directory; name a file`]);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    // Not there yet: fine, it will be created.
+    target = statSync(path);
+  } catch {
+    return; // Not there yet: fine, it will be created.
   }
+  if (target.isDirectory()) throw new InputError([`${flag}: ${path} is a directory; name a file`]);
+  // The rename that makes the write atomic would replace the node itself: as root, --state-out /dev/null would
+  // leave a regular file where the null device was.
+  if (!target.isFile()) {
+    throw new InputError([
+      `${flag}: ${path} is ${nodeKind(target)}, not a regular file; the state is written to a temporary file and renamed over it, which would replace it: name a regular file`,
+    ]);
+  }
+}
+
+/** "a FIFO", "a character device", ... for a stat that is neither a regular file nor a directory. */
+function nodeKind(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'a special file';
 }
 
 /**

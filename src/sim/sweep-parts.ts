@@ -7,11 +7,12 @@
  * A part file is data, not a user-facing report: numbers keep full precision, and the non-finite ones JSON has no
  * syntax for (NaN, ±Infinity) are written as {"$number": "NaN"} and read back as numbers.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseJson, readInputFile } from '../config/read.js';
 import { InputError } from '../errors.js';
+import { mkdirOrExplain } from './report/write.js';
 import type { SweepReport } from './report/types.js';
 import type { SimReport } from './types.js';
 
@@ -63,8 +64,8 @@ export function partJson(part: SweepPart): string {
 /** Write `dir/sweep-index-<i>.json` (dir created when missing); returns its path. */
 export async function writeSweepPart(part: SweepPart, dir: string): Promise<string> {
   const path = join(dir, partFileName(part.index));
+  await mkdirOrExplain(dir);
   try {
-    await mkdir(dir, { recursive: true });
     await writeFile(path, partJson(part), 'utf8');
   } catch (err) {
     throw new Error(`cannot write the sweep part ${path}: ${(err as Error).message}`, { cause: err });

@@ -12,7 +12,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNode, type NodeOutcome } from '../fixtures/node-process.js';
@@ -29,6 +29,12 @@ const HUGE_POLICY = join(TMP, 'policy-10mb.yaml');
 const ZERO_PROFILE_POLICY = join(TMP, 'policy-zero-profile.yaml');
 /** Generated: a FIFO a writer opens and closes without writing (a trace that is not a regular file and empty). */
 const EMPTY_FIFO = join(TMP, 'empty-trace.fifo');
+/** Generated: a regular file where --out wants a folder. */
+const OUT_FILE = join(TMP, 'out-is-a-file');
+/** Generated: an --out folder whose report.json is a folder (--force cannot replace it). */
+const OUT_JSON_DIR = join(TMP, 'out-json-is-a-dir');
+/** --out as the runner shows it: relative to the repository root, the runner's working directory. */
+const shownOut = (dir: string): string => relative(ROOT, dir);
 
 interface Case {
   /** The fixture file (or a short label for generated / flag cases). */
@@ -170,6 +176,13 @@ const CASES: Case[] = [
   decide('obs-deeply-nested.json', 2, 'observation.errors: expected a mapping, got a list (1 item)'),
   decide('obs-truncated.json', 2, `${f('obs-truncated.json')}:1:82: invalid JSON: Unterminated string`),
   decide('obs-trailing-garbage.json', 2, `${f('obs-trailing-garbage.json')}:1:36: invalid JSON: Unexpected non-whitespace character after JSON`),
+  // JSON.parse keeps the last of two equal keys: the first value was silently dropped.
+  decide(
+    'obs-duplicate-key.json',
+    2,
+    `${f('obs-duplicate-key.json')}:6:3: duplicate key "requests" (also at line 3); only one value can be used: keep one`,
+    `${f('obs-duplicate-key.json')}:7:42: duplicate key "ready" (also at line 7); only one value can be used: keep one`,
+  ),
   decide('obs-empty.json', 2, `${f('obs-empty.json')}: the file is empty; expected a JSON observation`),
   decide('obs-utf16le-bom.json', 2, `${f('obs-utf16le-bom.json')}: is UTF-16 little-endian text (byte-order mark FF FE), ${UTF16_HINT} UTF-16LE`),
   decide('obs-latin1.json', 2, `${f('obs-latin1.json')}:1: has bytes that are not valid UTF-8 (first: byte 0xE9 at column 60); ${LATIN1_HINT}`),
@@ -195,6 +208,10 @@ const CASES: Case[] = [
   decideWithState('state-wrong-types.json', 'state.history[0].time: expected a number, got "yesterday"', 'state.correction.pCf: expected a number > 0, got -1'),
   decideWithState('state-truncated.json', `${f('state-truncated.json')}:1:58: invalid JSON: Expected ',' or ']' after array element`),
   { name: 'decide: observation is a directory', args: ['decide', '--policy', POLICY, '--observation', DIR], exit: 2, stderr: [`${DIR}: cannot read: is a directory, expected a file`] },
+  // A flag given twice with different values is refused (the last one silently won); an empty value too.
+  { name: 'decide: --policy given twice', args: ['decide', '--policy', POLICY, '--policy', 'examples/static.yaml', '--observation', OBSERVATION], exit: 2, stderr: [`--policy: given twice ("${POLICY}", then "examples/static.yaml"); give it once`] },
+  { name: 'decide: --observation given twice, the same file', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--observation', OBSERVATION], exit: 0, stderr: [], stdout: ['"prefill-od"'] },
+  { name: 'decide: --policy empty', args: ['decide', '--policy', '', '--observation', OBSERVATION], exit: 2, stderr: ['--policy: the value is empty; give one (see pd-planner decide --help)'] },
   { name: 'decide: --observation missing', args: ['decide', '--policy', POLICY], exit: 2, stderr: ["error: required option '--observation <file>' not specified"] },
 
   // ---- traces ---------------------------------------------------------------------------------------------------
@@ -231,6 +248,27 @@ const CASES: Case[] = [
   { name: 'simulate: --gpu-budget 4 below the minimums', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--gpu-budget', '4', '--out', join(TMP, 'out-budget'), '--baselines', 'none'], exit: 2, stderr: ["--gpu-budget: 4 GPUs is below the 8 the pools' minReplicas need (prefill-od 1x4, decode-od 1x4)"] },
   // A pool named "constructor" through the simulator and every report (a Vega sort list of pool names fails on it).
   { name: 'simulate: a pool named constructor', args: ['simulate', '--policy', f('policy-static-constructor-pool.yaml'), '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-constructor'), '--force', '--baselines', 'static,hpa'], exit: 0, stderr: [], stdout: ['static', 'hpa'] },
+  // --out is checked before anything runs: a file, a folder below a file, a report file that is a folder.
+  { name: 'simulate --out names a file (generated)', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder; name a folder (it is created when missing)`] },
+  {
+    name: 'simulate --out below a file (generated)',
+    args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(OUT_FILE, 'sub'), '--baselines', 'none'],
+    exit: 2,
+    stderr: [`--out: ${shownOut(join(OUT_FILE, 'sub'))} cannot be created: ${OUT_FILE} is a file, not a folder; name a folder (it is created when missing)`],
+  },
+  {
+    name: 'simulate --out with report.json a folder, --force (generated)',
+    args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_JSON_DIR, '--force', '--baselines', 'none'],
+    exit: 2,
+    stderr: [`--out: ${shownOut(join(OUT_JSON_DIR, 'report.json'))} is a folder, not a report file; remove it or choose another --out folder`],
+  },
+  { name: 'sweep --out names a file (generated)', args: ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', OUT_FILE, '--baselines', 'none', '--threads', '1'], exit: 2, stderr: [`--out: ${shownOut(OUT_FILE)} is a file, not a folder`] },
+  // procfs answers ENOENT to mkdir, and Node's recursive mkdir then retries for ever: an error, not a hang.
+  { name: 'simulate --out under /proc', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '/proc/pd-planner-no-such-folder', '--baselines', 'none'], exit: 2, stderr: ['--out: cannot create the report folder /proc/pd-planner-no-such-folder (ENOENT: no such file or directory'] },
+  // An empty --out was the working directory: the report files landed wherever the command ran.
+  { name: 'simulate: --out empty', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '', '--baselines', 'none'], exit: 2, stderr: ['--out: the value is empty; give one (see pd-planner simulate --help)'] },
+  { name: 'simulate: --seed given twice', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--seed', '1', '--seed=2', '--out', join(TMP, 'out-seed-twice'), '--baselines', 'none'], exit: 2, stderr: ['--seed: given twice ("1", then "2"); give it once'] },
+  { name: 'sweep: --param given twice', args: ['sweep', '--param', 'gpu-budget=16', '--param', 'ttft-ms=500', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-param-twice'), '--baselines', 'none'], exit: 2, stderr: ['--param: given twice ("gpu-budget=16", then "ttft-ms=500"); give it once'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
   // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
@@ -320,6 +358,8 @@ beforeAll(async () => {
   symlinkSync('/dev/zero', join(TMP, 'zero-profile', 'prefill_raw_data.json'));
   copyFileSync(join(ROOT, 'profiles/llama2-70b-h100-tp4/decode_raw_data.json'), join(TMP, 'zero-profile', 'decode_raw_data.json'));
   writeFileSync(ZERO_PROFILE_POLICY, readFileSync(join(ROOT, POLICY), 'utf8').replace('spec:\n', 'spec:\n  profile: zero-profile\n'));
+  writeFileSync(OUT_FILE, 'not a folder\n');
+  mkdirSync(join(OUT_JSON_DIR, 'report.json'), { recursive: true });
   execFileSync('mkfifo', [EMPTY_FIFO]);
   // Blocks until the simulate case opens the FIFO, then closes it: the reader sees an empty stream.
   fifoWriter = spawn('sh', ['-c', `: > "${EMPTY_FIFO}"`]);

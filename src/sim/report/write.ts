@@ -1,12 +1,13 @@
 /** The imperative shell of the report: render and write report.json, report.md, report.html. */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { SimReport } from '../types.js';
 import { reportHtml } from './html.js';
 import { reportJson } from './json.js';
 import { reportMarkdown } from './markdown.js';
 import type { ReportPaths } from './types.js';
-import { messageOf } from '../../errors.js';
+import { InputError, messageOf } from '../../errors.js';
 
 /**
  * Write the three report files into `outDir` (created with its parents when missing) and return their paths.
@@ -28,11 +29,24 @@ export async function writeReport(report: SimReport, outDir: string): Promise<Re
   return paths;
 }
 
+/**
+ * Create `dir` and its missing parents, one level at a time. Not `mkdir(dir, { recursive: true })`: when the kernel
+ * answers ENOENT for a parent that exists (procfs, e.g. --out /proc/x), Node's recursive mkdir retries for ever.
+ * A folder that cannot be created is the user's --out: an input error (exit 2) naming it.
+ */
 export async function mkdirOrExplain(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new Error(`cannot create the report folder ${dir}: ${messageOf(err)}`, { cause: err });
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) {
+    try {
+      await mkdir(folder);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new InputError([`--out: cannot create the report folder ${dir} (${messageOf(err)}); choose another --out folder`]);
+    }
   }
 }
 

@@ -197,11 +197,11 @@ function parseLength(raw: string | null, fallback: number, key: string, where: s
   if (parts[0] === 'lognormal' && (parts.length === 2 || parts.length === 3)) {
     const mean = Number(parts[1]);
     const sigma = parts.length === 3 ? Number(parts[2]) : DEFAULT_SIGMA;
-    if (Number.isFinite(mean) && mean >= 1 && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
+    if (Number.isFinite(mean) && mean >= 1 && mean <= MAX_TOKENS && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
       return { kind: 'lognormal', mean, sigma };
     }
   }
-  problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}; mean >= 1, 0 <= sigma <= 4`);
+  problems.push(`${where}: ${key} ${JSON.stringify(raw)} is not ${expectation}; 1 <= mean <= ${MAX_TOKENS}, 0 <= sigma <= 4`);
   return { kind: 'fixed', value: fallback };
 }
 
@@ -229,6 +229,23 @@ export function rateAt(shape: ArrivalShape, t: number): number {
       return rate;
     }
   }
+}
+
+/**
+ * rateAt for times that only grow, as the generator asks: a step shape keeps a cursor on its current step instead of
+ * scanning the steps from the first for every candidate (12,000 steps and 18 million candidates took minutes).
+ * Example: steps 0:2, 600:8; asked at 10, 700, 900 -> 2, 8, 8, the cursor moving once.
+ */
+function forwardRate(shape: ArrivalShape): (t: number) => number {
+  if (shape.kind !== 'step') return (t) => rateAt(shape, t);
+  const steps = shape.steps;
+  let i = 0;
+  return (t) => {
+    if (i > 0 && (steps[i] as { at: number }).at > t) i = 0;
+    while (i + 1 < steps.length && (steps[i + 1] as { at: number }).at <= t) i++;
+    const step = steps[i];
+    return step && step.at <= t ? step.rate : 0;
+  };
 }
 
 /** An upper bound of rateAt over all t (the thinning envelope). */
@@ -313,13 +330,14 @@ export function generateSynthetic(spec: SyntheticSpec, seed: number): Trace {
   const lengths = createRng(effectiveSeed ^ 0x5bd1e995);
   const lambdaMax = peakRate(spec.shape);
   const constant = spec.shape.kind === 'poisson';
+  const rate = forwardRate(spec.shape);
   checkSyntheticSize(spec, lambdaMax);
   const builder = new TraceBuilder(Math.min(1 << 24, lambdaMax * spec.durationSeconds * 1.1 + 16));
   let t = 0;
   for (;;) {
     t += exponential(arrivals, lambdaMax);
     if (t >= spec.durationSeconds) break;
-    if (!constant && arrivals() * lambdaMax >= rateAt(spec.shape, t)) continue;
+    if (!constant && arrivals() * lambdaMax >= rate(t)) continue;
     builder.push(t, drawLength(spec.isl, lengths), drawLength(spec.osl, lengths));
   }
   const n = builder.length;

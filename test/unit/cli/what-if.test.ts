@@ -85,6 +85,23 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(seed.stderr).toBe('--seed: "1e300" is not a whole number from 0 to 4294967295\n');
   });
 
+  it('sweep: the swept parameter given again as its own flag is refused, not silently overridden', async () => {
+    const ttft = await runInProcess(registerSweep, ['sweep', '--param', 'ttft-ms=500,800', '--ttft-ms', '600', '--policy', POLICY, '--trace', TRACE]);
+    expect(ttft.status).toBe(2);
+    expect(ttft.stdout).toBe('');
+    expect(ttft.stderr).toBe('--ttft-ms: ttft-ms is the swept parameter (--param ttft-ms=500,800); leave --ttft-ms out, or sweep another parameter\n');
+    const scale = await runInProcess(registerSweep, ['sweep', '--param', 'rate-scale=1,2', '--rate-scale', '3', '--policy', POLICY, '--trace', TRACE]);
+    expect(scale.status).toBe(2);
+    expect(scale.stderr).toBe('--rate-scale: rate-scale is the swept parameter (--param rate-scale=1,2); leave --rate-scale out, or sweep another parameter\n');
+  });
+
+  it('sweep --threads is bounded: each worker thread holds its own modules and trace', async () => {
+    const result = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=16', '--threads', '100000', '--policy', POLICY, '--trace', TRACE, '--baselines', 'none', '--json']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('--threads: "100000" is not a whole number from 1 to 64\n');
+  });
+
   it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {
     const result = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=4,64', '--policy', POLICY, '--trace', TRACE]);
     expect(result.status).toBe(2);

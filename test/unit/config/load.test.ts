@@ -61,6 +61,8 @@ describe('schema problems: one "path: message" line each', () => {
     ['a negative SLO', (s: Data) => (s.slo.itl.ms = -5), 'spec.slo.itl.ms: expected a number > 0, got -5'],
     ['an ITL target no request can miss', (s: Data) => (s.slo.itl.ms = 1e300), 'spec.slo.itl.ms: at most 60000 ms (a minute per token); a longer target is never missed'],
     ['a missing SLO target', (s: Data) => delete s.slo.ttft.ms, 'spec.slo.ttft.ms: required field is missing (expected a number)'],
+    // Unbounded, it summed to an infinite cost: "$Infinity/h" in validate, a blank cost in every report.
+    ['a cost per GPU-hour no GPU has', (s: Data) => (s.pools[0].costPerGpuHour = 1e308), 'spec.pools[0].costPerGpuHour: expected a number ≤ 1000000, got 1e+308'],
     ['a fractional GPU count', (s: Data) => (s.pools[1].gpusPerReplica = 1.5), 'spec.pools[1].gpusPerReplica: expected a whole number, got 1.5'],
     ['a string where a number goes', (s: Data) => (s.pools[1].maxReplicas = 'ten'), 'spec.pools[1].maxReplicas: expected a number, got "ten"'],
     ['a Spot share above 1', (s: Data) => (s.spot = { maxShare: 1.5 }), 'spec.spot.maxShare: expected a number ≤ 1, got 1.5'],

@@ -4,7 +4,7 @@
  * and where it goes is checked before anything is decided; a corrupt or empty state file names the file.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,19 @@ describe('state files', () => {
       `--state-out: the directory ${join(tmp, 'no-such-dir')} (of ${join(tmp, 'no-such-dir', 's.json')}) does not exist; create it first (mkdir -p ${join(tmp, 'no-such-dir')})`,
     ]);
     expect(problemsOf(() => checkStateOut(tmp))).toEqual([`--state-out: ${tmp} is a directory; name a file`]);
+  });
+
+  it('--state-out naming a FIFO or a device is refused, and the node is left as it was (a rename would replace /dev/null)', async () => {
+    const fifo = join(tmp, 'state.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(problemsOf(() => checkStateOut(fifo))).toEqual([
+      `--state-out: ${fifo} is a FIFO, not a regular file; the state is written to a temporary file and renamed over it, which would replace it: name a regular file`,
+    ]);
+    expect(problemsOf(() => checkStateOut('/dev/null'))[0]).toContain('--state-out: /dev/null is a character device, not a regular file');
+    const result = await runInProcess(registerDecide, ['decide', '--policy', join(ROOT, 'examples', 'sla.yaml'), '--observation', join(ROOT, 'examples', 'observation.json'), '--state-out', fifo]);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 
   it('decide --state-out into a missing directory fails before the decision is printed', async () => {

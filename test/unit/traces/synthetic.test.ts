@@ -42,10 +42,27 @@ describe('parseSyntheticSpec', () => {
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": unknown parameter "rte" for poisson; allowed: rate, duration, isl, osl, seed',
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": duration "-3" is not a positive time (seconds, or "10m", "2h", "1d")',
       'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": rate is required (a positive rate in requests/s)',
-      'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": isl "lots" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); mean >= 1, 0 <= sigma <= 4',
+      'synthetic spec "synthetic:poisson?rte=5&duration=-3&isl=lots": isl "lots" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4',
     ]);
     expect(() => parseSyntheticSpec('synthetic:step?steps=5:2&duration=60')).toThrow(/the first step must be at time 0/);
     expect(() => parseSyntheticSpec('synthetic:burst?rate=1&length=700&every=600&duration=60')).toThrow(/burst length 700 s is longer than the period/);
+  });
+});
+
+describe('token lengths', () => {
+  it('a lognormal mean past the token ceiling is refused as a fixed length is (it was drawn and clamped silently)', () => {
+    const problems = (text: string) => {
+      try {
+        parseSyntheticSpec(text);
+        return [];
+      } catch (error) {
+        return (error as InputError).problems;
+      }
+    };
+    const spec = 'synthetic:poisson?rate=1&duration=1h&isl=lognormal:1e300:4';
+    expect(problems(spec)).toEqual([
+      `synthetic spec "${spec}": isl "lognormal:1e300:4" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4`,
+    ]);
   });
 });
 
@@ -96,6 +113,27 @@ describe('generated load hits its mean rate (tolerance 4 sigma of a Poisson coun
     expect(Math.abs(countIn(trace.arrival, 0, 600) - 1200)).toBeLessThan(4 * Math.sqrt(1200));
     expect(Math.abs(countIn(trace.arrival, 600, 1200) - 4800)).toBeLessThan(4 * Math.sqrt(4800));
     expect(Math.abs(countIn(trace.arrival, 1200, 1800) - 2400)).toBeLessThan(4 * Math.sqrt(2400));
+  });
+});
+
+describe('bounded work', () => {
+  it('a step spec with many steps reads each step a bounded number of times, not once per candidate arrival', () => {
+    // 4,000 steps of 1 s alternating 1/s and 3/s: about 8,000 requests from about 12,000 candidates. A lookup that
+    // scans the steps from the start for every candidate reads them ~24 million times (113 s at 12,000 steps and 18
+    // million candidates); a cursor that moves forward with time reads each about once per candidate or step.
+    const steps = Array.from({ length: 4000 }, (_, i) => ({ at: i, rate: i % 2 === 0 ? 1 : 3 }));
+    let reads = 0;
+    const counted = new Proxy(steps, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const spec = parseSyntheticSpec('synthetic:step?steps=0:1,1:3&duration=4000');
+    const trace = generateSynthetic({ ...spec, shape: { kind: 'step', steps: counted } }, 1);
+    expect(trace.arrival.length).toBeGreaterThan(7000);
+    expect(trace.arrival.length).toBeLessThan(9000);
+    expect(reads).toBeLessThan(10 * (steps.length + 3 * 4000));
   });
 });
 
