@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { formatDuration } from './duration.js';
 import type { PolicyFile, PolicySpec, PoolSpec } from './schema.js';
-import { MAX_BUDGET_GPUS } from './schema.js';
+import { MAX_BUDGET_GPUS, metadataSchema } from './schema.js';
 import { targetKey } from './validate.js';
 
 /** Graphs per fleet: one decision per graph per tick, twice (the probe and the final one). */
@@ -29,7 +29,7 @@ const gpus = z.number().int().positive().max(MAX_BUDGET_GPUS);
 export const fleetFile = z.strictObject({
   apiVersion: z.literal('pd-planner/v1'),
   kind: z.literal('PlannerFleet'),
-  metadata: z.strictObject({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }),
+  metadata: metadataSchema,
   spec: z.strictObject({
     budget: z.strictObject({
       /** GPUs every graph together may run. */

@@ -373,10 +373,30 @@ export const policySpec = z.strictObject({
   readinessTimeout: duration('a timeout', { default: 1800 }),
 });
 
+/**
+ * A policy's or a fleet's metadata. The name is a Kubernetes object name (a DNS-1123 subdomain) because `run` names its
+ * Lease after it (pd-planner-<name>, pd-planner-fleet-<name>: at most 253 characters in all); the namespace is a DNS
+ * label, as Kubernetes requires. Example: "llama-70b.disagg" passes; "Llama 70B" would make an API server refuse the
+ * Lease at the first tick, so validate refuses it.
+ */
+export const metadataSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(236, 'at most 236 characters (it names the Lease pd-planner-fleet-<name>, at most 253)')
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit (a Kubernetes object name: it names the Lease pd-planner-<name>)'),
+  namespace: z
+    .string()
+    .max(63, 'at most 63 characters (a Kubernetes namespace)')
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lower-case letters, digits and "-" (a Kubernetes namespace)')
+    .optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
 export const policyFile = z.strictObject({
   apiVersion: z.literal('pd-planner/v1'),
   kind: z.literal('PlannerPolicy'),
-  metadata: z.strictObject({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }),
+  metadata: metadataSchema,
   spec: policySpec,
 });
 

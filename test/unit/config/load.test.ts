@@ -77,6 +77,21 @@ describe('schema problems: one "path: message" line each', () => {
     expect(problems(withSpec(edit))).toEqual([line]);
   });
 
+  it('a name the service cannot give its Lease is refused by validate, not by the API server at the first tick', () => {
+    const named = (edit: (m: Data) => void) => {
+      const policy = basePolicy();
+      edit(policy.metadata as Data);
+      return problems(policy);
+    };
+    const objectName = 'metadata.name: use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit (a Kubernetes object name: it names the Lease pd-planner-<name>)';
+    expect(named((m) => (m.name = 'Llama 70B'))).toEqual([objectName]);
+    expect(named((m) => (m.name = 'llama-70b\nx'))).toEqual([objectName]);
+    expect(named((m) => (m.name = 'a'.repeat(237)))).toEqual(['metadata.name: at most 236 characters (it names the Lease pd-planner-fleet-<name>, at most 253)']);
+    expect(named((m) => (m.namespace = 'Prod'))).toEqual(['metadata.namespace: use lower-case letters, digits and "-" (a Kubernetes namespace)']);
+    expect(named((m) => (m.name = 'llama-70b.disagg'))).toEqual([]);
+    expect(named((m) => (m.name = 'a'.repeat(236)))).toEqual([]);
+  });
+
   it('reports every problem at once, one line per unknown key', () => {
     const lines = problems(
       withSpec((s) => {
