@@ -21,6 +21,8 @@
  *   9. min/max (pool)     again, as hard bounds: a minimum or schedule that needs a bigger jump
  *                         than the step limit wins over the step limit                          bounds.ts
  *  10. GPU budget trim    hard cap after 7-8 kept pools up (budget.ts explains what goes first) budget.ts
+ *  10b. scale to zero     the roles the idle rule sends to zero go to their minimums at once,
+ *                         past 7 and 8 (the idle time was the wait)                            planner/idle.ts
  *  11. readiness gate     no scale-up of a pool still becoming ready (until readinessTimeout),
  *                         nothing during a rolling update; a held pool keeps its current count
  *                         within its bounds                                                     readiness.ts
@@ -29,7 +31,9 @@
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
  * pods pending) and steps from there, and the on-demand pools of its role may step up by that much
  * more than maxStepUp;
- * (c) 10 may go below previous - maxStepDown when the previous counts were themselves over budget.
+ * (c) 10 may go below previous - maxStepDown when the previous counts were themselves over budget;
+ * (d) 10b. Going to zero is still a scale-down for 11: a graph rolling out or not Ready holds it like
+ * any other, for readinessTimeout at most.
  *
  * A held role (metrics missing; the caller passes need undefined) skips 2-5 and 7-8: each pool keeps
  * its baseline, except that an unavailable Spot pool's replicas move to on-demand; 6, 9, 10 and 11 still
@@ -83,6 +87,12 @@ export interface ConstraintInput {
    * from 2 -> 1/3; a pool recommended 4 is remembered as ceil(4 / 3) = 2 (at least its minimum).
    */
   unheldShare?: Partial<Record<Role, number>>;
+  /**
+   * Roles the scale-to-zero rule sends to zero at once (planner/idle.ts), with the reason for the explanation: their
+   * pools go to their minimums after the budget trim, whatever the scale-down window and step limits did, and before
+   * the readiness gate, which holds that scale-down as it holds any other.
+   */
+  toZero?: { roles: readonly Role[]; reason: string };
 }
 
 export interface ConstraintOutput {
@@ -305,6 +315,19 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     if (over > 0) {
       const why = input.floor ? `pool minimums (with schedules, and the counts kept while ${input.floor.reason})` : 'pool minimums (with schedules)';
       warnings.push(`budget: ${over} GPU(s) over spec.budget.maxGpus ${maxGpus} because ${why} do not fit`);
+    }
+  }
+
+  // 10b. Scale to zero at once: the idle time was the wait, so neither the scale-down window nor the step limit spreads it.
+  if (input.toZero) {
+    for (const role of input.toZero.roles) {
+      for (const i of layout.roles[role].all) {
+        const from = desired[i]!;
+        const to = mins[i]!;
+        if (from <= to) continue;
+        desired[i] = to;
+        effects.push({ constraint: 'scale-to-zero', pool: pools[i]!.name, role, from, to, detail: `${pools[i]!.name}: ${input.toZero.reason}; at once, not stepped` });
+      }
     }
   }
 

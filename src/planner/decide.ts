@@ -34,12 +34,12 @@
  * everything below plans with carries it.
  *
  * SCALE TO ZERO. A role whose pools all have minReplicas 0 goes to zero after spec.scaleToZero.idleSeconds without
- * demand (at once: no window, no step limit), keeps one replica until then, and gets at least one replica (a minimum,
- * which no budget split can take) at the first tick that sees a request or a queued one (idle.ts). A poll of a graph
- * at zero is decided like any tick but learns nothing: its window is not recorded in the forecaster's history and the
- * correction state (burst floor, crowd hold, the SLO loop's record) is kept as it was. The service polls a graph at
- * zero every pollInterval and the simulator only until one sees demand, so a poll that aged or learned would make the
- * two disagree.
+ * demand (at once: no window, no step limit; the readiness gate holds it as any scale-down), keeps one replica until
+ * then, and gets at least one replica (a minimum, which no budget split can take) at the first tick that sees a
+ * request or a queued one (idle.ts). A poll of a graph at zero is decided like any tick but learns nothing: its window
+ * is not recorded in the forecaster's history and the correction state (burst floor, crowd hold, the SLO loop's
+ * record) is kept as it was. The service polls a graph at zero every pollInterval and the simulator only until one
+ * sees demand, so a poll that aged or learned would make the two disagree.
  *
  * PANIC POLL. A single graph not at zero whose prefill queue is long between ticks is decided at once (panic.ts): a
  * poll, on the queue, the requests since the interval began and the pools only, that learns nothing (the correction
@@ -285,7 +285,15 @@ export function decide(input: DecideInput): DecideResult {
   const scheduled = scheduledMins(spec, now).mins;
   const committed = pools.map((p, i) => Math.max(scheduled[i] as number, floor ? Math.min(p.maxReplicas, known[i] ?? 0) : 0));
   const unheldShare = holdShares(explainedNeed);
-  const constrained = applyConstraints({ spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor, ...(unheldShare ? { unheldShare } : {}) });
+  // Scale to zero at once (not while anything is unknown): the idle time was the wait, so neither the scale-down window
+  // nor the step limit spreads it; the readiness gate still holds it as any scale-down.
+  const zeroRoles = floor ? [] : ROLES.filter((role) => idle.action[role] === 'zero');
+  const toZero = zeroRoles.length > 0 ? { roles: zeroRoles, reason: idle.explanation?.detail ?? 'idle' } : undefined;
+  const constrained = applyConstraints({
+    spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor,
+    ...(unheldShare ? { unheldShare } : {}),
+    ...(toZero ? { toZero } : {}),
+  });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {
     missing.pools = state.last !== undefined ? 'no pool state observed: the last decision taken as current' : 'no pool state observed: minReplicas taken as current';
@@ -294,21 +302,6 @@ export function decide(input: DecideInput): DecideResult {
     if (!Object.hasOwn(missing, field)) missing[field] = reason;
   }
 
-  // Scale to zero at once: the idle time was the wait, so neither the scale-down window nor the step limit spreads it.
-  if (!floor) {
-    const { mins } = scheduledMins(spec, now);
-    for (const role of ROLES) {
-      if (idle.action[role] !== 'zero') continue;
-      for (const i of layout.roles[role].all) {
-        const to = Math.max(mins[i] as number, pools[i]!.minReplicas);
-        const from = constrained.desired[i] as number;
-        if (from <= to) continue;
-        constrained.desired[i] = to;
-        constrained.budget.usedGpus -= (from - to) * pools[i]!.gpusPerReplica;
-        constrained.effects.push({ constraint: 'scale-to-zero', pool: pools[i]!.name, role, from, to, detail: `${pools[i]!.name}: ${idle.explanation?.detail ?? 'idle'}; at once, not stepped` });
-      }
-    }
-  }
   const boundBy = boundByPool(spec, constrained.effects);
   const decidedPools: Record<string, PoolDecision> = {};
   const last: Record<string, number> = {};

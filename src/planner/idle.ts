@@ -10,7 +10,9 @@
  *   no demand, idle < idleSeconds        -> keep: a role that runs keeps at least one replica (no flapping on a lull)
  *   no demand, idle >= idleSeconds       -> zero: need 0, and the role's pools go to their minimum at once (the
  *                                           scale-down window and step limits do not spread it: the idle time was
- *                                           the wait). A role already at zero without demand stays there.
+ *                                           the wait; the readiness gate still holds it while the graph rolls out
+ *                                           or is not Ready, as any scale-down). A role already at zero without
+ *                                           demand stays there.
  *   request count unknown (or the queue  -> nothing: the uncertainty rules hold what runs, and the idle clock
  *   depth, when its source failed)          restarts (an idle period we did not see is not counted)
  *

@@ -115,6 +115,41 @@ describe('scale to zero and back', () => {
     expect(nextTickSeconds(spec, wake.state)).toBe(60);
   });
 
+  it('going to zero is a scale-down like any other for the readiness gate: held while the graph rolls out or is not Ready, for readinessTimeout at most', () => {
+    const counts = { 'prefill-od': 3, 'prefill-spot': 2, 'decode-od': 4 };
+    // Idle for 10 minutes (>= idleSeconds 300 s), the last tick one window ago: this tick sends both roles to zero.
+    const idle = (readiness?: PlannerState['readiness']) =>
+      stateWith({ idleSince: T0 - 10 * MIN, last: counts, recommendations: [{ time: T0 - MIN, desired: counts }], ...(readiness ? { readiness } : {}) });
+    const observed = (graph: { ready: boolean; rollingUpdate?: boolean }) =>
+      obs(0, {}, { pools: Object.fromEntries(Object.entries(counts).map(([p, n]) => [p, { desired: n, ready: n, graph }])) });
+    const desired = (r: ReturnType<typeof decide>) => Object.fromEntries(Object.entries(r.decision.pools).map(([p, d]) => [p, d.desired]));
+
+    // Graph Ready: every pool to 0 at once.
+    const ready = decide({ spec, profile, observation: observed({ ready: true }), state: idle(), now: T0 });
+    expect(ready.decision.explanation.scaleToZero?.action).toBe('zero');
+    expect(desired(ready)).toEqual({ 'prefill-od': 0, 'prefill-spot': 0, 'decode-od': 0 });
+
+    // A rolling update, or a graph not Ready (no Spot pool unavailable): nothing is scaled down, zero included; every
+    // pool keeps 3, 2 and 4, and the gate says so.
+    for (const graph of [{ ready: false, rollingUpdate: true }, { ready: false }]) {
+      const held = decide({ spec, profile, observation: observed(graph), state: idle(), now: T0 });
+      expect(held.decision.explanation.scaleToZero?.action, JSON.stringify(graph)).toBe('zero');
+      expect(desired(held), JSON.stringify(graph)).toEqual(counts);
+      expect(held.decision.explanation.constraints.filter((e) => e.constraint === 'readiness').map((e) => `${e.pool}:${e.from}->${e.to}`)).toEqual([
+        'prefill-od:0->3',
+        'prefill-spot:0->2',
+        'decode-od:0->4',
+      ]);
+      expect(held.decision.explanation.budget?.usedGpus).toBe((3 + 2 + 4) * 4);
+    }
+
+    // Not Ready for readinessTimeout (1800 s) already: the hold is over, and the graph goes to zero.
+    const since = Object.fromEntries(Object.keys(counts).map((p) => [p, { graphNotReadySince: T0 - 1800_000 }]));
+    const late = decide({ spec, profile, observation: observed({ ready: false, rollingUpdate: true }), state: idle(since), now: T0 });
+    expect(desired(late)).toEqual({ 'prefill-od': 0, 'prefill-spot': 0, 'decode-od': 0 });
+    expect(late.decision.explanation.budget?.usedGpus).toBe(0);
+  });
+
   it('a missing request count holds what runs and restarts the idle clock', () => {
     const r = decide({ spec, profile, observation: obs(undefined, { 'prefill-od': 2, 'prefill-spot': 0, 'decode-od': 1 }), state: stateWith({ idleSince: T0 - 30 * MIN }), now: T0 });
     expect(total(r.decision.pools)).toBe(3);
