@@ -79,25 +79,30 @@ describe('pd-planner simulate --fleet', () => {
     expect(spread.status).toBe(2);
   });
 
-  it('graphs named __proto__ and constructor (valid policy names) are reported like any other: report.json, report.md, the chart', async () => {
+  it('a graph named constructor (an Object member, and a valid Kubernetes name) is reported like any other: report.json, report.md, the chart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pd-sim-proto-'));
     const policy = (name: string, target: string) =>
       readFileSync(join(ROOT, 'examples/fleet/chat.yaml'), 'utf8').replace('metadata: { name: chat }', `metadata: { name: ${name} }`).replaceAll('name: chat, service', `name: ${target}, service`);
-    writeFileSync(join(dir, 'a.yaml'), policy('__proto__', 'a'));
-    writeFileSync(join(dir, 'b.yaml'), policy('constructor', 'b'));
+    writeFileSync(join(dir, 'a.yaml'), policy('constructor', 'a'));
+    writeFileSync(join(dir, 'b.yaml'), policy('tostring', 'b'));
     writeFileSync(join(dir, 'fleet.yaml'), 'apiVersion: pd-planner/v1\nkind: PlannerFleet\nmetadata: { name: names }\nspec:\n  budget: { maxGpus: 32 }\n  graphs:\n    - { policy: a.yaml, priority: 2 }\n    - { policy: b.yaml }\n');
     const out = join(dir, 'out');
-    const r = await runInProcess(registerSimulate, ['simulate', '--fleet', join(dir, 'fleet.yaml'), '--trace', chat.replace('chat=', '__proto__='), '--trace', code.replace('code=', 'constructor='), '--out', out, '--baselines', 'split']);
+    const r = await runInProcess(registerSimulate, ['simulate', '--fleet', join(dir, 'fleet.yaml'), '--trace', chat.replace('chat=', 'constructor='), '--trace', code.replace('code=', 'tostring='), '--out', out, '--baselines', 'split']);
     expect(r.stderr).not.toMatch(/^[^w]/m);
     expect(r.status).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: { graphs: Record<string, { gpuHours: { total: number } }>; gpuHours: { total: number }; intervals: { gpus: Record<string, number> }[] }[] };
     for (const run of report.runs) {
-      expect(Object.keys(run.graphs)).toEqual(['__proto__', 'constructor']);
-      expect(Object.keys(run.intervals[0]!.gpus)).toEqual(['__proto__', 'constructor']);
+      expect(Object.keys(run.graphs)).toEqual(['constructor', 'tostring']);
+      expect(Object.keys(run.intervals[0]!.gpus)).toEqual(['constructor', 'tostring']);
       expect(run.gpuHours.total).toBeCloseTo(Object.values(run.graphs).reduce((s, g) => s + g.gpuHours.total, 0), 9);
     }
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| policy \| __proto__ \| 2 \|/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| policy \| constructor \| 2 \|/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('constructor (graph)');
+    // __proto__ is no policy name at all: the service names its Lease after metadata.name, a Kubernetes object name.
+    writeFileSync(join(dir, 'a.yaml'), policy('__proto__', 'a'));
+    const refused = await runInProcess(registerSimulate, ['simulate', '--fleet', join(dir, 'fleet.yaml'), '--trace', chat.replace('chat=', '__proto__='), '--trace', code.replace('code=', 'tostring='), '--out', join(dir, 'out2'), '--baselines', 'split']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('metadata.name: use lower-case letters');
   }, 60_000);
 
   it('--trace NAME=FILE: graph names that hold "=" or name Object members are keys like any other; twice or unknown is named', () => {
