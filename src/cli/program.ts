@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   decide: async () => (await import('./decide.js')).registerDecide,
   simulate: async () => (await import('./simulate.js')).registerSimulate,
   sweep: async () => (await import('./sweep.js')).registerSweep,
+  reserve: async () => (await import('./reserve.js')).registerReserve,
   run: async () => (await import('./run.js')).registerRun,
 };
 

@@ -14,7 +14,8 @@ import { applyWhatIfChecked, type WhatIf } from './overrides.js';
 import { DEFAULT_POLICY_YAML } from './default-policy.js';
 import type { Baseline } from './baselines.js';
 import { checkCurrent } from './current.js';
-import type { SimReport } from './types.js';
+import type { SimReport, Trace } from './types.js';
+import type { PerformanceProfile } from '../profiles/types.js';
 
 export interface Scenario {
   policyPath?: string;
@@ -61,7 +62,19 @@ export function checkScenario(scenario: Scenario): { loaded: LoadedPolicy; spec:
   return { loaded, spec };
 }
 
-export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<SimReport> {
+/** A scenario's policy (what-if knobs applied), profile and trace, read and checked: what every run of it needs. */
+export interface ScenarioInputs {
+  loaded: LoadedPolicy;
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  trace: Trace;
+  rateScale: number;
+  /** The trace as the report names it: a generator spec as given, a file relative to the working directory. */
+  traceSource: string;
+}
+
+/** Read the scenario's policy, profile and trace; the policy's and the trace's warnings go to hooks.onWarning. */
+export async function loadScenarioInputs(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<ScenarioInputs> {
   const { loaded, spec } = checkScenario(scenario);
   const profile = loadProfile(spec.profile, loaded.baseDir);
   const rateScale = scenario.whatIf.rateScale ?? scenario.rateScale;
@@ -79,6 +92,11 @@ export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {})
   });
   // Skipped lines, sorting and exclusions: the run goes on, but the user hears about it (file:line: reason).
   for (const warning of [...loaded.warnings, ...(trace.warnings ?? [])]) hooks.onWarning?.(warning);
+  return { loaded, spec, profile, trace, rateScale, traceSource: generated ? given : shownPath(path.resolve(tracePath)) };
+}
+
+export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<SimReport> {
+  const { loaded, spec, profile, trace, rateScale, traceSource } = await loadScenarioInputs(scenario, hooks);
   hooks.onRuns?.(1 + (scenario.current ? 1 : 0) + scenario.baselines.length);
   const result = await simulate({
     spec,
@@ -99,7 +117,7 @@ export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {})
     generatedAt: new Date().toISOString(),
     inputs: {
       metadata: loaded.file.metadata,
-      traceSource: generated ? given : shownPath(path.resolve(tracePath)),
+      traceSource,
       speedup: scenario.speedup,
       baselines: scenario.baselines,
       whatIf: scenario.whatIf,

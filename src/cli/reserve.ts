@@ -1,0 +1,108 @@
+/**
+ * `pd-planner reserve`: the smallest standing reserve (replicas each role always runs) with which the policy meets
+ * the SLO on a trace, found by simulating the policy with raised minReplicas (sim/reserve.ts). Prints every run
+ * tried, the answer, and the minReplicas to set; `--json` prints the search as JSON. Exit 0 when the policy as
+ * written or some reserve meets the SLO, 1 when none of the runs did (the answer is then a faster startup or another
+ * policy, not a reserve), 2 on bad input.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { fmtGpuHours, fmtMoney, fmtPct, fmtRatio } from '../sim/report/format.js';
+import { textTable } from '../sim/report/table.js';
+import { DEFAULT_MAX_RUNS, findReserve, MAX_RUNS_LIMIT, type ReserveSearch, type ReserveTrial } from '../sim/reserve.js';
+import { loadScenarioInputs, type Scenario } from '../sim/scenario.js';
+import type { PolicySpec } from '../config/schema.js';
+import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
+import { createProgress, type Progress } from './progress.js';
+
+export function registerReserve(program: Command): void {
+  const command = program
+    .command('reserve')
+    .description('what-if: the fewest replicas each role should always run for the policy to meet its SLO on a trace (simulated)')
+    .option('--policy <file>', 'policy file (default: the embedded default policy)')
+    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
+    .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
+    .option('--max-runs <n>', `most simulations the search runs, 1 to ${MAX_RUNS_LIMIT}`, String(DEFAULT_MAX_RUNS))
+    .option('--speedup <x>', 'replay x times faster (same requests, shorter duration)', '1')
+    .option('--rate-scale <x>', 'multiply the arrival rate, keeping duration and shape', '1')
+    .option('--seed <n>', 'random seed (rate scaling, evictions)', '1')
+    .option('--json', 'print the search as JSON instead of the table');
+  addWhatIfFlags(command);
+  command.action(async (flags: Record<string, string | boolean | undefined>) => {
+    const format = String(flags.traceFormat) as Scenario['traceFormat'];
+    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
+      throw new InputError([`--trace-format: "${String(flags.traceFormat)}" is not one of azure, burstgpt, mooncake, auto`]);
+    }
+    const whatIf = whatIfOptions(flags);
+    const maxRuns = numberOption('--max-runs', String(flags.maxRuns), { integer: true, min: 1, max: MAX_RUNS_LIMIT });
+    const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
+    const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
+    const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
+    const scenario: Scenario = {
+      policyPath: flags.policy === undefined ? undefined : String(flags.policy),
+      tracePath: flags.trace === undefined ? undefined : String(flags.trace),
+      traceFormat: format, whatIf, rateScale, speedup, seed, baselines: [],
+    };
+    let readBar: Progress | undefined;
+    const inputs = await loadScenarioInputs(scenario, {
+      onTraceProgress: (share) => (readBar ??= createProgress('reading trace', 1)).update(share),
+      onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
+    });
+    readBar?.done();
+    const bar = createProgress(`searching (at most ${maxRuns} runs)`, maxRuns);
+    const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, trace: inputs.trace, seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
+    bar.done();
+    process.stdout.write(flags.json ? `${JSON.stringify(reserveJson(search, inputs.spec, inputs.traceSource), null, 2)}\n` : `${reserveText(search, inputs.spec, inputs.traceSource)}\n`);
+    if (!search.best) process.exitCode = 1;
+  });
+}
+
+function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): object {
+  return {
+    trace,
+    goal: search.goal,
+    written: search.written,
+    peak: search.peak,
+    trials: search.trials,
+    best: search.best ?? null,
+    minReplicas: search.changes.map((c) => ({ field: `spec.pools[${c.index}].minReplicas`, pool: c.pool, from: c.from, to: c.to })),
+    truncated: search.truncated,
+    budgetGpus: spec.budget.maxGpus,
+  };
+}
+
+const reserveCell = (t: ReserveTrial): string => `${t.reserve.prefill} / ${t.reserve.decode}`;
+
+function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): string {
+  const slo = `TTFT p${spec.slo.ttft.percentile} ${spec.slo.ttft.ms} ms, ITL p${spec.slo.itl.percentile} ${spec.slo.itl.ms} ms`;
+  const lines = [`trace ${trace}; SLO ${slo}: ${fmtPct(search.goal)} of requests within both`, ''];
+  const rows = search.trials.map((t) => [
+    t === search.written ? `${reserveCell(t)} (as written)` : reserveCell(t),
+    fmtPct(t.attainment),
+    t.meets ? 'yes' : 'no',
+    fmtGpuHours(t.gpuHours),
+    fmtMoney(t.cost),
+    fmtRatio(t.gpuHours / search.written.gpuHours),
+  ]);
+  lines.push(textTable(['least prefill / decode replicas', 'attainment', 'meets', 'GPU-h', 'cost', 'x as written'], rows, ['left', 'right', 'left', 'right', 'right', 'right']));
+  lines.push('');
+  const best = search.best;
+  if (!best) {
+    const top = search.trials.reduce((a, t) => (t.attainment > a.attainment ? t : a), search.written);
+    lines.push(
+      `no reserve tried meets the SLO (best ${fmtPct(top.attainment)} at ${reserveCell(top)}; the policy's own peak is ` +
+        `${search.peak.prefill} / ${search.peak.decode}). The load outruns what replicas running from the start can serve under this ` +
+        'policy: try a faster startup (--startup-seconds), a looser SLO, more --max-runs, or compare static with `simulate`.',
+    );
+  } else if (best === search.written) {
+    lines.push(`the policy as written meets the SLO (${fmtPct(best.attainment)}): no reserve needed.`);
+  } else {
+    lines.push(
+      `cheapest reserve that meets the SLO: ${best.reserve.prefill} prefill / ${best.reserve.decode} decode replicas always running: ` +
+        `${fmtPct(best.attainment)} at ${fmtGpuHours(best.gpuHours)} GPU-h (${fmtRatio(best.gpuHours / search.written.gpuHours)} the policy as written). Set:`,
+    );
+    for (const c of search.changes) lines.push(`  spec.pools[${c.index}].minReplicas (${c.pool}): ${c.from} -> ${c.to}`);
+  }
+  if (search.truncated) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,194 @@
+/**
+ * The standing-reserve what-if (`pd-planner reserve`): the smallest replicas each role should always run, under the
+ * policy, for the trace to meet the SLO, found by simulating the policy with its role minimums raised.
+ *
+ * A planner that reacts cannot serve load that arrives faster than replicas start: the surprise (yardsticks/
+ * surprise.ts) says how much of a trace is such load. When it exceeds what the SLO allows, the policy as written
+ * misses, and the remedy an operator has is a reserve: a higher `minReplicas`. This answers "how high?" with runs
+ * of the very policy, not a formula: each candidate is a full replay of the trace from the same warm start and seed.
+ *
+ * The search, bounded by `maxRuns` replays (default 40):
+ *   1. the policy as written; if it meets the SLO, no reserve is needed and the search stops;
+ *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of the policy's own peak per role (share k/8 of a peak
+ *      of 7 prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode, rounded up), bisected for the lowest share
+ *      that meets the SLO; if the peak itself does not, no reserve does (the SLO needs a faster startup or a
+ *      different policy), and the best attainment seen is reported;
+ *   3. from that reserve, each role's minimum is lowered one replica at a time while the SLO still holds (prefill,
+ *      then decode), so a reserve one role needs is not paid for in the other.
+ * Attainment need not be monotone in the reserve, so every answer is a run that was simulated, never an
+ * interpolation; the cheapest run meeting the SLO (GPU-hours) is the answer.
+ *
+ * The reserve is placed on the role's on-demand pools first (a reserve Spot can evict is not one), then its Spot
+ * pools, each up to its maxReplicas; a reserve the GPU budget cannot hold is not tried.
+ */
+import type { PolicySpec, Role } from '../config/schema.js';
+import { checkPolicy } from '../config/validate.js';
+import type { PerformanceProfile } from '../profiles/types.js';
+import { simulate } from './run.js';
+import type { RunResult, Trace } from './types.js';
+import { sloTarget } from './yardsticks/bound.js';
+
+/** Rungs of the ladder of step 2: the reserve at share k / REPRESENTATIVE_LEVELS of the policy's peak, k = 1..8. */
+export const REPRESENTATIVE_LEVELS = 8;
+export const DEFAULT_MAX_RUNS = 40;
+export const MAX_RUNS_LIMIT = 200;
+
+const ROLES: readonly Role[] = ['prefill', 'decode'];
+
+export interface ReserveTrial {
+  /** Least replicas of each role at every tick (its pools' minReplicas summed). */
+  reserve: Record<Role, number>;
+  attainment: number;
+  gpuHours: number;
+  cost: number;
+  meets: boolean;
+}
+
+export interface PoolChange {
+  pool: string;
+  /** Index in spec.pools, for the field path. */
+  index: number;
+  from: number;
+  to: number;
+}
+
+export interface ReserveSearch {
+  /** Attainment share the SLO asks for (0.95 at p95). */
+  goal: number;
+  /** The policy as written (its own minimums). */
+  written: ReserveTrial;
+  /** The most replicas per role the policy as written ran at once: the ladder's top. */
+  peak: Record<Role, number>;
+  /** Every run, in the order tried (the policy as written first). */
+  trials: ReserveTrial[];
+  /** The cheapest run that meets the SLO; undefined when none of the runs did. */
+  best?: ReserveTrial;
+  /** The minReplicas that give `best` (empty when it is the policy as written). */
+  changes: PoolChange[];
+  /** True when the run budget ran out before the search ended (the answer is still a simulated run). */
+  truncated: boolean;
+}
+
+export interface ReserveOptions {
+  spec: PolicySpec;
+  profile: PerformanceProfile;
+  trace: Trace;
+  seed: number;
+  maxRuns?: number;
+  /** Called after each replay with the trial and the runs done so far. */
+  onTrial?: (trial: ReserveTrial, runs: number) => void;
+}
+
+/** Sum of the role's pools' minReplicas. */
+export function roleMinimum(spec: PolicySpec, role: Role): number {
+  return spec.pools.reduce((sum, p) => sum + (p.role === role ? p.minReplicas : 0), 0);
+}
+
+/**
+ * The spec with each role's minimum raised to `reserve` (never lowered), on-demand pools first, each up to its
+ * maxReplicas; the pool changes made. Example: prefill-od (min 1, max 8) and prefill-spot (min 0, max 12), reserve 10:
+ * prefill-od 1 -> 8, prefill-spot 0 -> 2.
+ */
+export function withReserve(spec: PolicySpec, reserve: Record<Role, number>): { spec: PolicySpec; changes: PoolChange[] } {
+  const pools = spec.pools.map((p) => ({ ...p }));
+  const changes: PoolChange[] = [];
+  for (const role of ROLES) {
+    let missing = reserve[role] - roleMinimum(spec, role);
+    const order = pools
+      .map((pool, index) => ({ pool, index }))
+      .filter(({ pool }) => pool.role === role)
+      .sort((a, b) => Number(a.pool.capacity === 'spot') - Number(b.pool.capacity === 'spot'));
+    for (const { pool, index } of order) {
+      if (missing <= 0) break;
+      const to = Math.min(pool.maxReplicas, pool.minReplicas + missing);
+      if (to === pool.minReplicas) continue;
+      missing -= to - pool.minReplicas;
+      changes.push({ pool: pool.name, index, from: pool.minReplicas, to });
+      pool.minReplicas = to;
+    }
+  }
+  return { spec: { ...spec, pools }, changes };
+}
+
+/** The most replicas of each role provisioned at once in a run (its pools' desired counts summed per interval). */
+export function peakReplicas(spec: PolicySpec, run: RunResult): Record<Role, number> {
+  const roleOf = new Map(spec.pools.map((p) => [p.name, p.role]));
+  const peak: Record<Role, number> = { prefill: 0, decode: 0 };
+  for (const interval of run.intervals) {
+    const sum: Record<Role, number> = { prefill: 0, decode: 0 };
+    for (const [pool, n] of Object.entries(interval.desired)) {
+      const role = roleOf.get(pool);
+      if (role) sum[role] += n;
+    }
+    for (const role of ROLES) peak[role] = Math.max(peak[role], sum[role]);
+  }
+  return peak;
+}
+
+export async function findReserve(options: ReserveOptions): Promise<ReserveSearch> {
+  const { spec, profile, trace, seed } = options;
+  const maxRuns = Math.max(1, Math.min(MAX_RUNS_LIMIT, Math.floor(options.maxRuns ?? DEFAULT_MAX_RUNS)));
+  const goal = sloTarget(spec);
+  const floor: Record<Role, number> = { prefill: roleMinimum(spec, 'prefill'), decode: roleMinimum(spec, 'decode') };
+  const tried = new Map<string, ReserveTrial>();
+  const trials: ReserveTrial[] = [];
+  let truncated = false;
+  const key = (r: Record<Role, number>) => `${r.prefill}/${r.decode}`;
+  let peakOf: Record<Role, number> | undefined;
+
+  /** One replay with the reserve (a cached one when tried already); undefined when out of runs or not allowed. */
+  const attempt = async (reserve: Record<Role, number>): Promise<ReserveTrial | undefined> => {
+    const known = tried.get(key(reserve));
+    if (known) return known;
+    if (trials.length >= maxRuns) {
+      truncated = true;
+      return undefined;
+    }
+    const raised = withReserve(spec, reserve);
+    if (checkPolicy(raised.spec).problems.length > 0) return undefined;
+    const run = (await simulate({ spec: raised.spec, profile, trace, baselines: [], seed })).runs[0] as RunResult;
+    const trial: ReserveTrial = { reserve: { ...reserve }, attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, cost: run.cost, meets: run.sloAttainment.both >= goal };
+    tried.set(key(reserve), trial);
+    trials.push(trial);
+    options.onTrial?.(trial, trials.length);
+    peakOf ??= peakReplicas(spec, run);
+    return trial;
+  };
+
+  const written = (await attempt(floor)) as ReserveTrial;
+  const peak = peakOf ?? floor;
+  const result = (): ReserveSearch => {
+    const meeting = trials.filter((t) => t.meets);
+    const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours ? t : b), undefined);
+    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated };
+  };
+  if (written.meets) return result();
+
+  const level = (k: number): Record<Role, number> => {
+    const r = {} as Record<Role, number>;
+    for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * peak[role] - 1e-9));
+    return r;
+  };
+  // Step 2: the lowest rung that meets, by bisection over 1..LEVELS (rung 0 is the policy as written).
+  const top = await attempt(level(REPRESENTATIVE_LEVELS));
+  if (!top?.meets) return result();
+  let low = 0;
+  let high = REPRESENTATIVE_LEVELS;
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    const trial = await attempt(level(mid));
+    if (!trial) break;
+    if (trial.meets) high = mid;
+    else low = mid;
+  }
+  // Step 3: lower each role alone while the SLO holds.
+  const current = level(high);
+  for (const role of ROLES) {
+    while (current[role] > floor[role]) {
+      const trial = await attempt({ ...current, [role]: current[role] - 1 });
+      if (!trial?.meets) break;
+      current[role] -= 1;
+    }
+  }
+  return result();
+}

@@ -1,0 +1,50 @@
+/** `pd-planner reserve`: the table, the minReplicas to set, JSON, exit 1 when no reserve meets the SLO, exit 2 on bad flags. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { registerReserve } from '../../../src/cli/reserve.js';
+import { runInProcess } from './cli-helpers.js';
+
+const STEP = 'synthetic:step?steps=0:2,10m:8,20m:3&duration=30m';
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('pd-planner reserve', () => {
+  it("names the minReplicas to set on the README's step", async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP]);
+    expect(status).toBe(0);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(stdout).toContain('1 / 1 (as written)');
+    expect(stdout).toMatch(/76\.0%\s+no\s+14\.10/);
+    expect(stdout).toMatch(/cheapest reserve that meets the SLO: \d prefill \/ 2 decode replicas always running/);
+    expect(stdout).toContain('spec.pools[2].minReplicas (decode-od): 1 -> 2');
+  });
+
+  it('--json: the search, with the fields to set', async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--json']);
+    expect(status).toBe(0);
+    const json = JSON.parse(stdout) as { goal: number; best: { reserve: { decode: number } }; minReplicas: { field: string; to: number }[] };
+    expect(json.goal).toBe(0.95);
+    expect(json.best.reserve.decode).toBe(2);
+    expect(json.minReplicas).toContainEqual({ field: 'spec.pools[2].minReplicas', pool: 'decode-od', from: 1, to: 2 });
+  });
+
+  it('exit 1 and a way out when no run meets the SLO (an ITL no replica count meets)', async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--itl-ms', '1']);
+    expect(status).toBe(0);
+    expect(process.exitCode).toBe(1);
+    expect(stdout).toContain('no reserve tried meets the SLO');
+    expect(stdout).toContain('--startup-seconds');
+  });
+
+  it.each([
+    [['--max-runs', '0'], '--max-runs: "0" is not a whole number from 1 to 200'],
+    [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
+    [['--trace-format', 'csv'], '--trace-format: "csv" is not one of azure, burstgpt, mooncake, auto'],
+    [['--gpu-budget', '4'], "--gpu-budget: 4 GPUs is below the"],
+  ])('%j is exit 2 naming the flag', async (flags, message) => {
+    const { status, stderr } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, ...flags]);
+    expect(status).toBe(2);
+    expect(stderr).toContain(message);
+  });
+});

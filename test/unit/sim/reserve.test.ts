@@ -1,0 +1,69 @@
+/**
+ * The standing-reserve search (src/sim/reserve.ts): the reserve goes on on-demand pools first, and the answer is a
+ * simulated run of the very policy that meets the SLO, found within the run budget.
+ */
+import { describe, expect, it } from 'vitest';
+import { parsePolicyText } from '../../../src/config/load.js';
+import { loadProfile } from '../../../src/profiles/load.js';
+import { DEFAULT_POLICY_YAML } from '../../../src/sim/default-policy.js';
+import { findReserve, roleMinimum, withReserve } from '../../../src/sim/reserve.js';
+import { readTrace } from '../../../src/sim/traces/index.js';
+
+const loaded = parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
+const spec = loaded.spec;
+const profile = loadProfile(spec.profile, loaded.baseDir);
+/** The README's step: 2 req/s, 8 from minute 10, 3 from minute 20. */
+const STEP = 'synthetic:step?steps=0:2,10m:8,20m:3&duration=30m';
+
+describe('withReserve', () => {
+  it('raises on-demand pools first, each up to its maxReplicas, then Spot; never lowers a minimum', () => {
+    const od = spec.pools.find((p) => p.name === 'prefill-od')!;
+    const spot = spec.pools.find((p) => p.name === 'prefill-spot')!;
+    const reserve = od.maxReplicas + 2 + spot.minReplicas;
+    const { spec: raised, changes } = withReserve(spec, { prefill: reserve, decode: 0 });
+    expect(raised.pools.find((p) => p.name === 'prefill-od')!.minReplicas).toBe(od.maxReplicas);
+    expect(raised.pools.find((p) => p.name === 'prefill-spot')!.minReplicas).toBe(spot.minReplicas + 2);
+    expect(roleMinimum(raised, 'prefill')).toBe(reserve);
+    expect(roleMinimum(raised, 'decode')).toBe(roleMinimum(spec, 'decode'));
+    expect(changes.map((c) => c.pool)).toEqual(['prefill-od', 'prefill-spot']);
+    expect(withReserve(spec, { prefill: 0, decode: 0 }).changes).toEqual([]);
+    expect(spec.pools.find((p) => p.name === 'prefill-od')!.minReplicas).toBe(od.minReplicas); // the input is not changed
+  });
+});
+
+describe('findReserve', () => {
+  it("on the README's step: the policy as written misses on decode; a second decode replica always running meets p95", async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const search = await findReserve({ spec, profile, trace, seed: 1 });
+    // measured: as written 76.0% at 14.10 GPU-h; 2/2 99.9% at 14.45; 1/2 99.9% at 14.53; 2/1 76.0%
+    expect(search.written.meets).toBe(false);
+    expect(search.written.attainment).toBeLessThan(0.8);
+    const best = search.best!;
+    expect(best.meets).toBe(true);
+    expect(best.attainment).toBeGreaterThanOrEqual(0.95);
+    expect(best.reserve.decode).toBe(2);
+    expect(best.reserve.prefill).toBeLessThanOrEqual(2);
+    // The reserve costs little: the policy's own scale-up after the misses is what it replaces.
+    expect(best.gpuHours / search.written.gpuHours).toBeLessThan(1.1);
+    // Decode is what the step needs: no run with one decode replica as its reserve meets the SLO.
+    for (const t of search.trials) if (t.reserve.decode === 1) expect(t.meets).toBe(false);
+    expect(search.changes).toEqual([
+      ...(best.reserve.prefill === 2 ? [{ pool: 'prefill-od', index: 0, from: 1, to: 2 }] : []),
+      { pool: 'decode-od', index: 2, from: 1, to: 2 },
+    ]);
+    expect(search.trials.length).toBeLessThanOrEqual(12);
+    expect(search.truncated).toBe(false);
+  });
+
+  it('stops at the run budget and says so; a policy that meets the SLO as written needs one run', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const one = await findReserve({ spec, profile, trace, seed: 1, maxRuns: 1 });
+    expect(one.trials).toHaveLength(1);
+    expect(one.best).toBeUndefined();
+    expect(one.truncated).toBe(true);
+    const loose = await findReserve({ spec: { ...spec, slo: { ...spec.slo, ttft: { ...spec.slo.ttft, percentile: 50 }, itl: { ...spec.slo.itl, percentile: 50 } } }, profile, trace, seed: 1 });
+    expect(loose.trials).toHaveLength(1);
+    expect(loose.best).toBe(loose.written);
+    expect(loose.changes).toEqual([]);
+  });
+});
