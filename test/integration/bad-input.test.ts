@@ -271,6 +271,10 @@ const CASES: Case[] = [
   { name: 'sweep: --param given twice', args: ['sweep', '--param', 'gpu-budget=16', '--param', 'ttft-ms=500', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-param-twice'), '--baselines', 'none'], exit: 2, stderr: ['--param: given twice ("gpu-budget=16", then "ttft-ms=500"); give it once'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
+  { name: 'reserve: --max-runs 0', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '0'], exit: 2, stderr: ['--max-runs: "0" is not a whole number from 1 to 200'] },
+  { name: 'reserve: trace file missing', args: ['reserve', '--policy', POLICY, '--trace', f('no-such-trace.csv')], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
+  { name: 'reserve: --max-runs given twice', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '3', '--max-runs', '4'], exit: 2, stderr: ['--max-runs: given twice ("3", then "4"); give it once'] },
+  { name: 'reserve (valid)', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '3'], exit: 0, stderr: [], stdout: ['(as written)'] },
   // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
   // Each graph's policy is read with the policy cap; its problems are prefixed with the fleet field that names it.
   validate('fleet-policy-dev-zero.yaml', 2, 'spec.graphs[1].policy: /dev/zero: more than 256 KB; a policy file is a few KB (limit 256 KB): is this the right file?'),

@@ -149,14 +149,14 @@ export function reportMarkdown(report: SimReport): string {
  * The surprise in words (yardsticks/surprise.ts), or undefined for a report without it.
  * Example: "Surprise: 15.5% of requests arrive above any load seen 4 intervals earlier (startup, then one interval to
  * see the load), more than the 10.0% misses the SLO allows: a planner that only reacts serves them in time only from
- * the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule)."
+ * the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule; `pd-planner reserve` finds how many)."
  */
 export function surpriseLine(report: SimReport): string | undefined {
   const s = report.surprise;
   if (!s) return undefined;
   const head = `Surprise: ${fmtPct(s.share)} of requests arrive above any load seen ${s.lagIntervals} intervals earlier (startup, then one interval to see the load)`;
   return s.exceedsAllowance
-    ? `${head}, more than the ${fmtPct(s.allowedMisses)} misses the SLO allows: a planner that only reacts serves them in time only from the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule).`
+    ? `${head}, more than the ${fmtPct(s.allowedMisses)} misses the SLO allows: a planner that only reacts serves them in time only from the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule; \`pd-planner reserve\` finds the fewest replicas that meet the SLO on this trace).`
     : `${head}, within the ${fmtPct(s.allowedMisses)} misses the SLO allows.`;
 }
 

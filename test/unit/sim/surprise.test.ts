@@ -73,7 +73,7 @@ describe('surprise', () => {
       ({ surprise: { share, allowedMisses: 0.1, exceedsAllowance: share > 0.1, lagIntervals: 4 } }) as unknown as SimReport;
     expect(surpriseLine(report(0.192))).toBe(
       'Surprise: 19.2% of requests arrive above any load seen 4 intervals earlier (startup, then one interval to see the load), more than the 10.0% misses the SLO allows: ' +
-        'a planner that only reacts serves them in time only from the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule).',
+        'a planner that only reacts serves them in time only from the slack it keeps, a trend it extrapolates, or a standing reserve (minReplicas or a schedule; `pd-planner reserve` finds the fewest replicas that meet the SLO on this trace).',
     );
     expect(surpriseLine(report(0.039))).toBe(
       'Surprise: 3.9% of requests arrive above any load seen 4 intervals earlier (startup, then one interval to see the load), within the 10.0% misses the SLO allows.',
