@@ -67,6 +67,7 @@ function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): ob
     best: search.best ?? null,
     minReplicas: search.changes.map((c) => ({ field: `spec.pools[${c.index}].minReplicas`, pool: c.pool, from: c.from, to: c.to })),
     truncated: search.truncated,
+    refused: search.refused,
     budgetGpus: spec.budget.maxGpus,
   };
 }
@@ -103,6 +104,7 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
     );
     for (const c of search.changes) lines.push(`  spec.pools[${c.index}].minReplicas (${c.pool}): ${c.from} -> ${c.to}`);
   }
+  for (const r of search.refused) lines.push(`not tried: ${reserveCell({ reserve: r.reserve } as ReserveTrial)}: ${r.problem}`);
   if (search.truncated) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
   return lines.join('\n');
 }

@@ -9,10 +9,11 @@
  *
  * The search, bounded by `maxRuns` replays (default 40):
  *   1. the policy as written; if it meets the SLO, no reserve is needed and the search stops;
- *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of the policy's own peak per role (share k/8 of a peak
- *      of 7 prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode, rounded up), bisected for the lowest share
- *      that meets the SLO; if the peak itself does not, no reserve does (the SLO needs a faster startup or a
- *      different policy), and the best attainment seen is reported;
+ *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of the policy's own peak per role (at least its minimum
+ *      + 1), rounded up (share k/8 of a peak of 7 prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode),
+ *      bisected for the lowest share that meets the SLO. If the top rung does not, the search stops there: a reserve
+ *      as large as the policy's own peak still misses, so the SLO needs a faster startup, a looser target or another
+ *      policy, and the best attainment seen is reported;
  *   3. from that reserve, each role's minimum is lowered one replica at a time while the SLO still holds (prefill,
  *      then decode), so a reserve one role needs is not paid for in the other.
  * Attainment need not be monotone in the reserve, so every answer is a run that was simulated, never an
@@ -57,7 +58,7 @@ export interface ReserveSearch {
   goal: number;
   /** The policy as written (its own minimums). */
   written: ReserveTrial;
-  /** The most replicas per role the policy as written ran at once: the ladder's top. */
+  /** The ladder's top: the most replicas per role the policy as written ran at once (at least its minimum + 1). */
   peak: Record<Role, number>;
   /** Every run, in the order tried (the policy as written first). */
   trials: ReserveTrial[];
@@ -67,6 +68,8 @@ export interface ReserveSearch {
   changes: PoolChange[];
   /** True when the run budget ran out before the search ended (the answer is still a simulated run). */
   truncated: boolean;
+  /** Reserves not tried because the policy's own checks refuse them (a GPU budget below their minimums), with why. */
+  refused: { reserve: Record<Role, number>; problem: string }[];
 }
 
 export interface ReserveOptions {
@@ -133,6 +136,7 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   const tried = new Map<string, ReserveTrial>();
   const trials: ReserveTrial[] = [];
   let truncated = false;
+  const refused: ReserveSearch['refused'] = [];
   const key = (r: Record<Role, number>) => `${r.prefill}/${r.decode}`;
   let peakOf: Record<Role, number> | undefined;
 
@@ -145,7 +149,11 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
       return undefined;
     }
     const raised = withReserve(spec, reserve);
-    if (checkPolicy(raised.spec).problems.length > 0) return undefined;
+    const problem = checkPolicy(raised.spec).problems[0];
+    if (problem !== undefined) {
+      if (!refused.some((r) => key(r.reserve) === key(reserve))) refused.push({ reserve: { ...reserve }, problem });
+      return undefined;
+    }
     const run = (await simulate({ spec: raised.spec, profile, trace, baselines: [], seed })).runs[0] as RunResult;
     const trial: ReserveTrial = { reserve: { ...reserve }, attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, cost: run.cost, meets: run.sloAttainment.both >= goal };
     tried.set(key(reserve), trial);
@@ -156,11 +164,12 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   };
 
   const written = (await attempt(floor)) as ReserveTrial;
-  const peak = peakOf ?? floor;
+  // A role the policy never scaled above its minimum still gets one more replica at the ladder's top.
+  const peak: Record<Role, number> = { prefill: Math.max(peakOf?.prefill ?? 0, floor.prefill + 1), decode: Math.max(peakOf?.decode ?? 0, floor.decode + 1) };
   const result = (): ReserveSearch => {
     const meeting = trials.filter((t) => t.meets);
     const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours ? t : b), undefined);
-    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated };
+    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused };
   };
   if (written.meets) return result();
 

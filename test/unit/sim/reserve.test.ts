@@ -55,6 +55,17 @@ describe('findReserve', () => {
     expect(search.truncated).toBe(false);
   });
 
+  it('a reserve the GPU budget cannot hold is not tried, and says why', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const minimumGpus = spec.pools.reduce((sum, p) => sum + p.minReplicas * p.gpusPerReplica, 0);
+    const tight = { ...spec, budget: { ...spec.budget, maxGpus: minimumGpus } };
+    const search = await findReserve({ spec: tight, profile, trace, seed: 1 });
+    expect(search.trials).toHaveLength(1);
+    expect(search.best).toBeUndefined();
+    expect(search.refused.length).toBeGreaterThan(0);
+    expect(search.refused[0]!.problem).toContain('spec.budget.maxGpus');
+  });
+
   it('stops at the run budget and says so; a policy that meets the SLO as written needs one run', async () => {
     const trace = await readTrace(STEP, { seed: 1 });
     const one = await findReserve({ spec, profile, trace, seed: 1, maxRuns: 1 });
