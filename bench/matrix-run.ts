@@ -2,7 +2,7 @@
  * Print the quality matrix (bench/matrix.ts) without writing bench/RESULTS.md:
  *
  *   npx tsx bench/matrix-run.ts [--seeds report|tuning|1,2,3] [--only TEXT,...] [--real | --families] [--quick]
- *                               [--policy-only] [--off IMPROVEMENT,...] [--set PATH=VALUE,...] [--ablation] [--json]
+ *                               [--policy-only] [--off IMPROVEMENT,...] [--set PATH=VALUE,...] [--ablation] [--reserve] [--json]
  *
  * --seeds      the family seeds: report (1001-1003, the default), tuning (1-3) or a list
  * --only       keep rows whose name contains one of the texts
@@ -11,6 +11,7 @@
  * --off        switch improvements off in the policy run (trendBound: the forecaster's upper bound)
  * --set        change any field of the policy run's spec (e.g. forecaster.kind=constant,sla.targetUtilization=1)
  * --ablation   also switch each improvement off in turn (the yardsticks are computed once per row)
+ * --reserve    on rows that jump and miss the SLO, also search the standing reserve that meets it (pd-planner reserve)
  */
 import type { PolicySpec } from '../src/config/schema.js';
 import { REPORT_SEEDS, TUNING_SEEDS } from '../src/sim/scenarios/index.js';
@@ -58,6 +59,7 @@ const policyOverride =
 const results: RowResult[] = await runMatrix({
   rows,
   baselines: !args.includes('--policy-only'),
+  reserve: args.includes('--reserve'),
   ...(policyOverride ? { policyOverride } : {}),
   onRow: (r) => {
     const p = r.runs.policy!;

@@ -57,7 +57,7 @@ for (const section of sections) {
   if (section === 'load') results.load = await benchLoad();
   if (section === 'matrix') {
     const rows = matrixRows('report');
-    results.matrix = { rows: await runMatrix({ rows }), ablation: await runAblation(rows) };
+    results.matrix = { rows: await runMatrix({ rows, reserve: true }), ablation: await runAblation(rows) };
   }
   if (section === 'fleet') results.fleet = await benchFleet();
 }
@@ -174,7 +174,8 @@ function markdown(r: Results): string {
       '### Loads that jump without a precursor',
       '',
       'Surprise: the requests above the highest interval load seen in time for capacity ordered on it to be ready (an indicator, not a bound: see docs/yardsticks.md#surprise; `simulate` reports it too). ' +
-        'The policy\'s first episode: the first stretch of intervals below the SLO and the share of the trace it missed.',
+        'The policy\'s first episode: the first stretch of intervals below the SLO and the share of the trace it missed. ' +
+        'Where the policy misses: the standing reserve `pd-planner reserve` finds (src/sim/reserve.ts: the fewest replicas per role always running, on-demand, with which the default policy meets the SLO), found on the row\'s own trace as static\'s peak and hpa-tuned\'s utilisation are.',
       '',
       formatSurprise(r.matrix.rows),
       '',
