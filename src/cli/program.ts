@@ -11,7 +11,8 @@ import { InputError, messageOf } from '../errors.js';
 import { refuseRepeatsAndBlanks } from './flag-rules.js';
 
 type Register = (program: Command) => void;
-const COMMANDS: Record<string, () => Promise<Register>> = {
+/** Every command, by name: the module that registers it, imported only when it runs (tests register them all). */
+export const COMMANDS: Record<string, () => Promise<Register>> = {
   validate: async () => (await import('./validate.js')).registerValidate,
   decide: async () => (await import('./decide.js')).registerDecide,
   simulate: async () => (await import('./simulate.js')).registerSimulate,

@@ -13,11 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerDecide } from '../../src/cli/decide.js';
-import { registerRun } from '../../src/cli/run.js';
-import { registerSimulate } from '../../src/cli/simulate.js';
-import { registerSweep } from '../../src/cli/sweep.js';
-import { registerValidate } from '../../src/cli/validate.js';
+import { COMMANDS } from '../../src/cli/program.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLUSTER = /needs a Kubernetes cluster/;
@@ -91,7 +87,7 @@ function plannerArgs(words: string[]): string[] | undefined {
 /** Parse `args` with the real command definitions, every action replaced by nothing: the flags' own checks run. */
 async function parses(args: string[]): Promise<string | undefined> {
   const program = new Command().name('pd-planner').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  for (const register of [registerValidate, registerDecide, registerSimulate, registerSweep, registerRun]) register(program);
+  for (const load of Object.values(COMMANDS)) (await load())(program);
   for (const command of program.commands) command.action(() => {});
   try {
     await program.parseAsync(['node', 'pd-planner', ...args]);
