@@ -1,9 +1,9 @@
 /**
  * `pd-planner reserve`: the smallest standing reserve (replicas each role always runs) with which the policy meets
  * the SLO on a trace, found by simulating the policy with raised minReplicas (sim/reserve.ts). Prints every run
- * tried, the answer, and the minReplicas to set; `--json` prints the search as JSON. Exit 0 when the policy as
- * written or some reserve meets the SLO, 1 when none of the runs did (the answer is then a faster startup or another
- * policy, not a reserve), 2 on bad input.
+ * tried, the answer, and the minReplicas to set; `--json` prints the search as JSON (`best: null` when no run met
+ * the SLO: the answer is then a faster startup, a looser SLO or another policy, not a reserve). Exit 0 with an
+ * answer, found or not, as `simulate` exits 0 on a run that misses its SLO; 2 on bad input.
  */
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
@@ -53,7 +53,6 @@ export function registerReserve(program: Command): void {
     const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, trace: inputs.trace, seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
     bar.done();
     process.stdout.write(flags.json ? `${JSON.stringify(reserveJson(search, inputs.spec, inputs.traceSource), null, 2)}\n` : `${reserveText(search, inputs.spec, inputs.traceSource)}\n`);
-    if (!search.best) process.exitCode = 1;
   });
 }
 

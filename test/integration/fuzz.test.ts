@@ -1,7 +1,7 @@
 /**
  * The CLI fuzz suite: a GENERATED corpus (test/integration/fuzz/corpus.ts: valid policies, observations, states and
  * traces mutated by a seeded generator, hostile synthetic specs and what-if flags) through `validate`, `decide`,
- * `simulate` and `sweep`. Every case must:
+ * `simulate`, `sweep` and `reserve`. Every case must:
  *  - exit 0 or 2 (never 1, never a signal), with no stack trace and no uncaught JS error on stderr;
  *  - on exit 2, print nothing on stdout and say `where: what` on each stderr line;
  *  - finish in bounded time (each case well under CASE_MS) in a process whose peak RSS stays under MAX_RSS_MB
@@ -113,7 +113,7 @@ function decisionProblems(c: FuzzCase, stdout: string): string[] {
 describe(`CLI fuzz corpus (seed ${SEED})`, () => {
   it('is generated, not hand-written: every command, hundreds of cases, a fixed seed', () => {
     const commands = new Set(corpus.cases.map((c) => c.command));
-    expect([...commands].sort()).toEqual(['decide', 'simulate', 'sweep', 'validate']);
+    expect([...commands].sort()).toEqual(['decide', 'reserve', 'simulate', 'sweep', 'validate']);
     expect(corpus.cases.length).toBeGreaterThanOrEqual(250);
     const again = mkdtempSync(join(tmpdir(), 'pd-fuzz-again-'));
     const shape = (cases: FuzzCase[], dir: string) => cases.map((c) => c.args.map((a) => a.split(dir).join('<dir>')));

@@ -294,7 +294,7 @@ describe('the production layout (what the Dockerfile copies, run as its USER fro
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: pd-planner/);
-    for (const command of ['validate', 'decide', 'simulate', 'sweep', 'run']) expect(stdout).toContain(command);
+    for (const command of ['validate', 'decide', 'simulate', 'sweep', 'reserve', 'run']) expect(stdout).toContain(command);
   }, 60_000);
 
   it('validate on an example policy (its builtin: profile comes from the image)', async () => {

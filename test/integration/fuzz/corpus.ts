@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../../../src/sim/random.js';
 
-export type Command = 'validate' | 'decide' | 'simulate' | 'sweep';
+export type Command = 'validate' | 'decide' | 'simulate' | 'sweep' | 'reserve';
 
 export interface FuzzCase {
   name: string;
@@ -223,9 +223,9 @@ export interface Corpus {
 /**
  * Write the corpus's files into `dir` and return its cases. Counts: `validate` mutated policies, `decide` mutated
  * observations / states (with valid and mutated policies), `simulate` mutated traces, synthetic specs and flags,
- * `sweep` hostile parameters.
+ * `sweep` hostile parameters, `reserve` mutated policies, traces and flags with a small --max-runs.
  */
-export function generateCorpus(dir: string, seed: number, counts = { validate: 120, decide: 120, simulate: 60, sweep: 5 }): Corpus {
+export function generateCorpus(dir: string, seed: number, counts = { validate: 120, decide: 120, simulate: 60, sweep: 5, reserve: 12 }): Corpus {
   const rng = createRng(seed);
   const cases: FuzzCase[] = [];
   let file = 0;
@@ -279,6 +279,17 @@ export function generateCorpus(dir: string, seed: number, counts = { validate: 1
       name: `sweep #${i}`,
       command: 'sweep',
       args: ['sweep', '--param', pick(rng, params), '--policy', 'test/fixtures/bad-input/valid-policy.yaml', '--trace', trace, '--baselines', 'none', '--threads', '1', '--out', join(dir, `sweep-${i}`)],
+    });
+  }
+  // Last, so the cases above are the same for a seed whatever is added here. --max-runs keeps each search small.
+  for (let i = 0; i < counts.reserve; i++) {
+    const base = chance(rng, 0.25) ? constructorPool(POLICIES[pick(rng, names)]) : POLICIES[pick(rng, names)];
+    const policy = chance(rng, 0.7) ? base : mutate(rng, base, 1);
+    const trace = chance(rng, 0.3) ? syntheticSpec(rng) : chance(rng, 0.04) ? pick(rng, SPECIAL_FILES) : write('csv', traceText(rng));
+    cases.push({
+      name: `reserve #${i}`,
+      command: 'reserve',
+      args: ['reserve', '--policy', write('yaml', policyText(policy)), '--trace', trace, '--max-runs', pick(rng, ['1', '3', '4', '0', '201', 'x']), ...hostileFlags(rng)],
     });
   }
   return { cases, seed };

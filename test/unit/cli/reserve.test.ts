@@ -1,4 +1,4 @@
-/** `pd-planner reserve`: the table, the minReplicas to set, JSON, exit 1 when no reserve meets the SLO, exit 2 on bad flags. */
+/** `pd-planner reserve`: the table, the minReplicas to set, JSON, an answer when no reserve meets the SLO, exit 2 on bad flags. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerReserve } from '../../../src/cli/reserve.js';
 import { runInProcess } from './cli-helpers.js';
@@ -29,10 +29,10 @@ describe('pd-planner reserve', () => {
     expect(json.minReplicas).toContainEqual({ field: 'spec.pools[2].minReplicas', pool: 'decode-od', from: 1, to: 2 });
   });
 
-  it('exit 1 and a way out when no run meets the SLO (an ITL no replica count meets)', async () => {
+  it('a way out when no run meets the SLO (an ITL no replica count meets), exit 0 as for any answer', async () => {
     const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--itl-ms', '1']);
     expect(status).toBe(0);
-    expect(process.exitCode).toBe(1);
+    expect(process.exitCode ?? 0).toBe(0);
     expect(stdout).toContain('no reserve tried meets the SLO');
     expect(stdout).toContain('--startup-seconds');
   });
