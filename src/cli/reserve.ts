@@ -90,11 +90,22 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
   const best = search.best;
   if (!best) {
     const top = search.trials.reduce((a, t) => (t.attainment > a.attainment ? t : a), search.written);
-    lines.push(
-      `no reserve tried meets the SLO (best ${fmtPct(top.attainment)} at ${reserveCell(top)}; the policy's own peak is ` +
-        `${search.peak.prefill} / ${search.peak.decode}). The load outruns what replicas running from the start can serve under this ` +
-        'policy: try a faster startup (--startup-seconds), a looser SLO, more --max-runs, or compare static with `simulate`.',
-    );
+    const seen = `best ${fmtPct(top.attainment)} at ${reserveCell(top)}`;
+    const largest = search.trials.reduce((a, t) => (t.reserve.prefill + t.reserve.decode > a.reserve.prefill + a.reserve.decode ? t : a), search.written);
+    if (search.truncated) {
+      lines.push(`no run within --max-runs ${search.trials.length} meets the SLO (${seen}): a larger --max-runs may find a reserve that does.`);
+    } else if (search.refused.length > 0) {
+      lines.push(
+        `no reserve tried meets the SLO (${seen}); larger reserves are not tried: the policy's own checks refuse them (not tried, below). ` +
+          'Raise the limit that refuses them (--gpu-budget for spec.budget.maxGpus), try a faster startup (--startup-seconds) or a looser SLO.',
+      );
+    } else {
+      lines.push(
+        `no reserve tried meets the SLO, not even ${reserveCell(largest)} replicas always running, the pools' maxReplicas (${seen}; ` +
+          `the policy's own peak is ${search.peak.prefill} / ${search.peak.decode}). The load outruns what replicas running from the start can serve ` +
+          'under this policy: try a faster startup (--startup-seconds), a looser SLO, larger pools, or compare static with `simulate`.',
+      );
+    }
   } else if (best === search.written) {
     lines.push(`the policy as written meets the SLO (${fmtPct(best.attainment)}): no reserve needed.`);
   } else {
@@ -105,6 +116,6 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
     for (const c of search.changes) lines.push(`  spec.pools[${c.index}].minReplicas (${c.pool}): ${c.from} -> ${c.to}`);
   }
   for (const r of search.refused) lines.push(`not tried: ${reserveCell({ reserve: r.reserve } as ReserveTrial)}: ${r.problem}`);
-  if (search.truncated) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
+  if (search.truncated && best) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
   return lines.join('\n');
 }

@@ -37,6 +37,28 @@ describe('pd-planner reserve', () => {
     expect(stdout).toContain('--startup-seconds');
   });
 
+  it('a GPU budget below the peak: the reserve the budget holds, and the peak it refused', async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--gpu-budget', '32']);
+    expect(status).toBe(0);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(stdout).toMatch(/cheapest reserve that meets the SLO: \d prefill \/ 2 decode replicas always running/);
+    expect(stdout).toContain('not tried: 5 / 4: spec.budget.maxGpus: 32 GPUs is below the 36');
+  });
+
+  it('when nothing meets, says why the search stopped: the run budget or the limits, not the load', async () => {
+    const truncated = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--max-runs', '1']);
+    expect(process.exitCode).toBe(1);
+    expect(truncated.stdout).toContain('no run within --max-runs 1 meets the SLO (best 76.0% at 1 / 1): a larger --max-runs may find a reserve that does');
+    expect(truncated.stdout).not.toContain('outruns');
+    expect(truncated.stdout).not.toContain('a smaller reserve');
+    process.exitCode = undefined;
+    const budget = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--gpu-budget', '12']);
+    expect(process.exitCode).toBe(1);
+    expect(budget.stdout).toContain("larger reserves are not tried: the policy's own checks refuse them (not tried, below)");
+    expect(budget.stdout).toContain('not tried: 2 / 2: spec.budget.maxGpus: 12 GPUs');
+    expect(budget.stdout).not.toContain('outruns');
+  });
+
   it.each([
     [['--max-runs', '0'], '--max-runs: "0" is not a whole number from 1 to 200'],
     [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
