@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { fmtGpuHours, fmtMoney, fmtPct, fmtRatio } from '../sim/report/format.js';
 import { textTable } from '../sim/report/table.js';
 import { DEFAULT_MAX_RUNS, findReserve, MAX_RUNS_LIMIT, type ReserveSearch, type ReserveTrial } from '../sim/reserve.js';
-import { loadScenarioInputs, type Scenario } from '../sim/scenario.js';
+import { checkScenario, loadScenarioInputs, type Scenario } from '../sim/scenario.js';
 import type { PolicySpec } from '../config/schema.js';
 import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
@@ -43,6 +43,10 @@ export function registerReserve(program: Command): void {
       tracePath: flags.trace === undefined ? undefined : String(flags.trace),
       traceFormat: format, whatIf, rateScale, speedup, seed, baselines: [],
     };
+    // Before the trace is read: a static policy runs its own counts, so no reserve changes what it runs.
+    if (checkScenario(scenario).spec.policy === 'static') {
+      throw new InputError(['spec.policy: static runs spec.static.replicas at every tick, so a reserve (minReplicas) changes nothing; compare replica counts with `pd-planner simulate` instead']);
+    }
     let readBar: Progress | undefined;
     const inputs = await loadScenarioInputs(scenario, {
       onTraceProgress: (share) => (readBar ??= createProgress('reading trace', 1)).update(share),
@@ -97,7 +101,7 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
     } else if (search.refused.length > 0) {
       lines.push(
         `no reserve tried meets the SLO (${seen}); larger reserves are not tried: the policy's own checks refuse them (not tried, below). ` +
-          'Raise the limit that refuses them (--gpu-budget for spec.budget.maxGpus), try a faster startup (--startup-seconds) or a looser SLO.',
+          'Raise the limit that refuses them (a GPU budget: --gpu-budget), try a faster startup (--startup-seconds) or a looser SLO.',
       );
     } else {
       lines.push(

@@ -64,6 +64,7 @@ describe('pd-planner reserve', () => {
     [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
     [['--trace-format', 'csv'], '--trace-format: "csv" is not one of azure, burstgpt, mooncake, auto'],
     [['--gpu-budget', '4'], "--gpu-budget: 4 GPUs is below the"],
+    [['--policy', 'examples/static.yaml'], 'spec.policy: static runs spec.static.replicas at every tick, so a reserve (minReplicas) changes nothing'],
   ])('%j is exit 2 naming the flag', async (flags, message) => {
     const { status, stderr } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, ...flags]);
     expect(status).toBe(2);
