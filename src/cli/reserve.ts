@@ -53,6 +53,9 @@ export function registerReserve(program: Command): void {
       onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
     });
     readBar?.done();
+    if (inputs.trace.arrival.length === 0) {
+      throw new InputError([`--trace: ${inputs.traceSource} holds no request, so there is no SLO to meet; give a trace with requests (a higher rate or --rate-scale, a longer duration)`]);
+    }
     const bar = createProgress(`searching (at most ${maxRuns} runs)`, maxRuns);
     const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, trace: inputs.trace, seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
     bar.done();

@@ -59,6 +59,13 @@ describe('pd-planner reserve', () => {
     expect(budget.stdout).not.toContain('outruns');
   });
 
+  it('a trace with no request is exit 2: there is no SLO to meet, not "no reserve meets it" after every rung', async () => {
+    const { status, stdout, stderr } = await runInProcess(registerReserve, ['reserve', '--trace', 'synthetic:poisson?rate=0.0001&duration=10m']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--trace: synthetic:poisson?rate=0.0001&duration=10m holds no request, so there is no SLO to meet');
+    expect(stdout).toBe('');
+  });
+
   it.each([
     [['--max-runs', '0'], '--max-runs: "0" is not a whole number from 1 to 200'],
     [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
