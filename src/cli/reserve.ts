@@ -75,6 +75,7 @@ function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): ob
     minReplicas: search.changes.map((c) => ({ field: `spec.pools[${c.index}].minReplicas`, pool: c.pool, from: c.from, to: c.to })),
     truncated: search.truncated,
     refused: search.refused,
+    noGain: search.noGain ?? null,
     budgetGpus: spec.budget.maxGpus,
   };
 }
@@ -101,6 +102,13 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
     const largest = search.trials.reduce((a, t) => (t.reserve.prefill + t.reserve.decode > a.reserve.prefill + a.reserve.decode ? t : a), search.written);
     if (search.truncated) {
       lines.push(`no run within --max-runs ${search.trials.length} meets the SLO (${seen}): a larger --max-runs may find a reserve that does.`);
+    } else if (search.noGain) {
+      const { from, to } = search.noGain;
+      lines.push(
+        `no reserve tried meets the SLO (${seen}); twice the reserve did no better (${fmtPct(from.attainment)} at ${reserveCell(from)}, ` +
+          `${fmtPct(to.attainment)} at ${reserveCell(to)}): more replicas running do not help. Try a looser SLO (no replica count meets ` +
+          'an ITL below what the profile gives at any batch), a faster startup (--startup-seconds) or another policy.',
+      );
     } else if (search.refused.length > 0) {
       lines.push(
         `no reserve tried meets the SLO (${seen}); larger reserves are not tried: the policy's own checks refuse them (not tried, below). ` +

@@ -12,7 +12,8 @@
  *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of a top per role, rounded up (share k/8 of a top of 7
  *      prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode), bisected for the lowest share that meets the
  *      SLO. The top is the policy's own peak (at least its minimum + 1, at most its pools' maxReplicas), doubled
- *      while it misses up to the pools' maxReplicas (a policy that scales too little peaks too low); its top rung is
+ *      while it misses and gains, up to the pools' maxReplicas (a policy that scales too little peaks too low; twice
+ *      a reserve that does no better says more replicas do not help, an ITL below what any batch gives); its top rung is
  *      the highest the policy's checks allow (a GPU budget below the peak's minimums lowers it). If the top rung
  *      still misses at the pools' maxReplicas or at what the budget holds, the search stops there: the SLO needs a
  *      faster startup, a looser target, a larger budget or another policy, and the best attainment seen is reported;
@@ -76,6 +77,8 @@ export interface ReserveSearch {
   truncated: boolean;
   /** Reserves not tried because the policy's own checks refuse them (a GPU budget below their minimums), with why. */
   refused: { reserve: Record<Role, number>; problem: string }[];
+  /** Set when the ladder's top stopped doubling because twice the reserve did no better: the two runs. */
+  noGain?: { from: ReserveTrial; to: ReserveTrial };
 }
 
 export interface ReserveOptions {
@@ -148,6 +151,7 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   const trials: ReserveTrial[] = [];
   let truncated = false;
   const refused: ReserveSearch['refused'] = [];
+  let noGain: ReserveSearch['noGain'];
   const key = (r: Record<Role, number>) => `${r.prefill}/${r.decode}`;
   let peakOf: Record<Role, number> | undefined;
 
@@ -188,7 +192,7 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   const result = (): ReserveSearch => {
     const meeting = trials.filter((t) => t.meets);
     const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours || (t.gpuHours === b.gpuHours && size(t) < size(b)) ? t : b), undefined);
-    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused };
+    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused, noGain };
   };
   if (written.meets) return result();
 
@@ -197,10 +201,11 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * top[role] - 1e-9));
     return r;
   };
-  // Step 2: a top whose highest allowed rung meets (the peak, doubled while it misses), then the lowest rung that
+  // Step 2: a top whose highest allowed rung meets (the peak, doubled while it misses and gains), then the lowest rung that
   // meets, by bisection over 1..rung (rung 0 is the policy as written).
   let top = peak;
   let rung: number;
+  let previous: ReserveTrial | undefined;
   for (;;) {
     rung = REPRESENTATIVE_LEVELS;
     const problem = problemOf(level(top, rung));
@@ -209,6 +214,11 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     const trial = rung > 0 ? await attempt(level(top, rung)) : undefined;
     if (!trial) return result();
     if (trial.meets) break;
+    if (previous && trial.attainment <= previous.attainment) {
+      noGain = { from: previous, to: trial };
+      return result();
+    }
+    previous = trial;
     const doubled = { prefill: Math.min(ceiling.prefill, 2 * top.prefill), decode: Math.min(ceiling.decode, 2 * top.decode) };
     if (rung < REPRESENTATIVE_LEVELS || key(doubled) === key(top)) return result();
     top = doubled;

@@ -35,6 +35,11 @@ describe('pd-planner reserve', () => {
     expect(process.exitCode).toBe(1);
     expect(stdout).toContain('no reserve tried meets the SLO');
     expect(stdout).toContain('--startup-seconds');
+    process.exitCode = undefined;
+    // With a budget that holds the pools' maxReplicas: twice the policy's peak does no better, so the search stops.
+    const vast = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--itl-ms', '1', '--gpu-budget', '1000']);
+    expect(process.exitCode).toBe(1);
+    expect(vast.stdout).toMatch(/twice the reserve did no better \(0\.0% at \d+ \/ \d+, 0\.0% at \d+ \/ \d+\): more replicas running do not help/);
   });
 
   it('a GPU budget below the peak: the reserve the budget holds, and the peak it refused', async () => {

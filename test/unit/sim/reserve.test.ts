@@ -133,4 +133,20 @@ describe('findReserve', () => {
     expect(best.reserve).toEqual({ prefill: 1, decode: 2 });
     expect(search.changes).toEqual([{ pool: 'decode-od', index: 2, from: 1, to: 2 }]);
   });
+
+  it('an SLO no reserve helps (ITL 1 ms): stops once doubling the reserve gains nothing, not at 10,000 replicas', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const vast: PolicySpec = {
+      ...spec,
+      budget: { ...spec.budget, maxGpus: 1_000_000 },
+      pools: spec.pools.map((p) => ({ ...p, maxReplicas: 10_000 })),
+      slo: { ...spec.slo, itl: { ...spec.slo.itl, ms: 1 } },
+    };
+    // measured: 0.0% as written, at the peak 6 / 48 and at 12 / 96 (and at 20,000 / 20,000)
+    const search = await findReserve({ spec: vast, profile, trace, seed: 1 });
+    expect(search.best).toBeUndefined();
+    expect(search.trials.length).toBeLessThanOrEqual(3);
+    expect(search.noGain).toEqual({ from: search.trials[1], to: search.trials[2] });
+    expect(search.truncated).toBe(false);
+  });
 });
