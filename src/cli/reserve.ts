@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { fmtGpuHours, fmtMoney, fmtPct, fmtRatio } from '../sim/report/format.js';
 import { textTable } from '../sim/report/table.js';
 import { DEFAULT_MAX_RUNS, findReserve, MAX_RUNS_LIMIT, type ReserveSearch, type ReserveTrial } from '../sim/reserve.js';
-import { loadScenarioInputs, type Scenario } from '../sim/scenario.js';
+import { checkScenario, loadScenarioInputs, type Scenario } from '../sim/scenario.js';
 import type { PolicySpec } from '../config/schema.js';
 import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
@@ -43,12 +43,19 @@ export function registerReserve(program: Command): void {
       tracePath: flags.trace === undefined ? undefined : String(flags.trace),
       traceFormat: format, whatIf, rateScale, speedup, seed, baselines: [],
     };
+    // Before the trace is read: a static policy runs its own counts, so no reserve changes what it runs.
+    if (checkScenario(scenario).spec.policy === 'static') {
+      throw new InputError(['spec.policy: static runs spec.static.replicas at every tick, so a reserve (minReplicas) changes nothing; compare replica counts with `pd-planner simulate` instead']);
+    }
     let readBar: Progress | undefined;
     const inputs = await loadScenarioInputs(scenario, {
       onTraceProgress: (share) => (readBar ??= createProgress('reading trace', 1)).update(share),
       onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
     });
     readBar?.done();
+    if (inputs.trace.arrival.length === 0) {
+      throw new InputError([`--trace: ${inputs.traceSource} holds no request, so there is no SLO to meet; give a trace with requests (a higher rate or --rate-scale, a longer duration)`]);
+    }
     const bar = createProgress(`searching (at most ${maxRuns} runs)`, maxRuns);
     const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, trace: inputs.trace, seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
     bar.done();
@@ -67,6 +74,7 @@ function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): ob
     minReplicas: search.changes.map((c) => ({ field: `spec.pools[${c.index}].minReplicas`, pool: c.pool, from: c.from, to: c.to })),
     truncated: search.truncated,
     refused: search.refused,
+    noGain: search.noGain ?? null,
     budgetGpus: spec.budget.maxGpus,
   };
 }
@@ -89,11 +97,29 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
   const best = search.best;
   if (!best) {
     const top = search.trials.reduce((a, t) => (t.attainment > a.attainment ? t : a), search.written);
-    lines.push(
-      `no reserve tried meets the SLO (best ${fmtPct(top.attainment)} at ${reserveCell(top)}; the policy's own peak is ` +
-        `${search.peak.prefill} / ${search.peak.decode}). The load outruns what replicas running from the start can serve under this ` +
-        'policy: try a faster startup (--startup-seconds), a looser SLO, more --max-runs, or compare static with `simulate`.',
-    );
+    const seen = `best ${fmtPct(top.attainment)} at ${reserveCell(top)}`;
+    const largest = search.trials.reduce((a, t) => (t.reserve.prefill + t.reserve.decode > a.reserve.prefill + a.reserve.decode ? t : a), search.written);
+    if (search.truncated) {
+      lines.push(`no run within --max-runs ${search.trials.length} meets the SLO (${seen}): a larger --max-runs may find a reserve that does.`);
+    } else if (search.noGain) {
+      const { from, to } = search.noGain;
+      lines.push(
+        `no reserve tried meets the SLO (${seen}); twice the reserve did no better (${fmtPct(from.attainment)} at ${reserveCell(from)}, ` +
+          `${fmtPct(to.attainment)} at ${reserveCell(to)}): more replicas running do not help. Try a looser SLO (no replica count meets ` +
+          'an ITL below what the profile gives at any batch), a faster startup (--startup-seconds) or another policy.',
+      );
+    } else if (search.refused.length > 0) {
+      lines.push(
+        `no reserve tried meets the SLO (${seen}); larger reserves are not tried: the policy's own checks refuse them (not tried, below). ` +
+          'Raise the limit that refuses them (a GPU budget: --gpu-budget), try a faster startup (--startup-seconds) or a looser SLO.',
+      );
+    } else {
+      lines.push(
+        `no reserve tried meets the SLO, not even ${reserveCell(largest)} replicas always running, the pools' maxReplicas (${seen}; ` +
+          `the policy's own peak is ${search.peak.prefill} / ${search.peak.decode}). The load outruns what replicas running from the start can serve ` +
+          'under this policy: try a faster startup (--startup-seconds), a looser SLO, larger pools, or compare static with `simulate`.',
+      );
+    }
   } else if (best === search.written) {
     lines.push(`the policy as written meets the SLO (${fmtPct(best.attainment)}): no reserve needed.`);
   } else {
@@ -104,6 +130,6 @@ function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): st
     for (const c of search.changes) lines.push(`  spec.pools[${c.index}].minReplicas (${c.pool}): ${c.from} -> ${c.to}`);
   }
   for (const r of search.refused) lines.push(`not tried: ${reserveCell({ reserve: r.reserve } as ReserveTrial)}: ${r.problem}`);
-  if (search.truncated) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
+  if (search.truncated && best) lines.push(`(the search stopped at --max-runs ${search.trials.length}; a larger value may find a smaller reserve)`);
   return lines.join('\n');
 }

@@ -9,18 +9,22 @@
  *
  * The search, bounded by `maxRuns` replays (default 40):
  *   1. the policy as written; if it meets the SLO, no reserve is needed and the search stops;
- *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of the policy's own peak per role (at least its minimum
- *      + 1), rounded up (share k/8 of a peak of 7 prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode),
- *      bisected for the lowest share that meets the SLO. If the top rung does not, the search stops there: a reserve
- *      as large as the policy's own peak still misses, so the SLO needs a faster startup, a looser target or another
- *      policy, and the best attainment seen is reported;
+ *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of a top per role, rounded up (share k/8 of a top of 7
+ *      prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode), bisected for the lowest share that meets the
+ *      SLO. The top is the policy's own peak (at least its minimum + 1, at most its pools' maxReplicas), doubled
+ *      while it misses and gains, up to the pools' maxReplicas (a policy that scales too little peaks too low; twice
+ *      a reserve that does no better says more replicas do not help, an ITL below what any batch gives); its top rung is
+ *      the highest the policy's checks allow (a GPU budget below the peak's minimums lowers it). If the top rung
+ *      still misses at the pools' maxReplicas or at what the budget holds, the search stops there: the SLO needs a
+ *      faster startup, a looser target, a larger budget or another policy, and the best attainment seen is reported;
  *   3. from that reserve, each role's minimum is lowered one replica at a time while the SLO still holds (prefill,
  *      then decode), so a reserve one role needs is not paid for in the other.
  * Attainment need not be monotone in the reserve, so every answer is a run that was simulated, never an
  * interpolation; the cheapest run meeting the SLO (GPU-hours) is the answer.
  *
  * The reserve is placed on the role's on-demand pools first (a reserve Spot can evict is not one), then its Spot
- * pools, each up to its maxReplicas; a reserve the GPU budget cannot hold is not tried.
+ * pools, each up to its maxReplicas; a reserve the GPU budget cannot hold is not tried. Between runs that meet the
+ * SLO at the same GPU-hours, the smaller reserve is the answer: a minimum raised for nothing is no answer.
  */
 import type { PolicySpec, Role } from '../config/schema.js';
 import { checkPolicy } from '../config/validate.js';
@@ -58,7 +62,10 @@ export interface ReserveSearch {
   goal: number;
   /** The policy as written (its own minimums). */
   written: ReserveTrial;
-  /** The ladder's top: the most replicas per role the policy as written ran at once (at least its minimum + 1). */
+  /**
+   * The most replicas per role the policy as written ran at once (at least its minimum + 1, at most its pools'
+   * maxReplicas): the ladder's first top.
+   */
   peak: Record<Role, number>;
   /** Every run, in the order tried (the policy as written first). */
   trials: ReserveTrial[];
@@ -70,6 +77,8 @@ export interface ReserveSearch {
   truncated: boolean;
   /** Reserves not tried because the policy's own checks refuse them (a GPU budget below their minimums), with why. */
   refused: { reserve: Record<Role, number>; problem: string }[];
+  /** Set when the ladder's top stopped doubling because twice the reserve did no better: the two runs. */
+  noGain?: { from: ReserveTrial; to: ReserveTrial };
 }
 
 export interface ReserveOptions {
@@ -113,6 +122,11 @@ export function withReserve(spec: PolicySpec, reserve: Record<Role, number>): { 
   return { spec: { ...spec, pools }, changes };
 }
 
+/** Sum of the role's pools' maxReplicas: the largest reserve withReserve can place. */
+export function roleMaximum(spec: PolicySpec, role: Role): number {
+  return spec.pools.reduce((sum, p) => sum + (p.role === role ? p.maxReplicas : 0), 0);
+}
+
 /** The most replicas of each role provisioned at once in a run (its pools' desired counts summed per interval). */
 export function peakReplicas(spec: PolicySpec, run: RunResult): Record<Role, number> {
   const roleOf = new Map(spec.pools.map((p) => [p.name, p.role]));
@@ -137,8 +151,15 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   const trials: ReserveTrial[] = [];
   let truncated = false;
   const refused: ReserveSearch['refused'] = [];
+  let noGain: ReserveSearch['noGain'];
   const key = (r: Record<Role, number>) => `${r.prefill}/${r.decode}`;
   let peakOf: Record<Role, number> | undefined;
+
+  /** The first of the policy's own checks the reserve fails (a GPU budget below its minimums); undefined when none. */
+  const problemOf = (reserve: Record<Role, number>): string | undefined => checkPolicy(withReserve(spec, reserve).spec).problems[0];
+  const refuse = (reserve: Record<Role, number>, problem: string) => {
+    if (!refused.some((r) => key(r.reserve) === key(reserve))) refused.push({ reserve: { ...reserve }, problem });
+  };
 
   /** One replay with the reserve (a cached one when tried already); undefined when out of runs or not allowed. */
   const attempt = async (reserve: Record<Role, number>): Promise<ReserveTrial | undefined> => {
@@ -148,13 +169,12 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
       truncated = true;
       return undefined;
     }
-    const raised = withReserve(spec, reserve);
-    const problem = checkPolicy(raised.spec).problems[0];
+    const problem = problemOf(reserve);
     if (problem !== undefined) {
-      if (!refused.some((r) => key(r.reserve) === key(reserve))) refused.push({ reserve: { ...reserve }, problem });
+      refuse(reserve, problem);
       return undefined;
     }
-    const run = (await simulate({ spec: raised.spec, profile, trace, baselines: [], seed })).runs[0] as RunResult;
+    const run = (await simulate({ spec: withReserve(spec, reserve).spec, profile, trace, baselines: [], seed })).runs[0] as RunResult;
     const trial: ReserveTrial = { reserve: { ...reserve }, attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, cost: run.cost, meets: run.sloAttainment.both >= goal };
     tried.set(key(reserve), trial);
     trials.push(trial);
@@ -164,34 +184,56 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   };
 
   const written = (await attempt(floor)) as ReserveTrial;
-  // A role the policy never scaled above its minimum still gets one more replica at the ladder's top.
-  const peak: Record<Role, number> = { prefill: Math.max(peakOf?.prefill ?? 0, floor.prefill + 1), decode: Math.max(peakOf?.decode ?? 0, floor.decode + 1) };
+  const ceiling: Record<Role, number> = { prefill: roleMaximum(spec, 'prefill'), decode: roleMaximum(spec, 'decode') };
+  // A role the policy never scaled above its minimum still gets one more replica at the ladder's top, if a pool has room.
+  const peak = {} as Record<Role, number>;
+  for (const role of ROLES) peak[role] = Math.min(ceiling[role], Math.max(peakOf?.[role] ?? 0, floor[role] + 1));
+  const size = (t: ReserveTrial) => t.reserve.prefill + t.reserve.decode;
   const result = (): ReserveSearch => {
     const meeting = trials.filter((t) => t.meets);
-    const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours ? t : b), undefined);
-    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused };
+    const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours || (t.gpuHours === b.gpuHours && size(t) < size(b)) ? t : b), undefined);
+    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused, noGain };
   };
   if (written.meets) return result();
 
-  const level = (k: number): Record<Role, number> => {
+  const level = (top: Record<Role, number>, k: number): Record<Role, number> => {
     const r = {} as Record<Role, number>;
-    for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * peak[role] - 1e-9));
+    for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * top[role] - 1e-9));
     return r;
   };
-  // Step 2: the lowest rung that meets, by bisection over 1..LEVELS (rung 0 is the policy as written).
-  const top = await attempt(level(REPRESENTATIVE_LEVELS));
-  if (!top?.meets) return result();
+  // Step 2: a top whose highest allowed rung meets (the peak, doubled while it misses and gains), then the lowest rung that
+  // meets, by bisection over 1..rung (rung 0 is the policy as written).
+  let top = peak;
+  let rung: number;
+  let previous: ReserveTrial | undefined;
+  for (;;) {
+    rung = REPRESENTATIVE_LEVELS;
+    const problem = problemOf(level(top, rung));
+    if (problem !== undefined) refuse(level(top, rung), problem);
+    while (rung > 0 && problemOf(level(top, rung)) !== undefined) rung -= 1;
+    const trial = rung > 0 ? await attempt(level(top, rung)) : undefined;
+    if (!trial) return result();
+    if (trial.meets) break;
+    if (previous && trial.attainment <= previous.attainment) {
+      noGain = { from: previous, to: trial };
+      return result();
+    }
+    previous = trial;
+    const doubled = { prefill: Math.min(ceiling.prefill, 2 * top.prefill), decode: Math.min(ceiling.decode, 2 * top.decode) };
+    if (rung < REPRESENTATIVE_LEVELS || key(doubled) === key(top)) return result();
+    top = doubled;
+  }
   let low = 0;
-  let high = REPRESENTATIVE_LEVELS;
+  let high = rung;
   while (high - low > 1) {
     const mid = Math.floor((low + high) / 2);
-    const trial = await attempt(level(mid));
+    const trial = await attempt(level(top, mid));
     if (!trial) break;
     if (trial.meets) high = mid;
     else low = mid;
   }
   // Step 3: lower each role alone while the SLO holds.
-  const current = level(high);
+  const current = level(top, high);
   for (const role of ROLES) {
     while (current[role] > floor[role]) {
       const trial = await attempt({ ...current, [role]: current[role] - 1 });

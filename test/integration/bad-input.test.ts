@@ -274,6 +274,7 @@ const CASES: Case[] = [
   { name: 'reserve: --max-runs 0', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '0'], exit: 2, stderr: ['--max-runs: "0" is not a whole number from 1 to 200'] },
   { name: 'reserve: trace file missing', args: ['reserve', '--policy', POLICY, '--trace', f('no-such-trace.csv')], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'reserve: --max-runs given twice', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '3', '--max-runs', '4'], exit: 2, stderr: ['--max-runs: given twice ("3", then "4"); give it once'] },
+  { name: 'reserve: a static policy', args: ['reserve', '--policy', 'examples/static.yaml', '--trace', f('valid-trace.csv')], exit: 2, stderr: ['spec.policy: static runs spec.static.replicas at every tick, so a reserve (minReplicas) changes nothing; compare replica counts with `pd-planner simulate` instead'] },
   { name: 'reserve (valid)', args: ['reserve', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--max-runs', '3'], exit: 0, stderr: [], stdout: ['(as written)'] },
   // ---- fleets (validate FLEET.yaml, simulate --fleet, run --fleet) ------------------------------------------------
   // Each graph's policy is read with the policy cap; its problems are prefixed with the fleet field that names it.

@@ -35,6 +35,40 @@ describe('pd-planner reserve', () => {
     expect(process.exitCode ?? 0).toBe(0);
     expect(stdout).toContain('no reserve tried meets the SLO');
     expect(stdout).toContain('--startup-seconds');
+    process.exitCode = undefined;
+    // With a budget that holds the pools' maxReplicas: twice the policy's peak does no better, so the search stops.
+    const vast = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--itl-ms', '1', '--gpu-budget', '1000']);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(vast.stdout).toMatch(/twice the reserve did no better \(0\.0% at \d+ \/ \d+, 0\.0% at \d+ \/ \d+\): more replicas running do not help/);
+  });
+
+  it('a GPU budget below the peak: the reserve the budget holds, and the peak it refused', async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--gpu-budget', '32']);
+    expect(status).toBe(0);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(stdout).toMatch(/cheapest reserve that meets the SLO: \d prefill \/ 2 decode replicas always running/);
+    expect(stdout).toContain('not tried: 5 / 4: spec.budget.maxGpus: 32 GPUs is below the 36');
+  });
+
+  it('when nothing meets, says why the search stopped: the run budget or the limits, not the load', async () => {
+    const truncated = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--max-runs', '1']);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(truncated.stdout).toContain('no run within --max-runs 1 meets the SLO (best 76.0% at 1 / 1): a larger --max-runs may find a reserve that does');
+    expect(truncated.stdout).not.toContain('outruns');
+    expect(truncated.stdout).not.toContain('a smaller reserve');
+    process.exitCode = undefined;
+    const budget = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--gpu-budget', '12']);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(budget.stdout).toContain("larger reserves are not tried: the policy's own checks refuse them (not tried, below)");
+    expect(budget.stdout).toContain('not tried: 2 / 2: spec.budget.maxGpus: 12 GPUs');
+    expect(budget.stdout).not.toContain('outruns');
+  });
+
+  it('a trace with no request is exit 2: there is no SLO to meet, not "no reserve meets it" after every rung', async () => {
+    const { status, stdout, stderr } = await runInProcess(registerReserve, ['reserve', '--trace', 'synthetic:poisson?rate=0.0001&duration=10m']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--trace: synthetic:poisson?rate=0.0001&duration=10m holds no request, so there is no SLO to meet');
+    expect(stdout).toBe('');
   });
 
   it.each([
@@ -42,6 +76,7 @@ describe('pd-planner reserve', () => {
     [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
     [['--trace-format', 'csv'], '--trace-format: "csv" is not one of azure, burstgpt, mooncake, auto'],
     [['--gpu-budget', '4'], "--gpu-budget: 4 GPUs is below the"],
+    [['--policy', 'examples/static.yaml'], 'spec.policy: static runs spec.static.replicas at every tick, so a reserve (minReplicas) changes nothing'],
   ])('%j is exit 2 naming the flag', async (flags, message) => {
     const { status, stderr } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, ...flags]);
     expect(status).toBe(2);

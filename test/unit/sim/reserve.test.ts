@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicyText } from '../../../src/config/load.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import { DEFAULT_POLICY_YAML } from '../../../src/sim/default-policy.js';
-import { findReserve, roleMinimum, withReserve } from '../../../src/sim/reserve.js';
+import { loadPolicyFile } from '../../../src/config/load.js';
+import type { PolicySpec, Role } from '../../../src/config/schema.js';
+import { findReserve, roleMinimum, withReserve, type ReserveTrial } from '../../../src/sim/reserve.js';
 import { readTrace } from '../../../src/sim/traces/index.js';
 
 const loaded = parsePolicyText(DEFAULT_POLICY_YAML, '<embedded default policy>', process.cwd());
@@ -76,5 +78,75 @@ describe('findReserve', () => {
     expect(loose.trials).toHaveLength(1);
     expect(loose.best).toBe(loose.written);
     expect(loose.changes).toEqual([]);
+  });
+
+  it('a GPU budget below the peak lowers the ladder to what it holds: the reserve that fits is found, not "none meets"', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    // measured: budget 32 GPUs; the peak 5 / 4 (36 GPUs) is refused; 2 / 2 (16 GPUs) meets at 99.9% (simulate agrees)
+    const search = await findReserve({ spec: { ...spec, budget: { ...spec.budget, maxGpus: 32 } }, profile, trace, seed: 1 });
+    expect(search.written.meets).toBe(false);
+    expect(search.refused.map((r) => r.problem)).toEqual([expect.stringContaining('spec.budget.maxGpus: 32 GPUs is below')]);
+    const best = search.best!;
+    expect(best.meets).toBe(true);
+    expect(best.reserve.decode).toBe(2);
+    for (const t of search.trials) expect((t.reserve.prefill + t.reserve.decode) * 4).toBeLessThanOrEqual(32);
+  });
+
+  it("a policy whose own peak is too small (dynamo's formulas): the ladder goes above the peak, up to maxReplicas", async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const dynamo = loadPolicyFile('examples/dynamo.yaml');
+    const dynamoProfile = loadProfile(dynamo.spec.profile, dynamo.baseDir);
+    // measured: as written 13.8%; at its peak 3 / 2 82.0%; 4 / 2 99.8% (simulate agrees)
+    const search = await findReserve({ spec: dynamo.spec, profile: dynamoProfile, trace, seed: 1 });
+    expect(search.peak).toEqual({ prefill: 3, decode: 2 });
+    const best = search.best!;
+    expect(best.meets).toBe(true);
+    expect(best.reserve.prefill).toBeGreaterThan(search.peak.prefill);
+    for (const t of search.trials) {
+      expect(t.reserve.prefill).toBeLessThanOrEqual(6); // the pools' maxReplicas
+      expect(t.reserve.decode).toBeLessThanOrEqual(6);
+    }
+  });
+
+  it('never names a reserve the pools cannot hold (minReplicas = maxReplicas)', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const pinned: PolicySpec = {
+      ...spec,
+      pools: spec.pools.map((p) => (p.role === 'decode' ? { ...p, minReplicas: p.capacity === 'spot' ? 0 : 2, maxReplicas: p.capacity === 'spot' ? 0 : 2 } : p)),
+      slo: { ...spec.slo, itl: { ...spec.slo.itl, ms: 30 } },
+    };
+    const search = await findReserve({ spec: pinned, profile, trace, seed: 1, maxRuns: 6 });
+    expect(search.peak.decode).toBe(2);
+    for (const t of search.trials) expect(t.reserve.decode).toBe(2);
+    for (const t of search.trials) expect(roleMinimum(withReserve(pinned, t.reserve).spec, 'prefill')).toBe(t.reserve.prefill);
+  });
+
+  it('between runs of equal GPU-hours, the smaller reserve is the answer (no minReplicas raised for nothing)', async () => {
+    const trace = await readTrace('scenario:idle?seed=3', { seed: 1 });
+    // measured: 2 / 2 and 1 / 2 both meet at 42.45 GPU-h: the second prefill replica runs anyway
+    const search = await findReserve({ spec, profile, trace, seed: 1 });
+    const best = search.best!;
+    const size = (t: ReserveTrial) => (['prefill', 'decode'] as Role[]).reduce((sum, role) => sum + t.reserve[role], 0);
+    const ties = search.trials.filter((t) => t.meets && t.gpuHours === best.gpuHours);
+    expect(ties.length).toBeGreaterThan(1);
+    for (const t of ties) expect(size(best)).toBeLessThanOrEqual(size(t));
+    expect(best.reserve).toEqual({ prefill: 1, decode: 2 });
+    expect(search.changes).toEqual([{ pool: 'decode-od', index: 2, from: 1, to: 2 }]);
+  });
+
+  it('an SLO no reserve helps (ITL 1 ms): stops once doubling the reserve gains nothing, not at 10,000 replicas', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const vast: PolicySpec = {
+      ...spec,
+      budget: { ...spec.budget, maxGpus: 1_000_000 },
+      pools: spec.pools.map((p) => ({ ...p, maxReplicas: 10_000 })),
+      slo: { ...spec.slo, itl: { ...spec.slo.itl, ms: 1 } },
+    };
+    // measured: 0.0% as written, at the peak 6 / 48 and at 12 / 96 (and at 20,000 / 20,000)
+    const search = await findReserve({ spec: vast, profile, trace, seed: 1 });
+    expect(search.best).toBeUndefined();
+    expect(search.trials.length).toBeLessThanOrEqual(3);
+    expect(search.noGain).toEqual({ from: search.trials[1], to: search.trials[2] });
+    expect(search.truncated).toBe(false);
   });
 });
