@@ -398,7 +398,7 @@ export async function runMatrix(options: MatrixOptions = {}): Promise<RowResult[
       },
     };
     if (options.reserve && JUMPS.includes(row.kind) && !ours.meets) {
-      const search = await findReserve({ spec: policySpec, profile, trace, seed });
+      const search = await findReserve({ spec: policySpec, profile, traces: [trace], seed });
       result.reserve = search.best
         ? { ...search.best.reserve, attainment: search.best.attainment, gpuHours: search.best.gpuHours, runs: search.trials.length }
         : null;

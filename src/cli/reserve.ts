@@ -10,8 +10,9 @@ import { InputError } from '../errors.js';
 import { fmtGpuHours, fmtMoney, fmtPct, fmtRatio } from '../sim/report/format.js';
 import { textTable } from '../sim/report/table.js';
 import { DEFAULT_MAX_RUNS, findReserve, MAX_RUNS_LIMIT, type ReserveSearch, type ReserveTrial } from '../sim/reserve.js';
-import { checkScenario, loadScenarioInputs, type Scenario } from '../sim/scenario.js';
+import { checkScenario, loadScenarioInputs, readScenarioTrace, type Scenario } from '../sim/scenario.js';
 import type { PolicySpec } from '../config/schema.js';
+import { collect } from './flag-rules.js';
 import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -20,7 +21,7 @@ export function registerReserve(program: Command): void {
     .command('reserve')
     .description('what-if: the fewest replicas each role should always run for the policy to meet its SLO on a trace (simulated)')
     .option('--policy <file>', 'policy file (default: the embedded default policy)')
-    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace)')
+    .option('--trace <file>', 'trace file, synthetic:KIND?k=v or scenario:FAMILY?seed=N (default: the bundled Azure LLM code trace); again for more traces: the reserve must meet the SLO on each', collect)
     .option('--trace-format <format>', 'azure | burstgpt | mooncake | auto', 'auto')
     .option('--max-runs <n>', `most simulations the search runs, 1 to ${MAX_RUNS_LIMIT}`, String(DEFAULT_MAX_RUNS))
     .option('--speedup <x>', 'replay x times faster (same requests, shorter duration)', '1')
@@ -28,19 +29,20 @@ export function registerReserve(program: Command): void {
     .option('--seed <n>', 'random seed (rate scaling, evictions)', '1')
     .option('--json', 'print the search as JSON instead of the table');
   addWhatIfFlags(command);
-  command.action(async (flags: Record<string, string | boolean | undefined>) => {
+  command.action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
     const format = String(flags.traceFormat) as Scenario['traceFormat'];
     if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
       throw new InputError([`--trace-format: "${String(flags.traceFormat)}" is not one of azure, burstgpt, mooncake, auto`]);
     }
-    const whatIf = whatIfOptions(flags);
+    const whatIf = whatIfOptions(flags as Record<string, unknown>);
+    const given: (string | undefined)[] = Array.isArray(flags.trace) && flags.trace.length > 0 ? flags.trace : [undefined];
     const maxRuns = numberOption('--max-runs', String(flags.maxRuns), { integer: true, min: 1, max: MAX_RUNS_LIMIT });
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
     const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
     const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
     const scenario: Scenario = {
       policyPath: flags.policy === undefined ? undefined : String(flags.policy),
-      tracePath: flags.trace === undefined ? undefined : String(flags.trace),
+      tracePath: given[0],
       traceFormat: format, whatIf, rateScale, speedup, seed, baselines: [],
     };
     // Before the trace is read: a static policy runs its own counts, so no reserve changes what it runs.
@@ -52,20 +54,25 @@ export function registerReserve(program: Command): void {
       onTraceProgress: (share) => (readBar ??= createProgress('reading trace', 1)).update(share),
       onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
     });
+    const read = [{ trace: inputs.trace, traceSource: inputs.traceSource }];
+    for (const more of given.slice(1)) read.push(await readScenarioTrace(scenario, more, { onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`) }));
     readBar?.done();
-    if (inputs.trace.arrival.length === 0) {
-      throw new InputError([`--trace: ${inputs.traceSource} holds no request, so there is no SLO to meet; give a trace with requests (a higher rate or --rate-scale, a longer duration)`]);
+    for (const { trace, traceSource } of read) {
+      if (trace.arrival.length === 0) {
+        throw new InputError([`--trace: ${traceSource} holds no request, so there is no SLO to meet; give a trace with requests (a higher rate or --rate-scale, a longer duration)`]);
+      }
     }
     const bar = createProgress(`searching (at most ${maxRuns} runs)`, maxRuns);
-    const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, trace: inputs.trace, seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
+    const search = await findReserve({ spec: inputs.spec, profile: inputs.profile, traces: read.map((r) => r.trace), seed, maxRuns, onTrial: (_t, runs) => bar.update(runs) });
     bar.done();
-    process.stdout.write(flags.json ? `${JSON.stringify(reserveJson(search, inputs.spec, inputs.traceSource), null, 2)}\n` : `${reserveText(search, inputs.spec, inputs.traceSource)}\n`);
+    const sources = read.map((r) => r.traceSource);
+    process.stdout.write(flags.json ? `${JSON.stringify(reserveJson(search, inputs.spec, sources), null, 2)}\n` : `${reserveText(search, inputs.spec, sources)}\n`);
   });
 }
 
-function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): object {
+function reserveJson(search: ReserveSearch, spec: PolicySpec, traces: string[]): object {
   return {
-    trace,
+    traces,
     goal: search.goal,
     written: search.written,
     peak: search.peak,
@@ -81,18 +88,26 @@ function reserveJson(search: ReserveSearch, spec: PolicySpec, trace: string): ob
 
 const reserveCell = (t: ReserveTrial): string => `${t.reserve.prefill} / ${t.reserve.decode}`;
 
-function reserveText(search: ReserveSearch, spec: PolicySpec, trace: string): string {
+function reserveText(search: ReserveSearch, spec: PolicySpec, traces: string[]): string {
   const slo = `TTFT p${spec.slo.ttft.percentile} ${spec.slo.ttft.ms} ms, ITL p${spec.slo.itl.percentile} ${spec.slo.itl.ms} ms`;
-  const lines = [`trace ${trace}; SLO ${slo}: ${fmtPct(search.goal)} of requests within both`, ''];
+  const several = traces.length > 1;
+  const lines = [
+    several
+      ? `traces ${traces.map((t, i) => `(${i + 1}) ${t}`).join(', ')}; SLO ${slo}: ${fmtPct(search.goal)} of requests within both, on each trace (attainment: the worst trace's; GPU-h and cost: their sum)`
+      : `trace ${traces[0]}; SLO ${slo}: ${fmtPct(search.goal)} of requests within both`,
+    '',
+  ];
   const rows = search.trials.map((t) => [
     t === search.written ? `${reserveCell(t)} (as written)` : reserveCell(t),
     fmtPct(t.attainment),
+    ...(several ? [(t.perTrace ?? []).map((e) => fmtPct(e.attainment)).join(' / ')] : []),
     t.meets ? 'yes' : 'no',
     fmtGpuHours(t.gpuHours),
     fmtMoney(t.cost),
     fmtRatio(t.gpuHours / search.written.gpuHours),
   ]);
-  lines.push(textTable(['least prefill / decode replicas', 'attainment', 'meets', 'GPU-h', 'cost', 'x as written'], rows, ['left', 'right', 'left', 'right', 'right', 'right']));
+  const headers = ['least prefill / decode replicas', 'attainment', ...(several ? ['per trace'] : []), 'meets', 'GPU-h', 'cost', 'x as written'];
+  lines.push(textTable(headers, rows, ['left', 'right', ...(several ? (['right'] as const) : []), 'left', 'right', 'right', 'right']));
   lines.push('');
   const best = search.best;
   if (!best) {

@@ -6,9 +6,11 @@
  * surprise.ts) says how much of a trace is such load. When it exceeds what the SLO allows, the policy as written
  * misses, and the remedy an operator has is a reserve: a higher `minReplicas`. This answers "how high?" with runs
  * of the very policy, not a formula: each candidate is a full replay of the trace from the same warm start and seed.
+ * Given several traces (days of traffic), a reserve must meet the SLO on each, and its cost is their sum: a reserve
+ * found on one day alone may be what that day needed and not the next.
  *
  * The search, bounded by `maxRuns` replays (default 40):
- *   1. the policy as written; if it meets the SLO, no reserve is needed and the search stops;
+ *   1. the policy as written; if it meets the SLO (on every trace), no reserve is needed and the search stops;
  *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of a top per role, rounded up (share k/8 of a top of 7
  *      prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode), bisected for the lowest share that meets the
  *      SLO. The top is the policy's own peak (at least its minimum + 1, at most its pools' maxReplicas), doubled
@@ -43,10 +45,14 @@ const ROLES: readonly Role[] = ['prefill', 'decode'];
 export interface ReserveTrial {
   /** Least replicas of each role at every tick (its pools' minReplicas summed). */
   reserve: Record<Role, number>;
+  /** Over several traces: the worst trace's attainment, and GPU-hours and cost summed. */
   attainment: number;
   gpuHours: number;
   cost: number;
+  /** True when it meets the SLO on every trace. */
   meets: boolean;
+  /** Each trace's run, in the order given, when there are several. */
+  perTrace?: { attainment: number; gpuHours: number; meets: boolean }[];
 }
 
 export interface PoolChange {
@@ -63,7 +69,7 @@ export interface ReserveSearch {
   /** The policy as written (its own minimums). */
   written: ReserveTrial;
   /**
-   * The most replicas per role the policy as written ran at once (at least its minimum + 1, at most its pools'
+   * The most replicas per role the policy as written ran at once on any trace (at least its minimum + 1, at most its pools'
    * maxReplicas): the ladder's first top.
    */
   peak: Record<Role, number>;
@@ -84,7 +90,8 @@ export interface ReserveSearch {
 export interface ReserveOptions {
   spec: PolicySpec;
   profile: PerformanceProfile;
-  trace: Trace;
+  /** The reserve must meet the SLO on each (several days of traffic, say); at least one. */
+  traces: readonly Trace[];
   seed: number;
   maxRuns?: number;
   /** Called after each replay with the trial and the runs done so far. */
@@ -143,7 +150,8 @@ export function peakReplicas(spec: PolicySpec, run: RunResult): Record<Role, num
 }
 
 export async function findReserve(options: ReserveOptions): Promise<ReserveSearch> {
-  const { spec, profile, trace, seed } = options;
+  const { spec, profile, traces, seed } = options;
+  if (traces.length === 0) throw new Error('findReserve: no trace');
   const maxRuns = Math.max(1, Math.min(MAX_RUNS_LIMIT, Math.floor(options.maxRuns ?? DEFAULT_MAX_RUNS)));
   const goal = sloTarget(spec);
   const floor: Record<Role, number> = { prefill: roleMinimum(spec, 'prefill'), decode: roleMinimum(spec, 'decode') };
@@ -174,12 +182,25 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
       refuse(reserve, problem);
       return undefined;
     }
-    const run = (await simulate({ spec: withReserve(spec, reserve).spec, profile, trace, baselines: [], seed })).runs[0] as RunResult;
-    const trial: ReserveTrial = { reserve: { ...reserve }, attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, cost: run.cost, meets: run.sloAttainment.both >= goal };
+    const raised = withReserve(spec, reserve).spec;
+    const runs: RunResult[] = [];
+    for (const trace of traces) runs.push((await simulate({ spec: raised, profile, trace, baselines: [], seed })).runs[0] as RunResult);
+    const each = runs.map((run) => ({ attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, meets: run.sloAttainment.both >= goal }));
+    const trial: ReserveTrial = {
+      reserve: { ...reserve },
+      attainment: Math.min(...each.map((e) => e.attainment)),
+      gpuHours: each.reduce((sum, e) => sum + e.gpuHours, 0),
+      cost: runs.reduce((sum, run) => sum + run.cost, 0),
+      meets: each.every((e) => e.meets),
+      ...(runs.length > 1 ? { perTrace: each } : {}),
+    };
     tried.set(key(reserve), trial);
     trials.push(trial);
     options.onTrial?.(trial, trials.length);
-    peakOf ??= peakReplicas(spec, run);
+    if (!peakOf) {
+      peakOf = { prefill: 0, decode: 0 };
+      for (const run of runs) for (const role of ROLES) peakOf[role] = Math.max(peakOf[role], peakReplicas(spec, run)[role]);
+    }
     return trial;
   };
 

@@ -77,9 +77,18 @@ export interface ScenarioInputs {
 export async function loadScenarioInputs(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<ScenarioInputs> {
   const { loaded, spec } = checkScenario(scenario);
   const profile = loadProfile(spec.profile, loaded.baseDir);
+  for (const warning of loaded.warnings) hooks.onWarning?.(warning);
+  const { trace, rateScale, traceSource } = await readScenarioTrace(scenario, scenario.tracePath, hooks);
+  return { loaded, spec, profile, trace, rateScale, traceSource };
+}
+
+/**
+ * One trace as the scenario reads it (its format, rate scale, speedup and seed): `given` is a file or a generator
+ * spec, the bundled default when undefined. Its warnings (skipped lines, sorting) go to hooks.onWarning.
+ */
+export async function readScenarioTrace(scenario: Scenario, given: string | undefined, hooks: ScenarioHooks = {}): Promise<{ trace: Trace; rateScale: number; traceSource: string }> {
   const rateScale = scenario.whatIf.rateScale ?? scenario.rateScale;
   // A generated trace (synthetic:..., scenario:...) is a spec, not a path.
-  const given = scenario.tracePath;
   const generated = given !== undefined && (isSyntheticSpec(given) || isScenarioSpec(given));
   // As given: the reader's messages then name the file as the user wrote it (the working directory is the same).
   const tracePath = given ?? defaultTracePath();
@@ -91,8 +100,8 @@ export async function loadScenarioInputs(scenario: Scenario, hooks: ScenarioHook
     onProgress: hooks.onTraceProgress ? (done, total) => hooks.onTraceProgress?.(total > 0 ? done / total : 0) : undefined,
   });
   // Skipped lines, sorting and exclusions: the run goes on, but the user hears about it (file:line: reason).
-  for (const warning of [...loaded.warnings, ...(trace.warnings ?? [])]) hooks.onWarning?.(warning);
-  return { loaded, spec, profile, trace, rateScale, traceSource: generated ? given : shownPath(path.resolve(tracePath)) };
+  for (const warning of trace.warnings ?? []) hooks.onWarning?.(warning);
+  return { trace, rateScale, traceSource: generated ? given : shownPath(path.resolve(tracePath)) };
 }
 
 export async function runScenario(scenario: Scenario, hooks: ScenarioHooks = {}): Promise<SimReport> {

@@ -20,10 +20,19 @@ describe('pd-planner reserve', () => {
     expect(stdout).toContain('spec.pools[2].minReplicas (decode-od): 1 -> 2');
   });
 
+  it('--trace again: the reserve must meet the SLO on each trace; the table shows each', async () => {
+    const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--trace', 'synthetic:step?steps=0:2,10m:12,20m:3&duration=30m']);
+    expect(status).toBe(0);
+    expect(stdout).toContain('on each trace (attainment: the worst trace\'s; GPU-h and cost: their sum)');
+    expect(stdout).toMatch(/2 \/ 2\s+73\.1%\s+99\.9% \/ 73\.1%\s+no/);
+    expect(stdout).toContain('cheapest reserve that meets the SLO: 3 prefill / 2 decode replicas always running');
+  });
+
   it('--json: the search, with the fields to set', async () => {
     const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--json']);
     expect(status).toBe(0);
-    const json = JSON.parse(stdout) as { goal: number; best: { reserve: { decode: number } }; minReplicas: { field: string; to: number }[] };
+    const json = JSON.parse(stdout) as { traces: string[]; goal: number; best: { reserve: { decode: number } }; minReplicas: { field: string; to: number }[] };
+    expect(json.traces).toEqual([STEP]);
     expect(json.goal).toBe(0.95);
     expect(json.best.reserve.decode).toBe(2);
     expect(json.minReplicas).toContainEqual({ field: 'spec.pools[2].minReplicas', pool: 'decode-od', from: 1, to: 2 });

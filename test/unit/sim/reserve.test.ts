@@ -36,7 +36,7 @@ describe('withReserve', () => {
 describe('findReserve', () => {
   it("on the README's step: the policy as written misses on decode; a second decode replica always running meets p95", async () => {
     const trace = await readTrace(STEP, { seed: 1 });
-    const search = await findReserve({ spec, profile, trace, seed: 1 });
+    const search = await findReserve({ spec, profile, traces: [trace], seed: 1 });
     // measured: as written 76.0% at 14.10 GPU-h; 2/2 99.9% at 14.45; 1/2 99.9% at 14.53; 2/1 76.0%
     expect(search.written.meets).toBe(false);
     expect(search.written.attainment).toBeLessThan(0.8);
@@ -61,20 +61,35 @@ describe('findReserve', () => {
     const trace = await readTrace(STEP, { seed: 1 });
     const minimumGpus = spec.pools.reduce((sum, p) => sum + p.minReplicas * p.gpusPerReplica, 0);
     const tight = { ...spec, budget: { ...spec.budget, maxGpus: minimumGpus } };
-    const search = await findReserve({ spec: tight, profile, trace, seed: 1 });
+    const search = await findReserve({ spec: tight, profile, traces: [trace], seed: 1 });
     expect(search.trials).toHaveLength(1);
     expect(search.best).toBeUndefined();
     expect(search.refused.length).toBeGreaterThan(0);
     expect(search.refused[0]!.problem).toContain('spec.budget.maxGpus');
   });
 
+  it('over several traces: a reserve meets the SLO on each, GPU-hours summed; one day alone may need less', async () => {
+    const traces = [await readTrace(STEP, { seed: 1 }), await readTrace('synthetic:step?steps=0:2,10m:12,20m:3&duration=30m', { seed: 1 })];
+    const both = await findReserve({ spec, profile, traces, seed: 1 });
+    // measured: 2/2 meets the first (99.9%) but not the second (73.1%); 3/2 meets both (100.0%, 99.5%) at 34.31 GPU-h
+    const best = both.best!;
+    expect(best.perTrace).toHaveLength(2);
+    expect(best.perTrace!.every((t) => t.attainment >= 0.95)).toBe(true);
+    expect(best.attainment).toBe(Math.min(...best.perTrace!.map((t) => t.attainment)));
+    expect(best.gpuHours).toBeCloseTo(best.perTrace![0]!.gpuHours + best.perTrace![1]!.gpuHours, 9);
+    const first = (await findReserve({ spec, profile, traces: [traces[0]!], seed: 1 })).best!;
+    expect(best.reserve.prefill + best.reserve.decode).toBeGreaterThan(first.reserve.prefill + first.reserve.decode);
+    for (const t of both.trials) if (t.meets) expect(t.perTrace!.every((e) => e.meets)).toBe(true);
+    await expect(findReserve({ spec, profile, traces: [], seed: 1 })).rejects.toThrow('no trace');
+  });
+
   it('stops at the run budget and says so; a policy that meets the SLO as written needs one run', async () => {
     const trace = await readTrace(STEP, { seed: 1 });
-    const one = await findReserve({ spec, profile, trace, seed: 1, maxRuns: 1 });
+    const one = await findReserve({ spec, profile, traces: [trace], seed: 1, maxRuns: 1 });
     expect(one.trials).toHaveLength(1);
     expect(one.best).toBeUndefined();
     expect(one.truncated).toBe(true);
-    const loose = await findReserve({ spec: { ...spec, slo: { ...spec.slo, ttft: { ...spec.slo.ttft, percentile: 50 }, itl: { ...spec.slo.itl, percentile: 50 } } }, profile, trace, seed: 1 });
+    const loose = await findReserve({ spec: { ...spec, slo: { ...spec.slo, ttft: { ...spec.slo.ttft, percentile: 50 }, itl: { ...spec.slo.itl, percentile: 50 } } }, profile, traces: [trace], seed: 1 });
     expect(loose.trials).toHaveLength(1);
     expect(loose.best).toBe(loose.written);
     expect(loose.changes).toEqual([]);
@@ -83,7 +98,7 @@ describe('findReserve', () => {
   it('a GPU budget below the peak lowers the ladder to what it holds: the reserve that fits is found, not "none meets"', async () => {
     const trace = await readTrace(STEP, { seed: 1 });
     // measured: budget 32 GPUs; the peak 5 / 4 (36 GPUs) is refused; 2 / 2 (16 GPUs) meets at 99.9% (simulate agrees)
-    const search = await findReserve({ spec: { ...spec, budget: { ...spec.budget, maxGpus: 32 } }, profile, trace, seed: 1 });
+    const search = await findReserve({ spec: { ...spec, budget: { ...spec.budget, maxGpus: 32 } }, profile, traces: [trace], seed: 1 });
     expect(search.written.meets).toBe(false);
     expect(search.refused.map((r) => r.problem)).toEqual([expect.stringContaining('spec.budget.maxGpus: 32 GPUs is below')]);
     const best = search.best!;
@@ -97,7 +112,7 @@ describe('findReserve', () => {
     const dynamo = loadPolicyFile('examples/dynamo.yaml');
     const dynamoProfile = loadProfile(dynamo.spec.profile, dynamo.baseDir);
     // measured: as written 13.8%; at its peak 3 / 2 82.0%; 4 / 2 99.8% (simulate agrees)
-    const search = await findReserve({ spec: dynamo.spec, profile: dynamoProfile, trace, seed: 1 });
+    const search = await findReserve({ spec: dynamo.spec, profile: dynamoProfile, traces: [trace], seed: 1 });
     expect(search.peak).toEqual({ prefill: 3, decode: 2 });
     const best = search.best!;
     expect(best.meets).toBe(true);
@@ -115,7 +130,7 @@ describe('findReserve', () => {
       pools: spec.pools.map((p) => (p.role === 'decode' ? { ...p, minReplicas: p.capacity === 'spot' ? 0 : 2, maxReplicas: p.capacity === 'spot' ? 0 : 2 } : p)),
       slo: { ...spec.slo, itl: { ...spec.slo.itl, ms: 30 } },
     };
-    const search = await findReserve({ spec: pinned, profile, trace, seed: 1, maxRuns: 6 });
+    const search = await findReserve({ spec: pinned, profile, traces: [trace], seed: 1, maxRuns: 6 });
     expect(search.peak.decode).toBe(2);
     for (const t of search.trials) expect(t.reserve.decode).toBe(2);
     for (const t of search.trials) expect(roleMinimum(withReserve(pinned, t.reserve).spec, 'prefill')).toBe(t.reserve.prefill);
@@ -124,7 +139,7 @@ describe('findReserve', () => {
   it('between runs of equal GPU-hours, the smaller reserve is the answer (no minReplicas raised for nothing)', async () => {
     const trace = await readTrace('scenario:idle?seed=3', { seed: 1 });
     // measured: 2 / 2 and 1 / 2 both meet at 42.45 GPU-h: the second prefill replica runs anyway
-    const search = await findReserve({ spec, profile, trace, seed: 1 });
+    const search = await findReserve({ spec, profile, traces: [trace], seed: 1 });
     const best = search.best!;
     const size = (t: ReserveTrial) => (['prefill', 'decode'] as Role[]).reduce((sum, role) => sum + t.reserve[role], 0);
     const ties = search.trials.filter((t) => t.meets && t.gpuHours === best.gpuHours);
@@ -143,7 +158,7 @@ describe('findReserve', () => {
       slo: { ...spec.slo, itl: { ...spec.slo.itl, ms: 1 } },
     };
     // measured: 0.0% as written, at the peak 6 / 48 and at 12 / 96 (and at 20,000 / 20,000)
-    const search = await findReserve({ spec: vast, profile, trace, seed: 1 });
+    const search = await findReserve({ spec: vast, profile, traces: [trace], seed: 1 });
     expect(search.best).toBeUndefined();
     expect(search.trials.length).toBeLessThanOrEqual(3);
     expect(search.noGain).toEqual({ from: search.trials[1], to: search.trials[2] });
