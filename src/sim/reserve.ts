@@ -9,24 +9,25 @@
  * Given several traces (days of traffic), a reserve must meet the SLO on each, and its cost is their sum: a reserve
  * found on one day alone may be what that day needed and not the next.
  *
- * The search, bounded by `maxRuns` replays (default 40):
+ * The search, bounded by `maxRuns` simulations (default 40; a reserve tried replays every trace):
  *   1. the policy as written; if it meets the SLO (on every trace), no reserve is needed and the search stops;
  *   2. reserves on a ladder of REPRESENTATIVE_LEVELS shares of a top per role, rounded up (share k/8 of a top of 7
  *      prefill and 5 decode replicas at k = 4: 4 prefill, 3 decode), bisected for the lowest share that meets the
  *      SLO. The top is the policy's own peak (at least its minimum + 1, at most its pools' maxReplicas), doubled
- *      while it misses and gains, up to the pools' maxReplicas (a policy that scales too little peaks too low; twice
- *      a reserve that does no better says more replicas do not help, an ITL below what any batch gives); its top rung is
- *      the highest the policy's checks allow (a GPU budget below the peak's minimums lowers it). If the top rung
- *      still misses at the pools' maxReplicas or at what the budget holds, the search stops there: the SLO needs a
- *      faster startup, a looser target, a larger budget or another policy, and the best attainment seen is reported;
+ *      while its full rung misses and gains, up to the pools' maxReplicas (a policy that scales too little peaks too
+ *      low; twice a reserve that does no better says more replicas do not help, as for an ITL below what any batch
+ *      gives). When the policy's checks refuse the top (a GPU budget below its minimums), the highest rung they allow
+ *      is tried, and if it misses the search stops there: the budget, not the reserve, is what to change;
  *   3. from that reserve, each role's minimum is lowered one replica at a time while the SLO still holds (prefill,
  *      then decode), so a reserve one role needs is not paid for in the other.
  * Attainment need not be monotone in the reserve, so every answer is a run that was simulated, never an
- * interpolation; the cheapest run meeting the SLO (GPU-hours) is the answer.
+ * interpolation. The answer is the run meeting the SLO with the fewest GPUs held as reserve (the knob the operator
+ * sets; cheaper GPU-hours between equals); the run meeting it at the fewest GPU-hours is reported beside it when it is
+ * another, since a larger reserve can cost less than the scaling it spares.
  *
  * The reserve is placed on the role's on-demand pools first (a reserve Spot can evict is not one), then its Spot
- * pools, each up to its maxReplicas; a reserve the GPU budget cannot hold is not tried. Between runs that meet the
- * SLO at the same GPU-hours, the smaller reserve is the answer: a minimum raised for nothing is no answer.
+ * pools, each up to its maxReplicas (PoolChange.capacity says which); a reserve the GPU budget cannot hold is not
+ * tried.
  */
 import type { PolicySpec, Role } from '../config/schema.js';
 import { checkPolicy } from '../config/validate.js';
@@ -55,8 +56,17 @@ export interface ReserveTrial {
   perTrace?: { attainment: number; gpuHours: number; meets: boolean }[];
 }
 
+/**
+ * Why a search ended: `written` the policy as written meets the SLO; `met` a reserve does (the bisection and the
+ * lowering ran to their end, or to the run budget: see `truncated`); `runs` the run budget ended it before any reserve
+ * met; `refused` the policy's own checks (a GPU budget) refuse the larger reserves it needed next; `noGain` twice the
+ * reserve did no better; `maxReplicas` the pools can hold no larger reserve.
+ */
+export type StopReason = 'written' | 'met' | 'runs' | 'refused' | 'noGain' | 'maxReplicas';
+
 export interface PoolChange {
   pool: string;
+  capacity: PolicySpec['pools'][number]['capacity'];
   /** Index in spec.pools, for the field path. */
   index: number;
   from: number;
@@ -75,8 +85,19 @@ export interface ReserveSearch {
   peak: Record<Role, number>;
   /** Every run, in the order tried (the policy as written first). */
   trials: ReserveTrial[];
-  /** The cheapest run that meets the SLO; undefined when none of the runs did. */
+  /**
+   * The answer: of the runs that meet the SLO, the one with the fewest GPUs held as reserve (cheaper GPU-hours between
+   * equals); undefined when none did.
+   */
   best?: ReserveTrial;
+  /** The run that meets the SLO at the fewest GPU-hours, when it is not `best` (a larger reserve can cost less). */
+  cheapest?: ReserveTrial;
+  /** Why the search ended: see StopReason. */
+  stoppedBy: StopReason;
+  /** Simulations run (each reserve tried replays every trace). */
+  simulations: number;
+  /** Warnings of the policy's own checks that the answer's minReplicas bring and the policy as given has not. */
+  warnings: string[];
   /** The minReplicas that give `best` (empty when it is the policy as written). */
   changes: PoolChange[];
   /** True when the run budget ran out before the search ended (the answer is still a simulated run). */
@@ -93,6 +114,7 @@ export interface ReserveOptions {
   /** The reserve must meet the SLO on each (several days of traffic, say); at least one. */
   traces: readonly Trace[];
   seed: number;
+  /** Most simulations (a reserve tried replays every trace); at least one per trace, for the policy as written. */
   maxRuns?: number;
   /** Called after each replay with the trial and the runs done so far. */
   onTrial?: (trial: ReserveTrial, runs: number) => void;
@@ -122,7 +144,7 @@ export function withReserve(spec: PolicySpec, reserve: Record<Role, number>): { 
       const to = Math.min(pool.maxReplicas, pool.minReplicas + missing);
       if (to === pool.minReplicas) continue;
       missing -= to - pool.minReplicas;
-      changes.push({ pool: pool.name, index, from: pool.minReplicas, to });
+      changes.push({ pool: pool.name, capacity: pool.capacity, index, from: pool.minReplicas, to });
       pool.minReplicas = to;
     }
   }
@@ -152,11 +174,14 @@ export function peakReplicas(spec: PolicySpec, run: RunResult): Record<Role, num
 export async function findReserve(options: ReserveOptions): Promise<ReserveSearch> {
   const { spec, profile, traces, seed } = options;
   if (traces.length === 0) throw new Error('findReserve: no trace');
-  const maxRuns = Math.max(1, Math.min(MAX_RUNS_LIMIT, Math.floor(options.maxRuns ?? DEFAULT_MAX_RUNS)));
+  const given = checkPolicy(spec);
+  if (given.problems.length > 0) throw new Error(`findReserve: the policy fails its own checks: ${given.problems[0]}`);
+  const maxRuns = Math.max(traces.length, Math.min(MAX_RUNS_LIMIT, Math.floor(options.maxRuns ?? DEFAULT_MAX_RUNS)));
   const goal = sloTarget(spec);
   const floor: Record<Role, number> = { prefill: roleMinimum(spec, 'prefill'), decode: roleMinimum(spec, 'decode') };
   const tried = new Map<string, ReserveTrial>();
   const trials: ReserveTrial[] = [];
+  let simulations = 0;
   let truncated = false;
   const refused: ReserveSearch['refused'] = [];
   let noGain: ReserveSearch['noGain'];
@@ -169,11 +194,11 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     if (!refused.some((r) => key(r.reserve) === key(reserve))) refused.push({ reserve: { ...reserve }, problem });
   };
 
-  /** One replay with the reserve (a cached one when tried already); undefined when out of runs or not allowed. */
+  /** One replay per trace with the reserve (cached when tried already); undefined when out of runs or not allowed. */
   const attempt = async (reserve: Record<Role, number>): Promise<ReserveTrial | undefined> => {
     const known = tried.get(key(reserve));
     if (known) return known;
-    if (trials.length >= maxRuns) {
+    if (simulations + traces.length > maxRuns) {
       truncated = true;
       return undefined;
     }
@@ -185,6 +210,7 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     const raised = withReserve(spec, reserve).spec;
     const runs: RunResult[] = [];
     for (const trace of traces) runs.push((await simulate({ spec: raised, profile, trace, baselines: [], seed })).runs[0] as RunResult);
+    simulations += runs.length;
     const each = runs.map((run) => ({ attainment: run.sloAttainment.both, gpuHours: run.gpuHours.total, meets: run.sloAttainment.both >= goal }));
     const trial: ReserveTrial = {
       reserve: { ...reserve },
@@ -196,7 +222,7 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     };
     tried.set(key(reserve), trial);
     trials.push(trial);
-    options.onTrial?.(trial, trials.length);
+    options.onTrial?.(trial, simulations);
     if (!peakOf) {
       peakOf = { prefill: 0, decode: 0 };
       for (const run of runs) for (const role of ROLES) peakOf[role] = Math.max(peakOf[role], peakReplicas(spec, run)[role]);
@@ -209,21 +235,29 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
   // A role the policy never scaled above its minimum still gets one more replica at the ladder's top, if a pool has room.
   const peak = {} as Record<Role, number>;
   for (const role of ROLES) peak[role] = Math.min(ceiling[role], Math.max(peakOf?.[role] ?? 0, floor[role] + 1));
-  const size = (t: ReserveTrial) => t.reserve.prefill + t.reserve.decode;
-  const result = (): ReserveSearch => {
+  const held = (t: ReserveTrial) => reserveGpus(spec, t.reserve);
+  const result = (stoppedBy: StopReason): ReserveSearch => {
     const meeting = trials.filter((t) => t.meets);
-    const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours || (t.gpuHours === b.gpuHours && size(t) < size(b)) ? t : b), undefined);
-    return { goal, written, peak, trials, best, changes: best ? withReserve(spec, best.reserve).changes : [], truncated, refused, noGain };
+    const best = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || held(t) < held(b) || (held(t) === held(b) && t.gpuHours < b.gpuHours) ? t : b), undefined);
+    const cheapest = meeting.reduce<ReserveTrial | undefined>((b, t) => (!b || t.gpuHours < b.gpuHours ? t : b), undefined);
+    const known = new Set(given.warnings);
+    return {
+      goal, written, peak, trials, best, ...(cheapest && cheapest !== best ? { cheapest } : {}), stoppedBy, simulations,
+      changes: best ? withReserve(spec, best.reserve).changes : [],
+      warnings: best ? checkPolicy(withReserve(spec, best.reserve).spec).warnings.filter((w) => !known.has(w)) : [],
+      truncated, refused, noGain,
+    };
   };
-  if (written.meets) return result();
+  if (written.meets) return result('written');
 
+  // Share k / LEVELS of the top, rounded up: k / 8 x an integer is exact in floating point, so ceil rounds only true fractions.
   const level = (top: Record<Role, number>, k: number): Record<Role, number> => {
     const r = {} as Record<Role, number>;
-    for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * top[role] - 1e-9));
+    for (const role of ROLES) r[role] = Math.max(floor[role], Math.ceil((k / REPRESENTATIVE_LEVELS) * top[role]));
     return r;
   };
-  // Step 2: a top whose highest allowed rung meets (the peak, doubled while it misses and gains), then the lowest rung that
-  // meets, by bisection over 1..rung (rung 0 is the policy as written).
+  // Step 2: a top whose highest allowed rung meets (the peak, doubled while its full rung misses and gains), then the
+  // lowest rung that meets, by bisection over 1..rung (rung 0 is the policy as written).
   let top = peak;
   let rung: number;
   let previous: ReserveTrial | undefined;
@@ -233,15 +267,17 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
     if (problem !== undefined) refuse(level(top, rung), problem);
     while (rung > 0 && problemOf(level(top, rung)) !== undefined) rung -= 1;
     const trial = rung > 0 ? await attempt(level(top, rung)) : undefined;
-    if (!trial) return result();
+    if (!trial) return result(truncated ? 'runs' : 'refused');
     if (trial.meets) break;
+    // A lowered rung is what the checks allow, not the top: it says nothing of whether more replicas help.
+    if (rung < REPRESENTATIVE_LEVELS) return result('refused');
     if (previous && trial.attainment <= previous.attainment) {
       noGain = { from: previous, to: trial };
-      return result();
+      return result('noGain');
     }
-    previous = trial;
     const doubled = { prefill: Math.min(ceiling.prefill, 2 * top.prefill), decode: Math.min(ceiling.decode, 2 * top.decode) };
-    if (rung < REPRESENTATIVE_LEVELS || key(doubled) === key(top)) return result();
+    if (key(doubled) === key(top)) return result('maxReplicas');
+    previous = trial;
     top = doubled;
   }
   let low = 0;
@@ -262,5 +298,10 @@ export async function findReserve(options: ReserveOptions): Promise<ReserveSearc
       current[role] -= 1;
     }
   }
-  return result();
+  return result('met');
+}
+
+/** GPUs the reserve holds: each pool's raised minReplicas x its gpusPerReplica, over the pools it raises. */
+export function reserveGpus(spec: PolicySpec, reserve: Record<Role, number>): number {
+  return withReserve(spec, reserve).changes.reduce((sum, c) => sum + (c.to - c.from) * (spec.pools[c.index]?.gpusPerReplica ?? 0), 0);
 }
