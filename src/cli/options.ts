@@ -34,6 +34,17 @@ export function numberOption(flag: string, text: string, rules: { integer?: bool
   return value;
 }
 
+/** The trace formats `--trace-format` takes. */
+export const TRACE_FORMATS = ['azure', 'burstgpt', 'mooncake', 'auto'] as const;
+export type TraceFormat = (typeof TRACE_FORMATS)[number];
+
+/** --trace-format: one of TRACE_FORMATS, else an input error naming the flag (exit 2). */
+export function traceFormatOption(text: unknown): TraceFormat {
+  const format = String(text);
+  if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw new InputError([`--trace-format: "${format}" is not one of ${TRACE_FORMATS.join(', ')}`]);
+  return format as TraceFormat;
+}
+
 /** --baselines "static,hpa": the baselines named; an unknown name is an input error (exit 2) with parseBaselines' message. */
 export function baselinesOption(text: string): Baseline[] {
   try {

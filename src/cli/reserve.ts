@@ -15,7 +15,7 @@ import { checkScenario, loadScenarioInputs, readScenarioTrace, type Scenario } f
 import type { PolicySpec } from '../config/schema.js';
 import { collect } from './flag-rules.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
-import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
+import { addWhatIfFlags, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 import { createProgress, type Progress } from './progress.js';
 
 /** Most --trace values: every trace is held in memory for the whole search (two weeks of days). */
@@ -35,10 +35,7 @@ export function registerReserve(program: Command): void {
     .option('--json', 'print the search as JSON instead of the table');
   addWhatIfFlags(command);
   command.action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
-    const format = String(flags.traceFormat) as Scenario['traceFormat'];
-    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
-      throw new InputError([`--trace-format: "${String(flags.traceFormat)}" is not one of azure, burstgpt, mooncake, auto`]);
-    }
+    const format = traceFormatOption(flags.traceFormat);
     const whatIf = whatIfOptions(flags as Record<string, unknown>);
     const given: (string | undefined)[] = Array.isArray(flags.trace) && flags.trace.length > 0 ? flags.trace : [undefined];
     if (given.length > MAX_TRACES) throw new InputError([`--trace: given ${given.length} times; at most ${MAX_TRACES} traces (each is held in memory for the whole search)`]);

@@ -15,7 +15,7 @@ import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/rep
 import { readTrace } from '../sim/traces/index.js';
 import { createProgress } from './progress.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
-import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
+import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 
 /** The flags of `simulate` (simulate.ts registers and parses them; the fleet reads them too). */
 export interface SimulateFlags {
@@ -95,8 +95,7 @@ export async function simulateFleetCommand(flags: SimulateFlags, defaultBaseline
   } catch (error) {
     throw new InputError([messageOf(error)]);
   }
-  const format = flags.traceFormat as 'azure' | 'burstgpt' | 'mooncake' | 'auto';
-  if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);
+  const format = traceFormatOption(flags.traceFormat);
   const files = parseNamedTraces(flags.trace ?? [], fleet.graphs.map((g) => g.name));
   const writeFiles = !flags.json || outGiven;
   const outDir = path.resolve(flags.out);

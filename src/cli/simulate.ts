@@ -11,7 +11,7 @@ import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { collect } from './flag-rules.js';
-import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags } from './options.js';
+import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags, traceFormatOption } from './options.js';
 import { checkOutDir, REPORT_FILES } from './out-dir.js';
 import { simulateFleetCommand, type SimulateFlags } from './simulate-fleet.js';
 
@@ -45,10 +45,7 @@ export function registerSimulate(program: Command): void {
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
     const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
-    const format = flags.traceFormat as Scenario['traceFormat'];
-    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
-      throw new InputError([`--trace-format: "${flags.traceFormat}" is not one of azure, burstgpt, mooncake, auto`]);
-    }
+    const format = traceFormatOption(flags.traceFormat);
     const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
     const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace?.[0], traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
     checkScenario(scenario);

@@ -15,7 +15,7 @@ import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/in
 import { checkCurrent, parseCurrent } from '../sim/current.js';
 import { checkOutDir, SWEEP_FILES } from './out-dir.js';
 import { createProgress } from './progress.js';
-import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions } from './options.js';
+import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
 
 /**
@@ -63,10 +63,7 @@ export function registerSweep(program: Command): void {
     }
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
-    const format = String(flags.traceFormat) as Scenario['traceFormat'];
-    if (!['azure', 'burstgpt', 'mooncake', 'auto'].includes(format)) {
-      throw new InputError([`--trace-format: "${String(flags.traceFormat)}" is not one of azure, burstgpt, mooncake, auto`]);
-    }
+    const format = traceFormatOption(flags.traceFormat);
     const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
     const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
