@@ -19,11 +19,11 @@
  *      in the meantime are the startup lag, which more headroom ordered now would not shorten;
  *    - f above the allowance: H x e^(GAIN_UP x min((f - allowed) / allowed, E_MAX)), at once (a window with 40%
  *      missing at p90 is 7 allowances over: capped at 4 allowances, x e^0.4 = 1.49);
- *    - else, while the budget is healthy (m below the allowance) and the window's latency at the SLO percentile is
- *      below TRIM_BELOW of the target: H x e^(-GAIN_DOWN x (1 - m / allowed)): no misses at all -> 4% less a tick,
- *      less as m nears the allowance. Latency rises steeply near saturation (the queue's knee), so trimming stops
- *      while there is still room: TTFT p95 7.6 s against 8 s stops it, 5.2 s does not; and only after
- *      TRIM_AFTER_SECONDS of windows, so that margins are not cut before the load has shown its variation;
+ *    - else, while the budget is healthy (m below the allowance) and the window's latency at the SLO percentile has
+ *      used less than TRIM_BELOW of the room between the role's no-load latency and the target (trimShare):
+ *      H x e^(-GAIN_DOWN x (1 - m / allowed)): no misses at all -> 4% less a tick, less as m nears the allowance.
+ *      Latency rises steeply near saturation (the queue's knee), so trimming stops while there is still room; and
+ *      only after TRIM_AFTER_SECONDS of windows, so that margins are not cut before the load has shown its variation;
  *    - else H stays. It never leaves [HEADROOM_MIN, HEADROOM_MAX] and moves on no window of fewer than MIN_REQUESTS.
  *    Raising on the window rather than on m, and not while capacity is on its way, keeps the loop from winding up:
  *    one bad episode raises H once, and the budget it burned only stops H from falling until the misses have aged.
@@ -39,7 +39,7 @@ import type { Role } from '../../config/schema.js';
 import { percentileKey } from '../../planner/percentile-key.js';
 import type { CorrectionState, RoleSloState } from '../../planner/state.js';
 import type { LatencySummary } from '../../planner/types.js';
-import { isUsable, r4 } from '../common.js';
+import { isUsable, prefillMs, r4 } from '../common.js';
 import type { SlaContext } from './context.js';
 import { startingShortfall } from './correction.js';
 
@@ -53,8 +53,15 @@ export const GAIN_DOWN = 0.04;
 export const GAIN_UP = 0.1;
 export const E_MAX = 4;
 export const MIN_REQUESTS = 30;
-/** Headroom is trimmed only while the window's latency at the SLO percentile is below this share of the target. */
-export const TRIM_BELOW = 0.8;
+/**
+ * Headroom is trimmed only while the window's latency at the SLO percentile has used less than this share of the room
+ * between the role's no-load latency and the target (trimShare). For decode at a 60 ms ITL target that is 28.9 + 0.6 x
+ * 31.1 = 47.6 ms; at 45 ms, 38.6 ms. Chosen on tuning seeds 1-12 and the bundled traces (bench/tune.ts), checked on
+ * seeds 13-20: 0.6, 0.7 and 0.8 met the same rows at the same cost there (1.08x the cheapest baseline, 1.09x with the
+ * share of the target), but at 0.7 and above a fleet graph with a chat load that swings 36% from one minute to the
+ * next (bench/fleet.ts, seed 1) trimmed decode to where the swing missed its p95 ITL for two minutes.
+ */
+export const TRIM_BELOW = 0.6;
 /**
  * Evidence before trimming: the loop lowers headroom only after this long of windows with requests. Margins exist for
  * variation the first minutes may not have shown. Chosen on the bundled Mooncake trace at x2, whose prompt lengths
@@ -105,10 +112,35 @@ export function budgetSpent(spec: SlaContext['spec'], slo: CorrectionState['slo'
   return budget > 0 ? (rate(slo.prefill) + rate(slo.decode)) / budget : 0;
 }
 
-/** The window's latency at the SLO percentile over the target (NaN when not observed). */
-function latencyShare(summary: LatencySummary | undefined, percentile: number, targetMs: number): number {
+/**
+ * The latency a role shows with no load, which no headroom can lower: for decode the profile's ITL at KV use 0 at the
+ * observed context (ISL + OSL / 2), for prefill the profiled prefill time of the prompt at the TTFT percentile (the
+ * observed ISL there, else the mean ISL). Undefined when what it needs was not observed.
+ * Example (llama2-70b-h100-tp4): ISL 3000, OSL 150 -> ITL at kv 0 and context 3075 = 28.9 ms.
+ */
+export function noLoadLatencyMs(ctx: SlaContext, role: Role): number | undefined {
+  const { obs, profile } = ctx;
+  if (!isUsable(obs.isl) || obs.isl <= 0) return undefined;
+  if (role === 'decode') return isUsable(obs.osl) && obs.osl >= 0 ? profile.decodeItlMs(0, obs.isl + obs.osl / 2).value : undefined;
+  const tail = obs.islPercentiles?.[ctx.ttftKey];
+  return prefillMs(profile, isUsable(tail) ? Math.max(tail, obs.isl) : obs.isl);
+}
+
+/**
+ * How much of the room between the no-load latency L0 (noLoadLatencyMs) and the target T the window's latency v at the
+ * SLO percentile has used: (v - L0) / (T - L0), at least 0; v / T when L0 is unknown or not below T (the room taken
+ * to start at 0 ms, which trims less), NaN when v was not observed. The room is what extra load can spend: an ITL of 38 ms against 45 ms looks close at 0.84 of the
+ * target, but with 28.9 ms at no load it has used (38 - 28.9) / (45 - 28.9) = 0.57 of the room, and decode that runs
+ * there can still be trimmed; 43 ms (0.88 of the room) cannot.
+ * Example (prefill): Mooncake's prompts at p95 take 5.7 s, SLO 8 s: TTFT p95 7.6 s has used 0.83 of the room (no
+ * trimming), 6.5 s 0.35 (trimming).
+ */
+export function trimShare(ctx: SlaContext, role: Role, summary: LatencySummary | undefined, percentile: number, targetMs: number): number {
   const value = summary?.[percentileKey(percentile)];
-  return isUsable(value) ? value / targetMs : NaN;
+  if (!isUsable(value)) return NaN;
+  const floor = noLoadLatencyMs(ctx, role);
+  if (floor === undefined || !(floor >= 0 && floor < targetMs)) return value / targetMs;
+  return Math.max(0, (value - floor) / (targetMs - floor));
 }
 
 export interface RoleFeedback {
@@ -163,8 +195,8 @@ function roleFeedback(ctx: SlaContext, role: Role): RoleFeedback {
     rule = 'kept: the remembered misses use the whole allowance';
   } else if (seconds < TRIM_AFTER_SECONDS) {
     rule = `kept: ${seconds} s of ${TRIM_AFTER_SECONDS} s of evidence before trimming`;
-  } else if (!(latencyShare(summary, slo.percentile, slo.ms) < TRIM_BELOW)) {
-    rule = `kept: latency at the SLO percentile is not below ${TRIM_BELOW} of the target`;
+  } else if (!(trimShare(ctx, role, summary, slo.percentile, slo.ms) < TRIM_BELOW)) {
+    rule = `kept: latency at the SLO percentile has used ${TRIM_BELOW} or more of the room between no load and the target`;
   } else {
     headroom *= Math.exp(-GAIN_DOWN * (1 - rate / allowed));
     rule = 'lowered: misses below the allowance';

@@ -10,7 +10,7 @@ import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { BUDGET_HOLD_STARTUPS, burstStep, floorMemory } from '../../../src/policies/sla/burst.js';
 import { CROWD_HOLD_SPENT, crowdHoldStep } from '../../../src/policies/sla/crowd-hold.js';
 import { bareNeed, sizeFor } from '../../../src/policies/sla/sizing.js';
-import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, sloFeedbackStep } from '../../../src/policies/sla/slo-feedback.js';
+import { budgetSpent, estimateMissFraction, GAIN_DOWN, GAIN_UP, HEADROOM_MIN, noLoadLatencyMs, sloFeedbackStep, TRIM_BELOW, trimShare } from '../../../src/policies/sla/slo-feedback.js';
 import type { PolicyInput } from '../../../src/policies/types.js';
 import { forecast, llama, makeInput, makeSpec } from './helpers.js';
 
@@ -82,6 +82,35 @@ describe('sloFeedback step', () => {
     // near the knee (TTFT p90 at 0.9 of the target) it is not trimmed
     const knee = ctxFor({ observation: window({ p90: 1800 }, { p90: 20 }), correction: { pCf: 1, dCf: 1, slo: { prefill: learned, decode: learned } } }, { sloFeedback: true });
     expect(sloFeedbackStep(knee).prefill.state.headroom).toBe(1);
+  });
+  it('measures the knee from the no-load latency: ITL p90 38 ms of 45 ms is 0.57 of the room above 28.9 ms (trimmed), 43 ms is 0.88 (kept)', () => {
+    const state = { pCf: 1, dCf: 1, slo: { prefill: learned, decode: learned } };
+    const seen = (itlP90: number, ttftP90 = 500, lengths = true): Observation => ({ ...window({ p90: ttftP90 }, { p90: itlP90 }), ...(lengths ? { isl: 3000, osl: 150 } : {}) });
+    const ctx = (obs: Observation) => ctxFor({ profile: llama, observation: obs, correction: state }, { sloFeedback: true });
+    // llama2-70b-h100-tp4 at context 3000 + 150 / 2 = 3075 and KV use 0: 28.9 ms
+    expect(noLoadLatencyMs(ctx(seen(38)), 'decode')).toBeCloseTo(28.9, 1);
+    expect(trimShare(ctx(seen(38)), 'decode', { p90: 38 }, 90, 45)).toBeCloseTo(0.5655, 3);
+    expect(TRIM_BELOW).toBe(0.6);
+    const at38 = sloFeedbackStep(ctx(seen(38)));
+    expect(at38.decode.detail.headroomRule).toBe('lowered: misses below the allowance');
+    // the window is estimated to miss 6.9% (p90 at 0.84 of the target), so less than the full GAIN_DOWN step
+    expect(at38.decode.state.headroom).toBeCloseTo(0.9633, 4);
+    const at43 = sloFeedbackStep(ctx(seen(43)));
+    expect(trimShare(ctx(seen(43)), 'decode', { p90: 43 }, 90, 45)).toBeCloseTo(0.8761, 3);
+    expect(at43.decode.state.headroom).toBe(1);
+    expect(at43.decode.detail.headroomRule).toBe('kept: latency at the SLO percentile has used 0.6 or more of the room between no load and the target');
+    // without the lengths the no-load latency is unknown: 38 / 45 = 0.84 of the target keeps it
+    expect(sloFeedbackStep(ctx(seen(38, 500, false))).decode.state.headroom).toBe(1);
+    // prefill: a 3000-token prompt takes 322.8 ms, so TTFT p90 1300 ms of 2000 has used (1300 - 322.8) / 1677.2 = 0.58
+    // of the room (trimmed) and 1400 ms 0.64 (kept, where 1400 / 2000 = 0.7 of the target would not have been)
+    expect(noLoadLatencyMs(ctx(seen(20, 1300)), 'prefill')).toBeCloseTo(322.83, 2);
+    expect(trimShare(ctx(seen(20, 1300)), 'prefill', { p90: 1300 }, 90, 2000)).toBeCloseTo(0.5826, 3);
+    expect(sloFeedbackStep(ctx(seen(20, 1300))).prefill.detail.headroomRule).toBe('lowered: misses below the allowance');
+    expect(sloFeedbackStep(ctx(seen(20, 1400))).prefill.state.headroom).toBe(1);
+    // without the lengths the room starts at 0 ms: 1300 / 2000 = 0.65 of it is used, so nothing is trimmed
+    expect(sloFeedbackStep(ctx(seen(20, 1300, false))).prefill.state.headroom).toBe(1);
+    // the prompt at the TTFT percentile is what the slowest requests wait for: ISL p90 4000 -> 451.1 ms
+    expect(noLoadLatencyMs(ctx({ ...seen(20, 1300), islPercentiles: { p90: 4000 } }), 'prefill')).toBeCloseTo(451.14, 2);
   });
   it('through the policy: headroom 0.5 halves the sized demand but never below the bare need', () => {
     const spec = makeSpec({ sla: { improvements: { ...OFF, sloFeedback: true } } });
