@@ -76,7 +76,8 @@ export interface RunResult {
   sloAttainment: { ttft: number; itl: number; both: number };
   ttftMs: Percentiles;
   itlMs: Percentiles;
-  gpuHours: { total: number; spot: number; onDemand: number };
+  /** `starting`: the part held by replicas started and not yet ready (absent in reports written before it was kept). */
+  gpuHours: { total: number; spot: number; onDemand: number; starting?: number };
   cost: number;
   evictions: number;
   /** Requests re-queued because their replica was evicted (they still finish or are dropped). */

@@ -60,6 +60,23 @@ describe('scaling', () => {
     expect(after.pools.prefill).toMatchObject({ desired: 3, ready: 3, starting: 0 });
   });
 
+  it('counts the GPU-hours of replicas still starting: 2 replicas x 2 GPUs x 60 s, and none of a static run', () => {
+    const sim = new ClusterSim(traceOf([]), base(traceOf([]), { prefill: 1, decode: 1 }));
+    sim.advanceTo(100);
+    sim.setDesired('prefill', 3, 100);
+    sim.advanceTo(300);
+    // one decode replica started at 300 s and removed at 330 s, before it was ready: 30 s x 1 GPU
+    sim.setDesired('decode', 2, 300);
+    sim.advanceTo(330);
+    sim.setDesired('decode', 1, 330);
+    const totals = sim.finish();
+    expect(totals.gpuHours.starting * 3600).toBeCloseTo(2 * 2 * 60 + 30, 6);
+    expect(totals.gpuHours.starting).toBeLessThan(totals.gpuHours.total);
+    const still = new ClusterSim(traceOf([]), base(traceOf([]), { prefill: 2, decode: 2 }));
+    still.advanceTo(600);
+    expect(still.finish().gpuHours.starting).toBe(0);
+  });
+
   it('a request waits for a replica that is still starting', () => {
     const sim = new ClusterSim(traceOf([{ arrival: 10, isl: 100, osl: 2 }]), base(traceOf([]), { prefill: 0, decode: 1 }));
     sim.setDesired('prefill', 1, 0);

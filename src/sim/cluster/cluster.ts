@@ -173,6 +173,9 @@ export class ClusterSim {
   private readonly pReady: number[] = [];
   private readonly pAlive: number[] = [];
   private readonly pGpuSec: number[] = [];
+  /** GPU-seconds of replicas started and not yet ready, and when that sum was last brought up to date (touchStarting). */
+  private readonly pStartingGpuSec: number[] = [];
+  private readonly pStartingLastT: number[] = [];
   private readonly pGpuSecAtWindow: number[] = [];
   private readonly pLastT: number[] = [];
   private readonly pEvicted: number[] = [];
@@ -305,6 +308,8 @@ export class ClusterSim {
       this.pReady.push(0);
       this.pAlive.push(0);
       this.pGpuSec.push(0);
+      this.pStartingGpuSec.push(0);
+      this.pStartingLastT.push(0);
       this.pGpuSecAtWindow.push(0);
       this.pLastT.push(0);
       this.pEvicted.push(0);
@@ -466,9 +471,12 @@ export class ClusterSim {
 
     let total = 0;
     let spot = 0;
+    let starting = 0;
     let cost = 0;
     for (let p = 0; p < this.pName.length; p++) {
       this.touchPool(p);
+      this.touchStarting(p);
+      starting += this.pStartingGpuSec[p]!;
       const gpuSec = this.pGpuSec[p]!;
       total += gpuSec;
       if (this.pSpot[p]) spot += gpuSec;
@@ -523,7 +531,7 @@ export class ClusterSim {
       evictionNotices: this.notices,
       ttftMsByRequest: this.ttft,
       itlMsByRequest: this.itl,
-      gpuHours: { total: total / 3600, spot: spot / 3600, onDemand: (total - spot) / 3600 },
+      gpuHours: { total: total / 3600, spot: spot / 3600, onDemand: (total - spot) / 3600, starting: starting / 3600 },
       cost,
       attainment: n > 0 ? { ttft: metT / n, itl: metI / n, both: metB / n } : { ttft: NaN, itl: NaN, both: NaN },
       ttftMs: percentilesOf(ttftDone, nt, this.sloTtftPct),
@@ -850,6 +858,7 @@ export class ClusterSim {
     this.dHeap[r]!.clear();
 
     this.touchPool(p);
+    this.touchStarting(p);
     this.pAlive[p] = this.pAlive[p]! + 1;
     this.pStarting[p] = this.pStarting[p]! + 1;
     if (readyNow) this.becomeReady(r);
@@ -880,6 +889,7 @@ export class ClusterSim {
     if (this.rLeaving[r] !== STAYING) return; // under eviction notice before it ever served: never becomes useful
     const p = this.rPool[r]!;
     this.rReady[r] = 1;
+    this.touchStarting(p);
     this.pStarting[p] = this.pStarting[p]! - 1;
     this.pReady[p] = this.pReady[p]! + 1;
     this.readyTaking[this.rRole[r]!]! += 1;
@@ -904,7 +914,10 @@ export class ClusterSim {
       if (this.rReady[r]) {
         this.pReady[p] = this.pReady[p]! - 1;
         this.readyTaking[this.rRole[r]!]! -= 1;
-      } else this.pStarting[p] = this.pStarting[p]! - 1;
+      } else {
+        this.touchStarting(p);
+        this.pStarting[p] = this.pStarting[p]! - 1;
+      }
     }
     this.rLeaving[r] = how;
     this.removeFromList(r);
@@ -919,7 +932,10 @@ export class ClusterSim {
       if (this.rReady[r]) {
         this.pReady[p] = this.pReady[p]! - 1;
         this.readyTaking[this.rRole[r]!]! -= 1;
-      } else this.pStarting[p] = this.pStarting[p]! - 1;
+      } else {
+        this.touchStarting(p);
+        this.pStarting[p] = this.pStarting[p]! - 1;
+      }
     }
     this.removeFromList(r);
     if (this.rRole[r] === DECODE && this.rReady[r]) this.readyDecode--;
@@ -1049,6 +1065,15 @@ export class ClusterSim {
     if (dt > 0) {
       this.pGpuSec[p] = this.pGpuSec[p]! + this.pAlive[p]! * this.pGpus[p]! * dt;
       this.pLastT[p] = this.now;
+    }
+  }
+
+  /** Bring pool p's GPU-seconds of starting replicas up to now; called before its starting count changes. */
+  private touchStarting(p: number): void {
+    const dt = this.now - this.pStartingLastT[p]!;
+    if (dt > 0) {
+      this.pStartingGpuSec[p] = this.pStartingGpuSec[p]! + this.pStarting[p]! * this.pGpus[p]! * dt;
+      this.pStartingLastT[p] = this.now;
     }
   }
 

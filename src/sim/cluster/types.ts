@@ -138,7 +138,8 @@ export interface ClusterTotals {
   /** Per request (trace order): TTFT ms and mean ITL ms; NaN for dropped; ITL 0 for one-token outputs. */
   ttftMsByRequest: Float32Array;
   itlMsByRequest: Float32Array;
-  gpuHours: { total: number; spot: number; onDemand: number };
+  /** `starting`: the part held by replicas started and not yet ready (billed, serving nothing). */
+  gpuHours: { total: number; spot: number; onDemand: number; starting: number };
   cost: number;
   /** Share of ALL requests (dropped ones meet nothing) meeting the TTFT target, the ITL target, both. */
   attainment: { ttft: number; itl: number; both: number };

@@ -150,7 +150,7 @@ export function fleetTotals(
 ): FleetRunResult {
   let requests = 0;
   const met = { ttft: 0, itl: 0, both: 0 };
-  const gpuHours = { total: 0, spot: 0, onDemand: 0 };
+  const gpuHours = { total: 0, spot: 0, onDemand: 0, starting: 0 };
   let cost = 0;
   let evictions = 0;
   let requeued = 0;
@@ -168,6 +168,7 @@ export function fleetTotals(
     gpuHours.total += run.gpuHours.total;
     gpuHours.spot += run.gpuHours.spot;
     gpuHours.onDemand += run.gpuHours.onDemand;
+    gpuHours.starting += run.gpuHours.starting ?? 0;
     cost += run.cost;
     evictions += run.evictions;
     requeued += run.requeued;

@@ -9,6 +9,7 @@ import { howToRead, inputLines, simLine, sloLine, summaryTableCells, surpriseLin
 import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
 import { coldStartLines } from './cold-starts.js';
+import { startingLines } from './starting.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -118,6 +119,7 @@ ${inputLines(report).map(([label, text]) => `<dt>${escapeHtml(label)}</dt><dd>${
 <dt>Simulated</dt><dd>${escapeHtml(simLine(report))}</dd>
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>
 ${coldStartLines(report.runs).map((l) => `<dt>Cold starts</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
+${startingLines(report.runs).map((l) => `<dt>Starting</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
 </dl>`,
     `<section class="card" id="summary">
 <h2>Summary</h2>

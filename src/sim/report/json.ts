@@ -50,7 +50,7 @@ function ordered(obj: object, first: readonly string[], nested: Record<string, F
 
 /** p50, p90, p95, p99 first, then the SLO's own percentile when it is another one; 0.01 ms. */
 const percentiles: Fix = (v) => ordered(eachNumber(MS)(v) as object, ['p50', 'p90', 'p95', 'p99']);
-const gpuHours: Fix = (v) => ordered(v as object, ['total', 'spot', 'onDemand'], { total: GPU_HOURS, spot: GPU_HOURS, onDemand: GPU_HOURS });
+const gpuHours: Fix = (v) => ordered(v as object, ['total', 'spot', 'onDemand', 'starting'], { total: GPU_HOURS, spot: GPU_HOURS, onDemand: GPU_HOURS, starting: GPU_HOURS });
 
 function intervalJson(rec: IntervalRecord): Plain {
   return ordered(rec, [

@@ -7,6 +7,7 @@ import { markdownTable, type Align } from './table.js';
 import { CURRENT_RUN, findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, summaryRows, traceExtras, type LatencyVsSlo } from './summary.js';
 import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
 import { coldStartLines } from './cold-starts.js';
+import { startingLines } from './starting.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
 function latencyCell(l: LatencyVsSlo): string {
@@ -128,6 +129,7 @@ export function reportMarkdown(report: SimReport): string {
     '',
     ...yardstickLines(report).map((l) => `- ${l}`),
     ...coldStartLines(report.runs).map((l) => `- ${l}`),
+    ...startingLines(report.runs).map((l) => `- Starting: ${l}`),
     '',
     '## How to read this',
     '',
