@@ -129,11 +129,13 @@ export function noLoadLatencyMs(ctx: SlaContext, role: Role): number | undefined
 /**
  * How much of the room between the no-load latency L0 (noLoadLatencyMs) and the target T the window's latency v at the
  * SLO percentile has used: (v - L0) / (T - L0), at least 0; v / T when L0 is unknown or not below T (the room taken
- * to start at 0 ms, which trims less), NaN when v was not observed. The room is what extra load can spend: an ITL of 38 ms against 45 ms looks close at 0.84 of the
- * target, but with 28.9 ms at no load it has used (38 - 28.9) / (45 - 28.9) = 0.57 of the room, and decode that runs
- * there can still be trimmed; 43 ms (0.88 of the room) cannot.
+ * to start at 0 ms, which trims less); NaN when v was not observed.
+ * The room is what extra load can spend: an ITL of 38 ms against 45 ms looks close at 0.84 of the target, but with
+ * 28.9 ms at no load it has used (38 - 28.9) / (45 - 28.9) = 0.57 of the room, and decode that runs there can still be
+ * trimmed; 43 ms (0.88 of the room) cannot.
  * Example (prefill): Mooncake's prompts at p95 take 5.7 s, SLO 8 s: TTFT p95 7.6 s has used 0.83 of the room (no
- * trimming), 6.5 s 0.35 (trimming).
+ * trimming), 6.5 s 0.35 (trimming). With a 323 ms prefill and a 2 s target, 1400 ms has used 0.64: no trimming, where
+ * 0.7 of the target would have trimmed (a queue's wait rises steeply once it forms).
  */
 export function trimShare(ctx: SlaContext, role: Role, summary: LatencySummary | undefined, percentile: number, targetMs: number): number {
   const value = summary?.[percentileKey(percentile)];
