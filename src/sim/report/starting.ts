@@ -17,3 +17,18 @@ export function startingLines(runs: readonly Pick<RunResult, 'policy' | 'gpuHour
   }
   return lines;
 }
+
+/**
+ * The same for the terminal, every run on one line.
+ * Example: "Starting: policy 3.44 of 50.14 GPU-hours (6.9%), hpa-tuned 0.80 of 45.39 (1.8%) on replicas still starting."
+ */
+export function startingSummary(runs: readonly Pick<RunResult, 'policy' | 'gpuHours'>[]): string | undefined {
+  const parts: string[] = [];
+  for (const run of runs) {
+    const starting = run.gpuHours.starting;
+    const total = run.gpuHours.total;
+    if (typeof starting !== 'number' || !(starting >= 0) || !(total > 0)) continue;
+    parts.push(`${run.policy} ${fmtGpuHours(starting)} of ${fmtGpuHours(total)}${parts.length === 0 ? ' GPU-hours' : ''} (${fmtPct(starting / total)})`);
+  }
+  return parts.length > 0 && runs.some((r) => (r.gpuHours.starting ?? 0) > 0) ? `Starting: ${parts.join(', ')} on replicas still starting.` : undefined;
+}

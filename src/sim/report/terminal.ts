@@ -3,6 +3,7 @@ import type { SimReport } from '../types.js';
 import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio, fmtSavedGpuHours, fmtSavedMoney } from './format.js';
 import { sloLine, traceLine, simLine, yardstickLines } from './markdown.js';
 import { CURRENT_RUN, findRun, summaryRows, type LatencyVsSlo } from './summary.js';
+import { startingSummary } from './starting.js';
 import { textTable, type Align } from './table.js';
 
 /** "412" within the SLO, "612!" over it: a plain-ASCII mark that survives any terminal. */
@@ -41,6 +42,7 @@ export function summaryTable(report: SimReport): string {
     textTable(headers, cells, align),
     '',
     ...yardstickLines(report).map((l) => l.replace(/×/g, 'x')),
+    ...[startingSummary(report.runs)].filter((l): l is string => l !== undefined),
     '',
     `simulated ${simLine(report)}`,
   ].join('\n');
