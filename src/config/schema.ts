@@ -265,6 +265,12 @@ const spot = z.strictObject({
   pendingGrace: duration('a grace period', { default: 120 }),
   /** After an eviction, keep the replacement on on-demand for this long. */
   evictionCooldown: duration('a cool-down', { default: 600 }),
+  /**
+   * How a role's replicas move between its Spot and on-demand pools (constraints/spot.ts rule 5): `share` splits every
+   * tick's total by the share rules alone; `one-pool` gives a scale-up to one side where it fits and takes a scale-down
+   * from on-demand first, so that the other side can take the next order while the first is starting.
+   */
+  placement: z.enum(['share', 'one-pool']).default('share'),
 });
 export type SpotSpec = z.infer<typeof spot>;
 

@@ -128,7 +128,7 @@ export function summarizePolicy(loaded: LoadedPolicy): string {
     const s = spec.spot;
     field(
       'spot',
-      `max share ${percent(s.maxShare)}, on-demand floor ${s.onDemandFloor}/role, ${s.evictionRatePerHour} evictions/h per replica, notice ${formatDuration(s.noticeSeconds)}, pending grace ${formatDuration(s.pendingGrace)}, cool-down ${formatDuration(s.evictionCooldown)}`,
+      `max share ${percent(s.maxShare)}, on-demand floor ${s.onDemandFloor}/role, ${s.evictionRatePerHour} evictions/h per replica, notice ${formatDuration(s.noticeSeconds)}, pending grace ${formatDuration(s.pendingGrace)}, cool-down ${formatDuration(s.evictionCooldown)}, placement ${s.placement}`,
     );
   } else {
     field('spot', 'no Spot pools');

@@ -14,7 +14,9 @@
  *   2. eviction headroom  role total + ceil(expected evictions during startup)                spot.ts
  *   3. min/max (role)     total within [sum of effective mins, sum of maxReplicas]             bounds.ts
  *   4. GPU budget (role)  shrink the totals to fit (proportion / SLO pressure / Dynamo rule)   budget.ts
- *   5. Spot split         role total -> pools: Spot cap, on-demand floor, unavailable -> OD     spot.ts
+ *   5. Spot split         role total -> pools: Spot cap, on-demand floor, unavailable -> OD;
+ *                         with spot.placement one-pool, from the second tick, an increase to
+ *                         one side where it fits, none to a side the readiness gate holds      spot.ts
  *   6. min/max (pool)     each pool within [effective min, maxReplicas]: the recommendation     bounds.ts
  *   7. stabilization      scale down to the highest recommendation of the window (HPA)         stabilization.ts
  *   8. step limits        at most maxStepUp more / maxStepDown fewer than the previous desired step.ts
@@ -46,7 +48,7 @@ import type { ConstraintEffect, Observation } from '../planner/types.js';
 import { clampPool, clampRole, type Raise } from './bounds.js';
 import { allocateBudget, budgetMode, sloPressure, trimToBudget, type TrimPool } from './budget.js';
 import { poolLayout, replicasToUnits, unitsToReplicas } from './layout.js';
-import { applyReadinessGate } from './readiness.js';
+import { applyReadinessGate, scaleUpHeld } from './readiness.js';
 import { scheduledMins } from './schedules.js';
 import { evictionHeadroom, moveFromUnavailableSpot, splitRole, spotAvailability, spotShare, type SplitInput } from './spot.js';
 import { recentRecommendations, stabilize, type RecommendationEntry } from './stabilization.js';
@@ -168,6 +170,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   const roleScheduled: Record<Role, number> = { prefill: 0, decode: 0 };
   const held: Record<Role, boolean> = { prefill: need.prefill === undefined, decode: need.decode === undefined };
   const splitInputs = {} as Record<Role, SplitInput>;
+  let heldUp: boolean[] | undefined;
 
   for (const role of ROLES) {
     const rl = layout.roles[role];
@@ -179,6 +182,11 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     }
     if (rl.mixedSizes) warnings.push(`${role} pools differ in gpusPerReplica; counted in replicas of ${rl.unitGpus} GPUs`);
     const split: SplitInput = { role, layout: rl, pools, spot: spec.spot, mins, caps: availability.caps, unavailable: availability.unavailable };
+    // 5b. Placement: from the second tick on, with pools on both sides.
+    if (spec.spot.placement === 'one-pool' && rl.spot.length > 0 && rl.onDemand.length > 0 && rl.all.every((i) => previous[i] !== undefined)) {
+      heldUp ??= scaleUpHeld({ spec, observation, state: state.readiness, now });
+      split.placement = { previous: previous as number[], held: heldUp, maxStepUp: spec.limits.maxStepUp, maxStepDown: spec.limits.maxStepDown };
+    }
     splitInputs[role] = split;
     let baseMin = 0;
     let max = 0;

@@ -138,3 +138,17 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
   });
   return { desired, effects, warnings, state };
 }
+
+/**
+ * Per pool (spec.pools index): whether the gate would hold a scale-up now (the pool is becoming ready, or its graph is
+ * not Ready or rolling out), found by asking the gate itself for one replica more than each pool runs. The Spot split
+ * uses it to send an increase where it can go ahead (constraints/spot.ts rule 5). A pool whose current count is
+ * unknown is not gated, as in the gate.
+ */
+export function scaleUpHeld(input: Pick<ReadinessInput, 'spec' | 'observation' | 'state' | 'now'>): boolean[] {
+  const pools = input.spec.pools;
+  const desired = pools.map((pool) => (observedReplicas(own(input.observation.pools, pool.name)?.desired) ?? 0) + 1);
+  const probe = applyReadinessGate({ ...input, desired, mins: pools.map(() => 0) });
+  const held = new Set(probe.effects.map((e) => e.pool));
+  return pools.map((pool) => held.has(pool.name));
+}

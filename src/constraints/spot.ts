@@ -23,6 +23,14 @@
  *    excess goes back to Spot (with a warning) rather than being dropped.
  *    Within Spot the replicas are spread evenly over the pools (separate failure domains, as SkyServe
  *    does); within on-demand they fill the pools in spec order (the order is the preference).
+ * 5. Placement (spot.placement `one-pool`, an opt-in; from the second tick on). The readiness gate
+ *    holds a pool that is becoming ready, so capacity ordered on both sides at once leaves no side
+ *    free for the next order: a load still rising waits a whole startup for it. With `one-pool` a
+ *    scale-up goes to one side alone where it fits (Spot first, within what rule 3 allows, then
+ *    on-demand), a side the gate holds takes no increase (Spot's share then goes to on-demand), and
+ *    a scale-down comes off on-demand first while Spot is within its share, so that replicas do not
+ *    move between sides while the total stays. The price: more of the role runs on on-demand than
+ *    the share split puts there. See placeSides for the numbers.
  */
 import type { PolicySpec, PoolSpec, Role, SpotSpec } from '../config/schema.js';
 import type { PlannerState } from '../planner/state.js';
@@ -104,6 +112,15 @@ export interface SplitInput {
   mins: readonly number[];
   caps: readonly number[];
   unavailable: readonly (string | undefined)[];
+  /** Rule 5, when spot.placement is `one-pool` and every pool of the role has a previous count. */
+  placement?: {
+    /** Per pool: the previous desired count. */
+    previous: readonly number[];
+    /** Per pool: the readiness gate would hold a scale-up now (readiness.ts scaleUpHeld). */
+    held: readonly boolean[];
+    maxStepUp: number;
+    maxStepDown: number;
+  };
 }
 
 export interface SplitResult {
@@ -233,9 +250,85 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
   if (!hasOnDemand && hasSpot && spot.maxShare < 1) {
     warnings.push(`${role}: no on-demand pool, so spot.maxShare ${spot.maxShare} and onDemandFloor cannot apply`);
   }
+  if (input.placement !== undefined && hasSpot && hasOnDemand) {
+    const p = input.placement;
+    const side = (slots: readonly Slot[], f: (s: Slot) => number) => sumUnits(input, slots, f);
+    const placed = placeSides({
+      total,
+      spotAllowed: spotGot,
+      prevSpot: side(spotSlots, (s) => Math.min(p.previous[s.index] ?? 0, s.cap)),
+      prevOnDemand: side(odSlots, (s) => p.previous[s.index] ?? 0),
+      spotHeld: spotSlots.every((s) => p.held[s.index] === true || (p.previous[s.index] ?? 0) >= s.cap),
+      onDemandHeld: odSlots.every((s) => p.held[s.index] === true),
+      spotLo,
+      onDemandLo: side(odSlots, (s) => s.min),
+      onDemandHi: odHi,
+      maxStepUp: p.maxStepUp,
+      maxStepDown: p.maxStepDown,
+    });
+    if (placed.spot !== spotGot) {
+      effects.push({ constraint: 'placement', role, from: spotGot, to: placed.spot, detail: `${role}: ${placed.why}: ${placed.spot} on Spot, ${total - placed.spot} on on-demand` });
+      spotGot = placed.spot;
+      odWanted = total - spotGot;
+    }
+  }
   const placedSpot = hasSpot ? fill(input, spotSlots, spotGot, true, true, out) : 0;
   const placedOd = hasOnDemand ? fill(input, odSlots, odWanted, false, false, out) : 0;
   return { placed: placedSpot + placedOd, moved };
+}
+
+export interface SidesInput {
+  /** Role units to place. */
+  total: number;
+  /** The most Spot may hold: the share rules and availability (rule 3 and rule 1). */
+  spotAllowed: number;
+  /** Role units each side held last tick. */
+  prevSpot: number;
+  prevOnDemand: number;
+  /** The readiness gate would hold a scale-up of every pool on the side (or it is at its cap). */
+  spotHeld: boolean;
+  onDemandHeld: boolean;
+  spotLo: number;
+  onDemandLo: number;
+  onDemandHi: number;
+  /** Per-pool step limits (spec.limits), in role units. */
+  maxStepUp: number;
+  maxStepDown: number;
+}
+
+/**
+ * Rule 5: the Spot side's units for `total`, and why, given last tick's placement. With d = total - prevSpot -
+ * prevOnDemand:
+ *   d > 0: to Spot alone if it fits (prevSpot + d <= spotAllowed, d <= maxStepUp, Spot not held); else to on-demand
+ *          alone if it fits; else, while Spot is held, Spot keeps what it has and on-demand takes the rest; else the
+ *          share split (spotAllowed).
+ *   d <= 0: Spot keeps min(prevSpot, spotAllowed) and on-demand gives up the rest, at most maxStepDown of it: beyond
+ *          that Spot gives up the remainder, so the role comes down as fast as the share split would bring it.
+ * Examples (maxShare 0.7, floor 1, both sides settled): 2 Spot + 2 on-demand -> 6: Spot may hold 4, so 4 + 2 (the
+ * share split gives the same). -> 10: Spot may hold 7; Spot alone would need 8, so on-demand alone takes the 6: 2 + 8,
+ * where the share split's 7 + 3 adds to both sides and leaves neither free for the next order. 1 on-demand -> 4: Spot
+ * may hold 2; it cannot take the 3, on-demand can: 0 + 4. 4 + 4 -> 7: 4 + 3; -> 3: on-demand gives up 2 (maxStepDown),
+ * Spot the other 3: 1 + 2.
+ */
+export function placeSides(x: SidesInput): { spot: number; why: string } {
+  const d = x.total - x.prevSpot - x.prevOnDemand;
+  const within = (spot: number) => Math.max(x.spotLo, Math.min(spot, x.spotAllowed, x.total - x.onDemandLo), x.total - x.onDemandHi);
+  if (d > 0) {
+    if (!x.spotHeld && x.prevSpot + d <= x.spotAllowed && d <= x.maxStepUp) {
+      const why = x.onDemandHeld ? `on-demand is still becoming ready: the ${d} more go to Spot` : `the ${d} more go to Spot alone, on-demand stays free for the next order`;
+      return { spot: within(x.prevSpot + d), why };
+    }
+    if (!x.onDemandHeld && x.prevSpot <= x.spotAllowed && x.prevOnDemand + d <= x.onDemandHi && d <= x.maxStepUp) {
+      const why = x.spotHeld ? `Spot is still becoming ready: the ${d} more go to on-demand` : `the ${d} more go to on-demand alone, Spot stays free for the next order`;
+      return { spot: within(x.prevSpot), why };
+    }
+    if (x.spotHeld && !x.onDemandHeld) return { spot: within(Math.min(x.prevSpot, x.spotAllowed)), why: `Spot is still becoming ready: the ${d} more go to on-demand` };
+    return { spot: x.spotAllowed, why: 'share split' };
+  }
+  let spot = Math.min(x.prevSpot, x.spotAllowed);
+  const onDemandDown = x.prevOnDemand - (x.total - spot);
+  if (onDemandDown > x.maxStepDown) spot -= onDemandDown - x.maxStepDown;
+  return { spot: within(spot), why: d < 0 ? 'the scale-down comes off on-demand first' : 'the total stays: each side keeps its replicas' };
 }
 
 /**

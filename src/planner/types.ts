@@ -110,6 +110,7 @@ export interface ConstraintEffect {
     | 'on-demand-floor'
     | 'eviction-headroom'
     | 'spot-unavailable'
+    | 'placement'
     | 'schedule'
     | 'hold'
     | 'readiness'

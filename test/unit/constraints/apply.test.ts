@@ -34,6 +34,23 @@ describe('applyConstraints', () => {
     expect(r.recommendations).toEqual([{ time: T0, desired: { 'prefill-spot': 7, 'prefill-od': 4, 'decode-spot': 3, 'decode-od': 2 } }]);
   });
 
+  it('placement one-pool: from the second tick, a scale-up goes to one side, and to on-demand while Spot is becoming ready', () => {
+    const spec = makeSpec({ pools: FOUR_POOLS, spot: { placement: 'one-pool' } });
+    // prefill 2 Spot + 2 on-demand (settled), need 5 -> 6 with the spare: Spot may hold floor(0.7 x 6) = 4, so the 2 more go to Spot.
+    const previous = [2, 2, 1, 1];
+    const settledPools = { 'prefill-spot': { desired: 2, ready: 2 }, 'prefill-od': { desired: 2, ready: 2 }, 'decode-spot': { desired: 1, ready: 1 }, 'decode-od': { desired: 1, ready: 1 } };
+    const up = run(spec, { need: { prefill: 5, decode: 1 }, previous, observation: { time: '', pools: settledPools } });
+    expect(up.desired.slice(0, 2)).toEqual([4, 2]);
+    // Spot still becoming ready (2 wanted, 1 ready): the 2 more go to on-demand, where the gate lets them through.
+    const starting = { ...settledPools, 'prefill-spot': { desired: 2, ready: 1 } };
+    const r = run(spec, { need: { prefill: 5, decode: 1 }, previous, observation: { time: '', pools: starting } });
+    expect(r.desired.slice(0, 2)).toEqual([2, 4]);
+    expect(r.effects).toContainEqual(expect.objectContaining({ constraint: 'placement', role: 'prefill', from: 4, to: 2, detail: 'prefill: Spot is still becoming ready: the 2 more go to on-demand: 2 on Spot, 4 on on-demand' }));
+    // With placement 'share' (the default), the share split: Spot 4, held at 2 by the gate, on-demand 2: 2 fewer ready a startup later.
+    const share = makeSpec({ pools: FOUR_POOLS });
+    expect(run(share, { need: { prefill: 5, decode: 1 }, previous, observation: { time: '', pools: starting } }).desired.slice(0, 2)).toEqual([2, 2]);
+  });
+
   it('zero need goes to the minimums (0 Spot, 1 on-demand per role), without headroom', () => {
     const r = run(spec, { need: { prefill: 0, decode: 0 } });
     expect(r.desired).toEqual([0, 1, 0, 1]);

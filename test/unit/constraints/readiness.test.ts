@@ -4,7 +4,7 @@
  * it writes, now part of the decision, so the simulator applies it too.
  */
 import { describe, expect, it } from 'vitest';
-import { applyReadinessGate, type ReadinessInput } from '../../../src/constraints/readiness.js';
+import { applyReadinessGate, scaleUpHeld, type ReadinessInput } from '../../../src/constraints/readiness.js';
 import type { PolicySpec } from '../../../src/config/schema.js';
 import { decide } from '../../../src/planner/decide.js';
 import { initialState, type PlannerState } from '../../../src/planner/state.js';
@@ -31,6 +31,16 @@ const spotLost = { ready: false, condition: 'Ready=False, reason some_resources_
 function gate(pools: Record<string, PoolObservation>, desired: number[], extra: Partial<ReadinessInput> = {}) {
   return applyReadinessGate({ spec, observation: { time: '', pools }, state: undefined, now: T0, desired, mins: spec.pools.map((p) => p.minReplicas), ...extra });
 }
+
+describe('scaleUpHeld: which pools the gate would hold a scale-up of now', () => {
+  it('a pool becoming ready, or whose graph rolls out, is held; a settled pool and one with no count are not', () => {
+    const coming = { desired: 4, ready: 2, updated: 2 };
+    expect(scaleUpHeld({ spec, observation: { time: '', pools: { 'prefill-od': settled(2), 'decode-od': coming } }, state: undefined, now: T0 })).toEqual([false, true]);
+    expect(scaleUpHeld({ spec, observation: { time: '', pools: { 'decode-od': settled(3) } }, state: undefined, now: T0 })).toEqual([false, false]);
+    const graphRolling = { ...settled(2), graph: rolling };
+    expect(scaleUpHeld({ spec, observation: { time: '', pools: { 'prefill-od': graphRolling, 'decode-od': graphRolling } }, state: undefined, now: T0 })).toEqual([true, true]);
+  });
+});
 
 describe('readiness gate: a component still becoming ready', () => {
   it('no scale-up stacked on it; scale-downs go through; after readinessTimeout it scales and warns (no scale-up stacked ... timeout)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { poolLayout } from '../../../src/constraints/layout.js';
-import { evictionHeadroom, splitRole, spotAvailability, type SplitInput } from '../../../src/constraints/spot.js';
+import { evictionHeadroom, placeSides, splitRole, spotAvailability, type SidesInput, type SplitInput } from '../../../src/constraints/spot.js';
 import type { ConstraintEffect } from '../../../src/planner/types.js';
 import { FOUR_POOLS, T0, makeSpec, stateWith } from './helpers.js';
 import type { PolicySpec } from '../../../src/config/schema.js';
@@ -24,6 +24,37 @@ describe('evictionHeadroom', () => {
     expect(evictionHeadroom(40, { ...spot, evictionRatePerHour: 0.5 }, 600)).toBe(4); // 3.33 -> 4
     expect(evictionHeadroom(7, { ...spot, evictionRatePerHour: 0 }, 240)).toBe(0);
     expect(evictionHeadroom(0, spot, 240)).toBe(0);
+  });
+});
+
+describe('placeSides (rule 5: one pool per scale-up)', () => {
+  const base: SidesInput = {
+    total: 10, spotAllowed: 6, prevSpot: 2, prevOnDemand: 2, spotHeld: false, onDemandHeld: false,
+    spotLo: 0, onDemandLo: 1, onDemandHi: 16, maxStepUp: 8, maxStepDown: 2,
+  };
+  it('gives a scale-up to one side: 2 + 2 -> 6 with room for 4 on Spot is 4 Spot + 2 on-demand', () => {
+    expect(placeSides({ ...base, total: 6, spotAllowed: 4 })).toEqual({ spot: 4, why: 'the 2 more go to Spot alone, on-demand stays free for the next order' });
+  });
+  it('2 + 2 -> 10 with room for 6 on Spot: Spot alone would need 8, so on-demand alone takes the 6', () => {
+    expect(placeSides(base)).toEqual({ spot: 2, why: 'the 6 more go to on-demand alone, Spot stays free for the next order' });
+  });
+  it('1 on-demand -> 4: on-demand alone takes the 3 and Spot stays free', () => {
+    expect(placeSides({ ...base, total: 4, spotAllowed: 2, prevSpot: 0, prevOnDemand: 1 })).toEqual({ spot: 0, why: 'the 3 more go to on-demand alone, Spot stays free for the next order' });
+  });
+  it('sends the increase to on-demand while Spot is becoming ready, and to Spot while on-demand is', () => {
+    expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true, maxStepUp: 20 })).toEqual({ spot: 2, why: 'Spot is still becoming ready: the 10 more go to on-demand' });
+    expect(placeSides({ ...base, total: 5, spotAllowed: 3, onDemandHeld: true })).toEqual({ spot: 3, why: 'on-demand is still becoming ready: the 1 more go to Spot' });
+    // Too much for on-demand's step limit, Spot held: Spot keeps its 2, on-demand is asked for the rest.
+    expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true })).toEqual({ spot: 2, why: 'Spot is still becoming ready: the 10 more go to on-demand' });
+    // Both held: the share split.
+    expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true, onDemandHeld: true }).spot).toBe(8);
+  });
+  it('takes a scale-down from on-demand first, at most maxStepDown of it, and keeps the placement while the total stays', () => {
+    expect(placeSides({ ...base, total: 7, spotAllowed: 4, prevSpot: 4, prevOnDemand: 4 })).toEqual({ spot: 4, why: 'the scale-down comes off on-demand first' });
+    // 4 + 4 -> 3: on-demand may give up 2 (to 2), Spot the rest: 1 + 2.
+    expect(placeSides({ ...base, total: 3, spotAllowed: 1, prevSpot: 4, prevOnDemand: 4 }).spot).toBe(1);
+    // 0 Spot + 4 on-demand at a total of 4: no move to Spot although it may hold 2.
+    expect(placeSides({ ...base, total: 4, spotAllowed: 2, prevSpot: 0, prevOnDemand: 4 })).toEqual({ spot: 0, why: 'the total stays: each side keeps its replicas' });
   });
 });
 
