@@ -16,6 +16,7 @@ import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/in
 import { checkOutDir, SWEEP_FILES } from './out-dir.js';
 import { runScenario, type Scenario } from '../sim/scenario.js';
 import { isSyntheticSpec, parseSyntheticSpec } from '../sim/traces/index.js';
+import { isScenarioSpec, parseScenarioSpec } from '../sim/scenarios/index.js';
 import { MAX_SWEEP_INDICES, PART_FORMAT, PART_VERSION, mergeSweepParts, writeSweepPart } from '../sim/sweep-parts.js';
 import { numberOption } from './options.js';
 
@@ -88,6 +89,24 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** "pd-planner-sweep-gpu-budget": a DNS label, short enough for `<name>-<index>` pod hostnames (63 characters). */
 function defaultJobName(parameter: string): string {
   return `pd-planner-sweep-${parameter.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.replace(/-+$/, '').slice(0, 50).replace(/-+$/, '');
+}
+
+/** A Kubernetes object name (DNS subdomain, as a PersistentVolumeClaim's): lowercase, digits, '-' and '.', at most 253. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * --namespace (a DNS label, at most 63) and --reports-claim (a DNS subdomain): checked here, as --job-name is, so the
+ * printed Job is not one `kubectl apply` refuses. Example: --namespace Sims_Team -> exit 2 naming the flag.
+ */
+function checkObjectNames(namespace: string | undefined, claim: string): void {
+  const problems: string[] = [];
+  if (namespace !== undefined && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
+    problems.push(`--namespace: "${namespace}" is not a namespace name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters`);
+  }
+  if (!DNS_SUBDOMAIN.test(claim) || claim.length > 253) {
+    problems.push(`--reports-claim: "${claim}" is not a PersistentVolumeClaim name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters`);
+  }
+  if (problems.length > 0) throw new InputError(problems);
 }
 
 function checkJobName(name: string, completions: number): void {
@@ -201,16 +220,21 @@ export function emitJob(cmd: Command, parameter: string, scenarios: Scenario[]):
   let trace: string | undefined;
   if (flags.trace !== undefined) {
     trace = String(flags.trace);
-    if (isSyntheticSpec(trace)) parseSyntheticSpec(trace); // its mistakes now, not in every pod
+    // A generated trace is generated in each pod: its mistakes now, not in every pod.
+    if (isSyntheticSpec(trace)) parseSyntheticSpec(trace);
+    else if (isScenarioSpec(trace)) parseScenarioSpec(trace);
     else if (!trace.startsWith(`${REPORTS_MOUNT}/`)) {
-      throw new InputError([`--emit-job: --trace ${trace} is a file on this machine, which the Job's pods cannot read: copy it onto the reports volume (claim ${String(flags.reportsClaim ?? DEFAULT_REPORTS_CLAIM)}) and give --trace ${REPORTS_MOUNT}/${path.basename(trace)}, or use the bundled trace (no --trace) or a synthetic: trace`]);
+      throw new InputError([`--emit-job: --trace ${trace} is a file on this machine, which the Job's pods cannot read: copy it onto the reports volume (claim ${String(flags.reportsClaim ?? DEFAULT_REPORTS_CLAIM)}) and give --trace ${REPORTS_MOUNT}/${path.basename(trace)}, or use the bundled trace (no --trace), a synthetic: or a scenario: trace`]);
     }
   }
+  const namespace = flags.namespace !== undefined ? String(flags.namespace) : undefined;
+  const reportsClaim = flags.reportsClaim !== undefined ? String(flags.reportsClaim) : DEFAULT_REPORTS_CLAIM;
+  checkObjectNames(namespace, reportsClaim);
   return manifestsYaml(jobManifests({
     jobName,
-    namespace: flags.namespace !== undefined ? String(flags.namespace) : undefined,
+    namespace,
     image: flags.image !== undefined ? String(flags.image) : defaultImage(),
-    reportsClaim: flags.reportsClaim !== undefined ? String(flags.reportsClaim) : DEFAULT_REPORTS_CLAIM,
+    reportsClaim,
     parallelism: Math.min(parallelism, completions),
     completions,
     args: passThroughArgs(cmd, NOT_PASSED),
