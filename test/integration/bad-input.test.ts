@@ -303,6 +303,9 @@ const CASES: Case[] = [
   { name: 'simulate --fleet: --rate-scale 1e9', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--rate-scale', '1e9', '--out', join(TMP, 'out-fleet-scale')], exit: 2, stderr: ['--rate-scale: "1e9" is not a number from 0.000001 to 1000000'] },
   { name: 'simulate --fleet: two graphs on one budget', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--baselines', 'split', '--out', join(TMP, 'out-fleet'), '--force'], exit: 0, stderr: [], stdout: ['all SLOs met', 'chat: SLO met', 'code: GPU-h', 'split'] },
   { name: 'run --fleet /dev/zero', args: ['run', '--fleet', '/dev/zero', '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['/dev/zero: more than 256 KB; a fleet file is a few KB (limit 256 KB)'] },
+  // A policy file where a fleet file goes: one line saying which flag takes it, not the fleet fields it lacks.
+  { name: 'simulate --fleet POLICY.yaml', args: ['simulate', '--fleet', POLICY, ...FLEET_TRACES, '--out', join(TMP, 'out-fleet-policy')], exit: 2, stderr: [`${POLICY}: kind: PlannerPolicy is a policy file; give it with --policy`] },
+  { name: 'run --fleet POLICY.yaml', args: ['run', '--fleet', POLICY, '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: [`${POLICY}: kind: PlannerPolicy is a policy file; give it with --policy`] },
   { name: 'run --fleet with --policy', args: ['run', '--fleet', FLEET, '--policy', POLICY, '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['--fleet: not with --policy'] },
 ];
 
