@@ -80,7 +80,7 @@ export interface JobInput {
   /** The pods' `pd-planner` arguments before --policy/--trace/--out/--job-index. */
   args: string[];
   policyText?: string;
-  /** A trace the pods can read: a `synthetic:` spec or a path under REPORTS_MOUNT. */
+  /** A trace the pods can read: a `synthetic:` or `scenario:` spec or a path under REPORTS_MOUNT. */
   trace?: string;
 }
 
