@@ -10,7 +10,7 @@ const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 /** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
 export const MAX_SEED = 4_294_967_295;
 /** --speedup and --rate-scale factors are taken within [1e-6, 1e6] (the request and interval caps bound them further). */
-export const FACTOR_RANGE = { min: 1e-6, max: 1e6 };
+export { FACTOR_RANGE } from '../sim/overrides.js';
 
 export function numberOption(flag: string, text: string, rules: { integer?: boolean; min?: number; max?: number } = {}): number {
   const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;

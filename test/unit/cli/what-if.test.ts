@@ -55,6 +55,11 @@ describe('flag values', () => {
     // A target no request can miss would let the yardsticks' searches follow requests for ever.
     ['itl-ms', '1e300', '--param itl-ms: "1e300" is more than 60000 ms (a minute per token), the most allowed'],
     ['ttft-ms', '1e7', '--param ttft-ms: "1e7" is more than 3600000 ms (an hour), the most allowed'],
+    // Swept arrival rates within the range --rate-scale takes (1e-300 ran a trace of no request).
+    ['rate-scale', '1e-300', '--param rate-scale: "1e-300" is less than 0.000001, the least allowed'],
+    ['rate-scale', '1e9', '--param rate-scale: "1e9" is more than 1000000, the most allowed'],
+    ['startup-seconds', '1e9', '--param startup-seconds: "1e9" is more than 86400 (1d), the most allowed'],
+    ['startup-seconds', '-1e3', '--param startup-seconds: "-1e3" is not a number of seconds or a duration such as "90s" or "4m"'],
   ])('%s=%s is refused', (name, text, line) => {
     expect(parse(name, text)).toEqual([line]);
   });
@@ -62,6 +67,9 @@ describe('flag values', () => {
   it('--startup-seconds takes a plain number of seconds, as the policy field does', () => {
     expect(WHAT_IF_PARAMS['startup-seconds']!.parse('240')).toBe(240);
     expect(WHAT_IF_PARAMS['startup-seconds']!.parse('4m')).toBe(240);
+    // Written as the other knobs' numbers are ("--ttft-ms 1e3" is taken): "1e3" is 1000 seconds, not "not a number".
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('1e3')).toBe(1000);
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('0')).toBe(0);
   });
 
   it('a parameter named like an Object property is unknown, not a crash', () => {
