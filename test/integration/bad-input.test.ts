@@ -211,6 +211,8 @@ const CASES: Case[] = [
   // A flag given twice with different values is refused (the last one silently won); an empty value too.
   { name: 'decide: --policy given twice', args: ['decide', '--policy', POLICY, '--policy', 'examples/static.yaml', '--observation', OBSERVATION], exit: 2, stderr: [`--policy: given twice ("${POLICY}", then "examples/static.yaml"); give it once`] },
   { name: 'decide: --observation given twice, the same file', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--observation', OBSERVATION], exit: 0, stderr: [], stdout: ['"prefill-od"'] },
+  // An empty argument (an unset shell variable) is named, not read as a file called "".
+  { name: 'validate: the file argument empty', args: ['validate', ''], exit: 2, stderr: ['<policy>: the argument is empty; give one (see pd-planner validate --help)'] },
   { name: 'decide: --policy empty', args: ['decide', '--policy', '', '--observation', OBSERVATION], exit: 2, stderr: ['--policy: the value is empty; give one (see pd-planner decide --help)'] },
   { name: 'decide: --observation missing', args: ['decide', '--policy', POLICY], exit: 2, stderr: ["error: required option '--observation <file>' not specified"] },
 
