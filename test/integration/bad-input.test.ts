@@ -230,6 +230,8 @@ const CASES: Case[] = [
   simulate('trace-header-only.csv', 2, `${f('trace-header-only.csv')}: azure header but no request lines`),
   simulate('trace-header-missing-column.csv', 2, `${f('trace-header-missing-column.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens"`),
   simulate('trace-unknown-format.txt', 2, `${f('trace-unknown-format.txt')}:1: cannot tell the trace format from "hello, this is not a trace"`),
+  // CR-only line endings (Excel's "CSV (Macintosh)"): the whole file is one line; the message says so and how to convert.
+  simulate('trace-cr-line-endings.csv', 2, `${f('trace-cr-line-endings.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens,GeneratedTokens\\r…"; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`),
   simulate('trace-empty.csv', 2, `${f('trace-empty.csv')}: trace file is empty`),
   simulate('trace-blank-lines.csv', 2, `${f('trace-blank-lines.csv')}: trace file has only blank lines`),
   simulate('trace-binary-gzip.csv', 2, `${f('trace-binary-gzip.csv')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),
@@ -453,5 +455,6 @@ describe('bad input through the CLI', () => {
     expect([...bytes('obs-utf8-bom.json').subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes('trace-truncated-last-line.csv').at(-1)).not.toBe(0x0a); // no final newline
     expect(bytes('policy-empty.yaml').length).toBe(0);
+    expect(bytes('trace-cr-line-endings.csv').includes(0x0d) && !bytes('trace-cr-line-endings.csv').includes(0x0a)).toBe(true); // CR, no LF
   });
 });
