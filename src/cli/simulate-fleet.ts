@@ -49,7 +49,10 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
   for (const value of values) {
     // A graph name may itself hold "=" (metadata.name is free text): the longest graph name followed by "=" wins.
     const named = names.filter((n) => value.startsWith(`${n}=`)).sort((a, b) => b.length - a.length)[0];
-    const eq = named !== undefined ? named.length : value.indexOf('=');
+    // Without a graph's name, an "=" inside a path or a synthetic: spec is not the NAME=FILE one: a metadata.name
+    // holds no ":", "/" or "?" (`synthetic:step?steps=0:2` is a spec without NAME=, not a graph "synthetic:step?steps").
+    const first = value.indexOf('=');
+    const eq = named !== undefined ? named.length : /[:/?]/.test(value.slice(0, Math.max(first, 0))) ? -1 : first;
     const name = eq > 0 ? value.slice(0, eq) : '';
     const file = eq > 0 ? value.slice(eq + 1) : '';
     if (!names.includes(name) || file === '') {
