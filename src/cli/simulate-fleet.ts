@@ -14,7 +14,7 @@ import { buildFleetReport, DEFAULT_FLEET_BASELINES, parseFleetBaselines, simulat
 import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/report/fleet.js';
 import { readTrace } from '../sim/traces/index.js';
 import { createProgress } from './progress.js';
-import { checkOutDir, REPORT_FILES } from './out-dir.js';
+import { checkOutDir, REPORT_FILES, shownPath } from './out-dir.js';
 import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 
 /** The flags of `simulate` (simulate.ts registers and parses them; the fleet reads them too). */
@@ -134,6 +134,6 @@ export async function simulateFleetCommand(flags: SimulateFlags, defaultBaseline
   if (flags.json) process.stdout.write(fleetReportJson(report));
   else {
     process.stdout.write(`${fleetSummaryTable(report)}\n`);
-    if (written) process.stdout.write(`\nreport: ${path.relative(process.cwd(), written.html) || written.html} (also report.json, report.md)\n`);
+    if (written) process.stdout.write(`\nreport: ${shownPath(written.html)} (also report.json, report.md)\n`);
   }
 }

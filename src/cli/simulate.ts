@@ -12,7 +12,7 @@ import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { collect } from './flag-rules.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags, traceFormatOption } from './options.js';
-import { checkOutDir, REPORT_FILES } from './out-dir.js';
+import { checkOutDir, REPORT_FILES, shownPath } from './out-dir.js';
 import { simulateFleetCommand, type SimulateFlags } from './simulate-fleet.js';
 
 export function registerSimulate(program: Command): void {
@@ -75,7 +75,7 @@ export function registerSimulate(program: Command): void {
       process.stdout.write(reportJson(report));
     } else {
       process.stdout.write(`${summaryTable(report)}\n`);
-      if (files) process.stdout.write(`\nreport: ${path.relative(process.cwd(), files.html) || files.html} (also report.json, report.md)\n`);
+      if (files) process.stdout.write(`\nreport: ${shownPath(files.html)} (also report.json, report.md)\n`);
     }
   });
 }

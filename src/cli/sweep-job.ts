@@ -13,7 +13,7 @@ import { MAX_POLICY_BYTES, readInputFile } from '../config/read.js';
 import { InputError } from '../errors.js';
 import { defaultImage, packageVersion } from '../image.js';
 import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
-import { checkOutDir, SWEEP_FILES } from './out-dir.js';
+import { checkOutDir, shownPath, SWEEP_FILES } from './out-dir.js';
 import { runScenario, type Scenario } from '../sim/scenario.js';
 import { isSyntheticSpec, parseSyntheticSpec } from '../sim/traces/index.js';
 import { isScenarioSpec, parseScenarioSpec } from '../sim/scenarios/index.js';
@@ -276,7 +276,7 @@ export async function mergeCommand(cmd: Command): Promise<void> {
   if (replacing) process.stderr.write(`${replacing}\n`);
   const files = await writeSweepReport(merged.sweep, outDir);
   if (flags.json) process.stdout.write(sweepJson(merged.sweep));
-  else process.stdout.write(`${sweepSummaryTable(merged.sweep)}\n\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (merged from ${merged.files.length} part file${merged.files.length === 1 ? '' : 's'})\n`);
+  else process.stdout.write(`${sweepSummaryTable(merged.sweep)}\n\nsweep report: ${shownPath(files.html)} (merged from ${merged.files.length} part file${merged.files.length === 1 ? '' : 's'})\n`);
   if (merged.missing.length > 0) {
     const list = merged.missing.map((m) => `${m.index} (${merged.sweep.parameter} = ${m.value})`).join(', ');
     process.stderr.write(`sweep --merge: no part file for index ${list} in ${dir}: its pod failed or has not finished; the report shows it as "no result"\n`);

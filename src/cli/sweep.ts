@@ -13,7 +13,7 @@ import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
 import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
 import { checkCurrent, parseCurrent } from '../sim/current.js';
-import { checkOutDir, SWEEP_FILES } from './out-dir.js';
+import { checkOutDir, shownPath, SWEEP_FILES } from './out-dir.js';
 import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
@@ -105,7 +105,7 @@ export function registerSweep(program: Command): void {
     if (flags.json) process.stdout.write(sweepJson(sweep));
     else {
       process.stdout.write(`${sweepSummaryTable(sweep)}\n`);
-      if (files) process.stdout.write(`\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (${result.wallSeconds.toFixed(1)} s wall)\n`);
+      if (files) process.stdout.write(`\nsweep report: ${shownPath(files.html)} (${result.wallSeconds.toFixed(1)} s wall)\n`);
     }
   });
 }

@@ -33,8 +33,11 @@ const EMPTY_FIFO = join(TMP, 'empty-trace.fifo');
 const OUT_FILE = join(TMP, 'out-is-a-file');
 /** Generated: an --out folder whose report.json is a folder (--force cannot replace it). */
 const OUT_JSON_DIR = join(TMP, 'out-json-is-a-dir');
-/** --out as the runner shows it: relative to the repository root, the runner's working directory. */
-const shownOut = (dir: string): string => relative(ROOT, dir);
+/**
+ * --out as the runner shows it: relative to the repository root (the runner's working directory) when under it, else
+ * absolute as given: the temp folders here are "/tmp/...", not "../../../tmp/...".
+ */
+const shownOut = (dir: string): string => (relative(ROOT, dir).startsWith('..') ? dir : relative(ROOT, dir));
 
 interface Case {
   /** The fixture file (or a short label for generated / flag cases). */
