@@ -35,9 +35,9 @@ export function registerReserve(program: Command): void {
     .option('--json', 'print the search as JSON instead of the table');
   addWhatIfFlags(command);
   command.action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
-    const format = traceFormatOption(flags.traceFormat);
-    const whatIf = whatIfOptions(flags as Record<string, unknown>);
     const given: (string | undefined)[] = Array.isArray(flags.trace) && flags.trace.length > 0 ? flags.trace : [undefined];
+    const format = traceFormatOption(flags.traceFormat, given);
+    const whatIf = whatIfOptions(flags as Record<string, unknown>);
     if (given.length > MAX_TRACES) throw new InputError([`--trace: given ${given.length} times; at most ${MAX_TRACES} traces (each is held in memory for the whole search)`]);
     const maxRuns = numberOption('--max-runs', String(flags.maxRuns), { integer: true, min: 1, max: MAX_RUNS_LIMIT });
     if (maxRuns < given.length) throw new InputError([`--max-runs: ${maxRuns} is below the ${given.length} traces: the policy as written alone replays each once; give at least ${given.length}`]);

@@ -98,8 +98,8 @@ export async function simulateFleetCommand(flags: SimulateFlags, defaultBaseline
   } catch (error) {
     throw new InputError([messageOf(error)]);
   }
-  const format = traceFormatOption(flags.traceFormat);
   const files = parseNamedTraces(flags.trace ?? [], fleet.graphs.map((g) => g.name));
+  const format = traceFormatOption(flags.traceFormat, [...files.values()]);
   const writeFiles = !flags.json || outGiven;
   const outDir = path.resolve(flags.out);
   const replacing = writeFiles ? checkOutDir(outDir, REPORT_FILES, flags.force === true) : undefined;

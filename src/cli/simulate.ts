@@ -45,7 +45,7 @@ export function registerSimulate(program: Command): void {
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
     const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
-    const format = traceFormatOption(flags.traceFormat);
+    const format = traceFormatOption(flags.traceFormat, [flags.trace?.[0]]);
     const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
     const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace?.[0], traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
     checkScenario(scenario);

@@ -63,7 +63,7 @@ export function registerSweep(program: Command): void {
     }
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
-    const format = traceFormatOption(flags.traceFormat);
+    const format = traceFormatOption(flags.traceFormat, [flags.trace ? String(flags.trace) : undefined]);
     const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
     const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });

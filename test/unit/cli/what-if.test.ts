@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { registerSimulate } from '../../../src/cli/simulate.js';
 import { registerSweep } from '../../../src/cli/sweep.js';
+import { traceFormatOption } from '../../../src/cli/options.js';
 import { InputError } from '../../../src/errors.js';
 import { applyWhatIfChecked, parseSweepParam, WHAT_IF_PARAMS } from '../../../src/sim/overrides.js';
 import { ROOT, runInProcess } from './cli-helpers.js';
@@ -108,6 +109,19 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('--threads: "100000" is not a whole number from 1 to 64\n');
+  });
+
+  it('--trace-format with only generated traces is refused (it was dropped silently), and kept when a file is read', async () => {
+    const spec = 'synthetic:poisson?rate=1&duration=5m';
+    const simulate = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', spec, '--trace-format', 'azure', '--baselines', 'none', '--json']);
+    expect(simulate.status).toBe(2);
+    expect(simulate.stdout).toBe('');
+    expect(simulate.stderr).toBe(`--trace-format: azure is for trace files, and ${spec} is generated (synthetic: or scenario:); leave --trace-format out\n`);
+    const sweep = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', 'scenario:ramp?seed=2', '--trace-format', 'mooncake']);
+    expect(sweep.stderr).toBe('--trace-format: mooncake is for trace files, and scenario:ramp?seed=2 is generated (synthetic: or scenario:); leave --trace-format out\n');
+    expect(traceFormatOption('azure', [spec, TRACE])).toBe('azure');
+    expect(traceFormatOption('azure', [undefined])).toBe('azure'); // the bundled trace is a file
+    expect(traceFormatOption('auto', [spec])).toBe('auto');
   });
 
   it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {
