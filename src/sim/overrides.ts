@@ -121,6 +121,13 @@ export function parseSweepParam(text: string): { name: string; key: keyof WhatIf
       throw new InputError([`--param ${name}: ${messageOf(error)}`]);
     }
   });
+  // A value twice is the same scenario simulated twice and shown twice: a typo ("16,16" for "16,61"), said as one.
+  const twice = values.findIndex((v, i) => values.indexOf(v) !== i);
+  if (twice >= 0) {
+    const first = values.indexOf(values[twice] as number);
+    const what = parts[twice] === parts[first] ? `"${parts[twice]}" is given twice` : `"${parts[twice]}" is the same value as "${parts[first]}" (${param.show(values[twice] as number)})`;
+    throw new InputError([`--param ${name}: ${what}; give each value once`]);
+  }
   return { name, key: param.key, values };
 }
 

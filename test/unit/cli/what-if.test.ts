@@ -61,6 +61,9 @@ describe('flag values', () => {
     ['rate-scale', '1e9', '--param rate-scale: "1e9" is more than 1000000, the most allowed'],
     ['startup-seconds', '1e9', '--param startup-seconds: "1e9" is more than 86400 (1d), the most allowed'],
     ['startup-seconds', '-1e3', '--param startup-seconds: "-1e3" is not a number of seconds or a duration such as "90s" or "4m"'],
+    // A value twice would be the same scenario simulated and shown twice.
+    ['gpu-budget', '16,32,16', '--param gpu-budget: "16" is given twice; give each value once'],
+    ['startup-seconds', '90,1m30s', '--param startup-seconds: "1m30s" is the same value as "90" (90 s); give each value once'],
   ])('%s=%s is refused', (name, text, line) => {
     expect(parse(name, text)).toEqual([line]);
   });
