@@ -259,7 +259,8 @@ function jobIndex(flag: unknown, env: NodeJS.ProcessEnv, count: number): number 
 /** `sweep ... --job-index`: run the one scenario at the index and write its part file into --out. */
 export async function runJobIndex(cmd: Command, parameter: string, values: (number | string)[], scenarios: Scenario[]): Promise<void> {
   const index = jobIndex(cmd.opts().jobIndex, process.env, scenarios.length);
-  const report = await runScenario(scenarios[index]!);
+  // In the pod's log, as simulate prints them: the trace's skipped lines and sorting, the policy's warnings.
+  const report = await runScenario(scenarios[index]!, { onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`) });
   const file = await writeSweepPart({ format: PART_FORMAT, version: PART_VERSION, parameter, values, index, value: values[index]!, report }, path.resolve(String(cmd.opts().out)));
   process.stdout.write(`sweep index ${index} of ${scenarios.length} (${parameter} = ${values[index]}): ${file}\n`);
 }

@@ -95,6 +95,7 @@ export function registerSweep(program: Command): void {
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });
     bar.done();
+    for (const warning of sweepWarnings(param.name, param.values, result.warnings)) process.stderr.write(`warning: ${warning}\n`);
     const sweep = {
       parameter: param.name,
       values: param.values,
@@ -108,4 +109,23 @@ export function registerSweep(program: Command): void {
       if (files) process.stdout.write(`\nsweep report: ${shownPath(files.html)} (${result.wallSeconds.toFixed(1)} s wall)\n`);
     }
   });
+}
+
+/**
+ * The scenarios' warnings, once each: one every scenario gave (the trace's skipped lines, read the same way each time)
+ * as it is, one only some gave prefixed with their values. Example: "trace.csv: 1 bad line(s) skipped; ..." once
+ * for a four-value sweep, not four times, and "--param startup-seconds=600: ..." for a warning of that value alone.
+ */
+export function sweepWarnings(name: string, values: readonly number[], warnings: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  warnings.forEach((list) => {
+    for (const warning of list) {
+      if (seen.has(warning)) continue;
+      seen.add(warning);
+      const given = values.filter((_, i) => warnings[i]?.includes(warning));
+      out.push(given.length === values.length ? warning : `--param ${name}=${given.join(',')}: ${warning}`);
+    }
+  });
+  return out;
 }

@@ -275,6 +275,14 @@ const CASES: Case[] = [
   // An empty --out was the working directory: the report files landed wherever the command ran.
   { name: 'simulate: --out empty', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '', '--baselines', 'none'], exit: 2, stderr: ['--out: the value is empty; give one (see pd-planner simulate --help)'] },
   { name: 'simulate: --seed given twice', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--seed', '1', '--seed=2', '--out', join(TMP, 'out-seed-twice'), '--baselines', 'none'], exit: 2, stderr: ['--seed: given twice ("1", then "2"); give it once'] },
+  // The scenarios' warnings reach the terminal as simulate's do, once for the sweep (worker threads dropped them).
+  {
+    name: 'sweep: a trace with a skipped line says so, once',
+    args: ['sweep', '--param', 'gpu-budget=16,32', '--policy', POLICY, '--trace', f('trace-truncated-last-line.csv'), '--out', join(TMP, 'out-sweep-warning'), '--force', '--baselines', 'none', '--threads', '1'],
+    exit: 0,
+    stderr: [`warning: ${f('trace-truncated-last-line.csv')}: 1 bad line(s) skipped; first ${f('trace-truncated-last-line.csv')}:5: expected 3 comma-separated fields, found 1`],
+    stdout: ['sweep over GPU budget (gpu-budget): 16 GPUs, 32 GPUs'],
+  },
   { name: 'sweep: --param given twice', args: ['sweep', '--param', 'gpu-budget=16', '--param', 'ttft-ms=500', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-param-twice'), '--baselines', 'none'], exit: 2, stderr: ['--param: given twice ("gpu-budget=16", then "ttft-ms=500"); give it once'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { registerSimulate } from '../../../src/cli/simulate.js';
-import { registerSweep } from '../../../src/cli/sweep.js';
+import { registerSweep, sweepWarnings } from '../../../src/cli/sweep.js';
 import { traceFormatOption } from '../../../src/cli/options.js';
 import { InputError } from '../../../src/errors.js';
 import { applyWhatIfChecked, parseSweepParam, WHAT_IF_PARAMS } from '../../../src/sim/overrides.js';
@@ -125,6 +125,16 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(traceFormatOption('azure', [spec, TRACE])).toBe('azure');
     expect(traceFormatOption('azure', [undefined])).toBe('azure'); // the bundled trace is a file
     expect(traceFormatOption('auto', [spec])).toBe('auto');
+  });
+
+  it('sweep prints each scenario warning once, naming the values when only some gave it', () => {
+    const skipped = 'trace.csv: 1 bad line(s) skipped; first trace.csv:5: expected 3 comma-separated fields, found 1';
+    const slow = 'spec.pools[0].startupSeconds: 600 s is more than 5 intervals';
+    expect(sweepWarnings('startup-seconds', [60, 600, 900], [[skipped], [skipped, slow], [skipped, slow]])).toEqual([
+      skipped,
+      `--param startup-seconds=600,900: ${slow}`,
+    ]);
+    expect(sweepWarnings('gpu-budget', [16], [[]])).toEqual([]);
   });
 
   it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {
