@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { checkScenario, runScenario, type Scenario } from '../sim/scenario.js';
-import { parseCurrent } from '../sim/current.js';
+import { checkCurrent, parseCurrent } from '../sim/current.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
@@ -48,7 +48,9 @@ export function registerSimulate(program: Command): void {
     const format = traceFormatOption(flags.traceFormat, [flags.trace?.[0]]);
     const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
     const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace?.[0], traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
-    checkScenario(scenario);
+    const { spec } = checkScenario(scenario);
+    // Today's counts outside the policy's bounds are worth seeing before the table, not only in report.md.
+    if (current) for (const warning of checkCurrent(spec, current).warnings) process.stderr.write(`warning: --current ${warning}\n`);
     // --json prints the report; it writes the files too only when --out says where.
     const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
     const outDir = path.resolve(flags.out);

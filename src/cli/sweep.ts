@@ -71,10 +71,12 @@ export function registerSweep(program: Command): void {
     // Every scenario's policy checked here, before any worker starts: a value the policy cannot take is exit 2 naming it.
     const loaded = loadScenarioPolicy(flags.policy ? String(flags.policy) : undefined);
     const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name}`);
+    const currentWarnings: string[][] = [];
     for (const value of param.values) {
       const spec = applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
-      if (current) checkCurrent(spec, current);
+      if (current) currentWarnings.push(checkCurrent(spec, current).warnings.map((w) => `--current ${w}`));
     }
+    if (current) for (const warning of sweepWarnings(param.name, param.values, currentWarnings)) process.stderr.write(`warning: ${warning}\n`);
     const scenarios: Scenario[] = param.values.map((value) => ({
       policyPath: flags.policy ? path.resolve(String(flags.policy)) : undefined,
       tracePath: flags.trace ? String(flags.trace) : undefined,

@@ -127,6 +127,12 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(traceFormatOption('auto', [spec])).toBe('auto');
   });
 
+  it('simulate --current: today\'s counts outside the policy\'s bounds are warned on the terminal (they were only in report.md)', async () => {
+    const result = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', 'synthetic:poisson?rate=1&duration=3m', '--baselines', 'none', '--current', 'prefill-od=20,decode-od=1', '--json']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('warning: --current prefill-od: 20 replicas today is above its maxReplicas');
+  });
+
   it('sweep prints each scenario warning once, naming the values when only some gave it', () => {
     const skipped = 'trace.csv: 1 bad line(s) skipped; first trace.csv:5: expected 3 comma-separated fields, found 1';
     const slow = 'spec.pools[0].startupSeconds: 600 s is more than 5 intervals';
