@@ -131,6 +131,8 @@ const CASES: Case[] = [
   validate('policy-duplicate-keys.yaml', 2, `${f('policy-duplicate-keys.yaml')}:10:3: Map keys must be unique`),
   validate('policy-two-documents.yaml', 2, `${f('policy-two-documents.yaml')}:9:1: the file holds more than one YAML document`),
   validate('policy-empty.yaml', 2, `${f('policy-empty.yaml')}: the file is empty; expected a PlannerPolicy`),
+  // CR-only line endings are YAML line breaks: the policy is read as written (it was all one comment line: "expected a mapping").
+  { name: 'policy-cr-line-endings.yaml', args: ['validate', f('policy-cr-line-endings.yaml')], exit: 0, stderr: [], stdout: [`${f('policy-cr-line-endings.yaml')}: valid PlannerPolicy "bad-input"`] },
   validate('policy-whitespace-only.yaml', 2, `${f('policy-whitespace-only.yaml')}: the file is empty; expected a PlannerPolicy`),
   validate('policy-binary-gzip.yaml', 2, `${f('policy-binary-gzip.yaml')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),
   validate('policy-latin1.yaml', 2, `${f('policy-latin1.yaml')}:3: has bytes that are not valid UTF-8 (first: byte 0xE9 at column 50); ${LATIN1_HINT}`),
@@ -467,5 +469,6 @@ describe('bad input through the CLI', () => {
     expect(bytes('trace-truncated-last-line.csv').at(-1)).not.toBe(0x0a); // no final newline
     expect(bytes('policy-empty.yaml').length).toBe(0);
     expect(bytes('trace-cr-line-endings.csv').includes(0x0d) && !bytes('trace-cr-line-endings.csv').includes(0x0a)).toBe(true); // CR, no LF
+    expect(bytes('policy-cr-line-endings.yaml').includes(0x0d) && !bytes('policy-cr-line-endings.yaml').includes(0x0a)).toBe(true);
   });
 });
