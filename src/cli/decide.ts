@@ -43,6 +43,13 @@ export function registerDecide(program: Command): void {
       if (strangers.length > 0) {
         warnings.push(`state.last: pools ${strangers.join(', ')} are not in the policy; was --state written for another policy?`);
       }
+      // Ticks chain forward in time: an observation at or before the state's last tick is usually files taken in the
+      // wrong order (the forecast history and the stabilization window then hold the future). Said, not refused.
+      const stateTimes = [...state.history.map((h) => h.time), ...state.recommendations.map((r) => r.time)];
+      const latest = stateTimes.reduce((a, b) => (b > a ? b : a), -Infinity);
+      if (now <= latest) {
+        warnings.push(`observation.time: ${new Date(now).toISOString()} is not after the last tick in --state (${new Date(latest).toISOString()}); chain decide in time order, a later observation each time`);
+      }
       for (const warning of [...loaded.warnings, ...warnings]) process.stderr.write(`warning: ${warning}\n`);
       const result = decide({ spec: loaded.spec, profile, observation, state, now });
       // The state first, atomically: the printed decision is then always one whose state was kept.

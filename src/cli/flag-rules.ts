@@ -17,6 +17,15 @@ export function collect(value: string, previous: string[] | undefined): string[]
  * Repeatable options are those parsed with `collect`; switches without a value (--force) are left alone.
  */
 export function refuseRepeatsAndBlanks(command: Command): void {
+  // An empty argument (`validate ""`, a shell variable that was not set) is named, not read as the file "".
+  command.hook('preAction', () => {
+    command.registeredArguments.forEach((argument, i) => {
+      const value: unknown = command.args[i];
+      if (typeof value === 'string' && value.trim() === '') {
+        throw new InputError([`<${argument.name()}>: the argument is empty; give one (see pd-planner ${command.name()} --help)`]);
+      }
+    });
+  });
   const seen = new Map<string, string>();
   for (const option of command.options) {
     if (!option.required && !option.optional) continue;

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { InputError, messageOf } from '../errors.js';
 import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
+import { isScenarioSpec } from '../sim/scenarios/index.js';
+import { isSyntheticSpec } from '../sim/traces/index.js';
 
 /** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -10,7 +12,7 @@ const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 /** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
 export const MAX_SEED = 4_294_967_295;
 /** --speedup and --rate-scale factors are taken within [1e-6, 1e6] (the request and interval caps bound them further). */
-export const FACTOR_RANGE = { min: 1e-6, max: 1e6 };
+export { FACTOR_RANGE } from '../sim/overrides.js';
 
 export function numberOption(flag: string, text: string, rules: { integer?: boolean; min?: number; max?: number } = {}): number {
   const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;
@@ -38,10 +40,18 @@ export function numberOption(flag: string, text: string, rules: { integer?: bool
 export const TRACE_FORMATS = ['azure', 'burstgpt', 'mooncake', 'auto'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
-/** --trace-format: one of TRACE_FORMATS, else an input error naming the flag (exit 2). */
-export function traceFormatOption(text: unknown): TraceFormat {
+/**
+ * --trace-format: one of TRACE_FORMATS, else an input error naming the flag (exit 2). `traces`: the --trace values
+ * (undefined: the bundled trace file); a format given when every one is generated (synthetic:, scenario:) would be
+ * dropped silently, so it is refused. Example: --trace-format azure --trace synthetic:poisson?... -> exit 2.
+ */
+export function traceFormatOption(text: unknown, traces?: readonly (string | undefined)[]): TraceFormat {
   const format = String(text);
   if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw new InputError([`--trace-format: "${format}" is not one of ${TRACE_FORMATS.join(', ')}`]);
+  const generated = (trace: string | undefined) => trace !== undefined && (isSyntheticSpec(trace) || isScenarioSpec(trace));
+  if (format !== 'auto' && traces !== undefined && traces.length > 0 && traces.every(generated)) {
+    throw new InputError([`--trace-format: ${format} is for trace files, and ${traces.length === 1 ? `${traces[0]} is` : 'every --trace is'} generated (synthetic: or scenario:); leave --trace-format out`]);
+  }
   return format as TraceFormat;
 }
 

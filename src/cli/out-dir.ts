@@ -51,9 +51,14 @@ export function checkOutDir(dir: string, files: readonly string[], force: boolea
   return `replacing the report in ${shown} (${what}) as --force asks`;
 }
 
-/** A path as messages show it: relative to the working directory ("." for the directory itself). */
-function shownPath(p: string): string {
-  return path.relative(process.cwd(), p) || '.';
+/**
+ * A path as messages show it: relative to the working directory when under it ("out/report", "." for the directory
+ * itself), else absolute (--out /tmp/x is "/tmp/x", not "../../../tmp/x").
+ */
+export function shownPath(p: string): string {
+  const relative = path.relative(process.cwd(), p);
+  if (relative === '') return '.';
+  return !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : path.resolve(p);
 }
 
 const AS_FOLDER = 'name a folder (it is created when missing)';

@@ -35,10 +35,13 @@ export function registerReserve(program: Command): void {
     .option('--json', 'print the search as JSON instead of the table');
   addWhatIfFlags(command);
   command.action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
-    const format = traceFormatOption(flags.traceFormat);
-    const whatIf = whatIfOptions(flags as Record<string, unknown>);
     const given: (string | undefined)[] = Array.isArray(flags.trace) && flags.trace.length > 0 ? flags.trace : [undefined];
+    const format = traceFormatOption(flags.traceFormat, given);
+    const whatIf = whatIfOptions(flags as Record<string, unknown>);
     if (given.length > MAX_TRACES) throw new InputError([`--trace: given ${given.length} times; at most ${MAX_TRACES} traces (each is held in memory for the whole search)`]);
+    // The same trace twice is simulated twice and its GPU-hours counted twice in the sum: a repeated flag, said as one.
+    const repeated = given.find((trace, i) => trace !== undefined && given.indexOf(trace) !== i);
+    if (repeated !== undefined) throw new InputError([`--trace: ${repeated} is given twice; give each trace once (the reserve must meet the SLO on each, GPU-hours summed)`]);
     const maxRuns = numberOption('--max-runs', String(flags.maxRuns), { integer: true, min: 1, max: MAX_RUNS_LIMIT });
     if (maxRuns < given.length) throw new InputError([`--max-runs: ${maxRuns} is below the ${given.length} traces: the policy as written alone replays each once; give at least ${given.length}`]);
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });

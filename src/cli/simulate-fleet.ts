@@ -14,7 +14,7 @@ import { buildFleetReport, DEFAULT_FLEET_BASELINES, parseFleetBaselines, simulat
 import { fleetReportJson, fleetSummaryTable, writeFleetReport } from '../sim/report/fleet.js';
 import { readTrace } from '../sim/traces/index.js';
 import { createProgress } from './progress.js';
-import { checkOutDir, REPORT_FILES } from './out-dir.js';
+import { checkOutDir, REPORT_FILES, shownPath } from './out-dir.js';
 import { FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 
 /** The flags of `simulate` (simulate.ts registers and parses them; the fleet reads them too). */
@@ -49,7 +49,10 @@ export function parseNamedTraces(values: readonly string[], names: readonly stri
   for (const value of values) {
     // A graph name may itself hold "=" (metadata.name is free text): the longest graph name followed by "=" wins.
     const named = names.filter((n) => value.startsWith(`${n}=`)).sort((a, b) => b.length - a.length)[0];
-    const eq = named !== undefined ? named.length : value.indexOf('=');
+    // Without a graph's name, an "=" inside a path or a synthetic: spec is not the NAME=FILE one: a metadata.name
+    // holds no ":", "/" or "?" (`synthetic:step?steps=0:2` is a spec without NAME=, not a graph "synthetic:step?steps").
+    const first = value.indexOf('=');
+    const eq = named !== undefined ? named.length : /[:/?]/.test(value.slice(0, Math.max(first, 0))) ? -1 : first;
     const name = eq > 0 ? value.slice(0, eq) : '';
     const file = eq > 0 ? value.slice(eq + 1) : '';
     if (!names.includes(name) || file === '') {
@@ -95,8 +98,8 @@ export async function simulateFleetCommand(flags: SimulateFlags, defaultBaseline
   } catch (error) {
     throw new InputError([messageOf(error)]);
   }
-  const format = traceFormatOption(flags.traceFormat);
   const files = parseNamedTraces(flags.trace ?? [], fleet.graphs.map((g) => g.name));
+  const format = traceFormatOption(flags.traceFormat, [...files.values()]);
   const writeFiles = !flags.json || outGiven;
   const outDir = path.resolve(flags.out);
   const replacing = writeFiles ? checkOutDir(outDir, REPORT_FILES, flags.force === true) : undefined;
@@ -131,6 +134,6 @@ export async function simulateFleetCommand(flags: SimulateFlags, defaultBaseline
   if (flags.json) process.stdout.write(fleetReportJson(report));
   else {
     process.stdout.write(`${fleetSummaryTable(report)}\n`);
-    if (written) process.stdout.write(`\nreport: ${path.relative(process.cwd(), written.html) || written.html} (also report.json, report.md)\n`);
+    if (written) process.stdout.write(`\nreport: ${shownPath(written.html)} (also report.json, report.md)\n`);
   }
 }

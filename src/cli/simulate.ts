@@ -6,13 +6,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { checkScenario, runScenario, type Scenario } from '../sim/scenario.js';
-import { parseCurrent } from '../sim/current.js';
+import { checkCurrent, parseCurrent } from '../sim/current.js';
 import { reportJson, summaryTable, writeReport } from '../sim/report/index.js';
 import { createProgress, type Progress } from './progress.js';
 import { InputError } from '../errors.js';
 import { collect } from './flag-rules.js';
 import { baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, addWhatIfFlags, traceFormatOption } from './options.js';
-import { checkOutDir, REPORT_FILES } from './out-dir.js';
+import { checkOutDir, REPORT_FILES, shownPath } from './out-dir.js';
 import { simulateFleetCommand, type SimulateFlags } from './simulate-fleet.js';
 
 export function registerSimulate(program: Command): void {
@@ -45,10 +45,12 @@ export function registerSimulate(program: Command): void {
     const rateScale = whatIf.rateScale ?? numberOption('--rate-scale', flags.rateScale, FACTOR_RANGE);
     const speedup = numberOption('--speedup', flags.speedup, FACTOR_RANGE);
     const baselines = baselinesOption(flags.baselines);
-    const format = traceFormatOption(flags.traceFormat);
+    const format = traceFormatOption(flags.traceFormat, [flags.trace?.[0]]);
     const current = flags.current !== undefined ? parseCurrent(flags.current) : undefined;
     const scenario: Scenario = { policyPath: flags.policy, tracePath: flags.trace?.[0], traceFormat: format, whatIf, rateScale, speedup, seed, baselines, current };
-    checkScenario(scenario);
+    const { spec } = checkScenario(scenario);
+    // Today's counts outside the policy's bounds are worth seeing before the table, not only in report.md.
+    if (current) for (const warning of checkCurrent(spec, current).warnings) process.stderr.write(`warning: --current ${warning}\n`);
     // --json prints the report; it writes the files too only when --out says where.
     const writeFiles = !flags.json || cmd.getOptionValueSource('out') === 'cli';
     const outDir = path.resolve(flags.out);
@@ -75,7 +77,7 @@ export function registerSimulate(program: Command): void {
       process.stdout.write(reportJson(report));
     } else {
       process.stdout.write(`${summaryTable(report)}\n`);
-      if (files) process.stdout.write(`\nreport: ${path.relative(process.cwd(), files.html) || files.html} (also report.json, report.md)\n`);
+      if (files) process.stdout.write(`\nreport: ${shownPath(files.html)} (also report.json, report.md)\n`);
     }
   });
 }

@@ -13,9 +13,10 @@ import { MAX_POLICY_BYTES, readInputFile } from '../config/read.js';
 import { InputError } from '../errors.js';
 import { defaultImage, packageVersion } from '../image.js';
 import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
-import { checkOutDir, SWEEP_FILES } from './out-dir.js';
+import { checkOutDir, shownPath, SWEEP_FILES } from './out-dir.js';
 import { runScenario, type Scenario } from '../sim/scenario.js';
 import { isSyntheticSpec, parseSyntheticSpec } from '../sim/traces/index.js';
+import { isScenarioSpec, parseScenarioSpec } from '../sim/scenarios/index.js';
 import { MAX_SWEEP_INDICES, PART_FORMAT, PART_VERSION, mergeSweepParts, writeSweepPart } from '../sim/sweep-parts.js';
 import { numberOption } from './options.js';
 
@@ -79,7 +80,7 @@ export interface JobInput {
   /** The pods' `pd-planner` arguments before --policy/--trace/--out/--job-index. */
   args: string[];
   policyText?: string;
-  /** A trace the pods can read: a `synthetic:` spec or a path under REPORTS_MOUNT. */
+  /** A trace the pods can read: a `synthetic:` or `scenario:` spec or a path under REPORTS_MOUNT. */
   trace?: string;
 }
 
@@ -88,6 +89,24 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** "pd-planner-sweep-gpu-budget": a DNS label, short enough for `<name>-<index>` pod hostnames (63 characters). */
 function defaultJobName(parameter: string): string {
   return `pd-planner-sweep-${parameter.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.replace(/-+$/, '').slice(0, 50).replace(/-+$/, '');
+}
+
+/** A Kubernetes object name (DNS subdomain, as a PersistentVolumeClaim's): lowercase, digits, '-' and '.', at most 253. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * --namespace (a DNS label, at most 63) and --reports-claim (a DNS subdomain): checked here, as --job-name is, so the
+ * printed Job is not one `kubectl apply` refuses. Example: --namespace Sims_Team -> exit 2 naming the flag.
+ */
+function checkObjectNames(namespace: string | undefined, claim: string): void {
+  const problems: string[] = [];
+  if (namespace !== undefined && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
+    problems.push(`--namespace: "${namespace}" is not a namespace name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters`);
+  }
+  if (!DNS_SUBDOMAIN.test(claim) || claim.length > 253) {
+    problems.push(`--reports-claim: "${claim}" is not a PersistentVolumeClaim name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters`);
+  }
+  if (problems.length > 0) throw new InputError(problems);
 }
 
 function checkJobName(name: string, completions: number): void {
@@ -201,16 +220,21 @@ export function emitJob(cmd: Command, parameter: string, scenarios: Scenario[]):
   let trace: string | undefined;
   if (flags.trace !== undefined) {
     trace = String(flags.trace);
-    if (isSyntheticSpec(trace)) parseSyntheticSpec(trace); // its mistakes now, not in every pod
+    // A generated trace is generated in each pod: its mistakes now, not in every pod.
+    if (isSyntheticSpec(trace)) parseSyntheticSpec(trace);
+    else if (isScenarioSpec(trace)) parseScenarioSpec(trace);
     else if (!trace.startsWith(`${REPORTS_MOUNT}/`)) {
-      throw new InputError([`--emit-job: --trace ${trace} is a file on this machine, which the Job's pods cannot read: copy it onto the reports volume (claim ${String(flags.reportsClaim ?? DEFAULT_REPORTS_CLAIM)}) and give --trace ${REPORTS_MOUNT}/${path.basename(trace)}, or use the bundled trace (no --trace) or a synthetic: trace`]);
+      throw new InputError([`--emit-job: --trace ${trace} is a file on this machine, which the Job's pods cannot read: copy it onto the reports volume (claim ${String(flags.reportsClaim ?? DEFAULT_REPORTS_CLAIM)}) and give --trace ${REPORTS_MOUNT}/${path.basename(trace)}, or use the bundled trace (no --trace), a synthetic: or a scenario: trace`]);
     }
   }
+  const namespace = flags.namespace !== undefined ? String(flags.namespace) : undefined;
+  const reportsClaim = flags.reportsClaim !== undefined ? String(flags.reportsClaim) : DEFAULT_REPORTS_CLAIM;
+  checkObjectNames(namespace, reportsClaim);
   return manifestsYaml(jobManifests({
     jobName,
-    namespace: flags.namespace !== undefined ? String(flags.namespace) : undefined,
+    namespace,
     image: flags.image !== undefined ? String(flags.image) : defaultImage(),
-    reportsClaim: flags.reportsClaim !== undefined ? String(flags.reportsClaim) : DEFAULT_REPORTS_CLAIM,
+    reportsClaim,
     parallelism: Math.min(parallelism, completions),
     completions,
     args: passThroughArgs(cmd, NOT_PASSED),
@@ -235,7 +259,8 @@ function jobIndex(flag: unknown, env: NodeJS.ProcessEnv, count: number): number 
 /** `sweep ... --job-index`: run the one scenario at the index and write its part file into --out. */
 export async function runJobIndex(cmd: Command, parameter: string, values: (number | string)[], scenarios: Scenario[]): Promise<void> {
   const index = jobIndex(cmd.opts().jobIndex, process.env, scenarios.length);
-  const report = await runScenario(scenarios[index]!);
+  // In the pod's log, as simulate prints them: the trace's skipped lines and sorting, the policy's warnings.
+  const report = await runScenario(scenarios[index]!, { onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`) });
   const file = await writeSweepPart({ format: PART_FORMAT, version: PART_VERSION, parameter, values, index, value: values[index]!, report }, path.resolve(String(cmd.opts().out)));
   process.stdout.write(`sweep index ${index} of ${scenarios.length} (${parameter} = ${values[index]}): ${file}\n`);
 }
@@ -252,7 +277,7 @@ export async function mergeCommand(cmd: Command): Promise<void> {
   if (replacing) process.stderr.write(`${replacing}\n`);
   const files = await writeSweepReport(merged.sweep, outDir);
   if (flags.json) process.stdout.write(sweepJson(merged.sweep));
-  else process.stdout.write(`${sweepSummaryTable(merged.sweep)}\n\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (merged from ${merged.files.length} part file${merged.files.length === 1 ? '' : 's'})\n`);
+  else process.stdout.write(`${sweepSummaryTable(merged.sweep)}\n\nsweep report: ${shownPath(files.html)} (merged from ${merged.files.length} part file${merged.files.length === 1 ? '' : 's'})\n`);
   if (merged.missing.length > 0) {
     const list = merged.missing.map((m) => `${m.index} (${merged.sweep.parameter} = ${m.value})`).join(', ');
     process.stderr.write(`sweep --merge: no part file for index ${list} in ${dir}: its pod failed or has not finished; the report shows it as "no result"\n`);

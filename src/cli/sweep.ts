@@ -13,7 +13,7 @@ import { runSweep } from '../sim/sweep.js';
 import type { Scenario } from '../sim/scenario.js';
 import { sweepJson, sweepSummaryTable, writeSweepReport } from '../sim/report/index.js';
 import { checkCurrent, parseCurrent } from '../sim/current.js';
-import { checkOutDir, SWEEP_FILES } from './out-dir.js';
+import { checkOutDir, shownPath, SWEEP_FILES } from './out-dir.js';
 import { createProgress } from './progress.js';
 import { addWhatIfFlags, baselinesOption, FACTOR_RANGE, MAX_SEED, numberOption, whatIfOptions, traceFormatOption } from './options.js';
 import { DEFAULT_REPORTS_CLAIM, REPORTS_MOUNT, checkModes, emitJob, mergeCommand, runJobIndex } from './sweep-job.js';
@@ -63,7 +63,7 @@ export function registerSweep(program: Command): void {
     }
     const baselines = baselinesOption(String(flags.baselines));
     const base = whatIfOptions(flags);
-    const format = traceFormatOption(flags.traceFormat);
+    const format = traceFormatOption(flags.traceFormat, [flags.trace ? String(flags.trace) : undefined]);
     const rateScale = numberOption('--rate-scale', String(flags.rateScale), FACTOR_RANGE);
     const speedup = numberOption('--speedup', String(flags.speedup), FACTOR_RANGE);
     const seed = numberOption('--seed', String(flags.seed), { integer: true, min: 0, max: MAX_SEED });
@@ -71,10 +71,12 @@ export function registerSweep(program: Command): void {
     // Every scenario's policy checked here, before any worker starts: a value the policy cannot take is exit 2 naming it.
     const loaded = loadScenarioPolicy(flags.policy ? String(flags.policy) : undefined);
     const label = (name: string, value: number) => (name === param.name ? `--param ${name}=${value}` : `--${name}`);
+    const currentWarnings: string[][] = [];
     for (const value of param.values) {
       const spec = applyWhatIfChecked(loaded.spec, { ...base, [param.key]: value }, label);
-      if (current) checkCurrent(spec, current);
+      if (current) currentWarnings.push(checkCurrent(spec, current).warnings.map((w) => `--current ${w}`));
     }
+    if (current) for (const warning of sweepWarnings(param.name, param.values, currentWarnings)) process.stderr.write(`warning: ${warning}\n`);
     const scenarios: Scenario[] = param.values.map((value) => ({
       policyPath: flags.policy ? path.resolve(String(flags.policy)) : undefined,
       tracePath: flags.trace ? String(flags.trace) : undefined,
@@ -95,6 +97,7 @@ export function registerSweep(program: Command): void {
     const bar = createProgress(`sweeping ${param.name} over ${scenarios.length} values`, scenarios.length);
     const result = await runSweep(scenarios, { threads, onDone: (done) => bar.update(done) });
     bar.done();
+    for (const warning of sweepWarnings(param.name, param.values, result.warnings)) process.stderr.write(`warning: ${warning}\n`);
     const sweep = {
       parameter: param.name,
       values: param.values,
@@ -105,7 +108,26 @@ export function registerSweep(program: Command): void {
     if (flags.json) process.stdout.write(sweepJson(sweep));
     else {
       process.stdout.write(`${sweepSummaryTable(sweep)}\n`);
-      if (files) process.stdout.write(`\nsweep report: ${path.relative(process.cwd(), files.html) || files.html} (${result.wallSeconds.toFixed(1)} s wall)\n`);
+      if (files) process.stdout.write(`\nsweep report: ${shownPath(files.html)} (${result.wallSeconds.toFixed(1)} s wall)\n`);
     }
   });
+}
+
+/**
+ * The scenarios' warnings, once each: one every scenario gave (the trace's skipped lines, read the same way each time)
+ * as it is, one only some gave prefixed with their values. Example: "trace.csv: 1 bad line(s) skipped; ..." once
+ * for a four-value sweep, not four times, and "--param startup-seconds=600: ..." for a warning of that value alone.
+ */
+export function sweepWarnings(name: string, values: readonly number[], warnings: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  warnings.forEach((list) => {
+    for (const warning of list) {
+      if (seen.has(warning)) continue;
+      seen.add(warning);
+      const given = values.filter((_, i) => warnings[i]?.includes(warning));
+      out.push(given.length === values.length ? warning : `--param ${name}=${given.join(',')}: ${warning}`);
+    }
+  });
+  return out;
 }

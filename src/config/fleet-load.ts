@@ -48,6 +48,10 @@ export function loadFleetFile(path: string): LoadedFleet {
   }
   const proto = protoKeyPath(data);
   if (proto) throw new InputError([protoKeyProblem(formatPath(proto))]);
+  // The reverse of the policy loader's check: a policy file here would list every fleet field it lacks.
+  if ((data as { kind?: unknown }).kind === 'PlannerPolicy') {
+    throw new InputError([`${path}: kind: PlannerPolicy is a policy file; give it with --policy (or name it in a fleet file's spec.graphs[].policy); --fleet takes a PlannerFleet`]);
+  }
   const parsed = fleetFile.safeParse(data, { error: errorMap });
   if (!parsed.success) throw new InputError(formatIssues(parsed.error.issues), `${path}: invalid fleet`);
   const file = parsed.data;

@@ -136,7 +136,10 @@ function reworded(error: YamlError): string {
 /** Parse one YAML document. Throws InputError listing every syntax error, each as `file:line:col: message`. */
 export function parseYaml(text: string, file: string): unknown {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // A carriage return alone ends a line in YAML (old Mac line endings), but the parser reads the file as one line
+  // (all of it one comment, or one scalar): made a newline first, one for one, so line numbers stay the same.
+  const normal = text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+  const doc = parseDocument(normal, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const problems = [...doc.errors, ...doc.warnings].map((raw) => {
     const error = raw as unknown as YamlError;
     const { line, col } = error.linePos?.[0] ?? lines.linePos(error.pos[0]);

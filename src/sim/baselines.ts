@@ -27,11 +27,21 @@ const BASELINE_ALIASES: Record<string, Baseline> = { oracle: 'perfect-forecast' 
 /** Share of a replica's SLO-bound capacity that the HPA baseline targets. */
 export const HPA_TARGET_UTILIZATION = 0.7;
 
+/**
+ * The mistakes a list of names can make beside an unknown name, said as such: "static," (an empty name) and
+ * "none,static" ("none" is the whole list, not a name in it). Shared with the fleet's --baselines.
+ */
+export function listNameProblem(text: string, name: string): void {
+  if (name === '') throw new Error(`--baselines: "${text}" has an empty name; separate baseline names with single commas`);
+  if (name === 'none') throw new Error(`--baselines: "none" means no baseline and stands alone; give "none" or a list of baselines, not both`);
+}
+
 export function parseBaselines(text: string): Baseline[] {
-  if (text.trim() === '' || text === 'none') return [];
+  if (text.trim() === '' || text.trim() === 'none') return [];
   const names = text.split(',').map((s) => s.trim());
   const out: Baseline[] = [];
   for (const name of names) {
+    listNameProblem(text, name);
     const baseline = BASELINE_ALIASES[name] ?? name;
     if (!(BASELINES as readonly string[]).includes(baseline)) {
       throw new Error(`--baselines: unknown baseline "${name}" (choose from ${BASELINES.join(', ')}; "oracle" is accepted for perfect-forecast)`);

@@ -37,6 +37,9 @@ export interface WhatIfParam {
   show: (value: number) => string;
 }
 
+/** Speed-up and arrival-rate factors are taken within [1e-6, 1e6], as a flag or a swept value. */
+export const FACTOR_RANGE = { min: 1e-6, max: 1e6 };
+
 const plain = (n: number): string => String(Number(n.toPrecision(6)));
 
 export const WHAT_IF_PARAMS: Record<string, WhatIfParam> = {
@@ -46,7 +49,7 @@ export const WHAT_IF_PARAMS: Record<string, WhatIfParam> = {
   'startup-seconds': { key: 'startupSeconds', parse: durationOrSeconds, describe: 'every pool startupSeconds (240, "90s", "4m")', field: /^spec\.pools\[\d+\]\.startupSeconds\b/, label: 'replica startup time', unit: 's', show: (v) => `${plain(v)} s` },
   'ttft-ms': { key: 'ttftMs', parse: (t) => atMost(positive(t), t, MAX_TTFT_MS, ' ms (an hour)'), describe: 'TTFT SLO (ms)', field: /^spec\.slo\.ttft\.ms\b/, label: 'TTFT SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
   'itl-ms': { key: 'itlMs', parse: (t) => atMost(positive(t), t, MAX_ITL_MS, ' ms (a minute per token)'), describe: 'ITL SLO (ms)', field: /^spec\.slo\.itl\.ms\b/, label: 'ITL SLO', unit: 'ms', show: (v) => `${plain(v)} ms` },
-  'rate-scale': { key: 'rateScale', parse: positive, describe: 'arrival-rate multiplier', label: 'arrival rate', unit: '× the trace', show: (v) => `×${plain(v)}` },
+  'rate-scale': { key: 'rateScale', parse: (t) => atLeast(atMost(positive(t), t, FACTOR_RANGE.max), t, FACTOR_RANGE.min), describe: 'arrival-rate multiplier', label: 'arrival rate', unit: '× the trace', show: (v) => `×${plain(v)}` },
 };
 
 /**
@@ -118,6 +121,13 @@ export function parseSweepParam(text: string): { name: string; key: keyof WhatIf
       throw new InputError([`--param ${name}: ${messageOf(error)}`]);
     }
   });
+  // A value twice is the same scenario simulated twice and shown twice: a typo ("16,16" for "16,61"), said as one.
+  const twice = values.findIndex((v, i) => values.indexOf(v) !== i);
+  if (twice >= 0) {
+    const first = values.indexOf(values[twice] as number);
+    const what = parts[twice] === parts[first] ? `"${parts[twice]}" is given twice` : `"${parts[twice]}" is the same value as "${parts[first]}" (${param.show(values[twice] as number)})`;
+    throw new InputError([`--param ${name}: ${what}; give each value once`]);
+  }
   return { name, key: param.key, values };
 }
 
@@ -145,11 +155,17 @@ function share(text: string): number {
   if (value > 1) throw new Error(`"${text}" is not a share between 0 and 1`);
   return value;
 }
+/** Seconds as a number ("240", "1e3", as the other knobs take numbers) or a duration ("90s", "4m"). */
 function durationOrSeconds(text: string): number {
   const trimmed = text.trim();
-  const seconds = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : parseDuration(trimmed);
+  const number = decimal(trimmed);
+  const seconds = Number.isFinite(number) && number >= 0 ? number : parseDuration(trimmed);
   if (seconds === undefined) throw new Error(`"${text}" is not a number of seconds or a duration such as "90s" or "4m"`);
   return atMost(seconds, text, MAX_TIMER_SECONDS, ` (${formatDuration(MAX_TIMER_SECONDS)})`);
+}
+function atLeast(value: number, text: string, min: number): number {
+  if (!(value >= min)) throw new Error(`"${text}" is less than ${min}, the least allowed`);
+  return value;
 }
 function atMost(value: number, text: string, max: number, unit = ''): number {
   if (!(value <= max)) throw new Error(`"${text}" is more than ${max}${unit}, the most allowed`);

@@ -15,9 +15,11 @@ export function checkSimulationSpan(trace: Trace, intervalSeconds: number): void
   const intervals = trace.durationSeconds / intervalSeconds;
   if (intervals <= MAX_SIM_INTERVALS) return;
   const longest = formatDuration(MAX_SIM_INTERVALS * intervalSeconds);
-  const span = Number.isFinite(trace.durationSeconds) ? formatDuration(Math.round(trace.durationSeconds)) : String(trace.durationSeconds);
+  // Digits past 1e15 say nothing (a BurstGPT Timestamp of 1e308 s is 1.667e+306 intervals, not 300 digits).
+  const span = trace.durationSeconds < 1e15 ? formatDuration(Math.round(trace.durationSeconds)) : `${trace.durationSeconds.toPrecision(4)} s`;
+  const count = intervals < 1e15 ? Math.ceil(intervals).toLocaleString('en-US') : intervals.toPrecision(4);
   throw new InputError([
-    `${trace.name}: spans ${span}, ${Number.isFinite(intervals) ? Math.ceil(intervals).toLocaleString('en-US') : intervals} intervals of ${formatDuration(intervalSeconds)}; ` +
+    `${trace.name}: spans ${span}, ${count} intervals of ${formatDuration(intervalSeconds)}; ` +
       `a simulation covers at most ${MAX_SIM_INTERVALS.toLocaleString('en-US')} intervals (${longest} at this interval): cut the trace to the span you want, replay it faster (--speedup), or use a longer spec.interval`,
   ]);
 }

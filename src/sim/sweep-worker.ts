@@ -5,8 +5,10 @@ import { messageOf } from '../errors.js';
 
 parentPort?.on('message', async (message: { id: number; scenario: Scenario }) => {
   try {
-    const report = await runScenario(message.scenario);
-    parentPort?.postMessage({ id: message.id, report });
+    // Its warnings (trace lines skipped, sorting, policy warnings) go back with the report, for the command to print.
+    const warnings: string[] = [];
+    const report = await runScenario(message.scenario, { onWarning: (warning) => warnings.push(warning) });
+    parentPort?.postMessage({ id: message.id, report, warnings });
   } catch (error) {
     const problems = (error as { problems?: string[] }).problems;
     parentPort?.postMessage({ id: message.id, error: messageOf(error), problems });

@@ -10,6 +10,8 @@ import type { SimReport } from './types.js';
 
 export interface SweepResult {
   reports: SimReport[];
+  /** Each scenario's warnings (the trace's skipped lines and sorting, the policy's), in scenario order. */
+  warnings: string[][];
   wallSeconds: number;
 }
 
@@ -17,6 +19,7 @@ export async function runSweep(scenarios: Scenario[], options: { threads?: numbe
   const started = performance.now();
   const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), scenarios.length));
   const reports: SimReport[] = new Array(scenarios.length);
+  const warnings: string[][] = scenarios.map(() => []);
   let next = 0;
   let done = 0;
   const workers = Array.from({ length: threads }, () => spawnWorker());
@@ -25,7 +28,7 @@ export async function runSweep(scenarios: Scenario[], options: { threads?: numbe
       workers.map(async (worker) => {
         while (next < scenarios.length) {
           const id = next++;
-          reports[id] = await runOn(worker, id, scenarios[id] as Scenario);
+          ({ report: reports[id], warnings: warnings[id] } = await runOn(worker, id, scenarios[id] as Scenario));
           options.onDone?.(++done, scenarios.length);
         }
       }),
@@ -33,7 +36,7 @@ export async function runSweep(scenarios: Scenario[], options: { threads?: numbe
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { reports, wallSeconds: (performance.now() - started) / 1000 };
+  return { reports, warnings, wallSeconds: (performance.now() - started) / 1000 };
 }
 
 function spawnWorker(): Worker {
@@ -43,13 +46,13 @@ function spawnWorker(): Worker {
   return new Worker(new URL(compiled ? './sweep-worker.js' : './sweep-worker-boot.mjs', import.meta.url));
 }
 
-function runOn(worker: Worker, id: number, scenario: Scenario): Promise<SimReport> {
+function runOn(worker: Worker, id: number, scenario: Scenario): Promise<{ report: SimReport; warnings: string[] }> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: { id: number; report?: SimReport; error?: string; problems?: string[] }) => {
+    const onMessage = (message: { id: number; report?: SimReport; warnings?: string[]; error?: string; problems?: string[] }) => {
       if (message.id !== id) return;
       worker.off('message', onMessage);
       worker.off('error', onError);
-      if (message.report) resolve(message.report);
+      if (message.report) resolve({ report: message.report, warnings: message.warnings ?? [] });
       else if (message.problems) reject(new InputError(message.problems));
       else reject(new Error(message.error ?? 'sweep worker failed'));
     };

@@ -33,8 +33,11 @@ const EMPTY_FIFO = join(TMP, 'empty-trace.fifo');
 const OUT_FILE = join(TMP, 'out-is-a-file');
 /** Generated: an --out folder whose report.json is a folder (--force cannot replace it). */
 const OUT_JSON_DIR = join(TMP, 'out-json-is-a-dir');
-/** --out as the runner shows it: relative to the repository root, the runner's working directory. */
-const shownOut = (dir: string): string => relative(ROOT, dir);
+/**
+ * --out as the runner shows it: relative to the repository root (the runner's working directory) when under it, else
+ * absolute as given: the temp folders here are "/tmp/...", not "../../../tmp/...".
+ */
+const shownOut = (dir: string): string => (relative(ROOT, dir).startsWith('..') ? dir : relative(ROOT, dir));
 
 interface Case {
   /** The fixture file (or a short label for generated / flag cases). */
@@ -128,6 +131,8 @@ const CASES: Case[] = [
   validate('policy-duplicate-keys.yaml', 2, `${f('policy-duplicate-keys.yaml')}:10:3: Map keys must be unique`),
   validate('policy-two-documents.yaml', 2, `${f('policy-two-documents.yaml')}:9:1: the file holds more than one YAML document`),
   validate('policy-empty.yaml', 2, `${f('policy-empty.yaml')}: the file is empty; expected a PlannerPolicy`),
+  // CR-only line endings are YAML line breaks: the policy is read as written (it was all one comment line: "expected a mapping").
+  { name: 'policy-cr-line-endings.yaml', args: ['validate', f('policy-cr-line-endings.yaml')], exit: 0, stderr: [], stdout: [`${f('policy-cr-line-endings.yaml')}: valid PlannerPolicy "bad-input"`] },
   validate('policy-whitespace-only.yaml', 2, `${f('policy-whitespace-only.yaml')}: the file is empty; expected a PlannerPolicy`),
   validate('policy-binary-gzip.yaml', 2, `${f('policy-binary-gzip.yaml')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),
   validate('policy-latin1.yaml', 2, `${f('policy-latin1.yaml')}:3: has bytes that are not valid UTF-8 (first: byte 0xE9 at column 50); ${LATIN1_HINT}`),
@@ -211,6 +216,8 @@ const CASES: Case[] = [
   // A flag given twice with different values is refused (the last one silently won); an empty value too.
   { name: 'decide: --policy given twice', args: ['decide', '--policy', POLICY, '--policy', 'examples/static.yaml', '--observation', OBSERVATION], exit: 2, stderr: [`--policy: given twice ("${POLICY}", then "examples/static.yaml"); give it once`] },
   { name: 'decide: --observation given twice, the same file', args: ['decide', '--policy', POLICY, '--observation', OBSERVATION, '--observation', OBSERVATION], exit: 0, stderr: [], stdout: ['"prefill-od"'] },
+  // An empty argument (an unset shell variable) is named, not read as a file called "".
+  { name: 'validate: the file argument empty', args: ['validate', ''], exit: 2, stderr: ['<policy>: the argument is empty; give one (see pd-planner validate --help)'] },
   { name: 'decide: --policy empty', args: ['decide', '--policy', '', '--observation', OBSERVATION], exit: 2, stderr: ['--policy: the value is empty; give one (see pd-planner decide --help)'] },
   { name: 'decide: --observation missing', args: ['decide', '--policy', POLICY], exit: 2, stderr: ["error: required option '--observation <file>' not specified"] },
 
@@ -223,11 +230,13 @@ const CASES: Case[] = [
   simulate('trace-wrong-column-count.csv', 2, `${f('trace-wrong-column-count.csv')}:2: expected 3 comma-separated fields, found 2`, `${f('trace-wrong-column-count.csv')}:4: expected 3 comma-separated fields, found 1`),
   simulate('trace-negative-tokens.csv', 2, `${f('trace-negative-tokens.csv')}:2: ContextTokens "-374" is not a non-negative integer`, `${f('trace-negative-tokens.csv')}:3: GeneratedTokens "-109" is not a non-negative integer`),
   simulate('trace-non-numeric-timestamp.csv', 2, `${f('trace-non-numeric-timestamp.csv')}:2: TIMESTAMP "yesterday" is not a date-time like 2023-11-16 18:17:03.9799600`),
-  simulate('trace-huge-tokens-over-2-32.csv', 2, `${f('trace-huge-tokens-over-2-32.csv')}:2: ContextTokens "4294967296" is not a non-negative integer`, `${f('trace-huge-tokens-over-2-32.csv')}:3: GeneratedTokens "99999999999999999999" is not a non-negative integer`),
+  simulate('trace-huge-tokens-over-2-32.csv', 2, `${f('trace-huge-tokens-over-2-32.csv')}:2: ContextTokens "4294967296" is more than 4294967295 tokens, the most one request may have`, `${f('trace-huge-tokens-over-2-32.csv')}:3: GeneratedTokens "99999999999999999999" is more than 4294967295 tokens, the most one request may have`),
   simulate('trace-burstgpt-negative-timestamp.csv', 2, `${f('trace-burstgpt-negative-timestamp.csv')}:2: Timestamp "-5" is not a non-negative number of seconds`),
   simulate('trace-header-only.csv', 2, `${f('trace-header-only.csv')}: azure header but no request lines`),
   simulate('trace-header-missing-column.csv', 2, `${f('trace-header-missing-column.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens"`),
   simulate('trace-unknown-format.txt', 2, `${f('trace-unknown-format.txt')}:1: cannot tell the trace format from "hello, this is not a trace"`),
+  // CR-only line endings (Excel's "CSV (Macintosh)"): the whole file is one line; the message says so and how to convert.
+  simulate('trace-cr-line-endings.csv', 2, `${f('trace-cr-line-endings.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens,GeneratedTokens\\r…"; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`),
   simulate('trace-empty.csv', 2, `${f('trace-empty.csv')}: trace file is empty`),
   simulate('trace-blank-lines.csv', 2, `${f('trace-blank-lines.csv')}: trace file has only blank lines`),
   simulate('trace-binary-gzip.csv', 2, `${f('trace-binary-gzip.csv')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),
@@ -237,7 +246,7 @@ const CASES: Case[] = [
   // One good request among junk: the run succeeds and every skipped line is counted, the first named file:line.
   {
     ...simulate('trace-mooncake-one-good-among-junk.jsonl', 0, `${f('trace-mooncake-one-good-among-junk.jsonl')}: 6 bad line(s) skipped; first ${f('trace-mooncake-one-good-among-junk.jsonl')}:2: input_length -1 is not a non-negative integer`),
-    stdout: ['1 requests', '6 lines skipped (line 2: input_length -1', 'line 4: not valid JSON', 'line 7: input_length 100000000000000000000 is not a non-negative integer'],
+    stdout: ['1 requests', '6 lines skipped (line 2: input_length -1', 'line 4: not valid JSON', 'line 7: input_length 100000000000000000000 is more than 4294967295 tokens'],
   },
   simulate('trace-two-lines-2000-2010.csv', 2, 'trace-two-lines-2000-2010.csv: spans 3653d, 5,260,320 intervals of 1m; a simulation covers at most 100,000 intervals'),
   { name: 'simulate: an empty FIFO as the trace (generated)', args: ['simulate', '--policy', POLICY, '--trace', EMPTY_FIFO, '--out', join(TMP, 'out-fifo'), '--baselines', 'none'], exit: 2, stderr: [`${EMPTY_FIFO}: not a regular file, and reading it gave no trace lines`] },
@@ -268,6 +277,14 @@ const CASES: Case[] = [
   // An empty --out was the working directory: the report files landed wherever the command ran.
   { name: 'simulate: --out empty', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', '', '--baselines', 'none'], exit: 2, stderr: ['--out: the value is empty; give one (see pd-planner simulate --help)'] },
   { name: 'simulate: --seed given twice', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--seed', '1', '--seed=2', '--out', join(TMP, 'out-seed-twice'), '--baselines', 'none'], exit: 2, stderr: ['--seed: given twice ("1", then "2"); give it once'] },
+  // The scenarios' warnings reach the terminal as simulate's do, once for the sweep (worker threads dropped them).
+  {
+    name: 'sweep: a trace with a skipped line says so, once',
+    args: ['sweep', '--param', 'gpu-budget=16,32', '--policy', POLICY, '--trace', f('trace-truncated-last-line.csv'), '--out', join(TMP, 'out-sweep-warning'), '--force', '--baselines', 'none', '--threads', '1'],
+    exit: 0,
+    stderr: [`warning: ${f('trace-truncated-last-line.csv')}: 1 bad line(s) skipped; first ${f('trace-truncated-last-line.csv')}:5: expected 3 comma-separated fields, found 1`],
+    stdout: ['sweep over GPU budget (gpu-budget): 16 GPUs, 32 GPUs'],
+  },
   { name: 'sweep: --param given twice', args: ['sweep', '--param', 'gpu-budget=16', '--param', 'ttft-ms=500', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--out', join(TMP, 'out-param-twice'), '--baselines', 'none'], exit: 2, stderr: ['--param: given twice ("gpu-budget=16", then "ttft-ms=500"); give it once'] },
   { name: 'simulate: trace file missing', args: ['simulate', '--policy', POLICY, '--trace', f('no-such-trace.csv'), '--out', join(TMP, 'out-missing'), '--baselines', 'none'], exit: 2, stderr: [`${f('no-such-trace.csv')}: trace file not found`] },
   { name: 'simulate: --speedup not a number', args: ['simulate', '--policy', POLICY, '--trace', f('valid-trace.csv'), '--speedup', 'fast', '--out', join(TMP, 'out-speedup'), '--baselines', 'none'], exit: 2, stderr: ['--speedup: "fast" is not a number from 0.000001 to 1000000'] },
@@ -303,6 +320,9 @@ const CASES: Case[] = [
   { name: 'simulate --fleet: --rate-scale 1e9', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--rate-scale', '1e9', '--out', join(TMP, 'out-fleet-scale')], exit: 2, stderr: ['--rate-scale: "1e9" is not a number from 0.000001 to 1000000'] },
   { name: 'simulate --fleet: two graphs on one budget', args: ['simulate', '--fleet', FLEET, ...FLEET_TRACES, '--baselines', 'split', '--out', join(TMP, 'out-fleet'), '--force'], exit: 0, stderr: [], stdout: ['all SLOs met', 'chat: SLO met', 'code: GPU-h', 'split'] },
   { name: 'run --fleet /dev/zero', args: ['run', '--fleet', '/dev/zero', '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['/dev/zero: more than 256 KB; a fleet file is a few KB (limit 256 KB)'] },
+  // A policy file where a fleet file goes: one line saying which flag takes it, not the fleet fields it lacks.
+  { name: 'simulate --fleet POLICY.yaml', args: ['simulate', '--fleet', POLICY, ...FLEET_TRACES, '--out', join(TMP, 'out-fleet-policy')], exit: 2, stderr: [`${POLICY}: kind: PlannerPolicy is a policy file; give it with --policy`] },
+  { name: 'run --fleet POLICY.yaml', args: ['run', '--fleet', POLICY, '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: [`${POLICY}: kind: PlannerPolicy is a policy file; give it with --policy`] },
   { name: 'run --fleet with --policy', args: ['run', '--fleet', FLEET, '--policy', POLICY, '--once', '--dry-run', '--connector', 'virtual'], exit: 2, stderr: ['--fleet: not with --policy'] },
 ];
 
@@ -448,5 +468,7 @@ describe('bad input through the CLI', () => {
     expect([...bytes('obs-utf8-bom.json').subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes('trace-truncated-last-line.csv').at(-1)).not.toBe(0x0a); // no final newline
     expect(bytes('policy-empty.yaml').length).toBe(0);
+    expect(bytes('trace-cr-line-endings.csv').includes(0x0d) && !bytes('trace-cr-line-endings.csv').includes(0x0a)).toBe(true); // CR, no LF
+    expect(bytes('policy-cr-line-endings.yaml').includes(0x0d) && !bytes('policy-cr-line-endings.yaml').includes(0x0a)).toBe(true);
   });
 });

@@ -134,6 +134,19 @@ describe('sweep --emit-job', () => {
     const synthetic = await cli([...SWEEP, '--emit-job', '--trace', 'synthetic:poisson?rate=2&duration=300']);
     expect(synthetic.code).toBe(0);
     expect(synthetic.stdout).toContain('synthetic:poisson?rate=2&duration=300');
+    // A scenario: trace is generated in each pod as a synthetic: one is; a bad one is refused here, not in every pod.
+    const scenario = await cli([...SWEEP, '--emit-job', '--trace', 'scenario:ramp?seed=3']);
+    expect(scenario.stderr).toBe('');
+    expect(scenario.code).toBe(0);
+    expect(scenario.stdout).toContain('scenario:ramp?seed=3');
+    const badScenario = await cli([...SWEEP, '--emit-job', '--trace', 'scenario:rmp?seed=3']);
+    expect(badScenario.code).toBe(2);
+    expect(badScenario.stderr).toContain('scenario spec "scenario:rmp?seed=3": unknown family "rmp"');
+    // Names kubectl would refuse are refused here, each naming its flag.
+    const badNames = await cli([...SWEEP, '--emit-job', '--namespace', 'Sims_Team', '--reports-claim', 'my claim']);
+    expect(badNames.code).toBe(2);
+    expect(badNames.stderr).toContain('--namespace: "Sims_Team" is not a namespace name');
+    expect(badNames.stderr).toContain('--reports-claim: "my claim" is not a PersistentVolumeClaim name');
     const out = await cli([...SWEEP, '--emit-job', '--out', 'x']);
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('--out would not reach the Job');

@@ -21,6 +21,7 @@ import { splitShares, type FleetBudget } from '../../fleet/decide.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import { quantilesInPlace, type ClusterTotals } from '../cluster/index.js';
 import { dynamoShipsDriver } from '../dynamo-ships/loop.js';
+import { listNameProblem } from '../baselines.js';
 import { binTrace } from '../intervals.js';
 import { plannerDriver, replay, type EvictionOptions } from '../replay.js';
 import { REPORT_SCHEMA_VERSION } from '../run.js';
@@ -34,9 +35,10 @@ export type FleetBaseline = (typeof FLEET_BASELINES)[number];
 export const DEFAULT_FLEET_BASELINES: readonly FleetBaseline[] = ['split', 'unlimited'];
 
 export function parseFleetBaselines(text: string): FleetBaseline[] {
-  if (text.trim() === '' || text === 'none') return [];
+  if (text.trim() === '' || text.trim() === 'none') return [];
   const out: FleetBaseline[] = [];
   for (const name of text.split(',').map((s) => s.trim())) {
+    listNameProblem(text, name);
     if (!(FLEET_BASELINES as readonly string[]).includes(name)) {
       throw new Error(`--baselines: "${name}" is not a fleet baseline (with --fleet choose from ${FLEET_BASELINES.join(', ')})`);
     }

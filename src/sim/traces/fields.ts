@@ -7,6 +7,15 @@
 export const MAX_TOKENS = 0xffffffff;
 
 /**
+ * What is wrong with a token count parseCount refused, for the message after the field's name and value: digits above
+ * MAX_TOKENS are too many tokens, not "not an integer". Example: "4294967296" -> "is more than 4294967295 tokens, the
+ * most one request may have"; "-3", "abc" -> "is not a non-negative integer". Only called for a refused field.
+ */
+export function countProblem(text: string): string {
+  return /^ *\d+(\.0*)? *$/.test(text) ? `is more than ${MAX_TOKENS} tokens, the most one request may have` : 'is not a non-negative integer';
+}
+
+/**
  * A non-negative integer written in plain decimal digits ("4808"; also "4808.0", as some CSV exports
  * write integers as floats), in text[from, to). Returns NaN for "", "-3", "1.5", "abc", "1e3" or
  * anything above MAX_TOKENS.

@@ -203,7 +203,11 @@ async function readTraceFile(
 function chooseParser(path: string, firstLine: string, lineNumber: number, requested: TraceFileFormat | 'auto'): RowParser {
   const format = requested === 'auto' ? detectFormat(firstLine) : requested;
   if (format === undefined) {
-    throw new InputError([`${path}:${lineNumber}: cannot tell the trace format from ${quote(firstLine)}; ${FORMAT_HINT}`]);
+    // A line holding carriage returns is a file saved with CR-only line endings (Excel's "CSV (Macintosh)"): one line.
+    const hint = firstLine.includes('\r')
+      ? `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`
+      : FORMAT_HINT;
+    throw new InputError([`${path}:${lineNumber}: cannot tell the trace format from ${quote(firstLine)}; ${hint}`]);
   }
   const parser = format === 'azure' ? azureParser(firstLine) : format === 'burstgpt' ? burstGptParser(firstLine) : mooncakeParser();
   if (typeof parser === 'string') throw new InputError([`${path}:${lineNumber}: ${parser}`]);

@@ -145,12 +145,31 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
       shape = { kind: 'step', steps: parseSteps(params.get('steps'), where, problems) };
       break;
   }
+  checkWithinDuration(shape, durationSeconds, where, problems);
   const isl = parseLength(params.get('isl'), DEFAULT_ISL, 'isl', where, problems);
   const osl = parseLength(params.get('osl'), DEFAULT_OSL, 'osl', where, problems);
   const seedText = params.get('seed');
   const seed = seedText === null ? undefined : number('seed', Number.isInteger, 'an integer');
   if (problems.length > 0) throw new InputError(problems);
   return { text, shape, durationSeconds, isl, osl, ...(seed === undefined ? {} : { seed }) };
+}
+
+/**
+ * Nothing given is dropped silently: a step, or the first burst, at or after the end of the trace would never arrive.
+ * Example: steps=0:2,10m:8&duration=5m -> the step 10m:8 is refused (the trace ends at 5m); burst with the default
+ * start (every/2 = 5m) and duration=5m has no burst in it.
+ */
+function checkWithinDuration(shape: ArrivalShape, duration: number, where: string, problems: string[]): void {
+  if (!(duration > 0)) return;
+  const end = formatDuration(duration);
+  if (shape.kind === 'step') {
+    const late = shape.steps.filter((s) => s.at >= duration);
+    if (late.length > 0) {
+      problems.push(`${where}: ${late.length === 1 ? 'step' : 'steps'} at ${late.map((s) => formatDuration(s.at)).join(', ')} ${late.length === 1 ? 'starts' : 'start'} at or after the end of the trace (duration ${end}) and would never apply; lengthen duration or remove ${late.length === 1 ? 'it' : 'them'}`);
+    }
+  } else if (shape.kind === 'burst' && shape.start >= duration) {
+    problems.push(`${where}: the first burst starts at ${formatDuration(shape.start)} (start=, default every/2), at or after the end of the trace (duration ${end}), so the trace would hold no burst; give an earlier start= or a longer duration`);
+  }
 }
 
 /** Seconds from "600", "2.5", "10m", "1h30m"; undefined when neither. */

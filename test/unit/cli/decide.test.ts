@@ -95,6 +95,20 @@ describe('pd-planner decide (in-process)', () => {
     expect(result.stderr).toBe('warning: state.last: pools old-pool are not in the policy; was --state written for another policy?\n');
   });
 
+  it('warns when the observation is not later than the state\'s last tick (files chained out of order)', async () => {
+    const s1 = join(tmp, 'order-1.json');
+    await runInProcess(registerDecide, decideArgs(example('sla.yaml'), example('observation.json'), '--state-out', s1));
+    const earlier = observationFile('earlier.json', { ...JSON.parse(readFileSync(example('observation.json'), 'utf8')), time: '2026-11-25T09:00:00Z' });
+    const backwards = await runInProcess(registerDecide, decideArgs(example('sla.yaml'), earlier, '--state', s1));
+    expect(backwards.status).toBe(0);
+    expect(backwards.stderr).toBe(
+      'warning: observation.time: 2026-11-25T09:00:00.000Z is not after the last tick in --state (2026-11-25T10:00:00.000Z); chain decide in time order, a later observation each time\n',
+    );
+    const later = observationFile('later.json', { ...JSON.parse(readFileSync(example('observation.json'), 'utf8')), time: '2026-11-25T10:01:00Z' });
+    const forwards = await runInProcess(registerDecide, decideArgs(example('sla.yaml'), later, '--state', s1));
+    expect(forwards.stderr).toBe('');
+  });
+
   it('a corrupt state file is exit 2', async () => {
     const state = observationFile('state.json', { history: 'none' });
     const result = await runInProcess(registerDecide, decideArgs(example('sla.yaml'), example('observation.json'), '--state', state));

@@ -8,6 +8,8 @@ import { registerReserve } from '../../../src/cli/reserve.js';
 import { runInProcess } from './cli-helpers.js';
 
 const STEP = 'synthetic:step?steps=0:2,10m:8,20m:3&duration=30m';
+/** The README's second traffic: a sixfold step. */
+const STEP6 = 'synthetic:step?steps=0:2,10m:12,20m:3&duration=30m';
 
 afterEach(() => {
   process.exitCode = undefined;
@@ -104,7 +106,7 @@ describe('pd-planner reserve', () => {
   });
 
   it('--max-runs counts simulations: with two traces, each reserve tried is two', async () => {
-    const { stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--trace', STEP, '--max-runs', '5', '--json']);
+    const { stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--trace', STEP6, '--max-runs', '5', '--json']);
     const json = JSON.parse(stdout) as { simulations: number; trials: unknown[]; truncated: boolean };
     expect(json.simulations).toBeLessThanOrEqual(5);
     expect(json.simulations).toBe(2 * json.trials.length);
@@ -134,7 +136,9 @@ describe('pd-planner reserve', () => {
 
   it.each([
     [['--max-runs', '0'], '--max-runs: "0" is not a whole number from 1 to 200'],
-    [['--trace', STEP, '--max-runs', '1'], '--max-runs: 1 is below the 2 traces'],
+    [['--trace', STEP6, '--max-runs', '1'], '--max-runs: 1 is below the 2 traces'],
+    // The same trace twice would be simulated twice and its GPU-hours summed twice.
+    [['--trace', STEP], `--trace: ${STEP} is given twice; give each trace once`],
     [Array.from({ length: 14 }, () => ['--trace', STEP]).flat(), '--trace: given 15 times; at most 14 traces'],
     [['--max-runs', '2.5'], '--max-runs: "2.5" is not a whole number from 1 to 200'],
     [['--trace-format', 'csv'], '--trace-format: "csv" is not one of azure, burstgpt, mooncake, auto'],

@@ -126,5 +126,10 @@ describe('pd-planner simulate --fleet', () => {
       '--trace: "toString" is not a graph of the fleet (graphs: chat, code; NAME is a policy\'s metadata.name)',
       '--trace: no trace for graph chat; add --trace chat=FILE',
     ]);
+    // A spec or path given without NAME=: its own "=" does not make a graph name of "synthetic:step?steps".
+    expect(problems(['synthetic:step?steps=0:2&duration=5m', 'code=c.csv'], ['chat', 'code'])[0]).toBe(
+      '--trace: "synthetic:step?steps=0:2&duration=5m" is not NAME=FILE; with --fleet give one per graph (chat=FILE, code=FILE)',
+    );
+    expect(problems(['traces/a=b.csv', 'code=c.csv'], ['chat', 'code'])[0]).toBe('--trace: "traces/a=b.csv" is not NAME=FILE; with --fleet give one per graph (chat=FILE, code=FILE)');
   });
 });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '../../../src/config/load.js';
 import { registerSimulate } from '../../../src/cli/simulate.js';
-import { registerSweep } from '../../../src/cli/sweep.js';
+import { registerSweep, sweepWarnings } from '../../../src/cli/sweep.js';
+import { traceFormatOption } from '../../../src/cli/options.js';
 import { InputError } from '../../../src/errors.js';
 import { applyWhatIfChecked, parseSweepParam, WHAT_IF_PARAMS } from '../../../src/sim/overrides.js';
 import { ROOT, runInProcess } from './cli-helpers.js';
@@ -55,6 +56,14 @@ describe('flag values', () => {
     // A target no request can miss would let the yardsticks' searches follow requests for ever.
     ['itl-ms', '1e300', '--param itl-ms: "1e300" is more than 60000 ms (a minute per token), the most allowed'],
     ['ttft-ms', '1e7', '--param ttft-ms: "1e7" is more than 3600000 ms (an hour), the most allowed'],
+    // Swept arrival rates within the range --rate-scale takes (1e-300 ran a trace of no request).
+    ['rate-scale', '1e-300', '--param rate-scale: "1e-300" is less than 0.000001, the least allowed'],
+    ['rate-scale', '1e9', '--param rate-scale: "1e9" is more than 1000000, the most allowed'],
+    ['startup-seconds', '1e9', '--param startup-seconds: "1e9" is more than 86400 (1d), the most allowed'],
+    ['startup-seconds', '-1e3', '--param startup-seconds: "-1e3" is not a number of seconds or a duration such as "90s" or "4m"'],
+    // A value twice would be the same scenario simulated and shown twice.
+    ['gpu-budget', '16,32,16', '--param gpu-budget: "16" is given twice; give each value once'],
+    ['startup-seconds', '90,1m30s', '--param startup-seconds: "1m30s" is the same value as "90" (90 s); give each value once'],
   ])('%s=%s is refused', (name, text, line) => {
     expect(parse(name, text)).toEqual([line]);
   });
@@ -62,6 +71,9 @@ describe('flag values', () => {
   it('--startup-seconds takes a plain number of seconds, as the policy field does', () => {
     expect(WHAT_IF_PARAMS['startup-seconds']!.parse('240')).toBe(240);
     expect(WHAT_IF_PARAMS['startup-seconds']!.parse('4m')).toBe(240);
+    // Written as the other knobs' numbers are ("--ttft-ms 1e3" is taken): "1e3" is 1000 seconds, not "not a number".
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('1e3')).toBe(1000);
+    expect(WHAT_IF_PARAMS['startup-seconds']!.parse('0')).toBe(0);
   });
 
   it('a parameter named like an Object property is unknown, not a crash', () => {
@@ -100,6 +112,35 @@ describe('through the commands (exit 2 before any simulation)', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('--threads: "100000" is not a whole number from 1 to 64\n');
+  });
+
+  it('--trace-format with only generated traces is refused (it was dropped silently), and kept when a file is read', async () => {
+    const spec = 'synthetic:poisson?rate=1&duration=5m';
+    const simulate = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', spec, '--trace-format', 'azure', '--baselines', 'none', '--json']);
+    expect(simulate.status).toBe(2);
+    expect(simulate.stdout).toBe('');
+    expect(simulate.stderr).toBe(`--trace-format: azure is for trace files, and ${spec} is generated (synthetic: or scenario:); leave --trace-format out\n`);
+    const sweep = await runInProcess(registerSweep, ['sweep', '--param', 'gpu-budget=16', '--policy', POLICY, '--trace', 'scenario:ramp?seed=2', '--trace-format', 'mooncake']);
+    expect(sweep.stderr).toBe('--trace-format: mooncake is for trace files, and scenario:ramp?seed=2 is generated (synthetic: or scenario:); leave --trace-format out\n');
+    expect(traceFormatOption('azure', [spec, TRACE])).toBe('azure');
+    expect(traceFormatOption('azure', [undefined])).toBe('azure'); // the bundled trace is a file
+    expect(traceFormatOption('auto', [spec])).toBe('auto');
+  });
+
+  it('simulate --current: today\'s counts outside the policy\'s bounds are warned on the terminal (they were only in report.md)', async () => {
+    const result = await runInProcess(registerSimulate, ['simulate', '--policy', POLICY, '--trace', 'synthetic:poisson?rate=1&duration=3m', '--baselines', 'none', '--current', 'prefill-od=20,decode-od=1', '--json']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('warning: --current prefill-od: 20 replicas today is above its maxReplicas');
+  });
+
+  it('sweep prints each scenario warning once, naming the values when only some gave it', () => {
+    const skipped = 'trace.csv: 1 bad line(s) skipped; first trace.csv:5: expected 3 comma-separated fields, found 1';
+    const slow = 'spec.pools[0].startupSeconds: 600 s is more than 5 intervals';
+    expect(sweepWarnings('startup-seconds', [60, 600, 900], [[skipped], [skipped, slow], [skipped, slow]])).toEqual([
+      skipped,
+      `--param startup-seconds=600,900: ${slow}`,
+    ]);
+    expect(sweepWarnings('gpu-budget', [16], [[]])).toEqual([]);
   });
 
   it('sweep --param gpu-budget=4,64 names the value the policy cannot take', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCount, parseDateTime, parseNumber } from '../../../src/sim/traces/fields.js';
+import { countProblem, parseCount, parseDateTime, parseNumber } from '../../../src/sim/traces/fields.js';
 
 function seconds(text: string): number | undefined {
   const out = { days: 0, seconds: 0 };
@@ -29,6 +29,10 @@ describe('parseCount and parseNumber', () => {
   it('accepts non-negative integers (and a zero fraction), nothing else', () => {
     expect([parseCount('4808'), parseCount(' 12 '), parseCount('12.0'), parseCount('0')]).toEqual([4808, 12, 12, 0]);
     for (const bad of ['', '-3', '1.5', 'abc', '1e3', '4294967296']) expect(parseCount(bad), bad).toBeNaN();
+    // The message says which: too many tokens, or not a count at all.
+    expect(countProblem('4294967296')).toBe('is more than 4294967295 tokens, the most one request may have');
+    expect(countProblem(' 99999999999999999999.0 ')).toBe('is more than 4294967295 tokens, the most one request may have');
+    for (const bad of ['', '-3', '1.5', 'abc', '1e3']) expect(countProblem(bad), bad).toBe('is not a non-negative integer');
     expect(parseCount('x,123,y', 2, 5)).toBe(123);
   });
 

@@ -138,6 +138,13 @@ describe('the simulated span', () => {
     expect(lines[0]).toMatch(/^\d+-decade\.csv: spans 3653d, 5,260,320 intervals of 1m; a simulation covers at most 100,000 intervals \(69d10h40m at this interval\)/);
   });
 
+  it('an astronomical span is written in a few digits (a Timestamp of 1e308 s printed a 300-digit count)', () => {
+    const lines = problems(() => checkSimulationSpan(columns([0, 1e308]), 60));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/: spans 1\.000e\+308 s, 1\.667e\+306 intervals of 1m; a simulation covers at most 100,000 intervals/);
+    expect(lines[0]!.length).toBeLessThan(300);
+  });
+
   it('a span of exactly MAX_SIM_INTERVALS intervals is fine', () => {
     expect(() => checkSimulationSpan(columns([0, MAX_SIM_INTERVALS * 60]), 60)).not.toThrow();
     expect(() => checkSimulationSpan(columns([0, MAX_SIM_INTERVALS * 60 + 1]), 60)).toThrow(InputError);

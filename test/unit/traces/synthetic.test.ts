@@ -49,6 +49,35 @@ describe('parseSyntheticSpec', () => {
   });
 });
 
+describe('nothing given is dropped', () => {
+  const problems = (text: string) => {
+    try {
+      parseSyntheticSpec(text);
+      return [];
+    } catch (error) {
+      return (error as InputError).problems;
+    }
+  };
+
+  it('a step at or after the end of the trace is refused (it never applied and the run said nothing)', () => {
+    const spec = 'synthetic:step?steps=0:2,5m:4,10m:8&duration=5m';
+    expect(problems(spec)).toEqual([
+      `synthetic spec "${spec}": steps at 5m, 10m start at or after the end of the trace (duration 5m) and would never apply; lengthen duration or remove them`,
+    ]);
+    expect(problems('synthetic:step?steps=0:2,4m:4&duration=5m')).toEqual([]);
+  });
+
+  it('a burst shape whose first burst starts at or after the end is refused (the trace held no burst)', () => {
+    // The default start is every/2 = 5m: a 5-minute trace ends as the burst would begin.
+    const spec = 'synthetic:burst?rate=2&duration=5m';
+    expect(problems(spec)).toEqual([
+      `synthetic spec "${spec}": the first burst starts at 5m (start=, default every/2), at or after the end of the trace (duration 5m), so the trace would hold no burst; give an earlier start= or a longer duration`,
+    ]);
+    expect(problems('synthetic:burst?rate=2&duration=5m&start=1m')).toEqual([]);
+    expect(problems('synthetic:burst?rate=2&duration=6m')).toEqual([]);
+  });
+});
+
 describe('token lengths', () => {
   it('a lognormal mean past the token ceiling is refused as a fixed length is (it was drawn and clamped silently)', () => {
     const problems = (text: string) => {

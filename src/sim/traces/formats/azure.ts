@@ -1,5 +1,5 @@
 import { headerColumns, locateColumns, locateFields, splitCsv } from './csv.js';
-import { parseCount, parseDateTime, quote } from '../fields.js';
+import { countProblem, parseCount, parseDateTime, quote } from '../fields.js';
 import type { RowParser } from './row.js';
 
 /**
@@ -44,9 +44,9 @@ export function azureParser(headerLine: string): RowParser | string {
         return `TIMESTAMP ${quote(field(line, tsAt))} is not a date-time like 2023-11-16 18:17:03.9799600`;
       }
       const isl = parseCount(line, starts[islAt], ends[islAt]);
-      if (Number.isNaN(isl)) return `ContextTokens ${quote(field(line, islAt))} is not a non-negative integer`;
+      if (Number.isNaN(isl)) return `ContextTokens ${quote(field(line, islAt))} ${countProblem(field(line, islAt))}`;
       const osl = parseCount(line, starts[oslAt], ends[oslAt]);
-      if (Number.isNaN(osl)) return `GeneratedTokens ${quote(field(line, oslAt))} is not a non-negative integer`;
+      if (Number.isNaN(osl)) return `GeneratedTokens ${quote(field(line, oslAt))} ${countProblem(field(line, oslAt))}`;
       return accept(isl, osl);
     },
   };
@@ -66,9 +66,9 @@ export function azureParser(headerLine: string): RowParser | string {
     const ts = fields[tsAt] as string;
     if (!parseDateTime(ts, when)) return `TIMESTAMP ${quote(ts)} is not a date-time like 2023-11-16 18:17:03.9799600`;
     const isl = parseCount(fields[islAt] as string);
-    if (Number.isNaN(isl)) return `ContextTokens ${quote(fields[islAt] as string)} is not a non-negative integer`;
+    if (Number.isNaN(isl)) return `ContextTokens ${quote(fields[islAt] as string)} ${countProblem(fields[islAt] as string)}`;
     const osl = parseCount(fields[oslAt] as string);
-    if (Number.isNaN(osl)) return `GeneratedTokens ${quote(fields[oslAt] as string)} is not a non-negative integer`;
+    if (Number.isNaN(osl)) return `GeneratedTokens ${quote(fields[oslAt] as string)} ${countProblem(fields[oslAt] as string)}`;
     return accept(isl, osl);
   }
 }

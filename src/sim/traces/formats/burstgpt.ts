@@ -1,5 +1,5 @@
 import { headerColumns, locateColumns, locateFields, splitCsv } from './csv.js';
-import { parseCount, parseNumber, quote } from '../fields.js';
+import { countProblem, parseCount, parseNumber, quote } from '../fields.js';
 import type { Exclusion, RowParser } from './row.js';
 
 /**
@@ -47,9 +47,9 @@ export function burstGptParser(headerLine: string): RowParser | string {
     const time = parseNumber(line, starts[tsAt], ends[tsAt]);
     if (Number.isNaN(time) || time < 0) return `Timestamp ${shown(line, starts, ends, tsAt)} is not a non-negative number of seconds`;
     const isl = parseCount(line, starts[islAt], ends[islAt]);
-    if (Number.isNaN(isl)) return `Request tokens ${shown(line, starts, ends, islAt)} is not a non-negative integer`;
+    if (Number.isNaN(isl)) return `Request tokens ${shown(line, starts, ends, islAt)} ${countProblem(line.slice(starts[islAt], ends[islAt]))}`;
     const osl = parseCount(line, starts[oslAt], ends[oslAt]);
-    if (Number.isNaN(osl)) return `Response tokens ${shown(line, starts, ends, oslAt)} is not a non-negative integer`;
+    if (Number.isNaN(osl)) return `Response tokens ${shown(line, starts, ends, oslAt)} ${countProblem(line.slice(starts[oslAt], ends[oslAt]))}`;
     if (osl === 0) return FAILED_REQUEST;
     row.time = time;
     row.isl = isl;

@@ -22,6 +22,11 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKENS;
 }
 
+/** Why `value` is not a count: too many tokens (1e12), or not a non-negative integer (-1, 1.5, "7", missing). */
+function notCount(value: unknown): string {
+  return typeof value === 'number' && Number.isInteger(value) && value > MAX_TOKENS ? `is more than ${MAX_TOKENS} tokens, the most one request may have` : 'is not a non-negative integer';
+}
+
 export function mooncakeParser(): RowParser {
   const row = { time: 0, isl: 0, osl: 0 };
   return {
@@ -40,8 +45,8 @@ export function mooncakeParser(): RowParser {
       if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
         return `timestamp ${JSON.stringify(timestamp) ?? 'missing'} is not a non-negative number of milliseconds`;
       }
-      if (!isCount(isl)) return `input_length ${JSON.stringify(isl) ?? 'missing'} is not a non-negative integer`;
-      if (!isCount(osl)) return `output_length ${JSON.stringify(osl) ?? 'missing'} is not a non-negative integer`;
+      if (!isCount(isl)) return `input_length ${JSON.stringify(isl) ?? 'missing'} ${notCount(isl)}`;
+      if (!isCount(osl)) return `output_length ${JSON.stringify(osl) ?? 'missing'} ${notCount(osl)}`;
       row.time = timestamp / 1000;
       row.isl = isl;
       row.osl = osl;
