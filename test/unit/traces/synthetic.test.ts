@@ -49,15 +49,17 @@ describe('parseSyntheticSpec', () => {
   });
 });
 
+/** The problems a synthetic spec is refused with, or [] when it is taken. */
+function problems(text: string): string[] {
+  try {
+    parseSyntheticSpec(text);
+    return [];
+  } catch (error) {
+    return (error as InputError).problems;
+  }
+}
+
 describe('nothing given is dropped', () => {
-  const problems = (text: string) => {
-    try {
-      parseSyntheticSpec(text);
-      return [];
-    } catch (error) {
-      return (error as InputError).problems;
-    }
-  };
 
   it('a step at or after the end of the trace is refused (it never applied and the run said nothing)', () => {
     const spec = 'synthetic:step?steps=0:2,5m:4,10m:8&duration=5m';
@@ -80,14 +82,6 @@ describe('nothing given is dropped', () => {
 
 describe('token lengths', () => {
   it('a lognormal mean past the token ceiling is refused as a fixed length is (it was drawn and clamped silently)', () => {
-    const problems = (text: string) => {
-      try {
-        parseSyntheticSpec(text);
-        return [];
-      } catch (error) {
-        return (error as InputError).problems;
-      }
-    };
     const spec = 'synthetic:poisson?rate=1&duration=1h&isl=lognormal:1e300:4';
     expect(problems(spec)).toEqual([
       `synthetic spec "${spec}": isl "lognormal:1e300:4" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4`,
