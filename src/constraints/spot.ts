@@ -300,8 +300,8 @@ export interface SidesInput {
  * Rule 5: the Spot side's units for `total`, and why, given last tick's placement. With d = total - prevSpot -
  * prevOnDemand:
  *   d > 0: to Spot alone if it fits (prevSpot + d <= spotAllowed, d <= maxStepUp, Spot not held); else to on-demand
- *          alone if it fits; else, while Spot is held, Spot keeps what it has and on-demand takes the rest; else the
- *          share split (spotAllowed).
+ *          alone if it fits; else, while Spot is held, Spot keeps what it has and on-demand takes the rest; else to
+ *          both sides, Spot first up to spotAllowed, neither giving up replicas.
  *   d <= 0: Spot keeps min(prevSpot, spotAllowed) and on-demand gives up the rest, at most maxStepDown of it: beyond
  *          that Spot gives up the remainder, so the role comes down as fast as the share split would bring it.
  * Examples (maxShare 0.7, floor 1, both sides settled): 2 Spot + 2 on-demand -> 6: Spot may hold 4, so 4 + 2 (the
@@ -323,7 +323,8 @@ export function placeSides(x: SidesInput): { spot: number; why: string } {
       return { spot: within(x.prevSpot), why };
     }
     if (x.spotHeld && !x.onDemandHeld) return { spot: within(Math.min(x.prevSpot, x.spotAllowed)), why: `Spot is still becoming ready: the ${d} more go to on-demand` };
-    return { spot: x.spotAllowed, why: 'share split' };
+    const spot = within(Math.max(x.prevSpot, Math.min(x.spotAllowed, x.prevSpot + d)));
+    return { spot, why: `the ${d} more go to both sides, Spot first up to its share; neither gives up replicas` };
   }
   let spot = Math.min(x.prevSpot, x.spotAllowed);
   const onDemandDown = x.prevOnDemand - (x.total - spot);

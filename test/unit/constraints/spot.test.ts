@@ -46,8 +46,11 @@ describe('placeSides (rule 5: one pool per scale-up)', () => {
     expect(placeSides({ ...base, total: 5, spotAllowed: 3, onDemandHeld: true })).toEqual({ spot: 3, why: 'on-demand is still becoming ready: the 1 more go to Spot' });
     // Too much for on-demand's step limit, Spot held: Spot keeps its 2, on-demand is asked for the rest.
     expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true })).toEqual({ spot: 2, why: 'Spot is still becoming ready: the 10 more go to on-demand' });
-    // Both held: the share split.
-    expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true, onDemandHeld: true }).spot).toBe(8);
+    // Both held: to both sides, Spot first up to its share, neither giving up replicas.
+    expect(placeSides({ ...base, total: 14, spotAllowed: 8, spotHeld: true, onDemandHeld: true })).toEqual({ spot: 8, why: 'the 10 more go to both sides, Spot first up to its share; neither gives up replicas' });
+    // More than one side's step limit (maxStepUp 1), from 0 Spot + 2 on-demand to 4: the 2 more go to Spot (within its
+    // share of 3) and on-demand keeps its 2; the share split would have moved one over (3 + 1).
+    expect(placeSides({ ...base, total: 4, spotAllowed: 3, prevSpot: 0, prevOnDemand: 2, maxStepUp: 1 }).spot).toBe(2);
   });
   it('takes a scale-down from on-demand first, at most maxStepDown of it, and keeps the placement while the total stays', () => {
     expect(placeSides({ ...base, total: 7, spotAllowed: 4, prevSpot: 4, prevOnDemand: 4 })).toEqual({ spot: 4, why: 'the scale-down comes off on-demand first' });
