@@ -252,16 +252,15 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
   }
   if (input.placement !== undefined && hasSpot && hasOnDemand) {
     const p = input.placement;
-    const side = (slots: readonly Slot[], f: (s: Slot) => number) => sumUnits(input, slots, f);
     const placed = placeSides({
       total,
       spotAllowed: spotGot,
-      prevSpot: side(spotSlots, (s) => Math.min(p.previous[s.index] ?? 0, s.cap)),
-      prevOnDemand: side(odSlots, (s) => p.previous[s.index] ?? 0),
+      prevSpot: sumUnits(input, spotSlots, (s) => Math.min(p.previous[s.index] ?? 0, s.cap)),
+      prevOnDemand: sumUnits(input, odSlots, (s) => p.previous[s.index] ?? 0),
       spotHeld: spotSlots.every((s) => p.held[s.index] === true || (p.previous[s.index] ?? 0) >= s.cap),
       onDemandHeld: odSlots.every((s) => p.held[s.index] === true),
       spotLo,
-      onDemandLo: side(odSlots, (s) => s.min),
+      onDemandLo: sumUnits(input, odSlots, (s) => s.min),
       onDemandHi: odHi,
       maxStepUp: p.maxStepUp,
       maxStepDown: p.maxStepDown,
