@@ -214,10 +214,36 @@ let diskCache: string | undefined;
 
 /**
  * Keep the yardsticks in `dir` as well (one JSON file per row, trace, rate, SLO and seed), for tuning runs that start
- * a process per variant. Delete the directory when the cluster model, the yardsticks or the default policy change.
+ * a process per variant. They are kept under a fingerprint of the code they come from (sourceFingerprint), so a
+ * change to the cluster model, a baseline, the constraints or the default policy is never read against yardsticks an
+ * older version wrote; the `sla` policy under test is left out of it, so its variants share them.
  */
 export function setYardstickCacheDir(dir: string | undefined): void {
-  diskCache = dir;
+  diskCache = dir === undefined ? undefined : path.join(dir, sourceFingerprint());
+}
+
+/** What the yardsticks do not depend on: the policy under test. */
+const NOT_YARDSTICK_SOURCE = path.join('src', 'policies', 'sla') + path.sep;
+
+/**
+ * 16 hex digits of a SHA-256 over the path and content of every .ts file under src/ except the `sla` policy, and of
+ * this file: the code the yardsticks are computed with. Example: editing src/constraints/spot.ts changes it (hpa-tuned
+ * and static run through the constraints); editing src/policies/sla/slo-feedback.ts does not.
+ */
+export function sourceFingerprint(root = path.resolve(import.meta.dirname, '..')): string {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts') && !path.relative(root, full).startsWith(NOT_YARDSTICK_SOURCE)) files.push(full);
+    }
+  };
+  walk(path.join(root, 'src'));
+  files.push(path.join(root, 'bench', 'matrix.ts'));
+  const hash = createHash('sha256');
+  for (const file of files.sort()) hash.update(path.relative(root, file)).update('\0').update(fs.readFileSync(file)).update('\0');
+  return hash.digest('hex').slice(0, 16);
 }
 
 function peakOf(schedule: readonly Record<string, number>[]): Record<string, number> {

@@ -11,7 +11,8 @@
  * --only keeps the rows whose name contains one of the texts (e.g. `--real --only conv` for the Azure conversation
  * trace at each rate). --baselines also runs static, hpa-tuned and dynamo once per row and prints, per variant, the
  * rows within the cheapest deployable baseline that meets the SLO and the mean GPU-hours over it (x cheapest).
- * --cache DIR keeps the yardsticks on disk between runs (delete DIR when the model or the yardsticks change).
+ * --cache DIR keeps the yardsticks on disk between runs, under a fingerprint of the code they come from (all of src/
+ * but the sla policy): a change to the model, a baseline or the constraints computes them afresh.
  * Example: npx tsx bench/tune.ts --seeds 1-5 base u1:sla.targetUtilization=1
  */
 import type { PolicySpec } from '../src/config/schema.js';
