@@ -72,7 +72,8 @@ export function defaultTracePath(): string {
  * The file is streamed (1 MB chunks), never read whole. Arrivals come out sorted and relative to the
  * first request; an unsorted file is sorted and says so in `warnings`. Bad lines are counted with line
  * numbers and reasons in `skipped` and the run goes on. InputError (exit 2) when the file is missing,
- * empty, binary, of an unknown format, or has no usable request.
+ * empty, binary, of an unknown format, has no usable request, or has a line that must not be read at all (a Mooncake
+ * line with a key given twice).
  */
 export async function readTrace(path: string, opts: ReadTraceOptions = {}): Promise<Trace> {
   const seed = opts.seed ?? DEFAULT_SEED;
@@ -145,6 +146,8 @@ async function readTraceFile(
       skipped.count++;
       const reason = unterminated ? `${outcome} (the last line has no newline: was the file cut short?)` : outcome;
       if (skipped.examples.length < MAX_SKIPPED_EXAMPLES) skipped.examples.push({ line: lineNumber, reason });
+    } else if ('refuse' in outcome) {
+      throw new InputError(outcome.refuse.map((reason) => `${path}:${lineNumber}: ${reason}`));
     } else {
       excluded.set(outcome.exclude, (excluded.get(outcome.exclude) ?? 0) + 1);
     }

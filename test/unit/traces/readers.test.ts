@@ -223,6 +223,23 @@ describe('bad lines', () => {
     expect(trace.skipped.examples[2]?.reason).toBe('timestamp -5 is not a non-negative number of milliseconds');
     expect(trace.skipped.examples[3]?.reason).toBe('input_length 1.5 is not a non-negative integer');
   });
+
+  it('a Mooncake line with a key given twice stops the read, naming the line, the key and both columns', async () => {
+    const path = fixture('dup.jsonl', [
+      '{"timestamp": 0, "input_length": 100, "output_length": 10}',
+      '{"timestamp": 1000, "input_length": 200, "output_length": 20, "input_length": 2000, "hash_ids": [{"a": 1, "a": 2}]}',
+    ].join('\n'));
+    const error = await inputError(readTrace(path));
+    expect(error.problems).toEqual([
+      `${path}:2: duplicate key "input_length" at column 63 (also at column 21); only one value can be used: keep one`,
+      `${path}:2: duplicate key "a" at column 107 (also at column 99); only one value can be used: keep one`,
+    ]);
+  });
+
+  it('the same key in two objects of a Mooncake line is no duplicate', async () => {
+    const trace = await readTrace(fixture('nested.jsonl', '{"timestamp": 0, "input_length": 100, "output_length": 10, "hash_ids": [{"timestamp": 1}]}\n'));
+    expect(Array.from(trace.isl)).toEqual([100]);
+  });
 });
 
 describe('unsorted files', () => {
