@@ -5,9 +5,7 @@ import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 import { isScenarioSpec } from '../sim/scenarios/index.js';
 import { isSyntheticSpec } from '../sim/traces/index.js';
-
-/** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+import { DECIMAL } from '../sim/traces/fields.js';
 
 /** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
 export const MAX_SEED = 4_294_967_295;
