@@ -7,8 +7,8 @@ import { isScenarioSpec } from '../sim/scenarios/index.js';
 import { isSyntheticSpec } from '../sim/traces/index.js';
 import { DECIMAL } from '../sim/traces/fields.js';
 
-/** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
-export const MAX_SEED = 4_294_967_295;
+/** Most a --seed may be (the generator's state is 32 bits). */
+export { MAX_SEED } from '../sim/random.js';
 /** --speedup and --rate-scale factors are taken within [1e-6, 1e6] (the request and interval caps bound them further). */
 export { FACTOR_RANGE } from '../sim/overrides.js';
 
