@@ -237,6 +237,12 @@ const CASES: Case[] = [
   simulate('trace-unknown-format.txt', 2, `${f('trace-unknown-format.txt')}:1: cannot tell the trace format from "hello, this is not a trace"`),
   // CR-only line endings (Excel's "CSV (Macintosh)"): the whole file is one line; the message says so and how to convert.
   simulate('trace-cr-line-endings.csv', 2, `${f('trace-cr-line-endings.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens,GeneratedTokens\\r…"; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`),
+  {
+    name: 'simulate --trace-format azure: CR-only line endings',
+    args: ['simulate', '--policy', POLICY, '--trace', f('trace-cr-line-endings.csv'), '--trace-format', 'azure', '--out', join(TMP, 'out-cr-azure'), '--baselines', 'none'],
+    exit: 2,
+    stderr: [`${f('trace-cr-line-endings.csv')}:1: header "TIMESTAMP,ContextTokens,GeneratedTokens\\r…" lacks Azure column(s) generatedtokens; expected TIMESTAMP,ContextTokens,GeneratedTokens; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`],
+  },
   simulate('trace-empty.csv', 2, `${f('trace-empty.csv')}: trace file is empty`),
   simulate('trace-blank-lines.csv', 2, `${f('trace-blank-lines.csv')}: trace file has only blank lines`),
   simulate('trace-binary-gzip.csv', 2, `${f('trace-binary-gzip.csv')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),

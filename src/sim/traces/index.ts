@@ -206,15 +206,21 @@ async function readTraceFile(
 function chooseParser(path: string, firstLine: string, lineNumber: number, requested: TraceFileFormat | 'auto'): RowParser {
   const format = requested === 'auto' ? detectFormat(firstLine) : requested;
   if (format === undefined) {
-    // A line holding carriage returns is a file saved with CR-only line endings (Excel's "CSV (Macintosh)"): one line.
-    const hint = firstLine.includes('\r')
-      ? `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`
-      : FORMAT_HINT;
+    const hint = firstLine.includes('\r') ? crOnlyHint(path) : FORMAT_HINT;
     throw new InputError([`${path}:${lineNumber}: cannot tell the trace format from ${quote(firstLine)}; ${hint}`]);
   }
   const parser = format === 'azure' ? azureParser(firstLine) : format === 'burstgpt' ? burstGptParser(firstLine) : mooncakeParser();
-  if (typeof parser === 'string') throw new InputError([`${path}:${lineNumber}: ${parser}`]);
+  // With --trace-format given, a CR-only file's header runs into its data lines: the same hint.
+  if (typeof parser === 'string') throw new InputError([`${path}:${lineNumber}: ${parser}${firstLine.includes('\r') ? `; ${crOnlyHint(path)}` : ''}`]);
   return parser;
+}
+
+/**
+ * What to do about a line holding carriage returns: the file was saved with CR-only line endings (Excel's
+ * "CSV (Macintosh)"), so it reads as one line.
+ */
+function crOnlyHint(path: string): string {
+  return `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`;
 }
 
 function noUsableRequest(

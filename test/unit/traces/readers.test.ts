@@ -295,6 +295,17 @@ describe('files that cannot be used are InputErrors (exit 2) naming the file', (
     expect(error.problems[0]).toMatch(/not valid UTF-8 in the first 1 KB/);
   });
 
+  it('CR-only line endings give the same hint whether the format is told from the file or named (--trace-format)', async () => {
+    const path = fixture('mac.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\r2023-11-16 18:00:00.0000000,10,1\r');
+    const hint = `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`;
+    for (const format of ['auto', 'azure', 'burstgpt'] as const) {
+      const error = await inputError(readTrace(path, { format }));
+      expect(error.problems, format).toHaveLength(1);
+      expect(error.problems[0]?.startsWith(`${path}:1: `), format).toBe(true);
+      expect(error.problems[0]?.endsWith(`; ${hint}`), format).toBe(true);
+    }
+  });
+
   it('a header and no request line', async () => {
     const error = await inputError(readTrace(fixture('header.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n')));
     expect(error.problems[0]).toMatch(/azure header but no request lines/);
