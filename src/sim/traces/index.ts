@@ -164,7 +164,10 @@ async function readTraceFile(
       },
     });
   } catch (error) {
-    if (error instanceof LineTooLongError) throw new InputError([`${path}:${error.lineNumber}: ${error.message}`]);
+    if (error instanceof LineTooLongError) {
+      const hint = error.carriageReturn ? crOnlyHint(path) : `the file is probably not a trace in a supported format, or not one request per line; ${FORMAT_HINT}`;
+      throw new InputError([`${path}:${error.lineNumber}: ${error.message}; ${hint}`]);
+    }
     if (error instanceof TooManyBytesError) {
       throw new InputError([`${path}: more than ${formatSize(MAX_TRACE_BYTES)}, the most a trace may be; cut it (e.g. head -n) or thin it first`]);
     }

@@ -306,6 +306,21 @@ describe('files that cannot be used are InputErrors (exit 2) naming the file', (
     }
   });
 
+  it('a line longer than 64 MB says it is too long for a trace line and what to do (CR-only line endings: convert them)', async () => {
+    const size = 64 * 1024 * 1024 + 1;
+    const long = fixture('one-line.csv', Buffer.alloc(size, 'a'));
+    const error = await inputError(readTrace(long));
+    expect(error.problems).toEqual([
+      `${long}:1: line 1 is longer than 64 MB characters, too long for a trace line; the file is probably not a trace in a supported format, or not one request per line; expected an Azure LLM trace CSV (header TIMESTAMP,ContextTokens,GeneratedTokens), a BurstGPT CSV (header Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type) or Mooncake JSONL ({"timestamp": ms, "input_length": n, "output_length": n} per line)`,
+    ]);
+    const mac = Buffer.alloc(size, '1,2,3\r');
+    const cr = fixture('mac-long.csv', mac);
+    const crError = await inputError(readTrace(cr));
+    expect(crError.problems).toEqual([
+      `${cr}:1: line 1 is longer than 64 MB characters, too long for a trace line; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${cr} > fixed.csv`,
+    ]);
+  });
+
   it('a header and no request line', async () => {
     const error = await inputError(readTrace(fixture('header.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n')));
     expect(error.problems[0]).toMatch(/azure header but no request lines/);
