@@ -5,12 +5,10 @@ import { parseBaselines, type Baseline } from '../sim/baselines.js';
 import { WHAT_IF_PARAMS, type WhatIf } from '../sim/overrides.js';
 import { isScenarioSpec } from '../sim/scenarios/index.js';
 import { isSyntheticSpec } from '../sim/traces/index.js';
+import { DECIMAL } from '../sim/traces/fields.js';
 
-/** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Most a --seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
-export const MAX_SEED = 4_294_967_295;
+/** Most a --seed may be (the generator's state is 32 bits). */
+export { MAX_SEED } from '../sim/random.js';
 /** --speedup and --rate-scale factors are taken within [1e-6, 1e6] (the request and interval caps bound them further). */
 export { FACTOR_RANGE } from '../sim/overrides.js';
 

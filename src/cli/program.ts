@@ -8,6 +8,7 @@
  */
 import { Command } from 'commander';
 import { InputError, messageOf } from '../errors.js';
+import { packageVersion } from '../image.js';
 import { refuseRepeatsAndBlanks } from './flag-rules.js';
 
 type Register = (program: Command) => void;
@@ -33,6 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .name('pd-planner')
     .description('SLO-driven prefill/decode autoscaler for NVIDIA Dynamo graphs, with an offline what-if simulator')
+    .version(packageVersion(), '-V, --version', 'print the pd-planner version')
     .showHelpAfterError()
     .exitOverride();
   try {

@@ -204,10 +204,11 @@ export function parseJson(text: string, file: string): unknown {
 
 /**
  * Keys given twice in one object of `text` (valid JSON), with their offsets and the first one's: JSON.parse keeps the
- * last value without a word, and nothing the user gave may be dropped silently. One pass, no recursion.
+ * last value without a word, and nothing the user gave may be dropped silently. One pass, no recursion. `text` must have
+ * parsed (an unclosed string would run past its end).
  * Example: `{"a": 1, "b": {"a": 2}, "a": 3}` -> [{ key: "a", offset: 24, first: 1 }].
  */
-function duplicateKeys(text: string): { key: string; offset: number; first: number }[] {
+export function duplicateKeys(text: string): { key: string; offset: number; first: number }[] {
   const found: { key: string; offset: number; first: number }[] = [];
   // One entry per open brace or bracket: the keys of an object (key -> offset), null for an array.
   const open: (Map<string, number> | null)[] = [];

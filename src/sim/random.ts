@@ -7,6 +7,9 @@
  * it needs no BigInt arithmetic, which is far slower.
  */
 
+/** Most a seed may be: the generator's state is 32 bits, so larger seeds would only repeat smaller ones. */
+export const MAX_SEED = 4_294_967_295;
+
 /** A uniform generator on [0, 1). */
 export type Rng = () => number;
 

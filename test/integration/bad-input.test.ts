@@ -237,6 +237,12 @@ const CASES: Case[] = [
   simulate('trace-unknown-format.txt', 2, `${f('trace-unknown-format.txt')}:1: cannot tell the trace format from "hello, this is not a trace"`),
   // CR-only line endings (Excel's "CSV (Macintosh)"): the whole file is one line; the message says so and how to convert.
   simulate('trace-cr-line-endings.csv', 2, `${f('trace-cr-line-endings.csv')}:1: cannot tell the trace format from "TIMESTAMP,ContextTokens,GeneratedTokens\\r…"; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`),
+  {
+    name: 'simulate --trace-format azure: CR-only line endings',
+    args: ['simulate', '--policy', POLICY, '--trace', f('trace-cr-line-endings.csv'), '--trace-format', 'azure', '--out', join(TMP, 'out-cr-azure'), '--baselines', 'none'],
+    exit: 2,
+    stderr: [`${f('trace-cr-line-endings.csv')}:1: header "TIMESTAMP,ContextTokens,GeneratedTokens\\r…" lacks Azure column(s) generatedtokens; expected TIMESTAMP,ContextTokens,GeneratedTokens; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' <`],
+  },
   simulate('trace-empty.csv', 2, `${f('trace-empty.csv')}: trace file is empty`),
   simulate('trace-blank-lines.csv', 2, `${f('trace-blank-lines.csv')}: trace file has only blank lines`),
   simulate('trace-binary-gzip.csv', 2, `${f('trace-binary-gzip.csv')}: looks like a binary file (NUL byte at offset 3), gzip-compressed: decompress it first`),
@@ -248,6 +254,8 @@ const CASES: Case[] = [
     ...simulate('trace-mooncake-one-good-among-junk.jsonl', 0, `${f('trace-mooncake-one-good-among-junk.jsonl')}: 6 bad line(s) skipped; first ${f('trace-mooncake-one-good-among-junk.jsonl')}:2: input_length -1 is not a non-negative integer`),
     stdout: ['1 requests', '6 lines skipped (line 2: input_length -1', 'line 4: not valid JSON', 'line 7: input_length 100000000000000000000 is more than 4294967295 tokens'],
   },
+  // A key given twice on one line: JSON.parse would keep the last value; the run stops even among good lines.
+  simulate('trace-mooncake-duplicate-key.jsonl', 2, `${f('trace-mooncake-duplicate-key.jsonl')}:2: duplicate key "input_length" at column 63 (also at column 21); only one value can be used: keep one`),
   simulate('trace-two-lines-2000-2010.csv', 2, 'trace-two-lines-2000-2010.csv: spans 3653d, 5,260,320 intervals of 1m; a simulation covers at most 100,000 intervals'),
   { name: 'simulate: an empty FIFO as the trace (generated)', args: ['simulate', '--policy', POLICY, '--trace', EMPTY_FIFO, '--out', join(TMP, 'out-fifo'), '--baselines', 'none'], exit: 2, stderr: [`${EMPTY_FIFO}: not a regular file, and reading it gave no trace lines`] },
   { name: 'simulate: synthetic burst of height 1e300', args: ['simulate', '--policy', POLICY, '--trace', 'synthetic:burst?rate=2&height=1e300&duration=1h', '--out', join(TMP, 'out-burst'), '--baselines', 'none'], exit: 2, stderr: ['would make 7.200e+302 requests, more than the 20,000,000 one simulation replays'] },

@@ -13,7 +13,7 @@
  *   them; when a change is judged on them, move on to fresh seeds (1004, ...) rather than re-tuning.
  */
 import { InputError } from '../../errors.js';
-import { createRng, exponential } from '../random.js';
+import { createRng, exponential, MAX_SEED } from '../random.js';
 import { TraceBuilder } from '../traces/builder.js';
 import type { Trace } from '../types.js';
 import { FAMILIES, FAMILY_PLANS, type Family, type LoadPlan } from './families.js';
@@ -51,7 +51,10 @@ export function parseScenarioSpec(text: string): ScenarioSpec {
   const seedText = params.get('seed');
   if (seedText !== null) {
     seed = /^-?\d+$/.test(seedText.trim()) ? Number(seedText) : NaN;
-    if (!Number.isSafeInteger(seed)) problems.push(`${where}: seed ${JSON.stringify(seedText)} is not an integer`);
+    if (Number.isNaN(seed)) problems.push(`${where}: seed ${JSON.stringify(seedText)} is not an integer`);
+    else if (seed < 0 || seed > MAX_SEED) {
+      problems.push(`${where}: seed ${JSON.stringify(seedText)} is out of range; give an integer from 0 to ${MAX_SEED} (as --seed: the generator's state is 32 bits, so a larger seed only repeats a smaller one)`);
+    }
   }
   if (problems.length > 0) throw new InputError(problems);
   return { text, family: family as Family, ...(seed === undefined ? {} : { seed }) };

@@ -42,6 +42,9 @@ export function parseCount(text: string, from = 0, to = text.length): number {
   return value <= MAX_TOKENS ? value : NaN;
 }
 
+/** A decimal number as people write it ("2", "0.5", "1e3"); not hex ("0x10"), not empty, not "Infinity". */
+export const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
  * A finite decimal number in text[from, to) ("12", "0.25", "1.7e9"), NaN otherwise.
  * Plain "digits[.digits]" is parsed in place (the common case); anything else goes through Number().

@@ -72,7 +72,8 @@ export function defaultTracePath(): string {
  * The file is streamed (1 MB chunks), never read whole. Arrivals come out sorted and relative to the
  * first request; an unsorted file is sorted and says so in `warnings`. Bad lines are counted with line
  * numbers and reasons in `skipped` and the run goes on. InputError (exit 2) when the file is missing,
- * empty, binary, of an unknown format, or has no usable request.
+ * empty, binary, of an unknown format, has no usable request, or has a line that must not be read at all (a Mooncake
+ * line with a key given twice).
  */
 export async function readTrace(path: string, opts: ReadTraceOptions = {}): Promise<Trace> {
   const seed = opts.seed ?? DEFAULT_SEED;
@@ -145,6 +146,8 @@ async function readTraceFile(
       skipped.count++;
       const reason = unterminated ? `${outcome} (the last line has no newline: was the file cut short?)` : outcome;
       if (skipped.examples.length < MAX_SKIPPED_EXAMPLES) skipped.examples.push({ line: lineNumber, reason });
+    } else if ('refuse' in outcome) {
+      throw new InputError(outcome.refuse.map((reason) => `${path}:${lineNumber}: ${reason}`));
     } else {
       excluded.set(outcome.exclude, (excluded.get(outcome.exclude) ?? 0) + 1);
     }
@@ -161,7 +164,10 @@ async function readTraceFile(
       },
     });
   } catch (error) {
-    if (error instanceof LineTooLongError) throw new InputError([`${path}:${error.lineNumber}: ${error.message}`]);
+    if (error instanceof LineTooLongError) {
+      const hint = error.carriageReturn ? crOnlyHint(path) : `the file is probably not a trace in a supported format, or not one request per line; ${FORMAT_HINT}`;
+      throw new InputError([`${path}:${error.lineNumber}: ${error.message}; ${hint}`]);
+    }
     if (error instanceof TooManyBytesError) {
       throw new InputError([`${path}: more than ${formatSize(MAX_TRACE_BYTES)}, the most a trace may be; cut it (e.g. head -n) or thin it first`]);
     }
@@ -203,15 +209,21 @@ async function readTraceFile(
 function chooseParser(path: string, firstLine: string, lineNumber: number, requested: TraceFileFormat | 'auto'): RowParser {
   const format = requested === 'auto' ? detectFormat(firstLine) : requested;
   if (format === undefined) {
-    // A line holding carriage returns is a file saved with CR-only line endings (Excel's "CSV (Macintosh)"): one line.
-    const hint = firstLine.includes('\r')
-      ? `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`
-      : FORMAT_HINT;
+    const hint = firstLine.includes('\r') ? crOnlyHint(path) : FORMAT_HINT;
     throw new InputError([`${path}:${lineNumber}: cannot tell the trace format from ${quote(firstLine)}; ${hint}`]);
   }
   const parser = format === 'azure' ? azureParser(firstLine) : format === 'burstgpt' ? burstGptParser(firstLine) : mooncakeParser();
-  if (typeof parser === 'string') throw new InputError([`${path}:${lineNumber}: ${parser}`]);
+  // With --trace-format given, a CR-only file's header runs into its data lines: the same hint.
+  if (typeof parser === 'string') throw new InputError([`${path}:${lineNumber}: ${parser}${firstLine.includes('\r') ? `; ${crOnlyHint(path)}` : ''}`]);
   return parser;
+}
+
+/**
+ * What to do about a line holding carriage returns: the file was saved with CR-only line endings (Excel's
+ * "CSV (Macintosh)"), so it reads as one line.
+ */
+function crOnlyHint(path: string): string {
+  return `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`;
 }
 
 function noUsableRequest(

@@ -17,10 +17,16 @@ function encodingOfHead(head: Uint8Array): EncodingProblem | undefined {
   return encodingProblem(head.subarray(0, SNIFF_BYTES), { partial: true });
 }
 
-/** Thrown when one line exceeds MAX_LINE_CHARS (a binary or one-line file that passed the 1 KB sniff). */
+/**
+ * Thrown when one line exceeds MAX_LINE_CHARS (a binary or one-line file that passed the 1 KB sniff). `carriageReturn`:
+ * the line holds a carriage return, so the file's lines likely end in one alone (old Mac line endings).
+ */
 export class LineTooLongError extends Error {
-  constructor(readonly lineNumber: number) {
-    super(`line ${lineNumber} is longer than ${MAX_LINE_CHARS / (1024 * 1024)} MB characters; not a trace line`);
+  constructor(
+    readonly lineNumber: number,
+    readonly carriageReturn: boolean,
+  ) {
+    super(`line ${lineNumber} is longer than ${MAX_LINE_CHARS / (1024 * 1024)} MB characters, too long for a trace line`);
     this.name = 'LineTooLongError';
   }
 }
@@ -71,7 +77,16 @@ export async function streamLines(
       }
       bytes += chunk.length;
       if (options.maxBytes !== undefined && bytes > options.maxBytes) throw new TooManyBytesError(options.maxBytes);
-      const text = carry + decoder.write(chunk);
+      const piece = decoder.write(chunk);
+      if (piece.indexOf('\n') === -1) {
+        // No line ends in this chunk: append it without searching the joined line (a search of carry + chunk per
+        // chunk copies the whole line each time, quadratic in its length: 64 chunks of a 64 MB line copy ~2 GB).
+        carry += piece;
+        if (carry.length > MAX_LINE_CHARS) throw new LineTooLongError(lineNumber + 1, carry.includes('\r'));
+        options.onProgress?.(bytes, options.totalBytes ?? bytes);
+        continue;
+      }
+      const text = carry + piece;
       let start = 0;
       for (;;) {
         const newline = text.indexOf('\n', start);
@@ -83,7 +98,7 @@ export async function streamLines(
       }
       carry = start === 0 ? text : text.slice(start);
       if (carry.length > MAX_LINE_CHARS) {
-        throw new LineTooLongError(lineNumber + 1);
+        throw new LineTooLongError(lineNumber + 1, carry.includes('\r'));
       }
       options.onProgress?.(bytes, options.totalBytes ?? bytes);
     }

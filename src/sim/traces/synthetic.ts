@@ -3,7 +3,7 @@ import { InputError } from '../../errors.js';
 import { createRng, exponential, lognormal, type Rng } from '../random.js';
 import type { Trace } from '../types.js';
 import { TraceBuilder } from './builder.js';
-import { MAX_TOKENS } from './fields.js';
+import { DECIMAL, MAX_TOKENS } from './fields.js';
 import { checkRequestCount, formatCount, MAX_TRACE_REQUESTS } from './limits.js';
 
 /**
@@ -14,7 +14,8 @@ import { checkRequestCount, formatCount, MAX_TRACE_REQUESTS } from './limits.js'
  *   synthetic:burst?rate=2&height=5&length=60&every=10m&duration=1h
  *   synthetic:step?steps=0:2,10m:8,20m:4&duration=30m&isl=lognormal:3000:0.8
  *
- * Rates are requests per second. Times are seconds (a bare number) or durations ("10m", "1h30m").
+ * Rates are requests per second, written as decimals ("2", "0.5", "1e3"; not "0x10"). Times are seconds (a bare
+ * number) or durations ("10m", "1h30m").
  * ISL/OSL: a number (every request the same) or `lognormal:MEAN[:SIGMA]` (sigma in log space,
  * default 1). Defaults: isl=3000, osl=150. `seed=N` overrides the run's seed. Unknown parameters are
  * an error, so a typo is never silently ignored.
@@ -102,10 +103,7 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
       }
       return value;
     };
-  const number = reader((raw) => {
-    const value = raw.trim() === '' ? NaN : Number(raw);
-    return Number.isFinite(value) ? value : undefined;
-  });
+  const number = reader(decimal);
   const seconds = reader(parseSeconds);
   const positive = (v: number) => v > 0;
   const nonNegative = (v: number) => v >= 0;
@@ -172,6 +170,12 @@ function checkWithinDuration(shape: ArrivalShape, duration: number, where: strin
   }
 }
 
+/** A finite decimal number ("2", "0.5", "1e3"), undefined otherwise: hex ("0x10"), "", "Infinity" are not numbers here. */
+function decimal(raw: string): number | undefined {
+  const value = DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
+  return Number.isFinite(value) ? value : undefined;
+}
+
 /** Seconds from "600", "2.5", "10m", "1h30m"; undefined when neither. */
 function parseSeconds(raw: string): number | undefined {
   const trimmed = raw.trim();
@@ -189,8 +193,8 @@ function parseSteps(raw: string | null, where: string, problems: string[]): { at
   for (const part of raw.split(',')) {
     const colon = part.lastIndexOf(':');
     const at = colon === -1 ? undefined : parseSeconds(part.slice(0, colon));
-    const rate = colon === -1 ? NaN : Number(part.slice(colon + 1));
-    if (at === undefined || !Number.isFinite(rate) || rate < 0 || part.slice(colon + 1).trim() === '') {
+    const rate = colon === -1 ? undefined : decimal(part.slice(colon + 1));
+    if (at === undefined || rate === undefined || rate < 0) {
       problems.push(`${where}: step ${JSON.stringify(part)} is not time:rate, ${example}`);
       return [];
     }
@@ -214,8 +218,8 @@ function parseLength(raw: string | null, fallback: number, key: string, where: s
   if (/^\d+$/.test(text) && Number(text) <= MAX_TOKENS) return { kind: 'fixed', value: Number(text) };
   const parts = text.split(':');
   if (parts[0] === 'lognormal' && (parts.length === 2 || parts.length === 3)) {
-    const mean = Number(parts[1]);
-    const sigma = parts.length === 3 ? Number(parts[2]) : DEFAULT_SIGMA;
+    const mean = decimal(parts[1] as string) ?? NaN;
+    const sigma = parts.length === 3 ? (decimal(parts[2] as string) ?? NaN) : DEFAULT_SIGMA;
     if (Number.isFinite(mean) && mean >= 1 && mean <= MAX_TOKENS && Number.isFinite(sigma) && sigma >= 0 && sigma <= 4) {
       return { kind: 'lognormal', mean, sigma };
     }

@@ -19,6 +19,24 @@ describe('scenario specs', () => {
     expect(() => parseScenarioSpec('scenario:ramp?sed=1')).toThrow(/unknown parameter "sed"; allowed: seed/);
   });
 
+  it('a seed outside 0..4294967295 (the --seed range) is out of range, not "not an integer"', () => {
+    const message = (text: string): string[] => {
+      try {
+        parseScenarioSpec(text);
+      } catch (error) {
+        return (error as InputError).problems;
+      }
+      return [];
+    };
+    const range = "give an integer from 0 to 4294967295 (as --seed: the generator's state is 32 bits, so a larger seed only repeats a smaller one)";
+    for (const seed of ['99999999999999999999', '4294967296', '-1']) {
+      expect(message(`scenario:ramp?seed=${seed}`)).toEqual([`scenario spec "scenario:ramp?seed=${seed}": seed "${seed}" is out of range; ${range}`]);
+    }
+    expect(message('scenario:ramp?seed=1.5')).toEqual(['scenario spec "scenario:ramp?seed=1.5": seed "1.5" is not an integer']);
+    expect(parseScenarioSpec('scenario:ramp?seed=0').seed).toBe(0);
+    expect(parseScenarioSpec('scenario:ramp?seed=4294967295').seed).toBe(4294967295);
+  });
+
   it('are read as traces: the spec seed wins over the run seed', async () => {
     const a = await readTrace('scenario:step?seed=5', { seed: 1 });
     const b = await readTrace('scenario:step?seed=5', { seed: 2 });

@@ -223,6 +223,23 @@ describe('bad lines', () => {
     expect(trace.skipped.examples[2]?.reason).toBe('timestamp -5 is not a non-negative number of milliseconds');
     expect(trace.skipped.examples[3]?.reason).toBe('input_length 1.5 is not a non-negative integer');
   });
+
+  it('a Mooncake line with a key given twice stops the read, naming the line, the key and both columns', async () => {
+    const path = fixture('dup.jsonl', [
+      '{"timestamp": 0, "input_length": 100, "output_length": 10}',
+      '{"timestamp": 1000, "input_length": 200, "output_length": 20, "input_length": 2000, "hash_ids": [{"a": 1, "a": 2}]}',
+    ].join('\n'));
+    const error = await inputError(readTrace(path));
+    expect(error.problems).toEqual([
+      `${path}:2: duplicate key "input_length" at column 63 (also at column 21); only one value can be used: keep one`,
+      `${path}:2: duplicate key "a" at column 107 (also at column 99); only one value can be used: keep one`,
+    ]);
+  });
+
+  it('the same key in two objects of a Mooncake line is no duplicate', async () => {
+    const trace = await readTrace(fixture('nested.jsonl', '{"timestamp": 0, "input_length": 100, "output_length": 10, "hash_ids": [{"timestamp": 1}]}\n'));
+    expect(Array.from(trace.isl)).toEqual([100]);
+  });
 });
 
 describe('unsorted files', () => {
@@ -276,6 +293,32 @@ describe('files that cannot be used are InputErrors (exit 2) naming the file', (
     const bytes = new Uint8Array([...Buffer.from('TIMESTAMP,'), 0xc3, 0x28, ...Buffer.from('ContextTokens\n')]);
     const error = await inputError(readTrace(fixture('latin.csv', bytes)));
     expect(error.problems[0]).toMatch(/not valid UTF-8 in the first 1 KB/);
+  });
+
+  it('CR-only line endings give the same hint whether the format is told from the file or named (--trace-format)', async () => {
+    const path = fixture('mac.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\r2023-11-16 18:00:00.0000000,10,1\r');
+    const hint = `its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${path} > fixed.csv`;
+    for (const format of ['auto', 'azure', 'burstgpt'] as const) {
+      const error = await inputError(readTrace(path, { format }));
+      expect(error.problems, format).toHaveLength(1);
+      expect(error.problems[0]?.startsWith(`${path}:1: `), format).toBe(true);
+      expect(error.problems[0]?.endsWith(`; ${hint}`), format).toBe(true);
+    }
+  });
+
+  it('a line longer than 64 MB says it is too long for a trace line and what to do (CR-only line endings: convert them)', async () => {
+    const size = 64 * 1024 * 1024 + 1;
+    const long = fixture('one-line.csv', Buffer.alloc(size, 'a'));
+    const error = await inputError(readTrace(long));
+    expect(error.problems).toEqual([
+      `${long}:1: line 1 is longer than 64 MB characters, too long for a trace line; the file is probably not a trace in a supported format, or not one request per line; expected an Azure LLM trace CSV (header TIMESTAMP,ContextTokens,GeneratedTokens), a BurstGPT CSV (header Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type) or Mooncake JSONL ({"timestamp": ms, "input_length": n, "output_length": n} per line)`,
+    ]);
+    const mac = Buffer.alloc(size, '1,2,3\r');
+    const cr = fixture('mac-long.csv', mac);
+    const crError = await inputError(readTrace(cr));
+    expect(crError.problems).toEqual([
+      `${cr}:1: line 1 is longer than 64 MB characters, too long for a trace line; its lines end in a carriage return alone (old Mac line endings), so the file reads as one line; convert them to newlines, e.g. tr '\\r' '\\n' < ${cr} > fixed.csv`,
+    ]);
   });
 
   it('a header and no request line', async () => {

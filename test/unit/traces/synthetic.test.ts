@@ -89,6 +89,32 @@ describe('token lengths', () => {
   });
 });
 
+describe('numbers are decimal, as every other numeric input', () => {
+  it('hex, binary and octal spellings are refused, naming the param (Number() read rate=0x10 as 16)', () => {
+    const at = (spec: string) => `synthetic spec "${spec}"`;
+    const rate = 'synthetic:poisson?rate=0x10&duration=5m';
+    expect(problems(rate)).toEqual([`${at(rate)}: rate "0x10" is not a positive rate in requests/s`]);
+    const burst = 'synthetic:burst?rate=2&height=0b11&duration=1h&seed=0o7';
+    expect(problems(burst)).toEqual([
+      `${at(burst)}: height "0b11" is not a non-negative multiplier of the base rate`,
+      `${at(burst)}: seed "0o7" is not an integer`,
+    ]);
+    const step = 'synthetic:step?steps=0:2,1m:0x8&duration=5m';
+    expect(problems(step)).toEqual([`${at(step)}: step "1m:0x8" is not time:rate, like steps=0:2,10m:8,20m:4 (time:rate, from time 0)`]);
+    const isl = 'synthetic:poisson?rate=1&duration=5m&isl=lognormal:0x400:0x1';
+    expect(problems(isl)).toEqual([
+      `${at(isl)}: isl "lognormal:0x400:0x1" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4`,
+    ]);
+  });
+
+  it('decimal spellings are taken: 16, 1.6e1, +16, .5, 5.', () => {
+    expect(parseSyntheticSpec('synthetic:poisson?rate=1.6e1&duration=5m').shape).toEqual({ kind: 'poisson', rate: 16 });
+    expect(parseSyntheticSpec('synthetic:poisson?rate=%2B16&duration=5m').shape).toEqual({ kind: 'poisson', rate: 16 });
+    expect(parseSyntheticSpec('synthetic:step?steps=0:.5,1m:5.&duration=5m').shape).toEqual({ kind: 'step', steps: [{ at: 0, rate: 0.5 }, { at: 60, rate: 5 }] });
+    expect(parseSyntheticSpec('synthetic:poisson?rate=1&duration=5m&osl=lognormal:1e2:0.5').osl).toEqual({ kind: 'lognormal', mean: 100, sigma: 0.5 });
+  });
+});
+
 describe('rateAt', () => {
   it('follows each shape', () => {
     const diurnal = { kind: 'diurnal', rate: 10, amplitude: 0.5, period: 86400, peak: 43200 } as const;
