@@ -47,7 +47,7 @@ export const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * A finite decimal number in text[from, to) ("12", "0.25", "1.7e9"), NaN otherwise.
- * Plain "digits[.digits]" is parsed in place (the common case); anything else goes through Number().
+ * Plain "digits[.digits]" is parsed in place (the common case); any other decimal spelling goes through Number().
  */
 export function parseNumber(text: string, from = 0, to = text.length): number {
   let whole = 0;
@@ -71,7 +71,8 @@ export function parseNumber(text: string, from = 0, to = text.length): number {
     if (j === to) return whole + fraction / scale;
   }
   const trimmed = text.slice(from, to).trim();
-  if (trimmed === '') return NaN; // Number("") is 0
+  // Number() would also take "" (as 0), hex ("0x10") and binary ("0b1"); a trace field is a decimal number.
+  if (!DECIMAL.test(trimmed)) return NaN;
   const value = Number(trimmed);
   return Number.isFinite(value) ? value : NaN;
 }

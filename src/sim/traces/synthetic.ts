@@ -1,6 +1,6 @@
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { InputError } from '../../errors.js';
-import { createRng, exponential, lognormal, type Rng } from '../random.js';
+import { createRng, exponential, lognormal, MAX_SEED, type Rng } from '../random.js';
 import type { Trace } from '../types.js';
 import { TraceBuilder } from './builder.js';
 import { DECIMAL, MAX_TOKENS } from './fields.js';
@@ -147,7 +147,7 @@ export function parseSyntheticSpec(text: string): SyntheticSpec {
   const isl = parseLength(params.get('isl'), DEFAULT_ISL, 'isl', where, problems);
   const osl = parseLength(params.get('osl'), DEFAULT_OSL, 'osl', where, problems);
   const seedText = params.get('seed');
-  const seed = seedText === null ? undefined : number('seed', Number.isInteger, 'an integer');
+  const seed = seedText === null ? undefined : number('seed', (v) => Number.isInteger(v) && v >= 0 && v <= MAX_SEED, `an integer from 0 to ${MAX_SEED} (as --seed)`);
   if (problems.length > 0) throw new InputError(problems);
   return { text, shape, durationSeconds, isl, osl, ...(seed === undefined ? {} : { seed }) };
 }

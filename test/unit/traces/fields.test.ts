@@ -39,5 +39,8 @@ describe('parseCount and parseNumber', () => {
   it('reads decimal seconds in place, with Number() for the rest', () => {
     expect([parseNumber('12'), parseNumber('0.25'), parseNumber('1.7e3'), parseNumber(' 5 ')]).toEqual([12, 0.25, 1700, 5]);
     for (const bad of ['', ' ', 'abc', 'Infinity', '1.2.3']) expect(parseNumber(bad), bad).toBeNaN();
+    // A trace field is decimal: Number() alone read a BurstGPT Timestamp of 0x10 as 16 s.
+    for (const bad of ['0x10', '0b11', '0o7', '1_000']) expect(parseNumber(bad), bad).toBeNaN();
+    expect([parseNumber('-3.5'), parseNumber('+2'), parseNumber('.5'), parseNumber('5.'), parseNumber('1E2')]).toEqual([-3.5, 2, 0.5, 5, 100]);
   });
 });

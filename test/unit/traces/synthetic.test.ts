@@ -97,7 +97,7 @@ describe('numbers are decimal, as every other numeric input', () => {
     const burst = 'synthetic:burst?rate=2&height=0b11&duration=1h&seed=0o7';
     expect(problems(burst)).toEqual([
       `${at(burst)}: height "0b11" is not a non-negative multiplier of the base rate`,
-      `${at(burst)}: seed "0o7" is not an integer`,
+      `${at(burst)}: seed "0o7" is not an integer from 0 to 4294967295 (as --seed)`,
     ]);
     const step = 'synthetic:step?steps=0:2,1m:0x8&duration=5m';
     expect(problems(step)).toEqual([`${at(step)}: step "1m:0x8" is not time:rate, like steps=0:2,10m:8,20m:4 (time:rate, from time 0)`]);
@@ -105,6 +105,13 @@ describe('numbers are decimal, as every other numeric input', () => {
     expect(problems(isl)).toEqual([
       `${at(isl)}: isl "lognormal:0x400:0x1" is not a token count (e.g. 3000) or lognormal:MEAN[:SIGMA] (e.g. lognormal:3000:0.8); 1 <= mean <= 4294967295, 0 <= sigma <= 4`,
     ]);
+  });
+
+  it('a seed outside 0..4294967295 is refused with the range, as --seed is (the generator would wrap it)', () => {
+    const big = 'synthetic:poisson?rate=1&duration=5m&seed=99999999999999999999';
+    expect(problems(big)).toEqual([`synthetic spec "${big}": seed "99999999999999999999" is not an integer from 0 to 4294967295 (as --seed)`]);
+    expect(problems('synthetic:poisson?rate=1&duration=5m&seed=-1')).toHaveLength(1);
+    expect(problems('synthetic:poisson?rate=1&duration=5m&seed=4294967295')).toEqual([]);
   });
 
   it('decimal spellings are taken: 16, 1.6e1, +16, .5, 5.', () => {
