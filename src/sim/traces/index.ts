@@ -144,7 +144,9 @@ async function readTraceFile(
       builder.push(parser.row.time, parser.row.isl, parser.row.osl);
     } else if (typeof outcome === 'string') {
       skipped.count++;
-      const reason = unterminated ? `${outcome} (the last line has no newline: was the file cut short?)` : outcome;
+      // A line holding carriage returns is several lines of a file with old-Mac line endings (the CSV formats say so
+      // when they read the header; a Mooncake file has none).
+      const reason = line.includes('\r') ? `${outcome}; ${crOnlyHint(path)}` : unterminated ? `${outcome} (the last line has no newline: was the file cut short?)` : outcome;
       if (skipped.examples.length < MAX_SKIPPED_EXAMPLES) skipped.examples.push({ line: lineNumber, reason });
     } else if ('refuse' in outcome) {
       throw new InputError(outcome.refuse.map((reason) => `${path}:${lineNumber}: ${reason}`));

@@ -304,6 +304,15 @@ describe('files that cannot be used are InputErrors (exit 2) naming the file', (
       expect(error.problems[0]?.startsWith(`${path}:1: `), format).toBe(true);
       expect(error.problems[0]?.endsWith(`; ${hint}`), format).toBe(true);
     }
+    // A Mooncake file has no header: its one line is not valid JSON, and says why; a CRLF file's lines are not.
+    const jsonl = '{"timestamp": 0, "input_length": 100, "output_length": 10}';
+    const mac = fixture('mac.jsonl', `${jsonl}\r${jsonl}\r`);
+    const error = await inputError(readTrace(mac, { format: 'mooncake' }));
+    expect(error.problems.join('\n')).toContain(`${mac}:1: not valid JSON`);
+    expect(error.problems.join('\n')).toContain(`tr '\\r' '\\n' < ${mac}`);
+    const crlf = await readTrace(fixture('crlf.jsonl', `${jsonl}\r\n{"timestamp": 1}\r\n${jsonl}\r\n`), { format: 'mooncake' });
+    expect(crlf.skipped.count).toBe(1);
+    expect(crlf.skipped.examples[0]?.reason).not.toContain('carriage return');
   });
 
   it('a line longer than 64 MB says it is too long for a trace line and what to do (CR-only line endings: convert them)', async () => {
