@@ -40,6 +40,7 @@ const plannerStateSchema = z.looseObject({
   /** Per pool the newest STARTUP_WINDOW startup times pd-planner keeps (planner/startup.ts): durations in seconds. */
   startup: z.record(z.string(), z.array(z.number().positive()).max(STARTUP_WINDOW, `at most ${STARTUP_WINDOW} startup times per pool (the newest ones the planner keeps)`)).optional(),
   idleSince: finite.optional(),
+  pauseRunning: z.looseObject({ prefill: z.number().nonnegative(), decode: z.number().nonnegative() }).optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

@@ -189,6 +189,8 @@ export function decide(input: DecideInput): DecideResult {
   // What each role has running or on its way, for the idle rule: a replica ordered by a wake is desired but not yet
   // ready, and still counts (else the next quiet window would send it back to zero before it serves).
   const running: Record<Role, number> = { prefill: 0, decode: 0 };
+  // The same in policy units, for the pause hold: what a pause begins with includes replicas still starting.
+  const ordered: Record<Role, number> = { prefill: 0, decode: 0 };
   const unknownPools: string[] = [];
   for (const pool of pools) {
     const counts = knownCounts(observation, state, pool.name);
@@ -199,9 +201,11 @@ export function decide(input: DecideInput): DecideResult {
     const present = counts.ready ?? counts.desired ?? counts.last ?? pool.minReplicas;
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
     running[pool.role] += counts.highest ?? pool.minReplicas;
+    ordered[pool.role] += replicasToUnits(counts.highest ?? present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
   }
   const requestsUnknown = !input.forecastOverride && observedAmount(observation.requests) === undefined;
   const idle: IdleResult = scaleToZero(spec, observation, state, now, running);
+  const pauseRunning = pauseStart(state, idle.idleSince, ordered);
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;
@@ -219,7 +223,11 @@ export function decide(input: DecideInput): DecideResult {
   if (holdReason === undefined) {
     try {
       const idleForSeconds = idle.idleSince !== undefined ? (now - idle.idleSince) / 1000 : undefined;
-      output = policies[spec.policy]({ spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction, ...(idleForSeconds !== undefined ? { idleForSeconds } : {}) });
+      output = policies[spec.policy]({
+        spec, profile, observation, forecast: next, leadForecast: lead, current, correction: state.correction,
+        ...(idleForSeconds !== undefined ? { idleForSeconds } : {}),
+        ...(pauseRunning !== undefined ? { pauseRunning } : {}),
+      });
     } catch (error) {
       holdReason = `policy ${spec.policy} failed (${messageOf(error)}): holding the replica counts (the highest known per pool)`;
     }
@@ -356,8 +364,24 @@ export function decide(input: DecideInput): DecideResult {
       ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
       ...(Object.keys(learned.samples).length > 0 ? { startup: learned.samples } : {}),
       ...(idle.idleSince !== undefined ? { idleSince: idle.idleSince } : {}),
+      ...(pauseRunning !== undefined ? { pauseRunning } : {}),
     },
   };
+}
+
+/**
+ * What each role ran or had on its way when the current pause was first seen: carried while the pause lasts (the same
+ * idleSince), taken from `ordered` on its first tick, none while there is demand. Example: demand stops with 1 prefill
+ * ready and 2 more starting, and 6 decode -> { prefill 3, decode 6 } for every tick of that pause, whatever the hold
+ * then lets go.
+ */
+function pauseStart(state: PlannerState, idleSince: number | undefined, ordered: Record<Role, number>): Record<Role, number> | undefined {
+  if (idleSince === undefined) return undefined;
+  const carried = state.pauseRunning;
+  if (carried !== undefined && state.idleSince === idleSince && Number.isFinite(carried.prefill) && Number.isFinite(carried.decode)) {
+    return { prefill: carried.prefill, decode: carried.decode };
+  }
+  return { prefill: ordered.prefill, decode: ordered.decode };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** What the planner carries from one tick to the next. Plain data, so the simulator can snapshot it. */
+import type { Role } from '../config/schema.js';
 
 /** The SLO loop of one role (sla's `sloFeedback`): its headroom and the misses it is steering by. */
 export interface RoleSloState {
@@ -63,6 +64,8 @@ export interface PlannerState {
   startup?: Record<string, number[]>;
   /** Epoch ms since when no demand has been seen; absent while there is demand (planner/idle.ts). */
   idleSince?: number;
+  /** Replicas per role (policy units) running when the pause that began at idleSince was first seen; sla's pauseHold keeps a share of them. */
+  pauseRunning?: Record<Role, number>;
 }
 
 export function initialState(): PlannerState {

@@ -88,5 +88,10 @@ describe('planner state file', () => {
       'state.correction.burstFloor: expected a number ≥ 0, got -2',
       'state.correction.slo.prefill.missed: expected a number, got "lots"',
     ]);
+    // What ran when a pause began is a floor of the pause hold: a negative or missing role would be a wrong floor.
+    expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, idleSince: 0, pauseRunning: { prefill: -1 } }))).toEqual([
+      'state.pauseRunning.prefill: expected a number ≥ 0, got -1',
+      'state.pauseRunning.decode: required field is missing (expected a number)',
+    ]);
   });
 });

@@ -62,12 +62,14 @@ describe('decideFleet', () => {
   });
 
   it("a paused graph's pause hold is a soft layer: within a priority, another graph's load is served first", () => {
-    // chat runs 6 + 6 replicas and has seen no request for a minute: alone, its pause hold keeps ceil(0.6 x 6) = 4 + 4.
+    // chat runs 6 + 6 replicas and has seen no request for a minute: alone, its pause hold keeps ceil(0.6 x 6) = 4
+    // prefill and ceil(0.7 x 6) = 5 decode.
     const paused = { ...obs(0, 1000, { prefill: 6, decode: 6 }), ttftMs: {} };
     const pausedState = stateWith({ last: { prefill: 6, decode: 6 } });
     const alone = decideFleet({ name: 'aks', budget: { maxGpus: 480 }, now: T0, graphs: [graph('chat', 1, paused, { state: pausedState })] });
     expect(alone.results.chat!.decision.explanation.need.prefill?.detail.pauseHoldReplicas).toBe(4);
-    expect(gpus(alone.results.chat!.decision.pools)).toBe(32);
+    expect(alone.results.chat!.decision.explanation.need.decode?.detail.pauseHoldReplicas).toBe(5);
+    expect(gpus(alone.results.chat!.decision.pools)).toBe(36);
     // With code under load on 48 GPUs at the same priority, code's load (its hard layer) is served before chat's hold:
     // code 40, chat its minimums. (A higher priority keeps its soft layers too, as it keeps its scale-down window.)
     const r = decideFleet({ name: 'aks', budget: { maxGpus: 48 }, now: T0, graphs: [graph('chat', 1, paused, { state: pausedState }), graph('code', 1, obs(900))] });

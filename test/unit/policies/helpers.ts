@@ -38,5 +38,6 @@ export function makeInput(partial: Partial<PolicyInput> & { spec?: PolicySpec })
     current: partial.current ?? { prefill: 1, decode: 1 },
     correction: partial.correction ?? { pCf: 1, dCf: 1 },
     ...(partial.idleForSeconds !== undefined ? { idleForSeconds: partial.idleForSeconds } : {}),
+    ...(partial.pauseRunning !== undefined ? { pauseRunning: partial.pauseRunning } : {}),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * pauseHold (src/policies/sla/pause-hold.ts): while the graph sees no demand, for up to PAUSE_HOLD_SECONDS, each role
- * keeps PAUSE_KEEP of the replicas it runs; through the scale-down window the hold decays one step per window.
+ * keeps its PAUSE_KEEP share of the replicas it ran when the pause began (planner/decide.ts carries them in the state),
+ * once the scale-down window has let the busy level go; the share does not compound tick after tick.
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/planner/decide.js';
@@ -15,7 +16,7 @@ import { forecast, makeInput, makeSpec } from './helpers.js';
 const quiet: Observation = { time: 't', windowSeconds: 60, requests: 0, queueDepth: 0 };
 
 describe('pauseHold', () => {
-  const need = (idleForSeconds: number | undefined, pauseHold = true) =>
+  const need = (idleForSeconds: number | undefined, pauseHold = true, pauseRunning?: { prefill: number; decode: number }) =>
     slaPolicy(
       makeInput({
         spec: makeSpec({ interval: '60s', sla: { improvements: { pauseHold } } }),
@@ -23,17 +24,26 @@ describe('pauseHold', () => {
         observation: quiet,
         current: { prefill: 5, decode: 4 },
         ...(idleForSeconds !== undefined ? { idleForSeconds } : {}),
+        ...(pauseRunning ? { pauseRunning } : {}),
       }),
     ).need;
 
-  it('keeps 60% of what runs, rounded up, while no demand is seen: 5 prefill -> 3, 4 decode -> 3', () => {
-    expect(PAUSE_KEEP).toBe(0.6);
+  it('keeps 60% of the prefill and 70% of the decode replicas, rounded up, while no demand is seen: 5 -> 3, 4 -> 3', () => {
+    expect(PAUSE_KEEP).toEqual({ prefill: 0.6, decode: 0.7 });
     const held = need(120);
     expect(held.prefill.replicas).toBe(3);
     expect(held.decode.replicas).toBe(3);
     expect(held.prefill.detail.pauseHeldFrom).toBe(1);
     expect(held.prefill.detail.pauseSeconds).toBe(120);
-    expect(held.prefill.detail.pauseHoldRule).toBe('no demand for 120 s of 1800 s: keep 0.6 of the replicas running, rounded up');
+    expect(held.prefill.detail.pauseHoldRule).toBe('no demand for 120 s of 1800 s: keep 0.6 of the prefill replicas running when it began, rounded up');
+    expect(held.decode.detail.pauseHoldRule).toBe('no demand for 120 s of 1800 s: keep 0.7 of the decode replicas running when it began, rounded up');
+  });
+
+  it('keeps a share of what ran when the pause began, not of what runs now: 6 and 8 then -> 4 and 6, though 5 and 4 run', () => {
+    const held = need(600, true, { prefill: 6, decode: 8 });
+    expect(held.prefill.replicas).toBe(4);
+    expect(held.decode.replicas).toBe(6);
+    expect(held.decode.detail.pauseHoldReplicas).toBe(6);
   });
 
   it('does not apply with demand, after PAUSE_HOLD_SECONDS, or switched off', () => {
@@ -76,17 +86,39 @@ describe('pauseHold through decide', () => {
     { name: 'd', role: 'decode', minReplicas: min, maxReplicas: 20 },
   ];
 
-  it('decays from what runs once the window lets it (5, 3, 2 prefill) and lets go 30 minutes after the last demand', () => {
+  it('falls to its share of what ran once the window lets it (5, then 3 prefill), holds it, and lets go 30 minutes after the last demand', () => {
     const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
     const { prefill, decode } = replay(spec, 40);
-    // The window keeps the busy tick's 5 for 300 s; then ceil(0.6 x 5) = 3, ceil(0.6 x 3) = 2 the next tick, which
-    // holds (ceil(0.6 x 2) = 2) until the pause is 1800 s old (tick 31). The window remembers the need without the
-    // hold, so nothing of it is kept after that.
-    expect(prefill).toEqual([...Array(4).fill(5), 3, ...Array(25).fill(2), ...Array(10).fill(1)]);
-    expect(decode).toEqual([...Array(4).fill(4), 3, ...Array(25).fill(2), ...Array(10).fill(1)]);
+    // The window keeps the busy tick's 5 and 4 for 300 s; then ceil(0.6 x 5) = 3 prefill and ceil(0.7 x 4) = 3 decode,
+    // shares of what ran when the pause began (not of what runs, which would fall again to ceil(0.6 x 3) = 2), until
+    // the pause is 1800 s old (tick 31). The window remembers the need without the hold, so nothing of it is kept
+    // after that.
+    expect(prefill).toEqual([...Array(4).fill(5), ...Array(26).fill(3), ...Array(10).fill(1)]);
+    expect(decode).toEqual([...Array(4).fill(4), ...Array(26).fill(3), ...Array(10).fill(1)]);
     // Without the hold the same window lets everything go to the minimum at once.
     const off = replay(makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' }, sla: { improvements: { pauseHold: false } } }), 6);
     expect(off.prefill).toEqual([5, 5, 5, 5, 1, 1]);
+  });
+
+  it('records what ran when the pause began in the state, carries it through the pause, and drops it with demand', () => {
+    const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
+    const at = (k: number, requests: number, p: number, d: number): Observation => ({
+      ...quiet,
+      requests,
+      time: new Date(T0 + k * 60_000).toISOString(),
+      isl: 3000,
+      osl: 150,
+      pools: { p: { desired: p, ready: p }, d: { desired: d, ready: d } },
+    });
+    const first = decide({ spec, profile, observation: at(1, 0, 5, 4), state: initialState(), now: T0 + 60_000 });
+    expect(first.state.pauseRunning).toEqual({ prefill: 5, decode: 4 });
+    // Two replicas of each went meanwhile: the pause still began with 5 and 4.
+    const later = decide({ spec, profile, observation: at(2, 0, 3, 2), state: first.state, now: T0 + 120_000 });
+    expect(later.state.pauseRunning).toEqual({ prefill: 5, decode: 4 });
+    expect(later.decision.explanation.need.decode?.detail.pauseHoldReplicas).toBe(3);
+    const busy = decide({ spec, profile, observation: at(3, 600, 3, 3), state: later.state, now: T0 + 180_000 });
+    expect(busy.state.pauseRunning).toBeUndefined();
+    expect(busy.state.idleSince).toBeUndefined();
   });
 
   it('does not keep a role from zero once it has been idle for scaleToZero.idleSeconds', () => {
