@@ -199,6 +199,13 @@ describe('the sh blocks parse against the command line and name files the repo h
     expect(await inlineProblems(readFileSync(join(ROOT, file), 'utf8'))).toEqual([]);
   });
 
+  it('README: the commands in its prose name files the repo has', async () => {
+    const flags = await commandFlags();
+    const runnable = inlineCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'), [...flags.keys()]).filter((c) => c.args);
+    expect(runnable.length).toBeGreaterThanOrEqual(1);
+    expect(runnable.flatMap((c) => namedFiles(c.args!).filter((f) => !existsSync(join(ROOT, f))).map((f) => `${c.text}: ${f}`))).toEqual([]);
+  });
+
   it('README: a simulate names its --out (or prints --json): the default out/report holds the report npm start wrote', () => {
     const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const simulates = [
