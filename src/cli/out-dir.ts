@@ -3,7 +3,7 @@
  * that already holds a report unless --force is given, and say so when --force replaces one. Checked before any
  * simulation runs, so the refusal costs nothing.
  */
-import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -11,13 +11,21 @@ import { InputError } from '../errors.js';
 export const REPORT_FILES = ['report.json', 'report.md', 'report.html'] as const;
 export const SWEEP_FILES = ['sweep.json', 'sweep.md', 'sweep.html'] as const;
 
-/** "generated 2026-12-07T03:39:34Z" from the first KB of a report.json, or "" when it cannot be read. */
+/** Bytes read from the end of a report.json to find its generatedAt. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * "generated 2026-12-07T03:39:34Z" from a report.json, or "" when it cannot be read. `generatedAt` is the file's last
+ * key, after the per-interval series (a report of an hour at 60 s intervals is a few hundred KB), so only the last
+ * 64 KB are read, whatever the file's size.
+ */
 function generatedAt(file: string): string {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const buffer = Buffer.alloc(64 * 1024);
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+    const buffer = Buffer.alloc(TAIL_BYTES);
+    const start = Math.max(0, fstatSync(fd).size - TAIL_BYTES);
+    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, start)).toString('utf8');
     const match = /"generatedAt"\s*:\s*"([^"]{1,64})"/.exec(text);
     return match ? `, generated ${match[1]}` : '';
   } catch {

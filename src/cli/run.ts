@@ -65,7 +65,7 @@ export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorke
   program
     .command('run')
     .description('run the planner service: tick every spec.interval, scale the targets, export /metrics')
-    .option('--policy <path>', 'policy file (YAML), or a directory: every *.yaml in it; repeat for several policies (one per model/graph)', collect)
+    .option('--policy <path>', 'policy file (YAML), or a directory: every *.yaml and *.yml in it; repeat for several policies (one per model/graph)', collect)
     .option('--fleet <file>', 'a PlannerFleet file: plan its graphs together on its one GPU budget (instead of --policy)')
     .option('--once', 'run one tick from the current metric window, apply it, and exit')
     .option('--dry-run', 'decide and log the patches that would be sent; write nothing (no leader election)')
@@ -85,7 +85,7 @@ export function registerRun(program: Command, hooks: Pick<RunHooks, 'decideWorke
         secondsOrZero('--policy-timeout'),
       ),
     )
-    .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, else pd-planner)', leaseName)
+    .option('--lease-name <name>', 'leader Lease name (default pd-planner-<metadata.name> with one policy file, pd-planner-fleet-<name> with --fleet, else pd-planner)', leaseName)
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (debug adds each tick's observation and explanation)`, logLevel, 'info')
     .option('--log-format <format>', 'json (one object a line) | text (time, level, message); default: text on a terminal, else json')
     .action(async (opts: RunOptions & { connector: string; logFormat?: string }) => {

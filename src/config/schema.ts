@@ -135,7 +135,7 @@ export const MAX_ITL_MS = 60_000;
 
 function sloTarget(maxMs: number, what: string) {
   return z.strictObject({
-    /** Percentile of requests that must meet `ms`, 50..99.99 (95 means p95). */
+    /** Percentile of requests that must meet `ms`, above 0 and below 100 (95 means p95). */
     percentile: z.number().gt(0).lt(100).default(95),
     ms: positive.refine((v) => v <= maxMs, { message: `at most ${maxMs} ms (${what}); a longer target is never missed` }),
   });

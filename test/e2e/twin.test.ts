@@ -130,7 +130,7 @@ describe("the end-to-end run's absolute checks can fail for a wrong planner", ()
       const run = runs[0]!;
       return absoluteCheck(run.sloAttainment.both, run.gpuHours.total, y, spec);
     };
-    // measured: x1 1.50x hindsight at 99.8%; x2 2.26x; x0.5 20% within both targets.
+    // measured: x1 1.60x hindsight at 99.8%; x2 2.27x; x0.5 20% within both targets.
     expect(await verdict(1)).toMatchObject({ sloMet: true, withinFactor: true });
     expect(await verdict(2)).toMatchObject({ sloMet: true, withinFactor: false });
     expect((await verdict(0.5)).sloMet).toBe(false);

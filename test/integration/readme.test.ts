@@ -5,7 +5,9 @@
  *   - run, in the README's order, in a fresh clone (a folder holding the repo's tracked files and its installed
  *     node_modules, nothing else), except `npm test` (this suite) and the commands marked "needs a Kubernetes
  *     cluster". Each must exit 0; the what-ifs must show an effect (a sweep whose rows are all the same would not).
- * The ```sh blocks of docs/ and deploy/README.md are checked against the command line's definition too.
+ * The ```sh blocks of docs/ and deploy/README.md are checked against the command line's definition too, and so are the
+ * commands written inline in their prose (`simulate --policy POLICY [--out DIR]`): every flag they name is the
+ * command's, and one with no placeholder parses as a whole.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -97,6 +99,67 @@ async function parses(args: string[]): Promise<string | undefined> {
   }
 }
 
+/** The commands of the Markdown documents a user reads: README.md, docs/, deploy/README.md. */
+const DOCUMENTS = ['README.md', 'deploy/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+interface InlineCommand {
+  /** The code span as written, its line breaks as spaces. */
+  text: string;
+  /** The pd-planner command it names (`simulate`). */
+  command: string;
+  /** The flags it names, each once (`--out`). */
+  flags: string[];
+  /** Its pd-planner arguments when it has no placeholder (POLICY, FILE, `...`, `[--opt]`, `a|b`), so it can be parsed whole. */
+  args?: string[];
+}
+
+/**
+ * The pd-planner commands written inline in a document's prose: a code span that starts with `npx pd-planner CMD`,
+ * `pd-planner CMD`, `node bin/pd-planner.js CMD`, or `CMD --flag` for a command name CMD. Fenced blocks are left to
+ * shCommands.
+ */
+function inlineCommands(text: string, commands: readonly string[]): InlineCommand[] {
+  const prose = text.replace(/^```[\s\S]*?^```/gm, '');
+  const out: InlineCommand[] = [];
+  for (const m of prose.matchAll(/`([^`]+)`/g)) {
+    const span = m[1]!.replace(/\s+/g, ' ').trim();
+    const head = /^(?:npx pd-planner |pd-planner |node bin\/pd-planner\.js )?([a-z]+)(?= |$)/.exec(span);
+    if (!head || !commands.includes(head[1]!)) continue;
+    const rest = span.slice(head[0].length);
+    const prefixed = head[0] !== head[1];
+    if (!prefixed && !/^ --/.test(rest)) continue; // "run" alone is a word, "run --once" a command
+    if (/: /.test(rest)) continue; // a message quoted from the program ("pd-planner run --once: the tick failed: ...")
+    const flags = [...new Set([...rest.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)].map((f) => f[0]))];
+    const placeholder = /\.\.\.|…|\[|\||\b[A-Z][A-Z0-9_.]*\b/.test(rest);
+    // Only a command written out with its arguments (`npx pd-planner ...`) is meant to run as it stands: `run --once`
+    // names a flag, `pd-planner validate` a command.
+    const runnable = prefixed && rest !== '' && !placeholder;
+    out.push({ text: span, command: head[1]!, flags, ...(runnable ? { args: [head[1]!, ...shellWords(rest).words] } : {}) });
+  }
+  return out;
+}
+
+/** Each command's long flags, from its definition (and --help, which commander adds). */
+async function commandFlags(): Promise<Map<string, Set<string>>> {
+  const program = new Command();
+  for (const load of Object.values(COMMANDS)) (await load())(program);
+  return new Map(program.commands.map((c) => [c.name(), new Set(['--help', ...c.options.map((o) => o.long!).filter(Boolean)])]));
+}
+
+/** Problems of a document's inline commands: flags the command does not have, and runnable ones that do not parse. */
+async function inlineProblems(text: string): Promise<string[]> {
+  const flags = await commandFlags();
+  const problems: string[] = [];
+  for (const c of inlineCommands(text, [...flags.keys()])) {
+    for (const f of c.flags) if (!flags.get(c.command)!.has(f)) problems.push(`\`${c.text}\`: ${c.command} has no ${f}`);
+    if (c.args) {
+      const error = await parses(c.args);
+      if (error) problems.push(`\`${c.text}\`: ${error}`);
+    }
+  }
+  return problems;
+}
+
 /** The words that name a file of the repo: the values of file flags and the command's file operands. */
 function namedFiles(args: string[]): string[] {
   const files: string[] = [];
@@ -114,7 +177,7 @@ function namedFiles(args: string[]): string[] {
 }
 
 describe('the sh blocks parse against the command line and name files the repo has', async () => {
-  const files = ['README.md', 'deploy/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = DOCUMENTS;
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   for (const file of files) {
     const commands = shCommands(file);
@@ -131,6 +194,42 @@ describe('the sh blocks parse against the command line and name files the repo h
       }
     });
   }
+
+  it.each(DOCUMENTS)('%s: the commands in its prose name only their own flags, and parse when they have no placeholder', async (file) => {
+    expect(await inlineProblems(readFileSync(join(ROOT, file), 'utf8'))).toEqual([]);
+  });
+
+  it('README: the commands in its prose name files the repo has', async () => {
+    const flags = await commandFlags();
+    const runnable = inlineCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'), [...flags.keys()]).filter((c) => c.args);
+    expect(runnable.length).toBeGreaterThanOrEqual(1);
+    expect(runnable.flatMap((c) => namedFiles(c.args!).filter((f) => !existsSync(join(ROOT, f))).map((f) => `${c.text}: ${f}`))).toEqual([]);
+  });
+
+  it('README: a simulate names its --out (or prints --json): the default out/report holds the report npm start wrote', () => {
+    const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const simulates = [
+      ...shCommands('README.md').map((c) => plannerArgs(c.words)).filter((a) => a?.[0] === 'simulate').map((a) => a!.join(' ')),
+      ...inlineCommands(text, ['simulate']).filter((c) => c.args).map((c) => c.text),
+    ];
+    expect(simulates.length).toBeGreaterThanOrEqual(6);
+    expect(simulates.filter((c) => !/ --(out|json|force)\b/.test(c))).toEqual([]);
+  });
+
+  it('catches a mistake in prose: a flag of another command, a bad value, a synopsis naming a flag that does not exist', async () => {
+    expect(await inlineProblems('run `npx pd-planner simulate --trace x.csv --rate-scale 4 --policy-timeout 5s` to see')).toEqual([
+      '`npx pd-planner simulate --trace x.csv --rate-scale 4 --policy-timeout 5s`: simulate has no --policy-timeout',
+      "`npx pd-planner simulate --trace x.csv --rate-scale 4 --policy-timeout 5s`: error: unknown option '--policy-timeout'",
+    ]);
+    expect(await inlineProblems('`npx pd-planner run --policy a.yaml --metrics-port x`')).toEqual(['`npx pd-planner run --policy a.yaml --metrics-port x`: InputError: --metrics-port: "x" is not a whole number from 0 to 65535']);
+    expect(await inlineProblems('`run --policy POLICY [--once] [--dry-rn]`, `reserve --max-runs N`')).toEqual(['`run --policy POLICY [--once] [--dry-rn]`: run has no --dry-rn']);
+    // Words and quoted messages are not commands.
+    expect(await inlineProblems('the `run` command; `pd-planner run --once: the tick failed: --foo`; `sweep`')).toEqual([]);
+    // A command split over two lines of prose is one command.
+    expect(inlineCommands('`npx pd-planner simulate --trace\n  t.csv --json`', ['simulate'])).toEqual([
+      { text: 'npx pd-planner simulate --trace t.csv --json', command: 'simulate', flags: ['--trace', '--json'], args: ['simulate', '--trace', 't.csv', '--json'] },
+    ]);
+  });
 
   it('catches a README mistake: an unknown flag, a missing value, a file the repo does not have', async () => {
     expect(await parses(['simulate', '--polcy', 'x'])).toMatch(/unknown option '--polcy'/);

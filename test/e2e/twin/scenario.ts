@@ -21,8 +21,9 @@
  *                          uses the exact p95. That gap is a property of the metric, not of the planner, and would
  *                          make the two decide differently for reasons this test is not about. (TTFT and ITL still
  *                          travel through Prometheus and the test checks them against the twin.)
- *   burst false            The burst ratio needs the peak 10 s arrival rate, which the simulator takes from the trace
- *                          and the service does not read from Prometheus (no query for it yet).
+ *   burst false            The burst ratio compares a window's busiest 10 s with its mean; a 3 s interval has no 10 s
+ *                          sub-window: the simulator's peak is the interval's own mean rate, while the service's
+ *                          peakRequestsPerSecond query takes a 10 s rate reaching three intervals back.
  *   stabilization 0 s      The service holds on the ticks before the twin's clock starts (no series yet); with a
  *                          scale-down window those held ticks would sit in its window and the simulator has none.
  *   targetUtilization 0.7  Enough headroom that the SLO is met with margin in both runs (in-process: TTFT 99.8 %).
