@@ -214,6 +214,26 @@ describe('multi-policy loop', () => {
     expect(ticks.pending.map((p) => p.policy)).toEqual(['p02']);
   });
 
+  it('a wall clock stepped back an hour (NTP) does not stop the ticks: every policy is due at the next round', async () => {
+    const { service, ticks, time, events } = setup({ 'fast.yaml': POLICY('fast', { interval: '30s' }), 'slow.yaml': POLICY('slow', { interval: '60s' }) });
+    await service.start();
+    await settle();
+    for (const name of ['fast', 'slow']) ticks.take(name).release();
+    await settle();
+    // The round timer fires 30 s later on the monotonic timers, but the wall clock now reads an hour earlier.
+    time.advance(-3600);
+    time.timers.shift()!.fn();
+    await settle();
+    expect(ticks.pending.map((p) => p.policy).sort()).toEqual(['fast', 'slow']);
+    for (const name of ['fast', 'slow']) ticks.take(name).release();
+    await settle();
+    // From the new clock on, each is back on its own interval: fast at +30 s, slow at +60 s.
+    time.fireNext();
+    await settle();
+    expect(ticks.pending.map((p) => p.policy)).toEqual(['fast']);
+    expect(events().filter((e) => e === 'clock-jump')).toHaveLength(1);
+  });
+
   it('/readyz: ready while some policies fail (it names them); not ready when every policy fails', async () => {
     const { service, ticks, time, metrics } = setup(policies(3, { failureThreshold: 1 }));
     await service.start();
