@@ -139,3 +139,33 @@ describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`,
     }
   });
 });
+
+describe('virtual connector: policies of one process publishing to different buckets at once', () => {
+  requireBinaries(NATS_SERVER_BIN);
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer({ monitor: true });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('each round publishes every policy without error, over one connection per server (none left behind)', async () => {
+    const llama = testSpec({ sources: { virtual: { nats: server.url, bucket: 'llama' } } });
+    const mistral = testSpec({ sources: { virtual: { nats: server.url, bucket: 'mistral' } } });
+    const connector = createVirtualConnector();
+    try {
+      for (let round = 1; round <= 3; round += 1) {
+        const time = `2026-11-25T10:0${round}:00Z`;
+        const [a, b] = await Promise.all([connector.apply(decision(time, round, 1), llama), connector.apply(decision(time, 10 + round, 2), mistral)]);
+        expect([a.errors, b.errors]).toEqual([{}, {}]);
+        expect(a.pools['prefill-od']).toBe(`published ${round === 1 ? '-' : round - 1}->${round} (revision ${round}) to llama`);
+        expect(b.pools['prefill-od']).toBe(`published ${round === 1 ? '-' : 9 + round}->${10 + round} (revision ${round}) to mistral`);
+      }
+      expect(await server.connections()).toBe(1);
+    } finally {
+      await connector.close();
+    }
+    await waitFor(async () => (await server.connections()) === 0, 5000, 'every connection closed');
+  });
+});
