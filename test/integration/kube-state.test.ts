@@ -104,6 +104,36 @@ describe('kube-state', () => {
   });
 });
 
+describe('kube-state across a failed re-list (a rebuild after an error, or the periodic resync)', () => {
+  it('a resync is no failure; a pod deleted from a healthy node while the nodes cannot be re-listed is no eviction', async () => {
+    api = await startFakeKubeApi({
+      objects: [graph, node('od-1'), pod('decode-a', { labels: labels('decode'), nodeName: 'od-1' }), pod('decode-b', { labels: labels('decode'), nodeName: 'od-1' })],
+    });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, resyncSeconds: 0.3 });
+    await state.start();
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 0, evicted: 0, evictionNotices: 0 });
+    // Resyncs come and go: replacing an informer (which aborts its watch) is not an error.
+    await waitFor(() => api!.requests.filter((r) => r.verb === 'list' && r.resource === 'nodes').length >= 3);
+    expect(state.health().errors).toEqual({});
+    state.stop();
+
+    // Without resyncs: the nodes watch is cut and every later request for nodes fails, so the informer is rebuilt
+    // (after the backoff) and its re-list fails.
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, resyncSeconds: 0 });
+    await state.start();
+    api.inject({ path: '/api/v1/nodes', method: 'GET', fault: 500, times: 1_000_000 });
+    api.dropWatches();
+    await waitFor(() => api!.requests.some((q) => q.resource === 'nodes' && q.verb === 'list' && q.status === 500));
+    await settle();
+    expect(state.health()).toMatchObject({ synced: false, errors: { nodes: expect.stringContaining('HTTP-Code: 500') } });
+    // A scale-down deletes decode-a from od-1, a node with no notice.
+    api.delete('v1', 'Pod', 'default', 'decode-a');
+    await settle();
+    // Not an eviction (the failed re-list emptied the nodes cache, and a pod whose node was unknown counted as lost with it).
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 0, evicted: 0, evictionNotices: 0 });
+  });
+});
+
 describe('kube-state with a v1alpha1 operator', () => {
   it('finds a DCD pool\'s pods through the DCD\'s status.podSelector, and reports an informer that cannot list', async () => {
     api = await startFakeKubeApi({

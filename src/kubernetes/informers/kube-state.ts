@@ -260,7 +260,8 @@ class KubeStateInformers implements KubeState {
     if (uid) this.#startups.deleted(uid);
     if (!uid || this.#events.hasEviction(uid)) return;
     const nodeName = pod.spec?.nodeName;
-    if (!nodeName || !this.#nodesAvailable) return;
+    // Without a current nodes cache (not listed yet, or a re-list failing) a node it lacks is unknown, not gone.
+    if (!nodeName || !this.#nodesAvailable || !this.#nodes?.synced) return;
     const node = this.#nodes?.get(nodeName);
     if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
   }

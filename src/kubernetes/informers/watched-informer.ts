@@ -22,11 +22,14 @@ export interface InformerEvents {
 
 export class WatchedInformer<T extends k8s.KubernetesObject> {
   readonly name: string;
-  /** It has listed at least once. */
+  /** Its cache is current: the last (re-)list succeeded. False before the first list and while a re-list is failing. */
   synced = false;
   readonly #build: () => CachingInformer<T>;
   readonly #events: InformerEvents;
+  /** The informer reads are served from: the last one that listed without error (kept while a re-list fails). */
   #informer: CachingInformer<T> | undefined;
+  /** Informers this object stopped itself: the abort of their watch is no failure. */
+  readonly #retired = new WeakSet<CachingInformer<T>>();
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -44,13 +47,18 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     return this.#informer?.list(namespace) ?? [];
   }
 
-  /** Builds and starts a new informer, then stops the old one. */
+  /**
+   * Builds and starts a new informer; once it has listed, reads go to it and the old one is stopped. Until then
+   * reads stay on the old cache: a re-list that is slow or fails must not show an empty one (no pending pods, every
+   * node unknown). A failed re-list keeps the old cache but marks it not synced, and is retried after the backoff.
+   */
   async rebuild(): Promise<void> {
     if (!this.#events.running()) return;
-    const old = this.#informer;
     const informer = this.#build();
     let failed = false;
     informer.on('error', (err: unknown) => {
+      // Stopping a replaced informer aborts its watch ("The user aborted a request."): not a failure, nothing to rebuild.
+      if (this.#retired.has(informer)) return;
       failed = true;
       // Not an Error: the client's rejected response, whose body says why.
       const message = messageOf(err instanceof Error ? err : ((err as { body?: unknown })?.body ?? err));
@@ -58,25 +66,36 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
       if (this.#events.failed(this.name, message, status)) this.#scheduleRebuild();
     });
     informer.on('connect', () => undefined);
-    this.#informer = informer;
+    this.#informer ??= informer;
     try {
       // ListWatch.start() resolves even when its list failed (it reports that through 'error').
       await informer.start();
-      if (!failed) {
-        this.synced = true;
-        this.#failures = 0;
-        this.#events.synced(this.name);
-      }
     } catch (error) {
+      failed = true;
       this.#events.startFailed(this.name, messageOf(error));
       this.#scheduleRebuild();
     }
-    if (old && old !== informer) await old.stop();
+    if (failed) {
+      this.synced = false;
+      if (this.#informer !== informer) this.#retire(informer);
+      return;
+    }
+    const old = this.#informer;
+    this.#informer = informer;
+    this.synced = true;
+    this.#failures = 0;
+    this.#events.synced(this.name);
+    if (old && old !== informer) this.#retire(old);
   }
 
   stop(): void {
     clearTimeout(this.#timer);
-    void this.#informer?.stop();
+    if (this.#informer) this.#retire(this.#informer);
+  }
+
+  #retire(informer: CachingInformer<T>): void {
+    this.#retired.add(informer);
+    void informer.stop();
   }
 
   #scheduleRebuild(): void {
