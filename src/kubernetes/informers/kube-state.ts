@@ -257,13 +257,15 @@ class KubeStateInformers implements KubeState {
   /** A pod deleted while its node is gone or under a notice was lost with its node: an eviction. */
   #onPodDeleted(pod: Pod): void {
     const uid = pod.metadata?.uid;
-    if (uid) this.#startups.deleted(uid);
-    if (!uid || this.#events.hasEviction(uid)) return;
+    if (!uid) return;
+    this.#startups.deleted(uid);
     const nodeName = pod.spec?.nodeName;
     // Without a current nodes cache (not listed yet, or a re-list failing) a node it lacks is unknown, not gone.
-    if (!nodeName || !this.#nodesAvailable || !this.#nodes?.synced) return;
-    const node = this.#nodes?.get(nodeName);
-    if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
+    if (!this.#events.hasEviction(uid) && nodeName && this.#nodesAvailable && this.#nodes?.synced) {
+      const node = this.#nodes.get(nodeName);
+      if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
+    }
+    this.#events.deleted(uid);
   }
 
   #onNodeChanged(node: Node): void {

@@ -14,13 +14,21 @@ interface PodEvent {
   pod: Pod;
 }
 
-/** Events every pool reported more than this long ago are forgotten. */
+/**
+ * Events every pool reported more than this long ago are forgotten; a pool that has not reported for this long (its
+ * policy removed, its graph gone) no longer holds them back.
+ */
 const KEEP_MS = 3_600_000;
 
 export class PodEventLog {
   readonly #now: () => number;
-  /** Pod uid -> its eviction. */
-  readonly #evictions = new Map<string, PodEvent>();
+  /**
+   * Pod uid -> its eviction; `'counted'` once forgotten while the pod is still there (an evicted pod stays Failed until
+   * deleted, and every re-list shows it again): it is never counted twice, and dropped when the pod is deleted.
+   */
+  readonly #evictions = new Map<string, PodEvent | 'counted'>();
+  /** Pods deleted while their eviction was still held: dropped, not kept as 'counted', once it is forgotten. */
+  readonly #gone = new Set<string>();
   /** Pod uid -> the notice on its node. */
   readonly #notices = new Map<string, PodEvent>();
   #seq = 0;
@@ -44,6 +52,18 @@ export class PodEventLog {
     if (!this.#evictions.has(uid)) this.#evictions.set(uid, this.#event(pod));
   }
 
+  /** The pod is deleted: a forgotten eviction of it can go, a held one goes once it is forgotten. */
+  deleted(uid: string): void {
+    const eviction = this.#evictions.get(uid);
+    if (eviction === 'counted') this.#evictions.delete(uid);
+    else if (eviction !== undefined) this.#gone.add(uid);
+  }
+
+  /** Evictions held (events and marks), for the bound on memory. */
+  get evictionsHeld(): number {
+    return this.#evictions.size;
+  }
+
   /** Notes the notice on the pod's node, unless it was noted already. */
   noticed(uid: string, pod: Pod): void {
     if (!this.#notices.has(uid)) this.#notices.set(uid, this.#event(pod));
@@ -56,17 +76,31 @@ export class PodEventLog {
    */
   report(pool: string, now: number, mine: (pod: Pod) => boolean): { evicted: number; notices: number } {
     const since = this.#lastReport.get(pool)?.seq ?? 0;
-    const fresh = (events: Map<string, PodEvent>) => [...events.entries()].filter(([, e]) => e.seq > since && mine(e.pod)).map(([uid]) => uid);
+    const fresh = (events: Map<string, PodEvent | 'counted'>) =>
+      [...events.entries()].filter(([, e]) => e !== 'counted' && e.seq > since && mine(e.pod)).map(([uid]) => uid);
     const evicted = fresh(this.#evictions);
     const noticed = fresh(this.#notices).filter((uid) => !evicted.includes(uid));
     this.#lastReport.set(pool, { now, seq: this.#seq });
     return { evicted: evicted.length, notices: noticed.length };
   }
 
-  /** Forgets the events every pool reported over an hour ago (keeps the maps small). */
+  /**
+   * Forgets the events every pool reported over an hour ago (keeps the maps small), counting only the pools that
+   * reported within the hour before the latest report. An eviction of a pod still there stays marked 'counted'.
+   * Example: pools a and b report at 10:00, then only a, every minute: at 11:00 b no longer holds anything back, and
+   * at 11:01 the events a reported by 10:01 are forgotten.
+   */
   forgetReported(): void {
-    const oldestReport = Math.min(...[...this.#lastReport.values()].map((r) => r.now));
-    for (const events of [this.#evictions, this.#notices]) for (const [uid, e] of events) if (e.at <= oldestReport - KEEP_MS) events.delete(uid);
+    const reports = [...this.#lastReport.values()].map((r) => r.now);
+    const latest = Math.max(...reports);
+    const oldestReport = Math.min(...reports.filter((at) => at > latest - KEEP_MS));
+    const old = (e: PodEvent | 'counted') => e !== 'counted' && e.at <= oldestReport - KEEP_MS;
+    for (const [uid, e] of this.#notices) if (old(e)) this.#notices.delete(uid);
+    for (const [uid, e] of this.#evictions) {
+      if (!old(e)) continue;
+      if (this.#gone.delete(uid)) this.#evictions.delete(uid);
+      else this.#evictions.set(uid, 'counted');
+    }
   }
 
   #event(pod: Pod): PodEvent {
