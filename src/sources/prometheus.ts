@@ -308,10 +308,11 @@ function extractNumber(body: PromResponse, where: string, about: string): number
   }
   if (Number.isNaN(value)) throw new PrometheusQueryError('nan', `${where} returned NaN ${about}`);
   if (!Number.isFinite(value)) {
-    throw new PrometheusQueryError(
-      'infinite',
-      `${where} returned ${value > 0 ? '+Inf' : '-Inf'} (the quantile lies beyond the highest histogram bucket) ${about}`,
-    );
+    // "+Inf" from histogram_quantile: beyond the top bucket. Anywhere else: a division by zero in a custom query, or a
+    // number past what a double holds ("1e400").
+    const said = raw === '+Inf' || raw === 'Inf' || raw === '-Inf' ? (value > 0 ? '+Inf' : '-Inf') : shown(raw);
+    const why = /histogram_quantile/.test(about) ? 'the quantile lies beyond the highest histogram bucket' : 'no count, length, latency or usage is infinite: a division by zero in the query, or a number too large';
+    throw new PrometheusQueryError('infinite', `${where} returned ${said} (${why}) ${about}`);
   }
   return value;
 }

@@ -119,7 +119,7 @@ describe('prometheus source: zero traffic and unreadable counts', () => {
     fake = await startFakePrometheus((q) => (q.includes('histogram_quantile(0.99') ? '+Inf' : dynamoAnswers(busy)(q)));
     const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
     expect(part.ttftMs?.p99).toBeUndefined();
-    expect(part.errors?.['ttftMs.p99']).toContain('+Inf');
+    expect(part.errors?.['ttftMs.p99']).toContain('returned +Inf (the quantile lies beyond the highest histogram bucket)');
     expect(part.ttftMs?.p95).toBeCloseTo(610, 9);
   });
 
@@ -155,7 +155,8 @@ describe('prometheus source: only finite decimal numbers are values', () => {
     { value: 'Infinity', says: 'returned "Infinity", which is not a decimal number' },
     { value: null, says: 'returned null, which is not a decimal number' },
     { value: '-5', says: 'returned -5, below 0, which no count, length, latency or usage can be' },
-    { value: '+Inf', says: 'returned +Inf' },
+    { value: '+Inf', says: 'returned +Inf (no count, length, latency or usage is infinite: a division by zero in the query, or a number too large)' },
+    { value: '1e400', says: 'returned "1e400" (no count, length, latency or usage is infinite' },
     { value: 'NaN', says: 'returned NaN' },
   ];
   for (const { value, says } of invalid) {
