@@ -16,6 +16,8 @@
  *   - a value that is not a decimal number ("", "   ", "0x10": Number() would read the first two as 0 and the third
  *     as 16), or one below 0 (no count, length, latency or usage is): the field is left out, with the reason.
  *   - an answer longer than MAX_QUERY_RESPONSE_BYTES: refused unread past the cap, with the reason.
+ *   - an answer with `warnings` (a remote-read or Thanos store that did not answer, a PromQL warning): its value may
+ *     be partial (a third of the requests looks like a third of the traffic), so the field is left out, with them.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import type { PolicySpec } from '../config/schema.js';
@@ -82,7 +84,8 @@ export type PrometheusErrorKind =
   | 'refused'
   | 'network'
   | 'bad-response'
-  | 'too-large';
+  | 'too-large'
+  | 'partial';
 
 /**
  * The most one query's answer may hold. An instant query of the planner returns one series: a few hundred bytes. A
@@ -142,6 +145,8 @@ interface PromResponse {
   status?: string;
   errorType?: string;
   error?: string;
+  /** Set when the result may be incomplete or wrong: a remote-read or Thanos store that did not answer, a PromQL warning. */
+  warnings?: unknown;
   data?: { resultType?: string; result?: unknown };
 }
 
@@ -214,6 +219,16 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
   } finally {
     clearTimeout(timer);
+  }
+  const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
+  if (warnings.length > 0) {
+    // A partial count looks like less traffic: the planner would scale down on a store outage.
+    const said = warnings.join('; ');
+    throw new PrometheusQueryError(
+      'partial',
+      `${where} answered with a warning, so its value may be partial or wrong (${said.length > 300 ? `${said.slice(0, 300)}...` : said}); ` +
+        `see what it says, or query a Prometheus without the failing store, ${about}`,
+    );
   }
   const value = extractNumber(body, where, about);
   if (nonNegative && value < 0) {

@@ -228,6 +228,25 @@ describe('prometheus source: transport errors are told apart', () => {
     expect(part.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query answered HTTP 400 (bad_data: parse error at char 5)`);
   });
 
+  it('an answer that carries warnings (a partial result: a remote-read or Thanos store down) is not taken for the count', async () => {
+    // Two of three stores answered: 240 of the 720 requests. Read as the count, it would scale the graph down.
+    const partial = JSON.stringify({
+      status: 'success',
+      warnings: ['remote_read: store eu-west-2 unreachable: connection refused'],
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '240'] }] },
+    });
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') && !q.includes('rate(') ? { status: 200, body: partial } : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toBe(
+      `prometheus ${fake.url}/api/v1/query answered with a warning, so its value may be partial or wrong (remote_read: store eu-west-2 unreachable: connection refused); ` +
+        'see what it says, or query a Prometheus without the failing store, ' +
+        `for query \`sum(increase(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[60s]))\``,
+    );
+    expect(part.isl).toBe(3000);
+    expect(Object.keys(part.errors ?? {})).toEqual(['requests']);
+  });
+
   it('HTTP 503 with a plain body', async () => {
     fake = await startFakePrometheus(() => ({ status: 503, body: 'Service Unavailable' }));
     await expect(queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).rejects.toMatchObject({
