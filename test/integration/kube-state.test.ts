@@ -134,6 +134,24 @@ describe('kube-state across a failed re-list (a rebuild after an error, or the p
   });
 });
 
+describe('kube-state: a notice lifted and given again', () => {
+  it('a pod whose node is cordoned, uncordoned and cordoned again gets two notices, one each time', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('spot-1', { spot: true }), pod('decode-a', { labels: labels('decode'), nodeName: 'spot-1' })] });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    const notices = () => state!.poolObservations(spec, T0)['decode-od']?.evictionNotices;
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true, unschedulable: true }));
+    await waitFor(() => notices() === 1);
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true }));
+    await settle();
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true, unschedulable: true }));
+    await waitFor(() => notices() === 1);
+  });
+});
+
 describe('kube-state with a v1alpha1 operator', () => {
   it('finds a DCD pool\'s pods through the DCD\'s status.podSelector, and reports an informer that cannot list', async () => {
     api = await startFakeKubeApi({

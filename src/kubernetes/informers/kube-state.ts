@@ -94,6 +94,8 @@ class KubeStateInformers implements KubeState {
   readonly #graphsByNs = new Map<string, WatchedInformer<DynamoObject>>();
   readonly #dcdsByNs = new Map<string, WatchedInformer<DynamoObject>>();
   #nodes: WatchedInformer<Node> | undefined;
+  /** Nodes seen with a notice, so that its lifting is noticed too. */
+  readonly #noticedNodes = new Set<string>();
   /** False once watching nodes was refused (403): the node-based signals are off. */
   #nodesAvailable: boolean;
   /** Informer -> its last error, cleared when it recovers. */
@@ -148,6 +150,7 @@ class KubeStateInformers implements KubeState {
         const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode());
         informer.on('add', (node) => this.#onNodeChanged(node));
         informer.on('update', (node) => this.#onNodeChanged(node));
+        informer.on('delete', (node) => void this.#noticedNodes.delete(node.metadata?.name ?? ''));
         return informer;
       });
     }
@@ -269,9 +272,17 @@ class KubeStateInformers implements KubeState {
   }
 
   #onNodeChanged(node: Node): void {
-    if (!hasNotice(node)) return;
+    const name = node.metadata?.name ?? '';
+    const noticed = hasNotice(node);
+    // Only a notice, or the lifting of one, concerns its pods: not every status update of every node.
+    if (noticed) this.#noticedNodes.add(name);
+    else if (!this.#noticedNodes.delete(name)) return;
     for (const w of this.#podsByNs.values()) {
-      for (const pod of w.list()) if (pod.spec?.nodeName === node.metadata?.name) this.#notePod(pod);
+      for (const pod of w.list()) {
+        if (pod.spec?.nodeName !== node.metadata?.name) continue;
+        if (noticed) this.#notePod(pod);
+        else if (pod.metadata?.uid) this.#events.noticeLifted(pod.metadata.uid);
+      }
     }
   }
 

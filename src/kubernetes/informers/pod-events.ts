@@ -27,10 +27,10 @@ export class PodEventLog {
    * deleted, and every re-list shows it again): it is never counted twice, and dropped when the pod is deleted.
    */
   readonly #evictions = new Map<string, PodEvent | 'counted'>();
-  /** Pods deleted while their eviction was still held: dropped, not kept as 'counted', once it is forgotten. */
+  /** Pod uid -> the notice on its node; `'counted'` likewise, until the pod is deleted or its node's notice lifted. */
+  readonly #notices = new Map<string, PodEvent | 'counted'>();
+  /** Pods deleted while an event of theirs was still held: dropped, not kept as 'counted', once it is forgotten. */
   readonly #gone = new Set<string>();
-  /** Pod uid -> the notice on its node. */
-  readonly #notices = new Map<string, PodEvent>();
   #seq = 0;
   /** Per pool: the `now` and the last event number of its previous report. */
   readonly #lastReport = new Map<string, { now: number; seq: number }>();
@@ -52,11 +52,21 @@ export class PodEventLog {
     if (!this.#evictions.has(uid)) this.#evictions.set(uid, this.#event(pod));
   }
 
-  /** The pod is deleted: a forgotten eviction of it can go, a held one goes once it is forgotten. */
+  /** The pod is deleted: its forgotten events can go, the ones still held go once they are forgotten. */
   deleted(uid: string): void {
-    const eviction = this.#evictions.get(uid);
-    if (eviction === 'counted') this.#evictions.delete(uid);
-    else if (eviction !== undefined) this.#gone.add(uid);
+    for (const events of [this.#evictions, this.#notices]) {
+      const event = events.get(uid);
+      if (event === 'counted') events.delete(uid);
+      else if (event !== undefined) this.#gone.add(uid);
+    }
+  }
+
+  /**
+   * The notice on the pod's node was lifted (uncordoned, taint removed): the node is not going away after all, so a
+   * notice not reported yet is dropped, and a later notice counts again.
+   */
+  noticeLifted(uid: string): void {
+    this.#notices.delete(uid);
   }
 
   /** Evictions held (events and marks), for the bound on memory. */
@@ -86,7 +96,7 @@ export class PodEventLog {
 
   /**
    * Forgets the events every pool reported over an hour ago (keeps the maps small), counting only the pools that
-   * reported within the hour before the latest report. An eviction of a pod still there stays marked 'counted'.
+   * reported within the hour before the latest report. An event of a pod still there stays marked 'counted'.
    * Example: pools a and b report at 10:00, then only a, every minute: at 11:00 b no longer holds anything back, and
    * at 11:01 the events a reported by 10:01 are forgotten.
    */
@@ -94,13 +104,14 @@ export class PodEventLog {
     const reports = [...this.#lastReport.values()].map((r) => r.now);
     const latest = Math.max(...reports);
     const oldestReport = Math.min(...reports.filter((at) => at > latest - KEEP_MS));
-    const old = (e: PodEvent | 'counted') => e !== 'counted' && e.at <= oldestReport - KEEP_MS;
-    for (const [uid, e] of this.#notices) if (old(e)) this.#notices.delete(uid);
-    for (const [uid, e] of this.#evictions) {
-      if (!old(e)) continue;
-      if (this.#gone.delete(uid)) this.#evictions.delete(uid);
-      else this.#evictions.set(uid, 'counted');
+    for (const events of [this.#evictions, this.#notices]) {
+      for (const [uid, e] of events) {
+        if (e === 'counted' || e.at > oldestReport - KEEP_MS) continue;
+        if (this.#gone.has(uid)) events.delete(uid);
+        else events.set(uid, 'counted');
+      }
     }
+    for (const uid of this.#gone) if (!this.#evictions.has(uid) && !this.#notices.has(uid)) this.#gone.delete(uid);
   }
 
   #event(pod: Pod): PodEvent {

@@ -47,4 +47,24 @@ describe('PodEventLog', () => {
     // What the last hour noted, not all 180.
     expect(log.evictionsHeld).toBeLessThanOrEqual(61);
   });
+
+  it('a pod on a node that stays cordoned for hours is one notice, not one an hour; a notice after the node was uncordoned counts again', () => {
+    let now = T0;
+    const log = new PodEventLog(() => now);
+    const pod: Pod = { metadata: { name: 'decode-a', uid: 'uid-decode-a' }, status: { phase: 'Running' } };
+    log.noticed('uid-decode-a', pod);
+    let counted = log.report('decode-spot', now, all).notices;
+    for (let minute = 1; minute <= 180; minute += 1) {
+      now = T0 + minute * MINUTE;
+      // Every resync re-lists the pod, and the node still has its notice.
+      if (minute % 10 === 0 && !log.hasNotice('uid-decode-a')) log.noticed('uid-decode-a', pod);
+      counted += log.report('decode-spot', now, all).notices;
+      log.forgetReported();
+    }
+    expect(counted).toBe(1);
+    // Uncordoned, then drained again: a new notice.
+    log.noticeLifted('uid-decode-a');
+    log.noticed('uid-decode-a', pod);
+    expect(log.report('decode-spot', now, all).notices).toBe(1);
+  });
 });
