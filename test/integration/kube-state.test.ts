@@ -134,6 +134,20 @@ describe('kube-state across a failed re-list (a rebuild after an error, or the p
   });
 });
 
+describe('kube-state: a list the API server never answers', () => {
+  it('start() does not wait for it for good: the list is given up after its timeout and tried again, and the pods are then known', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1'), pod('decode-b', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:58:00Z' })] });
+    // The first list of pods is swallowed (a half-open connection, an API server stuck on it).
+    api.inject({ path: '/api/v1/namespaces/default/pods', method: 'GET', fault: 'timeout' });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, listTimeoutSeconds: 0.5 });
+    // It waited for that list without end: every later read of the pods (each tick) waited 10 s and got nothing.
+    await state.start();
+    expect(state.health().errors['pods/default']).toBe('the list did not answer within 0.5s; trying again');
+    await waitFor(() => state!.health().synced);
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 1, pendingSeconds: 120, evicted: 0, evictionNotices: 0 });
+  });
+});
+
 describe('kube-state: a notice lifted and given again', () => {
   it('a pod whose node is cordoned, uncordoned and cordoned again gets two notices, one each time', async () => {
     api = await startFakeKubeApi({ objects: [graph, node('spot-1', { spot: true }), pod('decode-a', { labels: labels('decode'), nodeName: 'spot-1' })] });

@@ -31,7 +31,7 @@ import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveCompone
 import { PodEventLog } from './pod-events.js';
 import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
-import { WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
+import { DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
 
 export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
 
@@ -48,6 +48,8 @@ export interface KubeStateOptions {
   watchNodes?: boolean;
   /** Rebuild every informer this often (default 600 s); 0 = never. */
   resyncSeconds?: number;
+  /** Give up a list that has not answered after this long, and try again (default 60 s). */
+  listTimeoutSeconds?: number;
   /** Force the nvidia.com version instead of discovering it. */
   version?: DynamoVersion;
 }
@@ -287,7 +289,7 @@ class KubeStateInformers implements KubeState {
   }
 
   #add<T extends k8s.KubernetesObject>(name: string, build: () => CachingInformer<T>): WatchedInformer<T> {
-    const w = new WatchedInformer<T>(name, build, this.#informerEvents);
+    const w = new WatchedInformer<T>(name, build, this.#informerEvents, (this.#options.listTimeoutSeconds ?? DEFAULT_LIST_TIMEOUT_MS / 1000) * 1000);
     this.#watched.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     return w;
   }

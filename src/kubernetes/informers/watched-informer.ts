@@ -20,6 +20,13 @@ export interface InformerEvents {
   synced(name: string): void;
 }
 
+/**
+ * How long a list may take before it is given up and tried again. client-node sets no timeout on it: a list the API
+ * server never answers (a half-open connection, a server stuck on it) would hold the informer, and the first start,
+ * for good. A list of thousands of pods takes a few seconds.
+ */
+export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+
 export class WatchedInformer<T extends k8s.KubernetesObject> {
   readonly name: string;
   /** Its cache is current: the last (re-)list succeeded. False before the first list and while a re-list is failing. */
@@ -33,10 +40,13 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents) {
+  readonly #listTimeoutMs: number;
+
+  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents, listTimeoutMs = DEFAULT_LIST_TIMEOUT_MS) {
     this.name = name;
     this.#build = build;
     this.#events = events;
+    this.#listTimeoutMs = listTimeoutMs;
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -67,17 +77,33 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     });
     informer.on('connect', () => undefined);
     this.#informer ??= informer;
+    let timer: NodeJS.Timeout | undefined;
     try {
       // ListWatch.start() resolves even when its list failed (it reports that through 'error').
-      await informer.start();
+      const started = informer.start();
+      const listed = await Promise.race([started.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.#listTimeoutMs)))]);
+      if (!listed) {
+        failed = true;
+        // Given up: if its list answers after all, the watch it then opens is stopped at once.
+        void started
+          .then(async () => {
+            if (this.#retired.has(informer)) await informer.stop();
+          })
+          .catch(() => undefined);
+        this.#events.startFailed(this.name, `the list did not answer within ${this.#listTimeoutMs / 1000}s; trying again`);
+        this.#scheduleRebuild();
+      }
     } catch (error) {
       failed = true;
       this.#events.startFailed(this.name, messageOf(error));
       this.#scheduleRebuild();
+    } finally {
+      clearTimeout(timer);
     }
     if (failed) {
       this.synced = false;
       if (this.#informer !== informer) this.#retire(informer);
+      else this.#retired.add(informer);
       return;
     }
     const old = this.#informer;
