@@ -201,7 +201,15 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
           'aggregate the query with sum(...) or narrow its label filters',
       );
     }
-    body = parseBody(text);
+    const parsed = parseBody(text);
+    if (parsed === undefined && response.ok) {
+      throw new PrometheusQueryError(
+        'bad-response',
+        `${where} answered with something that is not JSON (${text.slice(0, 200).trim() || 'an empty body'}): ` +
+          `is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? ${about}`,
+      );
+    }
+    body = parsed ?? {};
     if (!response.ok || body.status === 'error') {
       const detail = body.error ? ` (${body.errorType ?? 'error'}: ${body.error})` : text ? ` (${text.slice(0, 200).trim()})` : '';
       throw new PrometheusQueryError('http', `${where} answered HTTP ${response.status}${detail} ${about}`);
@@ -264,12 +272,13 @@ async function readBody(response: Response, maxBytes: number): Promise<string | 
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-function parseBody(text: string): PromResponse {
+/** The answer as the API's JSON object; undefined when it is not JSON at all. */
+function parseBody(text: string): PromResponse | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     return parsed && typeof parsed === 'object' ? (parsed as PromResponse) : {};
   } catch {
-    return {};
+    return undefined;
   }
 }
 

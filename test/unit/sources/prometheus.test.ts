@@ -247,6 +247,15 @@ describe('prometheus source: transport errors are told apart', () => {
     expect(Object.keys(part.errors ?? {})).toEqual(['requests']);
   });
 
+  it('an answer that is not JSON (a login page of a proxy in front of Prometheus) says what came back and what to check', async () => {
+    fake = await startFakePrometheus(() => ({ status: 200, body: '<!DOCTYPE html><html><body>Sign in with your company account</body></html>' }));
+    await expect(queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).rejects.toMatchObject({
+      kind: 'bad-response',
+      message: `prometheus ${fake.url}/api/v1/query answered with something that is not JSON (<!DOCTYPE html><html><body>Sign in with your company account</body></html>): ` +
+        'is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? for query `up`',
+    });
+  });
+
   it('HTTP 503 with a plain body', async () => {
     fake = await startFakePrometheus(() => ({ status: 503, body: 'Service Unavailable' }));
     await expect(queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).rejects.toMatchObject({
