@@ -66,14 +66,28 @@ function target(spec: PolicySpec, options: { nats?: string; bucket?: string }): 
   return { nats, bucket: options.bucket ?? spec.sources.virtual?.bucket ?? 'pd-planner' };
 }
 
+/** A connection no policy has published through for this long is closed (a policy reloaded onto another server). */
+const IDLE_CONNECTION_MS = 15 * 60_000;
+
 /**
  * One NATS connection per URL, and each bucket opened once on it, shared by every policy of the process (policies may
  * publish to different buckets or servers, and their ticks overlap). A dial that failed, or a connection closed for
- * good, is forgotten, so the next call dials again.
+ * good, is forgotten, so the next call dials again; one unused for IDLE_CONNECTION_MS is closed.
  */
 function bucketHandle(timeoutMs: number) {
   const connections = new Map<string, Promise<NatsConnection>>();
+  const usedAt = new Map<string, number>();
   const buckets = new Map<string, { nc: Promise<NatsConnection>; kv: Promise<KV> }>();
+  const closeIdle = (now: number) => {
+    for (const [url, at] of usedAt) {
+      if (now - at <= IDLE_CONNECTION_MS) continue;
+      const dialed = connections.get(url);
+      usedAt.delete(url);
+      connections.delete(url);
+      for (const [key, opened] of buckets) if (opened.nc === dialed) buckets.delete(key);
+      void dialed?.then((nc) => (nc.isClosed() ? undefined : nc.close())).catch(() => undefined);
+    }
+  };
   const dial = (url: string): Promise<NatsConnection> => {
     const dialed = connect({ servers: url, name: 'pd-planner', timeout: timeoutMs, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
     connections.set(url, dialed);
@@ -89,6 +103,9 @@ function bucketHandle(timeoutMs: number) {
   };
   return {
     open(url: string, bucket: string, create: boolean): Promise<KV> {
+      const now = Date.now();
+      closeIdle(now);
+      usedAt.set(url, now);
       const nc = connections.get(url) ?? dial(url);
       const key = `${url} ${bucket}`;
       const known = buckets.get(key);
@@ -107,6 +124,7 @@ function bucketHandle(timeoutMs: number) {
     async close() {
       const all = [...connections.values()];
       connections.clear();
+      usedAt.clear();
       buckets.clear();
       await Promise.all(all.map((dialed) => dialed.then((nc) => (nc.isClosed() ? undefined : nc.close())).catch(() => undefined)));
     },

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createNatsQueueSource } from '../../src/sources/nats-queue.js';
@@ -90,7 +90,7 @@ describe('NATS queue depth from two servers through one source (policies of one 
   const servers: NatsServerHandle[] = [];
   /** A server whose stream "prefill" holds `messages` messages. */
   const serverWith = async (messages: number) => {
-    const server = await startNatsServer();
+    const server = await startNatsServer({ monitor: true });
     servers.push(server);
     const nc = await connect({ servers: server.url });
     const jsm = await jetstreamManager(nc);
@@ -121,6 +121,22 @@ describe('NATS queue depth from two servers through one source (policies of one 
       expect(await source.observe(NOW, 60, spec(b))).toEqual({ queueDepth: 7 });
       expect(await source.observe(NOW, 60, spec(a))).toEqual({ queueDepth: 3 });
     } finally {
+      await source.close();
+    }
+  });
+
+  it('a server no policy reads any more (a policy reloaded onto another one) is let go after 15 minutes unused', async () => {
+    const source = createNatsQueueSource();
+    try {
+      expect(await source.observe(NOW, 60, spec(a))).toEqual({ queueDepth: 3 });
+      expect(await a.connections()).toBe(1);
+      const wall = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(wall + 16 * 60_000);
+      expect(await source.observe(NOW, 60, spec(b))).toEqual({ queueDepth: 7 });
+      await waitFor(async () => (await a.connections()) === 0, 5000, 'the unused connection closed');
+      expect(await b.connections()).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
       await source.close();
     }
   });

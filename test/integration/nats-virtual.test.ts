@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
 import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
@@ -167,5 +167,25 @@ describe('virtual connector: policies of one process publishing to different buc
       await connector.close();
     }
     await waitFor(async () => (await server.connections()) === 0, 5000, 'every connection closed');
+  });
+
+  it('a server no policy publishes to any more (a policy reloaded onto another one) is let go after 15 minutes unused', async () => {
+    const other = await startNatsServer({ monitor: true });
+    const connector = createVirtualConnector();
+    try {
+      const before = testSpec({ sources: { virtual: { nats: server.url, bucket: 'moving' } } });
+      const after = testSpec({ sources: { virtual: { nats: other.url, bucket: 'moving' } } });
+      expect((await connector.apply(decision('2026-11-25T10:00:00Z', 1, 1), before)).errors).toEqual({});
+      expect(await server.connections()).toBe(1);
+      const wall = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(wall + 16 * 60_000);
+      expect((await connector.apply(decision('2026-11-25T10:16:00Z', 2, 2), after)).errors).toEqual({});
+      await waitFor(async () => (await server.connections()) === 0, 5000, 'the unused connection closed');
+      expect(await other.connections()).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+      await connector.close();
+      await other.close();
+    }
   });
 });
