@@ -134,6 +134,28 @@ describe('kube-state across a failed re-list (a rebuild after an error, or the p
   });
 });
 
+describe('kube-state: pending pods that have a node', () => {
+  it('a pod placed on a node but still Pending (pulling a 30 GB image) is pending, but not waiting for capacity: it adds no pending time', async () => {
+    api = await startFakeKubeApi({
+      objects: [
+        graph,
+        node('spot-1', { spot: true }),
+        // Placed 10 minutes ago, still pulling its image: the Spot pool has the capacity.
+        pod('pulling', { labels: labels('decode'), phase: 'Pending', nodeName: 'spot-1', createdAt: '2026-11-25T09:50:00Z' }),
+      ],
+    });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    // It was 600 s "pending" against spec.spot.pendingGrace (120 s): no Spot capacity, the need moved to on-demand,
+    // and the Spot pool held at what it had ready, the pulling pod with it.
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 1, pendingSeconds: 0, evicted: 0, evictionNotices: 0 });
+    // One the scheduler could not place (3 minutes ago) is waiting for capacity.
+    api.put(pod('unplaced', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:57:00Z' }));
+    await waitFor(() => state!.poolObservations(spec, T0)['decode-od']?.pending === 2);
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 2, pendingSeconds: 180, evicted: 0, evictionNotices: 0 });
+  });
+});
+
 describe('kube-state: a list the API server never answers', () => {
   it('start() does not wait for it for good: the list is given up after its timeout and tried again, and the pods are then known', async () => {
     api = await startFakeKubeApi({ objects: [graph, node('od-1'), pod('decode-b', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:58:00Z' })] });

@@ -7,8 +7,9 @@
  * counts as an eviction or a notice, are the pure rules of pod-rules.ts; pod-events.ts counts each event once.
  *
  * What counts (documented choices):
- * - pending: pods in phase Pending, not being deleted. pendingSeconds: age of the oldest, from its
- *   PodScheduled=False transition when present, else its creationTimestamp.
+ * - pending: pods in phase Pending, not being deleted. pendingSeconds: how long the oldest of them that has no node
+ *   yet has waited for one, from its PodScheduled=False transition when present, else its creationTimestamp (0 when
+ *   every pending pod has a node: pulling its image or starting, it is not short of capacity).
  * - evicted (since the previous poolObservations call): a pod that turned Failed with reason `Evicted`, got a
  *   `DisruptionTarget=True` condition, or was deleted while its node was gone or under an eviction notice
  *   (lost with its Spot node). Each pod counts once.
