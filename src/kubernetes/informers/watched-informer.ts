@@ -37,10 +37,9 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
   #informer: CachingInformer<T> | undefined;
   /** Informers this object stopped itself: the abort of their watch is no failure. */
   readonly #retired = new WeakSet<CachingInformer<T>>();
+  readonly #listTimeoutMs: number;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
-
-  readonly #listTimeoutMs: number;
 
   constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents, listTimeoutMs = DEFAULT_LIST_TIMEOUT_MS) {
     this.name = name;
