@@ -66,28 +66,67 @@ function target(spec: PolicySpec, options: { nats?: string; bucket?: string }): 
   return { nats, bucket: options.bucket ?? spec.sources.virtual?.bucket ?? 'pd-planner' };
 }
 
-/** Keeps one NATS connection and one opened bucket; dials again when the URL changes or the connection closed. */
+/** A connection no policy has published through for this long is closed (a policy reloaded onto another server). */
+const IDLE_CONNECTION_MS = 15 * 60_000;
+
+/**
+ * One NATS connection per URL, and each bucket opened once on it, shared by every policy of the process (policies may
+ * publish to different buckets or servers, and their ticks overlap). A dial that failed, or a connection closed for
+ * good, is forgotten, so the next call dials again; one unused for IDLE_CONNECTION_MS is closed.
+ */
 function bucketHandle(timeoutMs: number) {
-  let current: { url: string; bucket: string; nc: NatsConnection; kv: KV } | undefined;
+  const connections = new Map<string, Promise<NatsConnection>>();
+  const usedAt = new Map<string, number>();
+  const buckets = new Map<string, { nc: Promise<NatsConnection>; kv: Promise<KV> }>();
+  const closeIdle = (now: number) => {
+    for (const [url, at] of usedAt) {
+      if (now - at <= IDLE_CONNECTION_MS) continue;
+      const dialed = connections.get(url);
+      usedAt.delete(url);
+      connections.delete(url);
+      for (const [key, opened] of buckets) if (opened.nc === dialed) buckets.delete(key);
+      void dialed?.then((nc) => (nc.isClosed() ? undefined : nc.close())).catch(() => undefined);
+    }
+  };
+  const dial = (url: string): Promise<NatsConnection> => {
+    const dialed = connect({ servers: url, name: 'pd-planner', timeout: timeoutMs, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
+    connections.set(url, dialed);
+    void dialed
+      .then(
+        (nc) => nc.closed(),
+        () => undefined,
+      )
+      .finally(() => {
+        if (connections.get(url) === dialed) connections.delete(url);
+      });
+    return dialed;
+  };
   return {
-    async open(url: string, bucket: string, create: boolean): Promise<KV> {
-      if (current && current.url === url && current.bucket === bucket && !current.nc.isClosed()) return current.kv;
-      await this.close();
-      const nc = await connect({ servers: url, name: 'pd-planner', timeout: timeoutMs, maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
-      try {
-        const kvm = new Kvm(nc);
-        const kv = create ? await kvm.create(bucket, { history: 10, timeout: timeoutMs }) : await kvm.open(bucket, { timeout: timeoutMs });
-        current = { url, bucket, nc, kv };
-        return kv;
-      } catch (error) {
-        await nc.close().catch(() => undefined);
-        throw error;
-      }
+    open(url: string, bucket: string, create: boolean): Promise<KV> {
+      const now = Date.now();
+      closeIdle(now);
+      usedAt.set(url, now);
+      const nc = connections.get(url) ?? dial(url);
+      const key = `${url} ${bucket}`;
+      const known = buckets.get(key);
+      if (known && known.nc === nc) return known.kv;
+      const kv = nc.then((c) => {
+        const kvm = new Kvm(c);
+        return create ? kvm.create(bucket, { history: 10, timeout: timeoutMs }) : kvm.open(bucket, { timeout: timeoutMs });
+      });
+      const opened = { nc, kv };
+      buckets.set(key, opened);
+      kv.catch(() => {
+        if (buckets.get(key) === opened) buckets.delete(key);
+      });
+      return kv;
     },
     async close() {
-      const old = current;
-      current = undefined;
-      if (old && !old.nc.isClosed()) await old.nc.close().catch(() => undefined);
+      const all = [...connections.values()];
+      connections.clear();
+      usedAt.clear();
+      buckets.clear();
+      await Promise.all(all.map((dialed) => dialed.then((nc) => (nc.isClosed() ? undefined : nc.close())).catch(() => undefined)));
     },
   };
 }

@@ -9,7 +9,7 @@ import type { KubernetesConnector } from '../kubernetes/index.js';
 import { createKubeState, type KubeState } from '../kubernetes/informers/kube-state.js';
 import type { Logger } from '../log.js';
 import type { PolicySpec } from '../config/schema.js';
-import type { PoolReader } from '../sources/cluster-source.js';
+import { PartialPools, type PoolReader } from '../sources/cluster-source.js';
 import { targetKey } from './policy-set.js';
 
 export interface KubeStateReader {
@@ -60,19 +60,19 @@ export function kubeStateReader(kubeConfig: KubeConfig, namespace: string, spec:
  * Replicas of each pool's target: from the informers' caches (no API call; the watches are open anyway for the
  * pod and eviction signals), and from the API server only for what the caches cannot answer yet (before the first
  * list, or an object that is not there, whose 404 then gives the error message). With 50 graphs this saves 150 GETs
- * per tick. Like the connector's own reader it throws only when no pool could be read.
+ * per tick. It throws when no pool could be read; when some could, the others' reasons come with them
+ * (PartialPools), so that a pool whose target cannot be read fails the tick as a source error, not a warning alone.
  */
-export function cachedTargets(kubernetes: KubernetesConnector, kubeState: KubeStateReader | undefined, logger: Logger): PoolReader {
-  return async (spec, now) => {
+export function cachedTargets(kubernetes: KubernetesConnector, kubeState: KubeStateReader | undefined): PoolReader {
+  return async (spec) => {
     const cached = kubeState?.targets(spec) ?? { pools: {}, missing: spec.pools.filter((p) => p.target).map((p) => p.name) };
     if (cached.missing.length === 0) return cached.pools;
     const rest = { ...spec, pools: spec.pools.filter((p) => cached.missing.includes(p.name)) };
-    try {
-      return { ...cached.pools, ...(await kubernetes.readTargets(rest, now)) };
-    } catch (error) {
-      if (Object.keys(cached.pools).length === 0) throw error;
-      logger.warn({ event: 'targets-read-failed', pools: cached.missing, err: messageOf(error) }, 'could not read some pool targets');
-      return cached.pools;
-    }
+    const read = await kubernetes.readTargetsDetailed(rest);
+    const pools = { ...cached.pools, ...read.pools };
+    const failed = Object.entries(read.errors);
+    if (failed.length === 0) return pools;
+    if (Object.keys(pools).length === 0) throw new Error(failed.map(([pool, why]) => `${pool}: ${why}`).join('; '));
+    return new PartialPools(pools, read.errors);
   };
 }

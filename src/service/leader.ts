@@ -55,6 +55,14 @@ export interface LeaderElector {
   stop(): Promise<void>;
 }
 
+/**
+ * Epoch ms that move with the monotonic clock: slewed by NTP like the wall clock, but never stepped. Every duration of
+ * the election (renew deadline, how long a lease has stayed unrenewed) is measured on it, as client-go measures them
+ * on Go's monotonic reading: a wall clock stepped an hour ahead would otherwise let a standby take over a live lease
+ * at once (two leaders), and one stepped back would keep a leader past its deadline.
+ */
+const steadyClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+
 export function defaultIdentity(): string {
   return process.env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
 }
@@ -92,7 +100,7 @@ class LeaseElector implements LeaderElector {
 
   constructor(options: LeaderElectionOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#clock = options.clock ?? steadyClock;
     this.identity = options.identity ?? defaultIdentity();
     this.#leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
     this.#renewMs = (options.renewDeadlineSeconds ?? 10) * 1000;
@@ -153,9 +161,14 @@ class LeaseElector implements LeaderElector {
     this.#report('released on shutdown');
   }
 
-  /** Holding, and the last renew is younger than renewDeadline (read from the clock on every call). */
+  /**
+   * Holding, and the last renew is younger than renewDeadline (read from the clock on every call). A renew that reads
+   * as later than now (a clock set back) proves nothing about the deadline: not leader until the next renew.
+   */
   #holds(): boolean {
-    return this.#renewedAt !== undefined && this.#clock.now() - this.#renewedAt < this.#renewMs;
+    if (this.#renewedAt === undefined) return false;
+    const age = this.#clock.now() - this.#renewedAt;
+    return age >= 0 && age < this.#renewMs;
   }
 
   #report(reason: string): void {

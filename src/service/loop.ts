@@ -336,6 +336,7 @@ export class PlannerLoop implements MultiPlannerService {
     const clock = this.#clock;
     const startedAt = clock.now();
     this.#lastProgressAt = startedAt;
+    this.#forgetFutureTimes(startedAt);
     if (this.#options.leader) this.#metrics.setLeader(this.#options.leader.isLeader());
     const period = this.#periodMs();
     const limitMs = this.#timeoutMs(period);
@@ -378,6 +379,28 @@ export class PlannerLoop implements MultiPlannerService {
     if (!this.#single) this.#logRound(results, durationSeconds, period);
     this.#lastRound = { startedAt, durationSeconds, overran, results };
     return this.#lastRound;
+  }
+
+  /**
+   * A wall clock stepped back (an NTP step, a VM restored) leaves the policies' last ticks in the future, and a policy
+   * is due only once its interval has passed since then: without this, a clock set back an hour would stop every
+   * tick for an hour while /healthz stays green (the rounds still run). Such times are forgotten: the policies tick in
+   * this round and count their intervals, polls and panic polls from the new clock.
+   * Example: last tick 10:00:00, the round timer fires at what the clock now calls 09:00:30: every policy ticks.
+   */
+  #forgetFutureTimes(now: number): void {
+    const ahead = this.#registry.list().filter((e) => (e.lastRunAt ?? -Infinity) > now);
+    if (ahead.length === 0) return;
+    const latest = Math.max(...ahead.map((e) => e.lastRunAt as number));
+    this.#log.warn(
+      { event: 'clock-jump', backSeconds: seconds(latest - now), policies: ahead.map((e) => e.plan.name) },
+      `the clock went back ${seconds(latest - now)}s (the last tick started at ${new Date(latest).toISOString()}, now is ${new Date(now).toISOString()}); every policy ticks now and counts its interval from the new time`,
+    );
+    for (const e of this.#registry.list()) {
+      if ((e.lastRunAt ?? -Infinity) > now) e.lastRunAt = undefined;
+      if ((this.#lastPoll.get(e) ?? -Infinity) > now) this.#lastPoll.delete(e);
+      if ((this.#lastPanicRead.get(e) ?? -Infinity) > now) this.#lastPanicRead.delete(e);
+    }
   }
 
   #logRound(results: RoundOutcome['results'], durationSeconds: number, period: number): void {

@@ -7,6 +7,7 @@
  *   - a policy is failing after spec.failureThreshold failed (or timed-out, or skipped) ticks in a row, and ready
  *     again after one good tick.
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MAX_POLICY_BYTES, readCapped } from '../config/read.js';
 import { InputError, messageOf } from '../errors.js';
@@ -68,17 +69,23 @@ export function isReady(e: PolicyEntry): boolean {
 /** What `safeRead` returns for a file past the policy size cap: its problems are reported when it is loaded. */
 const OVERSIZED = '\u0000(over the policy size cap)';
 
+/** What `safeRead` keeps for a file that cannot be read: the reason, so the same failure is reported once. */
+const UNREADABLE = '\u0000(unreadable) ';
+
 /**
  * A policy file's text, read with the same byte cap as the loader (a file swapped for a huge one, or for a link to
- * /dev/zero, is never read whole); OVERSIZED when it is too large; undefined when it cannot be read (deleted).
+ * /dev/zero, is never read whole); OVERSIZED when it is too large; `{ unreadable }` with the reason when it cannot be
+ * read (deleted, no permission, an I/O error).
  */
-function safeRead(path: string): string | undefined {
+function safeRead(path: string): string | { unreadable: string } {
   try {
     return readCapped(path, { bytes: MAX_POLICY_BYTES, what: 'a policy file is a few KB' }).toString('utf8');
   } catch (error) {
-    return error instanceof InputError && /\(limit \d/.test(error.message) ? OVERSIZED : undefined;
+    return error instanceof InputError && /\(limit \d/.test(error.message) ? OVERSIZED : { unreadable: messageOf(error) };
   }
 }
+
+const textOf = (read: string | { unreadable: string }): string | undefined => (typeof read === 'string' ? read : undefined);
 
 function newEntry(path: string, fromDir: boolean, plan: LoadedPlan, fileText: string | undefined): PolicyEntry {
   return { path, fromDir, plan, fileText, state: initialState(), ticks: 0, consecutiveFailures: 0, removed: false };
@@ -95,7 +102,7 @@ export class PolicyRegistry {
     this.#options = options;
     for (const { path, plan } of initial) {
       const fromDir = options.dirs.includes(dirname(resolve(path)));
-      this.#entries.set(path, newEntry(path, fromDir, plan, safeRead(path)));
+      this.#entries.set(path, newEntry(path, fromDir, plan, textOf(safeRead(path))));
       this.#warn(plan);
     }
     for (const e of this.list()) options.metrics.setPolicyReady(e.plan.name, true);
@@ -198,16 +205,21 @@ export class PolicyRegistry {
 
   #reloadEntry(e: PolicyEntry): boolean {
     const { log, metrics } = this.#options;
-    const text = safeRead(e.path);
-    if (text === undefined) {
-      if (e.fromDir) {
+    const read = safeRead(e.path);
+    if (typeof read !== 'string') {
+      // Gone from its directory stops the policy; a file that is there but cannot be read (no permission, an I/O
+      // error) is not a deletion: the policy goes on as it was, and the failure is reported once.
+      if (e.fromDir && !existsSync(e.path)) {
         this.#remove(e, `${e.path} was deleted`);
         return true;
       }
-      log.error({ event: 'policy-reload-failed', path: e.path, policy: e.plan.name }, `policy reload: cannot read ${e.path}; keeping the current policy`);
+      if (e.fileText === UNREADABLE + read.unreadable) return false;
+      e.fileText = UNREADABLE + read.unreadable;
+      log.error({ event: 'policy-reload-failed', path: e.path, policy: e.plan.name }, `policy reload: ${read.unreadable}; keeping the current policy`);
       metrics.recordError('policy-reload', 1, e.plan.name);
       return false;
     }
+    const text = read;
     if (text === e.fileText) return false;
     // Remember the text either way, so one bad save logs once, not on every event of the burst.
     e.fileText = text;
@@ -236,8 +248,18 @@ export class PolicyRegistry {
 
   #addFile(path: string): boolean {
     const { log, metrics } = this.#options;
-    const text = safeRead(path);
-    if (text === undefined || this.#rejected.get(path) === text) return false;
+    const read = safeRead(path);
+    if (typeof read !== 'string') {
+      // Listed in the directory but unreadable: said once (not skipped in silence), tried again on every reload.
+      const text = UNREADABLE + read.unreadable;
+      if (!existsSync(path) || this.#rejected.get(path) === text) return false;
+      this.#rejected.set(path, text);
+      metrics.recordError('policy-reload');
+      log.error({ event: 'policy-reload-failed', path, problems: [read.unreadable] }, `new policy ${path} cannot be read; not started: ${read.unreadable}`);
+      return false;
+    }
+    const text = read;
+    if (this.#rejected.get(path) === text) return false;
     const loaded = this.#tryLoad(path);
     if ('problems' in loaded) {
       this.#rejected.set(path, text);

@@ -236,7 +236,7 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
     const metricSource = createClusterMetricSource({
       prometheus: createPrometheusSource(),
       queue,
-      readTargets: kubernetes ? cachedTargets(kubernetes, kubeState, logger) : undefined,
+      readTargets: kubernetes ? cachedTargets(kubernetes, kubeState) : undefined,
       kubeState: kubeState?.read,
     });
     return {

@@ -17,8 +17,19 @@ export interface PartSource {
   observe(now: number, windowSeconds: number, spec: PolicySpec): Promise<ObservationPart>;
 }
 
+/**
+ * What a PoolReader returns when it read some pools and not others: the reasons of the others, per pool. They are
+ * source errors like a reader that failed whole (`errors["pools.<pool>"]`): the tick fails and the log names them.
+ */
+export class PartialPools {
+  constructor(
+    readonly pools: Record<string, PoolObservation>,
+    readonly errors: Record<string, string>,
+  ) {}
+}
+
 /** Per-pool observations keyed by pool name (kube-state, target readers). */
-export type PoolReader = (spec: PolicySpec, now: number) => Promise<Record<string, PoolObservation>>;
+export type PoolReader = (spec: PolicySpec, now: number) => Promise<Record<string, PoolObservation> | PartialPools>;
 
 export interface ClusterMetricSourceParts {
   prometheus?: PartSource;
@@ -86,7 +97,10 @@ export function createClusterMetricSource(parts: ClusterMetricSourceParts): Metr
       const pools = async (name: string, reader: PoolReader | undefined) => {
         if (!reader) return undefined;
         try {
-          return await bounded(reader(spec, now), kubeTimeout, `did not answer within ${kubeTimeout}s`);
+          const read = await bounded(reader(spec, now), kubeTimeout, `did not answer within ${kubeTimeout}s`);
+          if (!(read instanceof PartialPools)) return read;
+          for (const [pool, why] of Object.entries(read.errors)) errors[`pools.${pool}`] = `kubernetes ${name}: ${pool}: ${why}`;
+          return read.pools;
         } catch (error) {
           errors[name] = `kubernetes ${name}: ${messageOf(error)}`;
           return undefined;

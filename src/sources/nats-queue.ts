@@ -5,8 +5,8 @@
  *
  * Example: stream "prefill", consumer "workers", 42 published, 30 delivered -> queueDepth = 12.
  *
- * One connection is kept across ticks and reconnects on its own (nats.js retries forever, every second). While
- * NATS is down a tick gets an error in `errors.queueDepth` and no depth; it never throws. If the connection was
+ * One connection per NATS URL is kept across ticks and reconnects on its own (nats.js retries forever, every second).
+ * While NATS is down a tick gets an error in `errors.queueDepth` and no depth; it never throws. If the connection was
  * never made (server down at start) or closed for good, the next tick dials again.
  */
 import { connect } from '@nats-io/transport-node';
@@ -57,20 +57,39 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
+/**
+ * A connection no policy has used for this long is closed (a policy reloaded onto another server leaves its old one
+ * unused); the next read of that URL dials again.
+ */
+const IDLE_LINK_MS = 15 * 60_000;
+
 export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): NatsQueueSource {
-  let link: Link | undefined;
-  let dialing: Promise<Link> | undefined;
+  /** One connection per NATS URL, shared by every policy that names it: policies of one process may name different servers. */
+  const links = new Map<string, Link & { usedAt: number }>();
+  const dialing = new Map<string, Promise<Link>>();
 
   const drop = async (old: Link) => {
-    if (link === old) link = undefined;
+    if (links.get(old.url) === old) links.delete(old.url);
     if (!old.nc.isClosed()) await old.nc.close().catch(() => undefined);
+  };
+
+  const dropIdle = (now: number) => {
+    for (const old of links.values()) if (now - old.usedAt > IDLE_LINK_MS) void drop(old);
   };
 
   const dial = async (config: QueueConfig): Promise<Link> => {
     const timeoutMs = config.timeout * 1000;
-    if (link && link.url === config.nats && !link.nc.isClosed()) return link;
-    if (link) await drop(link);
-    dialing ??= (async () => {
+    const now = Date.now();
+    dropIdle(now);
+    const current = links.get(config.nats);
+    if (current && !current.nc.isClosed()) {
+      current.usedAt = now;
+      return current;
+    }
+    if (current) await drop(current);
+    const pending = dialing.get(config.nats);
+    if (pending) return pending;
+    const dialed = (async () => {
       const nc = await connect({
         servers: config.nats,
         name: 'pd-planner',
@@ -79,7 +98,7 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
         maxReconnectAttempts: -1,
         reconnectTimeWait: options.reconnectTimeWaitMs ?? 1000,
       });
-      const fresh: Link = { url: config.nats, nc, connected: true };
+      const fresh = { url: config.nats, nc, connected: true, usedAt: Date.now() };
       void (async () => {
         for await (const status of nc.status()) {
           if (status.type === 'disconnect') fresh.connected = false;
@@ -88,14 +107,15 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
       })().catch(() => undefined);
       // A connection that gives up for good is forgotten, so the next tick dials again.
       void nc.closed().then(() => {
-        if (link === fresh) link = undefined;
+        if (links.get(fresh.url) === fresh) links.delete(fresh.url);
       });
-      link = fresh;
+      links.set(config.nats, fresh);
       return fresh;
     })().finally(() => {
-      dialing = undefined;
+      dialing.delete(config.nats);
     });
-    return dialing;
+    dialing.set(config.nats, dialed);
+    return dialed;
   };
 
   const depth = async (config: QueueConfig): Promise<number> => {
@@ -117,7 +137,8 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
         `timed out after ${config.timeout}s`,
       );
     } catch (error) {
-      const down = link && link.url === config.nats && !link.connected ? ' (disconnected from NATS; the client keeps reconnecting)' : '';
+      const link = links.get(config.nats);
+      const down = link && !link.connected ? ' (disconnected from NATS; the client keeps reconnecting)' : '';
       throw new Error(`${what}: ${reason(error)}${down}`);
     }
   };
@@ -134,9 +155,8 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
       }
     },
     async close() {
-      const pending = dialing;
-      if (pending) await pending.then(drop, () => undefined);
-      if (link) await drop(link);
+      await Promise.all([...dialing.values()].map((pending) => pending.then(drop, () => undefined)));
+      await Promise.all([...links.values()].map(drop));
     },
   };
 }

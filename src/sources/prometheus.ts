@@ -16,6 +16,8 @@
  *   - a value that is not a decimal number ("", "   ", "0x10": Number() would read the first two as 0 and the third
  *     as 16), or one below 0 (no count, length, latency or usage is): the field is left out, with the reason.
  *   - an answer longer than MAX_QUERY_RESPONSE_BYTES: refused unread past the cap, with the reason.
+ *   - an answer with `warnings` (a remote-read or Thanos store that did not answer, a PromQL warning): its value may
+ *     be partial (a third of the requests looks like a third of the traffic), so the field is left out, with them.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import type { PolicySpec } from '../config/schema.js';
@@ -82,7 +84,8 @@ export type PrometheusErrorKind =
   | 'refused'
   | 'network'
   | 'bad-response'
-  | 'too-large';
+  | 'too-large'
+  | 'partial';
 
 /**
  * The most one query's answer may hold. An instant query of the planner returns one series: a few hundred bytes. A
@@ -142,6 +145,8 @@ interface PromResponse {
   status?: string;
   errorType?: string;
   error?: string;
+  /** Set when the result may be incomplete or wrong: a remote-read or Thanos store that did not answer, a PromQL warning. */
+  warnings?: unknown;
   data?: { resultType?: string; result?: unknown };
 }
 
@@ -196,7 +201,15 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
           'aggregate the query with sum(...) or narrow its label filters',
       );
     }
-    body = parseBody(text);
+    const parsed = parseBody(text);
+    if (parsed === undefined && response.ok) {
+      throw new PrometheusQueryError(
+        'bad-response',
+        `${where} answered with something that is not JSON (${text.slice(0, 200).trim() || 'an empty body'}): ` +
+          `is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? ${about}`,
+      );
+    }
+    body = parsed ?? {};
     if (!response.ok || body.status === 'error') {
       const detail = body.error ? ` (${body.errorType ?? 'error'}: ${body.error})` : text ? ` (${text.slice(0, 200).trim()})` : '';
       throw new PrometheusQueryError('http', `${where} answered HTTP ${response.status}${detail} ${about}`);
@@ -214,6 +227,16 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
   } finally {
     clearTimeout(timer);
+  }
+  const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
+  if (warnings.length > 0) {
+    // A partial count looks like less traffic: the planner would scale down on a store outage.
+    const said = warnings.join('; ');
+    throw new PrometheusQueryError(
+      'partial',
+      `${where} answered with a warning, so its value may be partial or wrong (${said.length > 300 ? `${said.slice(0, 300)}...` : said}); ` +
+        `see what it says, or query a Prometheus without the failing store, ${about}`,
+    );
   }
   const value = extractNumber(body, where, about);
   if (nonNegative && value < 0) {
@@ -249,12 +272,13 @@ async function readBody(response: Response, maxBytes: number): Promise<string | 
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-function parseBody(text: string): PromResponse {
+/** The answer as the API's JSON object; undefined when it is not JSON at all. */
+function parseBody(text: string): PromResponse | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     return parsed && typeof parsed === 'object' ? (parsed as PromResponse) : {};
   } catch {
-    return {};
+    return undefined;
   }
 }
 
@@ -308,10 +332,11 @@ function extractNumber(body: PromResponse, where: string, about: string): number
   }
   if (Number.isNaN(value)) throw new PrometheusQueryError('nan', `${where} returned NaN ${about}`);
   if (!Number.isFinite(value)) {
-    throw new PrometheusQueryError(
-      'infinite',
-      `${where} returned ${value > 0 ? '+Inf' : '-Inf'} (the quantile lies beyond the highest histogram bucket) ${about}`,
-    );
+    // "+Inf" from histogram_quantile: beyond the top bucket. Anywhere else: a division by zero in a custom query, or a
+    // number past what a double holds ("1e400").
+    const said = raw === '+Inf' || raw === 'Inf' || raw === '-Inf' ? (value > 0 ? '+Inf' : '-Inf') : shown(raw);
+    const why = /histogram_quantile/.test(about) ? 'the quantile lies beyond the highest histogram bucket' : 'no count, length, latency or usage is infinite: a division by zero in the query, or a number too large';
+    throw new PrometheusQueryError('infinite', `${where} returned ${said} (${why}) ${about}`);
   }
   return value;
 }

@@ -104,6 +104,90 @@ describe('kube-state', () => {
   });
 });
 
+describe('kube-state across a failed re-list (a rebuild after an error, or the periodic resync)', () => {
+  it('a resync is no failure; a pod deleted from a healthy node while the nodes cannot be re-listed is no eviction', async () => {
+    api = await startFakeKubeApi({
+      objects: [graph, node('od-1'), pod('decode-a', { labels: labels('decode'), nodeName: 'od-1' }), pod('decode-b', { labels: labels('decode'), nodeName: 'od-1' })],
+    });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, resyncSeconds: 0.3 });
+    await state.start();
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 0, evicted: 0, evictionNotices: 0 });
+    // Resyncs come and go: replacing an informer (which aborts its watch) is not an error.
+    await waitFor(() => api!.requests.filter((r) => r.verb === 'list' && r.resource === 'nodes').length >= 3);
+    expect(state.health().errors).toEqual({});
+    state.stop();
+
+    // Without resyncs: the nodes watch is cut and every later request for nodes fails, so the informer is rebuilt
+    // (after the backoff) and its re-list fails.
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, resyncSeconds: 0 });
+    await state.start();
+    api.inject({ path: '/api/v1/nodes', method: 'GET', fault: 500, times: 1_000_000 });
+    api.dropWatches();
+    await waitFor(() => api!.requests.some((q) => q.resource === 'nodes' && q.verb === 'list' && q.status === 500));
+    await settle();
+    expect(state.health()).toMatchObject({ synced: false, errors: { nodes: expect.stringContaining('HTTP-Code: 500') } });
+    // A scale-down deletes decode-a from od-1, a node with no notice.
+    api.delete('v1', 'Pod', 'default', 'decode-a');
+    await settle();
+    // Not an eviction (the failed re-list emptied the nodes cache, and a pod whose node was unknown counted as lost with it).
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 0, evicted: 0, evictionNotices: 0 });
+  });
+});
+
+describe('kube-state: pending pods that have a node', () => {
+  it('a pod placed on a node but still Pending (pulling a 30 GB image) is pending, but not waiting for capacity: it adds no pending time', async () => {
+    api = await startFakeKubeApi({
+      objects: [
+        graph,
+        node('spot-1', { spot: true }),
+        // Placed 10 minutes ago, still pulling its image: the Spot pool has the capacity.
+        pod('pulling', { labels: labels('decode'), phase: 'Pending', nodeName: 'spot-1', createdAt: '2026-11-25T09:50:00Z' }),
+      ],
+    });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    // It was 600 s "pending" against spec.spot.pendingGrace (120 s): no Spot capacity, the need moved to on-demand,
+    // and the Spot pool held at what it had ready, the pulling pod with it.
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 1, pendingSeconds: 0, evicted: 0, evictionNotices: 0 });
+    // One the scheduler could not place (3 minutes ago) is waiting for capacity.
+    api.put(pod('unplaced', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:57:00Z' }));
+    await waitFor(() => state!.poolObservations(spec, T0)['decode-od']?.pending === 2);
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 2, pendingSeconds: 180, evicted: 0, evictionNotices: 0 });
+  });
+});
+
+describe('kube-state: a list the API server never answers', () => {
+  it('start() does not wait for it for good: the list is given up after its timeout and tried again, and the pods are then known', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1'), pod('decode-b', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:58:00Z' })] });
+    // The first list of pods is swallowed (a half-open connection, an API server stuck on it).
+    api.inject({ path: '/api/v1/namespaces/default/pods', method: 'GET', fault: 'timeout' });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, listTimeoutSeconds: 0.5 });
+    // It waited for that list without end: every later read of the pods (each tick) waited 10 s and got nothing.
+    await state.start();
+    expect(state.health().errors['pods/default']).toBe('the list did not answer within 0.5s; trying again');
+    await waitFor(() => state!.health().synced);
+    expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 1, pendingSeconds: 120, evicted: 0, evictionNotices: 0 });
+  });
+});
+
+describe('kube-state: a notice lifted and given again', () => {
+  it('a pod whose node is cordoned, uncordoned and cordoned again gets two notices, one each time', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('spot-1', { spot: true }), pod('decode-a', { labels: labels('decode'), nodeName: 'spot-1' })] });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0 });
+    await state.start();
+    const notices = () => state!.poolObservations(spec, T0)['decode-od']?.evictionNotices;
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true, unschedulable: true }));
+    await waitFor(() => notices() === 1);
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true }));
+    await settle();
+    expect(notices()).toBe(0);
+    api.put(node('spot-1', { spot: true, unschedulable: true }));
+    await waitFor(() => notices() === 1);
+  });
+});
+
 describe('kube-state with a v1alpha1 operator', () => {
   it('finds a DCD pool\'s pods through the DCD\'s status.podSelector, and reports an informer that cannot list', async () => {
     api = await startFakeKubeApi({

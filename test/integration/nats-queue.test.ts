@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createNatsQueueSource } from '../../src/sources/nats-queue.js';
@@ -80,6 +80,63 @@ describe(`NATS queue depth against the real nats-server at ${NATS_SERVER_BIN}`, 
       // The store survived: the same 3 pending come back once the client has reconnected by itself.
       await waitFor(async () => (await source.observe(NOW, 60, spec({ consumer: 'workers' }))).queueDepth === 3, 15_000, 'queue depth after restart');
     } finally {
+      await source.close();
+    }
+  });
+});
+
+describe('NATS queue depth from two servers through one source (policies of one process naming different NATS URLs)', () => {
+  requireBinaries(NATS_SERVER_BIN);
+  const servers: NatsServerHandle[] = [];
+  /** A server whose stream "prefill" holds `messages` messages. */
+  const serverWith = async (messages: number) => {
+    const server = await startNatsServer({ monitor: true });
+    servers.push(server);
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'prefill', subjects: ['prefill.>'] });
+    const js = jetstream(nc);
+    for (let i = 0; i < messages; i += 1) await js.publish('prefill.req', `request ${i}`);
+    await nc.close();
+    return server;
+  };
+  let a: NatsServerHandle;
+  let b: NatsServerHandle;
+  beforeAll(async () => {
+    a = await serverWith(3);
+    b = await serverWith(7);
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+  });
+  const spec = (server: NatsServerHandle) => testSpec({ sources: { queue: { nats: server.url, stream: 'prefill', timeout: '2s' } } });
+
+  it('each policy reads its own server, also when their reads overlap, round after round', async () => {
+    const source = createNatsQueueSource();
+    try {
+      // Both dial at once (a cold start), then both connections are in use at once (a round of two policies).
+      for (let round = 0; round < 3; round += 1) {
+        expect(await Promise.all([source.observe(NOW, 60, spec(a)), source.observe(NOW, 60, spec(b))])).toEqual([{ queueDepth: 3 }, { queueDepth: 7 }]);
+      }
+      expect(await source.observe(NOW, 60, spec(b))).toEqual({ queueDepth: 7 });
+      expect(await source.observe(NOW, 60, spec(a))).toEqual({ queueDepth: 3 });
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('a server no policy reads any more (a policy reloaded onto another one) is let go after 15 minutes unused', async () => {
+    const source = createNatsQueueSource();
+    try {
+      expect(await source.observe(NOW, 60, spec(a))).toEqual({ queueDepth: 3 });
+      expect(await a.connections()).toBe(1);
+      const wall = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(wall + 16 * 60_000);
+      expect(await source.observe(NOW, 60, spec(b))).toEqual({ queueDepth: 7 });
+      await waitFor(async () => (await a.connections()) === 0, 5000, 'the unused connection closed');
+      expect(await b.connections()).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
       await source.close();
     }
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
 import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
@@ -136,6 +136,56 @@ describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`,
       expect(unset.errors['decode-od']).toBe('virtual connector: no NATS URL; set spec.sources.virtual.nats (e.g. nats://nats:4222)');
     } finally {
       await connector.close();
+    }
+  });
+});
+
+describe('virtual connector: policies of one process publishing to different buckets at once', () => {
+  requireBinaries(NATS_SERVER_BIN);
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer({ monitor: true });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('each round publishes every policy without error, over one connection per server (none left behind)', async () => {
+    const llama = testSpec({ sources: { virtual: { nats: server.url, bucket: 'llama' } } });
+    const mistral = testSpec({ sources: { virtual: { nats: server.url, bucket: 'mistral' } } });
+    const connector = createVirtualConnector();
+    try {
+      for (let round = 1; round <= 3; round += 1) {
+        const time = `2026-11-25T10:0${round}:00Z`;
+        const [a, b] = await Promise.all([connector.apply(decision(time, round, 1), llama), connector.apply(decision(time, 10 + round, 2), mistral)]);
+        expect([a.errors, b.errors]).toEqual([{}, {}]);
+        expect(a.pools['prefill-od']).toBe(`published ${round === 1 ? '-' : round - 1}->${round} (revision ${round}) to llama`);
+        expect(b.pools['prefill-od']).toBe(`published ${round === 1 ? '-' : 9 + round}->${10 + round} (revision ${round}) to mistral`);
+      }
+      expect(await server.connections()).toBe(1);
+    } finally {
+      await connector.close();
+    }
+    await waitFor(async () => (await server.connections()) === 0, 5000, 'every connection closed');
+  });
+
+  it('a server no policy publishes to any more (a policy reloaded onto another one) is let go after 15 minutes unused', async () => {
+    const other = await startNatsServer({ monitor: true });
+    const connector = createVirtualConnector();
+    try {
+      const before = testSpec({ sources: { virtual: { nats: server.url, bucket: 'moving' } } });
+      const after = testSpec({ sources: { virtual: { nats: other.url, bucket: 'moving' } } });
+      expect((await connector.apply(decision('2026-11-25T10:00:00Z', 1, 1), before)).errors).toEqual({});
+      expect(await server.connections()).toBe(1);
+      const wall = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(wall + 16 * 60_000);
+      expect((await connector.apply(decision('2026-11-25T10:16:00Z', 2, 2), after)).errors).toEqual({});
+      await waitFor(async () => (await server.connections()) === 0, 5000, 'the unused connection closed');
+      expect(await other.connections()).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+      await connector.close();
+      await other.close();
     }
   });
 });

@@ -127,6 +127,22 @@ describe('pd-planner run --once', () => {
     ]);
   }, 60_000);
 
+  it('a graph without a component for one of the pools: that pool is not written, and the tick fails naming the graph and what to fix', async () => {
+    // The graph lost its decode component (renamed, or an edit gone wrong); the policy finds components by role and
+    // reads no Prometheus (static), so nothing else fails this tick.
+    const graph = dgdV1beta1({ name: 'llama', ready: 'True', components: [{ name: 'VllmPrefillWorker', type: 'prefill', replicas: 2, status: stable(2) }] });
+    const path = await setup('  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 3 } }', undefined, [graph, dgdsa('v1beta1', 'llama', 'VllmPrefillWorker', 2)]);
+    writeFileSync(path, policy(prom!.url, '  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 3 } }').replace(/\n {2}sources:\n.*\n$/, '\n'));
+    const { code, stdout, stderr } = await runCli(['run', '--policy', path, '--once', '--kubeconfig', api!.kubeconfigPath]);
+    expect(scalePatches(api!)).toEqual(['llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200']);
+    const tick = jsonLines(stdout).find((l) => l.event === 'tick')!;
+    expect((tick.apply as { pools: Record<string, string> }).pools['decode-od']).toMatch(/^not written: nothing is known of this pool's count/);
+    // It passed for a clean tick (exit 0; /readyz 200 in the loop): the pool's problem was a warning in the log only.
+    expect(code).toBe(1);
+    expect(stderr).toContain(`pools.decode-od: kubernetes targets: decode-od: DynamoGraphDeployment "llama" must contain a component with type 'decode'`);
+    expect((tick.observation as { errors?: Record<string, string> }).errors).toEqual({ 'pools.decode-od': 'kubernetes' });
+  }, 60_000);
+
   it('--dry-run sends no patch and exits 0', async () => {
     const path = await setup('  policy: static\n  static: { replicas: { prefill-od: 4, decode-od: 3 } }');
     const dry = await runCli(['run', '--policy', path, '--once', '--dry-run', '--kubeconfig', api!.kubeconfigPath]);

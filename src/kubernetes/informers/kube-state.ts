@@ -7,8 +7,9 @@
  * counts as an eviction or a notice, are the pure rules of pod-rules.ts; pod-events.ts counts each event once.
  *
  * What counts (documented choices):
- * - pending: pods in phase Pending, not being deleted. pendingSeconds: age of the oldest, from its
- *   PodScheduled=False transition when present, else its creationTimestamp.
+ * - pending: pods in phase Pending, not being deleted. pendingSeconds: how long the oldest of them that has no node
+ *   yet has waited for one, from its PodScheduled=False transition when present, else its creationTimestamp (0 when
+ *   every pending pod has a node: pulling its image or starting, it is not short of capacity).
  * - evicted (since the previous poolObservations call): a pod that turned Failed with reason `Evicted`, got a
  *   `DisruptionTarget=True` condition, or was deleted while its node was gone or under an eviction notice
  *   (lost with its Spot node). Each pod counts once.
@@ -31,7 +32,7 @@ import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveCompone
 import { PodEventLog } from './pod-events.js';
 import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
-import { WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
+import { DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
 
 export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
 
@@ -48,6 +49,8 @@ export interface KubeStateOptions {
   watchNodes?: boolean;
   /** Rebuild every informer this often (default 600 s); 0 = never. */
   resyncSeconds?: number;
+  /** Give up a list that has not answered after this long, and try again (default 60 s). */
+  listTimeoutSeconds?: number;
   /** Force the nvidia.com version instead of discovering it. */
   version?: DynamoVersion;
 }
@@ -94,6 +97,8 @@ class KubeStateInformers implements KubeState {
   readonly #graphsByNs = new Map<string, WatchedInformer<DynamoObject>>();
   readonly #dcdsByNs = new Map<string, WatchedInformer<DynamoObject>>();
   #nodes: WatchedInformer<Node> | undefined;
+  /** Nodes seen with a notice, so that its lifting is noticed too. */
+  readonly #noticedNodes = new Set<string>();
   /** False once watching nodes was refused (403): the node-based signals are off. */
   #nodesAvailable: boolean;
   /** Informer -> its last error, cleared when it recovers. */
@@ -148,6 +153,7 @@ class KubeStateInformers implements KubeState {
         const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode());
         informer.on('add', (node) => this.#onNodeChanged(node));
         informer.on('update', (node) => this.#onNodeChanged(node));
+        informer.on('delete', (node) => void this.#noticedNodes.delete(node.metadata?.name ?? ''));
         return informer;
       });
     }
@@ -257,23 +263,34 @@ class KubeStateInformers implements KubeState {
   /** A pod deleted while its node is gone or under a notice was lost with its node: an eviction. */
   #onPodDeleted(pod: Pod): void {
     const uid = pod.metadata?.uid;
-    if (uid) this.#startups.deleted(uid);
-    if (!uid || this.#events.hasEviction(uid)) return;
+    if (!uid) return;
+    this.#startups.deleted(uid);
     const nodeName = pod.spec?.nodeName;
-    if (!nodeName || !this.#nodesAvailable) return;
-    const node = this.#nodes?.get(nodeName);
-    if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
+    // Without a current nodes cache (not listed yet, or a re-list failing) a node it lacks is unknown, not gone.
+    if (!this.#events.hasEviction(uid) && nodeName && this.#nodesAvailable && this.#nodes?.synced) {
+      const node = this.#nodes.get(nodeName);
+      if (!node || hasNotice(node)) this.#events.evicted(uid, pod);
+    }
+    this.#events.deleted(uid);
   }
 
   #onNodeChanged(node: Node): void {
-    if (!hasNotice(node)) return;
+    const name = node.metadata?.name ?? '';
+    const noticed = hasNotice(node);
+    // Only a notice, or the lifting of one, concerns its pods: not every status update of every node.
+    if (noticed) this.#noticedNodes.add(name);
+    else if (!this.#noticedNodes.delete(name)) return;
     for (const w of this.#podsByNs.values()) {
-      for (const pod of w.list()) if (pod.spec?.nodeName === node.metadata?.name) this.#notePod(pod);
+      for (const pod of w.list()) {
+        if (pod.spec?.nodeName !== node.metadata?.name) continue;
+        if (noticed) this.#notePod(pod);
+        else if (pod.metadata?.uid) this.#events.noticeLifted(pod.metadata.uid);
+      }
     }
   }
 
   #add<T extends k8s.KubernetesObject>(name: string, build: () => CachingInformer<T>): WatchedInformer<T> {
-    const w = new WatchedInformer<T>(name, build, this.#informerEvents);
+    const w = new WatchedInformer<T>(name, build, this.#informerEvents, (this.#options.listTimeoutSeconds ?? DEFAULT_LIST_TIMEOUT_MS / 1000) * 1000);
     this.#watched.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     return w;
   }

@@ -53,9 +53,15 @@ export function timeOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** Since when a pod waits (epoch ms): its PodScheduled=False transition when present, else its creation. */
+/**
+ * Since when a pod waits for a node (epoch ms): its PodScheduled=False transition when present, else its creation;
+ * undefined once it has a node (`spec.nodeName`, PodScheduled=True): a Pending pod pulling its image or starting its
+ * containers has its capacity, and a 30 GB image pulling for 10 minutes is no sign of a Spot pool without any.
+ */
 export function pendingSince(pod: Pod): number | undefined {
-  const unscheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const conditions = pod.status?.conditions ?? [];
+  if (pod.spec?.nodeName || conditions.some((c) => c.type === 'PodScheduled' && c.status === 'True')) return undefined;
+  const unscheduled = conditions.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   return timeOf(unscheduled?.lastTransitionTime) ?? timeOf(pod.metadata?.creationTimestamp);
 }
 

@@ -20,20 +20,32 @@ export interface InformerEvents {
   synced(name: string): void;
 }
 
+/**
+ * How long a list may take before it is given up and tried again. client-node sets no timeout on it: a list the API
+ * server never answers (a half-open connection, a server stuck on it) would hold the informer, and the first start,
+ * for good. A list of thousands of pods takes a few seconds.
+ */
+export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+
 export class WatchedInformer<T extends k8s.KubernetesObject> {
   readonly name: string;
-  /** It has listed at least once. */
+  /** Its cache is current: the last (re-)list succeeded. False before the first list and while a re-list is failing. */
   synced = false;
   readonly #build: () => CachingInformer<T>;
   readonly #events: InformerEvents;
+  /** The informer reads are served from: the last one that listed without error (kept while a re-list fails). */
   #informer: CachingInformer<T> | undefined;
+  /** Informers this object stopped itself: the abort of their watch is no failure. */
+  readonly #retired = new WeakSet<CachingInformer<T>>();
+  readonly #listTimeoutMs: number;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents) {
+  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents, listTimeoutMs = DEFAULT_LIST_TIMEOUT_MS) {
     this.name = name;
     this.#build = build;
     this.#events = events;
+    this.#listTimeoutMs = listTimeoutMs;
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -44,13 +56,18 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     return this.#informer?.list(namespace) ?? [];
   }
 
-  /** Builds and starts a new informer, then stops the old one. */
+  /**
+   * Builds and starts a new informer; once it has listed, reads go to it and the old one is stopped. Until then
+   * reads stay on the old cache: a re-list that is slow or fails must not show an empty one (no pending pods, every
+   * node unknown). A failed re-list keeps the old cache but marks it not synced, and is retried after the backoff.
+   */
   async rebuild(): Promise<void> {
     if (!this.#events.running()) return;
-    const old = this.#informer;
     const informer = this.#build();
     let failed = false;
     informer.on('error', (err: unknown) => {
+      // Stopping a replaced informer aborts its watch ("The user aborted a request."): not a failure, nothing to rebuild.
+      if (this.#retired.has(informer)) return;
       failed = true;
       // Not an Error: the client's rejected response, whose body says why.
       const message = messageOf(err instanceof Error ? err : ((err as { body?: unknown })?.body ?? err));
@@ -58,25 +75,52 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
       if (this.#events.failed(this.name, message, status)) this.#scheduleRebuild();
     });
     informer.on('connect', () => undefined);
-    this.#informer = informer;
+    this.#informer ??= informer;
+    let timer: NodeJS.Timeout | undefined;
     try {
       // ListWatch.start() resolves even when its list failed (it reports that through 'error').
-      await informer.start();
-      if (!failed) {
-        this.synced = true;
-        this.#failures = 0;
-        this.#events.synced(this.name);
+      const started = informer.start();
+      const listed = await Promise.race([started.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.#listTimeoutMs)))]);
+      if (!listed) {
+        failed = true;
+        // Given up: if its list answers after all, the watch it then opens is stopped at once.
+        void started
+          .then(async () => {
+            if (this.#retired.has(informer)) await informer.stop();
+          })
+          .catch(() => undefined);
+        this.#events.startFailed(this.name, `the list did not answer within ${this.#listTimeoutMs / 1000}s; trying again`);
+        this.#scheduleRebuild();
       }
     } catch (error) {
+      failed = true;
       this.#events.startFailed(this.name, messageOf(error));
       this.#scheduleRebuild();
+    } finally {
+      clearTimeout(timer);
     }
-    if (old && old !== informer) await old.stop();
+    if (failed) {
+      this.synced = false;
+      if (this.#informer !== informer) this.#retire(informer);
+      else this.#retired.add(informer);
+      return;
+    }
+    const old = this.#informer;
+    this.#informer = informer;
+    this.synced = true;
+    this.#failures = 0;
+    this.#events.synced(this.name);
+    if (old && old !== informer) this.#retire(old);
   }
 
   stop(): void {
     clearTimeout(this.#timer);
-    void this.#informer?.stop();
+    if (this.#informer) this.#retire(this.#informer);
+  }
+
+  #retire(informer: CachingInformer<T>): void {
+    this.#retired.add(informer);
+    void informer.stop();
   }
 
   #scheduleRebuild(): void {

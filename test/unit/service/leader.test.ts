@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { createLeaderElector, type LeaseApi } from '../../../src/service/leader.js';
 
@@ -52,6 +52,10 @@ function fakeClock(start = 1_000_000) {
 }
 
 const timing = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('leader election', () => {
   it('one of two replicas leads; the other takes over only after the lease has stayed unrenewed for leaseDuration', async () => {
@@ -138,6 +142,37 @@ describe('leader election', () => {
     const b = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'b', clock, ...timing });
     const results = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a clock stepped back does not stretch leadership: not leader until the next renew', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    // The clock goes back an hour and the API server stops answering: the last renew now reads as an hour ahead.
+    clock.advance(-3600);
+    store.state.failing = 'error';
+    expect(a.isLeader()).toBe(false);
+    expect(await a.tryAcquireOrRenew()).toBe(false);
+    store.state.failing = false;
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    clock.advance(9.9);
+    expect(a.isLeader()).toBe(true);
+    clock.advance(0.2);
+    expect(a.isLeader()).toBe(false);
+  });
+
+  it('by default, durations do not follow steps of the wall clock: a standby whose clock jumps an hour ahead does not take over a live lease', async () => {
+    const store = memoryLeaseApi();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', ...timing });
+    const b = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'b', ...timing });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    const wall = Date.now();
+    vi.spyOn(Date, 'now').mockReturnValue(wall + 3_600_000);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    expect(a.isLeader()).toBe(true);
+    expect(store.lease()?.spec?.holderIdentity).toBe('a');
   });
 
   it('rejects renewDeadline >= leaseDuration', () => {

@@ -3,7 +3,7 @@
  * (and the abandoned tick's writes), skipping when a round runs out of time, readiness across policies, policy
  * directories on reload, and metrics series per policy.
  */
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -214,6 +214,26 @@ describe('multi-policy loop', () => {
     expect(ticks.pending.map((p) => p.policy)).toEqual(['p02']);
   });
 
+  it('a wall clock stepped back an hour (NTP) does not stop the ticks: every policy is due at the next round', async () => {
+    const { service, ticks, time, events } = setup({ 'fast.yaml': POLICY('fast', { interval: '30s' }), 'slow.yaml': POLICY('slow', { interval: '60s' }) });
+    await service.start();
+    await settle();
+    for (const name of ['fast', 'slow']) ticks.take(name).release();
+    await settle();
+    // The round timer fires 30 s later on the monotonic timers, but the wall clock now reads an hour earlier.
+    time.advance(-3600);
+    time.timers.shift()!.fn();
+    await settle();
+    expect(ticks.pending.map((p) => p.policy).sort()).toEqual(['fast', 'slow']);
+    for (const name of ['fast', 'slow']) ticks.take(name).release();
+    await settle();
+    // From the new clock on, each is back on its own interval: fast at +30 s, slow at +60 s.
+    time.fireNext();
+    await settle();
+    expect(ticks.pending.map((p) => p.policy)).toEqual(['fast']);
+    expect(events().filter((e) => e === 'clock-jump')).toHaveLength(1);
+  });
+
   it('/readyz: ready while some policies fail (it names them); not ready when every policy fails', async () => {
     const { service, ticks, time, metrics } = setup(policies(3, { failureThreshold: 1 }));
     await service.start();
@@ -266,6 +286,43 @@ describe('policy directory reload', () => {
     // Nothing changed since: no new log lines for the same bad files.
     expect(service.reloadPolicies()).toBe(false);
     expect(lines.filter((l) => l.event === 'policy-reload-failed')).toHaveLength(2);
+  });
+});
+
+describe('policy directory: a file that cannot be read', () => {
+  // /proc/self/mem is a regular file that every read refuses (EIO), even for root: a stand-in for a file the
+  // planner's user may not read (a ConfigMap mounted with the wrong defaultMode, a disk error).
+  it('a policy whose file turns unreadable is kept, not removed as deleted; a new unreadable file is reported once, not skipped in silence', async () => {
+    const { service, lines, metrics, ticks } = setup({ 'a.yaml': POLICY('a'), 'b.yaml': POLICY('b') }, {}, true);
+    await service.start();
+    await settle();
+    ticks.take('a').release();
+    ticks.take('b').release();
+    await settle();
+
+    unlinkSync(join(dir, 'b.yaml'));
+    symlinkSync('/proc/self/mem', join(dir, 'b.yaml'));
+    symlinkSync('/proc/self/mem', join(dir, 'c.yaml'));
+    service.reloadPolicies();
+    expect(service.plans().map((p) => p.name).sort()).toEqual(['a', 'b']);
+    expect(lines.filter((l) => l.event === 'policy-removed')).toEqual([]);
+    const failed = lines.filter((l) => l.event === 'policy-reload-failed');
+    expect(failed.map((l) => l.msg)).toEqual([
+      `policy reload: ${join(dir, 'b.yaml')}: cannot read: EIO: i/o error, read; keeping the current policy`,
+      `new policy ${join(dir, 'c.yaml')} cannot be read; not started: ${join(dir, 'c.yaml')}: cannot read: EIO: i/o error, read`,
+    ]);
+    expect(await metrics.registry.metrics()).toContain('pd_planner_policy_ready{policy="b"} 1');
+    // Still unreadable: nothing new to say.
+    expect(service.reloadPolicies()).toBe(false);
+    expect(lines.filter((l) => l.event === 'policy-reload-failed')).toHaveLength(2);
+    // Readable again (and unchanged): b goes on; c becomes a policy.
+    unlinkSync(join(dir, 'b.yaml'));
+    writeFileSync(join(dir, 'b.yaml'), POLICY('b'));
+    unlinkSync(join(dir, 'c.yaml'));
+    writeFileSync(join(dir, 'c.yaml'), POLICY('c'));
+    service.reloadPolicies();
+    expect(service.plans().map((p) => p.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(lines.filter((l) => l.event === 'policy-added').map((l) => l.policy)).toEqual(['c']);
   });
 });
 

@@ -119,7 +119,7 @@ describe('prometheus source: zero traffic and unreadable counts', () => {
     fake = await startFakePrometheus((q) => (q.includes('histogram_quantile(0.99') ? '+Inf' : dynamoAnswers(busy)(q)));
     const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
     expect(part.ttftMs?.p99).toBeUndefined();
-    expect(part.errors?.['ttftMs.p99']).toContain('+Inf');
+    expect(part.errors?.['ttftMs.p99']).toContain('returned +Inf (the quantile lies beyond the highest histogram bucket)');
     expect(part.ttftMs?.p95).toBeCloseTo(610, 9);
   });
 
@@ -155,7 +155,8 @@ describe('prometheus source: only finite decimal numbers are values', () => {
     { value: 'Infinity', says: 'returned "Infinity", which is not a decimal number' },
     { value: null, says: 'returned null, which is not a decimal number' },
     { value: '-5', says: 'returned -5, below 0, which no count, length, latency or usage can be' },
-    { value: '+Inf', says: 'returned +Inf' },
+    { value: '+Inf', says: 'returned +Inf (no count, length, latency or usage is infinite: a division by zero in the query, or a number too large)' },
+    { value: '1e400', says: 'returned "1e400" (no count, length, latency or usage is infinite' },
     { value: 'NaN', says: 'returned NaN' },
   ];
   for (const { value, says } of invalid) {
@@ -225,6 +226,34 @@ describe('prometheus source: transport errors are told apart', () => {
     const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
     expect(part.requests).toBeUndefined();
     expect(part.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query answered HTTP 400 (bad_data: parse error at char 5)`);
+  });
+
+  it('an answer that carries warnings (a partial result: a remote-read or Thanos store down) is not taken for the count', async () => {
+    // Two of three stores answered: 240 of the 720 requests. Read as the count, it would scale the graph down.
+    const partial = JSON.stringify({
+      status: 'success',
+      warnings: ['remote_read: store eu-west-2 unreachable: connection refused'],
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '240'] }] },
+    });
+    fake = await startFakePrometheus((q) => (q.includes('requests_total') && !q.includes('rate(') ? { status: 200, body: partial } : dynamoAnswers(busy)(q)));
+    const part = await createPrometheusSource().observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toBe(
+      `prometheus ${fake.url}/api/v1/query answered with a warning, so its value may be partial or wrong (remote_read: store eu-west-2 unreachable: connection refused); ` +
+        'see what it says, or query a Prometheus without the failing store, ' +
+        `for query \`sum(increase(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[60s]))\``,
+    );
+    expect(part.isl).toBe(3000);
+    expect(Object.keys(part.errors ?? {})).toEqual(['requests']);
+  });
+
+  it('an answer that is not JSON (a login page of a proxy in front of Prometheus) says what came back and what to check', async () => {
+    fake = await startFakePrometheus(() => ({ status: 200, body: '<!DOCTYPE html><html><body>Sign in with your company account</body></html>' }));
+    await expect(queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).rejects.toMatchObject({
+      kind: 'bad-response',
+      message: `prometheus ${fake.url}/api/v1/query answered with something that is not JSON (<!DOCTYPE html><html><body>Sign in with your company account</body></html>): ` +
+        'is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? for query `up`',
+    });
   });
 
   it('HTTP 503 with a plain body', async () => {
