@@ -215,7 +215,7 @@ const slaOptions = z.strictObject({
       budgetHold: z.boolean().default(true),
       /** Once half the SLO's miss budget is spent, keep the bare need of the highest recent peak demand (needs `burst` and sloFeedback's record of misses). */
       crowdHold: z.boolean().default(true),
-      /** While the graph sees no demand at all, for up to 30 minutes, keep 60% of the replicas each role runs (a pause is not a trend). */
+      /** While the graph sees no demand at all, for up to 30 minutes, keep a share of what each role ran when the pause began: 60% prefill, 70% decode (a pause is not a trend). */
       pauseHold: z.boolean().default(true),
       /** With `percentile`: read the prefill correction as the service-time factor that explains the observed TTFT in the queue model, not the latency ratio. */
       serviceTimeCorrection: z.boolean().default(true),

@@ -54,7 +54,7 @@ import type { PolicyOutput } from '../policies/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
 import { own } from '../config/records.js';
 import { boundByPool, heldNeed } from './explain.js';
-import { scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
+import { demandSeen, scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
 import { panicDetail, panicQueueThreshold, panicView, type PanicPoll } from './panic.js';
 import { observedAmount, observedReplicas } from './observed.js';
 import { withLearnedStartup } from './startup.js';
@@ -189,8 +189,10 @@ export function decide(input: DecideInput): DecideResult {
   // What each role has running or on its way, for the idle rule: a replica ordered by a wake is desired but not yet
   // ready, and still counts (else the next quiet window would send it back to zero before it serves).
   const running: Record<Role, number> = { prefill: 0, decode: 0 };
-  // The same in policy units, for the pause hold: what a pause begins with includes replicas still starting.
-  const ordered: Record<Role, number> = { prefill: 0, decode: 0 };
+  // GPUs each role has running or on its way, for the pause hold: what a pause begins with includes replicas still
+  // starting. Summed over the pools before it is turned into policy units, so pools of mixed sizes are not floored
+  // one by one.
+  const orderedGpus: Record<Role, number> = { prefill: 0, decode: 0 };
   const unknownPools: string[] = [];
   for (const pool of pools) {
     const counts = knownCounts(observation, state, pool.name);
@@ -201,11 +203,12 @@ export function decide(input: DecideInput): DecideResult {
     const present = counts.ready ?? counts.desired ?? counts.last ?? pool.minReplicas;
     current[pool.role] += replicasToUnits(present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
     running[pool.role] += counts.highest ?? pool.minReplicas;
-    ordered[pool.role] += replicasToUnits(counts.highest ?? present, layout.roles[pool.role].unitGpus, pool.gpusPerReplica);
+    orderedGpus[pool.role] += (counts.highest ?? pool.minReplicas) * pool.gpusPerReplica;
   }
   const requestsUnknown = !input.forecastOverride && observedAmount(observation.requests) === undefined;
   const idle: IdleResult = scaleToZero(spec, observation, state, now, running);
-  const pauseRunning = pauseStart(state, idle.idleSince, ordered);
+  const ordered: Record<Role, number> = { prefill: orderedGpus.prefill / layout.roles.prefill.unitGpus, decode: orderedGpus.decode / layout.roles.decode.unitGpus };
+  const pauseRunning = pauseStart(state, idle.idleSince, demandSeen(observation), ordered);
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;
@@ -370,18 +373,26 @@ export function decide(input: DecideInput): DecideResult {
 }
 
 /**
- * What each role ran or had on its way when the current pause was first seen: carried while the pause lasts (the same
- * idleSince), taken from `ordered` on its first tick, none while there is demand. Example: demand stops with 1 prefill
- * ready and 2 more starting, and 6 decode -> { prefill 3, decode 6 } for every tick of that pause, whatever the hold
- * then lets go.
+ * What each role ran or had on its way (policy units) when the current pause was first seen, for the pause hold:
+ * - demand seen: none;
+ * - demand unknown (the request count missing, the queue's source failed): what was carried, kept as it is, since no
+ *   demand is known to have been seen since it was taken;
+ * - the same pause as the last tick (the same idleSince): what was carried;
+ * - a pause that starts anew after an unknown or a lost tick: the larger of what was carried and `ordered`, per role,
+ *   so that the hold's own level is never taken for the level the pause began with (else it would shrink by its share
+ *   again at each restart);
+ * - else `ordered` now, on the pause's first tick.
+ * Example: demand stops with 1 prefill ready and 2 more starting, and 6 decode -> { prefill 3, decode 6 } for every
+ * tick of that pause, whatever the hold then lets go; a tick with the request count unknown keeps { 3, 6 }.
  */
-function pauseStart(state: PlannerState, idleSince: number | undefined, ordered: Record<Role, number>): Record<Role, number> | undefined {
-  if (idleSince === undefined) return undefined;
-  const carried = state.pauseRunning;
-  if (carried !== undefined && state.idleSince === idleSince && Number.isFinite(carried.prefill) && Number.isFinite(carried.decode)) {
-    return { prefill: carried.prefill, decode: carried.decode };
-  }
-  return { prefill: ordered.prefill, decode: ordered.decode };
+function pauseStart(state: PlannerState, idleSince: number | undefined, demand: boolean | undefined, ordered: Record<Role, number>): Record<Role, number> | undefined {
+  if (demand === true) return undefined;
+  const raw = state.pauseRunning;
+  const carried = raw !== undefined && Number.isFinite(raw.prefill) && Number.isFinite(raw.decode) ? { prefill: raw.prefill, decode: raw.decode } : undefined;
+  if (idleSince === undefined) return carried;
+  if (carried === undefined) return { prefill: ordered.prefill, decode: ordered.decode };
+  if (state.idleSince === idleSince) return carried;
+  return { prefill: Math.max(carried.prefill, ordered.prefill), decode: Math.max(carried.decode, ordered.decode) };
 }
 
 /**

@@ -64,7 +64,10 @@ export interface PlannerState {
   startup?: Record<string, number[]>;
   /** Epoch ms since when no demand has been seen; absent while there is demand (planner/idle.ts). */
   idleSince?: number;
-  /** Replicas per role (policy units) running when the pause that began at idleSince was first seen; sla's pauseHold keeps a share of them. */
+  /**
+   * Replicas per role (policy units) running or starting when the pause that began at idleSince was first seen, kept
+   * through ticks whose demand is unknown; sla's pauseHold keeps a share of them (planner/decide.ts pauseStart).
+   */
   pauseRunning?: Record<Role, number>;
 }
 

@@ -18,7 +18,7 @@ export interface PolicyInput {
   correction: CorrectionState;
   /** Seconds since the graph last saw demand (a request or a queued one); absent while it sees some, or cannot tell. */
   idleForSeconds?: number;
-  /** With idleForSeconds: replicas per role running when the pause was first seen (planner/decide.ts pauseStart). */
+  /** With idleForSeconds: replicas per role running or starting when the pause was first seen (planner/decide.ts pauseStart). */
   pauseRunning?: Record<Role, number>;
 }
 

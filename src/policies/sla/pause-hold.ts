@@ -16,8 +16,8 @@
  * return on the idle-gap family's tuning seeds was an ITL miss.
  *
  * The share is of what ran or was starting when the pause began (planner/decide.ts carries it in the state as
- * pauseRunning), not of what runs now: it does not compound tick after tick, and replicas ordered just before the
- * requests stopped count. The scale-down window keeps the level of the last busy tick for its length, then the count
+ * pauseRunning, and keeps through a tick whose demand is unknown), not of what runs now: it does not compound tick
+ * after tick, and replicas ordered just before the requests stopped count. The scale-down window keeps the level of the last busy tick for its length, then the count
  * falls to the hold. The window remembers the need without the hold (planner/decide.ts holdShares), so the hold's
  * level is not kept a window longer once it lets go, and in a fleet it is a soft layer: within a priority, another
  * graph's load is served before it.
@@ -32,9 +32,9 @@
  * 48 at 1.047x and 1.056x the cheapest baseline's GPU-hours, and 3 of 20 idle rows without Spot pools (with them, their
  * eviction headroom, added after the hold, kept the compounded count from falling). 0.6 / 0.7 of what ran met 60 and
  * 32 at 1.049x and 1.058x, and 12 of 20 idle rows without Spot; 0.5 / 0.7 met the same with Spot at 1.047x and 1.055x
- * but 8 of 20 without; a decode share of 0.8 cost more and met no more rows. Compounding shares of 0.67 and 0.75 for
- * both roles met every idle row but cost 10% more, above static peak on some; a memory of 900 s met one row fewer
- * than 1200 s and 1800 s, which met the same.
+ * but 8 of 20 without; a decode share of 0.8 cost more and met no more rows. On the idle-gap rows alone (seeds 1-12),
+ * compounding shares of 0.67 and 0.75 for both roles met every row but cost 10% more, above static peak on some, and
+ * a memory of 900 s met one row fewer than 1200 s and 1800 s, which met the same.
  */
 import type { Role } from '../../config/schema.js';
 import type { RoleNeed } from '../../planner/types.js';

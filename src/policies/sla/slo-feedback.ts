@@ -57,8 +57,8 @@ export const MIN_REQUESTS = 30;
  * Headroom is trimmed only while the window's latency at the SLO percentile has used less than this share of the room
  * between the role's no-load latency and the target (trimShare). For decode at a 60 ms ITL target that is 28.9 + 0.6 x
  * 31.1 = 47.6 ms; at 45 ms, 38.6 ms. Chosen on tuning seeds 1-12 and the bundled traces (bench/tune.ts), checked on
- * seeds 13-20: 0.6, 0.7 and 0.8 met the same rows at the same cost there (on seeds 1-12, 1.047x the cheapest baseline,
- * 1.056x with the share of the target), but at 0.7 and above a fleet graph with a chat load that swings 36% from one minute to the
+ * seeds 13-20: 0.6, 0.7 and 0.8 met the same rows at the same cost there (on seeds 1-12, 0.9% fewer GPU-hours over the
+ * cheapest baseline than with the share of the target), but at 0.7 and above a fleet graph with a chat load that swings 36% from one minute to the
  * next (bench/fleet.ts, seed 1) trimmed decode to where the swing missed its p95 ITL for two minutes.
  */
 export const TRIM_BELOW = 0.6;

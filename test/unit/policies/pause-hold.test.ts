@@ -121,6 +121,36 @@ describe('pauseHold through decide', () => {
     expect(busy.state.idleSince).toBeUndefined();
   });
 
+  it('counts replicas still starting when the pause begins, and keeps its level through a tick whose demand is unknown', () => {
+    const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
+    const at = (k: number, requests: number | undefined, p: { desired: number; ready: number }, d: number): Observation => ({
+      time: new Date(T0 + k * 60_000).toISOString(),
+      windowSeconds: 60,
+      queueDepth: 0,
+      ...(requests !== undefined ? { requests } : {}),
+      isl: 3000,
+      osl: 150,
+      pools: { p, d: { desired: d, ready: d } },
+    });
+    // 1 prefill ready and 2 more starting when the requests stop: the pause began with 3, not 1.
+    let state: PlannerState = { ...initialState(), last: { p: 3, d: 6 }, recommendations: [{ time: T0, desired: { p: 3, d: 6 } }] };
+    const first = decide({ spec, profile, observation: at(1, 0, { desired: 3, ready: 1 }, 6), state, now: T0 + 60_000 });
+    expect(first.state.pauseRunning).toEqual({ prefill: 3, decode: 6 });
+    // Ten quiet minutes later the hold runs ceil(0.6 x 3) = 2 prefill and ceil(0.7 x 6) = 5 decode.
+    state = { ...first.state, recommendations: [{ time: T0 + 600_000, desired: { p: 2, d: 5 } }] };
+    const held = decide({ spec, profile, observation: at(11, 0, { desired: 2, ready: 2 }, 5), state, now: T0 + 660_000 });
+    expect(held.decision.explanation.need.decode?.detail.pauseHoldReplicas).toBe(5);
+    // A tick with the request count unknown holds what runs and keeps what the pause began with; the pause that starts
+    // anew after it holds the same 5 decode, not ceil(0.7 x 5) = 4.
+    const unknown = decide({ spec, profile, observation: at(12, undefined, { desired: 2, ready: 2 }, 5), state: held.state, now: T0 + 720_000 });
+    expect(unknown.state.idleSince).toBeUndefined();
+    expect(unknown.state.pauseRunning).toEqual({ prefill: 3, decode: 6 });
+    const again = decide({ spec, profile, observation: at(13, 0, { desired: 2, ready: 2 }, 5), state: unknown.state, now: T0 + 780_000 });
+    expect(again.state.pauseRunning).toEqual({ prefill: 3, decode: 6 });
+    expect(again.decision.explanation.need.decode?.detail.pauseHoldReplicas).toBe(5);
+    expect(again.decision.pools.d!.desired).toBe(5);
+  });
+
   it('does not keep a role from zero once it has been idle for scaleToZero.idleSeconds', () => {
     const spec = makeConstraintSpec({ interval: '60s', pools: pools(0), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' }, scaleToZero: { idleSeconds: '300s' } });
     const { prefill, decode } = replay(spec, 7);
