@@ -5,7 +5,7 @@
  *
  * Absolute checks (bench/quality.ts qualityCheck): the default policy meets the SLO (attainment within both targets
  * >= the SLO percentile) and costs at most its trace's hindsightFactor x hindsight's GPU-hours: what the defaults
- * reach with 6-9% to spare (measured at seed 1: azure-code x2 1.72x of a 1.85 factor, azure-conv x4 1.45x of
+ * reach with 6-9% to spare (measured at seed 1: azure-code x2 1.74x of a 1.85 factor, azure-conv x4 1.45x of
  * 1.6, mooncake x1 1.45x of 1.55). A planner that scales every need by 2 (test/fixtures/scaled-policy.ts) fails them
  * on every trace; one that scales it by 0.5 fails them too (minimums and step limits keep 0.65-0.81x of the policy's
  * GPU-hours, and it misses the SLO: 88% and 86% on the Azure traces, 38% on Mooncake).
