@@ -70,6 +70,11 @@ export interface MultiPlannerOptions {
   /** Omit to act without election (--once, --dry-run, single replica). */
   leader?: LeaderElector;
   clock?: Clock;
+  /**
+   * Milliseconds on a clock that never steps (default: performance.now(), or `clock` when one is given), for /healthz:
+   * an NTP step forward of the wall clock must not read as a loop that made no progress and get the pod restarted.
+   */
+  monotonic?: () => number;
   scheduler?: Scheduler;
   /** Default: a registry with the `policy` label. */
   metrics?: PlannerMetrics;
@@ -159,6 +164,7 @@ export class PlannerLoop implements MultiPlannerService {
   readonly stopped: Promise<void>;
   readonly #options: MultiPlannerOptions;
   readonly #clock: Clock;
+  readonly #monotonic: () => number;
   readonly #scheduler: Scheduler;
   readonly #log: Logger;
   readonly #metrics: PlannerMetrics;
@@ -195,6 +201,8 @@ export class PlannerLoop implements MultiPlannerService {
   constructor(options: MultiPlannerOptions, initial: { path: string; plan: LoadedPlan }[]) {
     this.#options = options;
     this.#clock = options.clock ?? { now: () => Date.now() };
+    const clock = this.#clock;
+    this.#monotonic = options.monotonic ?? (options.clock ? () => clock.now() : () => performance.now());
     this.#scheduler = options.scheduler ?? realScheduler;
     this.#log = options.logger;
     this.#metrics = options.metrics ?? createPlannerMetrics({ policyLabel: true });
@@ -213,8 +221,8 @@ export class PlannerLoop implements MultiPlannerService {
       leader: options.leader,
       registry: this.#registry,
       single: this.#single,
-      onProgress: (at) => {
-        this.#lastProgressAt = at;
+      onProgress: () => {
+        this.#lastProgressAt = this.#monotonic();
       },
       ...(options.decider ? { decider: options.decider } : {}),
     });
@@ -231,14 +239,14 @@ export class PlannerLoop implements MultiPlannerService {
           registry: this.#registry,
           concurrency: this.#concurrency,
           settings: options.fleet.settings,
-          onProgress: (at) => {
-            this.#lastProgressAt = at;
+          onProgress: () => {
+            this.#lastProgressAt = this.#monotonic();
           },
           ...(options.decider ? { decider: options.decider } : {}),
         })
       : undefined;
     this.#lastPeriodMs = Math.min(...initial.map((p) => p.plan.spec.interval * 1000), 60_000);
-    this.#lastProgressAt = this.#clock.now();
+    this.#lastProgressAt = this.#monotonic();
     this.stopped = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   }
 
@@ -250,7 +258,7 @@ export class PlannerLoop implements MultiPlannerService {
     (this.#options.leader ? this.#options.leader.isLeader() : true);
 
   readonly health = (): Probe =>
-    healthProbe({ idleMs: this.#clock.now() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });
+    healthProbe({ idleMs: this.#monotonic() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });
 
   readonly ready = (): Probe => readyProbe(this.#registry.list(), this.#rounds, this.#registry.dirs);
 
@@ -335,7 +343,7 @@ export class PlannerLoop implements MultiPlannerService {
   async #runRound(force: boolean): Promise<RoundOutcome> {
     const clock = this.#clock;
     const startedAt = clock.now();
-    this.#lastProgressAt = startedAt;
+    this.#lastProgressAt = this.#monotonic();
     this.#forgetFutureTimes(startedAt);
     if (this.#options.leader) this.#metrics.setLeader(this.#options.leader.isLeader());
     const period = this.#periodMs();
@@ -372,7 +380,7 @@ export class PlannerLoop implements MultiPlannerService {
     });
     this.#rounds += 1;
     const now = clock.now();
-    this.#lastProgressAt = now;
+    this.#lastProgressAt = this.#monotonic();
     const durationSeconds = (now - startedAt) / 1000;
     const overran = now - startedAt > period;
     this.#metrics.recordRound(durationSeconds, overran);

@@ -234,6 +234,22 @@ describe('multi-policy loop', () => {
     expect(events().filter((e) => e === 'clock-jump')).toHaveLength(1);
   });
 
+  it('/healthz runs on the monotonic clock: a wall clock stepped an hour ahead is not a loop without progress', async () => {
+    let monotonicMs = 0;
+    const { service, ticks, time } = setup(policies(1), { monotonic: () => monotonicMs });
+    await service.start();
+    await settle();
+    ticks.take('p00').release();
+    await settle();
+    // NTP steps the wall clock an hour ahead; 30 s pass on the monotonic clock.
+    time.advance(3600);
+    monotonicMs += 30_000;
+    expect(service.health()).toEqual({ ok: true, detail: 'idle, 1 ticks so far' });
+    // A loop that really stalls still fails: 181 s without progress on the monotonic clock (limit 180 s).
+    monotonicMs += 151_000;
+    expect(service.health()).toEqual({ ok: false, detail: 'the planner loop made no progress for 181s (limit 180s)' });
+  });
+
   it('/readyz: ready while some policies fail (it names them); not ready when every policy fails', async () => {
     const { service, ticks, time, metrics } = setup(policies(3, { failureThreshold: 1 }));
     await service.start();
