@@ -167,6 +167,11 @@ describe('kube-state: a list the API server never answers', () => {
     expect(state.health().errors['pods/default']).toBe('the list did not answer within 0.5s; trying again');
     await waitFor(() => state!.health().synced);
     expect(state.poolObservations(spec, T0)['decode-od']).toEqual({ pending: 1, pendingSeconds: 120, evicted: 0, evictionNotices: 0 });
+    // The list given up is closed, not left open: against a server that never answers, every retry would add one
+    // more open connection.
+    const swallowed = api.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && r.status === -1);
+    expect(swallowed).toHaveLength(1);
+    await waitFor(() => swallowed[0]!.clientClosed === true);
   });
 });
 

@@ -32,7 +32,7 @@ import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveCompone
 import { PodEventLog } from './pod-events.js';
 import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
-import { DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type CachingInformer, type InformerEvents } from './watched-informer.js';
+import { abortableRequest, DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type InformerBuilder, type InformerEvents } from './watched-informer.js';
 
 export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
 
@@ -149,8 +149,8 @@ class KubeStateInformers implements KubeState {
       if (!this.#version) throw new Error('GET /apis/nvidia.com lists neither v1beta1 nor v1alpha1');
     }
     if (this.#watchNodes && !this.#nodes) {
-      this.#nodes = this.#add<Node>('nodes', () => {
-        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode());
+      this.#nodes = this.#add<Node>('nodes', (signal) => {
+        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode({}, abortableRequest(signal)));
         informer.on('add', (node) => this.#onNodeChanged(node));
         informer.on('update', (node) => this.#onNodeChanged(node));
         informer.on('delete', (node) => void this.#noticedNodes.delete(node.metadata?.name ?? ''));
@@ -289,23 +289,23 @@ class KubeStateInformers implements KubeState {
     }
   }
 
-  #add<T extends k8s.KubernetesObject>(name: string, build: () => CachingInformer<T>): WatchedInformer<T> {
+  #add<T extends k8s.KubernetesObject>(name: string, build: InformerBuilder<T>): WatchedInformer<T> {
     const w = new WatchedInformer<T>(name, build, this.#informerEvents, (this.#options.listTimeoutSeconds ?? DEFAULT_LIST_TIMEOUT_MS / 1000) * 1000);
     this.#watched.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     return w;
   }
 
-  #listCustom(plural: string, ns: string) {
+  #listCustom(plural: string, ns: string, signal: AbortSignal) {
     return async () =>
-      (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural })) as k8s.KubernetesListObject<DynamoObject>;
+      (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural }, abortableRequest(signal))) as k8s.KubernetesListObject<DynamoObject>;
   }
 
   /** Informers for a namespace not watched yet; returns the ones it created (not started). */
   #ensureNamespace(ns: string): WatchedInformer<k8s.KubernetesObject>[] {
     const created: WatchedInformer<k8s.KubernetesObject>[] = [];
     if (!this.#podsByNs.has(ns)) {
-      const w = this.#add<Pod>(`pods/${ns}`, () => {
-        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, () => this.#core.listNamespacedPod({ namespace: ns }));
+      const w = this.#add<Pod>(`pods/${ns}`, (signal) => {
+        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, () => this.#core.listNamespacedPod({ namespace: ns }, abortableRequest(signal)));
         informer.on('add', (pod) => this.#notePod(pod));
         informer.on('update', (pod) => this.#notePod(pod));
         informer.on('delete', (pod) => this.#onPodDeleted(pod));
@@ -319,7 +319,7 @@ class KubeStateInformers implements KubeState {
       ['dynamocomponentdeployments', this.#dcdsByNs],
     ] as const) {
       if (byNs.has(ns)) continue;
-      const w = this.#add(`${plural}/${ns}`, () => k8s.makeInformer<DynamoObject>(this.#kc, `/apis/nvidia.com/${this.#version}/namespaces/${ns}/${plural}`, this.#listCustom(plural, ns)));
+      const w = this.#add(`${plural}/${ns}`, (signal) => k8s.makeInformer<DynamoObject>(this.#kc, `/apis/nvidia.com/${this.#version}/namespaces/${ns}/${plural}`, this.#listCustom(plural, ns, signal)));
       byNs.set(ns, w);
       created.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     }

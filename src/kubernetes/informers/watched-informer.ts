@@ -4,7 +4,7 @@
  * re-list) after a backoff of 1, 2, 4 ... 30 s; `rebuild()` also serves the periodic resync.
  * Example: three errors in a row -> rebuilt after 1 s, then 2 s, then 4 s; a successful start resets the backoff.
  */
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { messageOf } from '../../errors.js';
 
 export type CachingInformer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
@@ -27,21 +27,46 @@ export interface InformerEvents {
  */
 export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
 
+/**
+ * Request options that tie a list to `signal`, so a list given up (or an informer stopped while it lists) closes its
+ * request instead of leaving it open: each retry against an API server that never answers would otherwise add one
+ * more open connection.
+ */
+export function abortableRequest(signal: AbortSignal): k8s.ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context: k8s.RequestContext) => {
+          context.setSignal(signal);
+          return new k8s.Observable(Promise.resolve(context));
+        },
+        post: (response: k8s.ResponseContext) => new k8s.Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/** Builds an informer whose list requests end when `signal` aborts (pass abortableRequest(signal) to the list call). */
+export type InformerBuilder<T extends k8s.KubernetesObject> = (signal: AbortSignal) => CachingInformer<T>;
+
 export class WatchedInformer<T extends k8s.KubernetesObject> {
   readonly name: string;
   /** Its cache is current: the last (re-)list succeeded. False before the first list and while a re-list is failing. */
   synced = false;
-  readonly #build: () => CachingInformer<T>;
+  readonly #build: InformerBuilder<T>;
   readonly #events: InformerEvents;
   /** The informer reads are served from: the last one that listed without error (kept while a re-list fails). */
   #informer: CachingInformer<T> | undefined;
   /** Informers this object stopped itself: the abort of their watch is no failure. */
   readonly #retired = new WeakSet<CachingInformer<T>>();
+  /** Per informer, what aborts its list requests. */
+  readonly #lists = new WeakMap<CachingInformer<T>, AbortController>();
   readonly #listTimeoutMs: number;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(name: string, build: () => CachingInformer<T>, events: InformerEvents, listTimeoutMs = DEFAULT_LIST_TIMEOUT_MS) {
+  constructor(name: string, build: InformerBuilder<T>, events: InformerEvents, listTimeoutMs = DEFAULT_LIST_TIMEOUT_MS) {
     this.name = name;
     this.#build = build;
     this.#events = events;
@@ -63,7 +88,9 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
    */
   async rebuild(): Promise<void> {
     if (!this.#events.running()) return;
-    const informer = this.#build();
+    const lists = new AbortController();
+    const informer = this.#build(lists.signal);
+    this.#lists.set(informer, lists);
     let failed = false;
     informer.on('error', (err: unknown) => {
       // Stopping a replaced informer aborts its watch ("The user aborted a request."): not a failure, nothing to rebuild.
@@ -83,7 +110,8 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
       const listed = await Promise.race([started.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.#listTimeoutMs)))]);
       if (!listed) {
         failed = true;
-        // Given up: if its list answers after all, the watch it then opens is stopped at once.
+        // Given up: its list request is aborted below; should it have answered in the meantime, the watch it then
+        // opens is stopped at once.
         void started
           .then(async () => {
             if (this.#retired.has(informer)) await informer.stop();
@@ -102,7 +130,11 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     if (failed) {
       this.synced = false;
       if (this.#informer !== informer) this.#retire(informer);
-      else this.#retired.add(informer);
+      else {
+        // Still the one reads go to (nothing listed yet): kept, but its errors no longer count and its list ends.
+        this.#retired.add(informer);
+        this.#lists.get(informer)?.abort();
+      }
       return;
     }
     const old = this.#informer;
@@ -120,6 +152,7 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
 
   #retire(informer: CachingInformer<T>): void {
     this.#retired.add(informer);
+    this.#lists.get(informer)?.abort();
     void informer.stop();
   }
 

@@ -40,6 +40,7 @@ function scripted(items: Obj[] | 'fail', held = false) {
 
 function harness(...informers: ReturnType<typeof scripted>[]) {
   const failures: string[] = [];
+  const signals: AbortSignal[] = [];
   let builds = 0;
   const events: InformerEvents = {
     running: () => true,
@@ -47,13 +48,14 @@ function harness(...informers: ReturnType<typeof scripted>[]) {
     startFailed: (_name, message) => void failures.push(message),
     synced: () => undefined,
   };
-  const watched = new WatchedInformer<Obj>('pods/default', () => {
+  const watched = new WatchedInformer<Obj>('pods/default', (signal) => {
+    signals.push(signal);
     const next = informers[builds];
     builds += 1;
     if (!next) throw new Error(`build ${builds}: no informer scripted`);
     return next.informer;
-  }, events);
-  return { watched, failures, builds: () => builds };
+  }, events, 5000);
+  return { watched, failures, signals, builds: () => builds };
 }
 
 const names = (w: WatchedInformer<Obj>) => w.list().map((o) => o.metadata?.name);
@@ -98,5 +100,26 @@ describe('WatchedInformer', () => {
     expect([builds(), failures]).toEqual([2, []]);
     watched.stop();
     expect(failures).toEqual([]);
+  });
+
+  it('the list requests of an informer it gives up, replaces or stops are aborted; those of the one it reads from are not', async () => {
+    vi.useFakeTimers();
+    const hung = scripted([obj('a')], true);
+    const good = scripted([obj('b')]);
+    const next = scripted([obj('c')]);
+    const { watched, signals } = harness(hung, good, next);
+    // The first list never answers: given up after the 5 s list timeout, and its request aborted.
+    const first = watched.rebuild();
+    await vi.advanceTimersByTimeAsync(5000);
+    await first;
+    expect(signals.map((s) => s.aborted)).toEqual([true]);
+    // Retried after 1 s: listed, read from, its requests left alone.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([names(watched), signals.map((s) => s.aborted)]).toEqual([['b'], [true, false]]);
+    // A resync replaces it: the replaced informer's requests are aborted with its watch.
+    await watched.rebuild();
+    expect([names(watched), signals.map((s) => s.aborted)]).toEqual([['c'], [true, true, false]]);
+    watched.stop();
+    expect(signals.map((s) => s.aborted)).toEqual([true, true, true]);
   });
 });
