@@ -41,6 +41,7 @@ const plannerStateSchema = z.looseObject({
   startup: z.record(z.string(), z.array(z.number().positive()).max(STARTUP_WINDOW, `at most ${STARTUP_WINDOW} startup times per pool (the newest ones the planner keeps)`)).optional(),
   idleSince: finite.optional(),
   pauseRunning: z.looseObject({ prefill: z.number().nonnegative(), decode: z.number().nonnegative() }).optional(),
+  pauseUnitGpus: z.looseObject({ prefill: z.number().positive(), decode: z.number().positive() }).optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

@@ -208,7 +208,8 @@ export function decide(input: DecideInput): DecideResult {
   const requestsUnknown = !input.forecastOverride && observedAmount(observation.requests) === undefined;
   const idle: IdleResult = scaleToZero(spec, observation, state, now, running);
   const ordered: Record<Role, number> = { prefill: orderedGpus.prefill / layout.roles.prefill.unitGpus, decode: orderedGpus.decode / layout.roles.decode.unitGpus };
-  const pauseRunning = pauseStart(state, idle.idleSince, demandSeen(observation), ordered);
+  const unitGpus: Record<Role, number> = { prefill: layout.roles.prefill.unitGpus, decode: layout.roles.decode.unitGpus };
+  const pauseRunning = pauseStart(state, idle.idleSince, demandSeen(observation), ordered, unitGpus);
 
   // Hold on missing requests, else run the policy.
   let holdReason: string | undefined;
@@ -367,7 +368,7 @@ export function decide(input: DecideInput): DecideResult {
       ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
       ...(Object.keys(learned.samples).length > 0 ? { startup: learned.samples } : {}),
       ...(idle.idleSince !== undefined ? { idleSince: idle.idleSince } : {}),
-      ...(pauseRunning !== undefined ? { pauseRunning } : {}),
+      ...(pauseRunning !== undefined ? { pauseRunning, pauseUnitGpus: unitGpus } : {}),
     },
   };
 }
@@ -385,14 +386,31 @@ export function decide(input: DecideInput): DecideResult {
  * Example: demand stops with 1 prefill ready and 2 more starting, and 6 decode -> { prefill 3, decode 6 } for every
  * tick of that pause, whatever the hold then lets go; a tick with the request count unknown keeps { 3, 6 }.
  */
-function pauseStart(state: PlannerState, idleSince: number | undefined, demand: boolean | undefined, ordered: Record<Role, number>): Record<Role, number> | undefined {
+function pauseStart(
+  state: PlannerState,
+  idleSince: number | undefined,
+  demand: boolean | undefined,
+  ordered: Record<Role, number>,
+  unitGpus: Record<Role, number>,
+): Record<Role, number> | undefined {
   if (demand === true) return undefined;
   const raw = state.pauseRunning;
-  const carried = raw !== undefined && Number.isFinite(raw.prefill) && Number.isFinite(raw.decode) ? { prefill: raw.prefill, decode: raw.decode } : undefined;
+  const carried = raw !== undefined && Number.isFinite(raw.prefill) && Number.isFinite(raw.decode) ? { prefill: inUnits(raw, state.pauseUnitGpus, unitGpus, 'prefill'), decode: inUnits(raw, state.pauseUnitGpus, unitGpus, 'decode') } : undefined;
   if (idleSince === undefined) return carried;
   if (carried === undefined) return { prefill: ordered.prefill, decode: ordered.decode };
   if (state.idleSince === idleSince) return carried;
   return { prefill: Math.max(carried.prefill, ordered.prefill), decode: Math.max(carried.decode, ordered.decode) };
+}
+
+/**
+ * A carried pause count in today's policy units: the GPUs it stood for over the GPUs of a unit now. Example: 4 prefill
+ * replicas of 4 GPUs carried (16 GPUs) after a reload to 8-GPU replicas -> 2; to 2-GPU replicas -> 8.
+ */
+function inUnits(carried: Record<Role, number>, then: Record<Role, number> | undefined, now: Record<Role, number>, role: Role): number {
+  const was = then?.[role];
+  const is = now[role];
+  if (!(was !== undefined && Number.isFinite(was) && was > 0 && Number.isFinite(is) && is > 0) || was === is) return carried[role];
+  return (carried[role] * was) / is;
 }
 
 /**

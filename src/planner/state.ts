@@ -69,6 +69,11 @@ export interface PlannerState {
    * through ticks whose demand is unknown; sla's pauseHold keeps a share of them (planner/decide.ts pauseStart).
    */
   pauseRunning?: Record<Role, number>;
+  /**
+   * GPUs per policy unit of each role when pauseRunning was taken (constraints/layout's unitGpus), so a policy reloaded
+   * during the pause with other replica sizes reads the same GPUs from it. Absent: the current unit.
+   */
+  pauseUnitGpus?: Record<Role, number>;
 }
 
 export function initialState(): PlannerState {

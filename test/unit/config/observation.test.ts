@@ -93,5 +93,9 @@ describe('planner state file', () => {
       'state.pauseRunning.prefill: expected a number ≥ 0, got -1',
       'state.pauseRunning.decode: required field is missing (expected a number)',
     ]);
+    // The GPUs of a unit when it was taken divide by nothing: 0 is refused.
+    expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, pauseRunning: { prefill: 2, decode: 3 }, pauseUnitGpus: { prefill: 0, decode: 4 } }))).toEqual([
+      'state.pauseUnitGpus.prefill: expected a number > 0, got 0',
+    ]);
   });
 });

@@ -121,6 +121,35 @@ describe('pauseHold through decide', () => {
     expect(busy.state.idleSince).toBeUndefined();
   });
 
+  it('a policy reloaded during a pause with other replica sizes keeps the same GPUs of what the pause began with', () => {
+    const sized = (gpusPerReplica: number) =>
+      makeConstraintSpec({
+        interval: '60s',
+        pools: pools(1).map((p) => ({ ...p, gpusPerReplica })),
+        limits: { maxStepDown: 10 },
+        stabilization: { scaleDown: '300s' },
+      });
+    const at = (k: number, p: number, d: number): Observation => ({
+      ...quiet,
+      requests: 0,
+      time: new Date(T0 + k * 60_000).toISOString(),
+      isl: 3000,
+      osl: 150,
+      pools: { p: { desired: p, ready: p }, d: { desired: d, ready: d } },
+    });
+    // The pause begins with 5 prefill and 4 decode replicas of 8 GPUs: 40 and 32 GPUs.
+    const first = decide({ spec: sized(8), profile, observation: at(1, 5, 4), state: initialState(), now: T0 + 60_000 });
+    expect([first.state.pauseRunning, first.state.pauseUnitGpus]).toEqual([{ prefill: 5, decode: 4 }, { prefill: 8, decode: 8 }]);
+    // The policy now has 4-GPU replicas (the same GPUs run as 10 and 8 of them): the pause began with 10 and 8 units,
+    // and the hold keeps ceil(0.6 x 10) = 6 prefill and ceil(0.7 x 8) = 6 decode, not ceil(0.6 x 5) = 3 and
+    // ceil(0.7 x 4) = 3: half the GPUs.
+    const later = decide({ spec: sized(4), profile, observation: at(2, 10, 8), state: first.state, now: T0 + 120_000 });
+    expect(later.state.idleSince).toBe(first.state.idleSince);
+    expect(later.decision.explanation.need.prefill?.detail.pauseHoldReplicas).toBe(6);
+    expect(later.decision.explanation.need.decode?.detail.pauseHoldReplicas).toBe(6);
+    expect([later.state.pauseRunning, later.state.pauseUnitGpus]).toEqual([{ prefill: 10, decode: 8 }, { prefill: 4, decode: 4 }]);
+  });
+
   it('counts replicas still starting when the pause begins, and keeps its level through a tick whose demand is unknown', () => {
     const spec = makeConstraintSpec({ interval: '60s', pools: pools(1), limits: { maxStepDown: 10 }, stabilization: { scaleDown: '300s' } });
     const at = (k: number, requests: number | undefined, p: { desired: number; ready: number }, d: number): Observation => ({
