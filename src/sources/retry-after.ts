@@ -1,7 +1,7 @@
 /**
- * Retry-After (RFC 9110 §10.2.3) as a throttled Prometheus sends it with 429 Too Many Requests or 503 Service
- * Unavailable (Azure Monitor managed Prometheus, Grafana Mimir, Thanos query-frontend, a rate-limiting proxy), and
- * the per-endpoint "not before" times a source keeps from it.
+ * Retry-After (RFC 9110, HTTP semantics) as a throttled Prometheus sends it with 429 Too Many Requests or 503
+ * Service Unavailable (Azure Monitor managed Prometheus, Grafana Mimir, Thanos query-frontend, a rate-limiting
+ * proxy), and the per-endpoint "not before" times a source keeps from it.
  *
  * The header is either a number of seconds or an HTTP date:
  *   Retry-After: 120                               -> 120 s
