@@ -18,12 +18,18 @@
  *   - an answer longer than MAX_QUERY_RESPONSE_BYTES: refused unread past the cap, with the reason.
  *   - an answer with `warnings` (a remote-read or Thanos store that did not answer, a PromQL warning): its value may
  *     be partial (a third of the requests looks like a third of the traffic), so the field is left out, with them.
+ *   - a throttled answer (429 or 503 with a Retry-After): a short delay that fits in what is left of the query's
+ *     timeout is waited and the query sent once more; a longer one (or a second throttled answer) leaves the field
+ *     out, naming the delay, and the source sends nothing to that endpoint until it has passed (at most
+ *     MAX_BACKOFF_SECONDS): each query of those ticks fails at once, saying until when.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { PolicySpec } from '../config/schema.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
 import { messageOf } from '../errors.js';
+import { EndpointBackoffs, parseRetryAfter, type Backoff } from './retry-after.js';
 
 export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
 export type QueryName = keyof PrometheusConfig['queries'];
@@ -85,7 +91,8 @@ export type PrometheusErrorKind =
   | 'network'
   | 'bad-response'
   | 'too-large'
-  | 'partial';
+  | 'partial'
+  | 'throttled';
 
 /**
  * The most one query's answer may hold. An instant query of the planner returns one series: a few hundred bytes. A
@@ -134,7 +141,38 @@ export interface PrometheusClientOptions {
   timeoutSeconds: number;
   /** Injected for tests; default the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * The "not before" times of the endpoints the caller queries (a source keeps one for all its queries): a query to an
+   * endpoint told to back off fails at once, without a request. Without it a long Retry-After is reported only.
+   */
+  backoffs?: EndpointBackoffs;
+  /** The clock of the backoffs and of the wait left in the timeout (epoch ms); default Date.now. */
+  now?: () => number;
+  /** Waits a short Retry-After, rejecting when `signal` aborts (the query's timeout); default a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
+
+/** The statuses a throttling server answers with, with a Retry-After: Too Many Requests, Service Unavailable. */
+const THROTTLE_STATUSES = new Set([429, 503]);
+
+/**
+ * The longest Retry-After waited inside one query, and only when it is shorter than what is left of the query's
+ * timeout. Example: timeout 10 s, a 429 after 0.2 s with Retry-After 2 -> waited (2 < 9.8), the query sent once more
+ * with 7.8 s left; Retry-After 6 -> not waited (over this cap), the field is missing this tick.
+ */
+export const MAX_RETRY_WAIT_SECONDS = 5;
+
+/**
+ * The longest Retry-After honoured as a backoff. Rate limiters in front of Prometheus (Mimir's per-tenant limits,
+ * Azure Monitor's query throttling, a proxy's token bucket) refill within a minute or so; a longer ask is a
+ * misconfiguration or a maintenance window, and every tick of a backoff holds the replicas where they are (no scale-up
+ * under a surge). Five minutes is five ticks at the default 60 s interval. Example: "Retry-After: 31536000" (a year)
+ * at 10:00:00 -> not queried before 10:05:00, then asked again.
+ */
+export const MAX_BACKOFF_SECONDS = 300;
+
+/** The default wait: a timer that stops with the query's timeout. */
+const timerSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
 
 /** The endpoint a query goes to, for messages. */
 function queryEndpoint(baseUrl: string): string {
@@ -183,36 +221,62 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   const about = `for query \`${query}\``;
   const params = new URLSearchParams({ query });
   if (time !== undefined) params.set('time', (time / 1000).toFixed(3));
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? timerSleep;
+  const timeoutMs = options.timeoutSeconds * 1000;
+  // One timer for the whole query, a Retry-After wait and its second try included.
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), options.timeoutSeconds * 1000);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const startedAt = now();
   const doFetch = options.fetch ?? fetch;
-  let body: PromResponse;
+  let body: PromResponse = {};
   try {
-    const response = await doFetch(`${endpoint}?${params.toString()}`, {
-      signal: controller.signal,
-      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
-    });
-    const text = await readBody(response, MAX_QUERY_RESPONSE_BYTES);
-    if (text === undefined) {
-      controller.abort();
-      throw new PrometheusQueryError(
-        'too-large',
-        `${where} answered more than ${MAX_QUERY_RESPONSE_BYTES / (1024 * 1024)} MB ${about} (read no further): the planner's queries return one number each; ` +
-          'aggregate the query with sum(...) or narrow its label filters',
-      );
-    }
-    const parsed = parseBody(text);
-    if (parsed === undefined && response.ok) {
-      throw new PrometheusQueryError(
-        'bad-response',
-        `${where} answered with something that is not JSON (${text.slice(0, 200).trim() || 'an empty body'}): ` +
-          `is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? ${about}`,
-      );
-    }
-    body = parsed ?? {};
-    if (!response.ok || body.status === 'error') {
+    for (let attempt = 1; ; attempt += 1) {
+      const held = options.backoffs?.active(endpoint, now());
+      if (held) throw backingOff(where, held, now(), about);
+      const response = await doFetch(`${endpoint}?${params.toString()}`, {
+        signal: controller.signal,
+        headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+      });
+      const text = await readBody(response, MAX_QUERY_RESPONSE_BYTES);
+      if (text === undefined) {
+        controller.abort();
+        throw new PrometheusQueryError(
+          'too-large',
+          `${where} answered more than ${MAX_QUERY_RESPONSE_BYTES / (1024 * 1024)} MB ${about} (read no further): the planner's queries return one number each; ` +
+            'aggregate the query with sum(...) or narrow its label filters',
+        );
+      }
+      const parsed = parseBody(text);
+      if (parsed === undefined && response.ok) {
+        throw new PrometheusQueryError(
+          'bad-response',
+          `${where} answered with something that is not JSON (${text.slice(0, 200).trim() || 'an empty body'}): ` +
+            `is spec.sources.prometheus.url the Prometheus API itself (not a login page or a UI in front of it)? ${about}`,
+        );
+      }
+      body = parsed ?? {};
+      if (response.ok && body.status !== 'error') break;
       const detail = body.error ? ` (${body.errorType ?? 'error'}: ${body.error})` : text ? ` (${text.slice(0, 200).trim()})` : '';
-      throw new PrometheusQueryError('http', `${where} answered HTTP ${response.status}${detail} ${about}`);
+      const asked = THROTTLE_STATUSES.has(response.status)
+        ? parseRetryAfter(response.headers.get('retry-after'), now(), response.headers.get('date'))
+        : undefined;
+      if (asked?.kind === 'delay') {
+        const waitMs = asked.seconds * 1000;
+        const fits = waitMs < timeoutMs - (now() - startedAt);
+        if (attempt === 1 && asked.seconds <= MAX_RETRY_WAIT_SECONDS && fits) {
+          await sleep(waitMs, controller.signal);
+          continue;
+        }
+        const again = attempt > 1 ? ' again after the wait it asked for,' : '';
+        const tooLong =
+          attempt === 1 && asked.seconds <= MAX_RETRY_WAIT_SECONDS ? `, more than the ${options.timeoutSeconds}s query timeout (spec.sources.prometheus.timeout) leaves to wait` : '';
+        const answer = `${where} answered HTTP ${response.status}${detail}${again} and asked to retry after ${askedFor(asked.seconds)}${tooLong}`;
+        throw throttled(options.backoffs, { endpoint, answer, about, status: response.status, askedSeconds: asked.seconds, at: now() });
+      }
+      const ignored =
+        asked?.kind === 'junk' ? ` (its Retry-After ${JSON.stringify(asked.raw)} is neither a number of seconds nor an HTTP date: ignored)` : '';
+      throw new PrometheusQueryError('http', `${where} answered HTTP ${response.status}${detail}${ignored} ${about}`);
     }
   } catch (error) {
     if (error instanceof PrometheusQueryError) throw error;
@@ -243,6 +307,43 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     throw new PrometheusQueryError('negative', `${where} returned ${value}, below 0, which no count, length, latency or usage can be ${about}`);
   }
   return value;
+}
+
+/** "120 s", or "31536000 s (honoured up to 300 s)" past the cap. */
+function askedFor(askedSeconds: number): string {
+  return askedSeconds > MAX_BACKOFF_SECONDS ? `${askedSeconds} s (honoured up to ${MAX_BACKOFF_SECONDS} s)` : `${askedSeconds} s`;
+}
+
+/**
+ * A throttled answer whose Retry-After is not waited: the error, after recording the endpoint's backoff. The end of
+ * the backoff is rounded up to a whole second, so the queries of one tick, throttled a few ms apart, name the same
+ * time (and their errors group into one log line).
+ * Example: HTTP 429 at 10:00:00.004 with Retry-After 120 -> "... answered HTTP 429 (...) and asked to retry after
+ * 120 s: not queried again before 2026-11-25T10:02:01.000Z for query `...`".
+ */
+function throttled(
+  backoffs: EndpointBackoffs | undefined,
+  throttle: { endpoint: string; answer: string; about: string; status: number; askedSeconds: number; at: number },
+): PrometheusQueryError {
+  const { answer, about, status, askedSeconds, at } = throttle;
+  if (!backoffs) return new PrometheusQueryError('throttled', `${answer} ${about}`);
+  const until = Math.ceil((at + Math.min(askedSeconds, MAX_BACKOFF_SECONDS) * 1000) / 1000) * 1000;
+  const backoff = backoffs.record(throttle.endpoint, { until, status, askedSeconds, since: at });
+  return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()} ${about}`);
+}
+
+/**
+ * A query not sent because its endpoint asked to back off.
+ * Example: a 429 with Retry-After 120 at 10:00:00, asked again at 10:01:00 -> "... asked to retry after 120 s (HTTP
+ * 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query `...`".
+ */
+function backingOff(where: string, backoff: Backoff, nowMs: number, about: string): PrometheusQueryError {
+  const left = Math.ceil((backoff.until - nowMs) / 1000);
+  return new PrometheusQueryError(
+    'throttled',
+    `${where} asked to retry after ${askedFor(backoff.askedSeconds)} (HTTP ${backoff.status} at ${new Date(backoff.since).toISOString()}): ` +
+      `not queried before ${new Date(backoff.until).toISOString()}, ${left} s from now ${about}`,
+  );
 }
 
 /**
@@ -413,10 +514,19 @@ const POLICIES_USING_REQUESTS = new Set<PolicySpec['policy']>(['sla', 'dynamo', 
 
 export interface PrometheusSourceOptions {
   fetch?: typeof fetch;
+  /** The clock the Retry-After backoffs are kept on (epoch ms); default Date.now. */
+  now?: () => number;
+  /** Waits a short Retry-After; default a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** Reads `spec.sources.prometheus` on every call, so a reloaded policy takes effect on the next tick. */
+/**
+ * Reads `spec.sources.prometheus` on every call, so a reloaded policy takes effect on the next tick. The source keeps
+ * the Retry-After backoff of each endpoint it queried (by URL without credentials): a policy reloaded with another
+ * URL queries the other endpoint at once.
+ */
 export function createPrometheusSource(options: PrometheusSourceOptions = {}): PrometheusSource {
+  const backoffs = new EndpointBackoffs();
   return {
     async observe(now, windowSeconds, spec) {
       const config = spec.sources.prometheus;
@@ -426,7 +536,8 @@ export function createPrometheusSource(options: PrometheusSourceOptions = {}): P
         if (!POLICIES_USING_REQUESTS.has(spec.policy)) return {};
         return { errors: { requests: 'no Prometheus configured (spec.sources.prometheus.url); request rate unknown' } };
       }
-      return observePrometheus({ url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch }, config, now, windowSeconds, spec.slo);
+      const client = { url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch, backoffs, now: options.now, sleep: options.sleep };
+      return observePrometheus(client, config, now, windowSeconds, spec.slo);
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Fault: Prometheus down, slow, answering 503, NaN or an empty vector for N ticks.
+ * Fault: Prometheus down, slow, answering 503, NaN or an empty vector for N ticks, or throttling (429 with Retry-After).
  * Must hold afterwards: the replicas are held (no PATCH is sent, the decision says why), /readyz turns 503 after
  * failureThreshold failed ticks, and the first good tick patches once and makes /readyz 200 again, with no restart.
  */
@@ -122,6 +122,46 @@ describe('fault: Prometheus outage for N ticks', () => {
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
+  });
+
+  it('throttled (429, Retry-After: 120): held without asking again until 120 s have passed, then one patch', async () => {
+    const r = await setup();
+    prom!.answer = () => ({ status: 429, body: 'rate limit exceeded', headers: { 'retry-after': '120' } });
+    const first = await r.tick();
+    expect(first.result!.decision.explanation.held).toBe(true);
+    expect(first.result!.decision.explanation.holdReason).toMatch(/answered HTTP 429 \(rate limit exceeded\) and asked to retry after 120 s: not queried again before 2026-11-25T10:02:00\.000Z/);
+    expect(first.result!.observation.requests).toBeUndefined();
+    expect(prom!.received).toHaveLength(14);
+    // The 14 errors differ only in their query: one warning names the endpoint, the delay and the fields.
+    const warnings = r.log.lines.filter((l) => l.event === 'source-error');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toMatch(/asked to retry after 120 s: not queried again before 2026-11-25T10:02:00\.000Z: requests, isl, .* and 8 more unknown this tick$/);
+
+    // 10:01: the server would answer now, but it asked for 10:02; nothing is sent, the tick holds again.
+    prom!.answer = BUSY;
+    const second = await r.tick();
+    expect(prom!.received).toHaveLength(14);
+    expect(second.result!.decision.explanation.held).toBe(true);
+    expect(second.result!.decision.explanation.holdReason).toMatch(/asked to retry after 120 s \(HTTP 429 at 2026-11-25T10:00:00\.000Z\): not queried before 2026-11-25T10:02:00\.000Z, 60 s from now/);
+    expect(Object.fromEntries(Object.entries(second.result!.decision.pools).map(([p, d]) => [p, d.desired]))).toEqual({ 'prefill-od': 4, 'decode-od': 3 });
+    expect(writes(api!)).toEqual([]);
+    expect(await r.probe('/readyz')).toBe(200);
+
+    // 10:02: asked again, decided from data and written.
+    const third = await r.tick();
+    expect(prom!.received).toHaveLength(28);
+    expect(third.ok).toBe(true);
+    expect(third.result!.decision.explanation.held).toBe(false);
+    const prefill = third.result!.decision.pools['prefill-od']!.desired;
+    const decode = third.result!.decision.pools['decode-od']!.desired;
+    expect(prefill).toBeGreaterThan(4);
+    expect(acceptedWrites(api!).sort()).toEqual(
+      [
+        `PATCH llama-vllmprefillworker/scale {"spec":{"replicas":${prefill}}} -> 200`,
+        ...(decode !== 3 ? [`PATCH llama-vllmdecodeworker/scale {"spec":{"replicas":${decode}}} -> 200`] : []),
+      ].sort(),
+    );
+    expect(writes(api!)).toHaveLength(acceptedWrites(api!).length);
   });
 
   it('a Prometheus that is down while the request count is 0 is not mistaken for an idle window (no scale-down)', async () => {

@@ -139,7 +139,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   if (kubeState) await kubeState.start();
   const queue = (options.queue ?? initial.spec.sources.queue !== undefined) ? createNatsQueueSource({ reconnectTimeWaitMs: 200 }) : undefined;
   const source = createClusterMetricSource({
-    prometheus: createPrometheusSource(),
+    // On the manual clock, so a Retry-After backoff ends when the test's ticks say.
+    prometheus: createPrometheusSource({ now: clock.now }),
     queue,
     readTargets: (spec, now) => connector.readTargets(spec, now),
     kubeState: kubeState ? (spec, now) => Promise.resolve(kubeState.poolObservations(spec, now)) : undefined,

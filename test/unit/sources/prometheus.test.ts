@@ -10,7 +10,7 @@ import {
   PrometheusQueryError,
   renderQuery,
 } from '../../../src/sources/prometheus.js';
-import { dynamoAnswers, freePort, startFakePrometheus, type FakePrometheus } from '../../fixtures/servers.js';
+import { dynamoAnswers, freePort, startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
 import { testSpec } from './spec-fixture.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
@@ -329,5 +329,254 @@ describe('prometheus source: query overrides', () => {
 
   it('escapes quotes and backslashes in label values', () => {
     expect(labelMatchers({ model: 'a"b\\c' })).toBe('model="a\\"b\\\\c"');
+  });
+});
+
+describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)', () => {
+  /**
+   * The source's clock, moved by the test only; a wait is recorded and ends at once (nothing sleeps for real, and the
+   * 14 queries of a tick that wait at the same time do not add up their waits).
+   */
+  function fakeClock(start = NOW) {
+    const clock = {
+      t: start,
+      waits: [] as number[],
+      now: () => clock.t,
+      sleep: async (ms: number) => {
+        clock.waits.push(ms);
+        await Promise.resolve();
+      },
+    };
+    return clock;
+  }
+  const tooMany = (retryAfter?: string, headers: Record<string, string> = {}): FakeAnswer => ({
+    status: 429,
+    body: '{"status":"error","errorType":"too_many_requests","error":"query rate limit exceeded"}',
+    headers: { ...(retryAfter !== undefined ? { 'retry-after': retryAfter } : {}), ...headers },
+  });
+  const isCount = (q: string) => q.includes('requests_total') && !q.includes('rate(');
+  const REQUESTS_QUERY = 'sum(increase(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[60s]))';
+
+  it('a 429 with Retry-After: 1 inside the 2 s timeout is waited and the query sent once more: the count is read', async () => {
+    let countAsked = 0;
+    fake = await startFakePrometheus((q) => (isCount(q) && (countAsked += 1) === 1 ? tooMany('1') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    const part = await createPrometheusSource({ now: clock.now, sleep: clock.sleep }).observe(NOW, 60, specFor(fake.url));
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+    expect(clock.waits).toEqual([1000]);
+    expect(fake.received.filter((r) => r.query === REQUESTS_QUERY)).toHaveLength(2);
+    // The retry asks for the same evaluation time.
+    expect(new Set(fake.received.map((r) => r.time))).toEqual(new Set([(NOW / 1000).toFixed(3)]));
+  });
+
+  it('a throttled burst (every one of the 14 queries told to retry in 1 s) does not lose the tick', async () => {
+    const asked = new Map<string, number>();
+    fake = await startFakePrometheus((q) => {
+      asked.set(q, (asked.get(q) ?? 0) + 1);
+      return asked.get(q) === 1 ? tooMany('1') : dynamoAnswers(busy)(q);
+    });
+    const clock = fakeClock();
+    const part = await createPrometheusSource({ now: clock.now, sleep: clock.sleep }).observe(NOW, 60, specFor(fake.url));
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+    expect(part.ttftMs?.p95).toBeCloseTo(610, 9);
+    expect(fake.received).toHaveLength(28);
+    expect(clock.waits).toEqual(new Array<number>(14).fill(1000));
+  });
+
+  it('a 429 with Retry-After: 120 leaves the count missing, and no query goes to that endpoint for 120 s', async () => {
+    fake = await startFakePrometheus(() => tooMany('120'));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const first = await source.observe(NOW, 60, specFor(fake.url));
+    expect(first.requests).toBeUndefined();
+    expect(first.errors?.requests).toBe(
+      `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) and asked to retry after 120 s: ` +
+        `not queried again before 2026-11-25T10:02:00.000Z for query \`${REQUESTS_QUERY}\``,
+    );
+    expect(Object.keys(first.errors ?? {})).toHaveLength(14);
+    expect(clock.waits).toEqual([]);
+    expect(fake.received).toHaveLength(14);
+
+    // One interval later the server would answer, but the source does not ask it.
+    fake.answer = dynamoAnswers(busy);
+    clock.t = NOW + 60_000;
+    const second = await source.observe(NOW + 60_000, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+    expect(second.requests).toBeUndefined();
+    expect(second.errors?.requests).toBe(
+      `prometheus ${fake.url}/api/v1/query asked to retry after 120 s (HTTP 429 at 2026-11-25T10:00:00.000Z): ` +
+        `not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query \`${REQUESTS_QUERY}\``,
+    );
+    // Every field, the optional ones too, is an error rather than quietly absent.
+    expect(Object.keys(second.errors ?? {})).toHaveLength(14);
+
+    clock.t = NOW + 119_999;
+    await source.observe(NOW + 119_999, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+
+    // At 10:02:00 it is asked again.
+    clock.t = NOW + 120_000;
+    const third = await source.observe(NOW + 120_000, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(28);
+    expect(third.errors).toBeUndefined();
+    expect(third.requests).toBe(720);
+  });
+
+  it('the backoff is per endpoint (URL without credentials): another URL is queried at once, the same one with credentials is not', async () => {
+    fake = await startFakePrometheus(() => tooMany('120'));
+    const other = await startFakePrometheus(dynamoAnswers(busy));
+    try {
+      const clock = fakeClock();
+      const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+      await source.observe(NOW, 60, specFor(fake.url));
+      clock.t += 60_000;
+      const reloaded = await source.observe(clock.t, 60, specFor(other.url));
+      expect(reloaded.requests).toBe(720);
+      expect(other.received).toHaveLength(14);
+      const withCredentials = fake.url.replace('http://', 'http://reader:s3cret@');
+      const held = await source.observe(clock.t, 60, specFor(withCredentials));
+      expect(fake.received).toHaveLength(14);
+      expect(held.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query asked to retry after 120 s`);
+      expect(JSON.stringify(held.errors)).not.toContain('s3cret');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a Retry-After as an HTTP date is measured from the answer\'s Date header', async () => {
+    // The server's clock says 10:00:00 and asks for 10:02:00; the planner's clock runs 30 s ahead.
+    fake = await startFakePrometheus(() => tooMany('Wed, 25 Nov 2026 10:02:00 GMT', { date: 'Wed, 25 Nov 2026 10:00:00 GMT' }));
+    const clock = fakeClock(NOW + 30_000);
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.errors?.requests).toContain('and asked to retry after 120 s: not queried again before 2026-11-25T10:02:30.000Z');
+    clock.t = NOW + 149_000;
+    await source.observe(clock.t, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+  });
+
+  it('an HTTP date without a Date header is measured from the source\'s clock; a near one is waited', async () => {
+    let countAsked = 0;
+    fake = await startFakePrometheus((q) => (isCount(q) && (countAsked += 1) === 1 ? tooMany('Wed, 25 Nov 2026 10:00:01 GMT') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    const part = await createPrometheusSource({ now: clock.now, sleep: clock.sleep }).observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBe(720);
+    expect(clock.waits).toEqual([1000]);
+  });
+
+  for (const junk of ['soon', '-5', 'NaN', '1.5', '99999999999999999999', 'Sat, 31 Feb 2026 10:00:00 GMT']) {
+    it(`a junk Retry-After (${JSON.stringify(junk)}) counts as none: no wait, no backoff, the next tick asks again`, async () => {
+      fake = await startFakePrometheus((q) => (isCount(q) ? tooMany(junk) : dynamoAnswers(busy)(q)));
+      const clock = fakeClock();
+      const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+      const part = await source.observe(NOW, 60, specFor(fake.url));
+      expect(part.requests).toBeUndefined();
+      expect(part.errors?.requests).toBe(
+        `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) ` +
+          `(its Retry-After ${JSON.stringify(junk)} is neither a number of seconds nor an HTTP date: ignored) for query \`${REQUESTS_QUERY}\``,
+      );
+      expect(clock.waits).toEqual([]);
+      expect(fake.received).toHaveLength(14);
+      clock.t += 1000;
+      await source.observe(clock.t, 60, specFor(fake.url));
+      expect(fake.received).toHaveLength(28);
+    });
+  }
+
+  it('a 503 without Retry-After is an HTTP error as any other: no wait, the next tick asks again', async () => {
+    fake = await startFakePrometheus((q) => (isCount(q) ? { status: 503, body: 'Service Unavailable' } : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toBe(`prometheus ${fake.url}/api/v1/query answered HTTP 503 (Service Unavailable) for query \`${REQUESTS_QUERY}\``);
+    expect(part.isl).toBe(3000);
+    await source.observe(NOW, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(28);
+    expect(clock.waits).toEqual([]);
+  });
+
+  it('a 503 with Retry-After backs off like a 429; a 500 with one does not (only 429 and 503 are throttling)', async () => {
+    fake = await startFakePrometheus(() => ({ status: 503, body: 'overloaded', headers: { 'retry-after': '30' } }));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.errors?.requests).toContain('answered HTTP 503 (overloaded) and asked to retry after 30 s: not queried again before 2026-11-25T10:00:30.000Z');
+    await source.observe(NOW, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+
+    fake.answer = () => ({ status: 500, body: 'boom', headers: { 'retry-after': '30' } });
+    clock.t = NOW + 30_000;
+    await source.observe(clock.t, 60, specFor(fake.url));
+    const again = await source.observe(clock.t, 60, specFor(fake.url));
+    expect(again.errors?.requests).toContain('answered HTTP 500 (boom) for query');
+    expect(fake.received).toHaveLength(42);
+  });
+
+  it('a second throttled answer after the wait gives up and backs off for what it asks', async () => {
+    fake = await startFakePrometheus((q) => (isCount(q) ? tooMany('1') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.requests).toBeUndefined();
+    expect(part.errors?.requests).toContain(
+      'answered HTTP 429 (too_many_requests: query rate limit exceeded) again after the wait it asked for, and asked to retry after 1 s: ' +
+        'not queried again before 2026-11-25T10:00:01.000Z',
+    );
+    expect(clock.waits).toEqual([1000]);
+    expect(fake.received.filter((r) => r.query === REQUESTS_QUERY)).toHaveLength(2);
+    expect(part.isl).toBe(3000);
+  });
+
+  it('a short Retry-After that does not fit in the query timeout is not waited', async () => {
+    fake = await startFakePrometheus((q) => (isCount(q) ? tooMany('3') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.errors?.requests).toContain(
+      'and asked to retry after 3 s, more than the 2s query timeout (spec.sources.prometheus.timeout) leaves to wait: not queried again before 2026-11-25T10:00:03.000Z',
+    );
+    expect(clock.waits).toEqual([]);
+    // With a 10 s timeout the same answer is waited (3 <= the 5 s cap, and 3 < 10).
+    let countAsked = 0;
+    const patient = await startFakePrometheus((q) => (isCount(q) && (countAsked += 1) === 1 ? tooMany('3') : dynamoAnswers(busy)(q)));
+    try {
+      const read = await source.observe(NOW, 60, specFor(patient.url, { timeout: '10s' }));
+      expect(read.requests).toBe(720);
+      expect(clock.waits).toEqual([3000]);
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it('a Retry-After over the cap is honoured for 300 s only ("retry in a year" does not silence the planner for a year)', async () => {
+    fake = await startFakePrometheus(() => tooMany('31536000'));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const part = await source.observe(NOW, 60, specFor(fake.url));
+    expect(part.errors?.requests).toContain('and asked to retry after 31536000 s (honoured up to 300 s): not queried again before 2026-11-25T10:05:00.000Z');
+    clock.t = NOW + 299_000;
+    const held = await source.observe(clock.t, 60, specFor(fake.url));
+    expect(held.errors?.requests).toContain('asked to retry after 31536000 s (honoured up to 300 s) (HTTP 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:05:00.000Z, 1 s from now');
+    expect(fake.received).toHaveLength(14);
+    clock.t = NOW + 300_000;
+    fake.answer = dynamoAnswers(busy);
+    expect((await source.observe(clock.t, 60, specFor(fake.url))).requests).toBe(720);
+  });
+
+  it('the wait runs on a real timer by default (Retry-After: 0 is retried at once) and never outlasts the query timeout', async () => {
+    let asked = 0;
+    fake = await startFakePrometheus(() => ((asked += 1) === 1 ? tooMany('0') : 42));
+    expect(await queryScalar({ url: fake.url, timeoutSeconds: 2 }, 'up')).toBe(42);
+    expect(asked).toBe(2);
+
+    // A wait that has not ended when the timeout fires is cut short by it: the query times out as any slow one.
+    fake.answer = () => tooMany('1');
+    const stuck = (_ms: number, signal: AbortSignal) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    const error = await queryScalar({ url: fake.url, timeoutSeconds: 1.5, now: () => NOW, sleep: stuck }, 'up').catch((e: unknown) => e);
+    expect((error as PrometheusQueryError).kind).toBe('timeout');
+    expect((error as PrometheusQueryError).message).toContain('timed out after 1.5s for query `up`');
   });
 });
