@@ -7,6 +7,7 @@
  * about that size; an answer past MAX_OBJECT_BYTES is not an object of ours and is refused unread past the cap
  * (never buffered whole, and not retried).
  */
+import { parseRetryAfter } from '../sources/retry-after.js';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as k8s from '@kubernetes/client-node';
@@ -144,9 +145,13 @@ async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer>
 /** The answer's JSON when it is a 2xx, else a KubeApiError with the server's Status message and Retry-After. */
 function objectOf(answer: RawAnswer, method: string, path: string): unknown {
   if (answer.status < 200 || answer.status > 299) {
-    const ra = answer.headers['retry-after'];
-    const retryAfter = ra === undefined ? undefined : Number(ra);
-    throw new KubeApiError(answer.status, method, path, statusMessage(answer.body) || 'error', Number.isFinite(retryAfter) ? retryAfter : undefined);
+    // Seconds or an HTTP date; an empty or junk value is no Retry-After (Number('') would read it as "retry at once").
+    const header = (name: string) => {
+      const v = answer.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const retryAfter = parseRetryAfter(header('retry-after'), Date.now(), header('date'));
+    throw new KubeApiError(answer.status, method, path, statusMessage(answer.body) || 'error', retryAfter?.kind === 'delay' ? retryAfter.seconds : undefined);
   }
   try {
     return JSON.parse(answer.body) as unknown;

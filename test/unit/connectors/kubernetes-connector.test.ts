@@ -131,6 +131,21 @@ describe('scaling a graph component', () => {
     expect(delays).toEqual([2000]);
   });
 
+  it('429 with Retry-After as an HTTP date waits until then (from the answer\'s Date); an empty or junk one is the usual backoff, not "at once"', async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    const graphPath = `${NS}/dynamographdeployments/test-graph`;
+    scope().get(graphPath).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': 'Wed, 25 Nov 2026 10:00:03 GMT', Date: 'Wed, 25 Nov 2026 10:00:00 GMT' });
+    scope().get(graphPath).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': '' });
+    scope().get(graphPath).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': '-5' });
+    scope().get(graphPath).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    scope().patch(`${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`).query(FM).reply(200, {});
+    const result = await connector({ sleep }).apply(decisionFor({ decode: 2 }, spec), spec);
+    expect(result.pools.decode).toBe('patched 1->2 (DynamoGraphDeploymentScalingAdapter test-graph-d/scale)');
+    // 3 s to the date the server named; then the doubling backoff of attempts 2 and 3 (an empty header read as 0 s).
+    expect(delays).toEqual([3000, 500, 1000]);
+  });
+
   it('a request that does not answer in time is retried (absolute counts: a retried PATCH cannot double-apply)', async () => {
     const spec = specWith([decodePool]);
     const { sleep, delays } = recordingSleep();
