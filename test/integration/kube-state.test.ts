@@ -175,6 +175,32 @@ describe('kube-state: a list the API server never answers', () => {
   });
 });
 
+describe('kube-state: a re-list that never answers', () => {
+  it('the list client-node makes on its own after a 410 is given up after the list timeout too: closed, reported, not synced, then listed again', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1')] });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, listTimeoutSeconds: 0.5, resyncSeconds: 0 });
+    await state.start();
+    api.put(pod('decode-a', { labels: labels('decode') }));
+    await settle();
+    // The history the pods watch would resume from is gone (a node changed since, then a compaction: 410 Gone on the
+    // re-watch), and the re-list is swallowed.
+    api.put(node('od-2'));
+    await settle();
+    api.compact();
+    api.inject({ path: '/api/v1/namespaces/default/pods', method: 'GET', fault: 'timeout', watch: false });
+    api.dropWatches();
+    const swallowed = () => api!.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && r.status === -1);
+    await waitFor(() => swallowed().length === 1);
+    // It stayed open, the informer without a watch and its cache marked current, until the next resync (10 minutes).
+    await waitFor(() => swallowed()[0]!.clientClosed === true && state!.health().synced === false);
+    expect(state.health().errors['pods/default']).toBe('the list did not answer within 0.5s; trying again');
+    // Rebuilt after the backoff: listed and watching again.
+    await waitFor(() => state!.health().synced);
+    api.put(pod('decode-b', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:59:00Z' }));
+    await waitFor(() => state!.poolObservations(spec, T0)['decode-od']?.pending === 1);
+  });
+});
+
 describe('kube-state: a notice lifted and given again', () => {
   it('a pod whose node is cordoned, uncordoned and cordoned again gets two notices, one each time', async () => {
     api = await startFakeKubeApi({ objects: [graph, node('spot-1', { spot: true }), pod('decode-a', { labels: labels('decode'), nodeName: 'spot-1' })] });

@@ -32,7 +32,7 @@ import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveCompone
 import { PodEventLog } from './pod-events.js';
 import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
-import { abortableRequest, DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type InformerBuilder, type InformerEvents } from './watched-informer.js';
+import { DEFAULT_LIST_TIMEOUT_MS, timedList, WatchedInformer, type InformerBuilder, type InformerEvents } from './watched-informer.js';
 
 export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
 
@@ -106,6 +106,7 @@ class KubeStateInformers implements KubeState {
   #version: DynamoVersion | undefined;
   #running = false;
   #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #listTimeoutMs: number;
   readonly #informerEvents: InformerEvents;
 
   constructor(options: KubeStateOptions) {
@@ -115,6 +116,7 @@ class KubeStateInformers implements KubeState {
     this.#core = this.#kc.makeApiClient(k8s.CoreV1Api);
     this.#custom = this.#kc.makeApiClient(k8s.CustomObjectsApi);
     this.#resyncMs = (options.resyncSeconds ?? 600) * 1000;
+    this.#listTimeoutMs = (options.listTimeoutSeconds ?? DEFAULT_LIST_TIMEOUT_MS / 1000) * 1000;
     this.#watchNodes = options.watchNodes ?? true;
     this.#nodesAvailable = this.#watchNodes;
     this.#version = options.version;
@@ -150,7 +152,7 @@ class KubeStateInformers implements KubeState {
     }
     if (this.#watchNodes && !this.#nodes) {
       this.#nodes = this.#add<Node>('nodes', (signal) => {
-        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', () => this.#core.listNode({}, abortableRequest(signal)));
+        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', timedList(signal, this.#listTimeoutMs, (options) => this.#core.listNode({}, options)));
         informer.on('add', (node) => this.#onNodeChanged(node));
         informer.on('update', (node) => this.#onNodeChanged(node));
         informer.on('delete', (node) => void this.#noticedNodes.delete(node.metadata?.name ?? ''));
@@ -290,14 +292,17 @@ class KubeStateInformers implements KubeState {
   }
 
   #add<T extends k8s.KubernetesObject>(name: string, build: InformerBuilder<T>): WatchedInformer<T> {
-    const w = new WatchedInformer<T>(name, build, this.#informerEvents, (this.#options.listTimeoutSeconds ?? DEFAULT_LIST_TIMEOUT_MS / 1000) * 1000);
+    const w = new WatchedInformer<T>(name, build, this.#informerEvents, this.#listTimeoutMs);
     this.#watched.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     return w;
   }
 
   #listCustom(plural: string, ns: string, signal: AbortSignal) {
-    return async () =>
-      (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural }, abortableRequest(signal))) as k8s.KubernetesListObject<DynamoObject>;
+    return timedList(
+      signal,
+      this.#listTimeoutMs,
+      async (options) => (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural }, options)) as k8s.KubernetesListObject<DynamoObject>,
+    );
   }
 
   /** Informers for a namespace not watched yet; returns the ones it created (not started). */
@@ -305,7 +310,7 @@ class KubeStateInformers implements KubeState {
     const created: WatchedInformer<k8s.KubernetesObject>[] = [];
     if (!this.#podsByNs.has(ns)) {
       const w = this.#add<Pod>(`pods/${ns}`, (signal) => {
-        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, () => this.#core.listNamespacedPod({ namespace: ns }, abortableRequest(signal)));
+        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, timedList(signal, this.#listTimeoutMs, (options) => this.#core.listNamespacedPod({ namespace: ns }, options)));
         informer.on('add', (pod) => this.#notePod(pod));
         informer.on('update', (pod) => this.#notePod(pod));
         informer.on('delete', (pod) => this.#onPodDeleted(pod));

@@ -47,6 +47,25 @@ export function abortableRequest(signal: AbortSignal): k8s.ConfigurationOptions 
   };
 }
 
+/**
+ * A list function for client-node's makeInformer whose every call ends when `signal` aborts or after `timeoutMs`:
+ * ListWatch lists again on its own (after a 410 Gone), outside the first list's timeout in rebuild(), and a re-list
+ * that never answers would leave the informer without a watch, its cache going stale unnoticed until the next
+ * resync. A call given up throws an error that says so, which the informer reports and which rebuilds it.
+ * Example: timeoutMs 60000, the re-list after a 410 hangs -> 60 s later "the list did not answer within 60s".
+ */
+export function timedList<R>(signal: AbortSignal, timeoutMs: number, call: (options: k8s.ConfigurationOptions) => Promise<R>): () => Promise<R> {
+  return async () => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      return await call(abortableRequest(AbortSignal.any([signal, timeout])));
+    } catch (error) {
+      if (timeout.aborted && !signal.aborted) throw new Error(`the list did not answer within ${timeoutMs / 1000}s; trying again`);
+      throw error;
+    }
+  };
+}
+
 /** Builds an informer whose list requests end when `signal` aborts (pass abortableRequest(signal) to the list call). */
 export type InformerBuilder<T extends k8s.KubernetesObject> = (signal: AbortSignal) => CachingInformer<T>;
 
@@ -62,6 +81,8 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
   readonly #retired = new WeakSet<CachingInformer<T>>();
   /** Per informer, what aborts its list requests. */
   readonly #lists = new WeakMap<CachingInformer<T>, AbortController>();
+  /** Informers whose first list is still out: stop() retires them too. */
+  readonly #building = new Set<CachingInformer<T>>();
   readonly #listTimeoutMs: number;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -91,11 +112,15 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
     const lists = new AbortController();
     const informer = this.#build(lists.signal);
     this.#lists.set(informer, lists);
+    this.#building.add(informer);
     let failed = false;
     informer.on('error', (err: unknown) => {
       // Stopping a replaced informer aborts its watch ("The user aborted a request."): not a failure, nothing to rebuild.
       if (this.#retired.has(informer)) return;
       failed = true;
+      // The informer reads go to has stopped (client-node's ListWatch does not go on after an error): its cache is
+      // not current until the rebuild lists again.
+      if (this.#informer === informer) this.synced = false;
       // Not an Error: the client's rejected response, whose body says why.
       const message = messageOf(err instanceof Error ? err : ((err as { body?: unknown })?.body ?? err));
       const status = (err as { code?: number; statusCode?: number })?.code ?? (err as { statusCode?: number })?.statusCode;
@@ -126,6 +151,12 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
       this.#scheduleRebuild();
     } finally {
       clearTimeout(timer);
+      this.#building.delete(informer);
+    }
+    if (!this.#events.running()) {
+      // Stopped while it listed: never installed, and its watch (if the list answered) closed.
+      this.#retire(informer);
+      return;
     }
     if (failed) {
       this.synced = false;
@@ -148,6 +179,7 @@ export class WatchedInformer<T extends k8s.KubernetesObject> {
   stop(): void {
     clearTimeout(this.#timer);
     if (this.#informer) this.#retire(this.#informer);
+    for (const informer of this.#building) this.#retire(informer);
   }
 
   #retire(informer: CachingInformer<T>): void {

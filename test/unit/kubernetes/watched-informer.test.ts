@@ -102,6 +102,24 @@ describe('WatchedInformer', () => {
     expect(failures).toEqual([]);
   });
 
+  it('stopped while a resync lists: that list is aborted too, and the informer is never installed nor left watching', async () => {
+    let running = true;
+    const signals: AbortSignal[] = [];
+    const informers = [scripted([obj('a')]), scripted([obj('b')], true)];
+    const events: InformerEvents = { running: () => running, failed: () => true, startFailed: () => undefined, synced: () => undefined };
+    const watched = new WatchedInformer<Obj>('pods/default', (signal) => (signals.push(signal), informers[signals.length - 1]!.informer), events, 60_000);
+    await watched.rebuild();
+    const resync = watched.rebuild();
+    running = false;
+    watched.stop();
+    expect(signals.map((s) => s.aborted)).toEqual([true, true]);
+    // Should its list answer all the same, its watch is closed and reads stay where they were.
+    informers[1]!.release();
+    await resync;
+    expect(informers[1]!.state).toEqual({ stopped: true, watching: false });
+    expect(names(watched)).toEqual(['a']);
+  });
+
   it('the list requests of an informer it gives up, replaces or stops are aborted; those of the one it reads from are not', async () => {
     vi.useFakeTimers();
     const hung = scripted([obj('a')], true);
