@@ -7,7 +7,7 @@
  * about that size; an answer past MAX_OBJECT_BYTES is not an object of ours and is refused unread past the cap
  * (never buffered whole, and not retried).
  */
-import { parseRetryAfter } from '../sources/retry-after.js';
+import { parseRetryAfter } from '../http/retry-after.js';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as k8s from '@kubernetes/client-node';

@@ -29,7 +29,7 @@ import type { PolicySpec } from '../config/schema.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
 import { messageOf } from '../errors.js';
-import { EndpointBackoffs, parseRetryAfter, type Backoff } from './retry-after.js';
+import { EndpointBackoffs, parseRetryAfter, type Backoff } from '../http/retry-after.js';
 
 export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
 export type QueryName = keyof PrometheusConfig['queries'];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EndpointBackoffs, parseHttpDate, parseRetryAfter } from '../../../src/sources/retry-after.js';
+import { EndpointBackoffs, parseHttpDate, parseRetryAfter } from '../../../src/http/retry-after.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 
