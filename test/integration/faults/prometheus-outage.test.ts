@@ -50,6 +50,25 @@ async function setup(promUrl: (fake: FakePrometheus) => string = (f) => f.url): 
 
 const requestsQuery = (q: string) => q.includes('requests_total');
 
+/**
+ * A tick decided from data after the outage: the prefill pool (4 held) grows and is written once, the decode pool
+ * (3 held) only if it changed, and no write is refused or repeated.
+ */
+function expectDecidedAndWrittenOnce(tick: Awaited<ReturnType<Rig['tick']>>): void {
+  expect(tick.ok).toBe(true);
+  expect(tick.result!.decision.explanation.held).toBe(false);
+  const prefill = tick.result!.decision.pools['prefill-od']!.desired;
+  const decode = tick.result!.decision.pools['decode-od']!.desired;
+  expect(prefill).toBeGreaterThan(4);
+  expect(acceptedWrites(api!).sort()).toEqual(
+    [
+      `PATCH llama-vllmprefillworker/scale {"spec":{"replicas":${prefill}}} -> 200`,
+      ...(decode !== 3 ? [`PATCH llama-vllmdecodeworker/scale {"spec":{"replicas":${decode}}} -> 200`] : []),
+    ].sort(),
+  );
+  expect(writes(api!)).toHaveLength(acceptedWrites(api!).length);
+}
+
 /** Each fault as the fake Prometheus (or its absence) shows it, and the words the held decision must carry. */
 const FAULTS: { name: string; answer: (q: string) => FakeAnswer; reason: RegExp }[] = [
   { name: 'HTTP 503', answer: () => ({ status: 503, body: '{"status":"error","errorType":"unavailable","error":"tsdb not ready"}' }), reason: /answered HTTP 503 \(unavailable: tsdb not ready\)/ },
@@ -78,19 +97,7 @@ describe('fault: Prometheus outage for N ticks', () => {
       }
       // Prometheus recovers: the very next tick decides from data, patches each changed pool once, and is ready.
       prom!.answer = BUSY;
-      const good = await r.tick();
-      expect(good.ok).toBe(true);
-      expect(good.result!.decision.explanation.held).toBe(false);
-      const prefill = good.result!.decision.pools['prefill-od']!.desired;
-      const decode = good.result!.decision.pools['decode-od']!.desired;
-      expect(prefill).toBeGreaterThan(4);
-      expect(acceptedWrites(api!).sort()).toEqual(
-        [
-          `PATCH llama-vllmprefillworker/scale {"spec":{"replicas":${prefill}}} -> 200`,
-          ...(decode !== 3 ? [`PATCH llama-vllmdecodeworker/scale {"spec":{"replicas":${decode}}} -> 200`] : []),
-        ].sort(),
-      );
-      expect(writes(api!)).toHaveLength(acceptedWrites(api!).length);
+      expectDecidedAndWrittenOnce(await r.tick());
       expect(await r.probe('/readyz')).toBe(200);
       expect(r.log.events()).toContain('not-ready');
       expect(r.log.lines.filter((l) => l.event === 'ready')).toHaveLength(1);
@@ -150,18 +157,7 @@ describe('fault: Prometheus outage for N ticks', () => {
     // 10:02: asked again, decided from data and written.
     const third = await r.tick();
     expect(prom!.received).toHaveLength(28);
-    expect(third.ok).toBe(true);
-    expect(third.result!.decision.explanation.held).toBe(false);
-    const prefill = third.result!.decision.pools['prefill-od']!.desired;
-    const decode = third.result!.decision.pools['decode-od']!.desired;
-    expect(prefill).toBeGreaterThan(4);
-    expect(acceptedWrites(api!).sort()).toEqual(
-      [
-        `PATCH llama-vllmprefillworker/scale {"spec":{"replicas":${prefill}}} -> 200`,
-        ...(decode !== 3 ? [`PATCH llama-vllmdecodeworker/scale {"spec":{"replicas":${decode}}} -> 200`] : []),
-      ].sort(),
-    );
-    expect(writes(api!)).toHaveLength(acceptedWrites(api!).length);
+    expectDecidedAndWrittenOnce(third);
   });
 
   it('a Prometheus that is down while the request count is 0 is not mistaken for an idle window (no scale-down)', async () => {
