@@ -1,3 +1,4 @@
+import type { GpuLayers } from '../planner/gpu-layers.js';
 import type { PolicyDocument } from '../config/document.js';
 
 /** A loaded (and possibly rate-scaled) trace, arrivals sorted ascending. Columnar for speed. */
@@ -91,6 +92,12 @@ export interface RunResult {
    * start (arrived while a role had no ready replica, so waited for a startup), with their TTFT.
    */
   coldStarts?: ColdStarts & { wakes: number };
+  /**
+   * The GPU-hours the run's decisions asked for, by what asked for them (planner/gpu-layers.ts): the policy's need, the
+   * eviction spare, the scale-down window, ... Only for runs of the planner (a schedule or Dynamo's own loop has none).
+   * They add up to the desired GPU-hours, which differ from `gpuHours` (what ran) by replicas evicted or still pending.
+   */
+  desiredGpuHours?: GpuLayers;
   intervals: IntervalRecord[];
   warnings: string[];
 }

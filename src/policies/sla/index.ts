@@ -133,14 +133,14 @@ function pointForecast(f: Forecast): Forecast {
   return { ...f, requests: point(f.requests), isl: point(f.isl), osl: point(f.osl) };
 }
 
-/** The SLO loop's explanation, and the bare need as the floor of a trimmed need. */
+/** The SLO loop's explanation, and the bare need (`bareReplicas`, always shown) as the floor of a trimmed need. */
 function applyFloor(chosen: Record<Role, RoleNeed>, floor: Record<Role, number>, feedback: SloFeedback): void {
   for (const role of ['prefill', 'decode'] as const) {
     const need = chosen[role];
     Object.assign(need.detail, feedback[role].detail);
+    need.detail.bareReplicas = floor[role];
     if (need.replicas < floor[role]) {
       need.detail.trimmedReplicas = need.replicas;
-      need.detail.bareReplicas = floor[role];
       need.replicas = floor[role];
       need.detail.replicas = need.replicas;
     }

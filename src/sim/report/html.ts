@@ -10,6 +10,7 @@ import { summaryRows } from './summary.js';
 import { renderSvg } from './svg.js';
 import { coldStartLines } from './cold-starts.js';
 import { startingLines } from './starting.js';
+import { gpuLayerLines } from './gpu-layers.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -120,6 +121,7 @@ ${inputLines(report).map(([label, text]) => `<dt>${escapeHtml(label)}</dt><dd>${
 <dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd>
 ${coldStartLines(report.runs).map((l) => `<dt>Cold starts</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
 ${startingLines(report.runs).map((l) => `<dt>Starting</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
+${gpuLayerLines(report.runs).map((l) => `<dt>GPU-hours by rule</dt><dd>${escapeHtml(l)}</dd>`).join('\n')}
 </dl>`,
     `<section class="card" id="summary">
 <h2>Summary</h2>

@@ -9,6 +9,7 @@
  *   simulator speed whole requests per second.
  * Example: a GPU-hours total of 38.412345678 is written 38.4123, a cost of 308.3161 is written 308.32.
  */
+import { GPU_LAYERS } from '../../planner/gpu-layers.js';
 import type { IntervalRecord, RunResult, SimReport } from '../types.js';
 import { CURRENT_RUN } from '../current.js';
 
@@ -74,8 +75,9 @@ function runJson(run: RunResult, current: RunResult | undefined): Plain {
     // the fields other tools read first
     'policy', 'sloAttainment', 'ttftMs', 'itlMs', 'gpuHours', 'cost', 'evictions', 'droppedRequests', 'decisions',
     // the rest
-    'kind', 'savedVsCurrent', 'requeued', 'completedRequests', 'warnings', 'intervals',
+    'kind', 'savedVsCurrent', 'requeued', 'completedRequests', 'warnings', 'coldStarts', 'desiredGpuHours', 'intervals',
   ], {
+    desiredGpuHours: (v) => ordered(v as object, GPU_LAYERS, Object.fromEntries(GPU_LAYERS.map((layer) => [layer, GPU_HOURS]))),
     sloAttainment: (v) => ordered(eachNumber(6)(v) as object, ['ttft', 'itl', 'both']),
     ttftMs: percentiles,
     itlMs: percentiles,

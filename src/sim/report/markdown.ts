@@ -8,6 +8,7 @@ import { CURRENT_RUN, findRun, latencyHeader, POLICY_RUN, sloGoal, sloPercent, s
 import { compareRuns, EXTRA_COST_FOR_SLO } from './pareto.js';
 import { coldStartLines } from './cold-starts.js';
 import { startingLines } from './starting.js';
+import { gpuLayerLines } from './gpu-layers.js';
 
 /** "412 ✓" or "612 ✗": the percentile and whether it met the SLO. */
 function latencyCell(l: LatencyVsSlo): string {
@@ -130,6 +131,7 @@ export function reportMarkdown(report: SimReport): string {
     ...yardstickLines(report).map((l) => `- ${l}`),
     ...coldStartLines(report.runs).map((l) => `- ${l}`),
     ...startingLines(report.runs).map((l) => `- Starting: ${l}`),
+    ...gpuLayerLines(report.runs).map((l) => `- Where the GPU-hours went: ${l}`),
     '',
     '## How to read this',
     '',

@@ -2,8 +2,9 @@
 import type { SimReport } from '../types.js';
 import { fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRatio, fmtSavedGpuHours, fmtSavedMoney } from './format.js';
 import { sloLine, traceLine, simLine, yardstickLines } from './markdown.js';
-import { CURRENT_RUN, findRun, summaryRows, type LatencyVsSlo } from './summary.js';
+import { CURRENT_RUN, findRun, POLICY_RUN, summaryRows, type LatencyVsSlo } from './summary.js';
 import { startingSummary } from './starting.js';
+import { gpuLayerLine } from './gpu-layers.js';
 import { textTable, type Align } from './table.js';
 
 /** "412" within the SLO, "612!" over it: a plain-ASCII mark that survives any terminal. */
@@ -16,6 +17,7 @@ export function summaryTable(report: SimReport): string {
   const ttftKey = rows[0]?.ttft.key ?? 'p95';
   const itlKey = rows[0]?.itl.key ?? 'p95';
   const withCurrent = findRun(report, CURRENT_RUN) !== undefined;
+  const policyRun = findRun(report, POLICY_RUN);
   const headers = [
     'run', 'kind', 'SLO met', `TTFT ${ttftKey}`, `ITL ${itlKey}`, 'GPU-h', 'x bound', 'x hindsight', 'cost',
     ...(withCurrent ? ['saved GPU-h', 'saved $'] : []), 'evicted', 'dropped',
@@ -43,6 +45,7 @@ export function summaryTable(report: SimReport): string {
     '',
     ...yardstickLines(report).map((l) => l.replace(/×/g, 'x')),
     ...[startingSummary(report.runs)].filter((l): l is string => l !== undefined),
+    ...[policyRun ? gpuLayerLine(policyRun) : undefined].filter((l): l is string => l !== undefined).map((l) => `GPU-hours by rule: ${l}`),
     '',
     `simulated ${simLine(report)}`,
   ].join('\n');

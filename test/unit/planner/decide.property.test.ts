@@ -12,7 +12,9 @@
  *     decision when the cluster runs another count (a write that did not land, a change by someone else), or at
  *     one replica when the role is woken or kept from zero (its wake minimum, planner/idle.ts);
  *  4. no role is at zero while its pools' minimums are above zero;
- *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3.
+ *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3;
+ *  6. the decision's GPUs by layer (planner/gpu-layers.ts) add up to its GPUs, with nothing left unexplained (`other`)
+ *     where each role's pools share one replica size.
  *  (A role scaled to zero after its idle time goes to its minimum at once: not a step, see planner/idle.ts.)
  * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
  */
@@ -22,6 +24,7 @@ import type { PolicySpec } from '../../../src/config/schema.js';
 import { scheduledMins } from '../../../src/constraints/schedules.js';
 import { spotAvailability } from '../../../src/constraints/spot.js';
 import { decide, knownCounts } from '../../../src/planner/decide.js';
+import { decisionGpuLayers, GPU_LAYERS } from '../../../src/planner/gpu-layers.js';
 import { initialState, type PlannerState } from '../../../src/planner/state.js';
 import type { Decision, Observation, PoolObservation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/index.js';
@@ -219,6 +222,12 @@ describe('decide: properties over random policies and observations', () => {
           const result = decide({ spec, profile, observation, state, now });
           const problems = violations(spec, result.decision, previous, now, effectiveMins(spec, result.decision, observation, state, now));
           expect(problems, JSON.stringify({ t, observation, pools: result.decision.pools, previous, explanation: result.decision.explanation.constraints })).toEqual([]);
+          // 6. The decision's GPUs by layer add up to its GPUs, and explain all of them where a role's pools share one size.
+          const layers = decisionGpuLayers(spec, result.decision);
+          const gpus = Object.values(result.decision.pools).reduce((sum, pool) => sum + pool.gpus, 0);
+          expect(GPU_LAYERS.reduce((sum, layer) => sum + layers[layer], 0)).toBeCloseTo(gpus, 9);
+          const oneSize = ['prefill', 'decode'].every((role) => new Set(spec.pools.filter((p) => p.role === role).map((p) => p.gpusPerReplica)).size <= 1);
+          if (oneSize) expect(layers.other, JSON.stringify({ t, observation, layers, pools: spec.pools, decided: result.decision.pools, need: result.decision.explanation.need, explanation: result.decision.explanation.constraints })).toBe(0);
           state = result.state;
         });
       }),

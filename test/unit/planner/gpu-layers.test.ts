@@ -1,0 +1,105 @@
+/**
+ * decisionGpuLayers: a decision's GPUs by what asked for them, from its explanation (the worked example of
+ * src/planner/gpu-layers.ts), and the same layers added up over a simulated run.
+ */
+import { describe, expect, it } from 'vitest';
+import { decisionGpuLayers, GPU_LAYERS, type GpuLayers } from '../../../src/planner/gpu-layers.js';
+import type { ConstraintEffect, Decision, PoolDecision } from '../../../src/planner/types.js';
+import { loadProfile } from '../../../src/profiles/index.js';
+import { simulate } from '../../../src/sim/run.js';
+import { readTrace } from '../../../src/sim/traces/index.js';
+import { makeSpec } from '../constraints/helpers.js';
+
+const SPEC = makeSpec({
+  policy: 'sla',
+  pools: [
+    { name: 'prefill-spot', role: 'prefill', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 12 },
+    { name: 'prefill-od', role: 'prefill', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8 },
+    { name: 'decode-od', role: 'decode', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8 },
+  ],
+});
+
+function pool(role: 'prefill' | 'decode', desired: number): PoolDecision {
+  return { desired, role, capacity: 'on-demand', gpus: desired * 4, boundBy: [] };
+}
+
+function decision(pools: Record<string, PoolDecision>, need: Decision['explanation']['need'], constraints: ConstraintEffect[]): Decision {
+  return { time: '2026-01-14T12:00:00.000Z', pools, explanation: { policy: 'sla', held: false, need, constraints, warnings: [], missing: {} } };
+}
+
+function total(layers: GpuLayers): number {
+  return GPU_LAYERS.reduce((sum, layer) => sum + layers[layer], 0);
+}
+
+describe('decisionGpuLayers', () => {
+  it('splits the worked example: need, eviction spare, scale-down window, readiness gate', () => {
+    // prefill: need 3, +1 spare, the window keeps 5 (2 Spot + 3 on-demand); decode: need 2, +1 spare, the gate keeps 2.
+    const d = decision(
+      { 'prefill-spot': pool('prefill', 2), 'prefill-od': pool('prefill', 3), 'decode-od': pool('decode', 2) },
+      { prefill: { replicas: 3, detail: {} }, decode: { replicas: 2, detail: {} } },
+      [
+        { constraint: 'eviction-headroom', role: 'prefill', from: 3, to: 4, detail: '' },
+        { constraint: 'eviction-headroom', role: 'decode', from: 2, to: 3, detail: '' },
+        { constraint: 'spot-cap', role: 'prefill', from: 4, to: 2, detail: '' },
+        { constraint: 'stabilization', pool: 'prefill-od', role: 'prefill', from: 2, to: 3, detail: '' },
+        { constraint: 'readiness', pool: 'decode-od', role: 'decode', from: 3, to: 2, detail: '' },
+      ],
+    );
+    const layers = decisionGpuLayers(SPEC, d);
+    expect(layers).toMatchObject({ need: 20, evictionSpare: 8, stabilization: 4, readinessGate: -4, margins: 0, other: 0 });
+    expect(total(layers)).toBe(28);
+  });
+
+  it('splits an sla need at its bare need, and counts a held role as held', () => {
+    const d = decision(
+      { 'prefill-spot': pool('prefill', 0), 'prefill-od': pool('prefill', 6), 'decode-od': pool('decode', 3) },
+      { prefill: { replicas: 6, detail: { bareReplicas: 4 } }, decode: { replicas: 3, detail: { held: true, reason: 'no ITL' } } },
+      [],
+    );
+    expect(decisionGpuLayers(SPEC, d)).toMatchObject({ need: 16, margins: 8, held: 12, other: 0 });
+  });
+
+  it('leaves to `other` what no effect explains, so the layers still add up', () => {
+    const d = decision(
+      { 'prefill-spot': pool('prefill', 1), 'prefill-od': pool('prefill', 3), 'decode-od': pool('decode', 1) },
+      { prefill: { replicas: 3, detail: {} }, decode: { replicas: 1, detail: {} } },
+      [],
+    );
+    const layers = decisionGpuLayers(SPEC, d);
+    expect(layers.other).toBe(4);
+    expect(total(layers)).toBe(20);
+  });
+});
+
+describe('desired GPU-hours by layer over a simulated run', () => {
+  it('on a flat load: the eviction spare is one replica per role for the whole run, and the layers add up to what ran', async () => {
+    const spec = makeSpec({
+      policy: 'sla',
+      profile: 'builtin:llama2-70b-h100-tp4',
+      slo: { ttft: { ms: 2000, percentile: 95 }, itl: { ms: 60, percentile: 95 } },
+      spot: { evictionRatePerHour: 0.05, maxShare: 0.6 },
+      pools: [
+        { name: 'prefill-od', role: 'prefill', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 16, startupSeconds: '180s' },
+        { name: 'prefill-spot', role: 'prefill', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 16, startupSeconds: '180s' },
+        { name: 'decode-od', role: 'decode', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 16, startupSeconds: '180s' },
+        { name: 'decode-spot', role: 'decode', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 16, startupSeconds: '180s' },
+      ],
+    });
+    const profile = loadProfile(spec.profile, process.cwd());
+    const trace = await readTrace('synthetic:step?steps=0:8&duration=40m', { seed: 1 });
+    const result = await simulate({ spec, profile, trace, baselines: [], seed: 1, evictions: { ratePerHour: 0 } });
+    const run = result.runs[0]!;
+    const layers = run.desiredGpuHours!;
+    expect(layers).toBeDefined();
+    // 40 minutes, the warm start for the first 60 s: one 4-GPU spare per role from then on = 8 x 39/60 = 5.2 GPU-h.
+    expect(layers.evictionSpare).toBeCloseTo(5.2, 1);
+    expect(layers.start).toBeGreaterThan(0);
+    expect(layers.other).toBe(0);
+    // What the decisions asked for is what ran, less the replicas ordered and not yet started (none are evicted here).
+    expect(total(layers)).toBeGreaterThan(run.gpuHours.total * 0.97);
+    expect(total(layers)).toBeLessThan(run.gpuHours.total * 1.03);
+    // The bare need alone is under what ran: the margins and the spare are on top of it.
+    expect(layers.need).toBeGreaterThan(0);
+    expect(layers.need + layers.evictionSpare).toBeLessThan(total(layers) + 1e-9);
+  });
+});
