@@ -15,7 +15,7 @@
  */
 import type { PolicySpec } from '../src/config/schema.js';
 import { REPORT_SEEDS, TUNING_SEEDS } from '../src/sim/scenarios/index.js';
-import { familyRows, formatAblation, formatFamilies, formatMatrix, formatSurprise, quickRows, REAL_ROWS, runAblation, runMatrix, switchOff, type MatrixRow, type RowResult } from './matrix.js';
+import { familyRows, formatAblation, formatFamilies, formatLayers, formatMatrix, formatSurprise, quickRows, REAL_ROWS, runAblation, runMatrix, switchOff, type MatrixRow, type RowResult } from './matrix.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
@@ -71,7 +71,7 @@ const results: RowResult[] = await runMatrix({
 });
 if (args.includes('--json')) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
-  process.stdout.write(`${formatMatrix(results)}\n\n${formatFamilies(results)}\n`);
+  process.stdout.write(`${formatMatrix(results)}\n\n${formatFamilies(results)}\n\n${formatLayers(results)}\n`);
   const surpriseTable = formatSurprise(results);
   if (surpriseTable) process.stdout.write(`\n${surpriseTable}\n`);
   if (args.includes('--ablation')) process.stdout.write(`\n${formatAblation(results, await runAblation(rows))}\n`);

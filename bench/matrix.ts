@@ -27,6 +27,7 @@
  * Real traces keep the bench/quality.ts SLOs (p95; TTFT 2 s, Mooncake 8 s; ITL 60 ms); the scenario families use the
  * issue's SLO, p90 TTFT 2 s and ITL 45 ms.
  */
+import type { GpuLayers } from '../src/planner/gpu-layers.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -101,6 +102,8 @@ export interface RunFigures {
   xHindsight: number;
   peakGpus: number;
   meets: boolean;
+  /** The desired GPU-hours by what asked for them (runs of the planner only; src/planner/gpu-layers.ts). */
+  layers?: GpuLayers;
 }
 
 /** The runs that are candidates for "the cheapest deployable baseline". */
@@ -194,6 +197,7 @@ function figures(run: RunResult, spec: PolicySpec, bound: number, hindsight: num
     xHindsight: run.gpuHours.total / hindsight,
     peakGpus: peakGpus(run),
     meets: run.sloAttainment.both >= sloTarget(spec) - 1e-12,
+    ...(run.desiredGpuHours ? { layers: run.desiredGpuHours } : {}),
   };
 }
 
@@ -543,6 +547,48 @@ export function formatFamilies(results: RowResult[]): string {
     lines.push(
       `| ${family} | ${rows.length} | ${met} | ${cheap} of ${judged} | ${range(rows.map((r) => r.runs.policy!.attainment), pct)} | ${range(rows.map((r) => r.runs.policy!.xHindsight), (x) => x.toFixed(2))} | ${range(cheapX, (x) => x.toFixed(2))} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+/** The layers the table shows, in order; the rest (warm start, minimums, step limits, gate, caps, ...) add up as "rest". */
+const SHOWN_LAYERS = ['need', 'margins', 'evictionSpare', 'stabilization'] as const;
+
+/**
+ * Per family, where the desired GPU-hours of the policy and of hpa-tuned went (planner/gpu-layers.ts), as shares of
+ * their desired GPU-hours summed over the family's rows, and the policy's over hindsight's GPU-hours: which rule the
+ * distance to hindsight is made of.
+ */
+export function formatLayers(results: RowResult[]): string {
+  const groups = new Map<string, RowResult[]>();
+  for (const r of results) {
+    const key = r.row.kind === 'readme' ? 'real' : r.row.kind;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const head = ['family', 'run', 'desired GPU-h', 'need', 'margins', 'eviction spare', 'stabilization', 'rest', 'hindsight GPU-h'];
+  const lines = [`| ${head.join(' | ')} |`, `|---|---|${head.slice(2).map(() => '---:').join('|')}|`];
+  for (const [family, rows] of groups) {
+    for (const run of ['policy', 'hpa-tuned'] as const) {
+      const sums: Record<string, number> = {};
+      let total = 0;
+      let hindsight = 0;
+      let counted = 0;
+      for (const r of rows) {
+        const layers = r.runs[run]?.layers;
+        if (!layers) continue;
+        counted++;
+        hindsight += r.runs.hindsight?.gpuHours ?? 0;
+        for (const [layer, value] of Object.entries(layers)) {
+          sums[layer] = (sums[layer] ?? 0) + value;
+          total += value;
+        }
+      }
+      if (counted === 0 || !(total > 0)) continue;
+      const shown = SHOWN_LAYERS.map((l) => sums[l] ?? 0);
+      const rest = total - shown.reduce((a, b) => a + b, 0);
+      const share = (x: number) => `${((100 * x) / total).toFixed(1)}%`;
+      lines.push(`| ${family} | ${run} | ${total.toFixed(1)} | ${shown.map(share).join(' | ')} | ${share(rest)} | ${hindsight.toFixed(1)} |`);
+    }
   }
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { benchSimulator, SIM_SPEED_TARGET, type SimulatorBench } from './simulat
 import { benchQuality, type QualityRow } from './quality.js';
 import { EXTRA_COST_FOR_SLO } from '../src/sim/report/pareto.js';
 import { benchLoad, type LoadBench } from './load.js';
-import { formatAblation, formatFamilies, formatMatrix, formatSurprise, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
+import { formatAblation, formatFamilies, formatLayers, formatMatrix, formatSurprise, matrixRows, runAblation, runMatrix, type AblationRow, type RowResult } from './matrix.js';
 import { benchFleet, formatFleet, type FleetBench } from './fleet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -170,6 +170,14 @@ function markdown(r: Results): string {
       '### Per family',
       '',
       formatFamilies(r.matrix.rows),
+      '',
+      '### Where the GPU-hours went',
+      '',
+      'The desired GPU-hours of the policy and of hpa-tuned by what asked for them (`runs[].desiredGpuHours` in `simulate`\'s report.json, src/planner/gpu-layers.ts), summed over the family\'s rows: ' +
+        '**need** the bare need (for the policy: the load at the profiled throughput, utilisation 1, no corrections; for hpa-tuned: its replica count), **margins** what the policy asked over it (target utilisation, corrections, burst, lead time, SLO headroom, holds), ' +
+        '**eviction spare** the Spot spare, **stabilization** the scale-down (and scale-up) windows, **rest** the warm start, minimums, step limits, the readiness gate and caps.',
+      '',
+      formatLayers(r.matrix.rows),
       '',
       '### Loads that jump without a precursor',
       '',
