@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicySpec } from '../config/schema.js';
 import type { Decision, Observation } from '../planner/types.js';
+import { decisionGpuLayers, GPU_LAYERS } from '../planner/gpu-layers.js';
 
 export type DecisionReason = 'scaled' | 'unchanged' | 'held';
 
@@ -87,6 +88,7 @@ class PlannerMetricsRegistry implements PlannerMetrics {
   readonly #latency: Gauge;
   readonly #slo: Gauge;
   readonly #correction: Gauge;
+  readonly #layers: Gauge;
   readonly #budget: Gauge;
   readonly #startup: Gauge;
   readonly #startupSamples: Gauge;
@@ -117,6 +119,12 @@ class PlannerMetricsRegistry implements PlannerMetrics {
     this.#latency = new Gauge({ name: 'pd_planner_observed_latency_ms', help: 'Observed TTFT/ITL over the last window (ms)', labelNames: [...P, 'metric', 'quantile'], registers });
     this.#slo = new Gauge({ name: 'pd_planner_slo_target_ms', help: 'SLO target (ms) from the policy', labelNames: [...P, 'metric'], registers });
     this.#correction = new Gauge({ name: 'pd_planner_correction_factor', help: 'Observed/profiled latency correction factor', labelNames: [...P, 'role'], registers });
+    this.#layers = new Gauge({
+      name: 'pd_planner_desired_gpus_by_layer',
+      help: 'GPUs of the decision by what asked for them: need, margins, evictionSpare, minimums, stabilization, stepLimits, readinessGate, caps, scaleToZero, held, other (they add up to the desired GPUs)',
+      labelNames: [...P, 'layer'],
+      registers,
+    });
     this.#budget = new Gauge({ name: 'pd_planner_budget_gpus', help: 'GPUs used by the decision and the budget maximum', labelNames: [...P, 'kind'], registers });
     this.#startup = new Gauge({ name: 'pd_planner_startup_seconds', help: 'Startup time planned with per pool: the p90 of measured pod startups (creation to Ready), the policy\'s startupSeconds until some are seen', labelNames: [...P, 'pool'], registers });
     this.#startupSamples = new Gauge({ name: 'pd_planner_startup_samples', help: 'Measured pod startups the startup time is learned from, per pool (0 = the policy\'s startupSeconds)', labelNames: [...P, 'pool'], registers });
@@ -191,6 +199,9 @@ class PlannerMetricsRegistry implements PlannerMetrics {
       this.#set(policy, this.#startup, { pool }, learned.seconds);
       this.#set(policy, this.#startupSamples, { pool }, learned.samples);
     }
+    this.#clear(policy, this.#layers);
+    const layers = decisionGpuLayers(spec, decision);
+    for (const layer of GPU_LAYERS) if (layer !== 'start') this.#set(policy, this.#layers, { layer }, layers[layer]);
     this.#clear(policy, this.#budget);
     const used = decision.explanation.budget?.usedGpus ?? Object.values(decision.pools).reduce((sum, d) => sum + d.gpus, 0);
     this.#set(policy, this.#budget, { kind: 'used' }, used);

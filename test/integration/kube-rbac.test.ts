@@ -275,6 +275,7 @@ describe('deploy/ manifests', () => {
       'pd_planner_slo_target_ms',
       'pd_planner_correction_factor',
       'pd_planner_budget_gpus',
+      'pd_planner_desired_gpus_by_layer',
       'pd_planner_decisions_total',
       'pd_planner_errors_total',
       'pd_planner_tick_duration_seconds_bucket',

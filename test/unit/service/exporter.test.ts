@@ -91,6 +91,33 @@ describe('planner metrics', () => {
     expect(sample(text, 'pd_planner_leader')).toBe(1);
   });
 
+  it('exports the decision\'s GPUs by what asked for them, adding up to the GPUs used', async () => {
+    const metrics = createPlannerMetrics({ defaultMetrics: false });
+    const spec = testSpec({
+      pools: [
+        { name: 'prefill-od', role: 'prefill', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8 },
+        { name: 'decode-spot', role: 'decode', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 8 },
+      ],
+    });
+    // prefill: bare need 2, asked 3; decode: need 4, +1 eviction spare; the scale-down window keeps prefill at 4.
+    const d = decision(4, 5);
+    d.explanation.need = { prefill: { replicas: 3, detail: { bareReplicas: 2 } }, decode: { replicas: 4, detail: {} } };
+    d.explanation.constraints = [
+      { constraint: 'eviction-headroom', role: 'decode', from: 4, to: 5, detail: '' },
+      { constraint: 'stabilization', pool: 'prefill-od', role: 'prefill', from: 3, to: 4, detail: '' },
+    ];
+    metrics.recordTick({ spec, decision: d, observation, applyErrors: 0, durationSeconds: 0.1 });
+    const text = await metrics.registry.metrics();
+    const layer = (name: string) => sample(text, `pd_planner_desired_gpus_by_layer{layer="${name}"}`);
+    expect(layer('need')).toBe(24);
+    expect(layer('margins')).toBe(4);
+    expect(layer('evictionSpare')).toBe(4);
+    expect(layer('stabilization')).toBe(4);
+    expect(layer('other')).toBe(0);
+    expect(layer('start')).toBeUndefined();
+    expect(sample(text, 'pd_planner_budget_gpus{kind="used"}')).toBe(36);
+  });
+
   it('drops series that the next tick no longer has', async () => {
     const metrics = createPlannerMetrics({ defaultMetrics: false });
     const spec = testSpec();
