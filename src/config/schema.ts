@@ -101,7 +101,7 @@ function optionalDuration(what: string, opts: Omit<DurationOptions, 'default'> =
 export const MAX_POOL_REPLICAS = 10_000;
 /** Pools per policy (real ones have 2-8): the Spot fill scans every pool per replica it places. */
 const MAX_POOLS = 64;
-const MAX_GPUS_PER_REPLICA = 1024;
+export const MAX_GPUS_PER_REPLICA = 1024;
 export const MAX_BUDGET_GPUS = 10_000_000;
 /**
  * Highest cost per GPU-hour, in any currency: far above any price, and low enough that the dearest cluster the

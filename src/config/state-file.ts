@@ -1,6 +1,7 @@
 /**
  * The planner state `decide --state FILE` reads and `--state-out FILE` writes, so a user can chain ticks
- * by hand (forecaster history, correction factors, stabilization window, last decision).
+ * by hand (forecaster history, correction factors, stabilization window, last decision and the replica sizes it was
+ * decided in).
  *
  * Unlike the policy and the observation, this file is written by pd-planner itself, so fields we do not
  * know are kept (a newer version may add some) while the fields we use are type-checked.
@@ -10,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { PlannerState } from '../planner/state.js';
+import { MAX_GPUS_PER_REPLICA } from './schema.js';
 import { STARTUP_WINDOW } from '../planner/startup.js';
 import { errorMap, formatIssues, formatPath } from './issues.js';
 import { protoKeyPath, protoKeyProblem } from './records.js';
@@ -35,6 +37,8 @@ const plannerStateSchema = z.looseObject({
   }),
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas, held: replicas.optional() })),
   last: replicas.optional(),
+  /** GPUs per replica of each pool when `last` and `recommendations` were decided (planner/state.ts); absent: as now. */
+  replicaGpus: z.record(z.string(), z.number().int().positive().max(MAX_GPUS_PER_REPLICA)).optional(),
   lastEviction: z.record(z.string(), finite),
   readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),
   /** Per pool the newest STARTUP_WINDOW startup times pd-planner keeps (planner/startup.ts): durations in seconds. */

@@ -177,7 +177,9 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
     const units = (i: number, replicas: number) => replicasToUnits(replicas, rl.unitGpus, pools[i]!.gpusPerReplica);
     if (rl.all.length === 0) {
       const asked = need[role];
-      if (asked !== undefined && asked > 0) warnings.push(`the policy asks for ${asked} ${role} replica(s) but no pool has role ${role}`);
+      // The count is in the policy's replicas, which have no size here: the GPU-sizing policies (sla, dynamo) say that
+      // they sized such a role in replicas of 1 GPU (policies/common.ts roleReplicaGpus).
+      if (asked !== undefined && asked > 0) warnings.push(`the policy asks for ${asked} ${role} replica(s) but no pool has role ${role}, so nothing serves that need; add a ${role} pool`);
       continue;
     }
     if (rl.mixedSizes) warnings.push(`${role} pools differ in gpusPerReplica; counted in replicas of ${rl.unitGpus} GPUs`);

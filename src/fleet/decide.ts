@@ -24,6 +24,7 @@ import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { nullRecord, own } from '../config/records.js';
 import { scheduledMins, sloPressure } from '../constraints/index.js';
 import { decide, type DecideInput, type DecideResult } from '../planner/decide.js';
+import { inPolicySizes } from '../planner/replica-sizes.js';
 import type { PlannerState } from '../planner/state.js';
 import type { Decision, FleetShare, Forecast, Observation } from '../planner/types.js';
 import type { PerformanceProfile } from '../profiles/types.js';
@@ -235,8 +236,10 @@ export function decideFleet(input: FleetInput, decideWith: DecideFn = decide): F
   const entries: Entry[] = input.graphs.map((graph) => {
     const { spec, state } = graph;
     if (!graph.observation) {
-      // Not ticked this round: what it was last set to, or, never set, up to its maximum (what it may run).
-      const last = spec.pools.map((p) => own(state.last, p.name) ?? p.maxReplicas);
+      // Not ticked this round: what it was last set to (in the policy's replica sizes: it may have been reloaded with
+      // others since), or, never set, up to its maximum (what it may run).
+      const sized = inPolicySizes(state, spec);
+      const last = spec.pools.map((p) => own(sized.last, p.name) ?? p.maxReplicas);
       return { graph, layers: { floor: last, hard: last, want: last }, probeCounts: last, pressure: 1 };
     }
     const probe = decideWith({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });

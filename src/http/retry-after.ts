@@ -1,13 +1,14 @@
 /**
  * Retry-After (RFC 9110, HTTP semantics) as a throttled Prometheus sends it with 429 Too Many Requests or 503
  * Service Unavailable (Azure Monitor managed Prometheus, Grafana Mimir, Thanos query-frontend, a rate-limiting
- * proxy), and the per-endpoint "not before" times a source keeps from it.
+ * proxy), and the per-endpoint, per-caller "not before" times a source keeps from it.
  *
  * The header is either a number of seconds or an HTTP date:
  *   Retry-After: 120                               -> 120 s
  *   Retry-After: Wed, 25 Nov 2026 10:02:00 GMT     -> 120 s when the answer's Date says 10:00:00 GMT
  * Anything else ("soon", "-5", "1.5", "NaN", a date that does not exist) is not a Retry-After and is ignored.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 
 /** What a Retry-After header asked for. */
 export type RetryAfter =
@@ -116,28 +117,46 @@ export interface Backoff {
 }
 
 /**
- * The "not before" time of each endpoint one source queries, keyed by the endpoint URL without credentials (a
- * reloaded policy that names another URL is another endpoint). Expired entries are dropped whenever one is added,
- * so the map holds only endpoints told to back off in the last few minutes.
+ * The "not before" time of each endpoint one source queries, per caller: keyed by the endpoint URL without
+ * credentials and by who asks it (`identity`: the credentials and tenant headers the requests carry). A rate limiter
+ * in front of a shared Prometheus (Mimir's per-tenant limits, a gateway's per-token bucket) throttles one tenant, not
+ * the others: two policies on one URL with other credentials each have their own backoff, and a policy reloaded with
+ * the same URL and credentials keeps its own. A reloaded policy that names another URL is another endpoint.
+ * The identity is never kept as given: the key holds an HMAC-SHA256 of it (truncated to 128 bits) under a key drawn at
+ * random for each instance, so neither the map nor anything that prints it holds a secret, nor a hash one could test
+ * guessed passwords against. Example: "http://prom:9090/api/v1/query" asked with "Basic cmVhZGVyOnMzY3JldA==" is kept
+ * under "http://prom:9090/api/v1/query " and 32 hex digits, the same for the life of the instance; asked without
+ * credentials, under the endpoint alone.
+ * Expired entries are dropped whenever one is added, so the map holds only endpoints told to back off in the last few
+ * minutes.
  */
 export class EndpointBackoffs {
   readonly #entries = new Map<string, Backoff>();
+  readonly #hmacKey = randomBytes(32);
 
-  /** The backoff in force for `endpoint` at `nowMs`, if any. */
-  active(endpoint: string, nowMs: number): Backoff | undefined {
-    const entry = this.#entries.get(endpoint);
+  /** The backoff in force for `endpoint`, as `identity` asks it (none: anonymous), at `nowMs`, if any. */
+  active(endpoint: string, nowMs: number, identity?: string): Backoff | undefined {
+    const key = this.#key(endpoint, identity);
+    const entry = this.#entries.get(key);
     if (entry && nowMs < entry.until) return entry;
-    if (entry) this.#entries.delete(endpoint);
+    if (entry) this.#entries.delete(key);
     return undefined;
   }
 
   /** Records a backoff; the later `until` wins when several queries of one tick are told different delays. */
-  record(endpoint: string, backoff: Backoff): Backoff {
+  record(endpoint: string, backoff: Backoff, identity?: string): Backoff {
     for (const [key, entry] of this.#entries) if (entry.until <= backoff.since) this.#entries.delete(key);
-    const known = this.#entries.get(endpoint);
+    const key = this.#key(endpoint, identity);
+    const known = this.#entries.get(key);
     if (known && known.until >= backoff.until) return known;
-    this.#entries.set(endpoint, backoff);
+    this.#entries.set(key, backoff);
     return backoff;
+  }
+
+  /** The map key: the endpoint, and the HMAC of the identity when there is one. */
+  #key(endpoint: string, identity: string | undefined): string {
+    if (identity === undefined || identity === '') return endpoint;
+    return `${endpoint} ${createHmac('sha256', this.#hmacKey).update(identity).digest('hex').slice(0, 32)}`;
   }
 
   get size(): number {

@@ -33,6 +33,10 @@
  * `pools[].startupSeconds`, kept in the state), with the policy's startupSeconds as the prior (startup.ts): the spec
  * everything below plans with carries it.
  *
+ * REPLICA SIZES. The per-pool counts the state carries (the last decision, the stabilization windows) are read in the
+ * policy's replica sizes, the same GPUs rounded up (replica-sizes.ts): a pool reloaded from 4- to 8-GPU replicas reads a
+ * window entry of 6 as 3, and the state records the sizes each tick decided in (`replicaGpus`).
+ *
  * SCALE TO ZERO. A role whose pools all have minReplicas 0 goes to zero after spec.scaleToZero.idleSeconds without
  * demand (at once: no window, no step limit; the readiness gate holds it as any scale-down), keeps one replica until
  * then, and gets at least one replica (a minimum, which no budget split can take) at the first tick that sees a
@@ -57,6 +61,7 @@ import { boundByPool, heldNeed } from './explain.js';
 import { demandSeen, scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
 import { panicDetail, panicQueueThreshold, panicView, type PanicPoll } from './panic.js';
 import { observedAmount, observedReplicas } from './observed.js';
+import { inPolicySizes, replicaGpusOf } from './replica-sizes.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
@@ -152,7 +157,9 @@ function zeroTrafficLengths(forecast: Forecast): Forecast {
 }
 
 export function decide(input: DecideInput): DecideResult {
-  const { profile, state, now } = input;
+  const { profile, now } = input;
+  // The per-pool counts carried from the last tick, in this policy's replica sizes (a reload may have changed them).
+  const state = inPolicySizes(input.state, input.spec);
   const panic = input.poll && input.panic ? input.panic : undefined;
   const observation = panic ? panicView(input.observation) : input.observation;
   // Each pool's startup time as measured (the policy's startupSeconds until then): the spec everything plans with.
@@ -364,6 +371,7 @@ export function decide(input: DecideInput): DecideResult {
       correction,
       recommendations: constrained.recommendations,
       last,
+      replicaGpus: replicaGpusOf(input.spec),
       lastEviction: constrained.lastEviction,
       ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
       ...(Object.keys(learned.samples).length > 0 ? { startup: learned.samples } : {}),

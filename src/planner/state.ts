@@ -52,10 +52,21 @@ export interface PlannerState {
   /**
    * Recommendations per tick (before step limits), for the stabilization windows; `held`: the pools whose
    * recommendation a hold (crowd or pause) raised above what the scale-down window keeps (constraints/stabilization.ts).
+   * Replicas of the sizes in `replicaGpus`.
    */
   recommendations: { time: number; desired: Record<string, number>; held?: Record<string, number> }[];
-  /** Last decided desired replicas per pool; a hold returns these. */
+  /** Last decided desired replicas per pool, of the sizes in `replicaGpus`; a hold returns these. */
   last?: Record<string, number>;
+  /**
+   * GPUs per replica of each pool (spec.pools[].gpusPerReplica) when the counts of `last` and `recommendations` were
+   * decided. A policy reloaded with another size for a pool reads those counts at its next tick as the replicas of the
+   * new size that hold the same GPUs, rounded up, so that the reload alone never reads as a scale-down
+   * (planner/replica-sizes.ts): count now = ceil(count x GPUs then / GPUs now). Example: window entries of 6 replicas of
+   * 4 GPUs (24 GPUs), reloaded with 8-GPU replicas -> 3 (24 GPUs), not 6 (48); 5 of 4 (20) -> 3 (24); 6 replicas of 8
+   * GPUs (48) reloaded with 4-GPU replicas -> 12 (48), not 6 (24). The step limits then count from 3 or 12.
+   * Absent (a state written without it), or a pool not in it: the size the policy has now.
+   */
+  replicaGpus?: Record<string, number>;
   /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */
   lastEviction: Record<string, number>;
   /** Pool -> the readiness gate's clocks (pools with nothing to remember are left out). */

@@ -10,7 +10,8 @@ export const MIN_ENDPOINT = 1;
 
 /**
  * GPUs per replica of each role = the `gpusPerReplica` of its pools. Pools of one role that differ are not
- * comparable replica units: we use the first pool's size and warn. A role without pools reports `hasPool` false.
+ * comparable replica units: we use the first pool's size and warn. A role without pools reports `hasPool` false and
+ * is sized in replicas of 1 GPU, which the warning says: its count is then a GPU count (16 is 2 replicas of 8 GPUs).
  */
 export function roleReplicaGpus(spec: PolicySpec, warnings: string[]): { gpus: Record<Role, number>; hasPool: Record<Role, boolean> } {
   const gpus = { prefill: 1, decode: 1 } as Record<Role, number>;
@@ -18,7 +19,10 @@ export function roleReplicaGpus(spec: PolicySpec, warnings: string[]): { gpus: R
   for (const role of ROLES) {
     const pools = spec.pools.filter((p) => p.role === role);
     const first = pools[0];
-    if (!first) continue;
+    if (!first) {
+      warnings.push(`no pool has role ${role}: ${role} sized in replicas of 1 GPU (its count is a GPU count), as no pool gives it a gpusPerReplica`);
+      continue;
+    }
     hasPool[role] = true;
     gpus[role] = first.gpusPerReplica;
     const odd = pools.filter((p) => p.gpusPerReplica !== first.gpusPerReplica);

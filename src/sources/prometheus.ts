@@ -20,8 +20,9 @@
  *     be partial (a third of the requests looks like a third of the traffic), so the field is left out, with them.
  *   - a throttled answer (429 or 503 with a Retry-After): a short delay that fits in what is left of the query's
  *     timeout is waited and the query sent once more; a longer one (or a second throttled answer) leaves the field
- *     out, naming the delay, and the source sends nothing to that endpoint until it has passed (at most
- *     MAX_BACKOFF_SECONDS): each query of those ticks fails at once, saying until when.
+ *     out, naming the delay, and the source sends nothing to that endpoint with those credentials until it has passed
+ *     (at most MAX_BACKOFF_SECONDS): each query of those ticks fails at once, saying until when. Another tenant of
+ *     the same endpoint (other credentials) is not held by it.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -142,8 +143,9 @@ export interface PrometheusClientOptions {
   /** Injected for tests; default the global fetch. */
   fetch?: typeof fetch;
   /**
-   * The "not before" times of the endpoints the caller queries (a source keeps one for all its queries): a query to an
-   * endpoint told to back off fails at once, without a request. Without it a long Retry-After is reported only.
+   * The "not before" times of the endpoints the caller queries, per credentials (a source keeps one for all its
+   * queries): a query to an endpoint that told these credentials to back off fails at once, without a request.
+   * Without it a long Retry-After is reported only.
    */
   backoffs?: EndpointBackoffs;
   /** The clock of the backoffs and of the wait left in the timeout (epoch ms); default Date.now. */
@@ -229,15 +231,14 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const startedAt = now();
   const doFetch = options.fetch ?? fetch;
+  const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
+  const caller = callerIdentity(headers);
   let body: PromResponse = {};
   try {
     for (let attempt = 1; ; attempt += 1) {
-      const held = options.backoffs?.active(endpoint, now());
+      const held = options.backoffs?.active(endpoint, now(), caller);
       if (held) throw backingOff(where, held, now(), about);
-      const response = await doFetch(`${endpoint}?${params.toString()}`, {
-        signal: controller.signal,
-        headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
-      });
+      const response = await doFetch(`${endpoint}?${params.toString()}`, { signal: controller.signal, headers });
       const text = await readBody(response, MAX_QUERY_RESPONSE_BYTES);
       if (text === undefined) {
         controller.abort();
@@ -272,7 +273,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
         const tooLong =
           attempt === 1 && asked.seconds <= MAX_RETRY_WAIT_SECONDS ? `, more than the ${options.timeoutSeconds}s query timeout (spec.sources.prometheus.timeout) leaves to wait` : '';
         const answer = `${where} answered HTTP ${response.status}${detail}${again} and asked to retry after ${askedFor(asked.seconds)}${tooLong}`;
-        throw throttled(options.backoffs, { endpoint, answer, about, status: response.status, askedSeconds: asked.seconds, at: now() });
+        throw throttled(options.backoffs, { endpoint, caller, answer, about, status: response.status, askedSeconds: asked.seconds, at: now() });
       }
       const ignored =
         asked?.kind === 'junk' ? ` (its Retry-After ${JSON.stringify(asked.raw)} is neither a number of seconds nor an HTTP date: ignored)` : '';
@@ -309,6 +310,20 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   return value;
 }
 
+/**
+ * Who a query asks as, for the backoffs (http/retry-after.ts EndpointBackoffs, which keep only an HMAC of it): every
+ * request header but the content type asked for, i.e. the credentials (and any tenant header), in a stable order;
+ * undefined for an anonymous query. Example: { accept, authorization: "Basic cmVhZGVyOnMzY3JldA==" } ->
+ * '[["authorization","Basic cmVhZGVyOnMzY3JldA=="]]'. Never put in a message.
+ */
+function callerIdentity(headers: Record<string, string>): string | undefined {
+  const who = Object.entries(headers)
+    .map(([name, value]) => [name.toLowerCase(), value] as const)
+    .filter(([name]) => name !== 'accept')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return who.length > 0 ? JSON.stringify(who) : undefined;
+}
+
 /** "120 s", or "31536000 s (honoured up to 300 s)" past the cap. */
 function askedFor(askedSeconds: number): string {
   return askedSeconds > MAX_BACKOFF_SECONDS ? `${askedSeconds} s (honoured up to ${MAX_BACKOFF_SECONDS} s)` : `${askedSeconds} s`;
@@ -323,12 +338,12 @@ function askedFor(askedSeconds: number): string {
  */
 function throttled(
   backoffs: EndpointBackoffs | undefined,
-  throttle: { endpoint: string; answer: string; about: string; status: number; askedSeconds: number; at: number },
+  throttle: { endpoint: string; caller: string | undefined; answer: string; about: string; status: number; askedSeconds: number; at: number },
 ): PrometheusQueryError {
   const { answer, about, status, askedSeconds, at } = throttle;
   if (!backoffs) return new PrometheusQueryError('throttled', `${answer} ${about}`);
   const until = Math.ceil((at + Math.min(askedSeconds, MAX_BACKOFF_SECONDS) * 1000) / 1000) * 1000;
-  const backoff = backoffs.record(throttle.endpoint, { until, status, askedSeconds, since: at });
+  const backoff = backoffs.record(throttle.endpoint, { until, status, askedSeconds, since: at }, throttle.caller);
   return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()} ${about}`);
 }
 
@@ -522,8 +537,10 @@ export interface PrometheusSourceOptions {
 
 /**
  * Reads `spec.sources.prometheus` on every call, so a reloaded policy takes effect on the next tick. The source keeps
- * the Retry-After backoff of each endpoint it queried (by URL without credentials): a policy reloaded with another
- * URL queries the other endpoint at once.
+ * the Retry-After backoff of each endpoint it queried per caller (the URL without credentials, and who asks:
+ * http/retry-after.ts EndpointBackoffs): two policies on one Prometheus with other credentials (two tenants of a
+ * Mimir or a gateway that limits each) back off each on its own, a policy reloaded with the same URL and credentials
+ * keeps its backoff, and one reloaded with another URL or other credentials queries at once.
  */
 export function createPrometheusSource(options: PrometheusSourceOptions = {}): PrometheusSource {
   const backoffs = new EndpointBackoffs();

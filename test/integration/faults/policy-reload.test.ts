@@ -5,22 +5,26 @@
  * Must hold afterwards: the old policy stays in force (same decisions, no write, still ready), each bad version is
  * logged once with what is wrong and counted in pd_planner_errors_total{reason="policy-reload"}; the next valid
  * version is taken by the file watcher and the next tick acts on it, once.
- * (reloadPolicy() on a plain file: test/unit/service/service.test.ts.)
+ * A valid reload that changes a pool's gpusPerReplica keeps the planner state, read in the new replica size: the
+ * scale-down window keeps the GPUs it held, not the count (planner/replica-sizes.ts).
+ * (reloadPolicy() on a plain file: test/unit/service/single.test.ts.)
  */
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
-import { waitFor } from '../../fixtures/servers.js';
+import { dynamoAnswers, startFakePrometheus, waitFor, type FakePrometheus } from '../../fixtures/servers.js';
 import { acceptedWrites, startRig, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let rig: Rig | undefined;
+let prom: FakePrometheus | undefined;
 afterEach(async () => {
   await rig?.close();
   await api?.close();
-  api = rig = undefined;
+  await prom?.close();
+  api = rig = prom = undefined;
 });
 
 const policy = (prefill: string, extra = '') => `apiVersion: pd-planner/v1
@@ -110,5 +114,44 @@ describe('fault: policy file replaced by an invalid one', () => {
     expect(prefill(await rig.tick())).toBe(5);
     expect(acceptedWrites(api)).toEqual(['PATCH llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 200', 'PATCH llama-vllmprefillworker/scale {"spec":{"replicas":5}} -> 200']);
     expect(rig.log.lines.filter((l) => l.event === 'policy-reloaded')).toHaveLength(1);
+  });
+});
+
+describe('policy reloaded with another replica size', () => {
+  // The request count is read (a static policy sizes without it, but while it is unknown no pool goes below what runs).
+  const sized = (gpusPerReplica: number, replicas: number) => `apiVersion: pd-planner/v1
+kind: PlannerPolicy
+metadata: { name: reload-sizes }
+spec:
+  interval: 60s
+  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
+  policy: static
+  static: { replicas: { prefill-od: ${replicas} } }
+  limits: { maxStepUp: 8, maxStepDown: 8 }
+  sources:
+    prometheus: { url: ${prom!.url}, timeout: 2s }
+  pools:
+    - { name: prefill-od, role: prefill, gpusPerReplica: ${gpusPerReplica}, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
+`;
+
+  it('4 -> 8 GPUs per replica: the scale-down window keeps the 24 GPUs it held (3 replicas), not 6 replicas (48 GPUs)', async () => {
+    api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 2 }), operator: { settle: true } });
+    prom = await startFakePrometheus(dynamoAnswers({ requests: 600, isl: 3000, osl: 150, ttftSeconds: 0.4, itlSeconds: 0.03, durationSeconds: 5, ttftQuantileSeconds: 0.6, itlQuantileSeconds: 0.04 }));
+    rig = await startRig({ api, policyYaml: sized(4, 6) });
+    // Two ticks at 6 replicas of 4 GPUs: the 300 s scale-down window holds 6 (24 GPUs).
+    expect(prefill(await rig.tick())).toBe(6);
+    expect(prefill(await rig.tick())).toBe(6);
+    // The graph now runs 8-GPU replicas and needs only one: the window keeps the 24 GPUs, 3 replicas of 8.
+    writeFileSync(rig.policyPath, sized(8, 1));
+    expect(rig.service.reloadPolicy()).toBe(true);
+    const outcome = await rig.tick();
+    expect(outcome.result!.decision.pools['prefill-od']).toMatchObject({ desired: 3, gpus: 24 });
+    expect(outcome.result!.decision.explanation.constraints.find((e) => e.constraint === 'stabilization')?.detail).toBe(
+      'prefill-od: highest recommendation in the last 300s was 3; scale-down from 3 to 1 deferred',
+    );
+    expect(acceptedWrites(api)).toEqual([
+      'PATCH llama-vllmprefillworker/scale {"spec":{"replicas":6}} -> 200',
+      'PATCH llama-vllmprefillworker/scale {"spec":{"replicas":3}} -> 200',
+    ]);
   });
 });

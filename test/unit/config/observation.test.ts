@@ -97,5 +97,17 @@ describe('planner state file', () => {
     expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, pauseRunning: { prefill: 2, decode: 3 }, pauseUnitGpus: { prefill: 0, decode: 4 } }))).toEqual([
       'state.pauseUnitGpus.prefill: expected a number > 0, got 0',
     ]);
+    // The replica sizes the counts were decided in divide them: whole GPUs per replica, as in a policy.
+    expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, replicaGpus: { a: 0, b: 2.5, c: 4096, d: 8 } }))).toEqual([
+      'state.replicaGpus.a: expected a number > 0, got 0',
+      'state.replicaGpus.b: expected a whole number, got 2.5',
+      'state.replicaGpus.c: expected a number ≤ 1024, got 4096',
+    ]);
+  });
+
+  it('the replica sizes of the counts: read when present, and a state written without them still loads (they are the sizes of now)', () => {
+    const old = { history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [{ time: 1, desired: { p: 6 } }], last: { p: 6 }, lastEviction: {} };
+    expect(parsePlannerState(old).replicaGpus).toBeUndefined();
+    expect(parsePlannerState({ ...old, replicaGpus: { p: 4 } }).replicaGpus).toEqual({ p: 4 });
   });
 });

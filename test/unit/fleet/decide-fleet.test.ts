@@ -124,6 +124,15 @@ describe('decideFleet', () => {
     expect(gpus(r.results.chat!.decision.pools)).toBeLessThanOrEqual(24);
   });
 
+  it('a graph not ticked since a reload changed its replica sizes keeps the same GPUs, not the same counts', () => {
+    // code last ran 6 + 6 replicas of 2 GPUs (24 GPUs); its policy now has 4-GPU replicas: 3 + 3 of them, still 24
+    // GPUs, not 6 + 6 (48, the whole budget).
+    const was = stateWith({ last: { prefill: 6, decode: 6 }, replicaGpus: { prefill: 2, decode: 2 } });
+    const r = decideFleet({ name: 'aks', budget: { maxGpus: 48 }, now: T0, graphs: [graph('chat', 1, obs(900)), graph('code', 2, undefined, { state: was })] });
+    expect(r.arbitration.shares.code!.grantedGpus).toBe(24);
+    expect(gpus(r.results.chat!.decision.pools)).toBe(24);
+  });
+
   it('Spot capacity is shared the same way: a graph over its Spot grant runs the rest on-demand', () => {
     const spotPools = [
       { name: 'prefill-spot', role: 'prefill', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 16 },

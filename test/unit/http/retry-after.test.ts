@@ -78,6 +78,21 @@ describe('EndpointBackoffs', () => {
     expect(backoffs.active('http://a/api/v1/query', NOW + 120_000)).toBeUndefined();
   });
 
+  it('is per caller: another identity on the same endpoint is not held, the same one is', () => {
+    const backoffs = new EndpointBackoffs();
+    const tenantA = '[["authorization","Basic dGVuYW50LWE6c2VjcmV0LWE="]]';
+    const tenantB = '[["authorization","Basic dGVuYW50LWI6c2VjcmV0LWI="]]';
+    backoffs.record('http://a/api/v1/query', backoff(NOW, 120), tenantA);
+    expect(backoffs.active('http://a/api/v1/query', NOW + 60_000, tenantA)?.askedSeconds).toBe(120);
+    expect(backoffs.active('http://a/api/v1/query', NOW + 60_000, tenantB)).toBeUndefined();
+    expect(backoffs.active('http://a/api/v1/query', NOW + 60_000)).toBeUndefined();
+    // The anonymous caller's backoff holds the anonymous caller only.
+    backoffs.record('http://a/api/v1/query', backoff(NOW, 30));
+    expect(backoffs.active('http://a/api/v1/query', NOW + 1)?.askedSeconds).toBe(30);
+    expect(backoffs.active('http://a/api/v1/query', NOW + 1, tenantB)).toBeUndefined();
+    expect(backoffs.size).toBe(2);
+  });
+
   it('keeps the later end when two answers give different delays, and drops expired entries', () => {
     const backoffs = new EndpointBackoffs();
     backoffs.record('http://a/api/v1/query', backoff(NOW, 120));

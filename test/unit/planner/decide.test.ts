@@ -132,6 +132,17 @@ describe('decide: safe hold', () => {
     expect(withRequests.pools.prefill?.desired).toBe(4);
     expect(withRequests.pools.prefill?.hold).toBeUndefined();
   });
+  it('a role with no pool (a spec not validated): its need is a count of 1-GPU replicas, and the warnings say so', () => {
+    // 36000 requests of OSL 1000 over 180 s need 20 decode GPUs on this profile: with no decode pool there is no replica
+    // size, so the policy sized decode in replicas of 1 GPU; they are 20 GPUs (2.5 replicas of 8), not 20 replicas.
+    const spec = dynamoSpec({ budget: {}, pools: [{ name: 'prefill', role: 'prefill', gpusPerReplica: 8, minReplicas: 1, maxReplicas: 20 }] });
+    const { decision } = run(spec, { requests: 36000, isl: 1024, osl: 1000, pools: { prefill: { desired: 1, ready: 1 } } });
+    expect(decision.explanation.warnings).toEqual([
+      'no pool has role decode: decode sized in replicas of 1 GPU (its count is a GPU count), as no pool gives it a gpusPerReplica',
+      'the policy asks for 20 decode replica(s) but no pool has role decode, so nothing serves that need; add a decode pool',
+    ]);
+    expect(Object.keys(decision.pools)).toEqual(['prefill']);
+  });
   it('reports observation errors it did not otherwise handle', () => {
     const { decision } = run(dynamoSpec(), { requests: 1800, isl: 3000, osl: 150, errors: { kvUsage: 'no series' } });
     expect(decision.explanation.missing.kvUsage).toBe('no series');

@@ -424,7 +424,7 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(third.requests).toBe(720);
   });
 
-  it('the backoff is per endpoint (URL without credentials): another URL is queried at once, the same one with credentials is not', async () => {
+  it('the backoff is per endpoint: another URL is queried at once', async () => {
     fake = await startFakePrometheus(() => tooMany('120'));
     const other = await startFakePrometheus(dynamoAnswers(busy));
     try {
@@ -435,14 +435,65 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
       const reloaded = await source.observe(clock.t, 60, specFor(other.url));
       expect(reloaded.requests).toBe(720);
       expect(other.received).toHaveLength(14);
-      const withCredentials = fake.url.replace('http://', 'http://reader:s3cret@');
-      const held = await source.observe(clock.t, 60, specFor(withCredentials));
-      expect(fake.received).toHaveLength(14);
-      expect(held.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query asked to retry after 120 s`);
-      expect(JSON.stringify(held.errors)).not.toContain('s3cret');
     } finally {
       await other.close();
     }
+  });
+
+  it('two tenants on one URL (other credentials): the one throttled backs off, the other is still queried', async () => {
+    // A gateway in front of a shared Prometheus (Mimir, Cortex) limits each tenant: it throttles tenant A only.
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    fake = await startFakePrometheus((q, from) => (from.authorization === basic('tenant-a', 'secret-a') ? tooMany('120') : dynamoAnswers(busy)(q)));
+    const as = (user: string, password: string) => fake!.url.replace('http://', `http://${user}:${password}@`);
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    const a = await source.observe(NOW, 60, specFor(as('tenant-a', 'secret-a')));
+    expect(a.requests).toBeUndefined();
+    expect(a.errors?.requests).toBe(
+      `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) and asked to retry after 120 s: ` +
+        `not queried again before 2026-11-25T10:02:00.000Z for query \`${REQUESTS_QUERY}\``,
+    );
+    // Tenant B, same URL, same tick: asked, and answered.
+    const b = await source.observe(NOW, 60, specFor(as('tenant-b', 'secret-b')));
+    expect(b.errors).toBeUndefined();
+    expect(b.requests).toBe(720);
+    expect(fake.received.filter((r) => r.authorization === basic('tenant-b', 'secret-b'))).toHaveLength(14);
+    // So is a policy on that URL without credentials.
+    const anonymous = await source.observe(NOW, 60, specFor(fake.url));
+    expect(anonymous.requests).toBe(720);
+    expect(fake.received).toHaveLength(42);
+
+    // A minute on: tenant A is still held (nothing sent), tenant B is queried as every tick.
+    clock.t = NOW + 60_000;
+    const heldA = await source.observe(clock.t, 60, specFor(as('tenant-a', 'secret-a')));
+    expect(heldA.errors?.requests).toContain(`prometheus ${fake.url}/api/v1/query asked to retry after 120 s (HTTP 429 at 2026-11-25T10:00:00.000Z)`);
+    expect(fake.received).toHaveLength(42);
+    expect((await source.observe(clock.t, 60, specFor(as('tenant-b', 'secret-b')))).requests).toBe(720);
+    expect(fake.received).toHaveLength(56);
+    // No message carries a credential, plain or encoded.
+    for (const part of [a, heldA]) {
+      for (const secret of ['secret-a', 'tenant-a', basic('tenant-a', 'secret-a'), Buffer.from('tenant-a:secret-a').toString('base64')]) {
+        expect(JSON.stringify(part.errors)).not.toContain(secret);
+      }
+    }
+  });
+
+  it('the same tenant reloaded (same URL and credentials, another label filter and timeout) keeps its backoff', async () => {
+    fake = await startFakePrometheus(() => tooMany('120'));
+    const url = fake.url.replace('http://', 'http://reader:s3cret@');
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    await source.observe(NOW, 60, specFor(url));
+    expect(fake.received).toHaveLength(14);
+    fake.answer = dynamoAnswers(busy);
+    clock.t = NOW + 60_000;
+    const reloaded = await source.observe(clock.t, 60, specFor(url, { timeout: '5s', labels: { model: 'llama' } }));
+    expect(fake.received).toHaveLength(14);
+    expect(reloaded.errors?.requests).toMatch(new RegExp(`^prometheus ${fake.url}/api/v1/query asked to retry after 120 s .*not queried before 2026-11-25T10:02:00.000Z, 60 s from now`));
+    expect(JSON.stringify(reloaded.errors)).not.toContain('s3cret');
+    // Other credentials on that URL are another tenant: queried.
+    const other = await source.observe(clock.t, 60, specFor(fake.url.replace('http://', 'http://reader:other@')));
+    expect(other.requests).toBe(720);
   });
 
   it('a Retry-After as an HTTP date is measured from the answer\'s Date header', async () => {
