@@ -95,7 +95,7 @@ export interface RunResult {
   /**
    * The GPU-hours the run's decisions asked for, by what asked for them (planner/gpu-layers.ts): the policy's need, the
    * eviction spare, the scale-down window, ... Only for runs of the planner (a schedule or Dynamo's own loop has none).
-   * They add up to the desired GPU-hours, which differ from `gpuHours` (what ran) by replicas evicted or still pending.
+   * They add up to the desired GPU-hours, which differ from `gpuHours` (what ran) by replicas evicted or still pending and by the drain after the last interval.
    */
   desiredGpuHours?: GpuLayers;
   intervals: IntervalRecord[];
