@@ -530,13 +530,19 @@ function reserveCell(r: RowResult): string {
   return `prefill ${r.reserve.prefill} / decode ${r.reserve.decode} always running: ${pct(r.reserve.attainment)}, ${r.reserve.gpuHours.toFixed(1)} GPU-h${vs}`;
 }
 
-/** Per family (and the real traces), the share of rows meeting each goal and the policy's mean x hindsight. */
-export function formatFamilies(results: RowResult[]): string {
+/** Rows by family, the README's step with the real traces, in the order they come. */
+function byFamily(results: RowResult[]): Map<string, RowResult[]> {
   const groups = new Map<string, RowResult[]>();
   for (const r of results) {
     const key = r.row.kind === 'readme' ? 'real' : r.row.kind;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
+  return groups;
+}
+
+/** Per family (and the real traces), the share of rows meeting each goal and the policy's mean x hindsight. */
+export function formatFamilies(results: RowResult[]): string {
+  const groups = byFamily(results);
   const lines = ['| family | rows | SLO met | <= cheapest | policy attainment (min-max) | policy x hindsight (min-max) | cheapest that meets x hindsight |', '|---|---:|---:|---:|---|---|---|'];
   const range = (xs: number[], f: (x: number) => string) => (xs.length ? `${f(Math.min(...xs))}-${f(Math.max(...xs))}` : '–');
   for (const [family, rows] of groups) {
@@ -560,11 +566,7 @@ const SHOWN_LAYERS = ['need', 'margins', 'evictionSpare', 'stabilization'] as co
  * distance to hindsight is made of.
  */
 export function formatLayers(results: RowResult[]): string {
-  const groups = new Map<string, RowResult[]>();
-  for (const r of results) {
-    const key = r.row.kind === 'readme' ? 'real' : r.row.kind;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
+  const groups = byFamily(results);
   const head = ['family', 'run', 'desired GPU-h', 'need', 'margins', 'eviction spare', 'stabilization', 'rest', 'hindsight GPU-h'];
   const lines = [`| ${head.join(' | ')} |`, `|---|---|${head.slice(2).map(() => '---:').join('|')}|`];
   for (const [family, rows] of groups) {
