@@ -123,10 +123,15 @@ export interface Backoff {
 export class EndpointBackoffs {
   readonly #entries = new Map<string, Backoff>();
 
-  /** The backoff in force for `endpoint` at `nowMs`, if any. */
+  /**
+   * The backoff in force for `endpoint` at `nowMs`, if any. A clock now earlier than the answer that asked for it
+   * has been stepped back, and how much of the wait is left is not known: the backoff is dropped (the next query asks
+   * the server again, which repeats its Retry-After if it still throttles) rather than held for the step on top of
+   * the cap. Example: 120 s asked at 10:00:00, the clock set back an hour -> queried at 09:00:30, not held until 10:02.
+   */
   active(endpoint: string, nowMs: number): Backoff | undefined {
     const entry = this.#entries.get(endpoint);
-    if (entry && nowMs < entry.until) return entry;
+    if (entry && entry.since <= nowMs && nowMs < entry.until) return entry;
     if (entry) this.#entries.delete(endpoint);
     return undefined;
   }

@@ -78,6 +78,15 @@ describe('EndpointBackoffs', () => {
     expect(backoffs.active('http://a/api/v1/query', NOW + 120_000)).toBeUndefined();
   });
 
+  it('drops a backoff when the clock is stepped back before the answer that asked for it (the wait left is unknown)', () => {
+    const backoffs = new EndpointBackoffs();
+    backoffs.record('http://a/api/v1/query', backoff(NOW, 120));
+    expect(backoffs.active('http://a/api/v1/query', NOW)?.askedSeconds).toBe(120);
+    // Set back an hour: it would otherwise hold the endpoint for 62 minutes, 120 s asked for.
+    expect(backoffs.active('http://a/api/v1/query', NOW - 3_600_000)).toBeUndefined();
+    expect(backoffs.size).toBe(0);
+  });
+
   it('keeps the later end when two answers give different delays, and drops expired entries', () => {
     const backoffs = new EndpointBackoffs();
     backoffs.record('http://a/api/v1/query', backoff(NOW, 120));

@@ -424,6 +424,21 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(third.requests).toBe(720);
   });
 
+  it('a clock stepped back during a backoff does not stretch it: the endpoint is asked again', async () => {
+    fake = await startFakePrometheus(() => tooMany('120'));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    await source.observe(NOW, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+    // An hour back (a VM resumed, NTP stepping): held until 10:02, that would be 62 minutes without a count.
+    fake.answer = dynamoAnswers(busy);
+    clock.t = NOW - 3_600_000 + 30_000;
+    const part = await source.observe(clock.t, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(28);
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+  });
+
   it('the backoff is per endpoint (URL without credentials): another URL is queried at once, the same one with credentials is not', async () => {
     fake = await startFakePrometheus(() => tooMany('120'));
     const other = await startFakePrometheus(dynamoAnswers(busy));
