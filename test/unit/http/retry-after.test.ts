@@ -37,6 +37,11 @@ describe('Retry-After: HTTP date', () => {
     expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', NOW)).toBe(Date.parse('1994-11-06T08:49:37Z'));
   });
 
+  it('reads a four-digit year below 100 as that year, not the 1900s', () => {
+    expect(parseHttpDate('Sat, 25 Nov 0026 10:02:00 GMT', NOW)).toBe(Date.parse('0026-11-25T10:02:00Z'));
+    expect(parseHttpDate('Sun Nov  6 08:49:37 0094', NOW)).toBe(Date.parse('0094-11-06T08:49:37Z'));
+  });
+
   it('refuses days and times that do not exist, other zones and what Date.parse would guess at', () => {
     for (const text of ['Sat, 31 Feb 2026 10:00:00 GMT', 'Wed, 25 Nov 2026 24:00:00 GMT', 'Wed, 25 Foo 2026 10:00:00 GMT', 'Wed, 25 Nov 2026 10:02:00 PST', '2026-11-25T10:02:00Z', '1', 'Wed, 00 Nov 2026 10:02:00 GMT']) {
       expect(parseHttpDate(text, NOW), text).toBeUndefined();
