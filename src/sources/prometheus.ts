@@ -309,6 +309,9 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   return value;
 }
 
+/** What to do about a Prometheus that keeps throttling the planner, for its messages. */
+const THROTTLE_ADVICE = 'if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval';
+
 /** "120 s", or "31536000 s (honoured up to 300 s)" past the cap. */
 function askedFor(askedSeconds: number): string {
   return askedSeconds > MAX_BACKOFF_SECONDS ? `${askedSeconds} s (honoured up to ${MAX_BACKOFF_SECONDS} s)` : `${askedSeconds} s`;
@@ -319,30 +322,31 @@ function askedFor(askedSeconds: number): string {
  * the backoff is rounded up to a whole second, so the queries of one tick, throttled a few ms apart, name the same
  * time (and their errors group into one log line).
  * Example: HTTP 429 at 10:00:00.004 with Retry-After 120 -> "... answered HTTP 429 (...) and asked to retry after
- * 120 s: not queried again before 2026-11-25T10:02:01.000Z for query `...`".
+ * 120 s: not queried again before 2026-11-25T10:02:01.000Z; if it keeps asking, ... for query `...`".
  */
 function throttled(
   backoffs: EndpointBackoffs | undefined,
   throttle: { endpoint: string; answer: string; about: string; status: number; askedSeconds: number; at: number },
 ): PrometheusQueryError {
   const { answer, about, status, askedSeconds, at } = throttle;
-  if (!backoffs) return new PrometheusQueryError('throttled', `${answer} ${about}`);
+  if (!backoffs) return new PrometheusQueryError('throttled', `${answer}; ${THROTTLE_ADVICE} ${about}`);
   const until = Math.ceil((at + Math.min(askedSeconds, MAX_BACKOFF_SECONDS) * 1000) / 1000) * 1000;
   const backoff = backoffs.record(throttle.endpoint, { until, status, askedSeconds, since: at });
-  return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()} ${about}`);
+  return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()}; ${THROTTLE_ADVICE} ${about}`);
 }
 
 /**
  * A query not sent because its endpoint asked to back off.
  * Example: a 429 with Retry-After 120 at 10:00:00, asked again at 10:01:00 -> "... asked to retry after 120 s (HTTP
- * 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query `...`".
+ * 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:02:00.000Z, 60 s from now; if it keeps asking, ...
+ * for query `...`".
  */
 function backingOff(where: string, backoff: Backoff, nowMs: number, about: string): PrometheusQueryError {
   const left = Math.ceil((backoff.until - nowMs) / 1000);
   return new PrometheusQueryError(
     'throttled',
     `${where} asked to retry after ${askedFor(backoff.askedSeconds)} (HTTP ${backoff.status} at ${new Date(backoff.since).toISOString()}): ` +
-      `not queried before ${new Date(backoff.until).toISOString()}, ${left} s from now ${about}`,
+      `not queried before ${new Date(backoff.until).toISOString()}, ${left} s from now; ${THROTTLE_ADVICE} ${about}`,
   );
 }
 

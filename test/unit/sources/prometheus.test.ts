@@ -393,7 +393,8 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(first.requests).toBeUndefined();
     expect(first.errors?.requests).toBe(
       `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) and asked to retry after 120 s: ` +
-        `not queried again before 2026-11-25T10:02:00.000Z for query \`${REQUESTS_QUERY}\``,
+        `not queried again before 2026-11-25T10:02:00.000Z; if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval ` +
+        `for query \`${REQUESTS_QUERY}\``,
     );
     expect(Object.keys(first.errors ?? {})).toHaveLength(14);
     expect(clock.waits).toEqual([]);
@@ -407,7 +408,8 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(second.requests).toBeUndefined();
     expect(second.errors?.requests).toBe(
       `prometheus ${fake.url}/api/v1/query asked to retry after 120 s (HTTP 429 at 2026-11-25T10:00:00.000Z): ` +
-        `not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query \`${REQUESTS_QUERY}\``,
+        `not queried before 2026-11-25T10:02:00.000Z, 60 s from now; if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval ` +
+        `for query \`${REQUESTS_QUERY}\``,
     );
     // Every field, the optional ones too, is an error rather than quietly absent.
     expect(Object.keys(second.errors ?? {})).toHaveLength(14);
