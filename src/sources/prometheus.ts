@@ -146,7 +146,10 @@ export interface PrometheusClientOptions {
    * endpoint told to back off fails at once, without a request. Without it a long Retry-After is reported only.
    */
   backoffs?: EndpointBackoffs;
-  /** The clock of the backoffs and of the wait left in the timeout (epoch ms); default Date.now. */
+  /**
+   * The clock of the backoffs (epoch ms); default Date.now. What is left of the timeout is measured on the monotonic
+   * clock, as the timer that ends the query is: a wall clock stepped during a query does not change it.
+   */
   now?: () => number;
   /** Waits a short Retry-After, rejecting when `signal` aborts (the query's timeout); default a timer. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -227,7 +230,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   // One timer for the whole query, a Retry-After wait and its second try included.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const startedAt = now();
+  const startedAt = performance.now();
   const doFetch = options.fetch ?? fetch;
   let body: PromResponse = {};
   try {
@@ -263,7 +266,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
         : undefined;
       if (asked?.kind === 'delay') {
         const waitMs = asked.seconds * 1000;
-        const fits = waitMs < timeoutMs - (now() - startedAt);
+        const fits = waitMs < timeoutMs - (performance.now() - startedAt);
         if (attempt === 1 && asked.seconds <= MAX_RETRY_WAIT_SECONDS && fits) {
           await sleep(waitMs, controller.signal);
           continue;

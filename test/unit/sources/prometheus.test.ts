@@ -568,6 +568,18 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     }
   });
 
+  it('what is left of the timeout is measured on the monotonic clock: a wall clock stepped during the query does not change it', async () => {
+    let countAsked = 0;
+    fake = await startFakePrometheus((q) => (isCount(q) && (countAsked += 1) === 1 ? tooMany('1') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    // The wall clock leaps 1.5 s ahead (an NTP step) as the throttled answer comes: 1 s still fits in the 2 s timeout.
+    const stepping = () => (countAsked > 0 ? clock.t + 1500 : clock.t);
+    const part = await createPrometheusSource({ now: stepping, sleep: clock.sleep }).observe(NOW, 60, specFor(fake.url));
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+    expect(clock.waits).toEqual([1000]);
+  });
+
   it('a Retry-After over the cap is honoured for 300 s only ("retry in a year" does not silence the planner for a year)', async () => {
     fake = await startFakePrometheus(() => tooMany('31536000'));
     const clock = fakeClock();
