@@ -49,7 +49,7 @@ export function abortableRequest(signal: AbortSignal): k8s.ConfigurationOptions 
 }
 
 /**
- * A list function for client-node's makeInformer whose every call ends when `signal` aborts or after `timeoutMs`:
+ * A list function for a client-node ListWatch whose every call ends when `signal` aborts or after `timeoutMs`:
  * ListWatch lists again on its own (after a 410 Gone), outside the first list's timeout in rebuild(), and a re-list
  * that never answers would leave the informer without a watch, its cache going stale unnoticed until the next
  * resync. A call given up throws an error that says so, which the informer reports and which rebuilds it.
