@@ -42,8 +42,16 @@ export function parseHttpDate(text: string, nowMs: number): number | undefined {
   const [day, hour, minute, second] = [Number(parts.day.trim()), Number(parts.hour), Number(parts.minute), Number(parts.second)];
   if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
   // Date.UTC rolls 31 Feb over to 3 Mar: such a day does not exist. A leap second (:60) reads as the next second.
-  if (new Date(Date.UTC(parts.year, month, day)).getUTCDate() !== day) return undefined;
-  return Date.UTC(parts.year, month, day, hour, minute, second);
+  if (new Date(utc(parts.year, month, day, 0, 0, 0)).getUTCDate() !== day) return undefined;
+  return utc(parts.year, month, day, hour, minute, second);
+}
+
+/** Date.UTC for any year: Date.UTC alone reads the years 0 to 99 as 1900 to 1999 ("Wed, 25 Nov 0026" as 1926). */
+function utc(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime();
 }
 
 interface DateParts {
@@ -134,11 +142,17 @@ export class EndpointBackoffs {
   readonly #entries = new Map<string, Backoff>();
   readonly #hmacKey = randomBytes(32);
 
-  /** The backoff in force for `endpoint`, as `identity` asks it (none: anonymous), at `nowMs`, if any. */
+  /**
+   * The backoff in force for `endpoint`, as `identity` asks it (none: anonymous), at `nowMs`, if any. A clock now
+   * earlier than the answer that asked for it has been stepped back, and how much of the wait is left is not known:
+   * the backoff is dropped (the next query asks the server again, which repeats its Retry-After if it still throttles)
+   * rather than held for the step on top of the cap. Example: 120 s asked at 10:00:00, the clock set back an hour ->
+   * queried at 09:00:30, not held until 10:02.
+   */
   active(endpoint: string, nowMs: number, identity?: string): Backoff | undefined {
     const key = this.#key(endpoint, identity);
     const entry = this.#entries.get(key);
-    if (entry && nowMs < entry.until) return entry;
+    if (entry && entry.since <= nowMs && nowMs < entry.until) return entry;
     if (entry) this.#entries.delete(key);
     return undefined;
   }

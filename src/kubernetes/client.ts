@@ -85,24 +85,38 @@ interface RawRequest {
 }
 
 /**
+ * Where a request to the API server goes and how: the current cluster's URL for `path` and `query`, and request options
+ * carrying the kubeconfig's credentials (token, client certificate, exec plugin) and its CA.
+ */
+export async function kubeRequestTarget(
+  kc: k8s.KubeConfig,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  headers: Record<string, string | number>,
+): Promise<{ url: URL; options: https.RequestOptions; transport: typeof http | typeof https }> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeApiError(0, method, path, 'the kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const options: https.RequestOptions = { method, headers };
+  await kc.applyToHTTPSOptions(options);
+  if (url.protocol === 'http:') delete options.agent;
+  return { url, options, transport: url.protocol === 'http:' ? http : https };
+}
+
+/**
  * One request with the kubeconfig's credentials (token, client certificate, exec plugin), its answer read up to
  * `maxBytes`; the whole exchange is given up (and the socket closed) after `timeoutMs`.
  */
 async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeApiError(0, r.method, r.path, 'the kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/$/, '') + r.path);
-  for (const [key, value] of Object.entries(r.query ?? {})) url.searchParams.set(key, value);
   const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
   const headers: Record<string, string | number> = { Accept: 'application/json' };
   if (payload) {
     headers['Content-Type'] = r.contentType ?? 'application/json';
     headers['Content-Length'] = payload.length;
   }
-  const options: https.RequestOptions = { method: r.method, headers };
-  await kc.applyToHTTPSOptions(options);
-  const transport = url.protocol === 'http:' ? http : https;
-  if (url.protocol === 'http:') delete options.agent;
+  const { url, options, transport } = await kubeRequestTarget(kc, r.method, r.path, r.query ?? {}, headers);
   return new Promise<RawAnswer>((resolve, reject) => {
     let settled = false;
     const finish = (error: Error | undefined, answer?: RawAnswer) => {

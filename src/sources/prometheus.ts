@@ -148,7 +148,10 @@ export interface PrometheusClientOptions {
    * Without it a long Retry-After is reported only.
    */
   backoffs?: EndpointBackoffs;
-  /** The clock of the backoffs and of the wait left in the timeout (epoch ms); default Date.now. */
+  /**
+   * The clock of the backoffs (epoch ms); default Date.now. What is left of the timeout is measured on the monotonic
+   * clock, as the timer that ends the query is: a wall clock stepped during a query does not change it.
+   */
   now?: () => number;
   /** Waits a short Retry-After, rejecting when `signal` aborts (the query's timeout); default a timer. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -229,7 +232,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   // One timer for the whole query, a Retry-After wait and its second try included.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const startedAt = now();
+  const startedAt = performance.now();
   const doFetch = options.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
   const caller = callerIdentity(headers);
@@ -264,7 +267,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
         : undefined;
       if (asked?.kind === 'delay') {
         const waitMs = asked.seconds * 1000;
-        const fits = waitMs < timeoutMs - (now() - startedAt);
+        const fits = waitMs < timeoutMs - (performance.now() - startedAt);
         if (attempt === 1 && asked.seconds <= MAX_RETRY_WAIT_SECONDS && fits) {
           await sleep(waitMs, controller.signal);
           continue;
@@ -324,6 +327,9 @@ function callerIdentity(headers: Record<string, string>): string | undefined {
   return who.length > 0 ? JSON.stringify(who) : undefined;
 }
 
+/** What to do about a Prometheus that keeps throttling the planner, for its messages. */
+const THROTTLE_ADVICE = 'if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval';
+
 /** "120 s", or "31536000 s (honoured up to 300 s)" past the cap. */
 function askedFor(askedSeconds: number): string {
   return askedSeconds > MAX_BACKOFF_SECONDS ? `${askedSeconds} s (honoured up to ${MAX_BACKOFF_SECONDS} s)` : `${askedSeconds} s`;
@@ -334,30 +340,31 @@ function askedFor(askedSeconds: number): string {
  * the backoff is rounded up to a whole second, so the queries of one tick, throttled a few ms apart, name the same
  * time (and their errors group into one log line).
  * Example: HTTP 429 at 10:00:00.004 with Retry-After 120 -> "... answered HTTP 429 (...) and asked to retry after
- * 120 s: not queried again before 2026-11-25T10:02:01.000Z for query `...`".
+ * 120 s: not queried again before 2026-11-25T10:02:01.000Z; if it keeps asking, ... for query `...`".
  */
 function throttled(
   backoffs: EndpointBackoffs | undefined,
   throttle: { endpoint: string; caller: string | undefined; answer: string; about: string; status: number; askedSeconds: number; at: number },
 ): PrometheusQueryError {
   const { answer, about, status, askedSeconds, at } = throttle;
-  if (!backoffs) return new PrometheusQueryError('throttled', `${answer} ${about}`);
+  if (!backoffs) return new PrometheusQueryError('throttled', `${answer}; ${THROTTLE_ADVICE} ${about}`);
   const until = Math.ceil((at + Math.min(askedSeconds, MAX_BACKOFF_SECONDS) * 1000) / 1000) * 1000;
   const backoff = backoffs.record(throttle.endpoint, { until, status, askedSeconds, since: at }, throttle.caller);
-  return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()} ${about}`);
+  return new PrometheusQueryError('throttled', `${answer}: not queried again before ${new Date(backoff.until).toISOString()}; ${THROTTLE_ADVICE} ${about}`);
 }
 
 /**
  * A query not sent because its endpoint asked to back off.
  * Example: a 429 with Retry-After 120 at 10:00:00, asked again at 10:01:00 -> "... asked to retry after 120 s (HTTP
- * 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query `...`".
+ * 429 at 2026-11-25T10:00:00.000Z): not queried before 2026-11-25T10:02:00.000Z, 60 s from now; if it keeps asking, ...
+ * for query `...`".
  */
 function backingOff(where: string, backoff: Backoff, nowMs: number, about: string): PrometheusQueryError {
   const left = Math.ceil((backoff.until - nowMs) / 1000);
   return new PrometheusQueryError(
     'throttled',
     `${where} asked to retry after ${askedFor(backoff.askedSeconds)} (HTTP ${backoff.status} at ${new Date(backoff.since).toISOString()}): ` +
-      `not queried before ${new Date(backoff.until).toISOString()}, ${left} s from now ${about}`,
+      `not queried before ${new Date(backoff.until).toISOString()}, ${left} s from now; ${THROTTLE_ADVICE} ${about}`,
   );
 }
 

@@ -14,6 +14,7 @@ import { parsePolicyText } from '../../src/config/load.js';
 import { createKubernetesConnector } from '../../src/kubernetes/index.js';
 import { createKubeState } from '../../src/kubernetes/informers/kube-state.js';
 import { startFakeKubeApi, type FakeKubeApi, type RecordedRequest } from '../fixtures/fake-kube-api/index.js';
+import { waitFor } from '../fixtures/servers.js';
 import { dynamoResources } from '../fixtures/fake-kube-api/crds.js';
 import { validateAndPrune } from '../fixtures/fake-kube-api/schema.js';
 import { dcd, dgdV1alpha1, dgdV1beta1, dgdsa, node, pod, stable } from '../fixtures/fake-kube-api/objects.js';
@@ -105,6 +106,9 @@ beforeAll(async () => {
     if (fake === api) {
       await state.start();
       state.poolObservations(spec, Date.now());
+      // start() resolves once every informer has listed; each one's watch follows: let them reach the server.
+      const watches = () => new Set(api!.requests.filter((r) => r.verb === 'watch').map((r) => r.resource)).size;
+      await waitFor(() => watches() === 4, 5000, 'the watches of pods, nodes, graphs and DCDs', 10);
       state.stop();
     }
     // Leader election's calls, as src/service/leader.ts makes them.

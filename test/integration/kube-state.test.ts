@@ -201,6 +201,38 @@ describe('kube-state: a re-list that never answers', () => {
   });
 });
 
+describe('kube-state: a watch that never answers', () => {
+  it('a re-watch the API server takes but never answers is given up after the list timeout: closed, reported, not synced, then rebuilt', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1')] });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, listTimeoutSeconds: 0.5, resyncSeconds: 0 });
+    await state.start();
+    // Every watch is cut; the pods informer's re-watch is swallowed (a half-open connection, a proxy stuck on it).
+    api.inject({ path: '/api/v1/namespaces/default/pods', method: 'GET', fault: 'timeout', watch: true });
+    api.dropWatches();
+    const swallowed = () => api!.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && r.status === -1);
+    await waitFor(() => swallowed().length === 1);
+    expect(swallowed()[0]!.query.watch).toBe('true');
+    // Without a bound the informer would wait on it for good, its cache taken as current: a pod added meanwhile unseen.
+    await waitFor(() => swallowed()[0]!.clientClosed === true && state!.health().synced === false);
+    expect(state.health().errors['pods/default']).toBe('the watch did not answer within 0.5s; trying again');
+    await waitFor(() => state!.health().synced);
+    api.put(pod('decode-b', { labels: labels('decode'), phase: 'Pending', unschedulable: true, createdAt: '2026-11-25T09:59:00Z' }));
+    await waitFor(() => state!.poolObservations(spec, T0)['decode-od']?.pending === 1);
+  });
+
+  it('stop() closes a watch still waiting for the API server to answer', async () => {
+    api = await startFakeKubeApi({ objects: [graph, node('od-1')] });
+    api.inject({ path: '/api/v1/namespaces/default/pods', method: 'GET', fault: 'timeout', watch: true });
+    state = createKubeState({ kubeConfig: api.kubeConfig(), namespace: 'default', spec, now: () => T0, listTimeoutSeconds: 60, resyncSeconds: 0 });
+    await state.start();
+    const swallowed = () => api!.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && r.status === -1);
+    await waitFor(() => swallowed().length === 1);
+    state.stop();
+    // An open request would keep the process alive after the service stopped, and one more would stay open each resync.
+    await waitFor(() => swallowed()[0]!.clientClosed === true);
+  });
+});
+
 describe('kube-state: a notice lifted and given again', () => {
   it('a pod whose node is cordoned, uncordoned and cordoned again gets two notices, one each time', async () => {
     api = await startFakeKubeApi({ objects: [graph, node('spot-1', { spot: true }), pod('decode-a', { labels: labels('decode'), nodeName: 'spot-1' })] });

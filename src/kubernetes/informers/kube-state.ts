@@ -32,7 +32,7 @@ import { componentDeploymentReplicas, graphReadiness, poolCounts, resolveCompone
 import { PodEventLog } from './pod-events.js';
 import { PodStartupLog } from './pod-startup.js';
 import { hasNotice, isEvicted, isSpotNode, matches, pendingSince, selectorOf, type Node, type Pod } from './pod-rules.js';
-import { DEFAULT_LIST_TIMEOUT_MS, timedList, WatchedInformer, type InformerBuilder, type InformerEvents } from './watched-informer.js';
+import { boundedInformer, DEFAULT_LIST_TIMEOUT_MS, WatchedInformer, type InformerBuilder, type InformerEvents } from './watched-informer.js';
 
 export { COMPONENT_LABEL, GRAPH_LABEL, NOTICE_TAINTS, SPOT_TAINT } from './pod-rules.js';
 
@@ -152,7 +152,7 @@ class KubeStateInformers implements KubeState {
     }
     if (this.#watchNodes && !this.#nodes) {
       this.#nodes = this.#add<Node>('nodes', (signal) => {
-        const informer = k8s.makeInformer<Node>(this.#kc, '/api/v1/nodes', timedList(signal, this.#listTimeoutMs, (options) => this.#core.listNode({}, options)));
+        const informer = boundedInformer<Node>(this.#kc, '/api/v1/nodes', signal, this.#listTimeoutMs, (options) => this.#core.listNode({}, options));
         informer.on('add', (node) => this.#onNodeChanged(node));
         informer.on('update', (node) => this.#onNodeChanged(node));
         informer.on('delete', (node) => void this.#noticedNodes.delete(node.metadata?.name ?? ''));
@@ -297,12 +297,10 @@ class KubeStateInformers implements KubeState {
     return w;
   }
 
-  #listCustom(plural: string, ns: string, signal: AbortSignal) {
-    return timedList(
-      signal,
-      this.#listTimeoutMs,
-      async (options) => (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural }, options)) as k8s.KubernetesListObject<DynamoObject>,
-    );
+  /** A namespace's list of a Dynamo custom resource, for boundedInformer. */
+  #listCustom(plural: string, ns: string) {
+    return async (options: k8s.ConfigurationOptions) =>
+      (await this.#custom.listNamespacedCustomObject({ group: 'nvidia.com', version: this.#version as string, namespace: ns, plural }, options)) as k8s.KubernetesListObject<DynamoObject>;
   }
 
   /** Informers for a namespace not watched yet; returns the ones it created (not started). */
@@ -310,7 +308,7 @@ class KubeStateInformers implements KubeState {
     const created: WatchedInformer<k8s.KubernetesObject>[] = [];
     if (!this.#podsByNs.has(ns)) {
       const w = this.#add<Pod>(`pods/${ns}`, (signal) => {
-        const informer = k8s.makeInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, timedList(signal, this.#listTimeoutMs, (options) => this.#core.listNamespacedPod({ namespace: ns }, options)));
+        const informer = boundedInformer<Pod>(this.#kc, `/api/v1/namespaces/${ns}/pods`, signal, this.#listTimeoutMs, (options) => this.#core.listNamespacedPod({ namespace: ns }, options));
         informer.on('add', (pod) => this.#notePod(pod));
         informer.on('update', (pod) => this.#notePod(pod));
         informer.on('delete', (pod) => this.#onPodDeleted(pod));
@@ -324,7 +322,7 @@ class KubeStateInformers implements KubeState {
       ['dynamocomponentdeployments', this.#dcdsByNs],
     ] as const) {
       if (byNs.has(ns)) continue;
-      const w = this.#add(`${plural}/${ns}`, (signal) => k8s.makeInformer<DynamoObject>(this.#kc, `/apis/nvidia.com/${this.#version}/namespaces/${ns}/${plural}`, this.#listCustom(plural, ns, signal)));
+      const w = this.#add(`${plural}/${ns}`, (signal) => boundedInformer<DynamoObject>(this.#kc, `/apis/nvidia.com/${this.#version}/namespaces/${ns}/${plural}`, signal, this.#listTimeoutMs, this.#listCustom(plural, ns)));
       byNs.set(ns, w);
       created.push(w as unknown as WatchedInformer<k8s.KubernetesObject>);
     }

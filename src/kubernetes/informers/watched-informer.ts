@@ -6,6 +6,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { messageOf } from '../../errors.js';
+import { BoundedWatch } from './bounded-watch.js';
 
 export type CachingInformer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
 
@@ -21,9 +22,9 @@ export interface InformerEvents {
 }
 
 /**
- * How long a list may take before it is given up and tried again. client-node sets no timeout on it: a list the API
- * server never answers (a half-open connection, a server stuck on it) would hold the informer, and the first start,
- * for good. A list of thousands of pods takes a few seconds.
+ * How long a list may take, and a watch may wait for the API server's headers, before it is given up and tried again.
+ * client-node sets no timeout on either: a request the API server never answers (a half-open connection, a server
+ * stuck on it) would hold the informer, and the first start, for good. A list of thousands of pods takes a few seconds.
  */
 export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
 
@@ -48,7 +49,7 @@ export function abortableRequest(signal: AbortSignal): k8s.ConfigurationOptions 
 }
 
 /**
- * A list function for client-node's makeInformer whose every call ends when `signal` aborts or after `timeoutMs`:
+ * A list function for a client-node ListWatch whose every call ends when `signal` aborts or after `timeoutMs`:
  * ListWatch lists again on its own (after a 410 Gone), outside the first list's timeout in rebuild(), and a re-list
  * that never answers would leave the informer without a watch, its cache going stale unnoticed until the next
  * resync. A call given up throws an error that says so, which the informer reports and which rebuilds it.
@@ -66,7 +67,21 @@ export function timedList<R>(signal: AbortSignal, timeoutMs: number, call: (opti
   };
 }
 
-/** Builds an informer whose list requests end when `signal` aborts (pass abortableRequest(signal) to the list call). */
+/**
+ * A client-node informer (ListWatch) on `path` whose requests all end when `signal` aborts and are given up after
+ * `timeoutMs` without an answer: each list (timedList) and each watch until its headers come (BoundedWatch).
+ */
+export function boundedInformer<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  path: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+  list: (options: k8s.ConfigurationOptions) => Promise<k8s.KubernetesListObject<T>>,
+): CachingInformer<T> {
+  return new k8s.ListWatch<T>(path, new BoundedWatch(kc, signal, timeoutMs), timedList(signal, timeoutMs, list), false);
+}
+
+/** Builds an informer whose requests end when `signal` aborts (boundedInformer does so). */
 export type InformerBuilder<T extends k8s.KubernetesObject> = (signal: AbortSignal) => CachingInformer<T>;
 
 export class WatchedInformer<T extends k8s.KubernetesObject> {

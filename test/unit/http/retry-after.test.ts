@@ -37,6 +37,11 @@ describe('Retry-After: HTTP date', () => {
     expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', NOW)).toBe(Date.parse('1994-11-06T08:49:37Z'));
   });
 
+  it('reads a four-digit year below 100 as that year, not the 1900s', () => {
+    expect(parseHttpDate('Sat, 25 Nov 0026 10:02:00 GMT', NOW)).toBe(Date.parse('0026-11-25T10:02:00Z'));
+    expect(parseHttpDate('Sun Nov  6 08:49:37 0094', NOW)).toBe(Date.parse('0094-11-06T08:49:37Z'));
+  });
+
   it('refuses days and times that do not exist, other zones and what Date.parse would guess at', () => {
     for (const text of ['Sat, 31 Feb 2026 10:00:00 GMT', 'Wed, 25 Nov 2026 24:00:00 GMT', 'Wed, 25 Foo 2026 10:00:00 GMT', 'Wed, 25 Nov 2026 10:02:00 PST', '2026-11-25T10:02:00Z', '1', 'Wed, 00 Nov 2026 10:02:00 GMT']) {
       expect(parseHttpDate(text, NOW), text).toBeUndefined();
@@ -91,6 +96,15 @@ describe('EndpointBackoffs', () => {
     expect(backoffs.active('http://a/api/v1/query', NOW + 1)?.askedSeconds).toBe(30);
     expect(backoffs.active('http://a/api/v1/query', NOW + 1, tenantB)).toBeUndefined();
     expect(backoffs.size).toBe(2);
+  });
+
+  it('drops a backoff when the clock is stepped back before the answer that asked for it (the wait left is unknown)', () => {
+    const backoffs = new EndpointBackoffs();
+    backoffs.record('http://a/api/v1/query', backoff(NOW, 120));
+    expect(backoffs.active('http://a/api/v1/query', NOW)?.askedSeconds).toBe(120);
+    // Set back an hour: it would otherwise hold the endpoint for 62 minutes, 120 s asked for.
+    expect(backoffs.active('http://a/api/v1/query', NOW - 3_600_000)).toBeUndefined();
+    expect(backoffs.size).toBe(0);
   });
 
   it('keeps the later end when two answers give different delays, and drops expired entries', () => {

@@ -393,7 +393,8 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(first.requests).toBeUndefined();
     expect(first.errors?.requests).toBe(
       `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) and asked to retry after 120 s: ` +
-        `not queried again before 2026-11-25T10:02:00.000Z for query \`${REQUESTS_QUERY}\``,
+        `not queried again before 2026-11-25T10:02:00.000Z; if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval ` +
+        `for query \`${REQUESTS_QUERY}\``,
     );
     expect(Object.keys(first.errors ?? {})).toHaveLength(14);
     expect(clock.waits).toEqual([]);
@@ -407,7 +408,8 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(second.requests).toBeUndefined();
     expect(second.errors?.requests).toBe(
       `prometheus ${fake.url}/api/v1/query asked to retry after 120 s (HTTP 429 at 2026-11-25T10:00:00.000Z): ` +
-        `not queried before 2026-11-25T10:02:00.000Z, 60 s from now for query \`${REQUESTS_QUERY}\``,
+        `not queried before 2026-11-25T10:02:00.000Z, 60 s from now; if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval ` +
+        `for query \`${REQUESTS_QUERY}\``,
     );
     // Every field, the optional ones too, is an error rather than quietly absent.
     expect(Object.keys(second.errors ?? {})).toHaveLength(14);
@@ -422,6 +424,21 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(fake.received).toHaveLength(28);
     expect(third.errors).toBeUndefined();
     expect(third.requests).toBe(720);
+  });
+
+  it('a clock stepped back during a backoff does not stretch it: the endpoint is asked again', async () => {
+    fake = await startFakePrometheus(() => tooMany('120'));
+    const clock = fakeClock();
+    const source = createPrometheusSource({ now: clock.now, sleep: clock.sleep });
+    await source.observe(NOW, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(14);
+    // An hour back (a VM resumed, NTP stepping): held until 10:02, that would be 62 minutes without a count.
+    fake.answer = dynamoAnswers(busy);
+    clock.t = NOW - 3_600_000 + 30_000;
+    const part = await source.observe(clock.t, 60, specFor(fake.url));
+    expect(fake.received).toHaveLength(28);
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
   });
 
   it('the backoff is per endpoint: another URL is queried at once', async () => {
@@ -451,7 +468,7 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     expect(a.requests).toBeUndefined();
     expect(a.errors?.requests).toBe(
       `prometheus ${fake.url}/api/v1/query answered HTTP 429 (too_many_requests: query rate limit exceeded) and asked to retry after 120 s: ` +
-        `not queried again before 2026-11-25T10:02:00.000Z for query \`${REQUESTS_QUERY}\``,
+        `not queried again before 2026-11-25T10:02:00.000Z; if it keeps asking, raise the query rate limit it applies to the planner or lengthen spec.interval for query \`${REQUESTS_QUERY}\``,
     );
     // Tenant B, same URL, same tick: asked, and answered.
     const b = await source.observe(NOW, 60, specFor(as('tenant-b', 'secret-b')));
@@ -600,6 +617,18 @@ describe('prometheus source: a throttled Prometheus (429/503 with Retry-After)',
     } finally {
       await patient.close();
     }
+  });
+
+  it('what is left of the timeout is measured on the monotonic clock: a wall clock stepped during the query does not change it', async () => {
+    let countAsked = 0;
+    fake = await startFakePrometheus((q) => (isCount(q) && (countAsked += 1) === 1 ? tooMany('1') : dynamoAnswers(busy)(q)));
+    const clock = fakeClock();
+    // The wall clock leaps 1.5 s ahead (an NTP step) as the throttled answer comes: 1 s still fits in the 2 s timeout.
+    const stepping = () => (countAsked > 0 ? clock.t + 1500 : clock.t);
+    const part = await createPrometheusSource({ now: stepping, sleep: clock.sleep }).observe(NOW, 60, specFor(fake.url));
+    expect(part.errors).toBeUndefined();
+    expect(part.requests).toBe(720);
+    expect(clock.waits).toEqual([1000]);
   });
 
   it('a Retry-After over the cap is honoured for 300 s only ("retry in a year" does not silence the planner for a year)', async () => {
