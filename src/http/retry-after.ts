@@ -9,6 +9,7 @@
  * Anything else ("soon", "-5", "1.5", "NaN", a date that does not exist) is not a Retry-After and is ignored.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** What a Retry-After header asked for. */
 export type RetryAfter =
@@ -106,6 +107,15 @@ export function parseRetryAfter(header: string | null | undefined, nowMs: number
   if (at === undefined) return { kind: 'junk', raw: shorten(text) };
   const reference = (dateHeader ? parseHttpDate(dateHeader.trim(), nowMs) : undefined) ?? nowMs;
   return { kind: 'delay', seconds: Math.max(0, Math.ceil((at - reference) / 1000)) };
+}
+
+/**
+ * The wait a Retry-After (or a backoff) asks for: resolves after `ms`, or rejects as soon as `signal` aborts (the
+ * caller's timeout, its tick given up, the planner stopping); its timer is then cleared, so an abandoned wait keeps
+ * neither the caller nor the process alive.
+ */
+export function waitUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, signal ? { signal } : undefined);
 }
 
 function shorten(text: string): string {

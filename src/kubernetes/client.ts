@@ -1,7 +1,8 @@
 /**
  * The few API calls the connector makes (discovery, GET and PATCH of Dynamo objects), as plain HTTPS requests with
  * the kubeconfig's credentials, each bounded by a timeout and a byte cap on the answer, and turned into
- * KubeApiError (status, method, path, the server's message, Retry-After).
+ * KubeApiError (status, method, path, the server's message, Retry-After). A caller may end a request early with its
+ * own signal (KubeCallAbortedError: not sent, or cut off in flight) and shorten its timeout to what it has left.
  *
  * The byte cap: an object stored in etcd is at most 1.5 MiB (the API server's default request limit), so its JSON is
  * about that size; an answer past MAX_OBJECT_BYTES is not an object of ours and is refused unread past the cap
@@ -11,7 +12,7 @@ import { parseRetryAfter } from '../http/retry-after.js';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as k8s from '@kubernetes/client-node';
-import { KubeApiError } from './errors.js';
+import { abortReason, KubeApiError, KubeCallAbortedError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
 import { messageOf } from '../errors.js';
 
@@ -38,11 +39,24 @@ export const FIELD_MANAGER = 'pd-planner';
 
 export type DynamoPlural = 'dynamographdeployments' | 'dynamographdeploymentscalingadapters' | 'dynamocomponentdeployments';
 
+/** What one request may take, set by its caller (retry.ts: the tick's budget). */
+export interface RequestLimits {
+  /** Ends the request: not sent when already aborted, else cut off (KubeCallAbortedError). */
+  signal?: AbortSignal;
+  /** At most this long (ms), when shorter than the client's own timeout: what the caller has left. */
+  timeoutMs?: number;
+}
+
 export interface KubeClient {
   /** GET /apis/nvidia.com: the served versions we support, preferred first. */
-  discoverVersions(): Promise<DynamoVersion[]>;
-  get(plural: DynamoPlural, namespace: string, name: string, version: DynamoVersion): Promise<KubeObject>;
-  patch(target: { plural: DynamoPlural; namespace: string; name: string; version: DynamoVersion; subresource?: 'scale' }, body: unknown, contentType: string): Promise<KubeObject>;
+  discoverVersions(limits?: RequestLimits): Promise<DynamoVersion[]>;
+  get(plural: DynamoPlural, namespace: string, name: string, version: DynamoVersion, limits?: RequestLimits): Promise<KubeObject>;
+  patch(
+    target: { plural: DynamoPlural; namespace: string; name: string; version: DynamoVersion; subresource?: 'scale' },
+    body: unknown,
+    contentType: string,
+    limits?: RequestLimits,
+  ): Promise<KubeObject>;
 }
 
 export function objectPath(plural: string, namespace: string, name: string, version: string, subresource?: string): string {
@@ -81,7 +95,10 @@ interface RawRequest {
   body?: unknown;
   contentType?: string;
   timeoutMs: number;
+  /** `timeoutMs` is what the caller had left, shorter than the client's own timeout. */
+  cutShort?: boolean;
   maxBytes: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -107,9 +124,13 @@ export async function kubeRequestTarget(
 
 /**
  * One request with the kubeconfig's credentials (token, client certificate, exec plugin), its answer read up to
- * `maxBytes`; the whole exchange is given up (and the socket closed) after `timeoutMs`.
+ * `maxBytes`; the whole exchange is given up (and the socket closed) after `timeoutMs`, or as soon as `signal` aborts
+ * (nothing is sent once it has).
  */
 async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer> {
+  const { signal } = r;
+  const notSent = () => new KubeCallAbortedError(r.method, r.path, abortReason(signal as AbortSignal), false);
+  if (signal?.aborted) throw notSent();
   const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
   const headers: Record<string, string | number> = { Accept: 'application/json' };
   if (payload) {
@@ -117,12 +138,15 @@ async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer>
     headers['Content-Length'] = payload.length;
   }
   const { url, options, transport } = await kubeRequestTarget(kc, r.method, r.path, r.query ?? {}, headers);
+  // The credentials may have taken a while (an exec plugin): the caller may have given up meanwhile.
+  if (signal?.aborted) throw notSent();
   return new Promise<RawAnswer>((resolve, reject) => {
     let settled = false;
     const finish = (error: Error | undefined, answer?: RawAnswer) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve(answer as RawAnswer);
     };
@@ -149,8 +173,13 @@ async function rawRequest(kc: k8s.KubeConfig, r: RawRequest): Promise<RawAnswer>
     });
     const timer = setTimeout(() => {
       req.destroy();
-      finish(new KubeApiError(0, r.method, r.path, `timed out after ${r.timeoutMs} ms`));
+      finish(new KubeApiError(0, r.method, r.path, `timed out after ${Math.round(r.timeoutMs)} ms${r.cutShort ? ' (all the tick had left)' : ''}`));
     }, r.timeoutMs);
+    const onAbort = () => {
+      req.destroy();
+      finish(new KubeCallAbortedError(r.method, r.path, abortReason(signal as AbortSignal), true));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (error) => finish(toKubeApiError(error, r.method, r.path)));
     req.end(payload);
   });
@@ -175,12 +204,16 @@ function objectOf(answer: RawAnswer, method: string, path: string): unknown {
 }
 
 export function createKubeClient(kc: k8s.KubeConfig, options: { timeoutMs: number; maxBytes?: number }): KubeClient {
-  const { timeoutMs } = options;
   const maxBytes = options.maxBytes ?? MAX_OBJECT_BYTES;
+  /** The client's timeout, or what the caller has left when that is shorter; the caller's signal. */
+  const bounded = (limits: RequestLimits = {}) => {
+    const cutShort = limits.timeoutMs !== undefined && limits.timeoutMs < options.timeoutMs;
+    return { timeoutMs: cutShort ? Math.max(1, limits.timeoutMs as number) : options.timeoutMs, cutShort, maxBytes, ...(limits.signal ? { signal: limits.signal } : {}) };
+  };
   return {
-    async discoverVersions() {
+    async discoverVersions(limits) {
       const path = `/apis/${GROUP}`;
-      const res = await rawRequest(kc, { method: 'GET', path, timeoutMs, maxBytes });
+      const res = await rawRequest(kc, { method: 'GET', path, ...bounded(limits) });
       if (res.status === 404) {
         throw new KubeApiError(404, 'GET', path, 'the API group nvidia.com is not served: are the NVIDIA Dynamo CRDs installed?');
       }
@@ -188,14 +221,14 @@ export function createKubeClient(kc: k8s.KubeConfig, options: { timeoutMs: numbe
       const served = (group.versions ?? []).map((v) => v.version);
       return (['v1beta1', 'v1alpha1'] as const).filter((v) => served.includes(v));
     },
-    async get(plural, namespace, name, version) {
+    async get(plural, namespace, name, version, limits) {
       const path = objectPath(plural, namespace, name, version);
-      return objectOf(await rawRequest(kc, { method: 'GET', path, timeoutMs, maxBytes }), 'GET', path) as KubeObject;
+      return objectOf(await rawRequest(kc, { method: 'GET', path, ...bounded(limits) }), 'GET', path) as KubeObject;
     },
-    async patch(target, body, contentType) {
+    async patch(target, body, contentType, limits) {
       const { plural, namespace, name, version, subresource } = target;
       const path = objectPath(plural, namespace, name, version, subresource);
-      const answer = await rawRequest(kc, { method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER }, body, contentType, timeoutMs, maxBytes });
+      const answer = await rawRequest(kc, { method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER }, body, contentType, ...bounded(limits) });
       return objectOf(answer, 'PATCH', path) as KubeObject;
     },
   };

@@ -9,8 +9,9 @@
  * The hold marks of the decision (planner/write-rule.ts): a pool with `writable: false` is not read nor written; a
  * held pool is never written below the count its target holds now.
  * Always: field manager `pd-planner`; no PATCH when the spec already holds the count; 409 -> re-read and retry;
- * 429/5xx/timeouts -> bounded backoff (retry.ts); `canAct()` is asked right before each write; dry-run logs the
- * patch and writes nothing.
+ * 429/5xx/timeouts -> bounded backoff (retry.ts) within the tick's budget (its deadline; cut off at once when the
+ * tick is given up or the planner stops); `canAct()` is asked right before each write; dry-run logs the patch and
+ * writes nothing.
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -21,7 +22,7 @@ import type { Decision, PoolObservation } from '../planner/types.js';
 import { notWritableLine, writeRule } from '../planner/write-rule.js';
 import { DynamoApi } from './dynamo-api.js';
 import { resolveComponent, type DynamoVersion, type GraphComponent, type KubeObject } from './graph.js';
-import type { RetryOptions } from './retry.js';
+import type { CallBudget, RetryOptions } from './retry.js';
 import { ComponentDeploymentTarget, GraphComponentTarget } from './scale-targets.js';
 import { ScaleWriter } from './scale-write.js';
 import { poolsOrThrow, readTargets, serviceOf, targetRef, type GraphRef, type TargetReadResult, type TargetRef } from './targets.js';
@@ -37,8 +38,13 @@ export interface KubernetesConnectorOptions {
   logger?: Logger;
   /** Leader guard, asked right before every write: false -> no write, the pool's result says "not leader". */
   canAct?: () => boolean;
-  /** Backoff sleeps (injectable for tests). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Backoff sleeps (injectable for tests); must reject when `signal` aborts. */
+  sleep?: RetryOptions['sleep'];
+  /**
+   * The budget of the calls made now (the service's: the running tick's deadline, its timeout, the planner's stop);
+   * every read and write, retries included, ends within it. Default: none.
+   */
+  callBudget?: () => CallBudget;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
   /** Backoff for 429/5xx/timeouts (defaults: 5 attempts, 250 ms doubling to 8 s, Retry-After up to 30 s). */

@@ -6,26 +6,35 @@
  *     names the object and its namespace;
  *   - writes retried with backoff that ask `canAct()` before EVERY try, not only the first: the Lease can be lost, or
  *     the tick abandoned on shutdown, while we sleep between tries (up to 3.75 s with the defaults), and a retry sent
- *     after that could race the new leader's writes.
+ *     after that could race the new leader's writes;
+ *   - every call, read or write, within the budget of the tick that makes it (`callBudget`, asked at the start of each
+ *     call: it reads the tick's context, as `canAct()` does): its waits and tries end by the tick's deadline, and at
+ *     once when the tick is given up or the planner stops (retry.ts).
  */
 import type * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { createKubeClient, type DynamoPlural, type KubeClient } from './client.js';
+import { waitUnlessAborted } from '../http/retry-after.js';
+import { createKubeClient, objectPath, type DynamoPlural, type KubeClient, type RequestLimits } from './client.js';
 import { DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
-import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, withRetry, type CallBudget, type CallTarget, type RetryOptions } from './retry.js';
 
 export interface DynamoApiOptions {
   kubeConfig: k8s.KubeConfig;
   logger?: Logger;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
-  /** Backoff sleeps (injectable for tests). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Backoff sleeps (injectable for tests); must reject when `signal` aborts. Default: a timer that does. */
+  sleep?: RetryOptions['sleep'];
   /** Backoff for 429/5xx/timeouts (defaults: 5 attempts, 250 ms doubling to 8 s, Retry-After up to 30 s). */
   retry?: Partial<Omit<RetryOptions, 'sleep'>>;
   /** Force an API version instead of discovering it (GET /apis/nvidia.com). */
   version?: DynamoVersion;
+  /**
+   * The budget of the calls made now, asked at the start of each call (the service's: the running tick's deadline,
+   * its timeout and the planner's stop). Default: none (each try bounded by its own timeout only).
+   */
+  callBudget?: () => CallBudget;
 }
 
 /** A namespaced Dynamo object. */
@@ -53,20 +62,21 @@ export class DynamoApi {
   readonly #client: KubeClient;
   readonly #retry: RetryOptions;
   readonly #forcedVersion: DynamoVersion | undefined;
+  readonly #budget: () => CallBudget;
   #discovered: Promise<DynamoVersion> | undefined;
 
   constructor(options: DynamoApiOptions) {
     this.log = options.logger ?? pino({ enabled: false });
     this.#client = createKubeClient(options.kubeConfig, { timeoutMs: options.requestTimeoutMs ?? 10_000 });
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-    this.#retry = { ...DEFAULT_RETRY, ...options.retry, sleep };
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry, sleep: options.sleep ?? waitUnlessAborted };
     this.#forcedVersion = options.version;
+    this.#budget = options.callBudget ?? (() => ({}));
   }
 
   /** The nvidia.com version in use. */
   version(): Promise<DynamoVersion> {
     if (this.#forcedVersion) return Promise.resolve(this.#forcedVersion);
-    this.#discovered ??= this.#call(() => this.#client.discoverVersions()).then((versions) => {
+    this.#discovered ??= this.#call({ method: 'GET', path: '/apis/nvidia.com' }, (limits) => this.#client.discoverVersions(limits)).then((versions) => {
       const chosen = versions[0];
       if (!chosen) throw new Error('GET /apis/nvidia.com lists neither v1beta1 nor v1alpha1; pd-planner supports those two Dynamo API versions');
       this.log.info({ served: versions, using: chosen }, 'nvidia.com API version');
@@ -80,7 +90,7 @@ export class DynamoApi {
 
   async getGraph(ref: ObjectRef, version: DynamoVersion): Promise<KubeObject> {
     try {
-      return await this.#call(() => this.#client.get('dynamographdeployments', ref.namespace, ref.name, version));
+      return await this.#get('dynamographdeployments', ref, version);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) throw new DynamoGraphDeploymentNotFoundError(ref.name, ref.namespace);
       throw error;
@@ -89,22 +99,33 @@ export class DynamoApi {
 
   async getComponentDeployment(ref: ObjectRef, version: DynamoVersion): Promise<KubeObject> {
     try {
-      return await this.#call(() => this.#client.get('dynamocomponentdeployments', ref.namespace, ref.name, version));
+      return await this.#get('dynamocomponentdeployments', ref, version);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) throw new DynamoComponentDeploymentNotFoundError(ref.name, ref.namespace);
       throw error;
     }
   }
 
-  /** A PATCH retried with backoff; rejects with LeadershipLostError when `canAct()` is false before a try. */
+  /**
+   * A PATCH retried with backoff; rejects with LeadershipLostError when `canAct()` is false before a try, and with
+   * KubeCallAbortedError when the tick's budget ended it (cut off in flight: not known to be applied).
+   */
   guardedPatch(canAct: () => boolean, target: PatchTarget, body: unknown, contentType: string): Promise<KubeObject> {
-    return this.#call(() => {
+    const path = objectPath(target.plural, target.namespace, target.name, target.version, target.subresource);
+    return this.#call({ method: 'PATCH', path }, (limits) => {
       if (!canAct()) return Promise.reject(new LeadershipLostError());
-      return this.#client.patch(target, body, contentType);
+      return this.#client.patch(target, body, contentType, limits);
     });
   }
 
-  #call<T>(what: () => Promise<T>): Promise<T> {
-    return withRetry(what, this.#retry, (error, attempt, delayMs) => this.log.warn({ err: error.message, attempt, delayMs }, 'kubernetes API call failed; backing off'));
+  #get(plural: DynamoPlural, ref: ObjectRef, version: DynamoVersion): Promise<KubeObject> {
+    const path = objectPath(plural, ref.namespace, ref.name, version);
+    return this.#call({ method: 'GET', path }, (limits) => this.#client.get(plural, ref.namespace, ref.name, version, limits));
+  }
+
+  #call<T>(target: CallTarget, what: (limits: RequestLimits) => Promise<T>): Promise<T> {
+    return withRetry(target, what, this.#retry, this.#budget(), (error, attempt, delayMs) =>
+      this.log.warn({ err: error.message, attempt, delayMs }, 'kubernetes API call failed; backing off'),
+    );
   }
 }

@@ -19,6 +19,40 @@ export class KubeApiError extends Error {
   }
 }
 
+/**
+ * A call given up because the planner no longer wants its answer: the tick it belongs to was given up (its timeout),
+ * had no time left, or the planner is stopping. Never retried. `inFlight`: the request had been sent and was cut off,
+ * so a write may or may not have reached the API server; it is reported as not applied, and the next tick reads the
+ * object back and decides again (counts are absolute: a write that did land is found in place, not sent twice).
+ */
+export class KubeCallAbortedError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    /** Why the call was given up (the abort's reason). */
+    readonly why: string,
+    readonly inFlight: boolean,
+    /** The failed try before the wait that was cut short, if any. */
+    readonly after?: KubeApiError,
+  ) {
+    super(
+      inFlight
+        ? `${method} ${path}: cut off while in flight: ${why}${method === 'GET' ? '' : '; not counted as applied (the API server may or may not have applied it; the next tick reads the count back)'}`
+        : after
+          ? `${after.message}; not retried: ${why}`
+          : `${method} ${path}: not sent: ${why}`,
+    );
+    this.name = 'KubeCallAbortedError';
+  }
+}
+
+/** The reason an AbortSignal was aborted with, as text for a message. */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === 'string' && reason !== '' ? reason : 'aborted';
+}
+
 export class DynamoGraphDeploymentNotFoundError extends Error {
   constructor(
     readonly graph: string,

@@ -7,13 +7,16 @@
  * leader: no write) and dry-run (log the write, send nothing). A write the object's own changes made fail (409
  * Conflict; a failed JSON-patch `test` on a graph) re-reads and retries, up to `conflictRetries` times; anything
  * else is thrown to the caller, which reports it for the pool. Counts are absolute, so a retried write never
- * double-applies.
+ * double-applies. A write the tick's budget ended (the tick given up, the planner stopping: KubeCallAbortedError) is
+ * "not applied", an error of the pool, and never retried in this tick: cut off in flight, it may have landed, and the
+ * next tick reads the count back (found in place: "unchanged", no second write).
  */
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import type { ApplyResult } from '../planner/ports.js';
 import { heldAtCurrentLine } from '../planner/write-rule.js';
 import { LeadershipLostError } from './dynamo-api.js';
+import { KubeCallAbortedError } from './errors.js';
 import type { ReplicaCounts } from './graph.js';
 
 /** What a write needs to know about the object it scales. */
@@ -97,6 +100,12 @@ export class ScaleWriter {
     try {
       line = await send();
     } catch (error) {
+      if (error instanceof KubeCallAbortedError) {
+        result.pools[pool] = `not applied: the write was ${error.inFlight ? 'cut off in flight' : 'not sent'} (would ${describe})`;
+        result.errors[pool] = error.message;
+        log.warn({ pool, err: error.message }, `${pool}: the write was given up (${error.why}); not applied`);
+        return false;
+      }
       if (!(error instanceof LeadershipLostError)) throw error;
       log.warn({ pool }, 'leadership lost before the write was (re)sent; nothing more written');
     }

@@ -6,7 +6,9 @@
  *
  * Failures stay per graph: a source that fails or times out gives that graph an observation with the error, and the
  * core holds its counts (never below what runs) while the others are decided; an apply that fails or times out is that
- * graph's failure, and an apply that timed out can no longer write (`stepAbandoned()`, as in tick-runner.ts).
+ * graph's failure, and an apply that timed out can no longer write (`stepAbandoned()`, as in tick-runner.ts). The
+ * Kubernetes API calls of each observe and apply run within its budget (`stepBudget()`, tick-step.ts): retries end by
+ * its deadline, and at once when it times out or the planner stops.
  * Each applied graph logs as a policy's tick does (tick-log.ts logTick: its source warnings, its decision line, the
  * debug detail), named first when the fleet has several graphs.
  * With a `decider`, the fleet's decision runs in a decide worker thread (decide/pool.ts) with a deadline: the
@@ -14,7 +16,6 @@
  * not the event loop (/healthz and SIGTERM still answer), and the round fails as a timeout for every graph it ticked,
  * with nothing written.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { own, toNullRecord } from '../config/records.js';
 import { messageOf } from '../errors.js';
 import { decideFleet, type FleetBudget, type FleetGraphInput, type FleetResult } from '../fleet/decide.js';
@@ -31,6 +32,8 @@ import type { Scheduler } from './scheduler.js';
 import { logTick } from './tick-log.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
 import { decideBoundMs } from './tick-runner.js';
+import { TickStep, TickSteps } from './tick-step.js';
+import type { CallBudget } from '../kubernetes/retry.js';
 
 /** The fleet file's settings the loop needs, as last loaded (budget and priorities reload with the file). */
 export interface FleetSettings {
@@ -60,6 +63,8 @@ export interface FleetRoundOptions {
   onProgress: (at: number) => void;
   /** Runs decideFleet() in a worker thread with a deadline; omit to decide in line. */
   decider?: Decider;
+  /** The planner's stop: aborted when it stops, ending the API calls still running. */
+  stop: AbortSignal;
 }
 
 /** A graph this round: a full tick or a poll (planner/idle.ts nextTickSeconds). */
@@ -72,7 +77,7 @@ type Bounded<T> = { value: T } | { error: unknown } | { timeout: true };
 
 export class FleetRound {
   readonly #options: FleetRoundOptions;
-  readonly #steps = new AsyncLocalStorage<{ abandoned: boolean }>();
+  readonly #steps = new TickSteps();
 
   constructor(options: FleetRoundOptions) {
     this.#options = options;
@@ -80,12 +85,20 @@ export class FleetRound {
 
   /** True when called from inside an apply that timed out: its writes must stop. */
   stepAbandoned(): boolean {
-    return this.#steps.getStore()?.abandoned ?? false;
+    return this.#steps.abandoned();
   }
 
-  /** `work` within `limitMs` (undefined: no limit), in a step context that its timeout marks abandoned. */
-  async #bounded<T>(limitMs: number | undefined, work: () => Promise<T>): Promise<Bounded<T>> {
-    const step = { abandoned: false };
+  /** The budget of the API calls of the observe or apply this is called from (undefined outside one). */
+  stepBudget(): CallBudget | undefined {
+    return this.#steps.budget();
+  }
+
+  /**
+   * `work` within `limitMs` (undefined: no limit), in a step context that its timeout marks abandoned; its API calls
+   * end by `limitMs`, else by decideBoundMs of `intervalSeconds`.
+   */
+  async #bounded<T>(limitMs: number | undefined, intervalSeconds: number, work: () => Promise<T>): Promise<Bounded<T>> {
+    const step = new TickStep(this.#options.stop, limitMs ?? decideBoundMs(intervalSeconds));
     const running = this.#steps.run(step, work).then(
       (value) => ({ value }),
       (error: unknown) => ({ error }),
@@ -97,7 +110,7 @@ export class FleetRound {
     });
     const first = await Promise.race([running, timeout]);
     this.#options.scheduler.clearTimeout(handle);
-    if ('timeout' in first) step.abandoned = true;
+    if ('timeout' in first) step.abandon(`the tick timed out after ${limitMs / 1000}s (per-policy timeout)`);
     return first;
   }
 
@@ -113,7 +126,7 @@ export class FleetRound {
     const turnOf = new Map(turns.map((t) => [t.entry, t]));
     await forEachLimit(turns, concurrency, async ({ entry }) => {
       const spec = entry.plan.spec;
-      const got = await this.#bounded(limitMs, () => source.observe(now, spec.interval, spec));
+      const got = await this.#bounded(limitMs, spec.interval, () => source.observe(now, spec.interval, spec));
       const base = { time: new Date(now).toISOString(), windowSeconds: spec.interval };
       if ('value' in got) observed.set(entry, got.value);
       else observed.set(entry, { ...base, errors: { source: 'timeout' in got ? `metric sources did not answer within ${(limitMs ?? 0) / 1000}s` : messageOf(got.error) } });
@@ -162,7 +175,7 @@ export class FleetRound {
       const observation = observed.get(entry) as Observation;
       if (!poll) entry.lastRunAt = roundStart;
       if (!result) return;
-      const applied = await this.#bounded<ApplyResult>(limitMs, () => connector.apply(result.decision, entry.plan.spec));
+      const applied = await this.#bounded<ApplyResult>(limitMs, entry.plan.spec.interval, () => connector.apply(result.decision, entry.plan.spec));
       const durationSeconds = (clock.now() - started) / 1000;
       let outcome: TickOutcome;
       if ('value' in applied) {

@@ -24,10 +24,15 @@
  *   - Every replica ticks (so a standby's forecaster history is warm when it takes over), but only the leader's
  *     connector acts (one Lease for the whole process).
  *   - Hot reload: the policy files and directories are watched; see policy-registry.ts for what a change does.
- *   - stop(): no new round; the running one may finish within the grace period, else it is abandoned (its
- *     connector calls can no longer act); the Lease is released; servers and connections are closed.
+ *   - The Kubernetes API calls of a tick run within its budget (`callBudget`, handed to the connector like canAct):
+ *     their retries never wait past the tick's deadline, and end at once when the tick is given up or the planner
+ *     stops (tick-step.ts).
+ *   - stop(): no new round, and no new API request or retry (a retry wait or a request in flight ends at once); the
+ *     running round may finish within the grace period, else it is abandoned (its connector calls can no longer
+ *     act); the Lease is released; servers and connections are closed.
  *
- * Methods that are handed out as callbacks (canAct, health, ready) are arrow-function fields, so they keep `this`.
+ * Methods that are handed out as callbacks (canAct, callBudget, health, ready) are arrow-function fields, so they keep
+ * `this`.
  */
 import { resolve } from 'node:path';
 import type { Logger } from '../log.js';
@@ -50,6 +55,7 @@ import { createFleetMetrics } from './fleet-metrics.js';
 import { nextTickSeconds } from '../planner/idle.js';
 import { panicDue, panicPollSeconds } from '../planner/panic.js';
 import { MIN_INTERVAL_SECONDS } from '../config/duration.js';
+import type { CallBudget } from '../kubernetes/retry.js';
 
 export type { PolicyStatus } from './policy-registry.js';
 
@@ -134,6 +140,11 @@ export interface MultiPlannerService {
   readonly stopped: Promise<void>;
   /** True while the connector may write: leader (or no election), not stopping, round and tick not abandoned. */
   canAct(): boolean;
+  /**
+   * The budget of the connector's API calls made now: the running tick's (its deadline; aborted when it is given up
+   * or the planner stops), else the planner's stop alone.
+   */
+  callBudget(): CallBudget;
   /** Re-reads every policy file and directory now; true when anything changed. */
   reloadPolicies(): boolean;
   plans(): LoadedPlan[];
@@ -192,6 +203,8 @@ export class PlannerLoop implements MultiPlannerService {
   #inFlight: Promise<RoundOutcome> | undefined;
   #timer: unknown;
   #stopping = false;
+  /** Aborted when stop() begins: the API calls still running end, and no new one is sent. */
+  readonly #stop = new AbortController();
   /** The running round outlived the shutdown grace period: nothing may write any more. */
   #abandoned = false;
   #server: MetricsServer | undefined;
@@ -225,6 +238,7 @@ export class PlannerLoop implements MultiPlannerService {
         this.#lastProgressAt = this.#monotonic();
       },
       ...(options.decider ? { decider: options.decider } : {}),
+      stop: this.#stop.signal,
     });
     this.#fleet = options.fleet
       ? new FleetRound({
@@ -243,6 +257,7 @@ export class PlannerLoop implements MultiPlannerService {
             this.#lastProgressAt = this.#monotonic();
           },
           ...(options.decider ? { decider: options.decider } : {}),
+          stop: this.#stop.signal,
         })
       : undefined;
     this.#lastPeriodMs = Math.min(...initial.map((p) => p.plan.spec.interval * 1000), 60_000);
@@ -256,6 +271,8 @@ export class PlannerLoop implements MultiPlannerService {
     !this.#runner.stepAbandoned() &&
     !(this.#fleet?.stepAbandoned() ?? false) &&
     (this.#options.leader ? this.#options.leader.isLeader() : true);
+
+  readonly callBudget = (): CallBudget => this.#runner.stepBudget() ?? this.#fleet?.stepBudget() ?? { signal: this.#stop.signal };
 
   readonly health = (): Probe =>
     healthProbe({ idleMs: this.#monotonic() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });
@@ -589,6 +606,7 @@ export class PlannerLoop implements MultiPlannerService {
     const log = this.#log;
     const grace = (this.#options.shutdownGraceSeconds ?? 20) * 1000;
     this.#stopping = true;
+    this.#stop.abort(new Error(`the planner is stopping (${reason})`));
     log.info({ event: 'stopping', reason }, `stopping: ${reason}`);
     if (this.#timer !== undefined) this.#scheduler.clearTimeout(this.#timer);
     this.#watcher?.close();

@@ -3,14 +3,16 @@
  *
  * A tick that times out is marked failed and abandoned: its connector calls see `canAct() === false` from then on
  * (each tick runs in its own async context, which `stepAbandoned()` reads), and its late result is dropped. The
- * policy stays `running` until the stuck call returns, and the loop skips it until then.
+ * policy stays `running` until the stuck call returns, and the loop skips it until then. Its Kubernetes API calls do
+ * not get stuck: each runs within the tick's budget (tick-step.ts, read through `stepBudget()`), so a retry never
+ * waits past the tick's deadline, and a wait or request still running when the tick is given up, or when the planner
+ * stops, ends at once.
  * With a `decider`, decide() runs in a worker thread with a deadline (what is left of the tick's timeout, else
  * decideBoundMs): a decide that does not return stops its thread, not the event loop, and the tick fails as
  * `timeout` with nothing written. The tick's own timeout also stops its decide at once.
  * A tick "fails" when it threw, timed out, was skipped, when any metric source reported an error, or when the
  * connector reported one. A clean zero-traffic window is a good tick.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, Connector, MetricSource } from '../planner/ports.js';
@@ -24,6 +26,8 @@ import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
 import type { Scheduler } from './scheduler.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
 import { logTick } from './tick-log.js';
+import { TickStep, TickSteps } from './tick-step.js';
+import type { CallBudget } from '../kubernetes/retry.js';
 
 export interface TickRunnerOptions {
   clock: Clock;
@@ -42,25 +46,21 @@ export interface TickRunnerOptions {
   onProgress: (at: number) => void;
   /** Runs decide() with a deadline (a worker thread); omit to decide in line. */
   decider?: Decider;
+  /** The planner's stop: aborted when it stops, ending the API calls of the ticks still running. */
+  stop: AbortSignal;
 }
 
 /**
- * The deadline of a decide() when the tick itself has none (one policy, no --policy-timeout): the policy's interval,
- * and at least MIN_DECIDE_BOUND_MS. A decide takes well under a second at the input ceilings, so this only catches a
- * computation that does not end, never a slow machine.
+ * The deadline of a decide(), and of the Kubernetes API calls, when the tick itself has none (one policy, no
+ * --policy-timeout): the policy's interval, and at least MIN_DECIDE_BOUND_MS. A decide takes well under a second at
+ * the input ceilings, so this only catches a computation that does not end, never a slow machine; API calls that
+ * keep failing give up by then instead of making the tick overrun its interval.
  * Example: interval 60 s -> 60 s; interval 250 ms -> 10 s.
  */
 const MIN_DECIDE_BOUND_MS = 10_000;
 
 export function decideBoundMs(intervalSeconds: number): number {
   return Math.max(MIN_DECIDE_BOUND_MS, intervalSeconds * 1000);
-}
-
-/** Per-tick context, visible to canAct() from inside the connector's calls. */
-interface StepContext {
-  abandoned: boolean;
-  /** Aborted when the tick times out: its decide() (in a worker) is stopped at once. */
-  abort: AbortController;
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -72,7 +72,7 @@ function tickOptions(options: { poll?: boolean; panic?: PanicPoll; windowSeconds
 
 export class TickRunner {
   readonly #options: TickRunnerOptions;
-  readonly #steps = new AsyncLocalStorage<StepContext>();
+  readonly #steps = new TickSteps();
 
   constructor(options: TickRunnerOptions) {
     this.#options = options;
@@ -80,7 +80,12 @@ export class TickRunner {
 
   /** True when called from inside a tick that timed out: its writes must stop. */
   stepAbandoned(): boolean {
-    return this.#steps.getStore()?.abandoned ?? false;
+    return this.#steps.abandoned();
+  }
+
+  /** The budget of the API calls of the tick this is called from (undefined outside a tick). */
+  stepBudget(): CallBudget | undefined {
+    return this.#steps.budget();
   }
 
   /** Records a tick that was not run (and why) as a failed one. */
@@ -105,7 +110,7 @@ export class TickRunner {
     if (!options.poll) e.lastRunAt = roundStart;
     const plan = e.plan;
     const name = plan.name;
-    const step: StepContext = { abandoned: false, abort: new AbortController() };
+    const step = new TickStep(this.#options.stop, limitMs ?? decideBoundMs(plan.spec.interval));
     const decider = this.#options.decider;
     // A decide() in a worker gets what is left of the tick's time (or its own bound) and stops when the tick does.
     const decideTimeoutMs = () => (limitMs === undefined ? decideBoundMs(plan.spec.interval) : Math.max(1, started + limitMs - clock.now()));
@@ -113,7 +118,7 @@ export class TickRunner {
       clock,
       source: this.#options.source,
       connector: this.#options.connector,
-      ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.abort.signal }) } : {}),
+      ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.timeout.signal }) } : {}),
     };
     const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, tickOptions(options)));
     const settled = work.then(
@@ -145,8 +150,7 @@ export class TickRunner {
     this.#options.onProgress(clock.now());
     let outcome: TickOutcome;
     if ('timeout' in first) {
-      step.abandoned = true;
-      step.abort.abort();
+      step.abandon(`the tick timed out after ${seconds(limitMs ?? 0)}s (per-policy timeout)`);
       const why = `tick timed out after ${seconds(limitMs ?? 0)}s (per-policy timeout); its writes are stopped and its result dropped`;
       outcome = { ok: false, failure: why, durationSeconds };
       metrics.recordFailedTick(durationSeconds, name, 'timeout');

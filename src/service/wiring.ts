@@ -213,13 +213,14 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
     throw new InputError([`--concurrency: expected a whole number of policies >= 1, got ${options.concurrency}`]);
   }
 
-  // The connector is built before the service whose canAct() it asks, so it reads it late.
+  // The connector is built before the service whose canAct() and callBudget() it asks, so it reads them late.
   const late: { service?: MultiPlannerService } = {};
   const canAct = () => late.service?.canAct() ?? false;
+  const callBudget = () => late.service?.callBudget() ?? {};
 
   let kubernetes: KubernetesConnector | undefined;
   if (kubeConfig) {
-    kubernetes = createKubernetesConnector({ kubeConfig, namespace, dryRun: options.dryRun, logger, canAct });
+    kubernetes = createKubernetesConnector({ kubeConfig, namespace, dryRun: options.dryRun, logger, canAct, callBudget });
   }
   const connector: Connector & { close?: () => Promise<void> } =
     options.connector === 'kubernetes'

@@ -25,12 +25,11 @@
  *     the same endpoint (other credentials) is not held by it.
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { PolicySpec } from '../config/schema.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
 import { messageOf } from '../errors.js';
-import { EndpointBackoffs, parseRetryAfter, type Backoff } from '../http/retry-after.js';
+import { EndpointBackoffs, parseRetryAfter, waitUnlessAborted, type Backoff } from '../http/retry-after.js';
 
 export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
 export type QueryName = keyof PrometheusConfig['queries'];
@@ -176,9 +175,6 @@ export const MAX_RETRY_WAIT_SECONDS = 5;
  */
 export const MAX_BACKOFF_SECONDS = 300;
 
-/** The default wait: a timer that stops with the query's timeout. */
-const timerSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
-
 /** The endpoint a query goes to, for messages. */
 function queryEndpoint(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
@@ -227,7 +223,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   const params = new URLSearchParams({ query });
   if (time !== undefined) params.set('time', (time / 1000).toFixed(3));
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? timerSleep;
+  const sleep = options.sleep ?? waitUnlessAborted;
   const timeoutMs = options.timeoutSeconds * 1000;
   // One timer for the whole query, a Retry-After wait and its second try included.
   const controller = new AbortController();

@@ -130,6 +130,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     namespace: 'default',
     logger: log.logger,
     canAct: () => late.service?.canAct() ?? false,
+    callBudget: () => late.service?.callBudget() ?? {},
     sleep: async () => undefined,
     ...options.connector,
   });
