@@ -1,12 +1,15 @@
 /**
  * Fault: the Kubernetes API server answers 409, 429, 500/503, never answers (timeout), or drops watches.
  * Must hold afterwards: the decision is applied exactly once (one accepted PATCH with the decided count), retries
- * back off (Retry-After honoured), a tick that could not apply is not lost (the next tick applies it), and the
- * informers neither miss nor double-count an eviction across a dropped watch or a re-list.
+ * back off (Retry-After honoured, but never past the tick's deadline), a tick that could not apply is not lost (the
+ * next tick applies it, and is not skipped for a tick still waiting), and the informers neither miss nor
+ * double-count an eviction across a dropped watch or a re-list.
+ * (A stop during a retry wait: sigterm-mid-tick.test.ts.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { dcd, llamaGraph, node, pod, stable } from '../../fixtures/fake-kube-api/objects.js';
+import { waitUnlessAborted } from '../../../src/http/retry-after.js';
 import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
@@ -74,6 +77,31 @@ describe('fault: API server errors while applying a decision', () => {
     expect(outcome.result!.apply.pools['prefill-od']).toMatch(/^patched 2->4/);
     expect(delays).toEqual([2000]);
     expect(writes(api!)).toEqual(['PATCH llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 429', PREFILL_TO_4]);
+  });
+
+  it("429 with Retry-After: 30 on every PATCH, 3 s per-policy timeout: the tick ends by its deadline, and the next one is not skipped", async () => {
+    api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 2, decode: 3 }), operator: { settle: true } });
+    // Real waits, as `run` waits: a 30 s one started here would hold the policy well past its 3 s timeout.
+    rig = await startRig({ api, policyYaml: POLICY, connector: { sleep: waitUnlessAborted }, service: { policyTimeoutSeconds: 3 } });
+    // Every PATCH of the first two ticks (each tries once: a 30 s wait never fits in its 3 s) is throttled.
+    api.inject({ path: '**/scale', method: 'PATCH', fault: 429, retryAfterSeconds: 30, times: 2 });
+    for (const tick of [1, 2]) {
+      const started = performance.now();
+      const outcome = await rig.tick();
+      const seconds = (performance.now() - started) / 1000;
+      // Within its 3 s (the first tick also starts the decide thread).
+      expect(seconds, `tick ${tick} took ${seconds} s`).toBeLessThan(4.5);
+      // Not skipped ("its previous tick has not returned yet"), not timed out: it ran, read, decided and tried once.
+      expect(outcome.failure).toMatch(/^apply prefill-od: PATCH .*llama-vllmprefillworker\/scale -> HTTP 429: .* \(gave up after 1 attempt: the server asked to retry after 30 s, more than the \d+(\.\d)? s the tick had left\)$/);
+      expect(outcome.result!.decision.pools['prefill-od']!.desired).toBe(4);
+    }
+    expect(rig.log.events()).not.toContain('tick-skipped');
+    expect(rig.log.events()).not.toContain('tick-timeout');
+    expect(writes(api)).toEqual(Array.from({ length: 2 }, () => 'PATCH llama-vllmprefillworker/scale {"spec":{"replicas":4}} -> 429'));
+    // The server lets the planner in again: the next tick applies the decision, once.
+    const third = await rig.tick();
+    expect(third.ok).toBe(true);
+    expect(acceptedWrites(api)).toEqual([PREFILL_TO_4]);
   });
 
   it('500 on every try of a tick: the apply fails after 5 bounded tries; the next tick applies the same decision once', async () => {

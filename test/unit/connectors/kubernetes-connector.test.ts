@@ -313,6 +313,70 @@ describe('dry-run and leadership', () => {
   });
 });
 
+describe("the tick's budget: its deadline, its timeout and the planner's stop end every call", () => {
+  const graph = () => betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]);
+  const scalePath = `${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`;
+
+  it('a PATCH cut off in flight by the stop is reported as not applied, and not sent again', async () => {
+    const spec = specWith([decodePool]);
+    const stop = new AbortController();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, graph());
+    // The API server holds the write: the planner stops while it is in flight.
+    const patch = scope().patch(scalePath, { spec: { replicas: 3 } }).query(FM).delay(10_000).reply(200, {});
+    patch.on('request', () => stop.abort(new Error('the planner is stopping (SIGTERM)')));
+    const result = await connector({ callBudget: () => ({ signal: stop.signal }) }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toBe(`not applied: the write was cut off in flight (would PATCH ${scalePath} {"spec":{"replicas":3}} (1->3; on 404 the graph itself))`);
+    expect(result.errors.decode).toBe(
+      `PATCH ${scalePath}: cut off while in flight: the planner is stopping (SIGTERM); not counted as applied (the API server may or may not have applied it; the next tick reads the count back)`,
+    );
+  });
+
+  it('a stop during a Retry-After wait ends it at once: the write is not sent', async () => {
+    const spec = specWith([decodePool]);
+    const stop = new AbortController();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, graph());
+    scope().patch(scalePath).query(FM).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': '30' });
+    // The real wait (a 30 s timer, longer than this test may run) is what the stop must end.
+    const logger = { info: () => undefined, debug: () => undefined, warn: (_o: unknown, message?: string) => message?.includes('backing off') && stop.abort(new Error('the planner is stopping (SIGTERM)')) } as never;
+    const result = await connector({ sleep: undefined, logger, callBudget: () => ({ signal: stop.signal }) }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toMatch(/^not applied: the write was not sent \(would PATCH /);
+    expect(result.errors.decode).toBe(`PATCH ${scalePath} -> HTTP 429: Too many requests; not retried: the planner is stopping (SIGTERM)`);
+  });
+
+  it('a Retry-After (seconds or an HTTP date) past what is left of the tick is not waited: the read fails at once, saying so', async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    const budget = { remainingMs: () => 5_000 };
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': '30' });
+    const seconds = await connector({ sleep, callBudget: () => budget }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(seconds.errors.decode).toBe(
+      `GET ${NS}/dynamographdeployments/test-graph -> HTTP 429: Too many requests (gave up after 1 attempt: the server asked to retry after 30 s, more than the 5 s the tick had left)`,
+    );
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(429, { kind: 'Status', message: 'Too many requests' }, { 'Retry-After': 'Wed, 25 Nov 2026 10:02:00 GMT', Date: 'Wed, 25 Nov 2026 10:00:00 GMT' });
+    const date = await connector({ sleep, callBudget: () => budget }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(date.errors.decode).toMatch(/asked to retry after 120 s, more than the 5 s the tick had left\)$/);
+    expect(delays).toEqual([]);
+  });
+
+  it("a request that does not answer is given up when the tick's time runs out, not after the client's own timeout", async () => {
+    const spec = specWith([decodePool]);
+    const { sleep, delays } = recordingSleep();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).delay(10_000).reply(200, graph());
+    const result = await connector({ sleep, requestTimeoutMs: 10_000, callBudget: () => ({ remainingMs: () => 100 }) }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.errors.decode).toMatch(/-> no answer: timed out after 100 ms \(all the tick had left\) \(gave up after 1 attempt: the next try, 0.3 s on, would come after the tick's deadline \(0.1 s left\)\)$/);
+    expect(delays).toEqual([]);
+  });
+
+  it('once the planner is stopping, no request is sent at all', async () => {
+    const spec = specWith([decodePool]);
+    const stop = new AbortController();
+    stop.abort(new Error('the planner is stopping (SIGTERM)'));
+    const result = await connector({ callBudget: () => ({ signal: stop.signal }) }).apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toBe('error');
+    expect(result.errors.decode).toBe(`GET ${NS}/dynamographdeployments/test-graph: not sent: the planner is stopping (SIGTERM)`);
+  });
+});
+
 describe('DynamoComponentDeployment targets', () => {
   const dcdPool = { name: 'decode-spot', role: 'decode' as const, capacity: 'spot' as const, target: { kind: 'DynamoComponentDeployment', name: 'decode-spot' } };
 
