@@ -15,7 +15,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { waitUnlessAborted } from '../http/retry-after.js';
 import { createKubeClient, objectPath, type DynamoPlural, type KubeClient, type RequestLimits } from './client.js';
-import { DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError } from './errors.js';
+import { DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError, KubeCallAbortedError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
 import { DEFAULT_RETRY, withRetry, type CallBudget, type CallTarget, type RetryOptions } from './retry.js';
 
@@ -57,13 +57,19 @@ export class LeadershipLostError extends Error {
   }
 }
 
+/** A discovery of the nvidia.com version, and the signal of the budget it runs within. */
+interface Discovery {
+  versions: Promise<DynamoVersion>;
+  signal: AbortSignal | undefined;
+}
+
 export class DynamoApi {
   readonly log: Logger;
   readonly #client: KubeClient;
   readonly #retry: RetryOptions;
   readonly #forcedVersion: DynamoVersion | undefined;
   readonly #budget: () => CallBudget;
-  #discovered: Promise<DynamoVersion> | undefined;
+  #discovered: Discovery | undefined;
 
   constructor(options: DynamoApiOptions) {
     this.log = options.logger ?? pino({ enabled: false });
@@ -73,19 +79,38 @@ export class DynamoApi {
     this.#budget = options.callBudget ?? (() => ({}));
   }
 
-  /** The nvidia.com version in use. */
-  version(): Promise<DynamoVersion> {
-    if (this.#forcedVersion) return Promise.resolve(this.#forcedVersion);
-    this.#discovered ??= this.#call({ method: 'GET', path: '/apis/nvidia.com' }, (limits) => this.#client.discoverVersions(limits)).then((versions) => {
-      const chosen = versions[0];
+  /**
+   * The nvidia.com version in use. Callers at the same time share one discovery, made within the budget of the first;
+   * when that one is given up with its tick (timed out), a caller whose own tick is still on asks again, within its own.
+   */
+  async version(): Promise<DynamoVersion> {
+    if (this.#forcedVersion) return this.#forcedVersion;
+    const own = this.#budget().signal;
+    const shared = this.#discover(own);
+    try {
+      return await shared.versions;
+    } catch (error) {
+      if (error instanceof KubeCallAbortedError && shared.signal !== own && !own?.aborted) return this.#discover(own).versions;
+      throw error;
+    }
+  }
+
+  /** The discovery under way (or done), else a new one made within the budget of the caller, whose signal is `signal`. */
+  #discover(signal: AbortSignal | undefined): Discovery {
+    if (this.#discovered) return this.#discovered;
+    const versions = this.#call({ method: 'GET', path: '/apis/nvidia.com' }, (limits) => this.#client.discoverVersions(limits)).then((served) => {
+      const chosen = served[0];
       if (!chosen) throw new Error('GET /apis/nvidia.com lists neither v1beta1 nor v1alpha1; pd-planner supports those two Dynamo API versions');
-      this.log.info({ served: versions, using: chosen }, 'nvidia.com API version');
+      this.log.info({ served, using: chosen }, 'nvidia.com API version');
       return chosen;
     });
-    this.#discovered.catch(() => {
-      this.#discovered = undefined;
+    const discovery: Discovery = { versions, signal };
+    this.#discovered = discovery;
+    // A failed discovery is not kept: the next call asks again.
+    versions.catch(() => {
+      if (this.#discovered === discovery) this.#discovered = undefined;
     });
-    return this.#discovered;
+    return discovery;
   }
 
   async getGraph(ref: ObjectRef, version: DynamoVersion): Promise<KubeObject> {

@@ -6,6 +6,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_OBJECT_BYTES } from '../../../src/kubernetes/client.js';
 import { createKubernetesConnector, type KubernetesConnectorOptions } from '../../../src/kubernetes/index.js';
+import type { CallBudget } from '../../../src/kubernetes/retry.js';
 import { decisionFor, kubeConfigFor, recordingSleep, SERVER, specWith } from './helpers.js';
 
 const NS = '/apis/nvidia.com/v1beta1/namespaces/default';
@@ -365,6 +366,26 @@ describe("the tick's budget: its deadline, its timeout and the planner's stop en
     const result = await connector({ sleep, requestTimeoutMs: 10_000, callBudget: () => ({ remainingMs: () => 100 }) }).apply(decisionFor({ decode: 3 }, spec), spec);
     expect(result.errors.decode).toMatch(/-> no answer: timed out after 100 ms \(all the tick had left\) \(gave up after 1 attempt: the next try, 0.3 s on, would come after the tick's deadline \(0.1 s left\)\)$/);
     expect(delays).toEqual([]);
+  });
+
+  it("a discovery two ticks share, given up with the first one's tick, is made again for the second", async () => {
+    const spec = specWith([decodePool]);
+    const group = { kind: 'APIGroup', name: 'nvidia.com', versions: [{ groupVersion: 'nvidia.com/v1beta1', version: 'v1beta1' }] };
+    const first = new AbortController();
+    const second = new AbortController();
+    let current: CallBudget = { signal: first.signal };
+    const c = connector({ version: undefined, callBudget: () => current });
+    const held = scope().get('/apis/nvidia.com').delay(10_000).reply(200, group);
+    held.on('request', () => first.abort(new Error('the tick timed out after 30s (per-policy timeout)')));
+    scope().get('/apis/nvidia.com').reply(200, group);
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, graph());
+    const reads = [c.readTargetsDetailed(spec)];
+    current = { signal: second.signal };
+    reads.push(c.readTargetsDetailed(spec));
+    const [timedOut, onTime] = await Promise.all(reads);
+    expect(timedOut!.errors.decode).toBe('cannot discover the nvidia.com API version: GET /apis/nvidia.com: cut off while in flight: the tick timed out after 30s (per-policy timeout)');
+    expect(onTime!.errors).toEqual({});
+    expect(onTime!.pools.decode).toMatchObject({ desired: 1 });
   });
 
   it('once the planner is stopping, no request is sent at all', async () => {
