@@ -32,7 +32,7 @@ import type { Scheduler } from './scheduler.js';
 import { logTick } from './tick-log.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
 import { decideBoundMs } from './tick-runner.js';
-import { TickStep, TickSteps } from './tick-step.js';
+import { TickSteps } from './tick-step.js';
 import type { CallBudget } from '../kubernetes/retry.js';
 
 /** The fleet file's settings the loop needs, as last loaded (budget and priorities reload with the file). */
@@ -77,10 +77,11 @@ type Bounded<T> = { value: T } | { error: unknown } | { timeout: true };
 
 export class FleetRound {
   readonly #options: FleetRoundOptions;
-  readonly #steps = new TickSteps();
+  readonly #steps: TickSteps;
 
   constructor(options: FleetRoundOptions) {
     this.#options = options;
+    this.#steps = new TickSteps(options.stop);
   }
 
   /** True when called from inside an apply that timed out: its writes must stop. */
@@ -98,8 +99,8 @@ export class FleetRound {
    * end by `limitMs`, else by decideBoundMs of `intervalSeconds`.
    */
   async #bounded<T>(limitMs: number | undefined, intervalSeconds: number, work: () => Promise<T>): Promise<Bounded<T>> {
-    const step = new TickStep(this.#options.stop, limitMs ?? decideBoundMs(intervalSeconds));
-    const running = this.#steps.run(step, work).then(
+    const { step, running: started } = this.#steps.run(limitMs ?? decideBoundMs(intervalSeconds), work);
+    const running = started.then(
       (value) => ({ value }),
       (error: unknown) => ({ error }),
     );

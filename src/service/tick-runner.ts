@@ -26,7 +26,7 @@ import type { PolicyEntry, PolicyRegistry } from './policy-registry.js';
 import type { Scheduler } from './scheduler.js';
 import { failureOf, type TickOutcome } from './tick-outcome.js';
 import { logTick } from './tick-log.js';
-import { TickStep, TickSteps } from './tick-step.js';
+import { TickSteps } from './tick-step.js';
 import type { CallBudget } from '../kubernetes/retry.js';
 
 export interface TickRunnerOptions {
@@ -72,10 +72,11 @@ function tickOptions(options: { poll?: boolean; panic?: PanicPoll; windowSeconds
 
 export class TickRunner {
   readonly #options: TickRunnerOptions;
-  readonly #steps = new TickSteps();
+  readonly #steps: TickSteps;
 
   constructor(options: TickRunnerOptions) {
     this.#options = options;
+    this.#steps = new TickSteps(options.stop);
   }
 
   /** True when called from inside a tick that timed out: its writes must stop. */
@@ -110,17 +111,18 @@ export class TickRunner {
     if (!options.poll) e.lastRunAt = roundStart;
     const plan = e.plan;
     const name = plan.name;
-    const step = new TickStep(this.#options.stop, limitMs ?? decideBoundMs(plan.spec.interval));
     const decider = this.#options.decider;
     // A decide() in a worker gets what is left of the tick's time (or its own bound) and stops when the tick does.
     const decideTimeoutMs = () => (limitMs === undefined ? decideBoundMs(plan.spec.interval) : Math.max(1, started + limitMs - clock.now()));
-    const ports: TickPorts = {
-      clock,
-      source: this.#options.source,
-      connector: this.#options.connector,
-      ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: step.timeout.signal }) } : {}),
-    };
-    const work = this.#steps.run(step, () => this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, tickOptions(options)));
+    const { step, running: work } = this.#steps.run(limitMs ?? decideBoundMs(plan.spec.interval), (tick) => {
+      const ports: TickPorts = {
+        clock,
+        source: this.#options.source,
+        connector: this.#options.connector,
+        ...(decider ? { decide: (input: DecideInput) => decider.decide(input, { timeoutMs: decideTimeoutMs(), signal: tick.timeout.signal }) } : {}),
+      };
+      return this.#options.tick({ spec: plan.spec, profile: plan.profile, state: e.state }, ports, tickOptions(options));
+    });
     const settled = work.then(
       () => undefined,
       () => undefined,

@@ -4,8 +4,8 @@
  *   - `abandoned`: the tick was given up (its timeout): its writes are refused;
  *   - `budget()`: the signal and the time left of its Kubernetes API calls. The signal aborts when the tick is given
  *     up or the planner stops, and ends a retry wait or a request in flight at once; the time left runs to the tick's
- *     deadline, its timeout, else `boundMs` (the policy's interval, at least 10 s: decideBoundMs), on the monotonic
- *     clock, so a wall clock stepped during the tick does not stretch it. No wait of a retry goes past it.
+ *     deadline (its per-policy timeout, else the policy's interval and at least 10 s: decideBoundMs), measured on the
+ *     monotonic clock, so a wall clock stepped during the tick does not stretch it. No wait of a retry goes past it.
  *     Example: timeout 30 s, a graph GET answered 429 with Retry-After: 30 at 0.4 s -> 29.6 s left: not waited; the
  *     read fails at once, saying so, instead of four waits of 30 s holding the policy for two minutes.
  */
@@ -19,16 +19,11 @@ export class TickStep {
   readonly timeout = new AbortController();
   /** Aborted when the tick is given up or the planner stops: what its API calls listen to. */
   readonly #calls = new AbortController();
-  readonly #stop: AbortSignal;
   readonly #endsAt: number;
-  readonly #onStop = () => this.#calls.abort(this.#stop.reason);
 
-  /** `stop`: the planner's; `deadlineMs`: the tick's time, from now. */
-  constructor(stop: AbortSignal, deadlineMs: number) {
-    this.#stop = stop;
+  /** `deadlineMs`: the tick's time, from now. */
+  constructor(deadlineMs: number) {
     this.#endsAt = performance.now() + deadlineMs;
-    if (stop.aborted) this.#onStop();
-    else stop.addEventListener('abort', this.#onStop, { once: true });
   }
 
   /** Gives the tick up: its calls end now, its writes are refused, its decide() is stopped. */
@@ -39,9 +34,9 @@ export class TickStep {
     this.#calls.abort(reason);
   }
 
-  /** The tick has returned (even after it was given up): it no longer listens to the planner's stop. */
-  end(): void {
-    this.#stop.removeEventListener('abort', this.#onStop);
+  /** The planner stops: the tick's calls end now (it may still finish, writing nothing). */
+  stop(reason: unknown): void {
+    this.#calls.abort(reason);
   }
 
   budget(): CallBudget {
@@ -49,18 +44,34 @@ export class TickStep {
   }
 }
 
-/** The ticks running now, each in its own async context. */
+/** The ticks running now, each in its own async context; the planner's stop ends the calls of all of them. */
 export class TickSteps {
   readonly #store = new AsyncLocalStorage<TickStep>();
+  /** The ticks whose work has not settled yet (given up ones included). */
+  readonly #running = new Set<TickStep>();
+  readonly #stop: AbortSignal;
 
-  /** Runs `work` as `step`; the step ends (stops listening to the planner's stop) when `work` has settled. */
-  run<T>(step: TickStep, work: () => Promise<T>): Promise<T> {
-    const running = this.#store.run(step, work);
-    void running.then(
-      () => step.end(),
-      () => step.end(),
+  /** `stop`: the planner's, aborted when it stops. */
+  constructor(stop: AbortSignal) {
+    this.#stop = stop;
+    stop.addEventListener(
+      'abort',
+      () => {
+        for (const step of this.#running) step.stop(stop.reason);
+      },
+      { once: true },
     );
-    return running;
+  }
+
+  /** Runs `work` as a new tick with `deadlineMs` from now; returns the tick and its work. */
+  run<T>(deadlineMs: number, work: (step: TickStep) => Promise<T>): { step: TickStep; running: Promise<T> } {
+    const step = new TickStep(deadlineMs);
+    if (this.#stop.aborted) step.stop(this.#stop.reason);
+    this.#running.add(step);
+    const running = this.#store.run(step, () => work(step));
+    const done = () => void this.#running.delete(step);
+    void running.then(done, done);
+    return { step, running };
   }
 
   /** True when called from inside a tick that was given up. */
