@@ -5,12 +5,14 @@ import { TickSteps } from '../../../src/service/tick-step.js';
 function openWork(steps: TickSteps) {
   let end!: () => void;
   const seen: ReturnType<TickSteps['budget']>[] = [];
+  const abandoned: boolean[] = [];
   const work = async () => {
     seen.push(steps.budget());
     await new Promise<void>((resolve) => (end = resolve));
     seen.push(steps.budget());
+    abandoned.push(steps.abandoned());
   };
-  return { work, seen, end: () => end() };
+  return { work, seen, abandoned, end: () => end() };
 }
 
 describe('the ticks as their API calls see them', () => {
@@ -54,6 +56,7 @@ describe('the ticks as their API calls see them', () => {
     await Promise.all([given.running, other.running]);
     // Inside each tick's own async context: the abandoned one sees it, the other does not.
     expect([a.seen[1]!.signal!.aborted, b.seen[1]!.signal!.aborted]).toEqual([true, false]);
+    expect([...a.abandoned, ...b.abandoned]).toEqual([true, false]);
     expect(steps.abandoned()).toBe(false);
     expect(steps.budget()).toBeUndefined();
   });
