@@ -606,8 +606,8 @@ export class PlannerLoop implements MultiPlannerService {
     const log = this.#log;
     const grace = (this.#options.shutdownGraceSeconds ?? 20) * 1000;
     this.#stopping = true;
-    this.#stop.abort(new Error(`the planner is stopping (${reason})`));
     log.info({ event: 'stopping', reason }, `stopping: ${reason}`);
+    this.#stop.abort(new Error(`the planner is stopping (${reason})`));
     if (this.#timer !== undefined) this.#scheduler.clearTimeout(this.#timer);
     this.#watcher?.close();
     const running: Promise<unknown> | undefined = this.#inFlight ?? this.#panicInFlight;
