@@ -155,13 +155,19 @@ function units(input: SplitInput, pool: PoolSpec, replicas: number): number {
   return replicasToUnits(replicas, input.layout.unitGpus, pool.gpusPerReplica);
 }
 
-/** Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas into out. */
+/**
+ * Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas
+ * into out; returns the role units placed. What is left to place is counted in GPUs, so a pool whose replicas are
+ * smaller than the role's unit takes as many as the GPUs ask for. Example: 1 unit of 8 GPUs over a Spot pool of 4-GPU
+ * replicas -> 2 replicas (8 GPUs), not every replica up to its cap (one of 4 GPUs is 0 whole units).
+ */
 function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean, spread: boolean, out: number[]): number {
   const hi = (s: Slot) => (useCaps ? s.cap : s.pool.maxReplicas);
-  let left = amount;
+  const unit = input.layout.unitGpus;
+  let left = amount * unit;
   for (const s of slots) {
     s.count = s.min;
-    left -= units(input, s.pool, s.count);
+    left -= s.count * s.pool.gpusPerReplica;
   }
   if (spread) {
     while (left > 0) {
@@ -172,19 +178,20 @@ function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean
       }
       if (pick === undefined) break;
       pick.count += 1;
-      left -= units(input, pick.pool, 1);
+      left -= pick.pool.gpusPerReplica;
     }
   } else {
     for (const s of slots) {
       if (left <= 0) break;
       const room = hi(s) - s.count;
-      const add = Math.min(room, unitsToReplicas(left, input.layout.unitGpus, s.pool.gpusPerReplica));
+      const add = Math.max(0, Math.min(room, Math.ceil(left / s.pool.gpusPerReplica)));
       s.count += add;
-      left -= units(input, s.pool, add);
+      left -= add * s.pool.gpusPerReplica;
     }
   }
   for (const s of slots) out[s.index] = s.count;
-  return amount - Math.max(left, 0);
+  // GPUs not placed (every pool at its cap), as whole units short.
+  return amount - Math.max(0, Math.ceil(left / unit));
 }
 
 function sumUnits(input: SplitInput, slots: readonly Slot[], perPool: (s: Slot) => number): number {
