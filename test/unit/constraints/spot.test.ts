@@ -69,7 +69,7 @@ describe('splitRole', () => {
     const effects: ConstraintEffect[] = [];
     const r = splitRole(splitFor(spec, 'prefill'), 10, out, effects, []);
     expect(out.slice(0, 2)).toEqual([7, 3]);
-    expect(r).toEqual({ placed: 10, moved: 0 });
+    expect(r).toEqual({ placed: 10, moved: 0, overMinimums: 0 });
     expect(effects).toEqual([expect.objectContaining({ constraint: 'spot-cap', role: 'prefill', from: 10, to: 7 })]);
   });
   it('keeps the on-demand floor: 2 -> 1 Spot + 1 on-demand', () => {

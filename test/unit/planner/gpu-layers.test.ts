@@ -5,10 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { decisionGpuLayers, GPU_LAYERS, type GpuLayers } from '../../../src/planner/gpu-layers.js';
 import type { ConstraintEffect, Decision, PoolDecision } from '../../../src/planner/types.js';
+import { decide } from '../../../src/planner/decide.js';
+import { initialState } from '../../../src/planner/state.js';
 import { loadProfile } from '../../../src/profiles/index.js';
 import { simulate } from '../../../src/sim/run.js';
 import { readTrace } from '../../../src/sim/traces/index.js';
-import { makeSpec } from '../constraints/helpers.js';
+import { makeSpec, T0 } from '../constraints/helpers.js';
 
 const SPEC = makeSpec({
   policy: 'sla',
@@ -68,6 +70,42 @@ describe('decisionGpuLayers', () => {
     const layers = decisionGpuLayers(SPEC, d);
     expect(layers.other).toBe(4);
     expect(total(layers)).toBe(20);
+  });
+});
+
+describe('decisionGpuLayers of decide(): the Spot split and pool minimums', () => {
+  const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+  const splitSpec = (spotGpus: number, odMin: number, maxShare: number) =>
+    makeSpec({
+      policy: 'static',
+      static: { replicas: { 'p-od': odMin > 0 ? 3 : 2, d: 1 } },
+      spot: { maxShare, onDemandFloor: 1, evictionRatePerHour: 0 },
+      pools: [
+        { name: 'p-od', role: 'prefill', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: odMin, maxReplicas: 8 },
+        { name: 'p-spot', role: 'prefill', capacity: 'spot', gpusPerReplica: spotGpus, minReplicas: 0, maxReplicas: 8 },
+        { name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8 },
+      ],
+    });
+  const decideOnce = (spec: ReturnType<typeof makeSpec>) =>
+    decide({ spec, profile, observation: { time: '', windowSeconds: 60, requests: 10 }, state: initialState(), now: T0 }).decision;
+
+  it('counts an on-demand side held at its pools\' minimums above its share as minimums', () => {
+    // Need 3 prefill of 4 GPUs: Spot min(floor(0.7 x 3), 3 - 1) = 2, on-demand 1 but its pool's minimum is 2 -> 4 run.
+    const decision = decideOnce(splitSpec(4, 2, 0.7));
+    expect(decision.pools['p-spot']?.desired).toBe(2);
+    expect(decision.pools['p-od']?.desired).toBe(2);
+    expect(decision.explanation.constraints.find((e) => e.constraint === 'min')).toMatchObject({ role: 'prefill', from: 3, to: 4, detail: 'prefill: each pool kept at its minimum in the Spot split: 4 replica(s), not 3' });
+    expect(decisionGpuLayers(splitSpec(4, 2, 0.7), decision)).toMatchObject({ need: 16, minimums: 4, other: 0 });
+  });
+
+  it('leaves the rounding up to a Spot replica larger than the role unit to `other`, not to minimums', () => {
+    // Need 2 prefill of 4 GPUs (the first pool's size): 1 on Spot = one 8-GPU replica, 1 on-demand; no minimum above 0.
+    const spec = splitSpec(8, 0, 0.5);
+    const decision = decideOnce(spec);
+    expect(decision.pools['p-spot']?.desired).toBe(1);
+    expect(decision.pools['p-od']?.desired).toBe(1);
+    expect(decision.explanation.constraints.filter((e) => e.constraint === 'min')).toEqual([]);
+    expect(decisionGpuLayers(spec, decision)).toMatchObject({ need: 12, minimums: 0, other: 4 });
   });
 });
 
