@@ -109,6 +109,36 @@ describe('decisionGpuLayers of decide(): the Spot split and pool minimums', () =
   });
 });
 
+describe('decisionGpuLayers of decide(): sla splits its bare need off with or without its SLO loop', () => {
+  const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+  for (const sloFeedback of [true, false]) {
+    it(`sloFeedback ${sloFeedback}: the need shows bareReplicas, and what sla asked over it are its margins`, () => {
+      const spec = makeSpec({
+        policy: 'sla',
+        slo: { ttft: { ms: 2000 }, itl: { ms: 60 } },
+        sla: { improvements: { sloFeedback } },
+        stabilization: { scaleDown: '0s' },
+        pools: [
+          { name: 'p', role: 'prefill', gpusPerReplica: 2, minReplicas: 0, maxReplicas: 100 },
+          { name: 'd', role: 'decode', gpusPerReplica: 2, minReplicas: 0, maxReplicas: 100 },
+        ],
+      });
+      const observation = { time: '', windowSeconds: 60, requests: 30000, isl: 3000, osl: 150 };
+      const { decision } = decide({ spec, profile, observation, state: initialState(), now: T0 });
+      const prefill = decision.explanation.need.prefill!;
+      expect(typeof prefill.detail.bareReplicas).toBe('number');
+      const bare = Math.ceil(prefill.detail.bareReplicas as number);
+      expect(bare).toBeGreaterThan(0);
+      // Utilisation 0.85 and the burst allowance put the sized need above the bare one.
+      expect(Math.ceil(prefill.replicas)).toBeGreaterThan(bare);
+      const layers = decisionGpuLayers(spec, decision);
+      const bareDecode = Math.ceil(decision.explanation.need.decode!.detail.bareReplicas as number);
+      expect(layers.need).toBe((bare + bareDecode) * 2);
+      expect(layers.margins).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('desired GPU-hours by layer over a simulated run', () => {
   it('on a flat load: the eviction spare is one replica per role for the whole run, and the layers add up to what ran', async () => {
     const spec = makeSpec({
