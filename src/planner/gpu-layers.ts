@@ -9,9 +9,12 @@
  * `on-demand-floor`, `placement`, `spot-unavailable`) change no total and count for nothing here.
  *
  * A role whose need the policy could not compute (metrics missing; its need is shown with `held: true`) kept its
- * counts: its GPUs, less what the constraints changed, are `held`. What the layers do not explain (rounding in the Spot split between pools of
- * different sizes, the write rule for held pools, a fleet's share) is `other`, so the layers always add up to the
- * decision's GPUs. `start` is for a run's caller: the warm start it ran before the first decision.
+ * counts: its GPUs, less what the constraints changed, are `held`. What the layers do not explain is `other`, so the
+ * layers always add up to the decision's GPUs: the rounding between replica sizes where a role's pools differ in
+ * gpusPerReplica (role totals, their bounds and the Spot split count whole units of the first pool's size, a pool of
+ * another size whole replicas of its own). Where each role's pools share one size it is 0. A fleet's share is no
+ * exception: a graph that gives GPUs up is decided again under a budget of its grant, so its cut is in `caps`.
+ * `start` is for a run's caller: the warm start it ran before the first decision.
  *
  * A policy that shows its bare need (sla's `bareReplicas`: the load at the profiled throughput, at utilisation 1, without
  * corrections, burst, lead time or SLO headroom) has it as `need` and the rest of what it asked for as `margins`.
