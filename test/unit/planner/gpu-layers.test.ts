@@ -61,6 +61,26 @@ describe('decisionGpuLayers', () => {
     expect(decisionGpuLayers(SPEC, d)).toMatchObject({ need: 16, margins: 8, held: 12, other: 0 });
   });
 
+  it('a pool\'s hard bound first takes back what its window or step limit changed the other way', () => {
+    // decode: need 2, the count known to run is 7 (role hold +5); the scale-up window holds the pool at 0 (-7) and the
+    // hold raises it back to 7 (+7): the window kept nothing from it. prefill-od: need 10, the step limit cuts 10 to 4
+    // (-6) and a schedule raises it to 8 (+4): the step limit took 2.
+    const d = decision(
+      { 'prefill-spot': pool('prefill', 0), 'prefill-od': pool('prefill', 8), 'decode-od': pool('decode', 7) },
+      { prefill: { replicas: 10, detail: {} }, decode: { replicas: 2, detail: {} } },
+      [
+        { constraint: 'hold', role: 'decode', from: 2, to: 7, detail: '' },
+        { constraint: 'step-up', pool: 'prefill-od', role: 'prefill', from: 10, to: 4, detail: '' },
+        { constraint: 'schedule', pool: 'prefill-od', role: 'prefill', from: 4, to: 8, detail: '' },
+        { constraint: 'stabilization', pool: 'decode-od', role: 'decode', from: 7, to: 0, detail: '' },
+        { constraint: 'hold', pool: 'decode-od', role: 'decode', from: 0, to: 7, detail: '' },
+      ],
+    );
+    const layers = decisionGpuLayers(SPEC, d);
+    expect(layers).toMatchObject({ need: 48, stepLimits: -8, stabilization: 0, minimums: 20, other: 0 });
+    expect(total(layers)).toBe(60);
+  });
+
   it('leaves to `other` what no effect explains, so the layers still add up', () => {
     const d = decision(
       { 'prefill-spot': pool('prefill', 1), 'prefill-od': pool('prefill', 3), 'decode-od': pool('decode', 1) },
