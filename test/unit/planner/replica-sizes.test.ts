@@ -109,6 +109,23 @@ describe('replica sizes: counts carried across a reload that changes gpusPerRepl
     expect(JSON.stringify(state)).toBe(before);
   });
 
+  it('a pool removed and added back within the window with another size reads its window entries as the GPUs they were', () => {
+    // Window entries of 6 replicas of 8 GPUs (48) for `p`; a reload drops `p`, the next adds it back with 4-GPU
+    // replicas while the cluster still runs 12 of them (48 GPUs) and the need is 1: the window keeps 12, not 6.
+    const without = makeSpec({
+      policy: 'static', interval: '60s', static: { replicas: { d: 1 } }, limits: { maxStepUp: 40, maxStepDown: 40 },
+      pools: [{ name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 }, { name: 'q', role: 'prefill', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 }],
+    });
+    const first = decide({ spec: without, profile, observation: observed(12), state: stateAt(6, { p: 8, d: 4 }), now: T0 });
+    expect(first.state.replicaGpus).toEqual({ p: 8, d: 4, q: 4 });
+    const back = decide({ spec: sized(4, { limits: { maxStepUp: 40, maxStepDown: 40 } }), profile, observation: observed(12), state: first.state, now: T0 + 60_000 });
+    expect(back.decision.pools.p).toMatchObject({ desired: 12, gpus: 48 });
+    expect(back.state.replicaGpus).toEqual({ p: 4, d: 4, q: 4 });
+    // Once the window no longer carries them, the size is dropped with them.
+    const later = decide({ spec: without, profile, observation: observed(12), state: first.state, now: T0 + 3_600_000 });
+    expect(later.state.replicaGpus).toEqual({ d: 4, q: 4 });
+  });
+
   it('resizedCount keeps at least the GPUs, and stays a safe integer whatever the count', () => {
     expect(resizedCount(6, 4, 8)).toBe(3);
     expect(resizedCount(5, 4, 8)).toBe(3);
