@@ -2,6 +2,7 @@
  * The per-pool counts the state carries (last decision, stabilization window entries) across a policy reload that
  * changes a pool's gpusPerReplica: read as the same GPUs in the new replica size, rounded up.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/planner/decide.js';
 import { inPolicySizes, resizedCount } from '../../../src/planner/replica-sizes.js';
@@ -124,6 +125,38 @@ describe('replica sizes: counts carried across a reload that changes gpusPerRepl
     // Once the window no longer carries them, the size is dropped with them.
     const later = decide({ spec: without, profile, observation: observed(12), state: first.state, now: T0 + 3_600_000 });
     expect(later.state.replicaGpus).toEqual({ d: 4, q: 4 });
+  });
+
+  it('property: a reload alone never reads as a scale-down: the window keeps at least the GPUs it kept, in the fewest new replicas', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2, 3, 4, 6, 8, 16),
+        fc.constantFrom(1, 2, 3, 4, 6, 8, 16),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 4 }),
+        (was, is, last, window) => {
+          for (const count of [last, ...window]) {
+            const now = resizedCount(count, was, is);
+            expect(now * is).toBeGreaterThanOrEqual(count * was);
+            if (now > 0) expect((now - 1) * is).toBeLessThan(count * was);
+          }
+          // The need is 0 and nothing limits a step: only the scale-down window keeps the pool up.
+          const spec = makeSpec({
+            policy: 'static', interval: '60s', static: { replicas: { p: 0, d: 1 } }, limits: { maxStepUp: 1000, maxStepDown: 1000 },
+            pools: [
+              { name: 'p', role: 'prefill', gpusPerReplica: is, minReplicas: 0, maxReplicas: 1000 },
+              { name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 },
+            ],
+          });
+          const recommendations = window.map((p, k) => ({ time: T0 - (k + 1) * 60_000, desired: { p, d: 1 } }));
+          const state: PlannerState = { ...initialState(), recommendations, last: { p: last, d: 1 }, replicaGpus: { p: was, d: 4 } };
+          const running = resizedCount(last, was, is);
+          const { decision } = decide({ spec, profile, observation: observed(running, 1), state, now: T0 });
+          expect(decision.pools.p!.gpus).toBeGreaterThanOrEqual(Math.min(last, Math.max(...window)) * was);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('resizedCount keeps at least the GPUs, and stays a safe integer whatever the count', () => {
