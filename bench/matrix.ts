@@ -557,7 +557,7 @@ export function formatFamilies(results: RowResult[]): string {
   return lines.join('\n');
 }
 
-/** The layers the table shows, in order; the rest (warm start, minimums, step limits, gate, caps, ...) add up as "rest". */
+/** The layers the table shows, in order; the rest (warm start, minimums, held counts, step limits, gate, caps, ...) add up as "rest". */
 const SHOWN_LAYERS = ['need', 'margins', 'evictionSpare', 'stabilization'] as const;
 
 /**

@@ -175,7 +175,7 @@ function markdown(r: Results): string {
       '',
       'The desired GPU-hours of the policy and of hpa-tuned by what asked for them (`runs[].desiredGpuHours` in `simulate`\'s report.json, src/planner/gpu-layers.ts), summed over the family\'s rows: ' +
         '**need** the bare need (for the policy: the load at the profiled throughput, utilisation 1, no corrections; for hpa-tuned: its replica count), **margins** what the policy asked over it (target utilisation, corrections, burst, lead time, SLO headroom, holds), ' +
-        '**eviction spare** the Spot spare, **stabilization** the scale-down (and scale-up) windows, **rest** the warm start, minimums, step limits, the readiness gate and caps.',
+        '**eviction spare** the Spot spare, **stabilization** the scale-down (and scale-up) windows, **rest** the warm start, minimums, counts held while metrics were missing, step limits, the readiness gate, caps, scale to zero and the rounding between replica sizes.',
       '',
       formatLayers(r.matrix.rows),
       '',

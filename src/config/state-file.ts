@@ -19,6 +19,8 @@ import { MAX_STATE_BYTES, parseJson, readInputFile } from './read.js';
 
 const finite = z.number();
 const replicas = z.record(z.string(), z.number().int().nonnegative());
+/** GPUs per replica, checked as a policy's gpusPerReplica is. */
+const gpusPerReplica = z.number().int().positive().max(MAX_GPUS_PER_REPLICA);
 
 /** sla's SLO loop for one role (planner/state.ts RoleSloState): counts and seconds are never negative. */
 const roleSlo = z.looseObject({ headroom: z.number().positive(), missed: z.number().nonnegative(), served: z.number().nonnegative(), seconds: z.number().nonnegative().optional() });
@@ -38,14 +40,15 @@ const plannerStateSchema = z.looseObject({
   recommendations: z.array(z.looseObject({ time: finite, desired: replicas, held: replicas.optional() })),
   last: replicas.optional(),
   /** GPUs per replica of each pool when `last` and `recommendations` were decided (planner/state.ts); absent: as now. */
-  replicaGpus: z.record(z.string(), z.number().int().positive().max(MAX_GPUS_PER_REPLICA)).optional(),
+  replicaGpus: z.record(z.string(), gpusPerReplica).optional(),
   lastEviction: z.record(z.string(), finite),
   readiness: z.record(z.string(), z.looseObject({ becomingReadySince: finite.optional(), graphNotReadySince: finite.optional() })).optional(),
   /** Per pool the newest STARTUP_WINDOW startup times pd-planner keeps (planner/startup.ts): durations in seconds. */
   startup: z.record(z.string(), z.array(z.number().positive()).max(STARTUP_WINDOW, `at most ${STARTUP_WINDOW} startup times per pool (the newest ones the planner keeps)`)).optional(),
   idleSince: finite.optional(),
   pauseRunning: z.looseObject({ prefill: z.number().nonnegative(), decode: z.number().nonnegative() }).optional(),
-  pauseUnitGpus: z.looseObject({ prefill: z.number().positive(), decode: z.number().positive() }).optional(),
+  /** The GPUs of a role's unit (its first pool's gpusPerReplica, 1 without pools): whole, as in a policy. */
+  pauseUnitGpus: z.looseObject({ prefill: gpusPerReplica, decode: gpusPerReplica }).optional(),
 });
 
 export function parsePlannerState(data: unknown, prefix = 'state'): PlannerState {

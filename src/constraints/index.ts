@@ -261,10 +261,11 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       effects.push({ constraint: 'max', role, from: allowance[role], to: result.placed, detail: `only ${result.placed} ${role} replica(s) fit: Spot pools unavailable and on-demand pools at maxReplicas` });
     }
     // Each pool starts from its minimum, so a side whose share is below its pools' minimums holds more than the total.
-    let placedUnits = 0;
-    for (const i of layout.roles[role].all) placedUnits += replicasToUnits(counts[i]!, layout.roles[role].unitGpus, pools[i]!.gpusPerReplica);
-    if (placedUnits > Math.min(result.placed, allowance[role])) {
-      effects.push({ constraint: 'min', role, from: Math.min(result.placed, allowance[role]), to: placedUnits, detail: `${role}: each pool kept at its minimum in the Spot split: ${placedUnits} replica(s), not ${Math.min(result.placed, allowance[role])}` });
+    // (What a pool of another replica size than the role's unit rounds up to is not a minimum: it is left unexplained.)
+    if (result.overMinimums > 0) {
+      const from = Math.min(result.placed, allowance[role]);
+      const to = from + result.overMinimums;
+      effects.push({ constraint: 'min', role, from, to, detail: `${role}: each pool kept at its minimum in the Spot split: ${to} replica(s), not ${from}` });
     }
   }
 

@@ -128,6 +128,12 @@ export interface SplitResult {
   placed: number;
   /** Units moved from unavailable Spot pools to on-demand. */
   moved: number;
+  /**
+   * Role units the pools' minimums hold above what the split gives their side, rounded down (a side's share below
+   * the sum of its pools' minimums): the split places that much more than `placed`. Example: total 2, Spot 1 and
+   * on-demand 1, but two on-demand pools of minimum 1 each -> 1.
+   */
+  overMinimums: number;
 }
 
 /** One pool of the role as the split sees it; `count` is what the split has given it so far. */
@@ -155,14 +161,21 @@ function units(input: SplitInput, pool: PoolSpec, replicas: number): number {
   return replicasToUnits(replicas, input.layout.unitGpus, pool.gpusPerReplica);
 }
 
-/** Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas into out. */
-function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean, spread: boolean, out: number[]): number {
+/**
+ * Give each pool its minimum, then `amount - sum of minimums` more; `spread` evens out, else spec order. Writes replicas
+ * into out; returns the role units placed. What is left to place is counted in GPUs, so a pool whose replicas are
+ * smaller than the role's unit takes as many as the GPUs ask for. Example: 1 unit of 8 GPUs over a Spot pool of 4-GPU
+ * replicas -> 2 replicas (8 GPUs), not every replica up to its cap (one of 4 GPUs is 0 whole units).
+ */
+function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean, spread: boolean, out: number[]): { placed: number; overMinimums: number } {
   const hi = (s: Slot) => (useCaps ? s.cap : s.pool.maxReplicas);
-  let left = amount;
+  const unit = input.layout.unitGpus;
+  let left = amount * unit;
   for (const s of slots) {
     s.count = s.min;
-    left -= units(input, s.pool, s.count);
+    left -= s.count * s.pool.gpusPerReplica;
   }
+  const overMinimums = left < 0 ? Math.floor(-left / unit) : 0;
   if (spread) {
     while (left > 0) {
       let pick: Slot | undefined;
@@ -172,19 +185,20 @@ function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean
       }
       if (pick === undefined) break;
       pick.count += 1;
-      left -= units(input, pick.pool, 1);
+      left -= pick.pool.gpusPerReplica;
     }
   } else {
     for (const s of slots) {
       if (left <= 0) break;
       const room = hi(s) - s.count;
-      const add = Math.min(room, unitsToReplicas(left, input.layout.unitGpus, s.pool.gpusPerReplica));
+      const add = Math.max(0, Math.min(room, Math.ceil(left / s.pool.gpusPerReplica)));
       s.count += add;
-      left -= units(input, s.pool, add);
+      left -= add * s.pool.gpusPerReplica;
     }
   }
   for (const s of slots) out[s.index] = s.count;
-  return amount - Math.max(left, 0);
+  // GPUs not placed (every pool at its cap), as whole units short.
+  return { placed: amount - Math.max(0, Math.ceil(left / unit)), overMinimums };
 }
 
 function sumUnits(input: SplitInput, slots: readonly Slot[], perPool: (s: Slot) => number): number {
@@ -271,9 +285,10 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
       odWanted = total - spotGot;
     }
   }
-  const placedSpot = hasSpot ? fill(input, spotSlots, spotGot, true, true, out) : 0;
-  const placedOd = hasOnDemand ? fill(input, odSlots, odWanted, false, false, out) : 0;
-  return { placed: placedSpot + placedOd, moved };
+  const none = { placed: 0, overMinimums: 0 };
+  const onSpot = hasSpot ? fill(input, spotSlots, spotGot, true, true, out) : none;
+  const onDemand = hasOnDemand ? fill(input, odSlots, odWanted, false, false, out) : none;
+  return { placed: onSpot.placed + onDemand.placed, moved, overMinimums: onSpot.overMinimums + onDemand.overMinimums };
 }
 
 export interface SidesInput {

@@ -61,7 +61,7 @@ import { boundByPool, heldNeed } from './explain.js';
 import { demandSeen, scaleToZero, withWakeMinimums, type IdleResult } from './idle.js';
 import { panicDetail, panicQueueThreshold, panicView, type PanicPoll } from './panic.js';
 import { observedAmount, observedReplicas } from './observed.js';
-import { inPolicySizes, replicaGpusOf } from './replica-sizes.js';
+import { inPolicySizes, nextReplicaGpus } from './replica-sizes.js';
 import { withLearnedStartup } from './startup.js';
 import type { HistoryPoint, PlannerState } from './state.js';
 import type { Decision, Forecast, ForecastValue, Observation, PoolDecision, RoleNeed } from './types.js';
@@ -371,7 +371,7 @@ export function decide(input: DecideInput): DecideResult {
       correction,
       recommendations: constrained.recommendations,
       last,
-      replicaGpus: replicaGpusOf(input.spec),
+      replicaGpus: nextReplicaGpus(input.spec, state.replicaGpus, constrained.recommendations),
       lastEviction: constrained.lastEviction,
       ...(Object.keys(constrained.readiness).length > 0 ? { readiness: constrained.readiness } : {}),
       ...(Object.keys(learned.samples).length > 0 ? { startup: learned.samples } : {}),

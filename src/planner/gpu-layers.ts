@@ -9,9 +9,12 @@
  * `on-demand-floor`, `placement`, `spot-unavailable`) change no total and count for nothing here.
  *
  * A role whose need the policy could not compute (metrics missing; its need is shown with `held: true`) kept its
- * counts: its GPUs, less what the constraints changed, are `held`. What the layers do not explain (rounding in the Spot split between pools of
- * different sizes, the write rule for held pools, a fleet's share) is `other`, so the layers always add up to the
- * decision's GPUs. `start` is for a run's caller: the warm start it ran before the first decision.
+ * counts: its GPUs, less what the constraints changed, are `held`. What the layers do not explain is `other`, so the
+ * layers always add up to the decision's GPUs: the rounding between replica sizes where a role's pools differ in
+ * gpusPerReplica (role totals, their bounds and the Spot split count whole units of the first pool's size, a pool of
+ * another size whole replicas of its own). Where each role's pools share one size it is 0. A fleet's share is no
+ * exception: a graph that gives GPUs up is decided again under a budget of its grant, so its cut is in `caps`.
+ * `start` is for a run's caller: the warm start it ran before the first decision.
  *
  * A policy that shows its bare need (sla's `bareReplicas`: the load at the profiled throughput, at utilisation 1, without
  * corrections, burst, lead time or SLO headroom) has it as `need` and the rest of what it asked for as `margins`.
@@ -57,14 +60,21 @@ export function decisionGpuLayers(spec: PolicySpec, decision: Decision): GpuLaye
   const layers = emptyLayers();
   const gpusOf = new Map(spec.pools.map((pool) => [pool.name, pool.gpusPerReplica]));
   const changed: Record<Role, number> = { prefill: 0, decode: 0 };
+  // Per pool, what its scale-down/scale-up window and step limits changed, for a hard bound that undoes it.
+  const windowed = new Map<string, { layer: GpuLayer; gpus: number }[]>();
   for (const effect of decision.explanation.constraints) {
     const layer = LAYER_OF[effect.constraint];
     if (layer === undefined || effect.role === undefined) continue;
     const size = effect.pool !== undefined ? gpusOf.get(effect.pool) : layout.roles[effect.role].unitGpus;
     const delta = (effect.to - effect.from) * (size ?? 0);
     if (!Number.isFinite(delta)) continue;
-    layers[layer] += delta;
     changed[effect.role] += delta;
+    if (effect.pool !== undefined && (layer === 'stabilization' || layer === 'stepLimits')) {
+      const list = windowed.get(effect.pool) ?? [];
+      list.push({ layer, gpus: delta });
+      windowed.set(effect.pool, list);
+    }
+    layers[layer] += effect.pool !== undefined && (layer === 'minimums' || (layer === 'caps' && effect.constraint === 'max')) ? undoWindows(layers, windowed.get(effect.pool), delta) : delta;
   }
   for (const role of ROLES) {
     let desired = 0;
@@ -89,6 +99,26 @@ export function decisionGpuLayers(spec: PolicySpec, decision: Decision): GpuLaye
     layers.other += desired - need - changed[role];
   }
   return layers;
+}
+
+/**
+ * A pool's hard bound (its minimum, schedule or hold; its maxReplicas) applied after its window and step limits first
+ * takes back what they changed the other way: those GPUs were never theirs to defer or keep. Returns what is left for
+ * the bound's own layer. Example: a scale-up window holds a pool at 0 (-28 GPUs, stabilization) and the count known to
+ * run raises it back to 7 (+28): stabilization 0, minimums 0, not -28 and +28. A step limit that cuts 10 to 4 (-6)
+ * before a schedule raises it to 8 (+4): step limits -2, minimums 0.
+ */
+function undoWindows(layers: GpuLayers, windows: { layer: GpuLayer; gpus: number }[] | undefined, delta: number): number {
+  let rest = delta;
+  for (let i = (windows?.length ?? 0) - 1; i >= 0 && rest !== 0; i--) {
+    const w = windows![i]!;
+    if (Math.sign(w.gpus) === Math.sign(rest) || w.gpus === 0) continue;
+    const back = Math.sign(rest) * Math.min(Math.abs(rest), Math.abs(w.gpus));
+    layers[w.layer] += back;
+    w.gpus += back;
+    rest -= back;
+  }
+  return rest;
 }
 
 /** a + b x weight, layer by layer (weight: hours the decision stood). */

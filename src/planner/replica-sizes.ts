@@ -12,7 +12,8 @@
  * The other way, 6 replicas of 8 GPUs (48) reloaded with 4-GPU replicas -> 12 (48), not 6 (24: half the capacity the
  * need asked for, and a step down from 6 that nobody decided).
  * A state without `replicaGpus` (written before it was recorded), or a pool missing from it or with an unusable size,
- * is taken as measured in the sizes the policy has now. Pools the policy no longer has are left as they are.
+ * is taken as measured in the sizes the policy has now. Pools the policy no longer has are left as they are, and the
+ * state keeps their sizes while the window carries their counts (nextReplicaGpus).
  * (The pause hold's per-role count has its own record, `pauseUnitGpus`: planner/decide.ts inUnits.)
  */
 import type { PolicySpec } from '../config/schema.js';
@@ -26,6 +27,29 @@ export function replicaGpusOf(spec: PolicySpec): Record<string, number> {
 }
 
 const usableSize = (gpus: unknown): gpus is number => typeof gpus === 'number' && Number.isFinite(gpus) && gpus > 0;
+
+/**
+ * The sizes the next state records: the policy's, and for a pool the policy no longer has whose counts the
+ * stabilization window still carries, the size those counts were decided in, so that a pool removed and added back
+ * within the window (with another size) reads them as the GPUs they were. Example: `p` of 4-GPU replicas with window
+ * entries of 6, removed at one reload, added back with 8-GPU replicas at the next -> its entries read 3, not 6; with
+ * 2-GPU replicas -> 12, not 6 (half the GPUs, a scale-down nobody decided). Work: O(window entries x pools).
+ */
+export function nextReplicaGpus(spec: PolicySpec, carried: Record<string, number> | undefined, recommendations: readonly RecommendationEntry[]): Record<string, number> {
+  const sizes = replicaGpusOf(spec);
+  if (carried === undefined) return sizes;
+  const kept = new Map<string, number>();
+  for (const entry of recommendations) {
+    for (const counts of [entry.desired, entry.held ?? {}]) {
+      for (const name of Object.keys(counts)) {
+        if (Object.hasOwn(sizes, name) || kept.has(name)) continue;
+        const was = own(carried, name);
+        if (usableSize(was)) kept.set(name, was);
+      }
+    }
+  }
+  return kept.size === 0 ? sizes : Object.fromEntries([...kept, ...Object.entries(sizes)]);
+}
 
 /**
  * A count of replicas of `was` GPUs as replicas of `is` GPUs holding at least the same GPUs (at most

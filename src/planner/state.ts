@@ -64,7 +64,8 @@ export interface PlannerState {
    * (planner/replica-sizes.ts): count now = ceil(count x GPUs then / GPUs now). Example: window entries of 6 replicas of
    * 4 GPUs (24 GPUs), reloaded with 8-GPU replicas -> 3 (24 GPUs), not 6 (48); 5 of 4 (20) -> 3 (24); 6 replicas of 8
    * GPUs (48) reloaded with 4-GPU replicas -> 12 (48), not 6 (24). The step limits then count from 3 or 12.
-   * Absent (a state written without it), or a pool not in it: the size the policy has now.
+   * Absent (a state written without it), or a pool not in it: the size the policy has now. A pool the policy no longer
+   * has keeps its entry while the window still carries its counts (a pool removed and added back reads them right).
    */
   replicaGpus?: Record<string, number>;
   /** Pool -> epoch ms of the last eviction seen (Spot cool-down). */

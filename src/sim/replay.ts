@@ -22,9 +22,9 @@ import { initialState, type PlannerState } from '../planner/state.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { Decision, Forecast, Observation, PoolObservation } from '../planner/types.js';
 import { nextTickSeconds } from '../planner/idle.js';
-import { addLayers, decisionGpuLayers, emptyLayers, type GpuLayers } from '../planner/gpu-layers.js';
 import { panicDue, panicPollSeconds, type PanicPoll } from '../planner/panic.js';
 import type { Connector, MetricSource } from '../planner/ports.js';
+import { layerHours } from './layer-hours.js';
 import { ClusterSim, windowObservation, type ClusterTotals, type WindowStats } from './cluster/index.js';
 import { reportPercentiles } from './cluster/percentiles.js';
 import { binIslQuantile, type IntervalLoad } from './intervals.js';
@@ -118,20 +118,9 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
   let current: Record<string, number> = { ...initial, ...(driver.atStart ?? {}) };
   let wakes = 0;
   // The desired GPU-hours by layer (planner/gpu-layers.ts): each decision's layers for as long as it stood.
-  const layers = emptyLayers();
-  let standing: { since: number; layers: GpuLayers } | undefined;
-  let decided = false;
-  const initialGpus = poolGpus(spec, current);
-  const standUntil = (t: number) => {
-    if (standing) addLayers(layers, standing.layers, (t - standing.since) / 3600);
-    else layers.start += (initialGpus * t) / 3600;
-  };
+  const layers = layerHours(spec, current);
   const apply = (step: DriverStep, t: number) => {
-    if (step.decision) {
-      standUntil(t);
-      standing = { since: t, layers: decisionGpuLayers(spec, step.decision) };
-      decided = true;
-    }
+    if (step.decision) layers.decided(t, step.decision);
     const before = sumOf(current);
     let changed = false;
     for (const [pool, n] of Object.entries(step.desired)) {
@@ -154,9 +143,10 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
     lastForecast = step.forecastRequests;
     input.progress?.(k + 1, total);
   }
-  standUntil(Math.min(total * interval, Math.max(trace.durationSeconds, interval)));
+  layers.until(Math.min(total * interval, Math.max(trace.durationSeconds, interval)));
   const totals = cluster.finish();
   input.onTotals?.(totals);
+  const desiredGpuHours = layers.result();
   return {
     policy: input.name,
     kind: input.kind,
@@ -171,17 +161,10 @@ export async function replay(input: ReplayInput): Promise<RunResult> {
     completedRequests: totals.completed,
     decisions,
     coldStarts: { wakes, ...totals.coldStarts },
-    ...(decided ? { desiredGpuHours: layers } : {}),
+    ...(desiredGpuHours ? { desiredGpuHours } : {}),
     intervals,
     warnings: [...warnings].slice(0, 20),
   };
-}
-
-/** GPUs of replica counts per pool (pools the spec does not name count for nothing). */
-function poolGpus(spec: PolicySpec, counts: Record<string, number>): number {
-  let gpus = 0;
-  for (const pool of spec.pools) gpus += (counts[pool.name] ?? 0) * pool.gpusPerReplica;
-  return gpus;
 }
 
 function sumOf(counts: Record<string, number>): number {

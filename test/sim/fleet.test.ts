@@ -54,5 +54,16 @@ describe('a fleet of two graphs on one budget', () => {
     expect(chat.gpuHours.total).toBeCloseTo(unlimited!.graphs.chat!.gpuHours.total, 9);
     // Split holds code to a third of the budget: it misses too.
     expect(split!.graphs.code!.sloMet).toBe(false);
+    // Where the GPU-hours went, per graph, as a single-graph run says it: chat's layers are those it has planned alone;
+    // what code gave up to the fleet is its budget cut (caps), and nothing is left unexplained (one size per role).
+    const layers = (run: { desiredGpuHours?: Record<string, number> }) => run.desiredGpuHours!;
+    const sum = (l: Record<string, number>) => Object.values(l).reduce((a, b) => a + b, 0);
+    for (const [name, value] of Object.entries(layers(chat))) expect(value, name).toBeCloseTo(layers(unlimited!.graphs.chat!)[name]!, 9);
+    expect(layers(code).caps).toBeLessThan(-1);
+    expect(layers(code).other).toBe(0);
+    expect(layers(unlimited!.graphs.code!).caps).toBeCloseTo(0, 9);
+    // The desired GPU-hours are close to what ran (they differ by replicas pending or evicted, and the drain at the end).
+    expect(sum(layers(code))).toBeGreaterThan(code.gpuHours.total * 0.9);
+    expect(sum(layers(code))).toBeLessThan(code.gpuHours.total * 1.05);
   });
 });

@@ -110,12 +110,12 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
   Object.assign(chosen.prefill.detail, corrections.prefill);
   Object.assign(chosen.decode.detail, corrections.decode);
   if (fast.detail) for (const role of ['prefill', 'decode'] as const) Object.assign(chosen[role].detail, fast.detail);
-  if (feedback.on) {
-    const floor = bareNeed(ctx, input.forecast, sizing.islTail);
-    const lf = input.leadForecast;
-    const lead = imp.leadTime && lf && checkForecast(lf).ok ? bareNeed(ctx, pointForecast(lf), sizing.islTail) : floor;
-    applyFloor(chosen, { prefill: Math.max(floor.prefill, lead.prefill), decode: Math.max(floor.decode, lead.decode) }, feedback);
-  }
+  // The bare need is shown whether or not the SLO loop runs (what the policy asked for over it are its margins); only
+  // the SLO loop, which may trim the sized need, uses it as a floor.
+  const floor = bareNeed(ctx, input.forecast, sizing.islTail);
+  const lf = input.leadForecast;
+  const lead = imp.leadTime && lf && checkForecast(lf).ok ? bareNeed(ctx, pointForecast(lf), sizing.islTail) : floor;
+  applyFloor(chosen, { prefill: Math.max(floor.prefill, lead.prefill), decode: Math.max(floor.decode, lead.decode) }, feedback);
   applyHold(
     chosen,
     hold,
@@ -133,12 +133,13 @@ function pointForecast(f: Forecast): Forecast {
   return { ...f, requests: point(f.requests), isl: point(f.isl), osl: point(f.osl) };
 }
 
-/** The SLO loop's explanation, and the bare need (`bareReplicas`, always shown) as the floor of a trimmed need. */
+/** The bare need (`bareReplicas`, always shown), and with the SLO loop its explanation and the bare need as the floor of a trimmed need. */
 function applyFloor(chosen: Record<Role, RoleNeed>, floor: Record<Role, number>, feedback: SloFeedback): void {
   for (const role of ['prefill', 'decode'] as const) {
     const need = chosen[role];
-    Object.assign(need.detail, feedback[role].detail);
     need.detail.bareReplicas = floor[role];
+    if (!feedback.on) continue;
+    Object.assign(need.detail, feedback[role].detail);
     if (need.replicas < floor[role]) {
       need.detail.trimmedReplicas = need.replicas;
       need.replicas = floor[role];

@@ -15,10 +15,11 @@ import { decideFleet, type FleetBudget, type FleetGraphInput, type FleetResult }
 import { nextTickSeconds } from '../../planner/idle.js';
 import { initialState, type PlannerState } from '../../planner/state.js';
 import { percentileKey } from '../../planner/percentile-key.js';
-import type { Observation, PoolObservation } from '../../planner/types.js';
+import type { Decision, Observation, PoolObservation } from '../../planner/types.js';
 import type { PerformanceProfile } from '../../profiles/types.js';
 import { ClusterSim, windowObservation, type ClusterTotals } from '../cluster/index.js';
 import { binIslQuantile, type IntervalLoad } from '../intervals.js';
+import { layerHours, type LayerHours } from '../layer-hours.js';
 import { arrivalsUpTo, intervalRecord, SIM_EPOCH_MS, warmHistory, type EvictionOptions } from '../replay.js';
 import type { IntervalRecord, RunResult, Trace } from '../types.js';
 import type { FleetIntervalRecord } from './types.js';
@@ -70,6 +71,8 @@ interface GraphRun {
   wakes: number;
   lastForecast?: number;
   warnings: Set<string>;
+  /** The desired GPU-hours by layer (planner/gpu-layers.ts), as the single-graph replay adds them up. */
+  layers: LayerHours;
 }
 
 /** The fleet's common tick (every graph has one interval: checkFleet) and how many there are. */
@@ -110,7 +113,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
     state.last = { ...initial };
     state.recommendations = [{ time: SIM_EPOCH_MS, desired: { ...initial } }];
     state.history = warmHistory(graph.bins[0], interval);
-    return { graph, cluster, state, islTail: binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100), current: { ...initial }, records: [], decisions: 0, wakes: 0, warnings: new Set() };
+    return { graph, cluster, state, islTail: binIslQuantile(trace, interval, spec.slo.ttft.percentile / 100), current: { ...initial }, records: [], decisions: 0, wakes: 0, warnings: new Set(), layers: layerHours(spec, initial) };
   });
   const fleetRecords: FleetIntervalRecord[] = [];
   // Keyed by graph names (a graph may be named `constructor` or `__proto__`): records without a prototype.
@@ -118,7 +121,9 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
   for (const g of input.graphs) gaveUp[g.name] = 0;
   const fleetWarnings = new Set<string>();
 
-  const apply = (run: GraphRun, desired: Record<string, number>, t: number) => {
+  const apply = (run: GraphRun, decision: Decision, t: number) => {
+    const desired = desiredOf(decision.pools);
+    run.layers.decided(t, decision);
     const before = sum(run.current);
     let changed = false;
     for (const [pool, n] of Object.entries(desired)) {
@@ -164,7 +169,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
         const decided = own(result.results, p.r.graph.name);
         if (!decided) continue;
         p.r.state = decided.state;
-        apply(p.r, desiredOf(decided.decision.pools), s);
+        apply(p.r, decided.decision, s);
         woken.add(p.r);
       }
     }
@@ -200,7 +205,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
       // The record shows what ran in the window and what was decided for the next (as replay.ts records it).
       r.records.push(intervalRecord(t, stats, observation, { ...r.current, ...desiredOf(decided.decision.pools) }, r.lastForecast));
       r.lastForecast = decided.decision.explanation.forecast?.requests.value;
-      apply(r, desiredOf(decided.decision.pools), t);
+      apply(r, decided.decision, t);
       const share = own(result.arbitration.shares, r.graph.name)!;
       record.gpus[r.graph.name] = stats.gpus;
       record.granted![r.graph.name] = share.grantedGpus;
@@ -213,6 +218,8 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
 
   const results: RunResult[] = runs.map((r) => {
     const totals = r.cluster.finish();
+    r.layers.until(Math.min(total * interval, end));
+    const desiredGpuHours = r.layers.result();
     return {
       policy: 'policy',
       kind: r.graph.spec.policy,
@@ -227,6 +234,7 @@ export async function replayFleet(input: FleetReplayInput): Promise<FleetReplayR
       completedRequests: totals.completed,
       decisions: r.decisions,
       coldStarts: { wakes: r.wakes, ...totals.coldStarts },
+      ...(desiredGpuHours ? { desiredGpuHours } : {}),
       intervals: r.records,
       warnings: [...r.warnings].slice(0, 20),
     };

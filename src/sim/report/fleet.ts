@@ -1,7 +1,8 @@
 /**
  * The fleet simulation's report: report.json (contract fields first, each run with the fleet's totals and `graphs`
  * beside them), report.md and report.html (the graphs side by side: one column group per graph, one row per run;
- * a plot of each graph's GPUs under the budget), and the terminal summary.
+ * a plot of each graph's GPUs under the budget; a line per run and graph on where its GPU-hours went), and the
+ * terminal summary.
  */
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
@@ -10,6 +11,7 @@ import type { FleetGraphRun, FleetReport, FleetRunResult } from '../fleet/types.
 import type { Percentiles } from '../types.js';
 import { timeScale } from './charts.js';
 import { coldStartLines } from './cold-starts.js';
+import { gpuLayerLines } from './gpu-layers.js';
 import { fmtDuration, fmtGpuHours, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate } from './format.js';
 import { escapeHtml, htmlPage } from './html.js';
 import { renderSvg } from './svg.js';
@@ -36,7 +38,7 @@ function ordered(obj: object, first: readonly string[], nested: Record<string, (
 const RUN_FIELDS = ['policy', 'sloAttainment', 'ttftMs', 'itlMs', 'gpuHours', 'cost', 'evictions', 'droppedRequests', 'decisions'];
 
 function graphJson(run: FleetGraphRun): Plain {
-  return ordered(run, [...RUN_FIELDS, 'sloMet', 'priority', 'gaveUpGpuHours', 'coldStarts', 'kind', 'requeued', 'completedRequests', 'warnings', 'intervals']);
+  return ordered(run, [...RUN_FIELDS, 'sloMet', 'priority', 'gaveUpGpuHours', 'coldStarts', 'desiredGpuHours', 'kind', 'requeued', 'completedRequests', 'warnings', 'intervals']);
 }
 
 function runJson(run: FleetRunResult): Plain {
@@ -147,12 +149,24 @@ function coldLines(report: FleetReport): string[] {
   return report.runs.flatMap((run) => coldStartLines(report.graphs.map((g) => ({ policy: `${run.policy} / ${g.name}`, coldStarts: own(run.graphs, g.name)?.coldStarts }))));
 }
 
+/** Where each graph's GPU-hours went, per run of the planner (planner/gpu-layers.ts; Dynamo's own loop has none). */
+function layerLines(report: FleetReport): string[] {
+  return report.runs.flatMap((run) =>
+    gpuLayerLines(report.graphs.flatMap((g) => {
+      const graph = own(run.graphs, g.name);
+      return graph ? [{ policy: `${run.policy} / ${g.name}`, gpuHours: graph.gpuHours, desiredGpuHours: graph.desiredGpuHours }] : [];
+    })),
+  );
+}
+
 export function fleetReportMarkdown(report: FleetReport): string {
   const summary = fleetSummaryCells(report);
   const detail = fleetGraphCells(report);
   const lines = [`# Fleet simulation report: ${report.fleetName}`, '', ...headLines(report).map((l) => `- ${l}`), '', '## Graphs side by side', '', markdownTable(summary.headers, summary.rows, summary.align), '', '## Per graph', '', markdownTable(detail.headers, detail.rows, detail.align), ''];
   const cold = coldLines(report);
   if (cold.length > 0) lines.push('## Cold starts', '', ...cold.map((l) => `- ${l}`), '');
+  const layers = layerLines(report);
+  if (layers.length > 0) lines.push('## Where the GPU-hours went', '', ...layers.map((l) => `- ${l}`), '');
   lines.push('## How to read this', '', ...fleetNotes(report).map((n) => `- ${n}`), '');
   const warnings = report.runs.flatMap((r) => r.warnings.map((w) => `${r.policy}: ${w}`));
   if (warnings.length > 0) lines.push('## Warnings', '', ...warnings.map((w) => `- ${w}`), '');
@@ -224,6 +238,8 @@ export async function fleetReportHtml(report: FleetReport): Promise<string> {
     `<section class="card" id="gpus"><h2>GPUs per graph under the budget</h2><p class="caption">Stacked GPUs held by each graph at each interval's end; the dashed line is the fleet's budget.</p><figure>${svg}</figure></section>`,
   ];
   if (cold.length > 0) parts.push(`<section class="card" id="cold-starts"><h2>Cold starts</h2><ul class="notes">${cold.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul></section>`);
+  const layers = layerLines(report);
+  if (layers.length > 0) parts.push(`<section class="card" id="gpu-layers"><h2>Where the GPU-hours went</h2><ul class="notes">${layers.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul></section>`);
   parts.push(`<section class="card" id="how-to-read"><h2>How to read this</h2><ul class="notes">${fleetNotes(report).map((n) => `<li>${escapeHtml(n).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')}</li>`).join('')}</ul></section>`);
   if (warnings.length > 0) parts.push(`<section class="card" id="warnings"><h2>Warnings</h2><ul class="notes">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`);
   parts.push('<footer>pd-planner simulate --fleet · report.json holds every number shown here.</footer>');

@@ -20,9 +20,9 @@ export const LAYER_LABELS: Record<GpuLayer, string> = {
   stabilization: 'stabilization windows',
   stepLimits: 'step limits',
   readinessGate: 'readiness gate',
-  caps: 'budget and maxReplicas',
+  caps: "budget (a fleet's share included) and maxReplicas",
   scaleToZero: 'scale to zero',
-  other: 'other (Spot split rounding, the write rule, a fleet share)',
+  other: 'other (rounding between replica sizes)',
 };
 
 /** Layers under half a hundredth of a GPU-hour are left out of the sentence (they still add up in report.json). */

@@ -43,12 +43,24 @@ describe('pd-planner simulate --fleet', () => {
     }
     expect(Object.keys(report.runs[0]!).slice(0, 9)).toEqual(['policy', 'sloAttainment', 'ttftMs', 'itlMs', 'gpuHours', 'cost', 'evictions', 'droppedRequests', 'decisions']);
     expect(report.runs[0]!.graphs.chat!.priority).toBe(2);
+    // Every run of the planner, the fleet's included, says where each graph's GPU-hours went, before its intervals.
+    for (const run of report.runs) {
+      for (const graph of Object.values(run.graphs)) {
+        const keys = Object.keys(graph);
+        expect(keys.indexOf('desiredGpuHours')).toBeGreaterThan(keys.indexOf('coldStarts'));
+        expect(keys.indexOf('desiredGpuHours')).toBeLessThan(keys.indexOf('intervals'));
+      }
+    }
     const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Where the GPU-hours went');
+    expect(md).toMatch(/^- policy \/ chat: desired [0-9.]+ GPU-hours = need [0-9.]+ .*; ran [0-9.]+\.$/m);
+    expect(md).toMatch(/^- split \/ code: desired /m);
     expect(md).toContain('## Graphs side by side');
     expect(md).toContain('- What-if overrides: --gpu-budget 48, --ttft-ms 1500, --startup-spread 0.2');
     expect(md).toMatch(/\| run \| all SLOs met \| SLO met \(all requests\) \| GPU-hours \| peak GPUs \/ budget \| cost \| chat: SLO met \| chat: GPU-h \| code: SLO met \| code: GPU-h \|/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('GPUs per graph under the budget');
+    expect(html).toContain('<h2>Where the GPU-hours went</h2>');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/https?:\/\//);
   }, 60_000);

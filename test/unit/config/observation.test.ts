@@ -93,9 +93,14 @@ describe('planner state file', () => {
       'state.pauseRunning.prefill: expected a number ≥ 0, got -1',
       'state.pauseRunning.decode: required field is missing (expected a number)',
     ]);
-    // The GPUs of a unit when it was taken divide by nothing: 0 is refused.
+    // The GPUs of a unit when it was taken divide by nothing: 0 is refused; a unit is whole GPUs per replica, as in a
+    // policy (a pause of 4 units of 4 GPUs, recorded as of 2.5 GPUs, would be read as 2.5 units, not 4).
     expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, pauseRunning: { prefill: 2, decode: 3 }, pauseUnitGpus: { prefill: 0, decode: 4 } }))).toEqual([
       'state.pauseUnitGpus.prefill: expected a number > 0, got 0',
+    ]);
+    expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, pauseRunning: { prefill: 2, decode: 3 }, pauseUnitGpus: { prefill: 2.5, decode: 1e6 } }))).toEqual([
+      'state.pauseUnitGpus.prefill: expected a whole number, got 2.5',
+      'state.pauseUnitGpus.decode: expected a number ≤ 1024, got 1000000',
     ]);
     // The replica sizes the counts were decided in divide them: whole GPUs per replica, as in a policy.
     expect(problemsOf(() => parsePlannerState({ history: [], correction: { pCf: 1, dCf: 1 }, recommendations: [], lastEviction: {}, replicaGpus: { a: 0, b: 2.5, c: 4096, d: 8 } }))).toEqual([

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { poolLayout } from '../../../src/constraints/layout.js';
 import { evictionHeadroom, placeSides, splitRole, spotAvailability, type SidesInput, type SplitInput } from '../../../src/constraints/spot.js';
@@ -68,7 +69,7 @@ describe('splitRole', () => {
     const effects: ConstraintEffect[] = [];
     const r = splitRole(splitFor(spec, 'prefill'), 10, out, effects, []);
     expect(out.slice(0, 2)).toEqual([7, 3]);
-    expect(r).toEqual({ placed: 10, moved: 0 });
+    expect(r).toEqual({ placed: 10, moved: 0, overMinimums: 0 });
     expect(effects).toEqual([expect.objectContaining({ constraint: 'spot-cap', role: 'prefill', from: 10, to: 7 })]);
   });
   it('keeps the on-demand floor: 2 -> 1 Spot + 1 on-demand', () => {
@@ -122,6 +123,43 @@ describe('splitRole', () => {
     const out = [0, 0, 0, 0, 0];
     splitRole(splitFor(many, 'prefill'), 10, out, [], []);
     expect(out.slice(0, 4)).toEqual([4, 3, 2, 1]);
+  });
+  it('places what the GPUs ask for on a pool of smaller replicas than the role unit (not every replica up to its cap)', () => {
+    // The role's unit is the first pool's 8 GPUs; Spot has 4-GPU replicas. 2 units (16 GPUs), maxShare 0.7, floor 1:
+    // 1 unit on Spot = 2 replicas of 4 GPUs, 1 on on-demand = 1 replica of 8.
+    const sized = makeSpec({
+      spot: { maxShare: 0.7, onDemandFloor: 1 },
+      pools: [
+        { name: 'od', role: 'prefill', gpusPerReplica: 8, minReplicas: 0, maxReplicas: 10 },
+        { name: 'spot-small', role: 'prefill', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 10 },
+        { name: 'decode', role: 'decode', gpusPerReplica: 4 },
+      ],
+    });
+    const out = [0, 0, 0];
+    const result = splitRole(splitFor(sized, 'prefill'), 2, out, [], []);
+    expect(out.slice(0, 2)).toEqual([1, 2]);
+    expect(result.placed).toBe(2);
+  });
+  it('property: a split of mixed replica sizes runs at most the GPUs asked for, the minimums and one replica per side more', () => {
+    const poolArb = fc.record({ capacity: fc.constantFrom('spot', 'on-demand'), gpus: fc.constantFrom(1, 2, 4, 6, 8), min: fc.integer({ min: 0, max: 3 }), extra: fc.integer({ min: 0, max: 20 }) });
+    fc.assert(
+      fc.property(fc.array(poolArb, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 30 }), fc.double({ min: 0, max: 1, noNaN: true }), (list, total, maxShare) => {
+        const pools = list.map((p, i) => ({ name: `p${i}`, role: 'prefill', capacity: p.capacity, gpusPerReplica: p.gpus, minReplicas: p.min, maxReplicas: p.min + p.extra }));
+        const spec = makeSpec({ spot: { maxShare, onDemandFloor: 1 }, pools: [...pools, { name: 'decode', role: 'decode' }] });
+        const out = new Array<number>(spec.pools.length).fill(0);
+        splitRole(splitFor(spec, 'prefill'), total, out, [], []);
+        const unit = pools[0]!.gpusPerReplica;
+        let gpus = 0;
+        let minGpus = 0;
+        pools.forEach((p, i) => {
+          gpus += out[i]! * p.gpusPerReplica;
+          minGpus += p.minReplicas * p.gpusPerReplica;
+        });
+        const largest = Math.max(...pools.map((p) => p.gpusPerReplica));
+        expect(gpus).toBeLessThanOrEqual(total * unit + minGpus + 2 * largest);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

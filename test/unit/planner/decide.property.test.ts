@@ -14,7 +14,9 @@
  *  4. no role is at zero while its pools' minimums are above zero;
  *  5. a held role never shrinks a pool, except an unavailable Spot pool and budget cuts as in 3;
  *  6. the decision's GPUs by layer (planner/gpu-layers.ts) add up to its GPUs, with nothing left unexplained (`other`)
- *     where each role's pools share one replica size.
+ *     where each role's pools share one replica size, and `other` within one replica's rounding per pool where they
+ *     differ; also over poll and panic-poll decisions, one-pool placement, scale to zero, a reload that changes the
+ *     replica sizes, and the graphs of a fleet (the last test below).
  *  (A role scaled to zero after its idle time goes to its minimum at once: not a step, see planner/idle.ts.)
  * While something was unknown, the minimums in 1-3 include the highest count known for each pool (see effectiveMins).
  */
@@ -23,8 +25,10 @@ import { describe, expect, it } from 'vitest';
 import type { PolicySpec } from '../../../src/config/schema.js';
 import { scheduledMins } from '../../../src/constraints/schedules.js';
 import { spotAvailability } from '../../../src/constraints/spot.js';
+import { decideFleet } from '../../../src/fleet/decide.js';
 import { decide, knownCounts } from '../../../src/planner/decide.js';
 import { decisionGpuLayers, GPU_LAYERS } from '../../../src/planner/gpu-layers.js';
+import { inPolicySizes } from '../../../src/planner/replica-sizes.js';
 import { initialState, type PlannerState } from '../../../src/planner/state.js';
 import type { Decision, Observation, PoolObservation } from '../../../src/planner/types.js';
 import { loadProfile } from '../../../src/profiles/index.js';
@@ -252,6 +256,107 @@ describe('decide: properties over random policies and observations', () => {
         expect(decision.pools.d?.desired).toBe(d);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('6. the GPUs by layer add up, and explain everything but the rounding between replica sizes: polls, placement, scale to zero, reloads, fleets', () => {
+    // Per role one size (often) or one per pool; a reload may double or halve a role's sizes.
+    const layered = (role: 'prefill' | 'decode', sizes: number[], mixed: boolean, index: number, size: number) =>
+      fc
+        .record({ capacity: fc.constantFrom('spot', 'on-demand'), own: fc.constantFrom(...sizes), minReplicas: fc.integer({ min: 0, max: 3 }), extra: fc.integer({ min: 0, max: 12 }) })
+        .map((p) => ({ name: `${role}-${index}`, role, capacity: p.capacity, gpusPerReplica: mixed ? p.own : size, minReplicas: p.minReplicas, maxReplicas: p.minReplicas + p.extra, startupSeconds: '120s' }));
+    const roleArb = (role: 'prefill' | 'decode') =>
+      fc.record({ n: fc.integer({ min: 1, max: 3 }), mixed: fc.boolean(), size: fc.constantFrom(1, 2, 4, 8) }).chain(({ n, mixed, size }) => fc.tuple(...Array.from({ length: n }, (_, i) => layered(role, [1, 2, 4, 6, 8], mixed, i, size))));
+    const layeredSpec = fc
+      .record({
+        prefill: roleArb('prefill'),
+        decode: roleArb('decode'),
+        policy: fc.constantFrom('sla', 'dynamo', 'load', 'hpa', 'static'),
+        budgetExtra: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+        maxStepUp: fc.integer({ min: 1, max: 8 }),
+        scaleDown: fc.constantFrom(0, 120),
+        scaleUp: fc.constantFrom(0, 120),
+        maxShare: fc.double({ min: 0, max: 1, noNaN: true }),
+        evictionRatePerHour: fc.constantFrom(0, 2),
+        placement: fc.constantFrom('share', 'one-pool'),
+        staticReplicas: fc.integer({ min: 0, max: 20 }),
+      })
+      .map((a) => {
+        const pools = [...a.prefill, ...a.decode];
+        const minGpus = pools.reduce((sum, p) => sum + p.minReplicas * p.gpusPerReplica, 0);
+        return makeSpec({
+          pools, policy: a.policy, interval: '60s',
+          budget: a.budgetExtra === undefined ? {} : { maxGpus: Math.max(1, minGpus + a.budgetExtra) },
+          limits: { maxStepUp: a.maxStepUp, maxStepDown: 2 },
+          stabilization: { scaleDown: `${a.scaleDown}s`, scaleUp: `${a.scaleUp}s` },
+          spot: { maxShare: a.maxShare, onDemandFloor: 1, evictionRatePerHour: a.evictionRatePerHour, placement: a.placement },
+          scaleToZero: { idleSeconds: '120s', pollInterval: '10s' },
+          static: { replicas: { [pools[0]!.name]: a.staticReplicas } },
+        });
+      });
+    /** The spec with each role's replica sizes multiplied (x2, x0.5 where whole) by a reload. */
+    const resized = (spec: PolicySpec, by: number): PolicySpec => ({
+      ...spec,
+      pools: spec.pools.map((p) => ({ ...p, gpusPerReplica: Number.isInteger(p.gpusPerReplica * by) ? p.gpusPerReplica * by : p.gpusPerReplica })),
+    });
+    const check = (spec: PolicySpec, decision: Decision, context: unknown) => {
+      const layers = decisionGpuLayers(spec, decision);
+      const gpus = Object.values(decision.pools).reduce((sum, pool) => sum + pool.gpus, 0);
+      expect(GPU_LAYERS.reduce((sum, layer) => sum + layers[layer], 0)).toBeCloseTo(gpus, 9);
+      const unit = (role: string) => spec.pools.find((p) => p.role === role)?.gpusPerReplica ?? 1;
+      const why = JSON.stringify({ context, layers, pools: spec.pools, decided: decision.pools, need: decision.explanation.need, effects: decision.explanation.constraints });
+      const oneSize = ['prefill', 'decode'].every((role) => spec.pools.filter((p) => p.role === role).every((p) => p.gpusPerReplica === unit(role)));
+      if (oneSize) expect(layers.other, why).toBe(0);
+      else expect(Math.abs(layers.other), why).toBeLessThanOrEqual(spec.pools.reduce((sum, p) => sum + unit(p.role) + p.gpusPerReplica, 0));
+    };
+    const step = fc.record({ kind: fc.constantFrom('tick', 'tick', 'tick', 'poll', 'panic'), seconds: fc.constantFrom(60, 60, 10, 0) });
+    fc.assert(
+      fc.property(
+        fc.tuple(layeredSpec, layeredSpec).chain(([a, b]) =>
+          fc.record({
+            a: fc.constant(a),
+            b: fc.constant(b),
+            reloadAt: fc.integer({ min: 0, max: 8 }),
+            by: fc.constantFrom(2, 0.5),
+            fleetBudget: fc.integer({ min: 1, max: 160 }),
+            ticks: fc.array(fc.tuple(observationArb(a.pools.map((p) => p.name)), observationArb(b.pools.map((p) => p.name)), step), { minLength: 1, maxLength: 8 }),
+          }),
+        ),
+        ({ a, b, reloadAt, by, fleetBudget, ticks }) => {
+          // One graph alone, with polls and panic polls between ticks and a reload that changes its replica sizes.
+          let state = initialState();
+          let now = T0;
+          ticks.forEach(([observation, , s], t) => {
+            const spec = t >= reloadAt ? resized(a, by) : a;
+            now += s.seconds * 1000;
+            const poll = s.kind !== 'tick';
+            const result = decide({ spec, profile, observation, state, now, poll, ...(s.kind === 'panic' ? { panic: { queueDepth: 80, secondsIntoInterval: 10 } } : {}) });
+            check(spec, result.decision, { t, kind: s.kind });
+            // What the minimums add is at most twice the GPUs they hold (raising a role to them, and the Spot split
+            // keeping a side at its pools' minimums above its share of the total), and a woken role's one replica.
+            const mins = effectiveMins(spec, result.decision, observation, inPolicySizes(state, spec), now);
+            const largest = Math.max(...spec.pools.map((p) => p.gpusPerReplica));
+            const minGpus = spec.pools.reduce((sum, p, i) => sum + mins[i]! * p.gpusPerReplica, 0);
+            expect(decisionGpuLayers(spec, result.decision).minimums, JSON.stringify({ t, mins, decided: result.decision.pools, effects: result.decision.explanation.constraints })).toBeLessThanOrEqual(2 * minGpus + 2 * largest);
+            state = result.state;
+          });
+          // The same two policies as a fleet on one budget: each graph decided again under its share.
+          let states = [initialState(), initialState()];
+          ticks.forEach(([oa, ob], t) => {
+            const result = decideFleet({
+              name: 'fleet', budget: { maxGpus: fleetBudget }, now: T0 + t * 60_000,
+              graphs: [
+                { name: 'a', priority: 1, spec: a, profile, state: states[0]!, observation: oa },
+                { name: 'b', priority: 2, spec: b, profile, state: states[1]!, observation: ob },
+              ],
+            });
+            check(a, result.results.a!.decision, { t, graph: 'a' });
+            check(b, result.results.b!.decision, { t, graph: 'b' });
+            states = [result.results.a!.state, result.results.b!.state];
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -5,10 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { decisionGpuLayers, GPU_LAYERS, type GpuLayers } from '../../../src/planner/gpu-layers.js';
 import type { ConstraintEffect, Decision, PoolDecision } from '../../../src/planner/types.js';
+import { decide } from '../../../src/planner/decide.js';
+import { initialState } from '../../../src/planner/state.js';
 import { loadProfile } from '../../../src/profiles/index.js';
 import { simulate } from '../../../src/sim/run.js';
 import { readTrace } from '../../../src/sim/traces/index.js';
-import { makeSpec } from '../constraints/helpers.js';
+import { makeSpec, T0 } from '../constraints/helpers.js';
 
 const SPEC = makeSpec({
   policy: 'sla',
@@ -59,6 +61,26 @@ describe('decisionGpuLayers', () => {
     expect(decisionGpuLayers(SPEC, d)).toMatchObject({ need: 16, margins: 8, held: 12, other: 0 });
   });
 
+  it('a pool\'s hard bound first takes back what its window or step limit changed the other way', () => {
+    // decode: need 2, the count known to run is 7 (role hold +5); the scale-up window holds the pool at 0 (-7) and the
+    // hold raises it back to 7 (+7): the window kept nothing from it. prefill-od: need 10, the step limit cuts 10 to 4
+    // (-6) and a schedule raises it to 8 (+4): the step limit took 2.
+    const d = decision(
+      { 'prefill-spot': pool('prefill', 0), 'prefill-od': pool('prefill', 8), 'decode-od': pool('decode', 7) },
+      { prefill: { replicas: 10, detail: {} }, decode: { replicas: 2, detail: {} } },
+      [
+        { constraint: 'hold', role: 'decode', from: 2, to: 7, detail: '' },
+        { constraint: 'step-up', pool: 'prefill-od', role: 'prefill', from: 10, to: 4, detail: '' },
+        { constraint: 'schedule', pool: 'prefill-od', role: 'prefill', from: 4, to: 8, detail: '' },
+        { constraint: 'stabilization', pool: 'decode-od', role: 'decode', from: 7, to: 0, detail: '' },
+        { constraint: 'hold', pool: 'decode-od', role: 'decode', from: 0, to: 7, detail: '' },
+      ],
+    );
+    const layers = decisionGpuLayers(SPEC, d);
+    expect(layers).toMatchObject({ need: 48, stepLimits: -8, stabilization: 0, minimums: 20, other: 0 });
+    expect(total(layers)).toBe(60);
+  });
+
   it('leaves to `other` what no effect explains, so the layers still add up', () => {
     const d = decision(
       { 'prefill-spot': pool('prefill', 1), 'prefill-od': pool('prefill', 3), 'decode-od': pool('decode', 1) },
@@ -69,6 +91,72 @@ describe('decisionGpuLayers', () => {
     expect(layers.other).toBe(4);
     expect(total(layers)).toBe(20);
   });
+});
+
+describe('decisionGpuLayers of decide(): the Spot split and pool minimums', () => {
+  const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+  const splitSpec = (spotGpus: number, odMin: number, maxShare: number) =>
+    makeSpec({
+      policy: 'static',
+      static: { replicas: { 'p-od': odMin > 0 ? 3 : 2, d: 1 } },
+      spot: { maxShare, onDemandFloor: 1, evictionRatePerHour: 0 },
+      pools: [
+        { name: 'p-od', role: 'prefill', capacity: 'on-demand', gpusPerReplica: 4, minReplicas: odMin, maxReplicas: 8 },
+        { name: 'p-spot', role: 'prefill', capacity: 'spot', gpusPerReplica: spotGpus, minReplicas: 0, maxReplicas: 8 },
+        { name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 8 },
+      ],
+    });
+  const decideOnce = (spec: ReturnType<typeof makeSpec>) =>
+    decide({ spec, profile, observation: { time: '', windowSeconds: 60, requests: 10 }, state: initialState(), now: T0 }).decision;
+
+  it('counts an on-demand side held at its pools\' minimums above its share as minimums', () => {
+    // Need 3 prefill of 4 GPUs: Spot min(floor(0.7 x 3), 3 - 1) = 2, on-demand 1 but its pool's minimum is 2 -> 4 run.
+    const decision = decideOnce(splitSpec(4, 2, 0.7));
+    expect(decision.pools['p-spot']?.desired).toBe(2);
+    expect(decision.pools['p-od']?.desired).toBe(2);
+    expect(decision.explanation.constraints.find((e) => e.constraint === 'min')).toMatchObject({ role: 'prefill', from: 3, to: 4, detail: 'prefill: each pool kept at its minimum in the Spot split: 4 replica(s), not 3' });
+    expect(decisionGpuLayers(splitSpec(4, 2, 0.7), decision)).toMatchObject({ need: 16, minimums: 4, other: 0 });
+  });
+
+  it('leaves the rounding up to a Spot replica larger than the role unit to `other`, not to minimums', () => {
+    // Need 2 prefill of 4 GPUs (the first pool's size): 1 on Spot = one 8-GPU replica, 1 on-demand; no minimum above 0.
+    const spec = splitSpec(8, 0, 0.5);
+    const decision = decideOnce(spec);
+    expect(decision.pools['p-spot']?.desired).toBe(1);
+    expect(decision.pools['p-od']?.desired).toBe(1);
+    expect(decision.explanation.constraints.filter((e) => e.constraint === 'min')).toEqual([]);
+    expect(decisionGpuLayers(spec, decision)).toMatchObject({ need: 12, minimums: 0, other: 4 });
+  });
+});
+
+describe('decisionGpuLayers of decide(): sla splits its bare need off with or without its SLO loop', () => {
+  const profile = loadProfile('builtin:dynamo-format-synthetic', process.cwd());
+  for (const sloFeedback of [true, false]) {
+    it(`sloFeedback ${sloFeedback}: the need shows bareReplicas, and what sla asked over it are its margins`, () => {
+      const spec = makeSpec({
+        policy: 'sla',
+        slo: { ttft: { ms: 2000 }, itl: { ms: 60 } },
+        sla: { improvements: { sloFeedback } },
+        stabilization: { scaleDown: '0s' },
+        pools: [
+          { name: 'p', role: 'prefill', gpusPerReplica: 2, minReplicas: 0, maxReplicas: 100 },
+          { name: 'd', role: 'decode', gpusPerReplica: 2, minReplicas: 0, maxReplicas: 100 },
+        ],
+      });
+      const observation = { time: '', windowSeconds: 60, requests: 30000, isl: 3000, osl: 150 };
+      const { decision } = decide({ spec, profile, observation, state: initialState(), now: T0 });
+      const prefill = decision.explanation.need.prefill!;
+      expect(typeof prefill.detail.bareReplicas).toBe('number');
+      const bare = Math.ceil(prefill.detail.bareReplicas as number);
+      expect(bare).toBeGreaterThan(0);
+      // Utilisation 0.85 and the burst allowance put the sized need above the bare one.
+      expect(Math.ceil(prefill.replicas)).toBeGreaterThan(bare);
+      const layers = decisionGpuLayers(spec, decision);
+      const bareDecode = Math.ceil(decision.explanation.need.decode!.detail.bareReplicas as number);
+      expect(layers.need).toBe((bare + bareDecode) * 2);
+      expect(layers.margins).toBeGreaterThan(0);
+    });
+  }
 });
 
 describe('desired GPU-hours by layer over a simulated run', () => {

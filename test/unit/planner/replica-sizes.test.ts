@@ -2,6 +2,7 @@
  * The per-pool counts the state carries (last decision, stabilization window entries) across a policy reload that
  * changes a pool's gpusPerReplica: read as the same GPUs in the new replica size, rounded up.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/planner/decide.js';
 import { inPolicySizes, resizedCount } from '../../../src/planner/replica-sizes.js';
@@ -107,6 +108,55 @@ describe('replica sizes: counts carried across a reload that changes gpusPerRepl
     expect(out.replicaGpus).toEqual({ p: 8, d: 4, gone: 4 });
     // The input is not changed.
     expect(JSON.stringify(state)).toBe(before);
+  });
+
+  it('a pool removed and added back within the window with another size reads its window entries as the GPUs they were', () => {
+    // Window entries of 6 replicas of 8 GPUs (48) for `p`; a reload drops `p`, the next adds it back with 4-GPU
+    // replicas while the cluster still runs 12 of them (48 GPUs) and the need is 1: the window keeps 12, not 6.
+    const without = makeSpec({
+      policy: 'static', interval: '60s', static: { replicas: { d: 1 } }, limits: { maxStepUp: 40, maxStepDown: 40 },
+      pools: [{ name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 }, { name: 'q', role: 'prefill', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 }],
+    });
+    const first = decide({ spec: without, profile, observation: observed(12), state: stateAt(6, { p: 8, d: 4 }), now: T0 });
+    expect(first.state.replicaGpus).toEqual({ p: 8, d: 4, q: 4 });
+    const back = decide({ spec: sized(4, { limits: { maxStepUp: 40, maxStepDown: 40 } }), profile, observation: observed(12), state: first.state, now: T0 + 60_000 });
+    expect(back.decision.pools.p).toMatchObject({ desired: 12, gpus: 48 });
+    expect(back.state.replicaGpus).toEqual({ p: 4, d: 4, q: 4 });
+    // Once the window no longer carries them, the size is dropped with them.
+    const later = decide({ spec: without, profile, observation: observed(12), state: first.state, now: T0 + 3_600_000 });
+    expect(later.state.replicaGpus).toEqual({ d: 4, q: 4 });
+  });
+
+  it('property: a reload alone never reads as a scale-down: the window keeps at least the GPUs it kept, in the fewest new replicas', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2, 3, 4, 6, 8, 16),
+        fc.constantFrom(1, 2, 3, 4, 6, 8, 16),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 4 }),
+        (was, is, last, window) => {
+          for (const count of [last, ...window]) {
+            const now = resizedCount(count, was, is);
+            expect(now * is).toBeGreaterThanOrEqual(count * was);
+            if (now > 0) expect((now - 1) * is).toBeLessThan(count * was);
+          }
+          // The need is 0 and nothing limits a step: only the scale-down window keeps the pool up.
+          const spec = makeSpec({
+            policy: 'static', interval: '60s', static: { replicas: { p: 0, d: 1 } }, limits: { maxStepUp: 1000, maxStepDown: 1000 },
+            pools: [
+              { name: 'p', role: 'prefill', gpusPerReplica: is, minReplicas: 0, maxReplicas: 1000 },
+              { name: 'd', role: 'decode', gpusPerReplica: 4, minReplicas: 1, maxReplicas: 40 },
+            ],
+          });
+          const recommendations = window.map((p, k) => ({ time: T0 - (k + 1) * 60_000, desired: { p, d: 1 } }));
+          const state: PlannerState = { ...initialState(), recommendations, last: { p: last, d: 1 }, replicaGpus: { p: was, d: 4 } };
+          const running = resizedCount(last, was, is);
+          const { decision } = decide({ spec, profile, observation: observed(running, 1), state, now: T0 });
+          expect(decision.pools.p!.gpus).toBeGreaterThanOrEqual(Math.min(last, Math.max(...window)) * was);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('resizedCount keeps at least the GPUs, and stays a safe integer whatever the count', () => {
