@@ -11,10 +11,12 @@
  *                         raised to the highest count known for it (within maxReplicas; an
  *                         unavailable Spot pool to at most what it still has): every later step,
  *                         the budget included, treats it as a minimum                          here
- *   2. eviction headroom  role total + ceil(expected evictions during startup)                spot.ts
+ *   2. eviction headroom  role total + ceil(expected evictions during startup) of the Spot
+ *                         part: what the on-demand pools' minimums leave (as 5 splits it)      spot.ts
  *   3. min/max (role)     total within [sum of effective mins, sum of maxReplicas]             bounds.ts
  *   4. GPU budget (role)  shrink the totals to fit (proportion / SLO pressure / Dynamo rule)   budget.ts
- *   5. Spot split         role total -> pools: Spot cap, on-demand floor, unavailable -> OD;
+ *   5. Spot split         role total -> pools: Spot cap, on-demand floor, on-demand pools'
+ *                         minimums part of the total (not extra), unavailable -> OD;
  *                         with spot.placement one-pool, from the second tick, an increase to
  *                         one side where it fits, none to a side the readiness gate holds      spot.ts
  *   6. min/max (pool)     each pool within [effective min, maxReplicas]: the recommendation     bounds.ts
@@ -183,7 +185,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       continue;
     }
     if (rl.mixedSizes) warnings.push(`${role} pools differ in gpusPerReplica; counted in replicas of ${rl.unitGpus} GPUs`);
-    const split: SplitInput = { role, layout: rl, pools, spot: spec.spot, mins, caps: availability.caps, unavailable: availability.unavailable };
+    const split: SplitInput = { role, layout: rl, pools, spot: spec.spot, mins, raised, caps: availability.caps, unavailable: availability.unavailable };
     // 5b. Placement: from the second tick on, with pools on both sides.
     if (spec.spot.placement === 'one-pool' && rl.spot.length > 0 && rl.onDemand.length > 0 && rl.all.every((i) => previous[i] !== undefined)) {
       heldUp ??= scaleUpHeld({ spec, observation, state: state.readiness, now });
@@ -206,17 +208,20 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       continue;
     }
     let total = Math.max(0, Math.ceil(asked));
-    // 2. Eviction headroom, on the Spot part the split would give.
+    // 2. Eviction headroom, on the Spot part the split would give: what is left after the on-demand pools' minimums.
+    // Example: need 12, on-demand minimums 10, maxShare 1 -> 2 on Spot -> ceil(2 x 0.05 x 180 / 3600) = +1.
     if (rl.spot.length > 0) {
       let spotLo = 0;
       let spotHi = 0;
+      let onDemandLo = 0;
       let startup = 0;
       for (const i of rl.spot) {
         spotLo += units(i, mins[i]!);
         spotHi += units(i, pools[i]!.maxReplicas);
         startup = Math.max(startup, pools[i]!.startupSeconds);
       }
-      const spotPart = spotShare(total, spec.spot, spotLo, spotHi, rl.onDemand.length > 0);
+      for (const i of rl.onDemand) onDemandLo += units(i, mins[i]!);
+      const spotPart = spotShare(total, spec.spot, { spotLo, spotHi, onDemandLo: rl.onDemand.length > 0 ? onDemandLo : undefined });
       const headroom = evictionHeadroom(spotPart, spec.spot, startup);
       if (headroom > 0) {
         effects.push({
@@ -261,6 +266,8 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       effects.push({ constraint: 'max', role, from: allowance[role], to: result.placed, detail: `only ${result.placed} ${role} replica(s) fit: Spot pools unavailable and on-demand pools at maxReplicas` });
     }
     // Each pool starts from its minimum, so a side whose share is below its pools' minimums holds more than the total.
+    // The split gives each side at least its minimums, so only a total below the role's minimums does this (step 3
+    // keeps totals above them); the effect keeps every replica explained whatever the total.
     // (What a pool of another replica size than the role's unit rounds up to is not a minimum: it is left unexplained.)
     if (result.overMinimums > 0) {
       const from = Math.min(result.placed, allowance[role]);

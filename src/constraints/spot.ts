@@ -14,13 +14,19 @@
  *    likely event and one spare covers it. The notice (30-120 s) does not shorten the gap: our
  *    reaction is bound to the next tick and the replacement still has to start. Correlated
  *    evictions (a whole pool) are not headroom's job; rule 1 handles them.
- *    The headroom is added to the role's total before the split, so the Spot cap and on-demand
- *    floor apply to it too, and under a GPU budget it is the first thing given up (it is part of the
+ *    The Spot replicas counted are those the split (rule 3) places, after the on-demand pools'
+ *    minimums. The headroom is added to the role's total before the split, so the Spot cap and
+ *    on-demand floor apply to it too, and under a GPU budget it is the first thing given up (it is part of the
  *    total the budget shrinks).
- * 3. Split. Spot is preferred (cheaper) up to min(floor(maxShare * total), total - onDemandFloor),
- *    never below the Spot pools' minimums. Example: total 10, maxShare 0.7, floor 1 -> Spot 7,
- *    on-demand 3; total 2 -> Spot min(1, 1) = 1, on-demand 1. If the on-demand pools are full the
- *    excess goes back to Spot (with a warning) rather than being dropped.
+ * 3. Split. Spot is preferred (cheaper) up to
+ *      min(floor(maxShare * total), total - max(onDemandFloor, onDemandLo)),
+ *    never below the Spot pools' minimums, where onDemandLo is what the on-demand pools' minimums
+ *    (minReplicas, raised by schedules and holds) run whatever the split gives them: Spot has what
+ *    is left after them, so they are part of the total, not extra. Example: total 10, maxShare 0.7,
+ *    floor 1 -> Spot 7, on-demand 3; total 2 -> Spot min(1, 1) = 1, on-demand 1; total 12,
+ *    maxShare 1, on-demand minimums 10 -> Spot min(12, 12 - 10) = 2, on-demand 10 (12 replicas,
+ *    not 11 on Spot beside the 10). If the on-demand pools are full the excess goes back to Spot
+ *    (with a warning) rather than being dropped.
  *    Within Spot the replicas are spread evenly over the pools (separate failure domains, as SkyServe
  *    does); within on-demand they fill the pools in spec order (the order is the preference).
  * 5. Placement (spot.placement `one-pool`, an opt-in; from the second tick on). The readiness gate
@@ -37,6 +43,7 @@ import type { PlannerState } from '../planner/state.js';
 import { observedReplicas } from '../planner/observed.js';
 import type { ConstraintEffect, Observation } from '../planner/types.js';
 import { own } from '../config/records.js';
+import type { Raise } from './bounds.js';
 import { replicasToUnits, unitsToReplicas, type RoleLayout } from './layout.js';
 
 export interface SpotAvailability {
@@ -95,12 +102,29 @@ export function evictionHeadroom(spotReplicas: number, spot: SpotSpec, startupSe
   return Math.ceil((spotReplicas * spot.evictionRatePerHour * startupSeconds) / 3600);
 }
 
-/** Spot's share of a role total before availability: min(floor(maxShare * total), total - floor), within the Spot pools' range. */
-export function spotShare(total: number, spot: SpotSpec, spotLo: number, spotHi: number, hasOnDemand: boolean): number {
-  if (!hasOnDemand) return Math.max(spotLo, Math.min(total, spotHi));
-  const byShare = Math.floor(spot.maxShare * total);
-  const byFloor = total - spot.onDemandFloor;
-  return Math.max(spotLo, Math.min(byShare, byFloor, spotHi));
+/** A role's pools as the Spot share sees them, in role units. */
+export interface ShareRange {
+  /** The Spot pools' minimums and maxReplicas, summed. */
+  spotLo: number;
+  spotHi: number;
+  /** The on-demand pools' minimums (minReplicas, schedules, holds), summed; undefined when the role has no on-demand pool. */
+  onDemandLo: number | undefined;
+}
+
+/** The three bounds of rule 3 on Spot's share of `total`: by maxShare, by onDemandFloor, by the on-demand pools' minimums. */
+export function shareBounds(total: number, spot: SpotSpec, onDemandLo: number): { byShare: number; byFloor: number; byMinimums: number } {
+  return { byShare: Math.floor(spot.maxShare * total), byFloor: total - spot.onDemandFloor, byMinimums: total - onDemandLo };
+}
+
+/**
+ * Spot's share of a role total before availability (rule 3): min(floor(maxShare * total), total - onDemandFloor,
+ * total - onDemandLo), within the Spot pools' range. Example: total 12, maxShare 1, floor 1, on-demand minimums 10 ->
+ * min(12, 11, 2) = 2; the same with minimums 1 -> 11.
+ */
+export function spotShare(total: number, spot: SpotSpec, range: ShareRange): number {
+  if (range.onDemandLo === undefined) return Math.max(range.spotLo, Math.min(total, range.spotHi));
+  const { byShare, byFloor, byMinimums } = shareBounds(total, spot, range.onDemandLo);
+  return Math.max(range.spotLo, Math.min(byShare, byFloor, byMinimums, range.spotHi));
 }
 
 export interface SplitInput {
@@ -110,6 +134,8 @@ export interface SplitInput {
   spot: SpotSpec;
   /** Effective minimum / current cap / maxReplicas per pool (spec index). */
   mins: readonly number[];
+  /** Per pool: why its minimum is above its minReplicas (a schedule or a hold), for the explanation. */
+  raised?: readonly (Raise | undefined)[];
   caps: readonly number[];
   unavailable: readonly (string | undefined)[];
   /** Rule 5, when spot.placement is `one-pool` and every pool of the role has a previous count. */
@@ -130,8 +156,9 @@ export interface SplitResult {
   moved: number;
   /**
    * Role units the pools' minimums hold above what the split gives their side, rounded down (a side's share below
-   * the sum of its pools' minimums): the split places that much more than `placed`. Example: total 2, Spot 1 and
-   * on-demand 1, but two on-demand pools of minimum 1 each -> 1.
+   * the sum of its pools' minimums): the split places that much more than `placed`. Rule 3 gives each side at least
+   * its pools' minimums, so this needs a total below the role's minimums. Example: total 8 over on-demand pools of
+   * minimums 6 and 4 (Spot none) -> 2.
    */
   overMinimums: number;
 }
@@ -201,6 +228,12 @@ function fill(input: SplitInput, slots: Slot[], amount: number, useCaps: boolean
   return { placed: amount - Math.max(0, Math.ceil(left / unit)), overMinimums };
 }
 
+/** Why a pool's minimum is what it is, for the explanation: ` (schedule LABEL)`, ` (held: REASON)` or nothing (its minReplicas). */
+function minimumReason(raised: Raise | undefined): string {
+  if (raised === undefined) return '';
+  return raised.kind === 'schedule' ? ` (schedule ${raised.label})` : ` (held: ${raised.label})`;
+}
+
 function sumUnits(input: SplitInput, slots: readonly Slot[], perPool: (s: Slot) => number): number {
   let sum = 0;
   for (const s of slots) sum += units(input, s.pool, perPool(s));
@@ -218,25 +251,33 @@ export function splitRole(input: SplitInput, total: number, out: number[], effec
   const spotLo = sumUnits(input, spotSlots, (s) => s.min);
   const spotHi = sumUnits(input, spotSlots, (s) => s.pool.maxReplicas);
   const spotAvail = sumUnits(input, spotSlots, (s) => s.cap);
+  const odLo = sumUnits(input, odSlots, (s) => s.min);
   const odHi = sumUnits(input, odSlots, (s) => s.pool.maxReplicas);
   const hasOnDemand = odSlots.length > 0;
   const hasSpot = spotSlots.length > 0;
 
-  const spotWanted = hasSpot ? spotShare(total, spot, spotLo, spotHi, hasOnDemand) : 0;
+  const spotWanted = hasSpot ? spotShare(total, spot, { spotLo, spotHi, onDemandLo: hasOnDemand ? odLo : undefined }) : 0;
   if (hasSpot && hasOnDemand) {
     const uncapped = Math.min(total, spotHi);
-    const byShare = Math.floor(spot.maxShare * total);
-    const byFloor = total - spot.onDemandFloor;
+    const { byShare, byFloor, byMinimums } = shareBounds(total, spot, odLo);
+    // The bound that binds is named; between equals, the share, then the floor (the minimums are named only where they
+    // hold more than both).
     if (spotWanted < uncapped) {
-      if (byShare <= byFloor) {
+      if (byShare <= byFloor && byShare <= byMinimums) {
         effects.push({
           constraint: 'spot-cap', role, from: uncapped, to: spotWanted,
           detail: `Spot share capped at ${Math.round(spot.maxShare * 100)}% of ${total} ${role} replicas: ${spotWanted} on Spot, ${total - spotWanted} on on-demand`,
         });
-      } else {
+      } else if (byFloor <= byMinimums) {
         effects.push({
           constraint: 'on-demand-floor', role, from: uncapped, to: spotWanted,
           detail: `${spot.onDemandFloor} ${role} replica(s) kept on on-demand whatever Spot holds: ${spotWanted} on Spot`,
+        });
+      } else {
+        const held = odSlots.filter((s) => s.min > 0).map((s) => `${s.pool.name} ${s.min}${minimumReason(input.raised?.[s.index])}`);
+        effects.push({
+          constraint: 'on-demand-floor', role, from: uncapped, to: spotWanted,
+          detail: `${odLo} of ${total} ${role} replica(s) run on on-demand at its pools' minimums (${held.join(', ')}), so Spot has the rest: ${spotWanted} on Spot, not ${uncapped}`,
         });
       }
     }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyConstraints, type ConstraintInput } from '../../../src/constraints/index.js';
+import { applyConstraints, evictionHeadroom, type ConstraintInput } from '../../../src/constraints/index.js';
 import type { PolicySpec } from '../../../src/config/schema.js';
 import { FOUR_POOLS, T0, TWO_POOLS, makeSpec, stateWith } from './helpers.js';
 
@@ -146,5 +147,90 @@ describe('applyConstraints', () => {
     const costly = makeSpec({ pools: [{ name: 'p', role: 'prefill', costPerGpuHour: 3 }, { name: 'd', role: 'decode', costPerGpuHour: 2 }], budget: { maxCostPerHour: 10 } });
     const r = run(costly, { need: { prefill: 3, decode: 1 } });
     expect(r.warnings).toContain('cost 11.00/h is over spec.budget.maxCostPerHour 10 (the cost ceiling is reported, not enforced)');
+  });
+});
+
+describe('applyConstraints: Spot has what the on-demand minimums leave', () => {
+  /** decode-od (minimum `odMin`) and decode-spot of 1 GPU, maxShare 1, floor 1, 2 evictions/h, 180 s startup. */
+  const held = (odMin: number, extra: Record<string, unknown> = {}) =>
+    makeSpec({
+      spot: { maxShare: 1, onDemandFloor: 1, evictionRatePerHour: 2 },
+      pools: [
+        { name: 'prefill', role: 'prefill', minReplicas: 0, maxReplicas: 8, startupSeconds: 180 },
+        { name: 'decode-od', role: 'decode', minReplicas: odMin, maxReplicas: 16, startupSeconds: 180 },
+        { name: 'decode-spot', role: 'decode', capacity: 'spot', minReplicas: 0, maxReplicas: 16, startupSeconds: 180 },
+      ],
+      ...extra,
+    });
+
+  it('decode 12 with on-demand minimums of 10: the spare is for the 2 on Spot, and 13 run, not 10 + 13', () => {
+    const r = run(held(10), { need: { prefill: 0, decode: 12 } });
+    // Spot min(12, 12 - 1, 12 - 10) = 2 -> headroom ceil(2 x 2 x 180 / 3600 = 0.2) = 1 -> 13 -> Spot min(13, 12, 3) = 3.
+    expect(r.desired).toEqual([0, 10, 3]);
+    expect(r.effects).toEqual([
+      {
+        constraint: 'eviction-headroom', role: 'decode', from: 12, to: 13,
+        detail: '+1 decode: 2 Spot replica(s) x 2 evictions/h x 180s startup / 3600 = 0.200 expected missing, rounded up',
+      },
+      {
+        constraint: 'on-demand-floor', role: 'decode', from: 13, to: 3,
+        detail: "10 of 13 decode replica(s) run on on-demand at its pools' minimums (decode-od 10), so Spot has the rest: 3 on Spot, not 13",
+      },
+    ]);
+    // Minimum 1 (the floor): Spot 11 -> headroom ceil(11 x 0.1 = 1.1) = 2 -> 14 -> 13 on Spot + 1.
+    expect(run(held(1), { need: { prefill: 0, decode: 12 } }).desired).toEqual([0, 1, 13]);
+  });
+
+  it('a schedule that raises the on-demand minimum takes its part of the total, and the explanation names it', () => {
+    const scheduled = held(1, { schedules: [{ cron: '0 8 * * *', duration: '10h', minReplicas: { 'decode-od': 10 } }] });
+    const r = run(scheduled, { need: { prefill: 0, decode: 12 }, now: Date.UTC(2026, 0, 14, 9) });
+    expect(r.desired).toEqual([0, 10, 3]);
+    expect(r.effects.find((e) => e.constraint === 'on-demand-floor')?.detail).toBe(
+      `10 of 13 decode replica(s) run on on-demand at its pools' minimums (decode-od 10 (schedule "0 8 * * *" (10h, UTC))), so Spot has the rest: 3 on Spot, not 13`,
+    );
+    // Need below the minimums: 10 on on-demand, none on Spot, and no spare (no Spot replica to lose).
+    const low = run(scheduled, { need: { prefill: 0, decode: 6 }, now: Date.UTC(2026, 0, 14, 9) });
+    expect(low.desired).toEqual([0, 10, 0]);
+    expect(low.effects.map((e) => `${e.constraint}:${e.from}->${e.to}`)).toEqual(['schedule:6->10', 'on-demand-floor:10->0']);
+  });
+
+  it('property: a role runs at most max(need, its minimums) plus the eviction spare of the Spot part it places', () => {
+    const poolArb = fc.record({ capacity: fc.constantFrom('spot', 'on-demand'), gpus: fc.constantFrom(4, 8), min: fc.integer({ min: 0, max: 8 }) });
+    fc.assert(
+      fc.property(
+        fc.array(poolArb, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(0, 1, 4, 8),
+        fc.integer({ min: 0, max: 30 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.double({ min: 0, max: 2, noNaN: true }),
+        (list, oneSize, need, maxShare, floor, rate) => {
+          // oneSize 0: sizes of 4 and 8 GPUs, the first pool's 4 the role's unit; else every pool of that size.
+          const gpus = (i: number, g: number) => (oneSize === 0 ? (i === 0 ? 4 : g) : oneSize);
+          const decode = list.map((p, i) => ({
+            name: `d${i}`, role: 'decode', capacity: p.capacity, gpusPerReplica: gpus(i, p.gpus), minReplicas: p.min, maxReplicas: p.min + 40, startupSeconds: 180,
+          }));
+          const spec = makeSpec({
+            spot: { maxShare: Math.max(0.01, maxShare), onDemandFloor: floor, evictionRatePerHour: rate },
+            pools: [{ name: 'p', role: 'prefill', minReplicas: 0, maxReplicas: 4 }, ...decode],
+          });
+          const r = run(spec, { need: { prefill: 0, decode: need } });
+          const unit = decode[0]!.gpusPerReplica;
+          let placed = 0;
+          let onSpot = 0;
+          let minimums = 0;
+          decode.forEach((p, i) => {
+            placed += r.desired[i + 1]! * p.gpusPerReplica;
+            if (p.capacity === 'spot') onSpot += r.desired[i + 1]! * p.gpusPerReplica;
+            minimums += p.minReplicas * p.gpusPerReplica;
+          });
+          const spare = evictionHeadroom(Math.floor(onSpot / unit), spec.spot, 180) * unit;
+          // Replicas of 8 GPUs over a unit of 4 may round each side up by half a replica.
+          const rounding = oneSize === 0 ? 2 * 4 : 0;
+          expect(placed, JSON.stringify({ decode, need, desired: r.desired, effects: r.effects })).toBeLessThanOrEqual(Math.max(need * unit, minimums) + spare + rounding);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });

@@ -140,6 +140,86 @@ describe('splitRole', () => {
     expect(out.slice(0, 2)).toEqual([1, 2]);
     expect(result.placed).toBe(2);
   });
+  it('gives Spot what is left after the on-demand minimums: 12 with minimums of 10 at maxShare 1 -> 2 Spot + 10 on-demand, not 11 + 10', () => {
+    const held = makeSpec({
+      spot: { maxShare: 1, onDemandFloor: 1 },
+      pools: [
+        { name: 'decode-spot', role: 'decode', capacity: 'spot', minReplicas: 0, maxReplicas: 20 },
+        { name: 'decode-od-a', role: 'decode', minReplicas: 6, maxReplicas: 8 },
+        { name: 'decode-od-b', role: 'decode', minReplicas: 4, maxReplicas: 8 },
+        { name: 'prefill', role: 'prefill' },
+      ],
+    });
+    const out = [0, 0, 0, 0];
+    const effects: ConstraintEffect[] = [];
+    const r = splitRole(splitFor(held, 'decode'), 12, out, effects, []);
+    expect(out.slice(0, 3)).toEqual([2, 6, 4]);
+    expect(r).toEqual({ placed: 12, moved: 0, overMinimums: 0 });
+    expect(effects).toEqual([
+      {
+        constraint: 'on-demand-floor', role: 'decode', from: 12, to: 2,
+        detail: "10 of 12 decode replica(s) run on on-demand at its pools' minimums (decode-od-a 6, decode-od-b 4), so Spot has the rest: 2 on Spot, not 12",
+      },
+    ]);
+    // Minimums of 1 (as much as the floor): the floor is named, Spot 11 + on-demand 1.
+    const low = splitFor(held, 'decode');
+    const out2 = [0, 0, 0, 0];
+    const effects2: ConstraintEffect[] = [];
+    splitRole({ ...low, mins: [0, 1, 0, 1] }, 12, out2, effects2, []);
+    expect(out2.slice(0, 3)).toEqual([11, 1, 0]);
+    expect(effects2.map((e) => `${e.constraint}:${e.from}->${e.to}`)).toEqual(['on-demand-floor:12->11']);
+    // The share binds harder than the minimums: maxShare 0.1 of 12 -> 1 on Spot, 11 on on-demand (above their 10).
+    const out3 = [0, 0, 0, 0];
+    const effects3: ConstraintEffect[] = [];
+    splitRole({ ...low, spot: { ...held.spot, maxShare: 0.1 } }, 12, out3, effects3, []);
+    expect(out3.slice(0, 3)).toEqual([1, 7, 4]);
+    expect(effects3.map((e) => `${e.constraint}:${e.from}->${e.to}`)).toEqual(['spot-cap:12->1']);
+    // A total below the minimums (the role bounds keep applyConstraints' totals above them): each pool at its minimum.
+    const out4 = [0, 0, 0, 0];
+    expect(splitRole(low, 8, out4, [], [])).toEqual({ placed: 8, moved: 0, overMinimums: 2 });
+    expect(out4.slice(0, 3)).toEqual([0, 6, 4]);
+  });
+  it('names a schedule or hold that raised an on-demand minimum', () => {
+    const held = makeSpec({
+      spot: { maxShare: 1, onDemandFloor: 1 },
+      pools: [
+        { name: 'decode-od', role: 'decode', minReplicas: 1, maxReplicas: 12 },
+        { name: 'decode-spot', role: 'decode', capacity: 'spot', minReplicas: 0, maxReplicas: 20 },
+        { name: 'prefill', role: 'prefill' },
+      ],
+    });
+    const out = [0, 0, 0];
+    const effects: ConstraintEffect[] = [];
+    const input = { ...splitFor(held, 'decode'), mins: [8, 0, 1], raised: [{ kind: 'schedule' as const, label: '"0 8 * * 1-5" (10h, UTC)' }, undefined, undefined] };
+    splitRole(input, 10, out, effects, []);
+    expect(out.slice(0, 2)).toEqual([8, 2]);
+    expect(effects[0]?.detail).toBe(`8 of 10 decode replica(s) run on on-demand at its pools' minimums (decode-od 8 (schedule "0 8 * * 1-5" (10h, UTC))), so Spot has the rest: 2 on Spot, not 10`);
+    const effects2: ConstraintEffect[] = [];
+    splitRole({ ...input, raised: [{ kind: 'hold', label: 'the request rate unknown' }, undefined, undefined] }, 10, [0, 0, 0], effects2, []);
+    expect(effects2[0]?.detail).toContain('(decode-od 8 (held: the request rate unknown))');
+  });
+  it('counts the on-demand minimums in GPUs where replica sizes differ: 8-GPU on-demand minimum 1 beside 4-GPU Spot', () => {
+    // maxShare 1, floor 0. The unit is the first pool's 8 GPUs: 3 units = 24 GPUs; the on-demand minimum holds 1 unit,
+    // so Spot has 2 units = 4 replicas of 4 GPUs: 8 + 16 = 24 GPUs (not 3 units on Spot beside it: 32).
+    const pools = [
+      { name: 'od-big', role: 'prefill', gpusPerReplica: 8, minReplicas: 1, maxReplicas: 10 },
+      { name: 'spot-small', role: 'prefill', capacity: 'spot', gpusPerReplica: 4, minReplicas: 0, maxReplicas: 20 },
+      { name: 'decode', role: 'decode', gpusPerReplica: 4 },
+    ];
+    const odFirst = makeSpec({ spot: { maxShare: 1, onDemandFloor: 0 }, pools });
+    const out = [0, 0, 0];
+    const r = splitRole(splitFor(odFirst, 'prefill'), 3, out, [], []);
+    expect(out.slice(0, 2)).toEqual([1, 4]);
+    expect(r).toEqual({ placed: 3, moved: 0, overMinimums: 0 });
+    // Spot first: the unit is 4 GPUs, 6 units = 24 GPUs; the 8-GPU minimum is 2 units: Spot 4 replicas (16 GPUs), not 5.
+    const spotFirst = makeSpec({ spot: { maxShare: 1, onDemandFloor: 1 }, pools: [pools[1], pools[0], pools[2]] });
+    const out2 = [0, 0, 0];
+    const effects: ConstraintEffect[] = [];
+    splitRole(splitFor(spotFirst, 'prefill'), 6, out2, effects, []);
+    expect(out2.slice(0, 2)).toEqual([4, 1]);
+    expect(effects).toEqual([expect.objectContaining({ constraint: 'on-demand-floor', from: 6, to: 4 })]);
+    expect(effects[0]?.detail).toContain("2 of 6 prefill replica(s) run on on-demand at its pools' minimums (od-big 1)");
+  });
   it('property: a split of mixed replica sizes runs at most the GPUs asked for, the minimums and one replica per side more', () => {
     const poolArb = fc.record({ capacity: fc.constantFrom('spot', 'on-demand'), gpus: fc.constantFrom(1, 2, 4, 6, 8), min: fc.integer({ min: 0, max: 3 }), extra: fc.integer({ min: 0, max: 20 }) });
     fc.assert(

@@ -109,13 +109,15 @@ describe('decisionGpuLayers of decide(): the Spot split and pool minimums', () =
   const decideOnce = (spec: ReturnType<typeof makeSpec>) =>
     decide({ spec, profile, observation: { time: '', windowSeconds: 60, requests: 10 }, state: initialState(), now: T0 }).decision;
 
-  it('counts an on-demand side held at its pools\' minimums above its share as minimums', () => {
-    // Need 3 prefill of 4 GPUs: Spot min(floor(0.7 x 3), 3 - 1) = 2, on-demand 1 but its pool's minimum is 2 -> 4 run.
+  it('an on-demand side held at its pools\' minimums is part of the total: Spot has the rest, nothing counts as minimums', () => {
+    // Need 3 prefill of 4 GPUs, the on-demand pool's minimum 2: Spot min(floor(0.7 x 3), 3 - 1, 3 - 2) = 1 -> 1 + 2 = 3
+    // run (12 GPUs, all need; decode's 1 replica 4 more), not 2 on Spot beside the 2 (16 prefill GPUs, 4 of them minimums).
     const decision = decideOnce(splitSpec(4, 2, 0.7));
-    expect(decision.pools['p-spot']?.desired).toBe(2);
+    expect(decision.pools['p-spot']?.desired).toBe(1);
     expect(decision.pools['p-od']?.desired).toBe(2);
-    expect(decision.explanation.constraints.find((e) => e.constraint === 'min')).toMatchObject({ role: 'prefill', from: 3, to: 4, detail: 'prefill: each pool kept at its minimum in the Spot split: 4 replica(s), not 3' });
-    expect(decisionGpuLayers(splitSpec(4, 2, 0.7), decision)).toMatchObject({ need: 16, minimums: 4, other: 0 });
+    expect(decision.explanation.constraints.filter((e) => e.constraint === 'min')).toEqual([]);
+    expect(decision.explanation.constraints.find((e) => e.role === 'prefill')).toMatchObject({ constraint: 'on-demand-floor', from: 3, to: 1 });
+    expect(decisionGpuLayers(splitSpec(4, 2, 0.7), decision)).toMatchObject({ need: 16, minimums: 0, other: 0 });
   });
 
   it('leaves the rounding up to a Spot replica larger than the role unit to `other`, not to minimums', () => {
