@@ -22,10 +22,12 @@ describe('pd-planner reserve', () => {
     expect(process.exitCode ?? 0).toBe(0);
     expect(stdout).toContain('1 / 1 (as written)');
     expect(stdout).toMatch(/76\.0%\s+no\s+14\.10/);
-    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 1 prefill / 2 decode: 99.9% at 14.53 GPU-h');
+    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 3 prefill / 2 decode: 99.9% at 12.25 GPU-h (0.87× the policy as written)');
+    expect(stdout).toContain('spec.pools[0].minReplicas (prefill-od): 1 -> 3');
     expect(stdout).toContain('spec.pools[2].minReplicas (decode-od): 1 -> 2');
-    expect(stdout).not.toContain('spec.pools[0].minReplicas');
-    expect(stdout).toContain('the run that meets the SLO at the fewest GPU-hours holds more: 2 / 2, 99.9% at 14.45 GPU-h');
+    expect(stdout).not.toContain('spec.pools[1].minReplicas');
+    expect(stdout).not.toContain('spec.pools[3].minReplicas');
+    expect(stdout).not.toContain('the run that meets the SLO at the fewest GPU-hours holds more');
     expect(stdout).toContain('; seed 1');
   });
 
@@ -55,22 +57,25 @@ describe('pd-planner reserve', () => {
     const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--trace', 'synthetic:step?steps=0:2,10m:12,20m:3&duration=30m']);
     expect(status).toBe(0);
     expect(stdout).toContain('on each trace (attainment: the worst trace\'s; GPU-h and cost: their sum)');
-    expect(stdout).toMatch(/2 \/ 2\s+73\.1%\s+99\.9% \/ 73\.1%\s+no/);
-    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 3 prefill / 2 decode');
+    expect(stdout).toMatch(/3 \/ 2\s+73\.1%\s+99\.9% \/ 73\.1%\s+no/);
+    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 4 prefill / 2 decode');
   });
 
   it('--json: the search, with the fields to set', async () => {
     const { status, stdout } = await runInProcess(registerReserve, ['reserve', '--trace', STEP, '--json']);
     expect(status).toBe(0);
-    const json = JSON.parse(stdout) as Record<string, unknown> & { best: { reserve: { decode: number } }; cheapest: { reserve: { prefill: number } } };
+    const json = JSON.parse(stdout) as Record<string, unknown> & { best: { reserve: { prefill: number; decode: number } }; cheapest: unknown };
     expect(json.traces).toEqual([STEP]);
     expect(json.goal).toBe(0.95);
     expect(json.seed).toBe(1);
     expect(json.maxRuns).toBe(40);
     expect(json.stoppedBy).toBe('met');
-    expect(json.best.reserve.decode).toBe(2);
-    expect(json.cheapest.reserve.prefill).toBe(2);
-    expect(json.minReplicas).toEqual([{ field: 'spec.pools[2].minReplicas', pool: 'decode-od', capacity: 'on-demand', from: 1, to: 2 }]);
+    expect(json.best.reserve).toEqual({ prefill: 3, decode: 2 });
+    expect(json.cheapest).toBeNull();
+    expect(json.minReplicas).toEqual([
+      { field: 'spec.pools[0].minReplicas', pool: 'prefill-od', capacity: 'on-demand', from: 1, to: 3 },
+      { field: 'spec.pools[2].minReplicas', pool: 'decode-od', capacity: 'on-demand', from: 1, to: 2 },
+    ]);
   });
 
   it('a way out when no run meets the SLO (an ITL no replica count meets), exit 0 as for any answer', async () => {
