@@ -596,7 +596,7 @@ export function formatLayers(results: RowResult[]): string {
 }
 
 /** Improvements switched off one at a time in the ablation (the forecaster's bound is `forecaster.confidence` 0). */
-export const ABLATION = ['percentile', 'serviceTimeCorrection', 'ttftOvershoot', 'leadTime', 'queueAware', 'burst', 'correctionGuard', 'sloFeedback', 'fastPath', 'budgetHold', 'crowdHold', 'pauseHold', 'trendBound'] as const;
+export const ABLATION = ['percentile', 'serviceTimeCorrection', 'ttftOvershoot', 'leadTime', 'queueAware', 'burst', 'correctionGuard', 'sloFeedback', 'fastPath', 'budgetHold', 'crowdHold', 'pauseHold', 'budgetWindow', 'trendBound'] as const;
 
 export interface AblationRow {
   off: string;

@@ -97,6 +97,11 @@ export interface ConstraintInput {
    * the readiness gate, which holds that scale-down as it holds any other.
    */
   toZero?: { roles: readonly Role[]; reason: string };
+  /**
+   * The policy's scale-down window for this tick, when shorter than stabilization.scaleDown (policies/sla/budget-window.ts),
+   * and why. A longer one is ignored: the spec's window is the longest a recommendation is kept.
+   */
+  scaleDownWindow?: { seconds: number; reason: string };
 }
 
 export interface ConstraintOutput {
@@ -278,7 +283,12 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
 
   // 6-9. Per pool: bounds, stabilization, step limits, hard bounds.
   const recommendation: Record<string, number> = {};
+  // Entries are kept for the spec's windows whatever this tick reads, so a full window reads them again.
   const recent = recentRecommendations(state.recommendations, now, Math.max(spec.stabilization.scaleDown, spec.stabilization.scaleUp));
+  const shorter = input.scaleDownWindow;
+  const windows =
+    shorter && shorter.seconds >= 0 && shorter.seconds < spec.stabilization.scaleDown ? { ...spec.stabilization, scaleDown: shorter.seconds } : spec.stabilization;
+  const windowNote = windows !== spec.stabilization && shorter ? ` (not ${spec.stabilization.scaleDown}s: ${shorter.reason})` : '';
   const desired: number[] = new Array<number>(n).fill(0);
   const trimPools: TrimPool[] = [];
   const silent: ConstraintEffect[] = [];
@@ -305,14 +315,14 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
       const { maxStepUp, maxStepDown } = spec.limits;
       stepped = clampPool(pool, stepLimit(prev, target, maxStepUp, maxStepDown, extraUp).value, mins[i]!, undefined, silent);
       // 7. Stabilization.
-      const stable = stabilize(pool.name, prev, target, recent, now, spec.stabilization);
+      const stable = stabilize(pool.name, prev, target, recent, now, windows);
       if (stable.heldBy !== undefined) {
         const { direction, level } = stable.heldBy;
-        const window = direction === 'down' ? spec.stabilization.scaleDown : spec.stabilization.scaleUp;
+        const window = direction === 'down' ? windows.scaleDown : windows.scaleUp;
         effects.push({
           constraint: 'stabilization', pool: pool.name, role, from: target, to: stable.value,
           detail: direction === 'down'
-            ? `${pool.name}: highest recommendation in the last ${window}s was ${level}; scale-down from ${prev} to ${target} deferred`
+            ? `${pool.name}: highest recommendation in the last ${window}s${windowNote} was ${level}; scale-down from ${prev} to ${target} deferred`
             : `${pool.name}: lowest recommendation in the last ${window}s was ${level}; scale-up from ${prev} to ${target} deferred`,
         });
       }

@@ -312,6 +312,7 @@ export function decide(input: DecideInput): DecideResult {
     spec: withWakeMinimums(spec, idle, committed), observation, state, now, need, baseline, previous, floor,
     ...(unheldShare ? { unheldShare } : {}),
     ...(toZero ? { toZero } : {}),
+    ...(output?.scaleDownWindow ? { scaleDownWindow: output.scaleDownWindow } : {}),
   });
   warnings.push(...constrained.warnings);
   if (observation.pools === undefined) {

@@ -29,6 +29,8 @@ export interface PolicyOutput {
   warnings: string[];
   /** Observation fields that were missing and what the policy did instead. */
   missing: Record<string, string>;
+  /** A scale-down window shorter than stabilization.scaleDown for this tick, and why (sla's budgetWindow). */
+  scaleDownWindow?: { seconds: number; reason: string };
 }
 
 export type Policy = (input: PolicyInput) => PolicyOutput;

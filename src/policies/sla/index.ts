@@ -19,6 +19,9 @@
  *                   SLO's miss budget is spent                                    improvements.crowdHold
  *   pause-hold.ts   a share of what runs, kept while no demand is seen (a pause
  *                   is not a trend)                                               improvements.pauseHold
+ *   budget-window.ts
+ *                   a shorter scale-down window while the SLO's miss budget is
+ *                   healthy (read by the constraints' stabilization)              improvements.budgetWindow
  * (correction.ts also holds `correctionGuard`: factors kept while a role is saturated or starting, and bounded;
  * percentile.ts also holds `serviceTimeCorrection`: pCf read as the service-time factor that explains the TTFT tail.)
  *
@@ -35,6 +38,7 @@ import { checkForecast, prefillMs, r4, roleReplicaGpus } from '../common.js';
 import { heldOutput, infeasibleItl } from '../dynamo.js';
 import type { Policy, PolicyInput, PolicyOutput } from '../types.js';
 import { burstStep } from './burst.js';
+import { budgetWindowStep } from './budget-window.js';
 import { slaContext, type SlaContext } from './context.js';
 import { correctionStep } from './correction.js';
 import { CROWD_HOLD_SPENT, crowdHoldNeed, crowdHoldStep, type CrowdHold } from './crowd-hold.js';
@@ -65,6 +69,7 @@ export { CROWD_HOLD_SPENT, crowdHoldStep } from './crowd-hold.js';
 export { fastPathStep, PANIC_RATIO, PANIC_Z } from './fast-path.js';
 export { leadTimeStep } from './lead-time.js';
 export { OVERSHOOT_CAP, PCF_FLOOR, prefillFactor } from './overshoot.js';
+export { BUDGET_WINDOW_SHARE, budgetWindowStep } from './budget-window.js';
 export { applyPauseHold, PAUSE_HOLD_SECONDS, PAUSE_KEEP, pauseHoldReplicas } from './pause-hold.js';
 export { PCF_SMOOTHING, prefillQueueCorrection, SATURATED_RHO } from './percentile.js';
 export { queueAwareStep } from './queue-aware.js';
@@ -124,7 +129,8 @@ export const slaPolicy: Policy = (given: PolicyInput): PolicyOutput => {
   applyPauseHold(chosen, pauseHoldReplicas(ctx), input.idleForSeconds);
 
   finalWarnings(ctx, sized, corrections.pCf, corrections.dCf, chosen.decode);
-  return { need: chosen, correction: carry, warnings, missing };
+  const window = budgetWindowStep(ctx);
+  return { need: chosen, correction: carry, warnings, missing, ...(window ? { scaleDownWindow: window } : {}) };
 };
 
 /** A forecast without the forecaster's allowance for its own error: the load expected, not its upper bound. */
