@@ -1,5 +1,5 @@
 /**
- * budgetWindow (src/policies/sla/budget-window.ts): while less than half the SLO's miss budget is spent, after the SLO
+ * budgetWindow (src/policies/sla/budget-window.ts): while less than a quarter of the SLO's miss budget is spent, after the SLO
  * loop's 900 s of evidence, the scale-down window is BUDGET_WINDOW_SHARE of stabilization.scaleDown; otherwise the
  * spec's, and the recommendations it skipped are read again.
  */
@@ -8,7 +8,7 @@ import { applyConstraints } from '../../../src/constraints/index.js';
 import { decide } from '../../../src/planner/decide.js';
 import { initialState, type CorrectionState, type PlannerState } from '../../../src/planner/state.js';
 import type { Observation } from '../../../src/planner/types.js';
-import { BUDGET_WINDOW_SHARE, budgetWindowStep } from '../../../src/policies/sla/budget-window.js';
+import { BUDGET_WINDOW_SHARE, BUDGET_WINDOW_SPENT, budgetWindowStep } from '../../../src/policies/sla/budget-window.js';
 import { slaContext } from '../../../src/policies/sla/context.js';
 import { slaPolicy } from '../../../src/policies/sla/index.js';
 import { loadProfile } from '../../../src/profiles/index.js';
@@ -30,15 +30,16 @@ describe('budgetWindowStep', () => {
 
   it('healthy budget after 900 s of evidence: 0.6 x 300 s = 180 s, and says how much was spent', () => {
     expect(BUDGET_WINDOW_SHARE).toBe(0.6);
+    expect(BUDGET_WINDOW_SPENT).toBe(0.25);
     // (60 + 60) / 6000 = 2% of requests against a 10% budget: 20% spent
-    expect(step(record(60))).toEqual({ seconds: 180, reason: "budgetWindow: 20.0% of the SLO's miss budget spent (under 50%)" });
+    expect(step(record(60))).toEqual({ seconds: 180, reason: "budgetWindow: 20.0% of the SLO's miss budget spent (under 25%)" });
     expect(step(record(60), {}, '600s')?.seconds).toBe(360);
   });
 
-  it('the spec window at half the budget spent, before 900 s of evidence, without a record, or with sloFeedback or budgetWindow off', () => {
-    // (150 + 150) / 6000 = 5%: half of the 10% budget
-    expect(step(record(150))).toBeUndefined();
-    expect(step(record(149))?.seconds).toBe(180);
+  it('the spec window at a quarter of the budget spent, before 900 s of evidence, without a record, or with sloFeedback or budgetWindow off', () => {
+    // (75 + 75) / 6000 = 2.5%: a quarter of the 10% budget
+    expect(step(record(75))).toBeUndefined();
+    expect(step(record(74))?.seconds).toBe(180);
     expect(step(record(0, 840))).toBeUndefined();
     expect(step(undefined)).toBeUndefined();
     expect(step(record(0), { sloFeedback: false })).toBeUndefined();
@@ -92,11 +93,11 @@ describe('budgetWindow through decide', () => {
     expect(decision.pools.p!.desired).toBe(2);
     expect(decision.pools.d!.desired).toBe(2);
     const effect = decision.explanation.constraints.find((e) => e.constraint === 'stabilization' && e.pool === 'p');
-    expect(effect?.detail).toBe("p: highest recommendation in the last 180s (not 300s: budgetWindow: 10.0% of the SLO's miss budget spent (under 50%)) was 2; scale-down from 6 to 1 deferred");
+    expect(effect?.detail).toBe("p: highest recommendation in the last 180s (not 300s: budgetWindow: 10.0% of the SLO's miss budget spent (under 25%)) was 2; scale-down from 6 to 1 deferred");
   });
 
-  it('with half the budget spent, switched off, or before the evidence, the 300 s window keeps the 6', () => {
-    for (const run of [tick(record(300)), tick(record(30), { budgetWindow: false }), tick(record(30, 600))]) {
+  it('with a quarter of the budget spent, switched off, or before the evidence, the 300 s window keeps the 6', () => {
+    for (const run of [tick(record(150)), tick(record(30), { budgetWindow: false }), tick(record(30, 600))]) {
       expect(run.decision.pools.p!.desired).toBe(6);
       expect(run.decision.pools.d!.desired).toBe(6);
       const effect = run.decision.explanation.constraints.find((e) => e.constraint === 'stabilization' && e.pool === 'p');
