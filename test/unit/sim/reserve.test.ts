@@ -142,7 +142,7 @@ describe('findReserve', () => {
 
   it('the answer holds the fewest GPUs of the runs that meet; a larger reserve that costs fewer GPU-hours is reported beside it', async () => {
     const trace = await readTrace('scenario:idle?seed=3', { seed: 1 });
-    // measured: as written 86.0% at 40.35 GPU-h; 3/4 99.9% at 49.53; 2/2 99.7% at 32.24; 1/2 99.9% at 35.38
+    // measured: as written 86.0% at 40.09 GPU-h; 3/4 99.9% at 49.53; 2/2 99.7% at 29.44; 1/2 99.9% at 35.38
     const search = await findReserve({ spec, profile, traces: [trace], seed: 1 });
     const best = search.best!;
     const held = (t: ReserveTrial) => reserveGpus(spec, t.reserve);
