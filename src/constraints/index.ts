@@ -30,6 +30,8 @@
  *  11. readiness gate     no scale-up of a pool still becoming ready (until readinessTimeout),
  *                         nothing during a rolling update; a held pool keeps its current count
  *                         within its bounds                                                     readiness.ts
+ *  11b. budget after 11   scale-ups the gate let through are taken back while its holds put the
+ *                         counts over the budget and over what runs                             gate-budget.ts
 
  * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
@@ -51,6 +53,9 @@ import { clampPool, clampRole, type Raise } from './bounds.js';
 import { allocateBudget, budgetMode, sloPressure, trimToBudget, type TrimPool } from './budget.js';
 import { poolLayout, replicasToUnits, unitsToReplicas } from './layout.js';
 import { applyReadinessGate, scaleUpHeld } from './readiness.js';
+import { budgetAfterGate } from './gate-budget.js';
+import { own } from '../config/records.js';
+import { observedReplicas } from '../planner/observed.js';
 import { scheduledMins } from './schedules.js';
 import { evictionHeadroom, moveFromUnavailableSpot, splitRole, spotAvailability, spotShare, type SplitInput } from './spot.js';
 import { recentRecommendations, stabilize, type RecommendationEntry } from './stabilization.js';
@@ -369,8 +374,13 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   const gate = applyReadinessGate({ spec, observation, state: state.readiness, now, desired, mins, unavailable: availability.unavailable });
   effects.push(...gate.effects);
   warnings.push(...gate.warnings);
-  const gated = gate.desired;
+  let gated = gate.desired;
   if (maxGpus !== undefined && gate.effects.length > 0) {
+    // 11b. The gate's holds do not make room for scale-ups the budget paid for with them (gate-budget.ts).
+    const current = pools.map((p) => observedReplicas(own(observation.pools, p.name)?.desired));
+    const fitted = budgetAfterGate({ pools, gated, current, mins, maxGpus });
+    gated = fitted.desired;
+    effects.push(...fitted.effects);
     let before = 0;
     let after = 0;
     for (let i = 0; i < n; i++) {

@@ -22,7 +22,7 @@ describe('pd-planner reserve', () => {
     expect(process.exitCode ?? 0).toBe(0);
     expect(stdout).toContain('1 / 1 (as written)');
     expect(stdout).toMatch(/76\.0%\s+no\s+14\.10/);
-    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 3 prefill / 2 decode: 99.9% at 12.25 GPU-h (0.87× the policy as written)');
+    expect(stdout).toContain('fewest replicas to keep running that meet the SLO: 3 prefill / 2 decode: 99.9% at 11.85 GPU-h (0.84× the policy as written)');
     expect(stdout).toContain('spec.pools[0].minReplicas (prefill-od): 1 -> 3');
     expect(stdout).toContain('spec.pools[2].minReplicas (decode-od): 1 -> 2');
     expect(stdout).not.toContain('spec.pools[1].minReplicas');
