@@ -34,31 +34,61 @@ describe('withReserve', () => {
 });
 
 describe('findReserve', () => {
-  it("on the README's step: the policy as written misses; 3 prefill / 2 decode on on-demand meet p95 at fewer GPU-hours", async () => {
+  it("on the README's step: the policy as written misses; 1 prefill / 2 decode on on-demand meet p95 at fewer GPU-hours", async () => {
     const trace = await readTrace(STEP, { seed: 1 });
     const search = await findReserve({ spec, profile, traces: [trace], seed: 1 });
-    // measured: as written 76.0% at 14.10 GPU-h; 6/4 100.0% at 20.05; 3/2 99.9% at 11.85; 2/1 76.4%; 2/2 75.6%; 3/1 76.0%
+    // measured: as written 76.0% at 14.10 GPU-h; 6/4 100.0% at 20.05; 3/2 99.9% at 11.85; 2/1 76.4%; 2/2 75.6%; 1/2 99.9% at 12.33
     expect(search.written.meets).toBe(false);
     expect(search.written.attainment).toBeLessThan(0.8);
     const best = search.best!;
     expect(best.meets).toBe(true);
     expect(best.attainment).toBeGreaterThanOrEqual(0.95);
-    expect(best.reserve).toEqual({ prefill: 3, decode: 2 });
+    expect(best.reserve).toEqual({ prefill: 1, decode: 2 });
     // The reserve runs on on-demand, part of each role's total: it takes the place of Spot replicas and their eviction
     // spare rather than running beside them, so the run costs less than the policy as written.
     expect(best.gpuHours / search.written.gpuHours).toBeLessThan(0.9);
     // Decode is what the step needs: no run with one decode replica as its reserve meets the SLO.
     for (const t of search.trials) if (t.reserve.decode === 1) expect(t.meets).toBe(false);
-    expect(search.changes).toEqual([
-      { pool: 'prefill-od', capacity: 'on-demand', index: 0, from: 1, to: 3 },
-      { pool: 'decode-od', capacity: 'on-demand', index: 2, from: 1, to: 2 },
-    ]);
-    // No run that meets the SLO costs less: nothing is reported beside the answer.
-    expect(search.cheapest).toBeUndefined();
+    expect(search.changes).toEqual([{ pool: 'decode-od', capacity: 'on-demand', index: 2, from: 1, to: 2 }]);
     expect(search.stoppedBy).toBe('met');
     expect(search.simulations).toBe(search.trials.length);
     expect(search.trials.length).toBeLessThanOrEqual(12);
     expect(search.truncated).toBe(false);
+  });
+
+  it('lowering a role: past a miss one replica lower, two lower is tried; a miss of both ends the role; within the run budget', async () => {
+    const trace = await readTrace(STEP, { seed: 1 });
+    const reserves = (s: { trials: ReserveTrial[] }) => s.trials.map((t) => `${t.reserve.prefill}/${t.reserve.decode}`);
+    // measured: from 3/2 (99.9% at 11.85 GPU-h) prefill one lower, 2/2, misses (75.6%) and two lower, 1/2, meets
+    // (99.9% at 12.33); decode one lower is the policy as written (1/1, 76.0%) and two lower is below its minimum
+    const search = await findReserve({ spec, profile, traces: [trace], seed: 1 });
+    expect(reserves(search)).toEqual(['1/1', '6/4', '3/2', '2/1', '2/2', '1/2']);
+    const at = (r: string) => search.trials.find((t) => `${t.reserve.prefill}/${t.reserve.decode}` === r)!;
+    expect(at('2/2').meets).toBe(false);
+    expect(at('2/2').attainment).toBeLessThan(0.8);
+    expect(at('1/2').meets).toBe(true);
+    // The answer holds the fewest GPUs (one decode replica of 4 GPUs, against 3 replicas of 4 for 3/2); 3/2 costs
+    // fewer GPU-hours and is reported beside it.
+    expect(search.best).toBe(at('1/2'));
+    expect(reserveGpus(spec, search.best!.reserve)).toBe(4);
+    expect(search.cheapest).toBe(at('3/2'));
+    expect(search.cheapest!.gpuHours).toBeLessThan(search.best!.gpuHours);
+
+    // The try two lower counts against the run budget: with 5 runs it is not run, and the answer is 3/2.
+    const five = await findReserve({ spec, profile, traces: [trace], seed: 1, maxRuns: 5 });
+    expect(reserves(five)).toEqual(['1/1', '6/4', '3/2', '2/1', '2/2']);
+    expect(five.truncated).toBe(true);
+    expect(five.best!.reserve).toEqual({ prefill: 3, decode: 2 });
+
+    // A miss of both ends the role. With a sixfold step beside it, from 4/2: 3/2 misses (73.1% on the second trace),
+    // 2/2 too (64.0%), and 1/2 is not tried.
+    const six = await readTrace('synthetic:step?steps=0:2,10m:12,20m:3&duration=30m', { seed: 1 });
+    const both = await findReserve({ spec, profile, traces: [trace, six], seed: 1 });
+    expect(both.best!.reserve).toEqual({ prefill: 4, decode: 2 });
+    expect(reserves(both)).toContain('3/2');
+    expect(reserves(both)).toContain('2/2');
+    expect(reserves(both)).not.toContain('1/2');
+    for (const r of ['3/2', '2/2']) expect(both.trials.find((t) => `${t.reserve.prefill}/${t.reserve.decode}` === r)!.meets).toBe(false);
   });
 
   it('a reserve the GPU budget cannot hold is not tried, and says why', async () => {
@@ -101,7 +131,8 @@ describe('findReserve', () => {
 
   it('a GPU budget below the peak lowers the ladder to what it holds: the reserve that fits is found, not "none meets"', async () => {
     const trace = await readTrace(STEP, { seed: 1 });
-    // measured: budget 32 GPUs; the peak 5 / 4 (36 GPUs) is refused; 4 / 3 (28 GPUs) meets at 100.0%, 3 / 2 (20 GPUs) at 99.9%
+    // measured: budget 32 GPUs; the peak 5 / 4 (36 GPUs) is refused; 4 / 3 (28 GPUs) meets at 100.0%, 3 / 2 (20 GPUs) and
+    // 1 / 2 (12 GPUs) at 99.9%
     const search = await findReserve({ spec: { ...spec, budget: { ...spec.budget, maxGpus: 32 } }, profile, traces: [trace], seed: 1 });
     expect(search.written.meets).toBe(false);
     expect(search.refused.map((r) => r.problem)).toEqual([expect.stringContaining('spec.budget.maxGpus: 32 GPUs is below')]);
