@@ -142,7 +142,9 @@ export interface MultiPlannerService {
   canAct(): boolean;
   /**
    * The budget of the connector's API calls made now: the running tick's (its deadline; aborted when it is given up
-   * or the planner stops), else the planner's stop alone.
+   * or the planner stops), else the planner's stop alone; with an election, the current term of leadership, which
+   * ends the writes (not the reads) the moment it ends. Its signal is also what the metric sources' reads (Prometheus,
+   * NATS) are cut off by.
    */
   callBudget(): CallBudget;
   /** Re-reads every policy file and directory now; true when anything changed. */
@@ -272,7 +274,11 @@ export class PlannerLoop implements MultiPlannerService {
     !(this.#fleet?.stepAbandoned() ?? false) &&
     (this.#options.leader ? this.#options.leader.isLeader() : true);
 
-  readonly callBudget = (): CallBudget => this.#runner.stepBudget() ?? this.#fleet?.stepBudget() ?? { signal: this.#stop.signal };
+  readonly callBudget = (): CallBudget => {
+    const budget = this.#runner.stepBudget() ?? this.#fleet?.stepBudget() ?? { signal: this.#stop.signal };
+    const leader = this.#options.leader;
+    return leader ? { ...budget, leadership: leader.term() } : budget;
+  };
 
   readonly health = (): Probe =>
     healthProbe({ idleMs: this.#monotonic() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });

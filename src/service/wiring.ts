@@ -218,9 +218,18 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
   const canAct = () => late.service?.canAct() ?? false;
   const callBudget = () => late.service?.callBudget() ?? {};
 
+  const metrics = createPlannerMetrics({ policyLabel: multi });
   let kubernetes: KubernetesConnector | undefined;
   if (kubeConfig) {
-    kubernetes = createKubernetesConnector({ kubeConfig, namespace, dryRun: options.dryRun, logger, canAct, callBudget });
+    kubernetes = createKubernetesConnector({
+      kubeConfig,
+      namespace,
+      dryRun: options.dryRun,
+      logger,
+      canAct,
+      callBudget,
+      onWriteAbandoned: (abandoned) => metrics.recordWriteAbandoned(abandoned.reason),
+    });
   }
   const connector: Connector & { close?: () => Promise<void> } =
     options.connector === 'kubernetes'
@@ -249,7 +258,6 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
     };
   })();
 
-  const metrics = createPlannerMetrics({ policyLabel: multi });
   let leader: LeaderElector | undefined;
   if (!options.once && !options.dryRun && kubeConfig) {
     const first = (initial[0] as { plan: LoadedPlan }).plan;

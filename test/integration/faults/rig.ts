@@ -125,6 +125,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const kubeConfig = options.api.kubeConfig();
 
   const late: { service?: PlannerService } = {};
+  const metrics = createPlannerMetrics({ defaultMetrics: false });
   const connector = createKubernetesConnector({
     kubeConfig,
     namespace: 'default',
@@ -132,6 +133,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     canAct: () => late.service?.canAct() ?? false,
     callBudget: () => late.service?.callBudget() ?? {},
     sleep: async () => undefined,
+    onWriteAbandoned: (abandoned) => metrics.recordWriteAbandoned(abandoned.reason),
     ...options.connector,
   });
   const kubeState = options.kubeState
@@ -146,7 +148,6 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     readTargets: (spec, now) => connector.readTargets(spec, now),
     kubeState: kubeState ? (spec, now) => Promise.resolve(kubeState.poolObservations(spec, now)) : undefined,
   });
-  const metrics = createPlannerMetrics({ defaultMetrics: false });
   const service = createPlannerService(
     {
       policyPath,
