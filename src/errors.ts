@@ -18,3 +18,10 @@ export class InputError extends Error {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The reason an AbortSignal was aborted with, as text for a message: its Error's message, a string, else "aborted". */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === 'string' && reason !== '' ? reason : 'aborted';
+}

@@ -10,8 +10,9 @@
  * held pool is never written below the count its target holds now.
  * Always: field manager `pd-planner`; no PATCH when the spec already holds the count; 409 -> re-read and retry;
  * 429/5xx/timeouts -> bounded backoff (retry.ts) within the tick's budget (its deadline; cut off at once when the
- * tick is given up or the planner stops); `canAct()` is asked right before each write; dry-run logs the patch and
- * writes nothing.
+ * tick is given up or the planner stops); `canAct()` is asked right before each write, and a write runs within the
+ * term of leadership it began in (a wait or a request ends the moment it ends); dry-run logs the patch and writes
+ * nothing.
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -24,10 +25,11 @@ import { DynamoApi } from './dynamo-api.js';
 import { resolveComponent, type DynamoVersion, type GraphComponent, type KubeObject } from './graph.js';
 import type { CallBudget, RetryOptions } from './retry.js';
 import { ComponentDeploymentTarget, GraphComponentTarget } from './scale-targets.js';
-import { ScaleWriter } from './scale-write.js';
+import { ScaleWriter, type WriteAbandoned } from './scale-write.js';
 import { poolsOrThrow, readTargets, serviceOf, targetRef, type GraphRef, type TargetReadResult, type TargetRef } from './targets.js';
 
 export type { TargetReadResult } from './targets.js';
+export type { WriteAbandoned } from './scale-write.js';
 
 export interface KubernetesConnectorOptions {
   kubeConfig: k8s.KubeConfig;
@@ -51,6 +53,8 @@ export interface KubernetesConnectorOptions {
   retry?: Partial<Omit<RetryOptions, 'sleep'>>;
   /** Re-read-and-retry rounds on 409 Conflict (default 3). */
   conflictRetries?: number;
+  /** Called for each write given up while under way: leadership lost, or its tick ended (scale-write.ts). */
+  onWriteAbandoned?: (abandoned: WriteAbandoned) => void;
   /** Force an API version instead of discovering it (GET /apis/nvidia.com). */
   version?: DynamoVersion;
 }
@@ -86,6 +90,7 @@ class DynamoConnector implements KubernetesConnector {
       canAct: this.#canAct,
       dryRun: options.dryRun ?? false,
       conflictRetries: options.conflictRetries ?? 3,
+      ...(options.onWriteAbandoned ? { onAbandoned: options.onWriteAbandoned } : {}),
     });
   }
 

@@ -4,9 +4,11 @@
  *     on the next call, not cached;
  *   - GETs of graphs and component deployments, retried with backoff (retry.ts), a 404 turned into an error that
  *     names the object and its namespace;
- *   - writes retried with backoff that ask `canAct()` before EVERY try, not only the first: the Lease can be lost, or
- *     the tick abandoned on shutdown, while we sleep between tries (up to 3.75 s with the defaults), and a retry sent
- *     after that could race the new leader's writes;
+ *   - writes retried with backoff that ask `canAct()` before EVERY try, not only the first, and that run within the
+ *     term of leadership they began in (`callBudget().leadership`): the Lease can be lost while we wait between tries
+ *     (up to 3.75 s with the defaults, up to 30 s on a Retry-After), and a retry sent after that could race the new
+ *     leader's writes. The moment the term ends the wait ends, a request not yet out is not sent, and one in flight
+ *     is cut off (LeadershipLostError, naming the request);
  *   - every call, read or write, within the budget of the tick that makes it (`callBudget`, asked at the start of each
  *     call: it reads the tick's context, as `canAct()` does): its waits and tries end by the tick's deadline, and at
  *     once when the tick is given up or the planner stops (retry.ts).
@@ -15,9 +17,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { waitUnlessAborted } from '../http/retry-after.js';
 import { createKubeClient, objectPath, type DynamoPlural, type KubeClient, type RequestLimits } from './client.js';
-import { DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError, KubeCallAbortedError } from './errors.js';
+import { abortReason, DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError, KubeCallAbortedError, LeadershipLostError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
-import { DEFAULT_RETRY, withRetry, type CallBudget, type CallTarget, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, withRetry, writeBudget, type CallBudget, type CallTarget, type RetryOptions } from './retry.js';
 
 export interface DynamoApiOptions {
   kubeConfig: k8s.KubeConfig;
@@ -47,14 +49,6 @@ export interface PatchTarget extends ObjectRef {
   plural: DynamoPlural;
   version: DynamoVersion;
   subresource?: 'scale';
-}
-
-/** Leadership ended between two tries of a write (during a backoff): the write is dropped, not retried. */
-export class LeadershipLostError extends Error {
-  constructor() {
-    super('leadership lost before the write was sent');
-    this.name = 'LeadershipLostError';
-  }
 }
 
 /** A discovery of the nvidia.com version, and the signal of the budget it runs within. */
@@ -132,15 +126,33 @@ export class DynamoApi {
   }
 
   /**
-   * A PATCH retried with backoff; rejects with LeadershipLostError when `canAct()` is false before a try, and with
-   * KubeCallAbortedError when the tick's budget ended it (cut off in flight: not known to be applied).
+   * A PATCH retried with backoff, within the tick's budget and the term of leadership it began in. Rejects with
+   * LeadershipLostError when `canAct()` is false before a try or the term ends (a wait ended, a request not sent or
+   * cut off), and with KubeCallAbortedError when the tick's budget ended it (cut off in flight: not known to be applied).
    */
-  guardedPatch(canAct: () => boolean, target: PatchTarget, body: unknown, contentType: string): Promise<KubeObject> {
+  async guardedPatch(canAct: () => boolean, target: PatchTarget, body: unknown, contentType: string): Promise<KubeObject> {
     const path = objectPath(target.plural, target.namespace, target.name, target.version, target.subresource);
-    return this.#call({ method: 'PATCH', path }, (limits) => {
-      if (!canAct()) return Promise.reject(new LeadershipLostError());
-      return this.#client.patch(target, body, contentType, limits);
-    });
+    const own = this.#budget();
+    const { budget, release } = writeBudget(own);
+    try {
+      return await this.#call(
+        { method: 'PATCH', path },
+        (limits) => {
+          if (!canAct()) return Promise.reject(new LeadershipLostError('PATCH', path, 'not the leader any more (canAct() is false)', false));
+          return this.#client.patch(target, body, contentType, limits);
+        },
+        budget,
+      );
+    } catch (error) {
+      // The term ended first (not the tick, not the planner's stop): say so.
+      const term = own.leadership;
+      if (error instanceof KubeCallAbortedError && term?.aborted && budget.signal?.reason === term.reason) {
+        throw new LeadershipLostError('PATCH', path, abortReason(term), error.inFlight);
+      }
+      throw error;
+    } finally {
+      release();
+    }
   }
 
   #get(plural: DynamoPlural, ref: ObjectRef, version: DynamoVersion): Promise<KubeObject> {
@@ -148,9 +160,9 @@ export class DynamoApi {
     return this.#call({ method: 'GET', path }, (limits) => this.#client.get(plural, ref.namespace, ref.name, version, limits));
   }
 
-  #call<T>(target: CallTarget, what: (limits: RequestLimits) => Promise<T>): Promise<T> {
-    return withRetry(target, what, this.#retry, this.#budget(), (error, attempt, delayMs) =>
-      this.log.warn({ err: error.message, attempt, delayMs }, 'kubernetes API call failed; backing off'),
+  #call<T>(target: CallTarget, what: (limits: RequestLimits) => Promise<T>, budget: CallBudget = this.#budget()): Promise<T> {
+    return withRetry(target, what, this.#retry, budget, (error, attempt, delayMs) =>
+      this.log.warn({ err: error.message, attempt, delayMs, request: `${target.method} ${target.path}` }, 'kubernetes API call failed; backing off'),
     );
   }
 }

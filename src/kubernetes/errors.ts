@@ -46,11 +46,24 @@ export class KubeCallAbortedError extends Error {
   }
 }
 
-/** The reason an AbortSignal was aborted with, as text for a message. */
-export function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason.message;
-  return typeof reason === 'string' && reason !== '' ? reason : 'aborted';
+export { abortReason } from '../errors.js';
+
+/**
+ * A write not sent, or cut off in flight, because this replica stopped leading: `canAct()` was false before a try, or
+ * the term of leadership the write began in ended (during a retry's wait, before the request went out, or while it
+ * was in flight). Never retried. `inFlight`: as for KubeCallAbortedError, the API server may or may not have applied it.
+ */
+export class LeadershipLostError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    /** Why: the term's end ("not the leader any more: lease held by planner-1"). */
+    readonly why: string,
+    readonly inFlight: boolean,
+  ) {
+    super(inFlight ? `${method} ${path}: cut off while in flight: ${why}; not counted as applied` : `${method} ${path}: not sent: ${why}`);
+    this.name = 'LeadershipLostError';
+  }
 }
 
 export class DynamoGraphDeploymentNotFoundError extends Error {

@@ -8,7 +8,8 @@
  *   429 with Retry-After: 3 -> waits 3000 ms before the next try.
  *
  * A call runs within the budget of whoever makes it (the service's tick: CallBudget). Its signal ends a wait at once
- * and cuts off a request in flight (the tick was given up, or the planner is stopping); after it no try is sent. Each
+ * and cuts off a request in flight (the tick was given up, or the planner is stopping; for a write, also the end of
+ * the leadership term it began in: writeBudget); after it no try is sent. Each
  * try's timeout is at most what is left of the budget, and a wait that would end past it is not started: the call
  * gives up at once, with the last error and why.
  * Example: 429 with Retry-After: 30 and 12.4 s left of the tick -> no wait; "... (gave up after 1 attempt: the
@@ -40,6 +41,31 @@ export interface CallBudget {
   signal?: AbortSignal;
   /** What is left of the time the call may take, its tries and waits included (ms); read before each try and wait. */
   remainingMs?: () => number;
+  /**
+   * The term of leadership the call is made in (leader.ts `term()`): aborted the moment this replica stops leading.
+   * Writes run within it too (writeBudget): their waits and tries end at once. Reads do not: every replica reads.
+   */
+  leadership?: AbortSignal;
+}
+
+/**
+ * The budget of a write: `budget`, with a signal that also aborts when its term of leadership ends (the reason of
+ * whichever came first). `release()` drops the links once the write is done (the planner's stop and the term live
+ * long; a write must not stay attached to them). Without a term: `budget` as it is.
+ */
+export function writeBudget(budget: CallBudget): { budget: CallBudget; release: () => void } {
+  const { signal, leadership } = budget;
+  if (!leadership) return { budget, release: () => undefined };
+  const both = new AbortController();
+  const sources = signal ? [signal, leadership] : [leadership];
+  const onAbort = (event: Event) => both.abort((event.target as AbortSignal).reason);
+  const release = () => {
+    for (const s of sources) s.removeEventListener('abort', onAbort);
+  };
+  const first = sources.find((s) => s.aborted);
+  if (first) both.abort(first.reason);
+  else for (const s of sources) s.addEventListener('abort', onAbort, { once: true });
+  return { budget: { ...budget, signal: both.signal }, release };
 }
 
 /** The one request a call sends (and sends again), for messages. */

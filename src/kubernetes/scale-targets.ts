@@ -56,7 +56,7 @@ export class GraphComponentTarget implements ScaleTarget {
     return `PATCH ${scalePath} ${JSON.stringify(replicasMergePatch(to))} (${from}->${to}; on 404 the graph itself)`;
   }
 
-  async send(from: number, to: number): Promise<string | undefined> {
+  async send(from: number, to: number): Promise<string> {
     const { namespace, name } = this.#ref;
     const version = this.#version;
     const component = this.#component;
@@ -71,7 +71,7 @@ export class GraphComponentTarget implements ScaleTarget {
     }
     // Only a 404 from /scale lands here: no adapter for this component (or no DGDSA CRD).
     const fallback = graphFallbackPatch(version, component, to);
-    if (!this.#canAct()) return undefined;
+    // guardedPatch asks canAct() first: leadership lost since the 404 -> LeadershipLostError, nothing sent.
     await this.#api.guardedPatch(this.#canAct, { plural: 'dynamographdeployments', namespace, name, version }, fallback.body, fallback.contentType);
     this.#api.log.info({ pool, graph: name, component: component.name, from, to }, 'scaled by patching the DynamoGraphDeployment (no scaling adapter)');
     return `patched ${from}->${to} (DynamoGraphDeployment ${name} component ${component.name}; no scaling adapter)`;
@@ -113,7 +113,7 @@ export class ComponentDeploymentTarget implements ScaleTarget {
     return `PATCH ${path} ${JSON.stringify(replicasMergePatch(to))} (${from}->${to})`;
   }
 
-  async send(from: number, to: number): Promise<string | undefined> {
+  async send(from: number, to: number): Promise<string> {
     const { namespace, name } = this.#ref;
     await this.#api.guardedPatch(this.#canAct, { plural: 'dynamocomponentdeployments', namespace, name, version: this.#version }, replicasMergePatch(to), MERGE_PATCH);
     this.#api.log.info({ pool: this.#pool, dcd: name, from, to }, 'scaled DynamoComponentDeployment');

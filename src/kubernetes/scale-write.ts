@@ -4,7 +4,9 @@
  * Per pool: read the object (the first read may be the one the caller already made); "unchanged" when its spec
  * holds the count; a held decision (planner/write-rule.ts) never writes below the count read back ("held at N");
  * then one write, which first checks `canAct()` (not the
- * leader: no write) and dry-run (log the write, send nothing). A write the object's own changes made fail (409
+ * leader: no write) and dry-run (log the write, send nothing). A write under way when leadership ends (waiting to
+ * retry, about to go out, in flight: LeadershipLostError) is "not leader", never sent after the end; it is logged
+ * (`write-abandoned`, naming the request) and counted (`onAbandoned`), as is a write the tick's budget ended. A write the object's own changes made fail (409
  * Conflict; a failed JSON-patch `test` on a graph) re-reads and retries, up to `conflictRetries` times; anything
  * else is thrown to the caller, which reports it for the pool. Counts are absolute, so a retried write never
  * double-applies. A write the tick's budget ended (the tick given up, the planner stopping: KubeCallAbortedError) is
@@ -15,8 +17,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import type { ApplyResult } from '../planner/ports.js';
 import { heldAtCurrentLine } from '../planner/write-rule.js';
-import { LeadershipLostError } from './dynamo-api.js';
-import { KubeCallAbortedError } from './errors.js';
+import { KubeCallAbortedError, LeadershipLostError } from './errors.js';
 import type { ReplicaCounts } from './graph.js';
 
 /** What a write needs to know about the object it scales. */
@@ -32,8 +33,8 @@ export interface ScaleTarget {
   read(): Promise<ScaleSnapshot>;
   /** The write from `from` to `to`, for the dry-run and not-leader lines. */
   describe(from: number, to: number): string;
-  /** Sends the write: the pool's result line, or undefined when leadership ended before it was sent. */
-  send(from: number, to: number): Promise<string | undefined>;
+  /** Sends the write: the pool's result line. Leadership ended before or while it was sent: LeadershipLostError. */
+  send(from: number, to: number): Promise<string>;
   /** A failed write that a re-read may fix. */
   retryable(error: unknown): boolean;
 }
@@ -46,6 +47,23 @@ export interface ScaleWriterOptions {
   dryRun: boolean;
   /** Re-read-and-retry rounds after a conflict. */
   conflictRetries: number;
+  /** Called for each write given up while under way (see WriteAbandoned). */
+  onAbandoned?: (abandoned: WriteAbandoned) => void;
+}
+
+/**
+ * A write given up while under way: `leadership-lost` when its term of leadership ended (a wait, a request not yet out
+ * or in flight), `tick-ended` when its tick's budget did (the tick given up at its timeout, out of time, the planner
+ * stopping). Not one of them: a standby's "not leader" (it never began a write).
+ */
+export interface WriteAbandoned {
+  pool: string;
+  /** The request: "PATCH /apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeploymentscalingadapters/llama-vllmprefillworker/scale". */
+  request: string;
+  reason: 'leadership-lost' | 'tick-ended';
+  /** Cut off in flight: the API server may or may not have applied it. */
+  inFlight: boolean;
+  why: string;
 }
 
 export class ScaleWriter {
@@ -84,8 +102,8 @@ export class ScaleWriter {
   }
 
   /** One write: leader check, dry-run, then the write; sets the pool's result line. True when something was written. */
-  async #write(result: ApplyResult, pool: string, describe: string, send: () => Promise<string | undefined>): Promise<boolean> {
-    const { canAct, dryRun, log } = this.#options;
+  async #write(result: ApplyResult, pool: string, describe: string, send: () => Promise<string>): Promise<boolean> {
+    const { canAct, dryRun, log, onAbandoned } = this.#options;
     if (!canAct()) {
       result.pools[pool] = `not leader: no write (would ${describe})`;
       log.warn({ pool }, 'not the leader; nothing written');
@@ -96,21 +114,27 @@ export class ScaleWriter {
       log.info({ pool, patch: describe }, 'dry-run: patch not sent');
       return false;
     }
-    let line: string | undefined;
+    let line: string;
     try {
       line = await send();
     } catch (error) {
       if (error instanceof KubeCallAbortedError) {
         result.pools[pool] = `not applied: the write was ${error.inFlight ? 'cut off in flight' : 'not sent'} (would ${describe})`;
         result.errors[pool] = error.message;
-        log.warn({ pool, err: error.message }, `${pool}: the write was given up (${error.why}); not applied`);
+        const request = `${error.method} ${error.path}`;
+        log.warn({ event: 'write-abandoned', pool, request, reason: 'tick-ended', inFlight: error.inFlight, err: error.message }, `${pool}: the write was given up (${error.why}); not applied`);
+        onAbandoned?.({ pool, request, reason: 'tick-ended', inFlight: error.inFlight, why: error.why });
         return false;
       }
       if (!(error instanceof LeadershipLostError)) throw error;
-      log.warn({ pool }, 'leadership lost before the write was (re)sent; nothing more written');
-    }
-    if (line === undefined) {
-      result.pools[pool] = `not leader: no write (would ${describe})`;
+      // Not this replica's write any more: the new leader reads the count back and decides.
+      result.pools[pool] = `not leader: ${error.inFlight ? 'the write was cut off in flight' : 'no write'} (would ${describe})`;
+      const request = `${error.method} ${error.path}`;
+      log.warn(
+        { event: 'write-abandoned', pool, request, reason: 'leadership-lost', inFlight: error.inFlight, why: error.why },
+        `${pool}: leadership lost (${error.why}); ${error.inFlight ? `${request} cut off in flight, not counted as applied` : `${request} not sent`}`,
+      );
+      onAbandoned?.({ pool, request, reason: 'leadership-lost', inFlight: error.inFlight, why: error.why });
       return false;
     }
     result.pools[pool] = line;

@@ -12,6 +12,11 @@ import { decisionGpuLayers, GPU_LAYERS } from '../planner/gpu-layers.js';
 
 export type DecisionReason = 'scaled' | 'unchanged' | 'held';
 
+/** Why a write under way was given up (PlannerMetrics.recordWriteAbandoned). */
+export type WriteAbandonedReason = 'leadership-lost' | 'tick-ended';
+
+const WRITE_ABANDONED_REASONS: readonly WriteAbandonedReason[] = ['leadership-lost', 'tick-ended'];
+
 /**
  * Bounded set of error reasons (labels must not grow with error text). `timeout`: a policy's tick did not finish
  * within the per-policy timeout; `skipped`: a policy was not ticked this round (its previous tick was still running,
@@ -65,6 +70,12 @@ export interface PlannerMetrics {
   recordError(reason: ErrorReason, count?: number, policy?: string): void;
   setLeader(leader: boolean): void;
   /**
+   * A Kubernetes write given up while under way (connector `onWriteAbandoned`): `leadership-lost` (its term of
+   * leadership ended: a retry's wait, a request not yet out, or one in flight), `tick-ended` (its tick given up, out
+   * of time, or the planner stopping). Process-wide: no `policy` label.
+   */
+  recordWriteAbandoned(reason: WriteAbandonedReason): void;
+  /**
    * One pass of the loop over every due policy. `overran`: it took longer than the loop interval (the next round
    * then starts at once; rounds never overlap).
    */
@@ -98,6 +109,7 @@ class PlannerMetricsRegistry implements PlannerMetrics {
   readonly #round: Histogram;
   readonly #overruns: Counter;
   readonly #leader: Gauge;
+  readonly #abandoned: Counter;
   readonly #policies: Gauge | undefined;
   /** Policies (keys; '' without the label) whose counters have been introduced at 0. */
   readonly #known = new Set<string>();
@@ -150,6 +162,13 @@ class PlannerMetricsRegistry implements PlannerMetrics {
     });
     this.#overruns = new Counter({ name: 'pd_planner_tick_overruns_total', help: 'Rounds that took longer than the loop interval (the next started late, never overlapping)', registers });
     this.#leader = new Gauge({ name: 'pd_planner_leader', help: '1 while this replica holds the Lease (or runs without election)', registers });
+    this.#abandoned = new Counter({
+      name: 'pd_planner_writes_abandoned_total',
+      help: 'Kubernetes writes given up while under way: leadership-lost (the Lease term ended during a retry wait or before the request went out, or cut it off in flight), tick-ended (the tick given up or out of time, or the planner stopping)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of WRITE_ABANDONED_REASONS) this.#abandoned.inc({ reason }, 0);
     this.#policies = this.#byPolicy
       ? new Gauge({ name: 'pd_planner_policy_ready', help: '1 while the policy has fewer than its failureThreshold failed ticks in a row', labelNames: ['policy'], registers })
       : undefined;
@@ -222,6 +241,10 @@ class PlannerMetricsRegistry implements PlannerMetrics {
 
   setLeader(isLeader: boolean): void {
     this.#leader.set(isLeader ? 1 : 0);
+  }
+
+  recordWriteAbandoned(reason: WriteAbandonedReason): void {
+    this.#abandoned.inc({ reason });
   }
 
   recordRound(durationSeconds: number, overran: boolean): void {

@@ -11,6 +11,12 @@
  *    Example: leaseDuration 15 s, renewDeadline 10 s, last renew at t=100 s: isLeader() is true until t=110 s
  *    and false after; another replica may take over from t=115 s (it saw the last change at ~t=100 s). The 5 s
  *    between the two is the margin that keeps two leaders from ever overlapping.
+ *  - every term of leadership has its AbortSignal (`term()`), aborted the moment it ends: a lost renew (409, another
+ *    holder), the renew deadline passing (a timer set at each renew fires then, so the loss is seen without anyone
+ *    asking), or stop(). Whatever waits to write (a retry's backoff) listens to it and ends at once, instead of
+ *    finding out only when it asks `isLeader()` again after the wait.
+ *    Example: renewed at t=100 s, renewDeadline 10 s, no renew since: the term's signal aborts at t=110 s with
+ *    "not the leader any more: no successful renew for 10s".
  *  - on shutdown the leader releases the Lease by clearing holderIdentity, so a successor needs no wait.
  */
 import { hostname } from 'node:os';
@@ -47,6 +53,11 @@ export interface LeaderElector {
   readonly identity: string;
   /** True while we hold the Lease and our last renew is younger than renewDeadline. */
   isLeader(): boolean;
+  /**
+   * The current term of leadership: a signal aborted the moment it ends (its reason says why); already aborted when
+   * not leader. A new term (a new signal) begins with each acquisition.
+   */
+  term(): AbortSignal;
   /** One acquire-or-renew attempt; resolves to isLeader() after it. The loop calls this every retryPeriod. */
   tryAcquireOrRenew(): Promise<boolean>;
   /** Starts the loop in the background; resolves after the first attempt. */
@@ -62,6 +73,13 @@ export interface LeaderElector {
  * at once (two leaders), and one stepped back would keep a leader past its deadline.
  */
 const steadyClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+
+/** A controller already aborted with `why`: the term of a replica that does not lead. */
+function ended(why: string): AbortController {
+  const controller = new AbortController();
+  controller.abort(new Error(why));
+  return controller;
+}
 
 export function defaultIdentity(): string {
   return process.env.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
@@ -95,6 +113,10 @@ class LeaseElector implements LeaderElector {
   /** Leadership as last reported to onChange. */
   #reported = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Fires when the renew deadline passes, so the loss is reported (and the term ended) without anyone asking. */
+  #deadline: NodeJS.Timeout | undefined;
+  /** The current term: aborted when leadership ends; an aborted one while not leader. */
+  #term: AbortController = ended('not the leader');
   #stopped = false;
   #inFlight: Promise<boolean> | undefined;
 
@@ -113,6 +135,11 @@ class LeaseElector implements LeaderElector {
     const leader = this.#holds();
     if (!leader && this.#reported) this.#report(`no successful renew for ${this.#renewMs / 1000}s`);
     return leader;
+  }
+
+  term(): AbortSignal {
+    this.isLeader();
+    return this.#term.signal;
   }
 
   tryAcquireOrRenew(): Promise<boolean> {
@@ -134,6 +161,7 @@ class LeaseElector implements LeaderElector {
     const { api, namespace, name } = this.#options;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#deadline) clearTimeout(this.#deadline);
     await this.#inFlight?.catch(() => undefined);
     if (this.#renewedAt === undefined) return;
     const wasLeader = this.#holds();
@@ -175,8 +203,37 @@ class LeaseElector implements LeaderElector {
     const now = this.#holds();
     if (now !== this.#reported) {
       this.#reported = now;
+      if (now) this.#term = new AbortController();
+      else this.#term.abort(new Error(`not the leader any more: ${reason}`));
       this.#options.onChange?.(now, reason);
     }
+  }
+
+  /** A successful acquire or renew at `now`: holding until now + renewDeadline; the deadline timer set for then. */
+  #renewed(now: number): void {
+    this.#renewedAt = now;
+    this.#observed = undefined;
+    this.#armDeadline();
+  }
+
+  /**
+   * Sets the timer for when the renew deadline passes (on the clock, for what is left of it). When it fires and we
+   * still hold (a timer a fraction of a ms early, a clock that is not real time), it is set again for what is left.
+   */
+  #armDeadline(): void {
+    if (this.#deadline) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    if (this.#renewedAt === undefined || this.#stopped) return;
+    const left = this.#renewMs - (this.#clock.now() - this.#renewedAt);
+    this.#deadline = setTimeout(
+      () => {
+        this.#deadline = undefined;
+        if (this.#holds()) this.#armDeadline();
+        else this.isLeader();
+      },
+      Math.max(1, Math.min(left, this.#renewMs)),
+    );
+    this.#deadline.unref();
   }
 
   #leaseBody(existing: V1Lease | undefined, now: number, acquiring: boolean): V1Lease {
@@ -219,8 +276,7 @@ class LeaseElector implements LeaderElector {
     if (!existing) {
       try {
         await api.createNamespacedLease({ namespace, body: this.#leaseBody(undefined, now, true) });
-        this.#renewedAt = now;
-        this.#observed = undefined;
+        this.#renewed(now);
         this.#report('created the lease');
       } catch (error) {
         // 409: another replica created it first. It leads; we observe it on the next attempt.
@@ -245,8 +301,7 @@ class LeaseElector implements LeaderElector {
     }
     try {
       await api.replaceNamespacedLease({ name, namespace, body: this.#leaseBody(existing, now, !ours) });
-      this.#renewedAt = now;
-      this.#observed = undefined;
+      this.#renewed(now);
       this.#report(ours ? 'renewed' : holder === '' ? 'acquired a released lease' : `took over an expired lease from ${holder}`);
     } catch (error) {
       const status = statusOf(error);

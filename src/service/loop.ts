@@ -27,9 +27,15 @@
  *   - The Kubernetes API calls of a tick run within its budget (`callBudget`, handed to the connector like canAct):
  *     their retries never wait past the tick's deadline, and end at once when the tick is given up or the planner
  *     stops (tick-step.ts).
- *   - stop(): no new round, and no new API request or retry (a retry wait or a request in flight ends at once); the
- *     running round may finish within the grace period, else it is abandoned (its connector calls can no longer
- *     act); the Lease is released; servers and connections are closed.
+ *   - The metric sources' reads (Prometheus queries, NATS reads) run under the same signal (`callBudget().signal`,
+ *     wired in wiring.ts): a tick given up, or the planner stopping, cuts them off at once; their fields are then
+ *     unknown and the tick holds.
+ *   - Writes also run within the current term of leadership (`callBudget().leadership`, leader.ts `term()`): a retry
+ *     wait or a write in flight ends the moment the Lease is lost, and nothing is sent after.
+ *   - stop(): no new round, and no new API request or retry (a retry wait or a request in flight ends at once), no
+ *     Prometheus or NATS read goes on (cut off); the running round then ends (it may take the grace period, else it
+ *     is abandoned: its connector calls can no longer act); the Lease is released; servers and connections are
+ *     closed.
  *
  * Methods that are handed out as callbacks (canAct, callBudget, health, ready) are arrow-function fields, so they keep
  * `this`.
@@ -142,7 +148,9 @@ export interface MultiPlannerService {
   canAct(): boolean;
   /**
    * The budget of the connector's API calls made now: the running tick's (its deadline; aborted when it is given up
-   * or the planner stops), else the planner's stop alone.
+   * or the planner stops), else the planner's stop alone; with an election, the current term of leadership, which
+   * ends the writes (not the reads) the moment it ends. Its signal is also what the metric sources' reads (Prometheus,
+   * NATS) are cut off by.
    */
   callBudget(): CallBudget;
   /** Re-reads every policy file and directory now; true when anything changed. */
@@ -272,7 +280,11 @@ export class PlannerLoop implements MultiPlannerService {
     !(this.#fleet?.stepAbandoned() ?? false) &&
     (this.#options.leader ? this.#options.leader.isLeader() : true);
 
-  readonly callBudget = (): CallBudget => this.#runner.stepBudget() ?? this.#fleet?.stepBudget() ?? { signal: this.#stop.signal };
+  readonly callBudget = (): CallBudget => {
+    const budget = this.#runner.stepBudget() ?? this.#fleet?.stepBudget() ?? { signal: this.#stop.signal };
+    const leader = this.#options.leader;
+    return leader ? { ...budget, leadership: leader.term() } : budget;
+  };
 
   readonly health = (): Probe =>
     healthProbe({ idleMs: this.#monotonic() - this.#lastProgressAt, periodMs: this.#periodMs(), running: this.#inFlight !== undefined, rounds: this.#rounds });

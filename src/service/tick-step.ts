@@ -3,7 +3,8 @@
  * (each tick runs in its own async context, as `canAct()` reads it):
  *   - `abandoned`: the tick was given up (its timeout): its writes are refused;
  *   - `budget()`: the signal and the time left of its Kubernetes API calls. The signal aborts when the tick is given
- *     up or the planner stops, and ends a retry wait or a request in flight at once; the time left runs to the tick's
+ *     up or the planner stops, and ends a retry wait or a request in flight at once (the metric sources' reads listen
+ *     to it too: wiring.ts); the time left runs to the tick's
  *     deadline (its per-policy timeout, else the policy's interval and at least 10 s: decideBoundMs), measured on the
  *     monotonic clock, so a wall clock stepped during the tick does not stretch it. No wait of a retry goes past it.
  *     Example: timeout 30 s, a graph GET answered 429 with Retry-After: 30 at 0.4 s -> 29.6 s left: not waited; the
@@ -17,7 +18,7 @@ export class TickStep {
   abandoned = false;
   /** Aborted when the tick is given up (its timeout), not when the planner stops: what its decide() listens to. */
   readonly timeout = new AbortController();
-  /** Aborted when the tick is given up or the planner stops: what its API calls listen to. */
+  /** Aborted when the tick is given up or the planner stops: what its API calls and metric reads listen to. */
   readonly #calls = new AbortController();
   readonly #endsAt: number;
 

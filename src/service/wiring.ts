@@ -218,9 +218,18 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
   const canAct = () => late.service?.canAct() ?? false;
   const callBudget = () => late.service?.callBudget() ?? {};
 
+  const metrics = createPlannerMetrics({ policyLabel: multi });
   let kubernetes: KubernetesConnector | undefined;
   if (kubeConfig) {
-    kubernetes = createKubernetesConnector({ kubeConfig, namespace, dryRun: options.dryRun, logger, canAct, callBudget });
+    kubernetes = createKubernetesConnector({
+      kubeConfig,
+      namespace,
+      dryRun: options.dryRun,
+      logger,
+      canAct,
+      callBudget,
+      onWriteAbandoned: (abandoned) => metrics.recordWriteAbandoned(abandoned.reason),
+    });
   }
   const connector: Connector & { close?: () => Promise<void> } =
     options.connector === 'kubernetes'
@@ -229,13 +238,15 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
         ? createDryRunConnector({ logger, describeTarget: virtualKey })
         : createVirtualConnector({ canAct });
 
+  // The metric sources' reads end when their tick is given up or the planner stops (not at their own timeouts).
+  const readSignal = () => late.service?.callBudget().signal;
   const source = (() => {
-    const queue = createNatsQueueSource();
+    const queue = createNatsQueueSource({ signal: readSignal });
     // One set of informers for every policy: started with the namespaces of all of them.
     const allPools = { ...(initial[0] as { plan: LoadedPlan }).plan.spec, pools: initial.flatMap((p) => p.plan.spec.pools) };
     const kubeState = kubeConfig ? kubeStateReader(kubeConfig, namespace, allPools, logger) : undefined;
     const metricSource = createClusterMetricSource({
-      prometheus: createPrometheusSource(),
+      prometheus: createPrometheusSource({ signal: readSignal }),
       queue,
       readTargets: kubernetes ? cachedTargets(kubernetes, kubeState) : undefined,
       kubeState: kubeState?.read,
@@ -249,7 +260,6 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
     };
   })();
 
-  const metrics = createPlannerMetrics({ policyLabel: multi });
   let leader: LeaderElector | undefined;
   if (!options.once && !options.dryRun && kubeConfig) {
     const first = (initial[0] as { plan: LoadedPlan }).plan;

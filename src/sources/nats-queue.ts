@@ -8,6 +8,11 @@
  * One connection per NATS URL is kept across ticks and reconnects on its own (nats.js retries forever, every second).
  * While NATS is down a tick gets an error in `errors.queueDepth` and no depth; it never throws. If the connection was
  * never made (server down at start) or closed for good, the next tick dials again.
+ *
+ * A read runs under its caller's signal (the service's: the running tick's, aborted when it is given up or the
+ * planner stops): it ends at once, not at its timeout, with `queueDepth` unknown and the reason in `errors` (the policy
+ * then keeps its prefill count: a read cut short is never taken for an empty queue). The request itself is left to
+ * its own timeout, or ends when close() closes the connection; close() does not wait for a dial still under way.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -15,20 +20,25 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { PolicySpec } from '../config/schema.js';
 import type { ObservationPart } from './prometheus.js';
 import { redactUrlCredentials } from '../log.js';
-import { messageOf } from '../errors.js';
+import { abortReason, messageOf } from '../errors.js';
 
 export type QueueConfig = NonNullable<PolicySpec['sources']['queue']>;
 
 export interface NatsQueueSource {
   observe(now: number, windowSeconds: number, spec: PolicySpec): Promise<ObservationPart>;
-  /** Pending messages now; throws an Error naming server, stream and consumer. */
-  depth(config: QueueConfig): Promise<number>;
+  /**
+   * Pending messages now; throws an Error naming server, stream and consumer. Ends at once (throws, saying why) when
+   * `signal` aborts.
+   */
+  depth(config: QueueConfig, signal?: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 
 export interface NatsQueueSourceOptions {
   /** Wait between reconnect attempts (ms); default 1000. */
   reconnectTimeWaitMs?: number;
+  /** The signal each observe() runs under, asked at its start (the service's: the running tick's). Default: none. */
+  signal?: () => AbortSignal | undefined;
 }
 
 interface Link {
@@ -44,16 +54,25 @@ function describe(config: QueueConfig): string {
   return `nats ${redactUrlCredentials(config.nats)} stream "${config.stream}"${config.consumer ? ` consumer "${config.consumer}"` : ''}`;
 }
 
-/** Rejects after `ms` with `message` (the nats client has its own timeouts; this bounds the whole read). */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/**
+ * Rejects after `ms` with `message` (the nats client has its own timeouts; this bounds the whole read), or as soon as
+ * `signal` aborts ("cut off: <its reason>"). The slow promise is left to settle on its own (its rejection handled).
+ */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(message)), ms);
+    if (!signal) return;
+    onAbort = () => reject(new Error(`cut off: ${abortReason(signal)}`));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -118,9 +137,11 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
     return dialed;
   };
 
-  const depth = async (config: QueueConfig): Promise<number> => {
+  const depth = async (config: QueueConfig, signal?: AbortSignal): Promise<number> => {
     const timeoutMs = config.timeout * 1000;
     const what = describe(config);
+    // Nothing is dialled or asked once the caller has given up.
+    if (signal?.aborted) throw new Error(`${what}: not read: ${abortReason(signal)}`);
     try {
       return await withTimeout(
         (async () => {
@@ -135,10 +156,11 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
         })(),
         timeoutMs,
         `timed out after ${config.timeout}s`,
+        signal,
       );
     } catch (error) {
       const link = links.get(config.nats);
-      const down = link && !link.connected ? ' (disconnected from NATS; the client keeps reconnecting)' : '';
+      const down = link && !link.connected && !signal?.aborted ? ' (disconnected from NATS; the client keeps reconnecting)' : '';
       throw new Error(`${what}: ${reason(error)}${down}`);
     }
   };
@@ -149,13 +171,15 @@ export function createNatsQueueSource(options: NatsQueueSourceOptions = {}): Nat
       const config = spec.sources.queue;
       if (!config) return {};
       try {
-        return { queueDepth: await depth(config) };
+        return { queueDepth: await depth(config, options.signal?.()) };
       } catch (error) {
         return { errors: { queueDepth: messageOf(error) } };
       }
     },
     async close() {
-      await Promise.all([...dialing.values()].map((pending) => pending.then(drop, () => undefined)));
+      // A dial still under way (a server that accepts the connection and never answers) is not waited for: it is
+      // closed as soon as it connects, or fails at its own timeout (spec.sources.queue.timeout).
+      for (const pending of dialing.values()) void pending.then(drop, () => undefined);
       await Promise.all([...links.values()].map(drop));
     },
   };

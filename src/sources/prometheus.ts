@@ -23,12 +23,16 @@
  *     out, naming the delay, and the source sends nothing to that endpoint with those credentials until it has passed
  *     (at most MAX_BACKOFF_SECONDS): each query of those ticks fails at once, saying until when. Another tenant of
  *     the same endpoint (other credentials) is not held by it.
+ *   - a query cut off by its caller (the planner stopping, the tick given up: the source's `signal`): the request is
+ *     aborted at once, not waited out to its timeout, and the field is left out, saying why; so `requests` is unknown
+ *     and the planner holds (a read cut short is never taken for an idle window).
  * Each failure lands in Observation.errors under the field it would have filled, naming the endpoint and query.
  */
+import { setMaxListeners } from 'node:events';
 import type { PolicySpec } from '../config/schema.js';
 import { percentileKey } from '../planner/percentile-key.js';
 import type { LatencySummary, Observation } from '../planner/types.js';
-import { messageOf } from '../errors.js';
+import { abortReason, messageOf } from '../errors.js';
 import { EndpointBackoffs, parseRetryAfter, waitUnlessAborted, type Backoff } from '../http/retry-after.js';
 
 export type PrometheusConfig = NonNullable<PolicySpec['sources']['prometheus']>;
@@ -92,7 +96,8 @@ export type PrometheusErrorKind =
   | 'bad-response'
   | 'too-large'
   | 'partial'
-  | 'throttled';
+  | 'throttled'
+  | 'aborted';
 
 /**
  * The most one query's answer may hold. An instant query of the planner returns one series: a few hundred bytes. A
@@ -154,6 +159,11 @@ export interface PrometheusClientOptions {
   now?: () => number;
   /** Waits a short Retry-After, rejecting when `signal` aborts (the query's timeout); default a timer. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The caller's stop (the planner stopping, the tick given up): the query is not sent once it has aborted, and one
+   * under way (a request, a Retry-After wait) ends at once: PrometheusQueryError `aborted`, naming its reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** The statuses a throttling server answers with, with a Retry-After: Too Many Requests, Service Unavailable. */
@@ -225,9 +235,13 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? waitUnlessAborted;
   const timeoutMs = options.timeoutSeconds * 1000;
-  // One timer for the whole query, a Retry-After wait and its second try included.
+  const cancel = options.signal;
+  if (cancel?.aborted) throw new PrometheusQueryError('aborted', `${where} not queried: ${abortReason(cancel)} ${about}`);
+  // One timer for the whole query, a Retry-After wait and its second try included; the caller's stop ends it too.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const onCancel = () => controller.abort();
+  cancel?.addEventListener('abort', onCancel, { once: true });
   const startedAt = performance.now();
   const doFetch = options.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
@@ -280,6 +294,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     }
   } catch (error) {
     if (error instanceof PrometheusQueryError) throw error;
+    if (cancel?.aborted) throw new PrometheusQueryError('aborted', `${where} query cut off: ${abortReason(cancel)} ${about}`);
     if (controller.signal.aborted) {
       throw new PrometheusQueryError('timeout', `${where} timed out after ${options.timeoutSeconds}s ${about}`);
     }
@@ -291,6 +306,7 @@ export async function queryScalar(options: PrometheusClientOptions, query: strin
     throw new PrometheusQueryError('network', `${where} could not be reached (${reason}) ${about}`);
   } finally {
     clearTimeout(timer);
+    cancel?.removeEventListener('abort', onCancel);
   }
   const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
   if (warnings.length > 0) {
@@ -532,6 +548,11 @@ const POLICIES_USING_REQUESTS = new Set<PolicySpec['policy']>(['sla', 'dynamo', 
 
 export interface PrometheusSourceOptions {
   fetch?: typeof fetch;
+  /**
+   * The signal the queries of a call run under, asked at the start of each observe() (the service's: the running
+   * tick's, aborted when it is given up or the planner stops). Default: none (each query ends at its own timeout).
+   */
+  signal?: () => AbortSignal | undefined;
   /** The clock the Retry-After backoffs are kept on (epoch ms); default Date.now. */
   now?: () => number;
   /** Waits a short Retry-After; default a timer. */
@@ -556,10 +577,30 @@ export function createPrometheusSource(options: PrometheusSourceOptions = {}): P
         if (!POLICIES_USING_REQUESTS.has(spec.policy)) return {};
         return { errors: { requests: 'no Prometheus configured (spec.sources.prometheus.url); request rate unknown' } };
       }
-      const client = { url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch, backoffs, now: options.now, sleep: options.sleep };
-      return observePrometheus(client, config, now, windowSeconds, spec.slo);
+      const reads = readsOf(options.signal?.());
+      const client = { url: config.url, timeoutSeconds: config.timeout, fetch: options.fetch, backoffs, now: options.now, sleep: options.sleep, ...(reads.signal ? { signal: reads.signal } : {}) };
+      try {
+        return await observePrometheus(client, config, now, windowSeconds, spec.slo);
+      } finally {
+        reads.release();
+      }
     },
   };
+}
+
+/**
+ * The signal the queries of one observe() listen to: aborted with the caller's, which gets one listener however many
+ * queries there are (a dozen or more; an EventTarget warns past 10), dropped by `release()` once they are done.
+ */
+function readsOf(caller: AbortSignal | undefined): { signal?: AbortSignal; release: () => void } {
+  if (!caller) return { release: () => undefined };
+  const reads = new AbortController();
+  // Every planned query listens to it (planQueries: 14 with the defaults and a p90 SLO).
+  setMaxListeners(0, reads.signal);
+  const onAbort = () => reads.abort(caller.reason);
+  if (caller.aborted) onAbort();
+  else caller.addEventListener('abort', onAbort, { once: true });
+  return { signal: reads.signal, release: () => caller.removeEventListener('abort', onAbort) };
 }
 
 async function observePrometheus(

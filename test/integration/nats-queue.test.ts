@@ -55,6 +55,22 @@ describe(`NATS queue depth against the real nats-server at ${NATS_SERVER_BIN}`, 
     }
   });
 
+  it("the caller's signal: a read asked for after it aborted is not made (saying why); the next one, without it, reads", async () => {
+    const stop = new AbortController();
+    let current: AbortSignal | undefined = stop.signal;
+    const source = createNatsQueueSource({ signal: () => current });
+    try {
+      stop.abort(new Error('the planner is stopping (SIGTERM)'));
+      expect(await source.observe(NOW, 60, spec({ consumer: 'workers' }))).toEqual({
+        errors: { queueDepth: `nats ${server.url} stream "prefill" consumer "workers": not read: the planner is stopping (SIGTERM)` },
+      });
+      current = undefined;
+      expect(await source.observe(NOW, 60, spec({ consumer: 'workers' }))).toEqual({ queueDepth: 3 });
+    } finally {
+      await source.close();
+    }
+  });
+
   it('no server at the URL: connection refused, reported', async () => {
     const source = createNatsQueueSource();
     const url = `nats://127.0.0.1:${await freePort()}`;

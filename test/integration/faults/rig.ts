@@ -125,6 +125,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const kubeConfig = options.api.kubeConfig();
 
   const late: { service?: PlannerService } = {};
+  const metrics = createPlannerMetrics({ defaultMetrics: false });
   const connector = createKubernetesConnector({
     kubeConfig,
     namespace: 'default',
@@ -132,21 +133,23 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     canAct: () => late.service?.canAct() ?? false,
     callBudget: () => late.service?.callBudget() ?? {},
     sleep: async () => undefined,
+    onWriteAbandoned: (abandoned) => metrics.recordWriteAbandoned(abandoned.reason),
     ...options.connector,
   });
   const kubeState = options.kubeState
     ? createKubeState({ kubeConfig, namespace: 'default', spec: initial.spec, logger: log.logger, now: clock.now, resyncSeconds: 0 })
     : undefined;
   if (kubeState) await kubeState.start();
-  const queue = (options.queue ?? initial.spec.sources.queue !== undefined) ? createNatsQueueSource({ reconnectTimeWaitMs: 200 }) : undefined;
+  // As `run` wires them: the reads end when their tick is given up or the service stops.
+  const readSignal = () => late.service?.callBudget().signal;
+  const queue = (options.queue ?? initial.spec.sources.queue !== undefined) ? createNatsQueueSource({ reconnectTimeWaitMs: 200, signal: readSignal }) : undefined;
   const source = createClusterMetricSource({
     // On the manual clock, so a Retry-After backoff ends when the test's ticks say.
-    prometheus: createPrometheusSource({ now: clock.now }),
+    prometheus: createPrometheusSource({ now: clock.now, signal: readSignal }),
     queue,
     readTargets: (spec, now) => connector.readTargets(spec, now),
     kubeState: kubeState ? (spec, now) => Promise.resolve(kubeState.poolObservations(spec, now)) : undefined,
   });
-  const metrics = createPlannerMetrics({ defaultMetrics: false });
   const service = createPlannerService(
     {
       policyPath,

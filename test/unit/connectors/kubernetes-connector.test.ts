@@ -312,6 +312,45 @@ describe('dry-run and leadership', () => {
     const lost = await connector({ canAct: () => leader }).apply(decisionFor({ decode: 3 }, spec), spec);
     expect(lost.pools.decode).toMatch(/^not leader: no write/);
   });
+
+  it('the term of leadership ends while the PATCH is in flight: cut off, "not leader", reported as abandoned, no error', async () => {
+    const spec = specWith([decodePool]);
+    const scalePath = `${NS}/dynamographdeploymentscalingadapters/test-graph-d/scale`;
+    const term = new AbortController();
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    const patch = scope().patch(scalePath, { spec: { replicas: 3 } }).query(FM).delay(10_000).reply(200, {});
+    patch.on('request', () => term.abort(new Error('not the leader any more: lease held by planner-1')));
+    const abandoned: unknown[] = [];
+    const started = performance.now();
+    const result = await connector({
+      canAct: () => !term.signal.aborted,
+      callBudget: () => ({ signal: new AbortController().signal, leadership: term.signal }),
+      onWriteAbandoned: (a) => abandoned.push(a),
+    }).apply(decisionFor({ decode: 3 }, spec), spec);
+    // Not held for the 10 s the server would take to answer.
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(result).toEqual({ pools: { decode: `not leader: the write was cut off in flight (would PATCH ${scalePath} {"spec":{"replicas":3}} (1->3; on 404 the graph itself))` }, errors: {} });
+    expect(abandoned).toEqual([{ pool: 'decode', request: `PATCH ${scalePath}`, reason: 'leadership-lost', inFlight: true, why: 'not the leader any more: lease held by planner-1' }]);
+  });
+
+  it('the term of leadership ends while a graph is read: the read is answered (every replica reads); only the write is not sent', async () => {
+    const spec = specWith([decodePool]);
+    const term = new AbortController();
+    const read = scope().get(`${NS}/dynamographdeployments/test-graph`).delay(200).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    read.on('request', () => term.abort(new Error('not the leader any more: lease held by planner-1')));
+    const abandoned: unknown[] = [];
+    const c = connector({
+      canAct: () => !term.signal.aborted,
+      callBudget: () => ({ leadership: term.signal }),
+      onWriteAbandoned: (a) => abandoned.push(a),
+    });
+    expect((await c.readTargetsDetailed(spec)).pools.decode).toMatchObject({ desired: 1 });
+    scope().get(`${NS}/dynamographdeployments/test-graph`).reply(200, betaGraph([{ name: 'D', type: 'decode', replicas: 1 }]));
+    const result = await c.apply(decisionFor({ decode: 3 }, spec), spec);
+    expect(result.pools.decode).toMatch(/^not leader: no write \(would PATCH /);
+    // A replica that was not leading when it came to write began no write: nothing abandoned.
+    expect(abandoned).toEqual([]);
+  });
 });
 
 describe("the tick's budget: its deadline, its timeout and the planner's stop end every call", () => {

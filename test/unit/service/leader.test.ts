@@ -181,3 +181,89 @@ describe('leader election', () => {
     );
   });
 });
+
+describe('leader election: the term of leadership (term())', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('not leader: an aborted signal; acquiring starts a term whose signal aborts, with the reason, when another replica takes the lease', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    expect(a.term().aborted).toBe(true);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const term = a.term();
+    expect(term.aborted).toBe(false);
+    // Renewing keeps the same term.
+    clock.advance(2);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    expect(a.term()).toBe(term);
+    // Another replica writes the lease: our next renew reads it held by "b" and the term ends there.
+    const lease = store.lease()!;
+    await store.api.replaceNamespacedLease({ name: 'pd', namespace: 'ns', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } });
+    clock.advance(2);
+    expect(await a.tryAcquireOrRenew()).toBe(false);
+    expect(term.aborted).toBe(true);
+    expect((term.reason as Error).message).toBe('not the leader any more: lease held by b');
+  });
+
+  it('the renew deadline passing ends the term on its own, without anyone asking isLeader()', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const changes: boolean[] = [];
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing, onChange: (l) => changes.push(l) });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const term = a.term();
+    // 9.9 s without a renew: still within the 10 s deadline.
+    clock.advance(9.9);
+    vi.advanceTimersByTime(9900);
+    expect(term.aborted).toBe(false);
+    // 10.1 s: the deadline timer fires and reports the loss; nothing called isLeader() or term().
+    clock.advance(0.2);
+    vi.advanceTimersByTime(200);
+    expect(term.aborted).toBe(true);
+    expect((term.reason as Error).message).toBe('not the leader any more: no successful renew for 10s');
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('a renew moves the deadline: the timer set at the first renew does not end the term', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const term = a.term();
+    clock.advance(6);
+    vi.advanceTimersByTime(6000);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    // 11 s after the first renew, 5 s after the second: still leading.
+    clock.advance(5);
+    vi.advanceTimersByTime(5000);
+    expect(term.aborted).toBe(false);
+    // 10.5 s after the second renew: over.
+    clock.advance(5.5);
+    vi.advanceTimersByTime(5500);
+    expect(term.aborted).toBe(true);
+  });
+
+  it('a term lost and a lease acquired again: a new term, the old one stays ended; stop() ends the current one', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    const a = createLeaderElector({ api: store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing });
+    await a.tryAcquireOrRenew();
+    const first = a.term();
+    clock.advance(11);
+    // term() asks isLeader() itself: past the deadline, the term handed out is an ended one.
+    expect(a.term().aborted).toBe(true);
+    expect(first.aborted).toBe(true);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const second = a.term();
+    expect(second).not.toBe(first);
+    expect(second.aborted).toBe(false);
+    await a.stop();
+    expect(second.aborted).toBe(true);
+    expect((second.reason as Error).message).toBe('not the leader any more: released on shutdown');
+  });
+});

@@ -258,6 +258,7 @@ describe('shutdown and leadership', () => {
     const leader: LeaderElector = {
       identity: 'me',
       isLeader: () => leading,
+      term: () => new AbortController().signal,
       tryAcquireOrRenew: async () => leading,
       start: async () => leading,
       stop: async () => {
@@ -292,6 +293,7 @@ describe('shutdown and leadership', () => {
     const leader: LeaderElector = {
       identity: 'me',
       isLeader: () => leading,
+      term: () => new AbortController().signal,
       tryAcquireOrRenew: async () => leading,
       start: async () => leading,
       stop: async () => undefined,

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createPrometheusSource,
   DEFAULT_QUERIES,
@@ -290,6 +290,59 @@ describe('prometheus source: transport errors are told apart', () => {
 
   it('no Prometheus configured for a policy that does not use the request rate (static): nothing read, no error', async () => {
     expect(await createPrometheusSource().observe(NOW, 60, testSpec())).toEqual({});
+  });
+});
+
+describe("prometheus source: the caller's signal (the planner stopping, the tick given up)", () => {
+  it('cuts off every query under way at once, not at the 10 s timeout: each field unknown, saying why; one listener on the signal', async () => {
+    fake = await startFakePrometheus((q) => ({ delayMs: 30_000, then: dynamoAnswers(busy)(q) }));
+    const stop = new AbortController();
+    const added = vi.spyOn(stop.signal, 'addEventListener');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const reading = createPrometheusSource({ signal: () => stop.signal }).observe(NOW, 60, specFor(fake.url, { timeout: '10s' }));
+      // Every query has reached the server and waits there.
+      while (fake.received.length < 14) await new Promise((resolve) => setTimeout(resolve, 10));
+      const started = performance.now();
+      stop.abort(new Error('the planner is stopping (SIGTERM)'));
+      const part = await reading;
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(part.requests).toBeUndefined();
+      expect(Object.keys(part.errors ?? {})).toHaveLength(14);
+      expect(part.errors?.requests).toBe(
+        `prometheus ${fake.url}/api/v1/query query cut off: the planner is stopping (SIGTERM) for query \`sum(increase(dynamo_frontend_requests_total{model="llama",dynamo_namespace="prod"}[60s]))\``,
+      );
+      // The 14 queries share one listener on the caller's signal (an EventTarget warns past 10).
+      expect(added).toHaveBeenCalledTimes(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a signal already aborted: nothing is sent', async () => {
+    fake = await startFakePrometheus(dynamoAnswers(busy));
+    const stop = new AbortController();
+    stop.abort(new Error('the tick timed out after 30s (per-policy timeout)'));
+    await expect(queryScalar({ url: fake.url, timeoutSeconds: 2, signal: stop.signal }, 'up')).rejects.toMatchObject({
+      kind: 'aborted',
+      message: `prometheus ${fake.url}/api/v1/query not queried: the tick timed out after 30s (per-policy timeout) for query \`up\``,
+    });
+    expect(fake.received).toEqual([]);
+  });
+
+  it('ends a Retry-After wait at once', async () => {
+    fake = await startFakePrometheus(() => ({ status: 429, body: 'slow down', headers: { 'retry-after': '4' } }));
+    const stop = new AbortController();
+    const started = performance.now();
+    setTimeout(() => stop.abort(new Error('the planner is stopping (SIGTERM)')), 200);
+    await expect(queryScalar({ url: fake.url, timeoutSeconds: 10, signal: stop.signal }, 'up')).rejects.toMatchObject({ kind: 'aborted' });
+    // The wait asked for is 4 s; it ended with the signal.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(fake.received).toHaveLength(1);
   });
 });
 
