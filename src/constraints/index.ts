@@ -31,7 +31,8 @@
  *                         nothing during a rolling update; a held pool keeps its current count
  *                         within its bounds                                                     readiness.ts
  *  11b. budget after 11   scale-ups the gate let through are taken back while its holds put the
- *                         counts over the budget and over what runs                             gate-budget.ts
+ *                         counts over the budget and over what runs; then, still over the
+ *                         budget, the scale-downs it deferred go ahead                          gate-budget.ts
 
  * Exceptions to the step limits, all deliberate: (a) 9 above; (b) an unavailable Spot pool drops to
  * its ready replicas at once (the capacity is gone already; holding the desired count up only keeps
@@ -378,7 +379,7 @@ export function applyConstraints(input: ConstraintInput): ConstraintOutput {
   if (maxGpus !== undefined && gate.effects.length > 0) {
     // 11b. The gate's holds do not make room for scale-ups the budget paid for with them (gate-budget.ts).
     const current = pools.map((p) => observedReplicas(own(observation.pools, p.name)?.desired));
-    const fitted = budgetAfterGate({ pools, gated, current, mins, maxGpus });
+    const fitted = budgetAfterGate({ pools, gated, decided: desired, rolling: gate.rolling, current, mins, maxGpus });
     gated = fitted.desired;
     effects.push(...fitted.effects);
     let before = 0;

@@ -52,6 +52,8 @@ export interface ReadinessOutput {
   warnings: string[];
   /** The clocks for the next tick: only pools with one running. */
   state: Record<string, PoolReadinessState>;
+  /** Per pool: true when the gate holds its change because its graph is rolling out (nothing moves then). */
+  rolling: boolean[];
 }
 
 /** A graph readiness read defensively (an observation may come from a hand-written file or a broken source). */
@@ -71,6 +73,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
   const timeout = spec.readinessTimeout;
   const desired = input.desired.slice();
   const effects: ConstraintEffect[] = [];
+  const rolling: boolean[] = input.desired.map(() => false);
   const warnings: string[] = [];
   const state: Record<string, PoolReadinessState> = Object.create(null) as Record<string, PoolReadinessState>;
 
@@ -94,6 +97,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
 
     // The graph: why it holds this pool's change, if it does.
     let graphHold: string | undefined;
+    let rollingHold = false;
     const graph = graphOf(seen);
     if (graph !== undefined && !graph.ready) {
       const since = prior?.graphNotReadySince ?? now;
@@ -106,6 +110,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
         next.graphNotReadySince = since;
         const up = decided > current;
         const spotGone = !up && input.unavailable?.[i] !== undefined;
+        if (graph.rollingUpdate === true) rollingHold = true;
         if (graph.rollingUpdate === true) graphHold = `${name} is rolling out (${why}): nothing is scaled for ${waited}s of ${timeout}s`;
         else if (up ? !caughtUp : !spotGone) graphHold = `${name} is not Ready (${why}): only scale-ups of settled pools go ahead, for ${waited}s of ${timeout}s`;
       }
@@ -128,6 +133,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
           const bound = kept !== current ? ` (its ${kept > current ? 'minimum' : 'maxReplicas'} ${kept}, not ${current})` : '';
           effects.push({ constraint: 'readiness', pool: pool.name, role: pool.role, from: decided, to: kept, detail: `${pool.name}: ${hold}; kept at ${kept}${bound} instead of ${decided}` });
           desired[i] = kept;
+          if (hold === graphHold && rollingHold) rolling[i] = true;
         }
       }
       // Our own scale-up: its new replicas are coming up from now.
@@ -136,7 +142,7 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
     if (becomingSince !== undefined) next.becomingReadySince = becomingSince;
     if (next.becomingReadySince !== undefined || next.graphNotReadySince !== undefined) state[pool.name] = next;
   });
-  return { desired, effects, warnings, state };
+  return { desired, effects, warnings, state, rolling };
 }
 
 /**

@@ -189,6 +189,11 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
       // gate respects like any minimum: a pool at 0 may be kept at 1.
       const idle = decision.explanation.scaleToZero;
       const wakeMin = idle !== undefined && idle.action !== 'zero' && idle.roles.includes(pool.role) && min === 0 && current === 0 && d === 1;
+      // Over the budget, the budget wins over the gate (constraints/gate-budget.ts): the deferred scale-down goes ahead,
+      // but not past what the steps before the gate decided.
+      const gateFrom = effects.find((e) => e.constraint === 'readiness' && e.pool === pool.name)?.from;
+      const overBudget = effects.some((e) => e.constraint === 'budget' && e.pool === pool.name && e.detail.includes('wins over the readiness gate'));
+      if (overBudget && gateFrom !== undefined && kept !== undefined && d >= Math.max(gateFrom, min) && d < kept) return;
       if (d !== kept && !wakeMin) out.push(`${pool.name}: held by the readiness gate at ${d}, not at its current count ${current} within [${min}, ${pool.maxReplicas}]`);
       return;
     }
