@@ -217,7 +217,7 @@ const slaOptions = z.strictObject({
       crowdHold: z.boolean().default(true),
       /** While the graph sees no demand at all, for up to 30 minutes, keep a share of what each role ran when the pause began: 60% prefill, 70% decode (a pause is not a trend). */
       pauseHold: z.boolean().default(true),
-      /** With sloFeedback: while less than half the SLO's miss budget is spent (after its 15 minutes of evidence), the scale-down window is 0.6 of stabilization.scaleDown. */
+      /** With sloFeedback: while less than a quarter of the SLO's miss budget is spent (after its 15 minutes of evidence), the scale-down window is 0.6 of stabilization.scaleDown, never under one interval. */
       budgetWindow: z.boolean().default(true),
       /** With `percentile`: read the prefill correction as the service-time factor that explains the observed TTFT in the queue model, not the latency ratio. */
       serviceTimeCorrection: z.boolean().default(true),

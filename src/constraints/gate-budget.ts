@@ -4,7 +4,7 @@
  * with that scale-down: together they would set more GPUs than the budget allows, and in a fleet take GPUs granted to
  * another graph. So while the gated counts are over the budget and over what runs now, the scale-ups the gate let
  * through are taken back, a replica at a time from the last pool in spec order, never below the pool's current count
- * or its minimum. What runs now is never cut here: the gate holds it, this only keeps it from growing.
+ * or its minimum (this first pass cuts nothing that runs: it only keeps the counts from growing).
  * Example: budget 16, 4-GPU replicas, 2 prefill and 2 decode running; the trim gives prefill 1 and decode 3 (16); the
  * gate keeps prefill at 2 (its graph is not Ready): 20 GPUs, over the budget and over the 16 running, so decode goes
  * back to 2: 16.
@@ -13,7 +13,9 @@
  * pool, down to what the budget trim gave them. A graph that is not Ready (a replica still starting, say) would
  * otherwise keep GPUs its fleet granted to a graph of higher priority for as long as it stays not Ready.
  * Example: a grant of 16, 2 prefill (one starting) and 3 decode running (20), the trim gives prefill 1 and decode 3:
- * the gate keeps prefill at 2 (20); over the budget, so prefill goes to 1 (16). A graph rolling out is not moved:
+ * the gate keeps prefill at 2 (20); over the budget, so prefill goes to 1 (16). The two passes can end on another
+ * split than the trim's (running 3 + 2 on 16, trim 1 + 3: decode back to 2, then prefill to 2): within the budget,
+ * and no pool grows while another's scale-down is still being deferred. A graph rolling out is not moved:
  * nothing is scaled during a rollout, the budget included (it lasts `readinessTimeout` at most).
  */
 import type { PoolSpec } from '../config/schema.js';

@@ -22,7 +22,7 @@
  */
 import type { PolicySpec, PoolSpec } from '../config/schema.js';
 import { nullRecord, own } from '../config/records.js';
-import { scheduledMins, sloPressure } from '../constraints/index.js';
+import { applyReadinessGate, scheduledMins, sloPressure } from '../constraints/index.js';
 import { decide, type DecideInput, type DecideResult } from '../planner/decide.js';
 import { inPolicySizes } from '../planner/replica-sizes.js';
 import type { PlannerState } from '../planner/state.js';
@@ -95,8 +95,22 @@ function probeSpec(spec: PolicySpec, budget: FleetBudget): PolicySpec {
   return maxGpus === own ? spec : { ...spec, budget: { ...spec.budget, maxGpus } };
 }
 
+/**
+ * Per pool, what a graph rolling out keeps whatever its grant (0 for the others): nothing of it is scaled during a
+ * rollout, the budget included (constraints/gate-budget.ts), for readinessTimeout at most, so those replicas are part
+ * of its floor, or the GPUs granted away from it would be held twice. Read from the readiness gate asked to take every
+ * pool to its minimum. Example: a graph rolling out runs 2 prefill and 3 decode: its floor is 2 and 3 until the rollout
+ * ends, and a graph of higher priority gets what is left beside them.
+ */
+function rolloutKept(spec: PolicySpec, observation: Observation, state: PlannerState, now: number): number[] {
+  const { mins } = scheduledMins(spec, now);
+  const lowest = spec.pools.map((p, i) => Math.max(p.minReplicas, mins[i] as number));
+  const gate = applyReadinessGate({ spec, observation, state: state.readiness, now, desired: lowest, mins: lowest });
+  return gate.desired.map((n, i) => (gate.rolling[i] ? n : 0));
+}
+
 /** Replicas per pool a decision keeps for sure (see the module comment): held pools keep their count. */
-function poolLayers(spec: PolicySpec, decision: Decision, state: PlannerState, now: number): PoolLayers {
+function poolLayers(spec: PolicySpec, decision: Decision, state: PlannerState, now: number, rolling: readonly number[]): PoolLayers {
   const { mins } = scheduledMins(spec, now);
   const recommendation = state.recommendations[state.recommendations.length - 1]?.desired ?? {};
   const floor: number[] = [];
@@ -113,7 +127,7 @@ function poolLayers(spec: PolicySpec, decision: Decision, state: PlannerState, n
       return;
     }
     const desired = d?.desired ?? pool.minReplicas;
-    const f = d?.hold ? desired : Math.min(desired, Math.max(pool.minReplicas, mins[i] as number));
+    const f = d?.hold ? desired : Math.min(desired, Math.max(pool.minReplicas, mins[i] as number, rolling[i] as number));
     const target = own(recommendation, pool.name) ?? desired;
     floor.push(f);
     hard.push(Math.max(f, Math.min(desired, target)));
@@ -243,7 +257,7 @@ export function decideFleet(input: FleetInput, decideWith: DecideFn = decide): F
       return { graph, layers: { floor: last, hard: last, want: last }, probeCounts: last, pressure: 1 };
     }
     const probe = decideWith({ spec: probeSpec(spec, budget), profile: graph.profile, observation: graph.observation, state, now, forecastOverride: graph.forecastOverride, poll: graph.poll });
-    const layers = poolLayers(spec, probe.decision, probe.state, now);
+    const layers = poolLayers(spec, probe.decision, probe.state, now, rolloutKept(spec, graph.observation, state, now));
     const unknownPools = spec.pools.filter((p) => own(probe.decision.pools, p.name)?.writable === false).map((p) => p.name);
     if (unknownPools.length > 0) {
       warnings.push(`fleet ${input.name}: graph ${graph.name}: nothing is known of what ${unknownPools.join(', ')} run(s); the budget keeps their maxReplicas for them until it is`);

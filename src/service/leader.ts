@@ -133,7 +133,7 @@ class LeaseElector implements LeaderElector {
 
   isLeader(): boolean {
     const leader = this.#holds();
-    if (!leader && this.#reported) this.#report(`no successful renew for ${this.#renewMs / 1000}s`);
+    if (!leader && this.#reported) this.#report(this.#stopped ? 'stopping' : `no successful renew for ${this.#renewMs / 1000}s`);
     return leader;
   }
 
@@ -162,6 +162,8 @@ class LeaseElector implements LeaderElector {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#deadline) clearTimeout(this.#deadline);
+    // The term ends now, not after the release below: nothing may write while the Lease is being given up.
+    if (!this.#term.signal.aborted) this.#term.abort(new Error('not the leader any more: stopping'));
     await this.#inFlight?.catch(() => undefined);
     if (this.#renewedAt === undefined) return;
     const wasLeader = this.#holds();

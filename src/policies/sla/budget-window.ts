@@ -13,7 +13,7 @@
  *   evidence >= TRIM_AFTER_SECONDS of windows for both roles, and
  *   budgetSpent < BUDGET_WINDOW_SPENT (less than a quarter of the SLO's miss budget remembered as spent; crowdHold
  *   starts keeping peaks at half)
- *   -> window = floor(BUDGET_WINDOW_SHARE x stabilization.scaleDown)
+ *   -> window = max(interval, floor(BUDGET_WINDOW_SHARE x stabilization.scaleDown))
  *
  * both as the last tick left them (as crowdHold reads them). Otherwise, and with sloFeedback off, the window is the
  * spec's. It is never longer than the spec's, and only the scale-down window changes.
@@ -51,7 +51,9 @@ export function budgetWindowStep(ctx: SlaContext): BudgetWindow | undefined {
   const spent = budgetSpent(spec, slo);
   if (!(spent < BUDGET_WINDOW_SPENT)) return undefined;
   const full = spec.stabilization.scaleDown;
-  const seconds = Math.floor(BUDGET_WINDOW_SHARE * full);
+  // Never under one interval: a shorter window would keep no past recommendation at all (scaleDown 90 s at 60 s ticks:
+  // 0.6 x 90 = 54 s -> 60 s, the last tick's recommendation still counts).
+  const seconds = Math.max(spec.interval, Math.floor(BUDGET_WINDOW_SHARE * full));
   if (!(seconds < full)) return undefined;
   return { seconds, reason: `budgetWindow: ${(spent * 100).toFixed(1)}% of the SLO's miss budget spent (under ${BUDGET_WINDOW_SPENT * 100}%)` };
 }

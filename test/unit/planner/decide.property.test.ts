@@ -172,10 +172,10 @@ function violations(spec: PolicySpec, decision: Decision, previous: Record<strin
       out.push(`${pool.name}: desired ${d} is not an integer`);
       return;
     }
-    // A pool the readiness gate keeps above its decided count (a scale-down held while its graph is not Ready) runs
-    // those GPUs anyway; the budget is checked on the count the other steps decided.
-    const held = effects.find((e) => e.constraint === 'readiness' && e.pool === pool.name && e.to > e.from);
-    gpus += (held ? held.from : d) * pool.gpusPerReplica;
+    // The budget is checked on the counts set, but for a pool the readiness gate keeps up while its graph rolls out
+    // (nothing moves then, the budget included: constraints/gate-budget.ts), counted at what the steps before decided.
+    const rolled = effects.find((e) => e.constraint === 'readiness' && e.pool === pool.name && e.to > e.from && e.detail.includes('rolling out'));
+    gpus += (rolled ? Math.min(rolled.from, d) : d) * pool.gpusPerReplica;
     minGpus += min * pool.gpusPerReplica;
     roleTotal[pool.role] += d;
     roleMin[pool.role] += min;

@@ -34,6 +34,9 @@ describe('budgetWindowStep', () => {
     // (60 + 60) / 6000 = 2% of requests against a 10% budget: 20% spent
     expect(step(record(60))).toEqual({ seconds: 180, reason: "budgetWindow: 20.0% of the SLO's miss budget spent (under 25%)" });
     expect(step(record(60), {}, '600s')?.seconds).toBe(360);
+    // Never under one 60 s interval: 0.6 x 90 s = 54 s -> 60 s; a 60 s window has nothing shorter to become.
+    expect(step(record(60), {}, '90s')?.seconds).toBe(60);
+    expect(step(record(60), {}, '60s')).toBeUndefined();
   });
 
   it('the spec window at a quarter of the budget spent, before 900 s of evidence, without a record, or with sloFeedback or budgetWindow off', () => {

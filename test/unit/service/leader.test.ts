@@ -264,6 +264,31 @@ describe('leader election: the term of leadership (term())', () => {
     expect(second.aborted).toBe(false);
     await a.stop();
     expect(second.aborted).toBe(true);
-    expect((second.reason as Error).message).toBe('not the leader any more: released on shutdown');
+    expect((second.reason as Error).message).toBe('not the leader any more: stopping');
+  });
+
+  it('stop() ends the term before it gives the Lease up: nothing writes during a slow release', async () => {
+    const store = memoryLeaseApi();
+    const clock = fakeClock();
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const read = store.api.readNamespacedLease.bind(store.api);
+    let stopping = false;
+    const api = { ...store.api, readNamespacedLease: async (args: { name: string; namespace: string }) => { if (stopping) await slow; return read(args); } };
+    const changes: [boolean, string][] = [];
+    const a = createLeaderElector({ api: api as typeof store.api, namespace: 'ns', name: 'pd', identity: 'a', clock, ...timing, onChange: (l, why) => changes.push([l, why]) });
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    const term = a.term();
+    stopping = true;
+    const stopped = a.stop();
+    // The release is still reading the Lease: the term has ended already, and asking says why.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(term.aborted).toBe(true);
+    expect((term.reason as Error).message).toBe('not the leader any more: stopping');
+    expect(a.isLeader()).toBe(false);
+    release();
+    await stopped;
+    expect(changes).toEqual([[true, changes[0]![1]], [false, 'stopping']]);
+    expect(store.lease()?.spec?.holderIdentity).toBeUndefined();
   });
 });
