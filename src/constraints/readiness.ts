@@ -110,8 +110,8 @@ export function applyReadinessGate(input: ReadinessInput): ReadinessOutput {
         next.graphNotReadySince = since;
         const up = decided > current;
         const spotGone = !up && input.unavailable?.[i] !== undefined;
-        if (graph.rollingUpdate === true) rollingHold = true;
-        if (graph.rollingUpdate === true) graphHold = `${name} is rolling out (${why}): nothing is scaled for ${waited}s of ${timeout}s`;
+        rollingHold = graph.rollingUpdate === true;
+        if (rollingHold) graphHold = `${name} is rolling out (${why}): nothing is scaled for ${waited}s of ${timeout}s`;
         else if (up ? !caughtUp : !spotGone) graphHold = `${name} is not Ready (${why}): only scale-ups of settled pools go ahead, for ${waited}s of ${timeout}s`;
       }
     }
