@@ -9,11 +9,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PolicySpec } from '../config/schema.js';
 import type { Decision, Observation } from '../planner/types.js';
 import { decisionGpuLayers, GPU_LAYERS } from '../planner/gpu-layers.js';
+import type { WriteAbandonedReason } from '../call-budget.js';
 
 export type DecisionReason = 'scaled' | 'unchanged' | 'held';
 
 /** Why a write under way was given up (PlannerMetrics.recordWriteAbandoned). */
-export type WriteAbandonedReason = 'leadership-lost' | 'tick-ended';
+export type { WriteAbandonedReason } from '../call-budget.js';
 
 const WRITE_ABANDONED_REASONS: readonly WriteAbandonedReason[] = ['leadership-lost', 'tick-ended'];
 
