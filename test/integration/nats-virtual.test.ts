@@ -184,6 +184,77 @@ describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`,
     }
   }, 60_000);
 
+  it('the term ends while a put waits for its ack: cut off in flight, not counted as applied; the tick ending while a read waits: tick-ended, an error of the pool', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-flight' } } });
+    const term = new AbortController();
+    const tick = new AbortController();
+    const abandoned: WriteAbandoned[] = [];
+    let guards = 0;
+    const connector = createVirtualConnector({
+      // Asked at the start, before the pool's write and right before its put: the server hangs from the put on.
+      canAct: () => {
+        guards += 1;
+        if (guards === 3) server.freeze();
+        return !term.signal.aborted;
+      },
+      callBudget: () => ({ signal: tick.signal, leadership: term.signal }),
+      onWriteAbandoned: (a) => abandoned.push(a),
+      timeoutMs: 30_000,
+    });
+    try {
+      const one = decision('2026-11-25T10:00:00Z', 2, 2);
+      delete (one.pools as Record<string, unknown>)['decode-od'];
+      const pending = connector.apply(one, spec);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const lostAt = Date.now();
+      term.abort(new Error('not the leader any more: lease held by planner-1'));
+      const result = await pending;
+      expect(Date.now() - lostAt).toBeLessThan(1500);
+      expect(result.pools).toEqual({ 'prefill-od': 'not leader: the write was cut off in flight (would publish 2 to planner-flight key prefill-od)' });
+      expect(result.errors).toEqual({});
+      expect(abandoned).toEqual([
+        { pool: 'prefill-od', request: 'KV put $KV.planner-flight.prefill-od', reason: 'leadership-lost', inFlight: true, why: 'not the leader any more: lease held by planner-1' },
+      ]);
+      server.thaw();
+
+      // A new term; the server hangs again, on the key's read this time, and the tick is given up.
+      const second = createVirtualConnector({ callBudget: () => ({ signal: tick.signal, leadership: new AbortController().signal }), onWriteAbandoned: (a) => abandoned.push(a), timeoutMs: 30_000 });
+      try {
+        expect((await second.apply(decision('2026-11-25T10:01:00Z', 3, 3), spec)).errors).toEqual({});
+        server.freeze();
+        const waiting = second.apply(decision('2026-11-25T10:02:00Z', 4, 4), spec);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const givenUpAt = Date.now();
+        tick.abort(new Error('the tick was given up after 30 s'));
+        const cut = await waiting;
+        expect(Date.now() - givenUpAt).toBeLessThan(1500);
+        expect(cut.pools['prefill-od']).toBe('not applied: the write was not sent (would publish 4 to planner-flight key prefill-od)');
+        expect(cut.errors['prefill-od']).toBe(`virtual connector: nats ${server.url} bucket "planner-flight" key "prefill-od": not sent: the tick was given up after 30 s`);
+        // The tick's signal stays aborted: the next pool's write is not sent either.
+        expect(cut.pools['decode-od']).toBe('not applied: the write was not sent (would publish 4 to planner-flight key decode-od)');
+        expect(abandoned.slice(1).map((a) => [a.pool, a.reason, a.inFlight])).toEqual([
+          ['prefill-od', 'tick-ended', false],
+          ['decode-od', 'tick-ended', false],
+        ]);
+      } finally {
+        server.thaw();
+        await second.close();
+      }
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-flight' });
+      try {
+        expect(Object.values(await reader.all()).map((d) => [d.pool, d.desired])).toEqual([
+          ['decode-od', 3],
+          ['prefill-od', 3],
+        ]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      server.thaw();
+      await connector.close();
+    }
+  }, 60_000);
+
   it('a term already over when the write would go out: nothing is sent (the leader guard not yet aware of it), each write counted as abandoned', async () => {
     const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-over' } } });
     const term = new AbortController();
