@@ -188,7 +188,8 @@ export function createVirtualConnector(options: VirtualConnectorOptions = {}): V
       const ms = Math.min(timeoutMs, left ?? timeoutMs);
       if (sending) sent = true;
       try {
-        return await withTimeout(what(), ms, `timed out after ${ms / 1000}s`, signal);
+        // Seconds with one decimal: 1234.5 ms -> "timed out after 1.2s".
+        return await withTimeout(what(), ms, `timed out after ${Math.round(ms / 100) / 10}s`, signal);
       } catch (error) {
         if (signal?.aborted) throw ended();
         throw error;
