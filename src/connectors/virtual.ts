@@ -9,6 +9,15 @@
  * A pool whose desired count did not change is not rewritten ("unchanged"), so watchers see only real changes.
  * The hold marks (planner/write-rule.ts): nothing is published for a pool with `writable: false`, and a held pool is
  * never published below the count published last.
+ *
+ * A pool's write (opening the bucket, reading the key, the compare-and-set) runs within the budget of the tick that
+ * makes it and the term of leadership it began in (`callBudget()`, joined by call-budget.ts `writeBudget`), as the
+ * Kubernetes writes do: when the term ends, a step still waiting (a hung server, a slow ack) ends at once, a put not
+ * yet sent is never sent (the leader guard and the term are checked right before it), and one waiting for its ack
+ * is cut off (it may or may not have landed). Each is logged (`write-abandoned`) and counted (`onWriteAbandoned`),
+ * reason `leadership-lost`; one the tick's budget ended (given up, out of time, the planner stopping) is `tick-ended`
+ * and an error of the pool. Every step is bounded by the smaller of `timeoutMs` and what is left of the tick.
+ * Example: timeoutMs 5000, 1200 ms left of the tick: the key's read waits at most 1.2 s.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -17,7 +26,10 @@ import type { PolicySpec, Role } from '../config/schema.js';
 import type { ApplyResult, Connector } from '../planner/ports.js';
 import type { Decision, PoolDecision } from '../planner/types.js';
 import { heldAtCurrentLine, notWritableLine, writeRule } from '../planner/write-rule.js';
-import { messageOf } from '../errors.js';
+import { abortReason, messageOf } from '../errors.js';
+import { abandonReason, withTimeout, writeBudget, type CallBudget, type WriteAbandoned } from '../call-budget.js';
+import type { Logger } from 'pino';
+import { silentLogger } from '../log.js';
 
 export interface VirtualDecision {
   pool: string;
@@ -47,7 +59,28 @@ export interface VirtualConnectorOptions {
   canAct?: () => boolean;
   /** Per-request timeout (ms); default 5000. */
   timeoutMs?: number;
+  /** The budget each pool's write runs under (the service's tick and term of leadership), asked per apply. */
+  callBudget?: () => CallBudget;
+  /** Called for each write given up while under way: leadership lost, or its tick ended. */
+  onWriteAbandoned?: (abandoned: WriteAbandoned) => void;
+  /** Where the writes given up are logged (`write-abandoned`); default none. */
+  logger?: Logger;
 }
+
+/** A pool's write ended by its budget: the term of leadership or the tick, while the put was `inFlight` or not yet. */
+class WriteEndedError extends Error {
+  constructor(
+    readonly reason: WriteAbandoned['reason'],
+    readonly why: string,
+    readonly inFlight: boolean,
+  ) {
+    super(inFlight ? `cut off while in flight: ${why}; not counted as applied` : `not sent: ${why}`);
+    this.name = 'WriteEndedError';
+  }
+}
+
+/** One step of a pool's write, within its budget; `sending`: the step hands the put to the client. */
+type WriteStep = <T>(what: () => Promise<T>, sending?: boolean) => Promise<T>;
 
 export interface VirtualConnector extends Connector {
   close(): Promise<void>;
@@ -132,25 +165,60 @@ function bucketHandle(timeoutMs: number) {
 }
 
 export function createVirtualConnector(options: VirtualConnectorOptions = {}): VirtualConnector {
-  const handle = bucketHandle(options.timeoutMs ?? 5000);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const handle = bucketHandle(timeoutMs);
+  const log = options.logger ?? silentLogger();
+  const canAct = options.canAct ?? (() => true);
+
+  /**
+   * One pool's write within `own` joined with its term (writeBudget): each step bounded by the smaller of timeoutMs and
+   * what is left of the tick, and ended at once by the budget's signal (WriteEndedError; in flight once the put was
+   * handed to the client). Before the put, the leader guard is asked once more. Returns the pool's result line.
+   */
+  const publish = async (own: CallBudget, write: (step: WriteStep) => Promise<string>): Promise<string> => {
+    const { budget, release } = writeBudget(own);
+    const { signal, remainingMs } = budget;
+    let sent = false;
+    const ended = () => new WriteEndedError(abandonReason(own, budget), signal ? abortReason(signal) : 'aborted', sent);
+    const step: WriteStep = async (what, sending = false) => {
+      if (signal?.aborted) throw ended();
+      if (sending && !canAct()) throw new WriteEndedError('leadership-lost', 'not the leader any more (canAct() is false)', false);
+      const left = remainingMs?.();
+      if (left !== undefined && left <= 0) throw new WriteEndedError('tick-ended', 'the tick has no time left', false);
+      const ms = Math.min(timeoutMs, left ?? timeoutMs);
+      if (sending) sent = true;
+      try {
+        // Seconds with one decimal: 1234.5 ms -> "timed out after 1.2s".
+        return await withTimeout(what(), ms, `timed out after ${Math.round(ms / 100) / 10}s`, signal);
+      } catch (error) {
+        if (signal?.aborted) throw ended();
+        throw error;
+      }
+    };
+    try {
+      return await write(step);
+    } finally {
+      release();
+    }
+  };
+
   return {
     async apply(decision, spec): Promise<ApplyResult> {
       const result: ApplyResult = { pools: {}, errors: {} };
-      if (options.canAct && !options.canAct()) {
+      if (!canAct()) {
         for (const pool of Object.keys(decision.pools)) result.pools[pool] = 'skipped: not the leader';
         return result;
       }
-      let where: { nats: string; bucket: string } | undefined;
-      let kv: KV;
+      let where: { nats: string; bucket: string };
       try {
         where = target(spec, options);
-        kv = await handle.open(where.nats, where.bucket, true);
       } catch (error) {
-        const at = where ? `nats ${where.nats} bucket "${where.bucket}": ` : '';
-        const reason = `virtual connector: ${at}${messageOf(error)}`;
-        for (const pool of Object.keys(decision.pools)) result.errors[pool] = reason;
+        for (const pool of Object.keys(decision.pools)) result.errors[pool] = `virtual connector: ${messageOf(error)}`;
         return result;
       }
+      const { nats, bucket } = where;
+      const own = options.callBudget?.() ?? {};
+      let opened: Promise<KV> | undefined;
       for (const [pool, d] of Object.entries(decision.pools)) {
         const rule = writeRule(decision, pool);
         if (rule.kind === 'none') {
@@ -158,40 +226,64 @@ export function createVirtualConnector(options: VirtualConnectorOptions = {}): V
           continue;
         }
         // Leadership may be lost between two pools: check again before every write.
-        if (options.canAct && !options.canAct()) {
+        if (!canAct()) {
           result.pools[pool] = 'skipped: not the leader';
           continue;
         }
+        const describe = `publish ${d.desired} to ${bucket} key ${pool}`;
+        const request = `KV put $KV.${bucket}.${pool}`;
         try {
-          const entry = await kv.get(pool);
-          if (entry && entry.length > MAX_ENTRY_BYTES) {
-            throw new Error(`the entry holds ${entry.length} bytes, more than the ${MAX_ENTRY_BYTES} a decision takes: another writer uses this key; give the policy its own bucket`);
-          }
-          const previous = entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<VirtualDecision>() : undefined;
-          if (previous && previous.desired === d.desired) {
-            result.pools[pool] = 'unchanged';
-            continue;
-          }
-          // A hold never publishes less than what was published last: that is what the consumer runs now.
-          if (rule.kind === 'not-below-current' && previous && typeof previous.desired === 'number' && d.desired < previous.desired) {
-            result.pools[pool] = heldAtCurrentLine(d.desired, previous.desired, rule.why);
-            continue;
-          }
-          const value: VirtualDecision = {
-            pool,
-            role: d.role,
-            desired: d.desired,
-            reason: decisionReason(decision, d),
-            decidedAt: decision.time,
-            revision: (previous?.revision ?? 0) + 1,
-          };
-          const body = JSON.stringify(value);
-          // Compare-and-set on the entry we read: a concurrent writer makes this fail rather than be overwritten.
-          if (entry) await kv.update(pool, body, entry.revision);
-          else await kv.create(pool, body);
-          result.pools[pool] = `published ${previous?.desired ?? '-'}->${d.desired} (revision ${value.revision}) to ${where.bucket}`;
+          result.pools[pool] = await publish(own, async (step) => {
+            // The bucket is opened (created when missing) once, within the budget of the first write that needs it.
+            let kv: KV;
+            try {
+              kv = await step(() => (opened ??= handle.open(nats, bucket, true)));
+            } catch (error) {
+              if (error instanceof WriteEndedError) throw error;
+              throw new Error(`virtual connector: nats ${nats} bucket "${bucket}": ${messageOf(error)}`);
+            }
+            const entry = await step(() => kv.get(pool));
+            if (entry && entry.length > MAX_ENTRY_BYTES) {
+              throw new Error(`the entry holds ${entry.length} bytes, more than the ${MAX_ENTRY_BYTES} a decision takes: another writer uses this key; give the policy its own bucket`);
+            }
+            const previous = entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<VirtualDecision>() : undefined;
+            if (previous && previous.desired === d.desired) return 'unchanged';
+            // A hold never publishes less than what was published last: that is what the consumer runs now.
+            if (rule.kind === 'not-below-current' && previous && typeof previous.desired === 'number' && d.desired < previous.desired) {
+              return heldAtCurrentLine(d.desired, previous.desired, rule.why);
+            }
+            const value: VirtualDecision = {
+              pool,
+              role: d.role,
+              desired: d.desired,
+              reason: decisionReason(decision, d),
+              decidedAt: decision.time,
+              revision: (previous?.revision ?? 0) + 1,
+            };
+            const body = JSON.stringify(value);
+            // Compare-and-set on the entry we read: a concurrent writer makes this fail rather than be overwritten.
+            await step(() => (entry ? kv.update(pool, body, entry.revision) : kv.create(pool, body)), true);
+            return `published ${previous?.desired ?? '-'}->${d.desired} (revision ${value.revision}) to ${bucket}`;
+          });
         } catch (error) {
-          result.errors[pool] = `virtual connector: nats ${where.nats} bucket "${where.bucket}" key "${pool}": ${messageOf(error)}`;
+          if (!(error instanceof WriteEndedError)) {
+            const text = messageOf(error);
+            result.errors[pool] = text.startsWith('virtual connector: ') ? text : `virtual connector: nats ${nats} bucket "${bucket}" key "${pool}": ${text}`;
+            continue;
+          }
+          const { reason, why, inFlight } = error;
+          if (reason === 'leadership-lost') {
+            // Not this replica's write any more: the new leader reads the key back and decides.
+            result.pools[pool] = `not leader: ${inFlight ? 'the write was cut off in flight' : 'no write'} (would ${describe})`;
+          } else {
+            result.pools[pool] = `not applied: the write was ${inFlight ? 'cut off in flight' : 'not sent'} (would ${describe})`;
+            result.errors[pool] = `virtual connector: nats ${nats} bucket "${bucket}" key "${pool}": ${error.message}`;
+          }
+          log.warn(
+            { event: 'write-abandoned', pool, request, reason, inFlight, why },
+            `${pool}: the write was given up (${why}); ${inFlight ? `${request} cut off in flight, not counted as applied` : `${request} not sent`}`,
+          );
+          options.onWriteAbandoned?.({ pool, request, reason, inFlight, why });
         }
       }
       return result;

@@ -19,7 +19,8 @@ import { waitUnlessAborted } from '../http/retry-after.js';
 import { createKubeClient, objectPath, type DynamoPlural, type KubeClient, type RequestLimits } from './client.js';
 import { abortReason, DynamoComponentDeploymentNotFoundError, DynamoGraphDeploymentNotFoundError, KubeApiError, KubeCallAbortedError, LeadershipLostError } from './errors.js';
 import type { DynamoVersion, KubeObject } from './graph.js';
-import { DEFAULT_RETRY, withRetry, writeBudget, type CallBudget, type CallTarget, type RetryOptions } from './retry.js';
+import { abandonReason, writeBudget, type CallBudget } from '../call-budget.js';
+import { DEFAULT_RETRY, withRetry, type CallTarget, type RetryOptions } from './retry.js';
 
 export interface DynamoApiOptions {
   kubeConfig: k8s.KubeConfig;
@@ -145,9 +146,8 @@ export class DynamoApi {
       );
     } catch (error) {
       // The term ended first (not the tick, not the planner's stop): say so.
-      const term = own.leadership;
-      if (error instanceof KubeCallAbortedError && term?.aborted && budget.signal?.reason === term.reason) {
-        throw new LeadershipLostError('PATCH', path, abortReason(term), error.inFlight);
+      if (error instanceof KubeCallAbortedError && own.leadership && abandonReason(own, budget) === 'leadership-lost') {
+        throw new LeadershipLostError('PATCH', path, abortReason(own.leadership), error.inFlight);
       }
       throw error;
     } finally {

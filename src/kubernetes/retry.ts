@@ -17,7 +17,10 @@
  * past a 30 s tick timeout (or a pod's 30 s terminationGracePeriod), are what this bound rules out.
  */
 import type { RequestLimits } from './client.js';
+import type { CallBudget } from '../call-budget.js';
 import { abortReason, KubeApiError, KubeCallAbortedError } from './errors.js';
+
+export { writeBudget, type CallBudget } from '../call-budget.js';
 
 export interface RetryOptions {
   /** Tries in total, the first included. */
@@ -31,42 +34,6 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_RETRY: Omit<RetryOptions, 'sleep'> = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 30_000 };
-
-/**
- * The time and the stop a call runs under (the service's tick: its deadline, its timeout, the planner's stop).
- * Neither set: no bound beyond the tries' own timeouts.
- */
-export interface CallBudget {
-  /** Aborted when the call must end now: its tick was given up, or the planner is stopping. Its reason says which. */
-  signal?: AbortSignal;
-  /** What is left of the time the call may take, its tries and waits included (ms); read before each try and wait. */
-  remainingMs?: () => number;
-  /**
-   * The term of leadership the call is made in (leader.ts `term()`): aborted the moment this replica stops leading.
-   * Writes run within it too (writeBudget): their waits and tries end at once. Reads do not: every replica reads.
-   */
-  leadership?: AbortSignal;
-}
-
-/**
- * The budget of a write: `budget`, with a signal that also aborts when its term of leadership ends (the reason of
- * whichever came first). `release()` drops the links once the write is done (the planner's stop and the term live
- * long; a write must not stay attached to them). Without a term: `budget` as it is.
- */
-export function writeBudget(budget: CallBudget): { budget: CallBudget; release: () => void } {
-  const { signal, leadership } = budget;
-  if (!leadership) return { budget, release: () => undefined };
-  const both = new AbortController();
-  const sources = signal ? [signal, leadership] : [leadership];
-  const onAbort = (event: Event) => both.abort((event.target as AbortSignal).reason);
-  const release = () => {
-    for (const s of sources) s.removeEventListener('abort', onAbort);
-  };
-  const first = sources.find((s) => s.aborted);
-  if (first) both.abort(first.reason);
-  else for (const s of sources) s.addEventListener('abort', onAbort, { once: true });
-  return { budget: { ...budget, signal: both.signal }, release };
-}
 
 /** The one request a call sends (and sends again), for messages. */
 export interface CallTarget {

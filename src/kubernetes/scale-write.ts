@@ -19,6 +19,9 @@ import type { ApplyResult } from '../planner/ports.js';
 import { heldAtCurrentLine } from '../planner/write-rule.js';
 import { KubeCallAbortedError, LeadershipLostError } from './errors.js';
 import type { ReplicaCounts } from './graph.js';
+import type { WriteAbandoned } from '../call-budget.js';
+
+export type { WriteAbandoned } from '../call-budget.js';
 
 /** What a write needs to know about the object it scales. */
 export interface ScaleSnapshot {
@@ -49,21 +52,6 @@ export interface ScaleWriterOptions {
   conflictRetries: number;
   /** Called for each write given up while under way (see WriteAbandoned). */
   onAbandoned?: (abandoned: WriteAbandoned) => void;
-}
-
-/**
- * A write given up while under way: `leadership-lost` when its term of leadership ended (a wait, a request not yet out
- * or in flight), `tick-ended` when its tick's budget did (the tick given up at its timeout, out of time, the planner
- * stopping). Not one of them: a standby's "not leader" (it never began a write).
- */
-export interface WriteAbandoned {
-  pool: string;
-  /** The request: "PATCH /apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeploymentscalingadapters/llama-vllmprefillworker/scale". */
-  request: string;
-  reason: 'leadership-lost' | 'tick-ended';
-  /** Cut off in flight: the API server may or may not have applied it. */
-  inFlight: boolean;
-  why: string;
 }
 
 export class ScaleWriter {

@@ -9,11 +9,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PolicySpec } from '../config/schema.js';
 import type { Decision, Observation } from '../planner/types.js';
 import { decisionGpuLayers, GPU_LAYERS } from '../planner/gpu-layers.js';
+import type { WriteAbandonedReason } from '../call-budget.js';
 
 export type DecisionReason = 'scaled' | 'unchanged' | 'held';
 
 /** Why a write under way was given up (PlannerMetrics.recordWriteAbandoned). */
-export type WriteAbandonedReason = 'leadership-lost' | 'tick-ended';
+export type { WriteAbandonedReason } from '../call-budget.js';
 
 const WRITE_ABANDONED_REASONS: readonly WriteAbandonedReason[] = ['leadership-lost', 'tick-ended'];
 
@@ -70,9 +71,9 @@ export interface PlannerMetrics {
   recordError(reason: ErrorReason, count?: number, policy?: string): void;
   setLeader(leader: boolean): void;
   /**
-   * A Kubernetes write given up while under way (connector `onWriteAbandoned`): `leadership-lost` (its term of
-   * leadership ended: a retry's wait, a request not yet out, or one in flight), `tick-ended` (its tick given up, out
-   * of time, or the planner stopping). Process-wide: no `policy` label.
+   * A write given up while under way (a Kubernetes PATCH or a NATS KV put; the connectors' `onWriteAbandoned`):
+   * `leadership-lost` (its term of leadership ended: a wait, a request not yet out, or one in flight), `tick-ended`
+   * (its tick given up, out of time, or the planner stopping). Process-wide: no `policy` label.
    */
   recordWriteAbandoned(reason: WriteAbandonedReason): void;
   /**
@@ -164,7 +165,7 @@ class PlannerMetricsRegistry implements PlannerMetrics {
     this.#leader = new Gauge({ name: 'pd_planner_leader', help: '1 while this replica holds the Lease (or runs without election)', registers });
     this.#abandoned = new Counter({
       name: 'pd_planner_writes_abandoned_total',
-      help: 'Kubernetes writes given up while under way: leadership-lost (the Lease term ended during a retry wait or before the request went out, or cut it off in flight), tick-ended (the tick given up or out of time, or the planner stopping)',
+      help: 'Writes given up while under way (Kubernetes PATCHes, NATS KV puts of the virtual connector): leadership-lost (the Lease term ended during a wait or before the request went out, or cut it off in flight), tick-ended (the tick given up or out of time, or the planner stopping)',
       labelNames: ['reason'],
       registers,
     });

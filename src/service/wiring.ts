@@ -236,7 +236,12 @@ export async function buildPlanner(options: RunOptions, hooks: BuildHooks = {}):
       ? kubernetes!
       : options.dryRun
         ? createDryRunConnector({ logger, describeTarget: virtualKey })
-        : createVirtualConnector({ canAct });
+        : createVirtualConnector({
+            canAct,
+            callBudget,
+            logger,
+            onWriteAbandoned: (abandoned) => metrics.recordWriteAbandoned(abandoned.reason),
+          });
 
   // The metric sources' reads end when their tick is given up or the planner stops (not at their own timeouts).
   const readSignal = () => late.service?.callBudget().signal;

@@ -21,6 +21,7 @@ import type { PolicySpec } from '../config/schema.js';
 import type { ObservationPart } from './prometheus.js';
 import { redactUrlCredentials } from '../log.js';
 import { abortReason, messageOf } from '../errors.js';
+import { withTimeout } from '../call-budget.js';
 
 export type QueueConfig = NonNullable<PolicySpec['sources']['queue']>;
 
@@ -52,28 +53,6 @@ interface Link {
 function describe(config: QueueConfig): string {
   // A token or user:password in the URL must not reach errors or logs.
   return `nats ${redactUrlCredentials(config.nats)} stream "${config.stream}"${config.consumer ? ` consumer "${config.consumer}"` : ''}`;
-}
-
-/**
- * Rejects after `ms` with `message` (the nats client has its own timeouts; this bounds the whole read), or as soon as
- * `signal` aborts ("cut off: <its reason>"). The slow promise is left to settle on its own (its rejection handled).
- */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string, signal?: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-    if (!signal) return;
-    onAbort = () => reject(new Error(`cut off: ${abortReason(signal)}`));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 /**

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVirtualConnector, createVirtualReader, type VirtualDecision } from '../../src/connectors/virtual.js';
 import type { Decision } from '../../src/planner/types.js';
+import type { WriteAbandoned } from '../../src/call-budget.js';
+import { createLogger } from '../../src/log.js';
 import { NATS_SERVER_BIN, requireBinaries, startNatsServer, waitFor, type NatsServerHandle } from '../fixtures/servers.js';
 import { testSpec } from '../unit/sources/spec-fixture.js';
 
@@ -122,6 +124,160 @@ describe(`virtual connector against the real nats-server at ${NATS_SERVER_BIN}`,
       expect((await reader.get('prefill-od'))?.desired).toBe(4);
       expect((await reader.get('prefill-od'))?.revision).toBe(1);
       await reader.close();
+    } finally {
+      await connector.close();
+    }
+  });
+
+  it('the term of leadership ends while a write waits on a hung server: the wait ends at once, nothing is published after it', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-term' } } });
+    const term = new AbortController();
+    const abandoned: WriteAbandoned[] = [];
+    const lines: string[] = [];
+    const connector = createVirtualConnector({
+      canAct: () => !term.signal.aborted,
+      callBudget: () => ({ leadership: term.signal }),
+      onWriteAbandoned: (a) => abandoned.push(a),
+      logger: createLogger({ level: 'warn', destination: { write: (line: string) => void lines.push(line) } }),
+      // A request's own timeout, far longer than the wait the end of the term must cut short.
+      timeoutMs: 30_000,
+    });
+    let thaw: NodeJS.Timeout | undefined;
+    try {
+      expect((await connector.apply(decision('2026-11-25T10:00:00Z', 1, 1), spec)).errors).toEqual({});
+      // The server hangs: the next write's read of the key goes unanswered.
+      server.freeze();
+      const pending = connector.apply(decision('2026-11-25T10:01:00Z', 5, 5), spec);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const lostAt = Date.now();
+      term.abort(new Error('not the leader any more: lease held by planner-1'));
+      // The server comes back 2 s later whatever happens: a write still waiting then would go out.
+      thaw = setTimeout(() => server.thaw(), 2000);
+      const result = await pending;
+      const waited = Date.now() - lostAt;
+      expect(waited).toBeLessThan(1500);
+      expect(result.errors).toEqual({});
+      expect(result.pools).toEqual({
+        'prefill-od': 'not leader: no write (would publish 5 to planner-term key prefill-od)',
+        'decode-od': 'skipped: not the leader',
+      });
+      expect(abandoned).toEqual([
+        { pool: 'prefill-od', request: 'KV put $KV.planner-term.prefill-od', reason: 'leadership-lost', inFlight: false, why: 'not the leader any more: lease held by planner-1' },
+      ]);
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'write-abandoned');
+      expect(logged.map((l) => [l.pool, l.request, l.reason, l.inFlight])).toEqual([['prefill-od', 'KV put $KV.planner-term.prefill-od', 'leadership-lost', false]]);
+      // Long after the server is back, the bucket still holds what the term published.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-term' });
+      try {
+        expect(Object.values(await reader.all()).map((d) => [d.pool, d.desired, d.revision])).toEqual([
+          ['decode-od', 1, 1],
+          ['prefill-od', 1, 1],
+        ]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      clearTimeout(thaw);
+      server.thaw();
+      await connector.close();
+    }
+  }, 60_000);
+
+  it('the term ends while a put waits for its ack: cut off in flight, not counted as applied; the tick ending while a read waits: tick-ended, an error of the pool', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-flight' } } });
+    const term = new AbortController();
+    const tick = new AbortController();
+    const abandoned: WriteAbandoned[] = [];
+    let guards = 0;
+    const connector = createVirtualConnector({
+      // Asked at the start, before the pool's write and right before its put: the server hangs from the put on.
+      canAct: () => {
+        guards += 1;
+        if (guards === 3) server.freeze();
+        return !term.signal.aborted;
+      },
+      callBudget: () => ({ signal: tick.signal, leadership: term.signal }),
+      onWriteAbandoned: (a) => abandoned.push(a),
+      timeoutMs: 30_000,
+    });
+    try {
+      const one = decision('2026-11-25T10:00:00Z', 2, 2);
+      delete (one.pools as Record<string, unknown>)['decode-od'];
+      const pending = connector.apply(one, spec);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const lostAt = Date.now();
+      term.abort(new Error('not the leader any more: lease held by planner-1'));
+      const result = await pending;
+      expect(Date.now() - lostAt).toBeLessThan(1500);
+      expect(result.pools).toEqual({ 'prefill-od': 'not leader: the write was cut off in flight (would publish 2 to planner-flight key prefill-od)' });
+      expect(result.errors).toEqual({});
+      expect(abandoned).toEqual([
+        { pool: 'prefill-od', request: 'KV put $KV.planner-flight.prefill-od', reason: 'leadership-lost', inFlight: true, why: 'not the leader any more: lease held by planner-1' },
+      ]);
+      server.thaw();
+
+      // A new term; the server hangs again, on the key's read this time, and the tick is given up.
+      const second = createVirtualConnector({ callBudget: () => ({ signal: tick.signal, leadership: new AbortController().signal }), onWriteAbandoned: (a) => abandoned.push(a), timeoutMs: 30_000 });
+      try {
+        expect((await second.apply(decision('2026-11-25T10:01:00Z', 3, 3), spec)).errors).toEqual({});
+        server.freeze();
+        const waiting = second.apply(decision('2026-11-25T10:02:00Z', 4, 4), spec);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const givenUpAt = Date.now();
+        tick.abort(new Error('the tick was given up after 30 s'));
+        const cut = await waiting;
+        expect(Date.now() - givenUpAt).toBeLessThan(1500);
+        expect(cut.pools['prefill-od']).toBe('not applied: the write was not sent (would publish 4 to planner-flight key prefill-od)');
+        expect(cut.errors['prefill-od']).toBe(`virtual connector: nats ${server.url} bucket "planner-flight" key "prefill-od": not sent: the tick was given up after 30 s`);
+        // The tick's signal stays aborted: the next pool's write is not sent either.
+        expect(cut.pools['decode-od']).toBe('not applied: the write was not sent (would publish 4 to planner-flight key decode-od)');
+        expect(abandoned.slice(1).map((a) => [a.pool, a.reason, a.inFlight])).toEqual([
+          ['prefill-od', 'tick-ended', false],
+          ['decode-od', 'tick-ended', false],
+        ]);
+      } finally {
+        server.thaw();
+        await second.close();
+      }
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-flight' });
+      try {
+        expect(Object.values(await reader.all()).map((d) => [d.pool, d.desired])).toEqual([
+          ['decode-od', 3],
+          ['prefill-od', 3],
+        ]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      server.thaw();
+      await connector.close();
+    }
+  }, 60_000);
+
+  it('a term already over when the write would go out: nothing is sent (the leader guard not yet aware of it), each write counted as abandoned', async () => {
+    const spec = testSpec({ sources: { virtual: { nats: server.url, bucket: 'planner-over' } } });
+    const term = new AbortController();
+    term.abort(new Error('not the leader any more: no successful renew for 10s'));
+    const abandoned: WriteAbandoned[] = [];
+    const connector = createVirtualConnector({ canAct: () => true, callBudget: () => ({ leadership: term.signal }), onWriteAbandoned: (a) => abandoned.push(a) });
+    try {
+      const result = await connector.apply(decision('2026-11-25T10:00:00Z', 3, 4), spec);
+      expect(result.pools).toEqual({
+        'prefill-od': 'not leader: no write (would publish 3 to planner-over key prefill-od)',
+        'decode-od': 'not leader: no write (would publish 4 to planner-over key decode-od)',
+      });
+      expect(abandoned.map((a) => [a.pool, a.reason, a.inFlight, a.why])).toEqual([
+        ['prefill-od', 'leadership-lost', false, 'not the leader any more: no successful renew for 10s'],
+        ['decode-od', 'leadership-lost', false, 'not the leader any more: no successful renew for 10s'],
+      ]);
+      // Nothing reached the server: the bucket is empty (or was never created, which the reader reports as an error).
+      const reader = await createVirtualReader({ nats: server.url, bucket: 'planner-over' });
+      try {
+        expect(await reader.all().catch(() => ({}))).toEqual({});
+      } finally {
+        await reader.close();
+      }
     } finally {
       await connector.close();
     }
