@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
-import { dynamoAnswers, freePort, startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
-import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
+import { freePort, startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
+import { acceptedWrites, BUSY, promPolicy, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -19,24 +19,8 @@ afterEach(async () => {
   api = prom = rig = undefined;
 });
 
-// A busy window: 2400 requests/min of ISL 3000 / OSL 150 at the SLO's edge. On the bundled profile the sla policy
-// wants more than the 4 prefill / 3 decode running, so a good tick always writes.
-const BUSY = dynamoAnswers({ requests: 2400, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 });
 
-const policy = (promUrl: string) => `apiVersion: pd-planner/v1
-kind: PlannerPolicy
-metadata: { name: prom-fault }
-spec:
-  interval: 60s
-  failureThreshold: 3
-  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
-  policy: sla
-  pools:
-    - { name: prefill-od, role: prefill, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
-    - { name: decode-od, role: decode, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmDecodeWorker } }
-  sources:
-    prometheus: { url: ${promUrl}, timeout: 300ms }
-`;
+const policy = (promUrl: string) => promPolicy('prom-fault', promUrl, { timeout: '300ms', failureThreshold: 3 });
 
 async function setup(promUrl: (fake: FakePrometheus) => string = (f) => f.url): Promise<Rig> {
   api = await startFakeKubeApi({

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
-import { dynamoAnswers, startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
-import { acceptedWrites, startRig, writes, type Rig } from './rig.js';
+import { startFakePrometheus, type FakeAnswer, type FakePrometheus } from '../../fixtures/servers.js';
+import { acceptedWrites, BUSY, promPolicy, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -33,23 +33,9 @@ afterEach(async () => {
   api = prom = rig = dir = undefined;
 });
 
-const BUSY = dynamoAnswers({ requests: 2400, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 });
 const isRequestCount = (q: string) => q.includes('requests_total') && !q.includes('rate(');
 
-const policy = (promUrl: string) => `apiVersion: pd-planner/v1
-kind: PlannerPolicy
-metadata: { name: prom-values }
-spec:
-  interval: 60s
-  failureThreshold: 2
-  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
-  policy: sla
-  pools:
-    - { name: prefill-od, role: prefill, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
-    - { name: decode-od, role: decode, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmDecodeWorker } }
-  sources:
-    prometheus: { url: ${promUrl}, timeout: 5s }
-`;
+const policy = (promUrl: string) => promPolicy('prom-values', promUrl, { timeout: '5s', failureThreshold: 2 });
 
 async function setup(answer: (q: string) => FakeAnswer): Promise<Rig> {
   api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 6, decode: 3 }), operator: { settle: true } });

@@ -22,6 +22,7 @@ import { createPlannerService, type PlannerService, type PlannerServiceOptions }
 import type { TickOutcome } from '../../../src/service/tick-outcome.js';
 import { loadProfile } from '../../../src/profiles/load.js';
 import type { FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
+import { dynamoAnswers } from '../../fixtures/servers.js';
 
 export const T0 = Date.parse('2026-11-25T10:00:00Z');
 
@@ -203,4 +204,27 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A busy window: 2400 requests/min of ISL 3000 / OSL 150 at the SLO's edge. On the bundled profile the sla policy wants
+ * more than the 4 prefill / 3 decode running, so a good tick always writes.
+ */
+export const BUSY = dynamoAnswers({ requests: 2400, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 });
+
+/** The sla policy on the llama graph's prefill and decode workers (1 GPU, 1-16 replicas), reading Prometheus at `promUrl`. */
+export function promPolicy(name: string, promUrl: string, options: { timeout: string; failureThreshold?: number }): string {
+  return `apiVersion: pd-planner/v1
+kind: PlannerPolicy
+metadata: { name: ${name} }
+spec:
+  interval: 60s
+${options.failureThreshold !== undefined ? `  failureThreshold: ${options.failureThreshold}\n` : ''}  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
+  policy: sla
+  pools:
+    - { name: prefill-od, role: prefill, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
+    - { name: decode-od, role: decode, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmDecodeWorker } }
+  sources:
+    prometheus: { url: ${promUrl}, timeout: ${options.timeout} }
+`;
 }

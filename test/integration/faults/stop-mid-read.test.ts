@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../../fixtures/fake-kube-api/index.js';
 import { llamaGraph } from '../../fixtures/fake-kube-api/objects.js';
 import {
-  dynamoAnswers,
   NATS_SERVER_BIN,
   requireBinaries,
   startFakePrometheus,
@@ -22,7 +21,7 @@ import {
   type FakePrometheus,
   type NatsServerHandle,
 } from '../../fixtures/servers.js';
-import { startRig, writes, type Rig } from './rig.js';
+import { BUSY, promPolicy, startRig, writes, type Rig } from './rig.js';
 
 let api: FakeKubeApi | undefined;
 let prom: FakePrometheus | undefined;
@@ -47,20 +46,7 @@ const GRACE = { shutdownGraceSeconds: 20 };
 
 describe('fault: stop while a tick reads Prometheus', () => {
   // A busy window on which the sla policy would scale both pools up from 4 prefill / 3 decode.
-  const BUSY = dynamoAnswers({ requests: 2400, isl: 3000, osl: 150, ttftSeconds: 0.42, itlSeconds: 0.031, durationSeconds: 5.1 });
-  const policy = (promUrl: string) => `apiVersion: pd-planner/v1
-kind: PlannerPolicy
-metadata: { name: stop-prom }
-spec:
-  interval: 60s
-  slo: { ttft: { percentile: 95, ms: 800 }, itl: { percentile: 95, ms: 60 } }
-  policy: sla
-  pools:
-    - { name: prefill-od, role: prefill, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmPrefillWorker } }
-    - { name: decode-od, role: decode, gpusPerReplica: 1, minReplicas: 1, maxReplicas: 16, target: { kind: DynamoGraphDeployment, name: llama, service: VllmDecodeWorker } }
-  sources:
-    prometheus: { url: ${promUrl}, timeout: 10s }
-`;
+  const policy = (promUrl: string) => promPolicy('stop-prom', promUrl, { timeout: '10s' });
 
   it('every query is cut off at once: stop() returns well before the 10 s query timeout, the tick holds', async () => {
     api = await startFakeKubeApi({ objects: llamaGraph({ prefill: 4, decode: 3 }), operator: { settle: true } });
